@@ -1,0 +1,36 @@
+"""Shared fixtures: a real SQLite file per test, the demo data set, demo credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from peewee import SqliteDatabase
+
+from store.db import close_database, open_database
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
+    """A fresh, migrated SQLite file bound to the store's proxy."""
+    database = open_database(tmp_path / "expedito.sqlite3")
+    yield database
+    close_database()
+
+
+@pytest.fixture
+def demo(database: SqliteDatabase) -> SqliteDatabase:
+    """The fresh database with the demo data set."""
+    from store.demo import seed_demo
+
+    seed_demo()
+    return database
+
+
+@pytest.fixture(scope="session")
+def demo_credentials(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The demo SSH key pair and eID-like signature certificate, made once per session."""
+    from store.democreds import write_demo_credentials
+
+    return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"))

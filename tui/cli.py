@@ -1,0 +1,81 @@
+"""The ``expedito`` command: the app, ``serve`` (headless), ``demo`` and ``batch``.
+
+Textual is imported only by the commands that open the app, so ``expedito serve`` and the
+other headless commands never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from store.db import resolve_db_path
+
+DEMO_DIR = Path.home() / "expedito-demo"
+
+
+def demo_dir() -> Path:
+    return DEMO_DIR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="expedito",
+        description="Gestion d'accès pour Entreprises et Organisations — Messages structurés "
+        "(SFTP) in the terminal.",
+    )
+    parser.add_argument("--db", metavar="PATH",
+                        help="SQLite database file (default: $EXPEDITO_DB, else the user data "
+                        "directory)")
+    parser.add_argument("--demo", action="store_true",
+                        help=f"open a demo database in {DEMO_DIR} (created and seeded when "
+                        "missing) and write the demo key and certificate there")
+    parser.add_argument("--no-mouse", action="store_true", help="run with the mouse off")
+    parser.add_argument("--no-serve", action="store_true",
+                        help="do not run the sync worker and SFTP server in this process "
+                        "(when 'expedito serve' already runs on the database)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("app", help="open the terminal app (the default)")
+    sub.add_parser("demo", help="create or complete the demo database and credential files")
+    return parser
+
+
+def open_store(args: argparse.Namespace) -> Path:
+    """Open the database the arguments name; for ``--demo`` seed it and write the files."""
+    from store.db import open_database
+
+    if args.demo or args.command == "demo":
+        path = Path(args.db) if args.db else DEMO_DIR / "expedito-demo.sqlite3"
+        open_database(path)
+        from store.demo import seed_demo
+        from store.democreds import write_demo_credentials
+
+        seed_demo()
+        write_demo_credentials(path.parent if args.db else DEMO_DIR)
+        return path
+    path = resolve_db_path(args.db)
+    open_database(path)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        path = open_store(args)
+    except OSError as exc:
+        print(f"expedito: cannot open the database: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "demo":
+        print(f"Demo database: {path}")
+        print(f"Demo key and certificate: {path.parent}")
+        return 0
+    from tui.app import run_app
+
+    return run_app(path, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
