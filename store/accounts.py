@@ -1,0 +1,65 @@
+"""SFTP accounts as the server and the intake see them: provisioned channels of active senders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store.models import ACTIVE, DELETED, SFTP, Application, Channel, ChannelApplication, Sender
+
+
+@dataclass(frozen=True)
+class Account:
+    """One provisioned SFTP channel: who logs in, as which sender."""
+
+    channel_id: int
+    sender_id: int
+    sender_number: int
+    technical_user: str
+    qualite_id: int
+
+
+def _account(channel: Channel, sender: Sender) -> Account:
+    return Account(channel.id, sender.id, sender.number, sender.technical_user, sender.qualite_id)
+
+
+def find_account(technical_user: str, openssh_key: str) -> Account | None:
+    """The account whose user name and *provisioned* key match, or None.
+
+    ``openssh_key`` is "type base64" (a comment is ignored). Case matters in the user name.
+    """
+    parts = openssh_key.split()
+    if len(parts) < 2:
+        return None
+    wanted = (parts[0], parts[1])
+    query = (Channel.select(Channel, Sender).join(Sender)
+             .where((Sender.technical_user == technical_user) & (Sender.active == True)  # noqa: E712
+                    & (Channel.kind == SFTP) & (Channel.status == ACTIVE)
+                    & Channel.provisioned_key.is_null(False)))
+    for channel in query:
+        key = (channel.provisioned_key or "").split()
+        if len(key) >= 2 and (key[0], key[1]) == wanted:
+            return _account(channel, channel.sender)
+    return None
+
+
+def account_is_live(channel_id: int) -> bool:
+    """True while the channel is provisioned and its sender active (checked per request)."""
+    return (Channel.select().join(Sender)
+            .where((Channel.id == channel_id) & (Channel.status == ACTIVE)
+                   & Channel.provisioned_key.is_null(False) & (Sender.active == True))  # noqa: E712
+            .exists())
+
+
+def channel_certificate(channel_id: int) -> bytes | None:
+    """The DER certificate registered on the channel (the one batch files must be signed with)."""
+    row = Channel.get_or_none(Channel.id == channel_id)
+    return bytes(row.certificate) if row is not None and row.certificate else None
+
+
+def channel_file_codes(channel_id: int) -> frozenset[str]:
+    """The file-name purposes (DMFA, DIMN, …) of the applications secured on the channel."""
+    query = (Application.select(Application.file_codes)
+             .join(ChannelApplication, on=ChannelApplication.application == Application.code)
+             .join(Channel)
+             .where((Channel.id == channel_id) & (Channel.status != DELETED)))
+    return frozenset(code for app in query for code in app.file_codes.split(","))
