@@ -57,6 +57,12 @@ class Element:
             raise ValueError("empty INTEGER")
         return int.from_bytes(self.content, "big", signed=True)
 
+    def as_octets(self) -> bytes:
+        """An OCTET STRING's bytes, joining the chunks of a constructed (BER) one."""
+        if self.tag == OCTET_STRING | _CONSTRUCTED:
+            return b"".join(child.as_octets() for child in self.children())
+        return self.expect(OCTET_STRING).content
+
     def as_oid(self) -> str:
         self.expect(OID)
         return decode_oid(self.content)

@@ -55,7 +55,11 @@ def sign_detached(data: bytes, cert: x509.Certificate, private_key: SigningKey) 
         pkcs7.PKCS7SignatureBuilder()
         .set_data(data)
         .add_signer(cert, private_key, hashes.SHA256())
-        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature])
+        # Binary: sign the bytes as they are (without it, line endings become CRLF first)
+        .sign(
+            serialization.Encoding.DER,
+            [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
+        )
     )
     text = base64.b64encode(signature)
     return b"".join(text[i : i + 76] + b"\r\n" for i in range(0, len(text), 76))
@@ -76,9 +80,9 @@ def same_certificate(a: x509.Certificate, b: x509.Certificate) -> bool:
 
 
 def _unbase64(text: bytes) -> bytes:
-    lines = [line for line in text.split() if not line.startswith(b"-----")]  # PEM armour
+    lines = [line for line in text.splitlines() if not line.startswith(b"-----")]  # PEM armour
     try:
-        return base64.b64decode(b"".join(lines), validate=True)
+        return base64.b64decode(b"".join(b"".join(lines).split()), validate=True)
     except (binascii.Error, ValueError):
         raise _invalid("base64", "the signature is not valid base64") from None
 
@@ -97,7 +101,7 @@ def _verify_signed_data(fields: list[der.Element], data: bytes) -> x509.Certific
     content_type = encap[0].as_oid()
     if len(encap) > 1:  # not detached: the embedded content must be the data
         (content,) = encap[1].expect(der.context(0)).children()
-        if content.expect(der.OCTET_STRING).content != data:
+        if content.as_octets() != data:
             raise _invalid("content", "the signature embeds other content")
     certificates = [
         x509.load_der_x509_certificate(item.raw)
