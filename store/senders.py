@@ -25,6 +25,7 @@ from store.db import db
 from store.dto import ChannelInfo, ChannelInput, Overview, SenderInfo, SenderStatus
 from store.errors import Conflict, NotFound, ValidationError, ValidationErrors
 from store.models import ACTIVE, DELETED, PENDING, Channel, ContactPerson, Sender
+from store.routing import fall_back_to_ebox
 from store.rules import ContactData, check_contact, check_username
 
 FIRST_SENDER_NUMBER = 100001
@@ -216,6 +217,7 @@ def remove_channel(actor_id: int, qualite_id: int, kind: str,
         row = _live_channel(sender, kind)
         _revoke(row, now)
         normalize_preferences(sender.id)
+        fall_back_to_ebox(qualite_id, [kind])
         record("channel.remove", actor_id, qualite_id, at=now, kind=kind)
 
 
@@ -235,6 +237,7 @@ def delete_sender(actor_id: int, qualite_id: int, now: datetime | None = None) -
         sender = _active_sender(qualite_id)
         for row in live_channels(sender.id):
             _revoke(row, now)
+        fall_back_to_ebox(qualite_id)
         sender.active, sender.deleted_at = False, now
         sender.save()
         record("sender.delete", actor_id, qualite_id, at=now, number=sender.number)

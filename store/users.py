@@ -1,0 +1,197 @@
+"""*Utilisateurs* and *Rechercher utilisateurs*: who has access to a qualité, in which role.
+
+Only the gestionnaire local changes roles, and a qualité always keeps exactly one
+gestionnaire local (designating another one hands the role over).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from peewee import JOIN, fn
+
+from store.access import create_person, require_role
+from store.audit import record
+from store.clock import local_now
+from store.convert import person_info
+from store.db import db
+from store.dto import PersonInfo
+from store.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from store.models import (
+    CO_GESTIONNAIRE,
+    GESTIONNAIRE,
+    MANAGER_ROLES,
+    ROLES,
+    UTILISATEUR,
+    Organisation,
+    Person,
+    Qualite,
+    Role,
+)
+from store.rules import check_email
+
+ROLE_ORDER = {GESTIONNAIRE: 0, CO_GESTIONNAIRE: 1, UTILISATEUR: 2}
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class UserRow:
+    person: PersonInfo
+    role: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    person: PersonInfo
+    organisation: str
+    qualite_kind: str
+    role: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: tuple[SearchHit, ...]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    login: str
+    password: str
+    first_name: str
+    last_name: str
+    email: str
+    title: str = "Mr"
+    language: str = "fr"
+
+
+def _require_gestionnaire(actor_id: int, qualite_id: int) -> None:
+    role = require_role(actor_id, qualite_id)
+    if role != GESTIONNAIRE:
+        raise PermissionDenied("role.gestionnaire_required",
+                               "only the local manager may change roles", role=role)
+
+
+def users_of(actor_id: int, qualite_id: int) -> list[UserRow]:
+    """Everyone with a role in the qualité, managers first."""
+    require_role(actor_id, qualite_id)
+    rows = (Role.select(Role, Person).join(Person).where(Role.qualite == qualite_id))
+    result = [UserRow(person_info(r.person), r.role) for r in rows]
+    return sorted(result, key=lambda u: (ROLE_ORDER.get(u.role, 9), u.person.last_name.lower(),
+                                         u.person.first_name.lower()))
+
+
+def find_person(login_or_email: str) -> PersonInfo | None:
+    key = login_or_email.strip().lower()
+    if not key:
+        return None
+    row = (Person.select().where((fn.lower(Person.login) == key) | (fn.lower(Person.email) == key))
+           .order_by(Person.id).first())
+    return person_info(row) if row else None
+
+
+def give_access(actor_id: int, qualite_id: int, role: str, login_or_email: str = "",
+                new_person: NewPerson | None = None, now: datetime | None = None) -> UserRow:
+    """Give an existing person (found by login or e-mail) or a new one a role in the qualité."""
+    now = now or local_now()
+    if role not in (CO_GESTIONNAIRE, UTILISATEUR):
+        raise ValidationError("role.unknown", "choose co-gestionnaire local or utilisateur",
+                              "role", role=role)
+    with db.atomic("IMMEDIATE"):
+        _require_gestionnaire(actor_id, qualite_id)
+        if new_person is not None:
+            if new_person.email:
+                check_email(new_person.email)
+            person = create_person(new_person.login, new_person.password, new_person.first_name,
+                                   new_person.last_name, title=new_person.title,
+                                   language=new_person.language, email=new_person.email, now=now)
+        else:
+            found = find_person(login_or_email)
+            if found is None:
+                raise NotFound("person.not_found", "no person with this login or e-mail",
+                               "login", value=login_or_email)
+            person = found
+        if Role.get_or_none((Role.person == person.id) & (Role.qualite == qualite_id)):
+            raise Conflict("role.exists", "this person already has access", "login",
+                           login=person.login)
+        if role == CO_GESTIONNAIRE:
+            _demote_co_gestionnaires(qualite_id)
+        Role.create(person=person.id, qualite=qualite_id, role=role)
+        record("role.grant", actor_id, qualite_id, at=now, person=person.login, role=role)
+    return UserRow(person, role)
+
+
+def _demote_co_gestionnaires(qualite_id: int) -> None:
+    Role.update(role=UTILISATEUR).where((Role.qualite == qualite_id)
+                                        & (Role.role == CO_GESTIONNAIRE)).execute()
+
+
+def change_role(actor_id: int, qualite_id: int, person_id: int, role: str,
+                now: datetime | None = None) -> None:
+    """Change a person's role. Designating a new gestionnaire local hands the role over: the
+    current one becomes co-gestionnaire local. There is at most one co-gestionnaire local."""
+    now = now or local_now()
+    if role not in ROLES:
+        raise ValidationError("role.unknown", "unknown role", "role", role=role)
+    with db.atomic("IMMEDIATE"):
+        _require_gestionnaire(actor_id, qualite_id)
+        row = Role.get_or_none((Role.person == person_id) & (Role.qualite == qualite_id))
+        if row is None:
+            raise NotFound("role.none", "this person has no access to the qualité")
+        if row.role == role:
+            return
+        if row.role == GESTIONNAIRE:
+            raise Conflict("role.last_gestionnaire",
+                           "the qualité must keep its local manager: designate another one")
+        if role == GESTIONNAIRE:
+            Role.update(role=CO_GESTIONNAIRE).where(
+                (Role.qualite == qualite_id) & (Role.role == GESTIONNAIRE)).execute()
+            (Role.update(role=UTILISATEUR)
+             .where((Role.qualite == qualite_id) & (Role.role == CO_GESTIONNAIRE)
+                    & (Role.person != actor_id)).execute())
+        elif role == CO_GESTIONNAIRE:
+            _demote_co_gestionnaires(qualite_id)
+        Role.update(role=role).where(Role.id == row.id).execute()
+        record("role.change", actor_id, qualite_id, at=now, target=person_id, old=row.role,
+               new=role)
+
+
+def remove_access(actor_id: int, qualite_id: int, person_id: int,
+                  now: datetime | None = None) -> None:
+    now = now or local_now()
+    with db.atomic("IMMEDIATE"):
+        _require_gestionnaire(actor_id, qualite_id)
+        row = Role.get_or_none((Role.person == person_id) & (Role.qualite == qualite_id))
+        if row is None:
+            raise NotFound("role.none", "this person has no access to the qualité")
+        if row.role == GESTIONNAIRE:
+            raise Conflict("role.last_gestionnaire",
+                           "the qualité must keep its local manager: designate another one")
+        row.delete_instance()
+        record("role.remove", actor_id, qualite_id, at=now, target=person_id, role=row.role)
+
+
+def search_persons(actor_id: int, text: str, offset: int = 0,
+                   limit: int = PAGE_SIZE) -> SearchPage:
+    """Persons the actor may see — those with a role in a qualité of an organisation where the
+    actor is (co-)gestionnaire local — whose name, login or e-mail contains ``text``."""
+    managed_orgs = (Qualite.select(Qualite.organisation).join(Role)
+                    .where((Role.person == actor_id) & Role.role.in_(MANAGER_ROLES)))
+    query = (Role.select(Role, Person, Qualite, Organisation)
+             .join(Person).switch(Role).join(Qualite).join(Organisation, JOIN.INNER)
+             .where(Qualite.organisation.in_(managed_orgs)))
+    words = text.split()
+    for word in words:
+        pattern = f"%{word.replace('%', '').replace('_', '')}%"
+        query = query.where(Person.last_name ** pattern | Person.first_name ** pattern
+                            | Person.login ** pattern | Person.email ** pattern)
+    total = query.count()
+    rows = query.order_by(fn.lower(Person.last_name), fn.lower(Person.first_name),
+                          Organisation.name).offset(offset).limit(limit)
+    hits = tuple(SearchHit(person_info(r.person), r.qualite.organisation.name, r.qualite.kind,
+                           r.role) for r in rows)
+    return SearchPage(hits, total, offset, limit)
+

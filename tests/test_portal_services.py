@@ -1,0 +1,180 @@
+"""Gestion Qualité, Routing Module and Données personnelles, at the service layer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from peewee import SqliteDatabase
+
+from store import personal, qualites, routing, senders, users
+from store.access import authenticate, session_for
+from store.audit import entries
+from store.democreds import DemoCredentials, make_test_certificate
+from store.dto import ChannelInput
+from store.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    ValidationErrors,
+)
+from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR, Role
+from tests.helpers import contact, person_id, qualite_id, sftp_input
+
+
+def roles() -> dict[str, str]:
+    return {r.person.login: r.role for r in users.users_of(person_id("dieter"), qualite_id())}
+
+
+def test_users_listed_managers_first(demo: SqliteDatabase) -> None:
+    rows = users.users_of(person_id("ursula"), qualite_id())
+    assert [(r.person.login, r.role) for r in rows] == [
+        ("dieter", GESTIONNAIRE), ("colette", CO_GESTIONNAIRE), ("ursula", UTILISATEUR)]
+
+
+def test_give_access_existing_and_new(demo: SqliteDatabase) -> None:
+    other = qualite_id("0876543270")
+    row = users.give_access(person_id("dieter"), other, UTILISATEUR,
+                            "ursula.lecture@entreprise-demo.be")
+    assert row.person.login == "ursula"
+    with pytest.raises(Conflict):
+        users.give_access(person_id("dieter"), other, UTILISATEUR, "ursula")
+    with pytest.raises(NotFound):
+        users.give_access(person_id("dieter"), other, UTILISATEUR, "nobody@nowhere.be")
+    new = users.NewPerson("newbie", "Secret12345", "Nina", "Nouveau", "nina@demo.be")
+    users.give_access(person_id("dieter"), other, CO_GESTIONNAIRE, new_person=new)
+    assert authenticate("newbie", "Secret12345").roles[0].role == CO_GESTIONNAIRE
+    assert entries(other)[0].action == "role.grant"
+
+
+def test_only_the_gestionnaire_changes_roles(demo: SqliteDatabase) -> None:
+    for login in ("colette", "ursula"):
+        with pytest.raises(PermissionDenied):
+            users.change_role(person_id(login), qualite_id(), person_id("ursula"),
+                              CO_GESTIONNAIRE)
+    assert roles()["ursula"] == UTILISATEUR
+
+
+def test_one_co_gestionnaire_and_handing_over(demo: SqliteDatabase) -> None:
+    dieter, q = person_id("dieter"), qualite_id()
+    users.change_role(dieter, q, person_id("ursula"), CO_GESTIONNAIRE)
+    assert roles() == {"dieter": GESTIONNAIRE, "ursula": CO_GESTIONNAIRE, "colette": UTILISATEUR}
+    users.change_role(dieter, q, person_id("colette"), GESTIONNAIRE)
+    assert roles() == {"colette": GESTIONNAIRE, "dieter": CO_GESTIONNAIRE, "ursula": UTILISATEUR}
+
+
+def test_last_gestionnaire_cannot_go(demo: SqliteDatabase) -> None:
+    dieter, q = person_id("dieter"), qualite_id()
+    with pytest.raises(Conflict) as info:
+        users.remove_access(dieter, q, dieter)
+    assert info.value.code == "role.last_gestionnaire"
+    with pytest.raises(Conflict):
+        users.change_role(dieter, q, dieter, UTILISATEUR)
+    assert Role.select().where(Role.role == GESTIONNAIRE, Role.qualite == q).count() == 1
+    users.remove_access(dieter, q, person_id("ursula"))
+    assert "ursula" not in roles()
+
+
+def test_search_sees_only_the_managers_organisations(demo: SqliteDatabase) -> None:
+    page = users.search_persons(person_id("dieter"), "lec")
+    assert [h.person.login for h in page.hits] == ["ursula"]
+    assert users.search_persons(person_id("dieter"), "").total == 4  # 3 + dieter's 2nd qualité
+    # A plain utilisateur manages nothing and sees no one.
+    assert users.search_persons(person_id("ursula"), "").total == 0
+    paged = users.search_persons(person_id("dieter"), "", offset=1, limit=2)
+    assert (len(paged.hits), paged.total) == (2, 4)
+
+
+def test_qualite_detail_changes_are_checked(demo: SqliteDatabase) -> None:
+    dieter, q = person_id("dieter"), qualite_id()
+    changed = qualites.update_qualite(dieter, q, qualites.QualiteChanges(
+        "ENTREPRISE DEMO SA", "0403.123.486", "1234567-49"))
+    assert changed.organisation.name == "ENTREPRISE DEMO SA"
+    with pytest.raises(ValidationErrors) as info:
+        qualites.update_qualite(dieter, q, qualites.QualiteChanges("", "0403123487", "123456748"))
+    assert {e.code for e in info.value.errors} == {"field.required", "kbo.check_digits",
+                                                   "onss.check_digits"}
+    with pytest.raises(PermissionDenied):
+        qualites.update_qualite(person_id("ursula"), q, qualites.QualiteChanges(
+            "X", "0403123486", "123456749"))
+    assert qualites.qualite_detail(dieter, q).organisation.name == "ENTREPRISE DEMO SA"
+
+
+def test_routing_defaults_choices_and_channel_deletion(
+        demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
+    dieter, q = person_id("dieter"), qualite_id()
+    table = routing.routing_table(dieter, q)
+    assert {(r.channel, r.is_default) for r in table} == {(routing.EBOX, True)}
+    with pytest.raises(ValidationError) as info:
+        routing.set_route(dieter, q, "dmfa_notifications", "SFTP")
+    assert info.value.code == "routing.channel"  # no SFTP channel yet
+    senders.register_sender(dieter, q, contact(), sftp_input(demo_credentials),
+                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
+    senders.add_channel(dieter, q, ChannelInput(
+        kind="MQLINK", applications=("chantier",), mq_queue_manager="QM1", mq_queue="Q.IN"))
+    routing.set_route(dieter, q, "dmfa_notifications", "SFTP")
+    routing.set_route(dieter, q, "chantier_answers", "MQLINK")
+    with pytest.raises(PermissionDenied):
+        routing.set_route(person_id("ursula"), q, "dimona_answers", "SFTP")
+    senders.remove_channel(dieter, q, "MQLINK")
+    table = {r.flow: r.channel for r in routing.routing_table(dieter, q)}
+    assert table["dmfa_notifications"] == "SFTP" and table["chantier_answers"] == routing.EBOX
+    senders.delete_sender(dieter, q)
+    assert {r.channel for r in routing.routing_table(dieter, q)} == {routing.EBOX}
+
+
+def test_personal_data_validated(demo: SqliteDatabase) -> None:
+    me = person_id("ursula")
+    data = personal.PersonalData("Mme", "Ursula", "Lecture-Neuve", "nl", "u@demo.be", "025455080")
+    assert personal.update_personal_data(me, data).last_name == "Lecture-Neuve"
+    assert session_for(me).person.language == "nl"
+    with pytest.raises(ValidationErrors) as info:
+        personal.update_personal_data(me, personal.PersonalData("Sir", "", "X", "xx", "bad", "1"))
+    assert {(e.field, e.code) for e in info.value.errors} == {
+        ("title", "contact.title"), ("first_name", "field.required"),
+        ("language", "language.unknown"), ("email", "email.invalid"),
+        ("phone", "phone.invalid")}
+
+
+def test_password_change(demo: SqliteDatabase) -> None:
+    me = person_id("dieter")
+    mine = authenticate("dieter", "demo")
+    elsewhere = authenticate("dieter", "demo")
+    with pytest.raises(AuthenticationFailed):
+        personal.change_password(me, "wrong", "NewSecret123", "NewSecret123")
+    for new, confirm, code in [("Short1", "Short1", "password.too_short"),
+                               ("onlyletterslong", "onlyletterslong", "password.letters_digits"),
+                               ("dieter123456", "dieter123456", "password.contains_login"),
+                               ("NewSecret123", "NewSecret124", "password.mismatch")]:
+        with pytest.raises(ValidationError) as info:
+            personal.change_password(me, "demo", new, confirm)
+        assert info.value.code == code
+    refreshed = personal.change_password(me, "demo", "NewSecret123", "NewSecret123")
+    assert personal.session_is_current(refreshed)
+    assert not personal.session_is_current(elsewhere) and not personal.session_is_current(mine)
+    assert authenticate("dieter", "NewSecret123").person.login == "dieter"
+    with pytest.raises(AuthenticationFailed):
+        authenticate("dieter", "demo")
+
+
+def test_personal_certificate(demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
+    me = person_id("colette")
+    assert personal.personal_certificate(me) is None
+    summary = personal.register_personal_certificate(
+        me, demo_credentials.certificate_pem.read_bytes())
+    assert summary.issuer == "SERIALNUMBER=200803, CN=Citizen CA, C=BE"
+    assert personal.personal_certificate(me) == summary
+    start = datetime.now(UTC) - timedelta(days=30)
+    expired, _ = make_test_certificate(not_before=start, not_after=start + timedelta(days=1))
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    with pytest.raises(ValidationError) as info:
+        personal.register_personal_certificate(me, expired.public_bytes(Encoding.DER))
+    assert info.value.code == "certificate.expired"
+    assert personal.personal_certificate(me) == summary  # the old one is kept
+    personal.remove_personal_certificate(me)
+    assert personal.personal_certificate(me) is None
+    with pytest.raises(NotFound):
+        personal.remove_personal_certificate(me)
