@@ -32,7 +32,7 @@ import os
 import queue
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
@@ -302,7 +302,9 @@ class Intake:
                               if batch.result == RESULT_ACCEPTED else 0, batch.error_codes)
         write_atomically(ack_path, acrf_xml(ack), self.staging)
         _move(go_path, destination / go_path.name)
-        mark_processed(batch.id, self._now())
+        done = self._now()
+        mark_processed(batch.id, done)
+        batch = replace(batch, processed_at=done)
         log.info("intake: %s %s, ticket %s, %s", batch.go_name,
                  "accepted" if ack.accepted else f"rejected {list(ack.errors)}", batch.ticket,
                  batch.ack_name)
