@@ -25,7 +25,7 @@ from store.access import require_role
 from store.clock import local_now
 from store.db import db
 from store.errors import Conflict
-from store.models import ACTIVE, SFTP, BatchSet, Channel, Sender, Setting
+from store.models import ACTIVE, SFTP, BatchSet, Channel, Sender
 
 RESULT_ACCEPTED = 1
 RESULT_REJECTED = 0
@@ -171,14 +171,27 @@ def mark_processed(batch_id: int, at: datetime | None = None) -> None:
         BatchSet.update(processed_at=at or local_now()).where(BatchSet.id == batch_id).execute()
 
 
-def unfinished_set(sender_id: int, folder: str, go_name: str) -> BatchSetInfo | None:
-    """A set decided but not finished (the process stopped half-way), to be finished now."""
-    row = (BatchSet.select()
-           .where((BatchSet.sender == sender_id) & (BatchSet.folder == folder)
-                  & (BatchSet.go_name == go_name) & BatchSet.processed_at.is_null()
-                  & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED)))
-           .order_by(SQL("id DESC")).first())
-    return _info(row) if row is not None else None
+@dataclass(frozen=True)
+class NameState:
+    """What the database knows of a GO name before its set is checked."""
+
+    unfinished: BatchSetInfo | None  # decided but not finished (a crash): finish it
+    used: bool  # an acknowledged set of this sender had the name
+
+
+def name_state(sender_id: int, sender_number: int, folder: str, go_name: str, file_date: str,
+               sequence: str, env: str) -> NameState:
+    """One query for both questions the intake asks before checking a set."""
+    rows = list(BatchSet.select()
+                .where((BatchSet.sender == sender_id) & (BatchSet.file_date == file_date)
+                       & (BatchSet.sequence == sequence) & (BatchSet.env == env)
+                       & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED)))
+                .order_by(SQL("id DESC")))
+    unfinished = next((row for row in rows if row.processed_at is None
+                       and row.folder == folder and row.go_name == go_name), None)
+    number = f"{sender_number:06d}"
+    used = any(row.go_name.split(".")[2:3] == [number] for row in rows)
+    return NameState(_info(unfinished) if unfinished is not None else None, used)
 
 
 def recorded_sequences(sender_id: int, file_date: str, env: str) -> set[int]:
@@ -231,22 +244,26 @@ def sender_id_of(number: int) -> int | None:
 
 
 def _increment(key: str) -> int:
-    """Add one to an integer setting; call inside an IMMEDIATE transaction."""
-    row = Setting.get_or_none(Setting.key == key)
-    value = int(row.value) + 1 if row is not None else 1
-    Setting.insert(key=key, value=str(value)).on_conflict_replace().execute()
-    return value
+    """Add one to an integer setting (1 when new), in one statement."""
+    cursor = db.execute_sql(
+        "INSERT INTO setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE "
+        "SET value = CAST(value AS INTEGER) + 1 RETURNING value", (key,))
+    return int(cursor.fetchone()[0])
 
 
 def _next_ack_sequence(today: date, env: str) -> int:
-    """The server's own sequence for ``FO.ACRF.999999.<today>.SEQ.<env>``, from 1 each day."""
-    key = _ACK_KEY.format(env=env)
-    row = Setting.get_or_none(Setting.key == key)
+    """The server's own sequence for ``FO.ACRF.999999.<today>.SEQ.<env>``, from 1 each day.
+
+    The setting holds ``YYYYMMDD:N``; a new day starts again from 1.
+    """
     stamp = f"{today:%Y%m%d}"
-    day, _, last = row.value.partition(":") if row is not None else ("", "", "0")
-    value = int(last) + 1 if day == stamp else 1
+    cursor = db.execute_sql(
+        "INSERT INTO setting (key, value) VALUES (?, ? || ':1') ON CONFLICT (key) DO UPDATE "
+        "SET value = CASE WHEN substr(value, 1, 9) = ? || ':' "
+        "THEN ? || ':' || (CAST(substr(value, 10) AS INTEGER) + 1) ELSE ? || ':1' END "
+        "RETURNING value", (_ACK_KEY.format(env=env), stamp, stamp, stamp, stamp))
+    value = int(cursor.fetchone()[0].partition(":")[2])
     if value > LAST_ACK_SEQUENCE:
         raise Conflict("intake.ack_sequences_exhausted",
                        "no acknowledgement sequence left today", env=env)
-    Setting.insert(key=key, value=f"{stamp}:{value}").on_conflict_replace().execute()
     return value

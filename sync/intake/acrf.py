@@ -78,6 +78,11 @@ def parse_acrf(data: bytes) -> Acknowledgement:
 def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> None:
     """Write ``target`` so that it is never seen half-written: temporary file, fsync, rename.
 
+    The data is on disk before the name appears, so a crash never leaves a truncated ACRF.
+    The folder itself is not fsynced (nor are the moves of the set's files): like the database
+    (WAL, synchronous=normal), a power cut may forget the last second of work, and the intake
+    then treats the GO again.
+
     The temporary file goes in ``staging`` (a folder the partner cannot see) when it is on the
     same file system as ``target``, else next to ``target`` under a dot name.
     """
@@ -97,12 +102,3 @@ def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> 
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_directory(folder)
-
-
-def _fsync_directory(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -31,7 +31,9 @@ import logging
 import os
 import queue
 import shutil
+import stat
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,10 +47,9 @@ from store.batches import (
     BatchSetInfo,
     NewBatchSet,
     mark_processed,
-    name_used,
+    name_state,
     record_acknowledged,
     record_cancelled,
-    unfinished_set,
 )
 from store.clock import Now, local_now
 from store.db import db
@@ -62,6 +63,7 @@ from sync.intake.checks import (
 from sync.intake.names import CANCEL, GO, IN_FOLDERS, OUT_FOLDERS, BatchName, split_name
 
 log = logging.getLogger("expedito.intake")
+CHANNEL_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Intake:
         self._pending = 0
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._channels: dict[int, tuple[float, frozenset[str], x509.Certificate | None]] = {}
 
     # -- the SFTP server's side ------------------------------------------------------------
 
@@ -200,26 +203,25 @@ class Intake:
         if not self._belongs(account, go_path):
             return None
         folder = go_path.parent.name
-        unfinished = unfinished_set(account.sender_id, folder, go_path.name)
-        if unfinished is not None:
-            return self._finish(account, go_path, unfinished)
-        now = self._now()
         go = split_name(go_path.name)
+        history = name_state(account.sender_id, account.sender_number, folder, go.text,
+                             go.date, go.sequence, go.env)
+        if history.unfinished is not None:
+            return self._finish(account, go_path, history.unfinished)
+        now = self._now()
         try:
             go_size = go_path.stat().st_size
         except FileNotFoundError:
             return None
         members = self._members(go_path.parent, go)
-        errors = check_go_name(go, folder, account.sender_number, now.date(),
-                               channel_file_codes(account.channel_id))
-        if not errors and name_used(account.sender_id, account.sender_number, go.date,
-                                    go.sequence, go.env):
+        file_codes, registered = self._channel(account.channel_id)
+        errors = check_go_name(go, folder, account.sender_number, now.date(), file_codes)
+        if not errors and history.used:
             errors = [BatchError(NAME_USED, go.text)]
         checked = not errors
         if checked:
             member_errors, pairs = check_members(go, [m.name for m in members])
             errors += member_errors
-            registered = self._certificate(account.channel_id) if pairs else None
             for pair in pairs:
                 code = check_signature((go_path.parent / pair.signature.text).read_bytes(),
                                        (go_path.parent / pair.data.text).read_bytes(),
@@ -265,25 +267,42 @@ class Intake:
     def _members(self, folder: Path, closing: BatchName) -> list[_Member]:
         """The files of the set ``closing`` (a GO or TD) names: same PURPOSE.SENDER.DATE.SEQ.ENV
         in the same folder, of any type but GO and TD."""
-        prefix = f".{closing.purpose}."
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        if all(closing.key):  # a folder may hold thousands of files: a cheap test first
+            stem = "." + ".".join(closing.key)
+            names = [text for text in names if stem in text]
         members: list[_Member] = []
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if (closing.purpose and prefix not in entry.name) or entry.name == closing.text:
-                    continue
-                name = split_name(entry.name)
-                if name.kind in (GO, CANCEL) or name.key != closing.key:
-                    continue
-                try:
-                    if entry.is_file():
-                        members.append(_Member(name, Path(entry.path), entry.stat().st_size))
-                except FileNotFoundError:
-                    continue
+        for text in names:
+            name = split_name(text)
+            if text == closing.text or name.kind in (GO, CANCEL) or name.key != closing.key:
+                continue
+            path = folder / text
+            try:
+                status = path.stat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(status.st_mode):
+                members.append(_Member(name, path, status.st_size))
         return sorted(members, key=lambda m: m.name.text)
 
-    def _certificate(self, channel_id: int) -> x509.Certificate | None:
+    def _channel(self, channel_id: int) -> tuple[frozenset[str], x509.Certificate | None]:
+        """The channel's file-name codes and registered certificate, kept a few seconds.
+
+        A channel's data changes at most at a synchronisation; a few seconds of cache spare
+        two queries per set when many sets arrive together.
+        """
+        moment = time.monotonic()
+        cached = self._channels.get(channel_id)
+        if cached is not None and moment - cached[0] < CHANNEL_CACHE_SECONDS:
+            return cached[1], cached[2]
         der = channel_certificate(channel_id)
-        return x509.load_der_x509_certificate(der) if der else None
+        certificate = x509.load_der_x509_certificate(der) if der else None
+        codes = channel_file_codes(channel_id)
+        self._channels[channel_id] = (moment, codes, certificate)
+        return codes, certificate
 
     def _finish(self, account: Account, go_path: Path, batch: BatchSetInfo) -> IntakeResult:
         """Move the set out of the home, write its ACRF, mark it processed (in that order)."""
