@@ -149,9 +149,12 @@ def run(args: argparse.Namespace, root: Path) -> int:
           f"{megabytes / total_s:.0f} MB/s)")
     print(f"  ACRFs {len(acks)} ({accepted} accepted), rows accepted {recorded}, "
           f"files left in INTEST {left}")
-    print(f"  goal 5 s for 1,000 sets: {'met' if total_s <= 5 * args.sets / 1000 else 'MISSED'}")
     if args.profile:
+        print("  (under the profiler: the time above is inflated)")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+    else:
+        met = total_s <= 5 * args.sets / 1000
+        print(f"  goal 5 s for 1,000 sets: {'met' if met else 'MISSED'}")
     ok = len(acks) == accepted == recorded == args.sets and left == 0
     return 0 if ok else 1
 
