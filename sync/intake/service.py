@@ -55,6 +55,7 @@ from store.clock import Now, local_now
 from store.db import db
 from sync.intake.acrf import Acknowledgement, acrf_xml, write_atomically
 from sync.intake.checks import (
+    DATA_FILES_INCONSISTENT,
     NAME_USED,
     check_go_name,
     check_members,
@@ -223,9 +224,13 @@ class Intake:
             member_errors, pairs = check_members(go, [m.name for m in members])
             errors += member_errors
             for pair in pairs:
-                code = check_signature((go_path.parent / pair.signature.text).read_bytes(),
-                                       (go_path.parent / pair.data.text).read_bytes(),
-                                       registered)
+                try:
+                    signature = (go_path.parent / pair.signature.text).read_bytes()
+                    data = (go_path.parent / pair.data.text).read_bytes()
+                except FileNotFoundError:  # deleted by the partner meanwhile
+                    errors.append(BatchError(DATA_FILES_INCONSISTENT, pair.data.text))
+                    continue
+                code = check_signature(signature, data, registered)
                 if code is not None:
                     errors.append(BatchError(code, pair.data.text))
         files = (*(BatchFile(m.name.text, m.size) for m in members), BatchFile(go.text, go_size))
