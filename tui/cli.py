@@ -39,6 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("app", help="open the terminal app (the default)")
     sub.add_parser("demo", help="create or complete the demo database and credential files")
+    batch = sub.add_parser("batch", help="batch files sent over the SFTP channel")
+    actions = batch.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
+    prepare = actions.add_parser(
+        "prepare", help="write a named and signed FI/FS/GO set, ready to upload",
+        description="Write a correctly named FI/FS/GO set, signed with the channel's "
+        "certificate, ready to upload (the GO file last). With --demo, the demo database, "
+        "certificate and key are used.")
+    from sync.intake.prepare import add_arguments
+
+    add_arguments(prepare)
     return parser
 
 
@@ -60,9 +70,28 @@ def open_store(args: argparse.Namespace) -> Path:
     return path
 
 
+def batch_prepare(args: argparse.Namespace) -> int:
+    """``expedito batch prepare``: headless, and it opens a database only if there is one."""
+    from store.democreds import CERTIFICATE_NAME
+    from sync.intake.prepare import run
+
+    db_path: Path | None = None
+    if args.db:
+        db_path = Path(args.db).expanduser()
+    elif args.demo:
+        db_path = DEMO_DIR / "expedito-demo.sqlite3"
+        args.cert = args.cert or DEMO_DIR / f"{CERTIFICATE_NAME}.cer"
+        args.key = args.key or DEMO_DIR / f"{CERTIFICATE_NAME}.key"
+    elif resolve_db_path(None).is_file():
+        db_path = resolve_db_path(None)
+    return run(args, db_path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "batch":
+        return batch_prepare(args)
     try:
         path = open_store(args)
     except OSError as exc:

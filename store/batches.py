@@ -1,0 +1,269 @@
+"""Received batch sets (FI/FS/GO): recording them, numbering acknowledgements, listing them.
+
+The intake (``sync.intake``) decides whether a set is accepted; this module stores the
+decision. ``record_acknowledged`` allocates, in the same IMMEDIATE transaction that inserts
+the row, the ticket number (``ReferenceNbr``) and the server's own acknowledgement sequence,
+and re-checks there that the set's name was not used before, so two processes can never
+accept the same name twice nor hand out the same ticket.
+
+``BatchSet.result`` holds the ACRF ``ResultCode``: 1 accepted, 0 rejected; a set cancelled by
+a TD file has no acknowledgement and is stored with ``RESULT_CANCELLED`` (-1).
+``processed_at`` stays NULL between the decision and the end of the file work (moves, ACRF):
+a row left so by a crash is finished by the intake when the GO file is seen again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from peewee import SQL
+
+from store.access import require_role
+from store.clock import local_now
+from store.db import db
+from store.errors import Conflict
+from store.models import ACTIVE, SFTP, BatchSet, Channel, Sender
+
+RESULT_ACCEPTED = 1
+RESULT_REJECTED = 0
+RESULT_CANCELLED = -1
+INSTITUTION_NUMBER = "999999"  # the sender number on the institution's own files
+LAST_ACK_SEQUENCE = 99_999
+_TICKET_KEY = "intake.ticket"
+_ACK_KEY = "intake.ack_sequence.{env}"
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class BatchError:
+    """One problem found in a set: its ACRF error identifier and the file it concerns."""
+
+    code: str
+    file: str
+
+
+@dataclass(frozen=True)
+class NewBatchSet:
+    """A set as the intake found it, before it is recorded."""
+
+    sender_id: int
+    channel_id: int | None
+    go_name: str
+    folder: str
+    env: str
+    purpose: str
+    file_date: str
+    sequence: str
+    files: tuple[BatchFile, ...]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchSetInfo:
+    id: int
+    sender_id: int
+    channel_id: int | None
+    go_name: str
+    folder: str
+    env: str
+    purpose: str
+    file_date: str
+    sequence: str
+    files: tuple[BatchFile, ...]
+    total_bytes: int
+    result: int | None
+    errors: tuple[BatchError, ...]
+    ticket: str | None
+    ack_name: str | None
+    received_at: datetime
+    processed_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        """``accepted``, ``rejected``, ``cancelled``, or ``pending`` (decided, not finished)."""
+        if self.result == RESULT_CANCELLED:
+            return "cancelled"
+        if self.processed_at is None:
+            return "pending"
+        return "accepted" if self.result == RESULT_ACCEPTED else "rejected"
+
+    @property
+    def error_codes(self) -> tuple[str, ...]:
+        return tuple(error.code for error in self.errors)
+
+
+def _info(row: BatchSet) -> BatchSetInfo:
+    files = tuple(BatchFile(f["name"], int(f["size"])) for f in json.loads(row.files))
+    errors = tuple(BatchError(e["code"], e["file"]) for e in json.loads(row.errors))
+    return BatchSetInfo(
+        row.id, row.sender_id, row.channel_id, row.go_name, row.folder, row.env, row.purpose,
+        row.file_date, row.sequence, files, row.total_bytes, row.result, errors, row.ticket,
+        row.ack_name, row.received_at, row.processed_at)
+
+
+def _values(new: NewBatchSet) -> dict[str, object]:
+    return dict(
+        sender=new.sender_id, channel=new.channel_id, go_name=new.go_name, folder=new.folder,
+        env=new.env, purpose=new.purpose, file_date=new.file_date, sequence=new.sequence,
+        files=json.dumps([{"name": f.name, "size": f.size} for f in new.files]),
+        total_bytes=sum(f.size for f in new.files), received_at=new.received_at)
+
+
+def name_used(sender_id: int, sender_number: int, file_date: str, sequence: str,
+              env: str) -> bool:
+    """Whether an acknowledged set (accepted or rejected) already had this sender's name.
+
+    Cancelled sets do not use their name. The sender number is compared on the stored GO
+    name too, so a set rejected for carrying someone else's number blocks nothing.
+    """
+    number = f"{sender_number:06d}"
+    query = (BatchSet.select(BatchSet.go_name)
+             .where((BatchSet.sender == sender_id) & (BatchSet.file_date == file_date)
+                    & (BatchSet.sequence == sequence) & (BatchSet.env == env)
+                    & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))))
+    return any(row.go_name.split(".")[2:3] == [number] for row in query)
+
+
+def record_acknowledged(new: NewBatchSet, errors: Sequence[BatchError], ack_env: str,
+                        today: date, sender_number: int, reuse_error: str | None = None,
+                        ) -> BatchSetInfo:
+    """Record a checked set with its ticket and acknowledgement name, in one transaction.
+
+    With ``reuse_error``, the set's name is checked against the sets already recorded inside
+    the same IMMEDIATE transaction; when it was used, ``reuse_error`` is added (first) to the
+    errors and the set is rejected.
+    """
+    with db.atomic("IMMEDIATE"):
+        problems = list(errors)
+        already = {p.code for p in problems}
+        if reuse_error and reuse_error not in already and name_used(
+                new.sender_id, sender_number, new.file_date, new.sequence, new.env):
+            problems.insert(0, BatchError(reuse_error, new.go_name))
+        ticket = f"{_increment(_TICKET_KEY):012d}"
+        ack_name = (f"FO.ACRF.{INSTITUTION_NUMBER}.{today:%Y%m%d}."
+                    f"{_next_ack_sequence(today, ack_env):05d}.{ack_env}")
+        row = BatchSet.create(
+            **_values(new), result=RESULT_REJECTED if problems else RESULT_ACCEPTED,
+            errors=json.dumps([{"code": p.code, "file": p.file} for p in problems]),
+            ticket=ticket, ack_name=ack_name)
+    return _info(row)
+
+
+def record_cancelled(new: NewBatchSet, now: datetime | None = None) -> BatchSetInfo:
+    """Record a set cancelled by its TD file (no ticket, no acknowledgement)."""
+    with db.atomic():
+        row = BatchSet.create(**_values(new), result=RESULT_CANCELLED, errors="[]",
+                              processed_at=now or local_now())
+    return _info(row)
+
+
+def mark_processed(batch_id: int, at: datetime | None = None) -> None:
+    """The set's files are moved and its acknowledgement written."""
+    with db.atomic():
+        BatchSet.update(processed_at=at or local_now()).where(BatchSet.id == batch_id).execute()
+
+
+@dataclass(frozen=True)
+class NameState:
+    """What the database knows of a GO name before its set is checked."""
+
+    unfinished: BatchSetInfo | None  # decided but not finished (a crash): finish it
+    used: bool  # an acknowledged set of this sender had the name
+
+
+def name_state(sender_id: int, sender_number: int, folder: str, go_name: str, file_date: str,
+               sequence: str, env: str) -> NameState:
+    """One query for both questions the intake asks before checking a set."""
+    rows = list(BatchSet.select()
+                .where((BatchSet.sender == sender_id) & (BatchSet.file_date == file_date)
+                       & (BatchSet.sequence == sequence) & (BatchSet.env == env)
+                       & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED)))
+                .order_by(SQL("id DESC")))
+    unfinished = next((row for row in rows if row.processed_at is None
+                       and row.folder == folder and row.go_name == go_name), None)
+    number = f"{sender_number:06d}"
+    used = any(row.go_name.split(".")[2:3] == [number] for row in rows)
+    return NameState(_info(unfinished) if unfinished is not None else None, used)
+
+
+def recorded_sequences(sender_id: int, file_date: str, env: str) -> set[int]:
+    """Every numeric sequence recorded for the sender, date and environment (any result)."""
+    query = (BatchSet.select(BatchSet.sequence)
+             .where((BatchSet.sender == sender_id) & (BatchSet.file_date == file_date)
+                    & (BatchSet.env == env)))
+    return {int(row.sequence) for row in query if row.sequence.isascii()
+            and row.sequence.isdigit()}
+
+
+def sender_batch_sets(sender_id: int, limit: int = 50, offset: int = 0) -> list[BatchSetInfo]:
+    """The sender's sets, newest first."""
+    query = (BatchSet.select().where(BatchSet.sender == sender_id)
+             .order_by(SQL("received_at DESC"), SQL("id DESC")).limit(limit).offset(offset))
+    return [_info(row) for row in query]
+
+
+def list_batch_sets(actor_id: int, qualite_id: int, limit: int = 50,
+                    offset: int = 0) -> list[BatchSetInfo]:
+    """The sets received from the qualité's sender, newest first (any role may look)."""
+    require_role(actor_id, qualite_id)
+    sender = Sender.get_or_none(Sender.qualite == qualite_id)
+    if sender is None:
+        return []
+    return sender_batch_sets(sender.id, limit, offset)
+
+
+def default_sender_number(certificate_der: bytes | None = None) -> int | None:
+    """The sender a prepared set is most likely for.
+
+    The active sender whose live SFTP channel holds ``certificate_der`` when there is one,
+    else the only (or first, by number) active sender; None when there is none.
+    """
+    active = Sender.select().where(Sender.active == True)  # noqa: E712
+    if certificate_der is not None:
+        holder = (active.join(Channel)
+                  .where((Channel.kind == SFTP) & (Channel.status == ACTIVE)
+                         & (Channel.certificate == certificate_der))
+                  .order_by(Sender.number).first())
+        if holder is not None:
+            return int(holder.number)
+    first = active.order_by(Sender.number).first()
+    return int(first.number) if first is not None else None
+
+
+def sender_id_of(number: int) -> int | None:
+    row = Sender.get_or_none(Sender.number == number)
+    return int(row.id) if row is not None else None
+
+
+def _increment(key: str) -> int:
+    """Add one to an integer setting (1 when new), in one statement."""
+    cursor = db.execute_sql(
+        "INSERT INTO setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE "
+        "SET value = CAST(value AS INTEGER) + 1 RETURNING value", (key,))
+    return int(cursor.fetchone()[0])
+
+
+def _next_ack_sequence(today: date, env: str) -> int:
+    """The server's own sequence for ``FO.ACRF.999999.<today>.SEQ.<env>``, from 1 each day.
+
+    The setting holds ``YYYYMMDD:N``; a new day starts again from 1.
+    """
+    stamp = f"{today:%Y%m%d}"
+    cursor = db.execute_sql(
+        "INSERT INTO setting (key, value) VALUES (?, ? || ':1') ON CONFLICT (key) DO UPDATE "
+        "SET value = CASE WHEN substr(value, 1, 9) = ? || ':' "
+        "THEN ? || ':' || (CAST(substr(value, 10) AS INTEGER) + 1) ELSE ? || ':1' END "
+        "RETURNING value", (_ACK_KEY.format(env=env), stamp, stamp, stamp, stamp))
+    value = int(cursor.fetchone()[0].partition(":")[2])
+    if value > LAST_ACK_SEQUENCE:
+        raise Conflict("intake.ack_sequences_exhausted",
+                       "no acknowledgement sequence left today", env=env)
+    return value

@@ -1,0 +1,262 @@
+"""``expedito batch prepare``: write a correctly named FI/FS/GO set, ready to upload.
+
+For partners testing their channel, for demos and for the tests. Each data file (or each
+part of one file split with ``--parts``) becomes ``FI.<PURPOSE>.<SENDER>.<DATE>.<SEQ>.<ENV>
+.<PARTS>.<PART>`` with its detached signature in the matching FS file (none for simulation,
+S), and an empty GO file closes the set. Upload the FI and FS files first, the GO last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from store.clock import local_now
+from store.signing import SigningKey, sign_detached
+from sync.intake.names import (
+    CANCEL,
+    DATA,
+    ENV_FOLDERS,
+    ENVIRONMENTS,
+    GO,
+    OUT_FOLDERS,
+    SIGNATURE,
+    SIMULATION,
+    format_name,
+    split_name,
+)
+
+MAX_PARTS = 9
+LAST_SEQUENCE = 99_999
+_PURPOSE = re.compile(r"[A-Z]{4}")
+
+
+class PrepareError(Exception):
+    """A set cannot be prepared as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class PreparedSet:
+    data: tuple[Path, ...]
+    signatures: tuple[Path, ...]
+    go: Path
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Every file, in upload order (the GO last)."""
+        return (*self.data, *self.signatures, self.go)
+
+
+def write_set(out_dir: Path, parts: Sequence[bytes], *, purpose: str, sender: int | str,
+              date: str, sequence: int | str, env: str,
+              cert: x509.Certificate | None = None, key: SigningKey | None = None,
+              sign: bool | None = None, overwrite: bool = False) -> PreparedSet:
+    """Write the FI files of ``parts``, their FS (when ``sign``, by default unless S) and a GO.
+
+    Fields are used as given (integers zero-padded), so tests can also write broken names.
+    """
+    if not 1 <= len(parts) <= MAX_PARTS:
+        raise PrepareError(f"a set has 1 to {MAX_PARTS} parts, not {len(parts)}")
+    sign = env != SIMULATION if sign is None else sign
+    if sign and (cert is None or key is None):
+        raise PrepareError("a certificate and its private key are needed to sign")
+    count = len(parts)
+    fields = (purpose, sender, date, sequence, env)
+    go = out_dir / format_name(GO, *fields, count)
+    data = [out_dir / format_name(DATA, *fields, count, i) for i in range(1, count + 1)]
+    signatures = [out_dir / format_name(SIGNATURE, *fields, count, i)
+                  for i in range(1, count + 1)] if sign else []
+    if not overwrite:
+        existing = [p.name for p in (*data, *signatures, go) if p.exists()]
+        if existing:
+            raise PrepareError(f"already there: {', '.join(existing)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i, part in enumerate(parts):
+        _write(data[i], part)
+        if sign:
+            assert cert is not None and key is not None
+            _write(signatures[i], sign_detached(part, cert, key))
+    _write(go, b"")
+    return PreparedSet(tuple(data), tuple(signatures), go)
+
+
+def split_data(data: bytes, parts: int) -> list[bytes]:
+    """Cut ``data`` in ``parts`` pieces of (nearly) equal size, at byte boundaries."""
+    if not 1 <= parts <= MAX_PARTS:
+        raise PrepareError(f"--parts must be 1 to {MAX_PARTS}")
+    if len(data) < parts:
+        raise PrepareError(f"{len(data)} bytes cannot be cut in {parts} parts")
+    size, extra = divmod(len(data), parts)
+    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
+    return [data[bounds[i]:bounds[i + 1]] for i in range(parts)]
+
+
+def next_sequence(out_dir: Path, sender: int, date: str, env: str,
+                  recorded: Iterable[int] = ()) -> int:
+    """One more than the highest sequence used for the sender, date and environment, in
+    ``recorded`` (the database) and in the names of the files in ``out_dir``."""
+    used = set(recorded)
+    number = f"{sender:06d}"
+    if out_dir.is_dir():
+        for entry in os.scandir(out_dir):
+            name = split_name(entry.name)
+            if (name.kind in (DATA, SIGNATURE, GO, CANCEL) and name.sender == number
+                    and name.date == date and name.env == env and name.sequence.isdigit()
+                    and name.sequence.isascii()):
+                used.add(int(name.sequence))
+    value = max(used, default=0) + 1
+    if value > LAST_SEQUENCE:
+        raise PrepareError(f"no sequence left for {number} on {date} ({env})")
+    return value
+
+
+def load_certificate(path: Path) -> x509.Certificate:
+    data = _read(path)
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise PrepareError(f"{path}: not a certificate (DER or PEM)") from None
+
+
+def load_private_key(path: Path) -> SigningKey:
+    data = _read(path)
+    try:
+        if b"-----BEGIN" in data:
+            key = serialization.load_pem_private_key(data, None)
+        else:
+            key = serialization.load_der_private_key(data, None)
+    except TypeError:
+        raise PrepareError(f"{path}: the key is encrypted; decrypt it first") from None
+    except ValueError:
+        raise PrepareError(f"{path}: not a private key (PEM or DER)") from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise PrepareError(f"{path}: an RSA or EC key is needed to sign")
+    return key
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PrepareError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _write(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _key_matches(cert: x509.Certificate, key: SigningKey) -> bool:
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    return bool(key.public_key().public_bytes(der, spki)
+                == cert.public_key().public_bytes(der, spki))
+
+
+# -- the command ---------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", metavar="FILE", nargs="+", type=Path,
+                        help="the data: one file per part (or one file cut with --parts)")
+    parser.add_argument("--purpose", required=True,
+                        help="the application's file-name code: DMFA, DIMN, DUCN, …")
+    parser.add_argument("--env", required=True, choices=ENVIRONMENTS,
+                        help="R production (IN), T test (INTEST), S simulation (INTEST-S)")
+    parser.add_argument("--key", type=Path, help="the signing certificate's private key (PEM)")
+    parser.add_argument("--cert", type=Path,
+                        help="the certificate registered on the channel (DER or PEM)")
+    parser.add_argument("--sender", type=int,
+                        help="sender number (default: the active sender in the database whose "
+                        "channel holds --cert, else the only or first one)")
+    parser.add_argument("--seq", type=int,
+                        help="sequence (default: the next unused one for the sender, date and "
+                        "environment, in the database and in --out)")
+    parser.add_argument("--date", help="YYYYMMDD (default: today)")
+    parser.add_argument("--parts", type=int, metavar="N",
+                        help=f"cut the one FILE in N parts (1 to {MAX_PARTS})")
+    parser.add_argument("--out", type=Path, default=Path("."),
+                        help="where to write the set (default: the current directory)")
+    parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                        help="the database to take the sender and used sequences from")
+
+
+def run(args: argparse.Namespace, db_path: Path | None) -> int:
+    """Run ``batch prepare`` with the parsed ``args``; ``db_path`` is None without a database."""
+    try:
+        prepared = _prepare(args, db_path)
+    except PrepareError as exc:
+        print(f"expedito batch prepare: {exc}", file=sys.stderr)
+        return 2
+    for path in prepared.paths:
+        print(path)
+    folder = ENV_FOLDERS[args.env]
+    print(f"Upload them into {folder}, the GO file last; the acknowledgement (ACRF) appears "
+          f"in {OUT_FOLDERS[folder]}.", file=sys.stderr)
+    return 0
+
+
+def _prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
+    purpose = str(args.purpose).upper()
+    if not _PURPOSE.fullmatch(purpose):
+        raise PrepareError(f"--purpose {args.purpose!r}: four letters such as DMFA")
+    date = args.date or f"{local_now():%Y%m%d}"
+    if not re.fullmatch(r"[0-9]{8}", date):
+        raise PrepareError(f"--date {date!r}: YYYYMMDD")
+    sign = args.env != SIMULATION
+    cert = load_certificate(args.cert) if args.cert else None
+    key = load_private_key(args.key) if args.key else None
+    if sign and (cert is None or key is None):
+        raise PrepareError(f"--key and --cert are needed to sign (environment {args.env})")
+    if cert is not None and key is not None and not _key_matches(cert, key):
+        raise PrepareError("--key is not the private key of --cert")
+    if len(args.files) > 1 and args.parts:
+        raise PrepareError("--parts cuts one FILE; with several, each FILE is a part")
+    contents = [_read(path) for path in args.files]
+    parts = split_data(contents[0], args.parts) if args.parts else contents
+    sender, recorded = _from_database(db_path, args.sender, cert, date, args.env)
+    if not 1 <= sender <= 999_999:
+        raise PrepareError(f"--sender {sender}: six digits")
+    sequence = args.seq if args.seq is not None else next_sequence(
+        args.out, sender, date, args.env, recorded)
+    if not 1 <= sequence <= LAST_SEQUENCE:
+        raise PrepareError(f"--seq {sequence}: 1 to {LAST_SEQUENCE}")
+    return write_set(args.out, parts, purpose=purpose, sender=sender, date=date,
+                     sequence=sequence, env=args.env, cert=cert, key=key, sign=sign)
+
+
+def _from_database(db_path: Path | None, sender: int | None, cert: x509.Certificate | None,
+                   date: str, env: str) -> tuple[int, set[int]]:
+    """The sender (given or found) and the sequences the database has for it."""
+    if db_path is None:
+        if sender is None:
+            raise PrepareError("--sender is needed (no database to take it from: --db)")
+        return sender, set()
+    if not db_path.is_file():
+        raise PrepareError(f"no database at {db_path}")
+    from store.batches import default_sender_number, recorded_sequences, sender_id_of
+    from store.db import close_database, open_database
+
+    open_database(db_path)
+    try:
+        if sender is None:
+            der = cert.public_bytes(serialization.Encoding.DER) if cert is not None else None
+            sender = default_sender_number(der)
+            if sender is None:
+                raise PrepareError(f"no active sender in {db_path}: give --sender")
+        sender_id = sender_id_of(sender)
+        recorded = recorded_sequences(sender_id, date, env) if sender_id is not None else set()
+    finally:
+        close_database()
+    return sender, recorded
