@@ -129,6 +129,18 @@ def _demote_co_gestionnaires(qualite_id: int) -> None:
                                         & (Role.role == CO_GESTIONNAIRE)).execute()
 
 
+def _role_row(person_id: int, qualite_id: int) -> Role:
+    row = Role.get_or_none((Role.person == person_id) & (Role.qualite == qualite_id))
+    if row is None:
+        raise NotFound("role.none", "this person has no access to the qualité")
+    return row
+
+
+def _last_gestionnaire() -> Conflict:
+    return Conflict("role.last_gestionnaire",
+                    "the qualité must keep its local manager: designate another one")
+
+
 def change_role(actor_id: int, qualite_id: int, person_id: int, role: str,
                 now: datetime | None = None) -> None:
     """Change a person's role. Designating a new gestionnaire local hands the role over: the
@@ -138,14 +150,11 @@ def change_role(actor_id: int, qualite_id: int, person_id: int, role: str,
         raise ValidationError("role.unknown", "unknown role", "role", role=role)
     with db.atomic("IMMEDIATE"):
         _require_gestionnaire(actor_id, qualite_id)
-        row = Role.get_or_none((Role.person == person_id) & (Role.qualite == qualite_id))
-        if row is None:
-            raise NotFound("role.none", "this person has no access to the qualité")
+        row = _role_row(person_id, qualite_id)
         if row.role == role:
             return
         if row.role == GESTIONNAIRE:
-            raise Conflict("role.last_gestionnaire",
-                           "the qualité must keep its local manager: designate another one")
+            raise _last_gestionnaire()
         if role == GESTIONNAIRE:
             Role.update(role=CO_GESTIONNAIRE).where(
                 (Role.qualite == qualite_id) & (Role.role == GESTIONNAIRE)).execute()
@@ -164,12 +173,9 @@ def remove_access(actor_id: int, qualite_id: int, person_id: int,
     now = now or local_now()
     with db.atomic("IMMEDIATE"):
         _require_gestionnaire(actor_id, qualite_id)
-        row = Role.get_or_none((Role.person == person_id) & (Role.qualite == qualite_id))
-        if row is None:
-            raise NotFound("role.none", "this person has no access to the qualité")
+        row = _role_row(person_id, qualite_id)
         if row.role == GESTIONNAIRE:
-            raise Conflict("role.last_gestionnaire",
-                           "the qualité must keep its local manager: designate another one")
+            raise _last_gestionnaire()
         row.delete_instance()
         record("role.remove", actor_id, qualite_id, at=now, target=person_id, role=row.role)
 

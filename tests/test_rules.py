@@ -6,7 +6,6 @@ import pytest
 
 from store.errors import ValidationError, ValidationErrors
 from store.rules import (
-    ContactData,
     check_contact,
     check_username,
     format_kbo,
@@ -14,6 +13,7 @@ from store.rules import (
     normalize_onss,
     onss_check_digits,
 )
+from tests.helpers import contact
 
 
 @pytest.mark.parametrize("name", ["Abcdefg8", "a" * 20, "EXPDEMOENTREPRISE", "12345678"])
@@ -77,23 +77,15 @@ def test_onss_check_digits() -> None:
     assert normalize_onss(f"{base}97") == f"{base}97"
 
 
-def _contact(**changes: object) -> ContactData:
-    values: dict[str, object] = dict(
-        last_name="Expéditeur", first_name="Didier", title="Mr", function="IT", language="fr",
-        phone="02 545 50 78", emails=("batch@eranova.fgov.be",))
-    values.update(changes)
-    return ContactData(**values)  # type: ignore[arg-type]
-
-
 def test_contact_valid_is_cleaned() -> None:
-    cleaned = check_contact(_contact(last_name="  Expéditeur ", emails=("", " a@b.be ")))
+    cleaned = check_contact(contact(last_name="  Expéditeur ", emails=("", " a@b.be ")))
     assert cleaned.last_name == "Expéditeur"
     assert cleaned.emails == ("a@b.be",)
 
 
 def test_contact_reports_every_broken_rule() -> None:
     with pytest.raises(ValidationErrors) as info:
-        check_contact(_contact(last_name="", function=" ", phone="abc", emails=()))
+        check_contact(contact(last_name="", function=" ", phone="abc", emails=()))
     got = {(e.field, e.code) for e in info.value.errors}
     assert got == {("last_name", "field.required"), ("function", "field.required"),
                    ("phone", "phone.invalid"), ("email1", "contact.email_required")}
@@ -101,7 +93,7 @@ def test_contact_reports_every_broken_rule() -> None:
 
 def test_contact_bad_email_and_choices() -> None:
     with pytest.raises(ValidationErrors) as info:
-        check_contact(_contact(title="Sir", language="xx", emails=("no-at-sign", "", "x@y.be")))
+        check_contact(contact(title="Sir", language="xx", emails=("no-at-sign", "", "x@y.be")))
     got = {(e.field, e.code) for e in info.value.errors}
     assert got == {("title", "contact.title"), ("language", "contact.language"),
                    ("email1", "email.invalid")}
