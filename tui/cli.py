@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from store.db import resolve_db_path
-
 DEMO_DIR = Path.home() / "expedito-demo"
 
 
@@ -44,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def open_store(args: argparse.Namespace) -> Path:
     """Open the database the arguments name; for ``--demo`` seed it and write the files."""
-    from store.db import open_database
+    from store.db import open_database, resolve_db_path
 
     if args.demo or args.command == "demo":
         path = Path(args.db) if args.db else DEMO_DIR / "expedito-demo.sqlite3"
@@ -63,6 +61,12 @@ def open_store(args: argparse.Namespace) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in (None, "app"):
+        # The app paints its first screen, then opens the store (``open_store``) in a thread:
+        # peewee and the migrations stay off the start-up path.
+        from tui.app import run_app
+
+        return run_app(None, args)
     try:
         path = open_store(args)
     except OSError as exc:
