@@ -21,8 +21,10 @@ A page is a ``Widget`` built by the shell with the app context::
 language and the sender status; ``self.t(key, **params)`` translates. When the language
 changes the shell builds the page again, unless it sets ``KEEP_ON_LANGUAGE_CHANGE`` and
 handles ``language_changed()`` itself (a half-filled form should). Failed workers call
-``show_error`` with the translated domain error. Pages navigate with ``self.open_page(id)``
-and tell the shell that the sender changed with ``self.sender_changed()``.
+``show_error`` with the translated domain error. A page is built once per context and
+kept while the person moves around: ``page_shown()`` is called when it is shown again.
+Pages navigate with ``self.open_page(id)`` and tell the shell that the sender changed
+with ``self.sender_changed()``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Page(Widget):
     Page { height: auto; padding: 0 1; }
     """
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
+    PREBUILD: ClassVar[bool] = False
+    """Light pages (no database work on mount) are built ahead, hidden, after login."""
 
     class OpenPage(Message):
         """Ask the shell to open another page."""
@@ -68,6 +72,12 @@ class Page(Widget):
 
     def sender_changed(self) -> None:
         self.post_message(self.SenderChanged())
+
+    def page_shown(self) -> None:
+        """Called when the shell shows this page again (it is kept between visits).
+
+        Pages whose data may have changed reload it here (e.g. start their worker again).
+        """
 
     def language_changed(self, ctx: AppContext) -> None:
         """Called instead of a rebuild when ``KEEP_ON_LANGUAGE_CHANGE`` is set."""

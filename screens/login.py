@@ -6,6 +6,8 @@ A failure never says whether the login or the password was wrong; after repeated
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -13,11 +15,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
-from store.dto import SessionInfo
 from tui.i18n import Translator, error_text
 from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 from tui.widgets.portal_header import PortalHeader
+
+if TYPE_CHECKING:
+    from store.dto import SessionInfo
 
 
 class LoginScreen(Screen[None]):
@@ -60,6 +64,15 @@ class LoginScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_language(self.lang)
         localize_tree(self, self.lang)
+        # The store opens once this screen is on the terminal.
+        self.call_after_refresh(getattr(self.app, "start_store", lambda: None))
+
+    def _store_is_ready(self) -> bool:
+        ready: Any = getattr(self.app, "store_ready", None)
+        return ready is None or bool(ready.is_set())
+
+    def store_opened(self) -> None:
+        self._show_demo_logins(Translator(self.lang))
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
@@ -70,12 +83,16 @@ class LoginScreen(Screen[None]):
         self.query_one("#password-label", Label).update(t("login.password"))
         self.query_one("#login-submit", Button).label = t("login.submit")
         self.query_one("#login-message", Static).update("")
-        if self.demo:
-            from store.demo import DEMO_LOGINS
+        self._show_demo_logins(t)
 
-            lines = [t("login.demo_title", password=DEMO_LOGINS[0].password)]
-            lines += [f"  {d.login:<8} {t(f'login.demo.{d.login}')}" for d in DEMO_LOGINS]
-            self.query_one("#demo-logins", Static).update("\n".join(lines))
+    def _show_demo_logins(self, t: Translator) -> None:
+        if not self.demo or not self._store_is_ready():
+            return
+        from store.demo import DEMO_LOGINS
+
+        lines = [t("login.demo_title", password=DEMO_LOGINS[0].password)]
+        lines += [f"  {d.login:<8} {t(f'login.demo.{d.login}')}" for d in DEMO_LOGINS]
+        self.query_one("#demo-logins", Static).update("\n".join(lines))
 
     def help_text(self, t: Translator) -> tuple[str, str]:
         return t("login.title"), t("help.login")
@@ -104,6 +121,9 @@ class LoginScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def authenticate(self, login: str, password: str) -> None:
+        ready: Any = getattr(self.app, "store_ready", None)
+        if ready is not None:
+            ready.wait()  # the database opens in the background at start-up
         from store.access import authenticate
         from store.errors import ExpeditoError
 

@@ -25,6 +25,9 @@ class MessagesPage(Page):
     def on_mount(self) -> None:
         self.load()
 
+    def page_shown(self) -> None:
+        self.load()
+
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         from store.senders import sender_status

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,23 +18,24 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from screens.login import LoginScreen
-from store.dto import RoleInfo, SessionInfo
 from tui.commands import PortalCommands
-from tui.context import AppContext
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from tui.i18n.bindings import localize_tree
 from tui.widgets.dialogs import ConfirmDialog, HelpDialog
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # store and the shell load after the first paint
+    from store.dto import RoleInfo, SessionInfo
+    from tui.context import AppContext
     from tui.shell import PortalScreen
 
 ANSI_THEME = "ansi-dark"
 
 
 def wants_ansi_theme(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
-    """16 colours (``TEXTUAL_COLOR_SYSTEM=standard``) or ``NO_COLOR``: use the ANSI theme."""
-    return (environ.get("TEXTUAL_COLOR_SYSTEM") == "standard"
-            or "NO_COLOR" in environ)
+    """16 colours (``TEXTUAL_COLOR_SYSTEM=standard``): use the ANSI theme.
+
+    ``NO_COLOR`` is left to Textual, which turns the default theme into shades of grey."""
+    return environ.get("TEXTUAL_COLOR_SYSTEM") == "standard"
 
 
 class ExpeditoApp(App[None]):
@@ -52,10 +56,17 @@ class ExpeditoApp(App[None]):
     """The countdown text (``#countdown`` in the header); set with ``set_sync_status``."""
 
     def __init__(self, db_path: Path | None = None, demo: bool = False,
-                 ansi: bool | None = None, serve: bool = False) -> None:
+                 ansi: bool | None = None, serve: bool = False,
+                 open_store: Callable[[], Path] | None = None) -> None:
+        """``open_store`` opens the database; it runs in a thread once the login screen is
+        painted (``None``: the store is already open, as in tests)."""
         super().__init__()
         self.db_path = db_path
         self.demo = demo
+        self._open_store = open_store
+        self.store_ready = threading.Event()
+        if open_store is None:
+            self.store_ready.set()
         self.serve = serve  # the sync worker and SFTP server (issue: sync) start from here
         self.lang = DEFAULT_LANGUAGE
         self.ctx: AppContext | None = None
@@ -68,7 +79,32 @@ class ExpeditoApp(App[None]):
         if self._ansi:
             self.theme = ANSI_THEME
         localize_tree(self, self.lang)
-        self.push_screen(LoginScreen(self.lang, demo=self.demo))
+
+    def get_default_screen(self) -> LoginScreen:
+        """The login screen is the first screen (no blank screen painted before it)."""
+        return LoginScreen(self.lang, demo=self.demo)
+
+    def start_store(self) -> None:
+        """Open the store in a thread (called once the first screen is painted)."""
+        if not self.store_ready.is_set() and self._open_store is not None:
+            self.run_worker(self._open_store_thread, thread=True, exclusive=True,
+                            exit_on_error=False, group="store")
+
+    def _open_store_thread(self) -> None:
+        assert self._open_store is not None
+        try:
+            self.db_path = self._open_store()
+        except OSError as exc:
+            self.call_from_thread(self.exit, 2,
+                                  f"expedito: cannot open the database: {exc}")
+            return
+        self.store_ready.set()
+        self.call_from_thread(self._store_opened)
+
+    def _store_opened(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, LoginScreen):
+                screen.store_opened()
 
     def set_sync_status(self, text: str) -> None:
         """Show ``text`` in the header's ``#countdown`` slot (every screen's header)."""
@@ -99,10 +135,11 @@ class ExpeditoApp(App[None]):
         self.push_screen(QualiteChoiceScreen(session.roles, self.lang), chosen)
 
     def start_portal(self, session: SessionInfo, role: RoleInfo) -> None:
+        from tui.context import AppContext
         from tui.shell import PortalScreen
 
         self.ctx = AppContext(session, role, self.lang, demo=self.demo)
-        self.switch_screen(PortalScreen(self.ctx))
+        self.push_screen(PortalScreen(self.ctx))  # on top of the login screen
 
     def _portal(self) -> PortalScreen | None:
         from tui.shell import PortalScreen
@@ -204,9 +241,15 @@ def _store_language(person_id: int, lang: str) -> None:
     set_language(person_id, lang)
 
 
-def run_app(path: Path, args: argparse.Namespace) -> int:
-    """Open the app on the database at ``path`` (already opened and migrated by the CLI)."""
+def run_app(path: Path | None, args: argparse.Namespace) -> int:
+    """Run the app. ``path``: the database the CLI already opened; ``None``: the app opens
+    it (``tui.cli.open_store(args)``) in a thread once the login screen is painted."""
+    open_store: Callable[[], Path] | None = None
+    if path is None:
+        from tui.cli import open_store as cli_open_store
+
+        open_store = partial(cli_open_store, args)
     app = ExpeditoApp(path, demo=bool(getattr(args, "demo", False)),
-                      serve=not getattr(args, "no_serve", False))
+                      serve=not getattr(args, "no_serve", False), open_store=open_store)
     app.run(mouse=not getattr(args, "no_mouse", False))
     return app.return_code or 0

@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from store.db import resolve_db_path
-
 DEMO_DIR = Path.home() / "expedito-demo"
 
 
@@ -54,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def open_store(args: argparse.Namespace) -> Path:
     """Open the database the arguments name; for ``--demo`` seed it and write the files."""
-    from store.db import open_database
+    from store.db import open_database, resolve_db_path
 
     if args.demo or args.command == "demo":
         path = Path(args.db) if args.db else DEMO_DIR / "expedito-demo.sqlite3"
@@ -72,6 +70,7 @@ def open_store(args: argparse.Namespace) -> Path:
 
 def batch_prepare(args: argparse.Namespace) -> int:
     """``expedito batch prepare``: headless, and it opens a database only if there is one."""
+    from store.db import resolve_db_path
     from store.democreds import CERTIFICATE_NAME
     from sync.intake.prepare import run
 
@@ -82,8 +81,8 @@ def batch_prepare(args: argparse.Namespace) -> int:
         db_path = DEMO_DIR / "expedito-demo.sqlite3"
         args.cert = args.cert or DEMO_DIR / f"{CERTIFICATE_NAME}.cer"
         args.key = args.key or DEMO_DIR / f"{CERTIFICATE_NAME}.key"
-    elif resolve_db_path(None).is_file():
-        db_path = resolve_db_path(None)
+    elif (default := resolve_db_path(None)).is_file():
+        db_path = default
     return run(args, db_path)
 
 
@@ -92,6 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "batch":
         return batch_prepare(args)
+    if args.command in (None, "app"):
+        # The app paints its first screen, then opens the store (``open_store``) in a thread:
+        # peewee and the migrations stay off the start-up path.
+        from tui.app import run_app
+
+        return run_app(None, args)
     try:
         path = open_store(args)
     except OSError as exc:

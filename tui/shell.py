@@ -47,6 +47,7 @@ class PortalScreen(Screen[None]):
         self.ctx = ctx
         self.current: str = HOME
         self.history: list[str] = []
+        self._pages: dict[str, Page] = {}
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -62,6 +63,7 @@ class PortalScreen(Screen[None]):
         self._relabel()
         await self._show(self.current)
         self.load_status()
+        self.call_after_refresh(self.prebuild)
 
     def _user_text(self) -> str:
         t, ctx = self.ctx.t, self.ctx
@@ -84,8 +86,8 @@ class PortalScreen(Screen[None]):
 
     @property
     def page(self) -> Page | None:
-        pages = self.query_one("#page-area").query_children(Page)
-        return pages.first() if pages else None
+        """The page on show."""
+        return self._pages.get(self.current)
 
     async def open_page(self, page_id: str, remember: bool = True) -> None:
         """Show ``page_id`` (a ``screens.registry.PAGES`` id) right of the sidebar."""
@@ -94,25 +96,53 @@ class PortalScreen(Screen[None]):
         if remember and page_id != self.current:
             self.history.append(self.current)
             del self.history[:-20]
-        self.current = page_id
         await self._show(page_id)
         self.query_one(Sidebar).mark(page_id)
 
-    async def _show(self, page_id: str) -> None:
+    def _page_class(self, page_id: str) -> type[Page]:
         spec = PAGES[page_id]
         if spec.manager_only and not self.ctx.is_manager:
             from screens.placeholder import DeniedPage
 
-            page_class: type[Page] = DeniedPage
+            return DeniedPage
+        return spec.load()
+
+    async def _build(self, page_id: str, shown: bool) -> Page:
+        page = self._page_class(page_id)(self.ctx, page_id)
+        page.display = shown
+        self._pages[page_id] = page
+        await self.query_one("#page-area", VerticalScroll).mount(page)
+        if page.BINDINGS:
+            localize_tree(page, self.ctx.lang)
+        return page
+
+    async def _show(self, page_id: str) -> None:
+        """Show the page, built once per context and kept (hidden) for the next visit."""
+        previous = self._pages.get(self.current)
+        self.current = page_id
+        page = self._pages.get(page_id)
+        if previous is not None and previous is not page:
+            previous.display = False
+        if page is None:
+            page = await self._build(page_id, shown=True)
         else:
-            page_class = spec.load()
+            page.display = True
+            page.page_shown()
         area = self.query_one("#page-area", VerticalScroll)
-        await area.remove_children()
-        page = page_class(self.ctx, page_id)
-        await area.mount(page)
-        area.scroll_home(animate=False)
-        localize_tree(page, self.ctx.lang)
-        self.refresh_bindings()
+        if area.scroll_offset.y:
+            area.scroll_home(animate=False)
+        if page.BINDINGS or (previous is not None and previous.BINDINGS):
+            self.refresh_bindings()
+
+    async def _clear_pages(self) -> None:
+        self._pages.clear()
+        await self.query_one("#page-area", VerticalScroll).remove_children()
+
+    async def prebuild(self) -> None:
+        """Build the sidebar's light pages ahead (hidden), so opening them is instant."""
+        for page_id in self.query_one(Sidebar).pages:
+            if page_id not in self._pages and self._page_class(page_id).PREBUILD:
+                await self._build(page_id, shown=False)
 
     async def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
         await self.open_page(event.page_id)
@@ -135,16 +165,23 @@ class PortalScreen(Screen[None]):
         """A new language, qualité or sender status: relabel and rebuild what depends on it."""
         old, self.ctx = self.ctx, ctx
         self._relabel()
-        page = self.page
         if old.role != ctx.role:
             self.history.clear()
+            await self._clear_pages()
             self.current = HOME
             await self._show(HOME)
+            self.query_one(Sidebar).mark(HOME)
             self.load_status()
-        elif page is not None and page.KEEP_ON_LANGUAGE_CHANGE:
-            page.language_changed(ctx)
+            self.call_after_refresh(self.prebuild)
         elif old.lang != ctx.lang:
+            kept = {pid: p for pid, p in self._pages.items() if p.KEEP_ON_LANGUAGE_CHANGE}
+            for kept_page in kept.values():
+                kept_page.language_changed(ctx)
+            area = self.query_one("#page-area", VerticalScroll)
+            await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
+            self._pages = kept
             await self._show(self.current)
+            self.call_after_refresh(self.prebuild)
 
     async def set_role(self, role: RoleInfo) -> None:
         await self.set_context(self.ctx.with_role(role))
@@ -161,8 +198,7 @@ class PortalScreen(Screen[None]):
             return
         self.ctx = self.ctx.with_status(event.status)
         self._show_menu()
-        page = self.page
-        if page is not None:
+        for page in self._pages.values():
             page.ctx = self.ctx
 
     # --- actions ------------------------------------------------------------------------------

@@ -22,7 +22,12 @@ class PortalHeader(Widget):
         dock: top;
         height: 2;
         background: $primary;
-        color: $text;
+        color: $foreground;
+    }
+    PortalHeader Static {
+        link-color: $foreground;
+        link-background: transparent;
+        link-style: underline;
     }
     PortalHeader Horizontal { height: 1; }
     PortalHeader #header-title {

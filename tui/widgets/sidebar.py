@@ -72,7 +72,9 @@ class Sidebar(Widget):
         if page_id is None or page_id not in self.pages:
             return
         menu = self.query_one("#menu", OptionList)
-        menu.highlighted = menu.get_option_index(page_id)
+        index = menu.get_option_index(page_id)
+        if menu.highlighted != index:
+            menu.highlighted = index
 
     def focus_menu(self) -> None:
         self.query_one("#menu", OptionList).focus()

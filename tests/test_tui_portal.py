@@ -1,0 +1,187 @@
+"""The portal shell by keyboard alone at 80x24: every sidebar page, languages, roles, help,
+the command palette, the qualité switch and Quit."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList
+
+from screens.base import Page
+from screens.placeholder import DeniedPage, PlaceholderPage
+from screens.qualite_choice import QualiteChoiceScreen
+from screens.registry import PAGES
+from store.models import Person
+from tests.tui_helpers import log_in, screen_text, settle
+from tui.app import ExpeditoApp
+from tui.shell import PortalScreen
+from tui.widgets.dialogs import ConfirmDialog, HelpDialog
+from tui.widgets.sidebar import Sidebar
+
+SIZE = (80, 24)
+
+
+async def _portal(app: ExpeditoApp, pilot, login: str = "dieter") -> PortalScreen:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await log_in(pilot, login)
+    if isinstance(app.screen, QualiteChoiceScreen):
+        await pilot.press("enter")
+        await settle(pilot)
+    assert isinstance(app.screen, PortalScreen)
+    return app.screen
+
+
+async def _open_by_keys(pilot, portal: PortalScreen, page_id: str) -> None:  # type: ignore[no-untyped-def]
+    menu = portal.query_one("#menu", OptionList)
+    assert portal.app.focused is menu
+    for _ in range(2 * menu.option_count):
+        highlighted = menu.highlighted
+        if highlighted is not None and menu.get_option_at_index(highlighted).id == page_id:
+            break
+        await pilot.press("down")
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_every_sidebar_item_opens_its_page_by_keyboard(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        pages = portal.query_one(Sidebar).pages
+        assert pages == ("accueil", "utilisateurs", "detail_qualite", "recherche_utilisateurs",
+                         "routing_informations", "routing_module", "messages",
+                         "enregistrement", "donnees_personnelles", "mot_de_passe",
+                         "certificat")
+        for page_id in reversed(pages):  # down from Accueil wraps round to the end first
+            await _open_by_keys(pilot, portal, page_id)
+            assert portal.current == page_id
+            page = portal.query_one(f"#page-{page_id}", Page)
+            assert isinstance(page, PAGES[page_id].load())
+            if isinstance(page, PlaceholderPage):
+                assert "Cette page n'est pas encore disponible." in screen_text(app)
+
+
+async def test_messages_structures_without_sender(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await _open_by_keys(pilot, portal, "messages")
+        text = screen_text(app)
+        assert "• Il n'y a pas d'expéditeur actif." in text
+        assert portal.query("#open-enregistrement")
+        # Tab goes to the page, Enter on the button opens the registration, Escape comes back.
+        await pilot.press("tab")  # the page area (scrolls long pages) …
+        assert app.focused is portal.query_one("#page-area")
+        await pilot.press("tab")  # … then the page's own widgets
+        assert app.focused is not None and app.focused.id == "open-enregistrement"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert portal.current == "enregistrement"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert portal.current == "messages"
+        assert app.focused is portal.query_one("#menu")
+
+
+async def test_plain_utilisateur_cannot_open_a_channel(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot, "ursula")
+        assert "enregistrement" not in portal.query_one(Sidebar).pages
+        assert "Utilisateur" in screen_text(app)
+        await _open_by_keys(pilot, portal, "messages")
+        text = screen_text(app)
+        assert "Il n'y a pas d'expéditeur actif." in text
+        assert ("Il n'y a que le gestionnaire local et le co-gestionnaire local de la qualité "
+                "qui peuvent ouvrir un canal.") in text
+        assert not portal.query("#open-enregistrement")
+        # Even asked for directly, the wizard is refused.
+        await app.open_page("enregistrement")
+        await settle(pilot)
+        assert isinstance(portal.page, DeniedPage)
+        assert "qui peuvent ouvrir un canal." in screen_text(app)
+
+
+async def test_languages_switch_and_are_remembered(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await pilot.press("f2")  # fr → nl
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Toegangsbeheer voor Ondernemingen en Organisaties" in text
+        assert "Welkom Dhr. Dieter Expedito" in text
+        assert "Functionaliteiten" in text
+        assert Person.get(Person.login == "dieter").language == "nl"
+        await app.action_language("de")
+        await settle(pilot)
+        assert "Zugriffsverwaltung für Unternehmen und Organisationen" in screen_text(app)
+        await app.action_language("en")
+        await settle(pilot)
+        assert "Welcome Mr Dieter Expedito" in screen_text(app)
+        assert portal.query_one("#menu") is app.focused
+        assert Person.get(Person.login == "dieter").language == "en"
+    # The next login opens in English.
+    again = ExpeditoApp(demo=True)
+    async with again.run_test(size=SIZE) as pilot:
+        await _portal(again, pilot)
+        assert "Access management for Companies and Organisations" in screen_text(again)
+
+
+async def test_switch_qualite(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, QualiteChoiceScreen)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.screen is portal
+        assert "Secrétariat social" in screen_text(app)
+        assert "SECRETARIAT DEMO" in screen_text(app)
+
+
+async def test_help_palette_and_quit(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpDialog)
+        assert app.screen.help_title == "Accueil"
+        await pilot.press("escape")
+        await pilot.pause()
+        # The command palette reaches every page.
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"mot de passe")
+        await pilot.pause()
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is portal and portal.current == "mot_de_passe"
+        # Quit asks first; "Rester" keeps the app running.
+        await pilot.press("f10")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is portal
+        await pilot.press("f10")
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_sync_status_slot(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        app.set_sync_status("Synchronisation dans 12:34")
+        await pilot.pause()
+        assert str(portal.query_one("#countdown").render()) == "Synchronisation dans 12:34"
+
+
+async def test_narrow_terminal_hides_sidebar_until_asked(app: ExpeditoApp) -> None:
+    async with app.run_test(size=(50, 24)) as pilot:
+        portal = await _portal(app, pilot)
+        sidebar = portal.query_one(Sidebar)
+        assert not sidebar.display or sidebar.region.width == 0
+        await pilot.press("f4")
+        await pilot.pause()
+        assert sidebar.region.width > 0
+        await _open_by_keys(pilot, portal, "utilisateurs")
+        assert portal.current == "utilisateurs"

@@ -1,0 +1,51 @@
+"""Snapshots of the key screens: the login and Accueil at 80x24 and 120x40, and in 16 colours.
+
+Deterministic: the demo data set is fixed, the header has no clock, the countdown slot is
+empty. Update with ``pytest --snapshot-update tests/test_tui_snapshots.py`` and review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui_helpers import log_in, settle
+from tui.app import ExpeditoApp
+
+SnapCompare = Callable[..., bool]
+SIZES = [(80, 24), (120, 40)]
+
+
+async def _accueil(pilot: Pilot[None]) -> None:
+    await pilot.pause()
+    await log_in(pilot, "dieter")
+    await pilot.press("enter")  # the first qualité: ENTREPRISE DEMO, Employeur ONSS
+    await settle(pilot)
+
+
+async def _login_typed(pilot: Pilot[None]) -> None:
+    await pilot.pause()
+    await pilot.press(*"dieter")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_login(snap_compare: SnapCompare, app: ExpeditoApp, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=_login_typed)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_accueil(snap_compare: SnapCompare, app: ExpeditoApp, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=_accueil)
+
+
+def test_login_16_colours(snap_compare: SnapCompare, demo: object) -> None:
+    app = ExpeditoApp(demo=True, ansi=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_login_typed)
+
+
+def test_accueil_16_colours(snap_compare: SnapCompare, demo: object) -> None:
+    app = ExpeditoApp(demo=True, ansi=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_accueil)
