@@ -10,6 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sync.services import ServiceConfig
 
 DEMO_DIR = Path.home() / "expedito-demo"
 
@@ -34,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-serve", action="store_true",
                         help="do not run the sync worker and SFTP server in this process "
                         "(when 'expedito serve' already runs on the database)")
+    add_service_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("app", help="open the terminal app (the default)")
     sub.add_parser("demo", help="create or complete the demo database and credential files")
@@ -47,7 +52,99 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.intake.prepare import add_arguments
 
     add_arguments(prepare)
+    serve = sub.add_parser("serve", help="run the synchronisation worker and the SFTP server "
+                           "without the app")
+    add_service_options(serve, suppress=True)
     return parser
+
+
+def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """--host --port --period --homes --max-file-size, on the app and on ``serve``.
+
+    On the subcommand the defaults are suppressed so they do not hide values given before it.
+    """
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("--host", default=default("127.0.0.1"),
+                        help="SFTP server address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default(8022),
+                        help="SFTP server port (default 8022; 0 picks a free one)")
+    parser.add_argument("--period", type=int, default=default(30), metavar="MINUTES",
+                        help="synchronisation period in minutes, dividing 60 (default 30: "
+                        "on the hour and the half hour)")
+    parser.add_argument("--homes", metavar="DIR", default=default(None),
+                        help="where the SFTP homes are (default: the user data directory)")
+    parser.add_argument("--max-file-size", type=int, metavar="MB", default=default(512),
+                        help="largest file an SFTP user may upload (default 512 MB)")
+
+
+def service_config(args: argparse.Namespace, db_path: Path) -> ServiceConfig:
+    """The services' configuration from the command line (homes next to a --db database)."""
+    from sync.limits import MB, ServerLimits
+    from sync.schedule import check_period
+    from sync.services import ServiceConfig
+
+    if args.homes:
+        homes = Path(args.homes).expanduser()
+    elif args.db or args.demo:
+        homes = db_path.parent / "homes"
+    else:
+        from sync.homes import default_homes_root
+
+        homes = default_homes_root()
+    from store.db import data_dir
+    from sync.hostkey import HOST_KEY_NAME
+
+    key_dir = db_path.parent if (args.db or args.demo) else data_dir()
+    return ServiceConfig(homes_root=homes, host=args.host, port=args.port,
+                         host_key_path=key_dir / HOST_KEY_NAME,
+                         period=check_period(args.period),
+                         limits=ServerLimits(max_file_size=args.max_file_size * MB))
+
+
+def serve(args: argparse.Namespace, db_path: Path) -> int:
+    """``expedito serve``: the worker and the SFTP server until Ctrl-C or SIGTERM."""
+    import asyncio
+    import logging
+    import signal
+
+    from sync.services import Services
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        services = Services(service_config(args, db_path))
+    except ValueError as exc:
+        print(f"expedito: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, task.cancel)
+        await services.start()
+        host, port = services.sftp_address
+        next_slot = services.worker.next_slot()
+        print(f"Database: {db_path}")
+        print(f"SFTP: {host}:{port}, host key {services.host_key_fingerprint}")
+        print(f"Homes: {services.config.homes_root}")
+        print(f"Next synchronisation at {next_slot:%H:%M} "
+              f"(every {services.config.period} minutes)", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await services.stop()
+
+    try:
+        asyncio.run(run())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    except OSError as exc:
+        print(f"expedito: cannot serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def open_store(args: argparse.Namespace) -> Path:
@@ -106,9 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Demo database: {path}")
         print(f"Demo key and certificate: {path.parent}")
         return 0
-    from tui.app import run_app
-
-    return run_app(path, args)
+    return serve(args, path)
 
 
 if __name__ == "__main__":

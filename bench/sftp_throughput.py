@@ -1,0 +1,171 @@
+"""200 MB upload and download with the OpenSSH ``sftp`` client: Expedito's server vs sshd.
+
+    python bench/sftp_throughput.py [--size-mb 200] [--runs 5]
+
+Starts Expedito's SFTP server (in this process, on a free loopback port) and OpenSSH's own
+``sshd`` with ``internal-sftp`` (own host key, AuthorizedKeysFile in a temporary folder,
+``-D -e -f cfg``), alternates the two, and prints the median time of each and the ratios
+(sshd time / Expedito time: 1.0 or more means Expedito is at least as fast). Installs
+nothing: without /usr/sbin/sshd it asks for ``apt-get install openssh-server``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SSHD = "/usr/sbin/sshd"
+SFTP = shutil.which("sftp") or "/usr/bin/sftp"
+USER = "BENCHUSER01"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def sftp(port: int, key: Path, user: str, commands: str, cwd: Path) -> float:
+    command = [SFTP, "-b", "-", "-i", str(key), "-P", str(port),
+               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
+               f"{user}@127.0.0.1"]
+    started = time.perf_counter()
+    result = subprocess.run(command, input=commands, capture_output=True, text=True, cwd=cwd)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"sftp failed on port {port}: {result.stderr.strip()}")
+    return elapsed
+
+
+def start_sshd(work: Path, public_key: str, home: Path) -> tuple[subprocess.Popen[bytes], int]:
+    host_key = work / "sshd_host_ed25519_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
+                   check=True)
+    authorized = work / "authorized_keys"
+    authorized.write_text(public_key + "\n")
+    authorized.chmod(0o600)
+    port = free_port()
+    config = work / "sshd_config"
+    config.write_text(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {host_key}
+PidFile {work}/sshd.pid
+AuthorizedKeysFile {authorized}
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp -d {home}
+""")
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
+    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process, port
+        if process.poll() is not None:
+            raise RuntimeError(f"sshd did not start: {process.stderr.read().decode()}")
+        time.sleep(0.05)
+    raise RuntimeError("sshd did not start listening")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    if not os.path.exists(SSHD):
+        print(f"{SSHD} is missing: install OpenSSH's server first "
+              "(apt-get install openssh-server); this script installs nothing.")
+        return 2
+    import getpass
+
+    from store.db import open_database
+    from store.demo import seed_demo
+    from store.democreds import write_demo_credentials
+    from sync.cycle import run_cycle
+    from sync.homes import FOLDERS, home_of
+    from sync.hostkey import load_or_create_host_key
+    from sync.limits import MB, ServerLimits
+    from sync.schedule import current_slot
+    from sync.sftp_server import SFTPService
+    from tests.sync_support import register_demo_sender
+
+    work = Path(tempfile.mkdtemp(prefix="expedito-bench-"))
+    sshd = None
+    service = None
+    try:
+        open_database(work / "bench.sqlite3")
+        seed_demo()
+        creds = write_demo_credentials(work / "creds")
+        register_demo_sender(creds, USER)
+        homes = work / "homes"
+        now = datetime.now(UTC)
+        run_cycle(current_slot(now), homes, lambda: now)
+        ours = home_of(homes, USER)
+        theirs = work / "sshd-home"
+        for folder in FOLDERS:
+            (theirs / folder).mkdir(parents=True)
+        client = work / "client"
+        client.mkdir()
+        payload = client / "payload.bin"
+        with payload.open("wb") as handle:
+            for _ in range(args.size_mb):
+                handle.write(os.urandom(MB))
+        for home in (ours, theirs):
+            shutil.copy(payload, home / "OUT" / "payload.bin")
+
+        service = SFTPService(homes, load_or_create_host_key(work / "host_key"), port=0,
+                              limits=ServerLimits(max_file_size=(args.size_mb + 16) * MB))
+        service.start()
+        sshd, sshd_port = start_sshd(work, creds.ssh_public_key.read_text().strip(), theirs)
+        targets = {"expedito": (service.address[1], USER, ours),
+                   "sshd": (sshd_port, getpass.getuser(), theirs)}
+        times: dict[tuple[str, str], list[float]] = {}
+        for run in range(args.runs):
+            for name, (port, user, home) in targets.items():
+                up = sftp(port, creds.ssh_private_key, user, f"put payload.bin IN/up{run}\n",
+                          client)
+                (home / "IN" / f"up{run}").unlink()
+                (client / "down.bin").unlink(missing_ok=True)
+                down = sftp(port, creds.ssh_private_key, user,
+                            "get OUT/payload.bin down.bin\n", client)
+                times.setdefault((name, "upload"), []).append(up)
+                times.setdefault((name, "download"), []).append(down)
+                print(f"run {run + 1} {name:8} upload {up:6.2f} s  download {down:6.2f} s",
+                      flush=True)
+        print(f"\n{args.size_mb} MB, median of {args.runs} runs (OpenSSH sftp client):")
+        for direction in ("upload", "download"):
+            mine = statistics.median(times[("expedito", direction)])
+            reference = statistics.median(times[("sshd", direction)])
+            print(f"  {direction:8}  expedito {mine:6.2f} s ({args.size_mb / mine:6.1f} MB/s)"
+                  f"  sshd {reference:6.2f} s ({args.size_mb / reference:6.1f} MB/s)"
+                  f"  ratio sshd/expedito {reference / mine:5.2f}")
+    finally:
+        if service is not None:
+            service.stop()
+        if sshd is not None:
+            sshd.terminate()
+            sshd.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The back-office services together: the sync worker and the SFTP server.
+
+``expedito serve`` runs them alone; the app runs them in its own process unless
+``--no-serve``. Use from a running asyncio loop::
+
+    services = Services(ServiceConfig(homes_root=..., port=8022))
+    await services.start()          # worker task on this loop, SFTP server in threads
+    services.worker.seconds_to_next()
+    await services.stop()
+
+or from plain threads: ``services.start_in_thread()`` / ``services.stop_in_thread()`` (the
+worker then gets a loop of its own in a daemon thread). The database must already be open
+(``store.db.open_database``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
+from pathlib import Path
+
+from store.db import data_dir
+from sync.cycle import LEASE
+from sync.homes import default_homes_root
+from sync.hostkey import HOST_KEY_NAME, fingerprint, load_or_create_host_key
+from sync.limits import ServerLimits
+from sync.schedule import DEFAULT_PERIOD, Clock, Schedule
+from sync.sftp_fs import UploadHook, no_upload_hook
+from sync.sftp_server import SFTPService
+from sync.worker import SyncWorker
+
+log = logging.getLogger("expedito.services")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8022
+
+
+@dataclass
+class ServiceConfig:
+    homes_root: Path = field(default_factory=default_homes_root)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT  # 0: any free port (see Services.sftp_address)
+    period: int = DEFAULT_PERIOD  # minutes, divides 60
+    tz: tzinfo | None = None  # None: the system's local time
+    host_key_path: Path = field(default_factory=lambda: data_dir() / HOST_KEY_NAME)
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    on_upload: UploadHook = no_upload_hook
+    clock: Clock | None = None
+    lease: timedelta = LEASE
+    serve_sftp: bool = True
+    run_worker: bool = True
+
+
+class Services:
+    """The worker and the SFTP server, started and stopped together."""
+
+    def __init__(self, config: ServiceConfig | None = None) -> None:
+        self.config = config or ServiceConfig()
+        self.worker = SyncWorker(self.config.homes_root, Schedule(self.config.period,
+                                                                  self.config.tz),
+                                 self.config.clock, lease=self.config.lease)
+        self.host_key = load_or_create_host_key(self.config.host_key_path)
+        self.sftp = SFTPService(self.config.homes_root, self.host_key, self.config.host,
+                                self.config.port, self.config.limits, self.config.on_upload)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+
+    @property
+    def host_key_fingerprint(self) -> str:
+        """``ssh-ed25519 SHA256:…``, for the overview page."""
+        return f"{self.host_key.get_name()} {fingerprint(self.host_key)}"
+
+    @property
+    def sftp_address(self) -> tuple[str, int]:
+        return self.sftp.address
+
+    async def start(self) -> None:
+        """On a running loop: the worker as a task, the SFTP server in its threads."""
+        self.config.homes_root.mkdir(parents=True, exist_ok=True)
+        if self.config.serve_sftp:
+            await asyncio.to_thread(self.sftp.start)
+        if self.config.run_worker:
+            self.worker.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        if self._started and self.config.serve_sftp:
+            await asyncio.to_thread(self.sftp.stop)
+        self._started = False
+
+    async def run_forever(self) -> None:
+        """Start, wait until cancelled, stop (``expedito serve``)."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    # Without a loop of one's own ----------------------------------------------------------
+
+    def start_in_thread(self) -> None:
+        """Run everything on a private loop in a daemon thread; returns once started."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="expedito-services", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
+
+    def stop_in_thread(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+        self._thread = self._loop = None
+
+
+def start_services(config: ServiceConfig | None = None) -> Services:
+    """Build the services and start them in a background thread (for callers without a loop).
+
+    From inside a running loop, build ``Services(config)`` and ``await services.start()``.
+    """
+    services = Services(config)
+    services.start_in_thread()
+    return services

@@ -1,0 +1,387 @@
+"""What an SFTP user may see and do: their home, confined, with the portal's folder rules.
+
+The client sees its home as ``/`` holding the six folders. Every path is normalised by hand
+(``..`` cannot climb above ``/``, ``//`` and ``.`` vanish), may name the home, one of the six
+folders, or a plain file in one of them, and is checked on disk: a folder must really be that
+folder of this home (``realpath``, no symlinked folders), and a file is opened with
+``O_NOFOLLOW`` and checked with ``commonpath`` so a symlink planted on disk leads nowhere.
+
+Rules: write (new files only, never over another) in IN, INTEST, INTEST-S; read and delete in
+OUT, OUTTEST, OUTTEST-S; list everything; no folders, links, renames across folders or
+attribute changes. An upload is written to ``.NAME.part-RANDOM`` and gets its name only when
+closed complete; then the ``on_upload(account, path)`` hook runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paramiko import SFTPAttributes, SFTPHandle, SFTPServerInterface
+from paramiko.sftp import (
+    SFTP_FAILURE,
+    SFTP_NO_SUCH_FILE,
+    SFTP_OK,
+    SFTP_OP_UNSUPPORTED,
+    SFTP_PERMISSION_DENIED,
+)
+
+from store.accounts import Account
+from sync.homes import FILE_MODE, FOLDERS, IN_FOLDERS, OUT_FOLDERS
+from sync.limits import MAX_READ
+
+if TYPE_CHECKING:
+    from sync.sftp_server import SessionServer
+
+log = logging.getLogger("expedito.sftp")
+
+UploadHook = Callable[[Account, Path], None]
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def no_upload_hook(account: Account, path: Path) -> None:
+    """The default ``on_upload``: nothing."""
+
+
+def is_part_name(name: str) -> bool:
+    return name.startswith(".")
+
+
+def normalise(path: str) -> list[str]:
+    """The virtual path's parts, ``..`` clamped at the root; ValueError for a NUL byte."""
+    if "\0" in path:
+        raise ValueError("NUL in path")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return parts
+
+
+@dataclass(frozen=True)
+class Place:
+    folder: str | None  # None: the home itself
+    name: str | None  # None: the folder itself
+    path: str  # on disk
+
+
+class Refused(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _attributes(path: str, name: str | None = None) -> SFTPAttributes:
+    attrs = SFTPAttributes.from_stat(os.lstat(path))
+    if name is not None:
+        attrs.filename = name
+    return attrs
+
+
+class ReadHandle(SFTPHandle):
+    """A file in an OUT folder, read with ``pread`` (READs clamped as OpenSSH does)."""
+
+    def __init__(self, fd: int, session: SessionServer) -> None:
+        super().__init__()
+        self.fd = fd
+        self.session = session
+
+    def read(self, offset: int, length: int) -> bytes | int:
+        try:
+            return os.pread(self.fd, min(length, MAX_READ), offset)
+        except OSError as exc:
+            return errno_status(exc)
+
+    def write(self, offset: int, data: Any) -> int:
+        return SFTP_PERMISSION_DENIED
+
+    def stat(self) -> SFTPAttributes | int:
+        return SFTPAttributes.from_stat(os.fstat(self.fd))
+
+    def chattr(self, attr: SFTPAttributes) -> int:
+        return SFTP_PERMISSION_DENIED
+
+    def close(self) -> None:
+        self.finish()
+
+    def finish(self, aborted: bool = False) -> int:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        return SFTP_OK
+
+
+class UploadHandle(SFTPHandle):
+    """A new file in an IN folder, written under a hidden name until closed complete."""
+
+    def __init__(self, fd: int, temporary: str, final: str, session: SessionServer) -> None:
+        super().__init__()
+        self.fd = fd
+        self.temporary = temporary
+        self.final = final
+        self.session = session
+        self.max_size = session.limits.max_file_size
+        self.failed = False
+        self.covered: list[list[int]] = []  # merged [start, end) ranges written
+
+    def read(self, offset: int, length: int) -> bytes | int:
+        return SFTP_PERMISSION_DENIED
+
+    def write(self, offset: int, data: Any) -> int:
+        end = offset + len(data)
+        if self.failed or offset < 0 or end > self.max_size:
+            self.failed = True
+            return SFTP_FAILURE
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.pwrite(self.fd, view, offset)
+                view, offset = view[written:], offset + written
+        except OSError as exc:
+            self.failed = True
+            return errno_status(exc)
+        self._cover(end - len(data), end)
+        return SFTP_OK
+
+    def _cover(self, start: int, end: int) -> None:
+        covered = self.covered
+        if covered and covered[-1][0] <= start <= covered[-1][1]:
+            covered[-1][1] = max(covered[-1][1], end)  # the usual case: in order
+            return
+        covered.append([start, end])
+        covered.sort()
+        merged = [covered[0]]
+        for piece in covered[1:]:
+            if piece[0] <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], piece[1])
+            else:
+                merged.append(piece)
+        self.covered = merged
+
+    def complete(self) -> bool:
+        """No write failed and the bytes written leave no hole."""
+        return not self.failed and (not self.covered
+                                    or (len(self.covered) == 1 and self.covered[0][0] == 0))
+
+    def stat(self) -> SFTPAttributes | int:
+        return SFTPAttributes.from_stat(os.fstat(self.fd))
+
+    def chattr(self, attr: SFTPAttributes) -> int:
+        return SFTP_PERMISSION_DENIED
+
+    def close(self) -> None:
+        self.finish()
+
+    def finish(self, aborted: bool = False) -> int:
+        """Close; give the file its name if complete (and the account still live)."""
+        if self.fd < 0:
+            return SFTP_OK
+        os.close(self.fd)
+        self.fd = -1
+        status = SFTP_FAILURE
+        try:
+            if not aborted and self.complete() and self.session.live():
+                os.link(self.temporary, self.final)  # fails rather than overwrite
+                status = SFTP_OK
+        except FileExistsError:
+            status = SFTP_PERMISSION_DENIED
+        except OSError as exc:
+            log.warning("upload %s: %s", self.final, exc)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(self.temporary)
+        if status == SFTP_OK:
+            self.session.uploaded(Path(self.final))
+        return status
+
+
+def errno_status(exc: OSError) -> int:
+    from paramiko import SFTPServer
+
+    return int(SFTPServer.convert_errno(exc.errno or 0))
+
+
+class ConfinedSFTP(SFTPServerInterface):
+    """paramiko's SFTP request interface for one session, confined to the user's home."""
+
+    def __init__(self, server: SessionServer, *args: Any, **kwargs: Any) -> None:
+        super().__init__(server)
+        self.session = server
+        home = server.home
+        assert home is not None
+        self.home = os.path.realpath(home)
+
+    # Where a path leads -------------------------------------------------------------------
+
+    def locate(self, path: str | bytes) -> Place:
+        if isinstance(path, bytes):
+            try:
+                path = path.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise Refused(SFTP_NO_SUCH_FILE) from exc
+        try:
+            parts = normalise(path)
+        except ValueError as exc:
+            raise Refused(SFTP_NO_SUCH_FILE) from exc
+        if not parts:
+            return Place(None, None, self.home)
+        folder = parts[0]
+        if folder not in FOLDERS or len(parts) > 2:
+            raise Refused(SFTP_NO_SUCH_FILE)
+        expected = os.path.join(self.home, folder)
+        if os.path.realpath(expected) != expected:
+            log.warning("%s: folder %s is not a plain folder of the home; refused",
+                        self.session.user, folder)
+            raise Refused(SFTP_PERMISSION_DENIED)
+        if len(parts) == 1:
+            return Place(folder, None, expected)
+        name = parts[1]
+        if is_part_name(name):
+            raise Refused(SFTP_NO_SUCH_FILE)
+        target = os.path.join(expected, name)
+        if os.path.commonpath([self.home, os.path.realpath(target)]) != self.home:
+            log.warning("%s: %s leads out of the home; refused", self.session.user, path)
+            raise Refused(SFTP_PERMISSION_DENIED)
+        return Place(folder, name, target)
+
+    def _file(self, path: str, folders: tuple[str, ...]) -> Place:
+        place = self.locate(path)
+        if place.name is None:
+            raise Refused(SFTP_PERMISSION_DENIED if place.folder else SFTP_FAILURE)
+        if place.folder not in folders:
+            raise Refused(SFTP_PERMISSION_DENIED)
+        return place
+
+    # Requests -----------------------------------------------------------------------------
+
+    def canonicalize(self, path: str) -> str:
+        try:
+            return "/" + "/".join(normalise(path))
+        except ValueError:
+            return "/"
+
+    def list_folder(self, path: str) -> list[SFTPAttributes] | int:
+        try:
+            place = self.locate(path)
+            if place.name is not None:
+                return SFTP_NO_SUCH_FILE if not os.path.lexists(place.path) else SFTP_FAILURE
+            if place.folder is None:
+                return [_attributes(os.path.join(self.home, f), f) for f in FOLDERS
+                        if os.path.isdir(os.path.join(self.home, f))]
+            entries = []
+            with os.scandir(place.path) as scan:
+                for entry in scan:
+                    if is_part_name(entry.name):
+                        continue
+                    attrs = SFTPAttributes.from_stat(entry.stat(follow_symlinks=False))
+                    attrs.filename = entry.name
+                    entries.append(attrs)
+            return entries
+        except Refused as exc:
+            return exc.code
+        except OSError as exc:
+            return errno_status(exc)
+
+    def stat(self, path: str) -> SFTPAttributes | int:
+        try:
+            return _attributes(self.locate(path).path)
+        except Refused as exc:
+            return exc.code
+        except OSError as exc:
+            return errno_status(exc)
+
+    lstat = stat
+
+    def open(self, path: str, flags: int, attr: SFTPAttributes) -> SFTPHandle | int:
+        try:
+            if flags & os.O_RDWR:
+                return SFTP_PERMISSION_DENIED
+            if flags & os.O_WRONLY:
+                return self._open_upload(self._file(path, IN_FOLDERS), flags)
+            return self._open_read(self._file(path, OUT_FOLDERS))
+        except Refused as exc:
+            return exc.code
+        except OSError as exc:
+            return errno_status(exc)
+
+    def _open_upload(self, place: Place, flags: int) -> SFTPHandle | int:
+        if flags & os.O_APPEND or os.path.lexists(place.path):
+            return SFTP_PERMISSION_DENIED  # never overwrite, never append
+        assert place.name is not None
+        directory = os.path.dirname(place.path)
+        temporary = os.path.join(directory, f".{place.name}.part-{os.urandom(6).hex()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+                     FILE_MODE)
+        handle = UploadHandle(fd, temporary, place.path, self.session)
+        self.session.track(handle)
+        return handle
+
+    def _open_read(self, place: Place) -> SFTPHandle | int:
+        fd = os.open(place.path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return SFTP_PERMISSION_DENIED
+        handle = ReadHandle(fd, self.session)
+        self.session.track(handle)
+        return handle
+
+    def remove(self, path: str) -> int:
+        try:
+            place = self._file(path, OUT_FOLDERS)
+            if not stat.S_ISREG(os.lstat(place.path).st_mode):
+                return SFTP_PERMISSION_DENIED
+            os.unlink(place.path)
+            return SFTP_OK
+        except Refused as exc:
+            return exc.code
+        except OSError as exc:
+            return errno_status(exc)
+
+    def rename(self, oldpath: str, newpath: str) -> int:
+        """Only within one IN folder, to a name not taken (e.g. WinSCP's ``x.filepart``)."""
+        try:
+            old = self._file(oldpath, IN_FOLDERS)
+            new = self._file(newpath, IN_FOLDERS)
+            if old.folder != new.folder:
+                return SFTP_PERMISSION_DENIED
+            if not stat.S_ISREG(os.lstat(old.path).st_mode):
+                return SFTP_PERMISSION_DENIED
+            os.link(old.path, new.path)
+            os.unlink(old.path)
+        except Refused as exc:
+            return exc.code
+        except FileExistsError:
+            return SFTP_PERMISSION_DENIED
+        except OSError as exc:
+            return errno_status(exc)
+        self.session.uploaded(Path(new.path))
+        return SFTP_OK
+
+    posix_rename = rename
+
+    def mkdir(self, path: str, attr: SFTPAttributes) -> int:
+        return SFTP_PERMISSION_DENIED
+
+    def rmdir(self, path: str) -> int:
+        return SFTP_PERMISSION_DENIED
+
+    def chattr(self, path: str, attr: SFTPAttributes) -> int:
+        return SFTP_PERMISSION_DENIED
+
+    def symlink(self, target_path: str, path: str) -> int:
+        return SFTP_PERMISSION_DENIED
+
+    def readlink(self, path: str) -> str | int:
+        return SFTP_OP_UNSUPPORTED

@@ -1,0 +1,459 @@
+"""The SFTP server: paramiko, public keys of provisioned channels only, homes confined.
+
+One listening socket, one accept thread, one housekeeping thread; paramiko runs a thread per
+connection and one per SFTP session. Authentication asks ``store.accounts.find_account``
+(one indexed query, whatever the refusal reason, so an unknown user and a wrong key get the
+same answer); every SFTP request first checks ``account_is_live`` (one indexed SELECT), so a
+deleted channel or sender stops an open session at its next command. Limits: login grace,
+growing delay then ban per address, unauthenticated connections, sessions per user, file size,
+READ length. Large SSH windows and packets and OpenSSH's ``limits@openssh.com`` extension let
+OpenSSH clients send 255 KB requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from paramiko.common import (
+    AUTH_FAILED,
+    AUTH_SUCCESSFUL,
+    OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_SUCCEEDED,
+)
+from paramiko.message import Message
+from paramiko.sftp import (
+    CMD_CLOSE,
+    CMD_DATA,
+    CMD_EXTENDED,
+    CMD_EXTENDED_REPLY,
+    CMD_INIT,
+    CMD_READ,
+    CMD_VERSION,
+    SFTP_EOF,
+    SFTP_OK,
+    SFTP_PERMISSION_DENIED,
+    SFTPError,
+)
+
+from store.accounts import Account, account_is_live, find_account
+from store.db import db
+from sync.homes import home_of
+from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits
+from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
+
+log = logging.getLogger("expedito.sftp")
+
+SFTP_VERSION = 3
+EXTENSIONS = (("limits@openssh.com", "1"), ("posix-rename@openssh.com", "1"))
+
+
+class SessionServer(paramiko.ServerInterface):
+    """One connection: who it is, what it may do (paramiko's server interface)."""
+
+    def __init__(self, service: SFTPService, address: str) -> None:
+        self.service = service
+        self.limits = service.limits
+        self.address = address
+        self.account: Account | None = None
+        self.home: Path | None = None
+        self.transport: paramiko.Transport | None = None
+        self.failures = 0
+        self.channels = 0
+        self.counted = False
+        self._handles: list[ReadHandle | UploadHandle] = []
+
+    @property
+    def user(self) -> str:
+        return self.account.technical_user if self.account else "?"
+
+    # Authentication -----------------------------------------------------------------------
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_none(self, username: str) -> int:
+        return AUTH_FAILED
+
+    def check_auth_password(self, username: str, password: str) -> int:
+        return self._refuse(username)
+
+    def check_auth_interactive(self, username: str, submethods: str) -> Any:
+        return AUTH_FAILED
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        if self.service.guard.banned(self.address):
+            self._close()
+            return AUTH_FAILED
+        with db.connection_context():
+            account = find_account(username, f"{key.get_name()} {key.get_base64()}")
+        if account is None:
+            return self._refuse(username)
+        # paramiko verifies the signature after this answer (and asks again with it)
+        self.account = account
+        self.home = home_of(self.service.homes_root, account.technical_user)
+        self.service.guard.success(self.address)
+        return AUTH_SUCCESSFUL
+
+    def _refuse(self, username: str) -> int:
+        self.failures += 1
+        delay = self.service.guard.failure(self.address)
+        log.info("refused %r from %s (%d)", username, self.address, self.failures)
+        if delay:
+            time.sleep(delay)
+        if self.failures >= self.limits.max_auth_tries or self.service.guard.banned(
+                self.address):
+            self._close()
+        return AUTH_FAILED
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    # Channels -----------------------------------------------------------------------------
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        if kind != "session" or self.account is None:
+            return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if self.channels >= self.limits.max_channels_per_connection:
+            return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if not self.counted:
+            if not self.service.acquire_session(self.account.technical_user):
+                log.info("%s: too many sessions", self.user)
+                return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            self.counted = True
+        self.channels += 1
+        return OPEN_SUCCEEDED
+
+    def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
+        if name != "sftp" or self.account is None or self.home is None:
+            return False
+        result: bool = super().check_channel_subsystem_request(channel, name)
+        return result
+
+    # What the SFTP layer calls ------------------------------------------------------------
+
+    def live(self) -> bool:
+        """Is the account still provisioned? One indexed SELECT, no cache."""
+        return self.account is not None and account_is_live(self.account.channel_id)
+
+    def track(self, handle: ReadHandle | UploadHandle) -> None:
+        self._handles.append(handle)
+
+    def uploaded(self, path: Path) -> None:
+        assert self.account is not None
+        log.info("%s: received %s (%d bytes)", self.user, path.name, path.stat().st_size)
+        try:
+            self.service.on_upload(self.account, path)
+        except Exception:
+            log.exception("on_upload hook failed for %s", path)
+
+
+# paramiko's stubs leave out the internals this subclass builds on (_process, _send_status...)
+_SFTPServerBase: Any = paramiko.SFTPServer
+
+
+class ExpeditoSFTP(_SFTPServerBase):
+    """paramiko's SFTP subsystem with the account check per request, limits@openssh.com,
+    closes that can report failure, and interrupted uploads discarded."""
+
+    file_table: dict[bytes, Any]
+
+    def __init__(self, channel: paramiko.Channel, name: str, server: SessionServer,
+                 *args: Any, **kwargs: Any) -> None:
+        super().__init__(channel, name, server, ConfinedSFTP)
+        self.session = server
+
+    def _send_server_version(self) -> int:
+        t, data = self._read_packet()
+        if t != CMD_INIT:
+            raise SFTPError("Incompatible sftp protocol")
+        version: int = int.from_bytes(data[:4], "big")
+        msg = Message()
+        msg.add_int(SFTP_VERSION)
+        for name, value in EXTENSIONS:
+            msg.add_string(name)
+            msg.add_string(value)
+        self._send_packet(CMD_VERSION, msg)
+        return version
+
+    def _read_all(self, n: int) -> bytes:
+        # paramiko's version grows a bytes object by concatenation: quadratic for 255 KB
+        chunks = []
+        while n > 0:
+            data = self.sock.recv(n)
+            if not data:
+                raise EOFError()
+            chunks.append(data)
+            n -= len(data)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _write_all(self, out: bytes) -> None:
+        # paramiko's version re-slices the rest after each 32 KB SSH packet: quadratic
+        view = memoryview(out)
+        while view:
+            sent = self.sock.send(view)
+            if sent <= 0:
+                raise EOFError()
+            view = view[sent:]
+
+    def _send_data(self, request_number: int, data: bytes) -> None:
+        """SSH_FXP_DATA without paramiko's three copies of the payload."""
+        self._write_all(struct.pack(">IBII", len(data) + 9, CMD_DATA, request_number,
+                                    len(data)) + data)
+
+    def start_subsystem(self, name: str, transport: paramiko.Transport,
+                        channel: paramiko.Channel) -> None:
+        try:
+            with db.connection_context():
+                super().start_subsystem(name, transport, channel)
+        finally:
+            self._abort_uploads()
+
+    def _abort_uploads(self) -> None:
+        for handle in list(self.file_table.values()):
+            if isinstance(handle, UploadHandle | ReadHandle):
+                handle.finish(aborted=True)
+        self.file_table = {}
+
+    def finish_subsystem(self) -> None:
+        self._abort_uploads()
+        super().finish_subsystem()
+
+    def _process(self, t: int, request_number: int, msg: Message) -> None:
+        if not self.session.live():
+            log.info("%s: access revoked, closing the session", self.session.user)
+            self._send_status(request_number, SFTP_PERMISSION_DENIED, "access revoked")
+            self._abort_uploads()
+            transport = self.sock.get_transport()
+            if transport is not None:
+                transport.close()
+            return
+        if t == CMD_CLOSE:
+            position = msg.packet.tell()
+            handle = msg.get_binary()
+            entry = self.file_table.pop(handle, None)
+            if isinstance(entry, UploadHandle | ReadHandle):
+                self._send_status(request_number, entry.finish())
+                return
+            if entry is not None:
+                entry.close()
+                self._send_status(request_number, SFTP_OK)
+                return
+            msg.packet.seek(position)
+        elif t == CMD_READ:
+            position = msg.packet.tell()
+            handle = msg.get_binary()
+            offset = msg.get_int64()
+            length = msg.get_int()
+            entry = self.file_table.get(handle)
+            if isinstance(entry, ReadHandle):
+                data = entry.read(offset, length)
+                if isinstance(data, int):
+                    self._send_status(request_number, data)
+                elif not data:
+                    self._send_status(request_number, SFTP_EOF)
+                else:
+                    self._send_data(request_number, data)
+                return
+            msg.packet.seek(position)
+        elif t == CMD_EXTENDED:
+            position = msg.packet.tell()
+            if msg.get_text() == "limits@openssh.com":
+                self._send_limits(request_number)
+                return
+            msg.packet.seek(position)
+        super()._process(t, request_number, msg)
+
+    def _send_limits(self, request_number: int) -> None:
+        reply = Message()
+        reply.add_int(request_number)
+        reply.add_int64(MAX_PACKET)  # max packet length
+        reply.add_int64(MAX_READ)  # max read length
+        reply.add_int64(MAX_READ)  # max write length
+        reply.add_int64(self.session.limits.max_open_handles)
+        self._send_packet(CMD_EXTENDED_REPLY, reply)
+
+
+@dataclass
+class _Connection:
+    transport: paramiko.Transport
+    server: SessionServer
+    started: float
+    checked: float = field(default_factory=time.monotonic)
+
+
+class SFTPService:
+    """The listening server. ``start()`` binds (port 0 = any free port), ``stop()`` ends all."""
+
+    def __init__(self, homes_root: str | os.PathLike[str], host_key: paramiko.PKey,
+                 host: str = "127.0.0.1", port: int = 8022,
+                 limits: ServerLimits | None = None,
+                 on_upload: UploadHook = no_upload_hook) -> None:
+        self.homes_root = Path(homes_root)
+        self.host_key = host_key
+        self.host = host
+        self.port = port
+        self.limits = limits or ServerLimits()
+        self.on_upload = on_upload
+        self.guard = AddressGuard(self.limits)
+        self._listener: socket.socket | None = None
+        self._connections: list[_Connection] = []
+        self._sessions: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        # AES-GCM only: authenticated encryption done in one pass by OpenSSL (AES-NI), where
+        # CTR+HMAC would hash every byte again in a second pass; the fastest paramiko offers
+        ciphers: tuple[str, ...] = paramiko.Transport._preferred_ciphers  # type: ignore[attr-defined]
+        self._disabled = ({"ciphers": [c for c in ciphers if not c.endswith("-gcm@openssh.com")]}
+                          if self.limits.aead_only else None)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where it listens (the real port once started with port 0)."""
+        if self._listener is None:
+            return self.host, self.port
+        host, port = self._listener.getsockname()[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, self.port))
+        listener.listen(128)
+        listener.settimeout(0.5)
+        self._listener = listener
+        self._stopping.clear()
+        for target, name in ((self._accept_loop, "sftp-accept"),
+                             (self._housekeeping, "sftp-housekeeping")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("SFTP server listening on %s:%d", *self.address)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+        if self._listener is not None:
+            self._listener.close()
+        with self._lock:
+            connections, self._connections = self._connections, []
+            self._sessions.clear()
+        for connection in connections:
+            connection.transport.close()
+
+    # Accepting ----------------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        while not self._stopping.is_set():
+            try:
+                sock, peer = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stopping.is_set():
+                    return
+                log.exception("accept failed")
+                time.sleep(0.1)
+                continue
+            try:
+                self._welcome(sock, str(peer[0]))
+            except Exception:
+                log.exception("connection from %s failed", peer[0])
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def _welcome(self, sock: socket.socket, address: str) -> None:
+        if self.guard.banned(address):
+            log.info("banned address %s: connection closed", address)
+            sock.close()
+            return
+        with self._lock:
+            waiting = sum(1 for c in self._connections if not c.transport.is_authenticated())
+        if waiting >= self.limits.max_unauthenticated:
+            log.info("too many unauthenticated connections: %s closed", address)
+            sock.close()
+            return
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport = paramiko.Transport(sock, default_window_size=self.limits.window_size,
+                                       default_max_packet_size=self.limits.max_packet_size,
+                                       disabled_algorithms=self._disabled)
+        transport.add_server_key(self.host_key)
+        transport.set_subsystem_handler("sftp", ExpeditoSFTP)
+        transport.auth_timeout = self.limits.login_grace
+        transport.handshake_timeout = min(15.0, self.limits.login_grace)
+        transport.banner_timeout = min(15.0, self.limits.login_grace)
+        server = SessionServer(self, address)
+        server.transport = transport
+        with self._lock:
+            self._connections.append(_Connection(transport, server, time.monotonic()))
+        transport.start_server(event=threading.Event(), server=server)
+
+    # Sessions per user --------------------------------------------------------------------
+
+    def acquire_session(self, user: str) -> bool:
+        with self._lock:
+            count = self._sessions.get(user, 0)
+            if count >= self.limits.max_sessions_per_user:
+                return False
+            self._sessions[user] = count + 1
+            return True
+
+    def _release(self, connection: _Connection) -> None:
+        if connection.server.counted and connection.server.account is not None:
+            user = connection.server.account.technical_user
+            self._sessions[user] = max(0, self._sessions.get(user, 1) - 1)
+            connection.server.counted = False
+
+    def sessions(self, user: str) -> int:
+        with self._lock:
+            return self._sessions.get(user, 0)
+
+    # Housekeeping -------------------------------------------------------------------------
+
+    def _housekeeping(self) -> None:
+        with db.connection_context():
+            while not self._stopping.wait(0.25):
+                try:
+                    self._sweep()
+                except Exception:
+                    log.exception("housekeeping failed")
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            connections = list(self._connections)
+        closing = []
+        for connection in connections:
+            transport, server = connection.transport, connection.server
+            if not transport.is_active():
+                with self._lock:
+                    self._release(connection)
+                    if connection in self._connections:
+                        self._connections.remove(connection)
+            elif not transport.is_authenticated():
+                if now - connection.started > self.limits.login_grace:
+                    log.info("login grace time over for %s", server.address)
+                    closing.append(transport)
+            elif now - connection.checked >= self.limits.liveness_sweep:
+                connection.checked = now
+                if not server.live():
+                    log.info("%s: access revoked, closing", server.user)
+                    closing.append(transport)
+        for transport in closing:
+            transport.close()

@@ -1,0 +1,192 @@
+"""The server's limits, with paramiko's client: auth methods, grace time, delay and ban,
+connection and session caps, file size, READ clamp, limits@openssh.com, interrupted uploads,
+the host key."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paramiko
+import pytest
+from paramiko.sftp import CMD_EXTENDED, CMD_READ
+
+from store.democreds import DemoCredentials
+from sync.homes import write_out_file
+from sync.hostkey import fingerprint, host_key_fingerprint, load_or_create_host_key
+from sync.limits import MAX_READ, AddressGuard, ServerLimits
+from sync.sftp_server import SFTPService
+from tests.sync_support import new_ssh_key, register_demo_sender
+from tests.test_sftp_server import USER, Server, provision, start_server
+
+LIMITS = ServerLimits(login_grace=0.6, max_unauthenticated=2, max_sessions_per_user=1,
+                      max_file_size=100_000, delay_after=100, ban_after=100)
+
+
+@pytest.fixture
+def limited(demo, tmp_path: Path, demo_credentials: DemoCredentials) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+    server = start_server(tmp_path, LIMITS)
+    register_demo_sender(demo_credentials)
+    provision(server)
+    yield server
+    server.service.stop()
+
+
+def connect(server: Server) -> paramiko.Transport:
+    transport = paramiko.Transport(("127.0.0.1", server.port))
+    transport.start_client(timeout=10)
+    return transport
+
+
+def key(creds: DemoCredentials) -> paramiko.PKey:
+    return paramiko.Ed25519Key(filename=str(creds.ssh_private_key))
+
+
+def login(server: Server, creds: DemoCredentials) -> tuple[paramiko.Transport,
+                                                           paramiko.SFTPClient]:
+    transport = connect(server)
+    transport.auth_publickey(USER, key(creds))
+    client = paramiko.SFTPClient.from_transport(transport)
+    assert client is not None
+    return transport, client
+
+
+def test_public_keys_only(limited: Server) -> None:
+    for attempt in (lambda t: t.auth_password(USER, "demo"),
+                    lambda t: t.auth_interactive_dumb(USER)):
+        transport = connect(limited)
+        try:
+            with pytest.raises(paramiko.BadAuthenticationType) as info:
+                attempt(transport)
+            assert info.value.allowed_types == ["publickey"]
+        finally:
+            transport.close()
+
+
+def test_login_grace_time(limited: Server) -> None:
+    with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as sock:
+        assert sock.recv(100).startswith(b"SSH-2.0-")
+        time.sleep(LIMITS.login_grace + 0.8)
+        sock.settimeout(3)
+        with pytest.raises((ConnectionResetError, BrokenPipeError, OSError)):
+            sock.sendall(b"SSH-2.0-late\r\n")
+            assert sock.recv(100) == b""
+            raise ConnectionResetError
+
+
+def test_unauthenticated_connections_are_capped(limited: Server) -> None:
+    waiting = [socket.create_connection(("127.0.0.1", limited.port)) for _ in range(2)]
+    try:
+        for sock in waiting:
+            assert sock.recv(100).startswith(b"SSH-2.0-")
+        with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as third:
+            assert third.recv(100) == b""
+    finally:
+        for sock in waiting:
+            sock.close()
+
+
+def test_one_session_per_user(limited: Server, demo_credentials: DemoCredentials) -> None:
+    first, client = login(limited, demo_credentials)
+    try:
+        assert sorted(client.listdir("/"))[0] == "IN"
+        second = connect(limited)
+        second.auth_publickey(USER, key(demo_credentials))
+        with pytest.raises(paramiko.ChannelException):
+            second.open_session()
+        second.close()
+    finally:
+        first.close()
+
+
+def test_file_size_limit_and_interrupted_upload(limited: Server,
+                                                demo_credentials: DemoCredentials) -> None:
+    transport, client = login(limited, demo_credentials)
+    try:
+        with pytest.raises(OSError), client.open("IN/too-big", "wb") as handle:
+            handle.write(b"x" * 150_000)
+        with client.open("IN/fits", "wb") as handle:
+            handle.write(b"y" * 100_000)
+        # an upload cut off before its close is thrown away
+        handle = client.open("IN/cut", "wb")
+        handle.write(b"z" * 1000)
+        handle.flush()
+    finally:
+        transport.close()
+    deadline = time.monotonic() + 5
+    folder = limited.home / "IN"
+    while [p.name for p in folder.iterdir()] != ["fits"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p.name for p in folder.iterdir()] == ["fits"]
+    assert [path.name for _, path in limited.uploads] == ["fits"]
+
+
+def test_reads_are_clamped_and_limits_announced(limited: Server,
+                                                demo_credentials: DemoCredentials) -> None:
+    write_out_file(limited.homes, USER, "OUT", "big", b"b" * 600_000)
+    transport, client = login(limited, demo_credentials)
+    try:
+        _, reply = client._request(CMD_EXTENDED, "limits@openssh.com")  # type: ignore[attr-defined]
+        assert [reply.get_int64() for _ in range(4)] == [256 * 1024, MAX_READ, MAX_READ, 64]
+        handle = client.open("OUT/big", "rb")
+        _, data = client._request(CMD_READ, handle.handle, paramiko.sftp.int64(0), 1_000_000)  # type: ignore[attr-defined]
+        assert len(data.get_binary()) == MAX_READ == 261_120
+        handle.close()
+        with pytest.raises(OSError):
+            client.rename("OUT/big", "IN/big")
+    finally:
+        transport.close()
+
+
+def test_delay_then_ban(demo, tmp_path: Path, demo_credentials: DemoCredentials) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(tmp_path, ServerLimits(delay_after=1, delay_base=0.2, ban_after=3,
+                                                 ban_time=60))
+    try:
+        wrong = paramiko.Ed25519Key(filename=str(new_ssh_key(tmp_path)[0]))
+        times = []
+        for _ in range(3):
+            transport = connect(server)
+            started = time.monotonic()
+            with pytest.raises(paramiko.AuthenticationException):
+                transport.auth_publickey(USER, wrong)
+            times.append(time.monotonic() - started)
+            transport.close()
+        assert times[0] < 0.2 <= times[1] and times[2] >= 0.4
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as banned:
+            assert banned.recv(100) == b""
+    finally:
+        server.service.stop()
+
+
+def test_address_guard_counts_per_address() -> None:
+    now = [0.0]
+    guard = AddressGuard(ServerLimits(delay_after=2, delay_base=1, delay_max=3, ban_after=5,
+                                      ban_window=10, ban_time=30), clock=lambda: now[0])
+    assert [guard.failure("a") for _ in range(4)] == [0, 0, 1, 2]
+    assert guard.failure("b") == 0 and not guard.banned("a")
+    assert guard.failure("a") == 3 and guard.banned("a")
+    now[0] = 31
+    assert not guard.banned("a")
+    now[0] = 100
+    assert guard.failure("a") == 0  # old failures are forgotten after the window
+
+
+def test_host_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "ssh_host_ed25519_key"
+    first = load_or_create_host_key(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert fingerprint(load_or_create_host_key(path)) == fingerprint(first)
+    assert host_key_fingerprint(path) == f"ssh-ed25519 {fingerprint(first)}"
+    assert fingerprint(first).startswith("SHA256:") and "=" not in fingerprint(first)
+
+
+def test_service_reports_its_port(tmp_path: Path) -> None:
+    service = SFTPService(tmp_path, load_or_create_host_key(tmp_path / "k"), port=0)
+    service.start()
+    try:
+        assert service.address[1] > 0
+    finally:
+        service.stop()

@@ -1,0 +1,212 @@
+"""The SFTP server with the real OpenSSH ``sftp`` client: logins, folders, confinement,
+revocation, and the same refusal for an unknown user and a wrong key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from peewee import SqliteDatabase
+
+from store import senders
+from store.accounts import Account
+from store.democreds import DemoCredentials
+from sync.cycle import run_cycle
+from sync.homes import home_of, write_out_file
+from sync.hostkey import load_or_create_host_key
+from sync.limits import ServerLimits
+from sync.schedule import current_slot
+from sync.sftp_server import SFTPService
+from tests.helpers import person_id, qualite_id
+from tests.sftp_support import SFTP, sftp, sftp_command
+from tests.sync_support import new_ssh_key, register_demo_sender
+
+pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
+
+USER = "EXPDEMOENTREPRISE"
+
+
+class Server:
+    def __init__(self, homes: Path, service: SFTPService) -> None:
+        self.homes = homes
+        self.service = service
+        self.uploads: list[tuple[Account, Path]] = []
+
+    @property
+    def port(self) -> int:
+        return self.service.address[1]
+
+    @property
+    def home(self) -> Path:
+        return home_of(self.homes, USER)
+
+
+def start_server(tmp_path: Path, limits: ServerLimits | None = None) -> Server:
+    homes = tmp_path / "homes"
+    key = load_or_create_host_key(tmp_path / "host_key")
+    service = SFTPService(homes, key, port=0, limits=limits or ServerLimits())
+    server = Server(homes, service)
+    service.on_upload = lambda account, path: server.uploads.append((account, path))
+    service.start()
+    return server
+
+
+@pytest.fixture
+def server(demo: SqliteDatabase, tmp_path: Path) -> Iterator[Server]:
+    running = start_server(tmp_path)
+    yield running
+    running.service.stop()
+
+
+def provision(server: Server) -> None:
+    now = datetime.now(UTC)
+    assert run_cycle(current_slot(now), server.homes, lambda: now).status == "done"
+
+
+@pytest.fixture
+def account(server: Server, demo_credentials: DemoCredentials) -> Server:
+    register_demo_sender(demo_credentials)
+    provision(server)
+    return server
+
+
+def run(server: Server, creds: DemoCredentials, commands: str, cwd: Path | None = None,
+        user: str = USER, key: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return sftp(server.port, key or creds.ssh_private_key, user, commands, cwd=cwd)
+
+
+def test_login_refused_before_the_cycle_and_accepted_after(
+        server: Server, demo_credentials: DemoCredentials) -> None:
+    register_demo_sender(demo_credentials)
+    before = run(server, demo_credentials, "ls\n")
+    assert before.returncode != 0 and "Permission denied (publickey)" in before.stderr
+    provision(server)
+    after = run(server, demo_credentials, "ls\n")
+    assert after.returncode == 0, after.stderr
+    for folder in ("IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"):
+        assert folder in after.stdout
+
+
+def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: DemoCredentials,
+                                          tmp_path: Path) -> None:
+    local = tmp_path / "FI.DMFA.100001.20261128.00001.T.1.1"
+    local.write_bytes(b"batch data\n" * 1000)
+    result = run(account, demo_credentials, f"put {local.name} INTEST/\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    received = account.home / "INTEST" / local.name
+    assert received.read_bytes() == local.read_bytes()
+    assert sorted(p.name for p in (account.home / "INTEST").iterdir()) == [local.name]
+    ((who, path),) = account.uploads
+    assert (who.technical_user, who.sender_number, path) == (USER, 100001, received)
+    for target in ("OUT/", "/", "OUTTEST/x", "IN/sub/x"):
+        refused = run(account, demo_credentials, f"put {local.name} {target}\n", cwd=tmp_path)
+        assert refused.returncode != 0, target
+    assert not list((account.home / "OUT").iterdir())
+    assert sorted(p.name for p in account.home.iterdir()) == sorted(
+        ["IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"])
+    # never over an existing file; no folders, links or deletions in IN
+    for command in (f"put {local.name} INTEST/", "mkdir IN/sub", "rmdir OUT",
+                    f"ln -s INTEST/{local.name} IN/link", f"rm INTEST/{local.name}",
+                    f"rename INTEST/{local.name} OUT/x", f"get INTEST/{local.name} copy",
+                    f"chmod 777 INTEST/{local.name}"):
+        refused = run(account, demo_credentials, command + "\n", cwd=tmp_path)
+        assert refused.returncode != 0, command
+    assert received.read_bytes() == local.read_bytes()
+    assert len(account.uploads) == 1
+
+
+def test_read_and_delete_in_out(account: Server, demo_credentials: DemoCredentials,
+                                tmp_path: Path) -> None:
+    write_out_file(account.homes, USER, "OUTTEST", "FO.ACRF.999999.20261128.00001.T",
+                   b"<ack/>")
+    result = run(account, demo_credentials,
+                 "ls OUTTEST\nget OUTTEST/FO.ACRF.999999.20261128.00001.T ack.xml\n"
+                 "rm OUTTEST/FO.ACRF.999999.20261128.00001.T\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "ack.xml").read_bytes() == b"<ack/>"
+    assert not list((account.home / "OUTTEST").iterdir())
+
+
+def test_nothing_outside_the_home_is_reachable(account: Server, tmp_path: Path,
+                                               demo_credentials: DemoCredentials) -> None:
+    secret = account.homes / "secret.txt"
+    secret.write_text("top secret")
+    other = account.homes / "OTHERUSER1" / "OUT"
+    other.mkdir(parents=True)
+    (other / "theirs").write_text("top secret")
+    # links planted on disk, in an OUT folder, pointing out of the home
+    os.symlink(secret, account.home / "OUT" / "link")
+    os.symlink("../../OTHERUSER1/OUT/theirs", account.home / "OUT" / "relative")
+    os.symlink("/etc", account.home / "OUT" / "etc")
+    attempts = ["get ../secret.txt a", "get /../secret.txt b", "get ../../../etc/passwd c",
+                "get //etc/passwd d", "get /etc/passwd e", "get OUT/../../secret.txt f",
+                "get OUT/link g", "get OUT/relative h", "get OUT/etc/passwd i",
+                "get ../OTHERUSER1/OUT/theirs j", "get %2e%2e/secret.txt k",
+                "get OUT/..%2f..%2fsecret.txt l", "rm OUT/link", "rm ../secret.txt",
+                "put /etc/hostname ../x", "put /etc/hostname OUT/etc/x"]
+    client = tmp_path / "client"
+    client.mkdir()
+    for command in attempts:
+        result = run(account, demo_credentials, command + "\n", cwd=client)
+        assert result.returncode != 0, command
+    assert not list(client.iterdir())
+    assert secret.read_text() == "top secret" and (account.home / "OUT" / "link").is_symlink()
+    # listing: / is the home, .. stays there
+    listing = run(account, demo_credentials, "ls -1 /\nls -1 ..\nls -1 ../..\ncd ..\npwd\n")
+    assert listing.returncode == 0, listing.stderr
+    assert "secret.txt" not in listing.stdout and "OTHERUSER1" not in listing.stdout
+    assert "Remote working directory: /" in listing.stdout
+    # a home folder replaced by a link leading out is refused too
+    (account.home / "OUTTEST").rmdir()
+    os.symlink(other, account.home / "OUTTEST")
+    leak = run(account, demo_credentials, "get OUTTEST/theirs z\n", cwd=client)
+    assert leak.returncode != 0 and not list(client.iterdir())
+    assert run(account, demo_credentials, "ls OUTTEST\n").returncode != 0
+
+
+def test_deletion_ends_an_open_session_and_later_logins(
+        account: Server, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.write_bytes(b"x" * 100)
+    client = subprocess.Popen(sftp_command(account.port, demo_credentials.ssh_private_key, USER),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert client.stdin is not None
+    try:
+        client.stdin.write("put data IN/first\n")
+        client.stdin.flush()
+        deadline = time.monotonic() + 15
+        while not (account.home / "IN" / "first").exists():
+            assert time.monotonic() < deadline and client.poll() is None
+            time.sleep(0.05)
+        senders.delete_sender(person_id("dieter"), qualite_id())
+        client.stdin.write("put data IN/second\n")
+        client.stdin.flush()
+        client.wait(timeout=15)
+    finally:
+        if client.poll() is None:
+            client.kill()
+        client.communicate()
+    assert client.returncode != 0
+    assert not (account.home / "IN" / "second").exists()
+    assert not [p for p in (account.home / "IN").iterdir() if p.name != "first"]
+    refused = run(account, demo_credentials, "ls\n")
+    assert refused.returncode != 0 and "Permission denied (publickey)" in refused.stderr
+
+
+def test_unknown_user_and_wrong_key_get_the_same_refusal(
+        account: Server, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    wrong_key, _ = new_ssh_key(tmp_path)
+    wrong = run(account, demo_credentials, "ls\n", key=wrong_key)
+    unknown = run(account, demo_credentials, "ls\n", user="NOSUCHUSER1")
+    case = run(account, demo_credentials, "ls\n", user=USER.lower())
+    assert wrong.returncode == unknown.returncode == case.returncode != 0
+    expected = wrong.stderr.replace(USER, "USER")
+    assert expected == unknown.stderr.replace("NOSUCHUSER1", "USER")
+    assert expected == case.stderr.replace(USER.lower(), "USER")
+    assert "Permission denied (publickey)" in expected

@@ -1,0 +1,213 @@
+"""The provisioning cycle: accounts, re-keying, the lease, races and crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from peewee import SqliteDatabase
+
+from store import senders
+from store.accounts import find_account
+from store.db import database_path
+from store.democreds import DemoCredentials
+from store.dto import ChannelInput
+from store.models import ACTIVE, PENDING, Channel, SyncCycle
+from sync.cycle import (
+    DONE,
+    FAULT_ENV,
+    RUNNING,
+    acquire_lease,
+    last_cycle,
+    run_cycle,
+    slot_done,
+    work_to_do,
+)
+from sync.homes import FOLDERS, home_of
+from sync.schedule import slot_key
+from tests.helpers import person_id, qualite_id, sftp_input
+from tests.sync_support import new_ssh_key, register_demo_sender, seed_pending_channels
+
+BXL = ZoneInfo("Europe/Brussels")
+SLOT = datetime(2026, 11, 28, 14, 30, tzinfo=BXL)
+ROOT = Path(__file__).resolve().parents[1]
+USER = "EXPDEMOENTREPRISE"
+
+
+def at(slot: datetime, seconds: float = 1) -> datetime:
+    return slot + timedelta(seconds=seconds)
+
+
+def run(homes: Path, slot: datetime = SLOT, owner: str = "test", **kw: object):  # type: ignore[no-untyped-def]
+    return run_cycle(slot, homes, lambda: at(slot), owner=owner, **kw)  # type: ignore[arg-type]
+
+
+def key_of(creds: DemoCredentials) -> str:
+    return creds.ssh_public_key.read_text().strip()
+
+
+def assert_home(homes: Path, user: str) -> None:
+    home = home_of(homes, user)
+    assert sorted(p.name for p in home.iterdir()) == sorted(FOLDERS)
+
+
+def test_pending_sftp_channel_becomes_an_account(demo: SqliteDatabase, tmp_path: Path,
+                                                 demo_credentials: DemoCredentials) -> None:
+    register_demo_sender(demo_credentials)
+    assert find_account(USER, key_of(demo_credentials)) is None
+    assert [row[2] for row in work_to_do()] == [PENDING]
+    result = run(tmp_path / "homes")
+    assert (result.status, result.provisioned, result.rekeyed) == (DONE, 1, 0)
+    channel = Channel.get()
+    assert channel.status == ACTIVE and channel.provisioned_key == channel.ssh_key
+    assert channel.provisioned_at is not None and channel.activated_at is not None
+    assert_home(tmp_path / "homes", USER)
+    account = find_account(USER, key_of(demo_credentials))
+    assert account is not None and account.technical_user == USER
+    row = SyncCycle.get()
+    assert (row.slot, row.status, row.owner, row.provisioned) == (slot_key(SLOT), DONE, "test", 1)
+    assert json.loads(row.details)["provisioned"] == 1
+    record = last_cycle()
+    assert record is not None and record.slot == SLOT and record.status == DONE
+    assert slot_done(SLOT) and work_to_do() == []
+
+
+def test_a_slot_runs_once_and_a_rerun_changes_nothing(demo: SqliteDatabase, tmp_path: Path,
+                                                     demo_credentials: DemoCredentials) -> None:
+    register_demo_sender(demo_credentials)
+    assert run(tmp_path).status == DONE
+    provisioned_at = Channel.get().provisioned_at
+    again = run(tmp_path, owner="someone-else")
+    assert again.status == "already" and not again.ran
+    assert SyncCycle.select().count() == 1
+    later = run(tmp_path, slot=SLOT + timedelta(minutes=30))
+    assert (later.status, later.provisioned) == (DONE, 0)
+    assert Channel.get().provisioned_at == provisioned_at
+    assert SyncCycle.select().count() == 2
+
+
+def test_a_changed_key_is_provisioned_at_the_next_cycle(demo: SqliteDatabase, tmp_path: Path,
+                                                        demo_credentials: DemoCredentials
+                                                        ) -> None:
+    register_demo_sender(demo_credentials)
+    run(tmp_path)
+    _, new_key = new_ssh_key(tmp_path)
+    senders.update_channel(person_id("dieter"), qualite_id(),
+                           sftp_input(demo_credentials, ssh_key=new_key))
+    # until the cycle the old key works and the new one does not
+    assert find_account(USER, key_of(demo_credentials)) is not None
+    assert find_account(USER, new_key) is None
+    result = run(tmp_path, slot=SLOT + timedelta(minutes=30))
+    assert (result.provisioned, result.rekeyed) == (0, 1)
+    assert find_account(USER, key_of(demo_credentials)) is None
+    assert find_account(USER, new_key) is not None
+
+
+def test_other_pending_channels_become_active(demo: SqliteDatabase, tmp_path: Path,
+                                              demo_credentials: DemoCredentials) -> None:
+    register_demo_sender(demo_credentials)
+    senders.add_channel(person_id("dieter"), qualite_id(), ChannelInput(
+        kind="FTP", applications=("dmfa",), preferred=(("dmfa", "SFTP"),),
+        certificate=demo_credentials.certificate_der.read_bytes()))
+    result = run(tmp_path / "homes")
+    assert (result.provisioned, result.other) == (1, 1)
+    assert {c.kind: c.status for c in Channel.select()} == {"SFTP": ACTIVE, "FTP": ACTIVE}
+    assert sorted(p.name for p in (tmp_path / "homes").iterdir()) == [USER]
+
+
+def test_a_deleted_sender_is_not_provisioned(demo: SqliteDatabase, tmp_path: Path,
+                                             demo_credentials: DemoCredentials) -> None:
+    register_demo_sender(demo_credentials)
+    senders.delete_sender(person_id("dieter"), qualite_id())
+    assert run(tmp_path).provisioned == 0
+    assert find_account(USER, key_of(demo_credentials)) is None
+
+
+def test_the_lease(database: SqliteDatabase) -> None:
+    now = at(SLOT)
+    assert acquire_lease(SLOT, "a", now)[0] == RUNNING
+    status, took_over, until = acquire_lease(SLOT, "b", now + timedelta(seconds=30))
+    assert (status, took_over) == ("busy", False) and until is not None
+    # a's lease (60 s) expired: b takes the slot over
+    status, took_over, _ = acquire_lease(SLOT, "b", now + timedelta(seconds=61))
+    assert (status, took_over) == (RUNNING, True)
+    assert SyncCycle.get().owner == "b"
+    assert json.loads(SyncCycle.get().details) == {"taken_over_from": "a"}
+
+
+def test_an_overtaken_owner_stops(database: SqliteDatabase, tmp_path: Path,
+                                  demo_credentials: DemoCredentials) -> None:
+    seed_pending_channels(10, key_of(demo_credentials))
+    acquire_lease(SLOT, "a", at(SLOT))
+    # "b" took over after a's lease expired; a's next renewal finds it out
+    SyncCycle.update(owner="b").execute()
+    from sync.cycle import provision
+
+    with pytest.raises(Exception, match="lease"):
+        provision(tmp_path, SLOT, "a", lambda: at(SLOT), chunk=5)
+    assert Channel.select().where(Channel.status == ACTIVE).count() == 0
+
+
+def _child(db: Path, homes: Path, now: datetime, go: Path | None = None,
+           env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.sync_child", str(db), str(homes), SLOT.isoformat(),
+         now.isoformat(), str(go or ""), "50"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})})
+
+
+@pytest.mark.slow
+def test_two_processes_racing_for_a_slot_run_it_once(database: SqliteDatabase, tmp_path: Path,
+                                                     demo_credentials: DemoCredentials) -> None:
+    names = seed_pending_channels(300, key_of(demo_credentials))
+    go = tmp_path / "go"
+    homes = tmp_path / "homes"
+    children = [_child(database_path(), homes, at(SLOT), go) for _ in range(2)]
+    go.touch()
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        results.append(json.loads(out))
+    assert sorted(r["status"] for r in results) in (["already", "done"], ["busy", "done"])
+    assert sum(r["provisioned"] for r in results) == 300
+    assert SyncCycle.select().count() == 1 and SyncCycle.get().status == DONE
+    assert Channel.select().where(Channel.status == ACTIVE).count() == 300
+    assert len(list(homes.iterdir())) == 300
+    assert_home(homes, names[-1])
+
+
+@pytest.mark.slow
+def test_a_cycle_killed_half_way_is_finished_by_the_next_run(
+        database: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials) -> None:
+    names = seed_pending_channels(250, key_of(demo_credentials))
+    homes = tmp_path / "homes"
+    child = _child(database_path(), homes, at(SLOT), env={FAULT_ENV: "120"})
+    child.communicate(timeout=60)
+    assert child.returncode == -9
+    # killed in the third chunk of 50: two chunks committed, 20 homes made ahead
+    assert Channel.select().where(Channel.status == ACTIVE).count() == 100
+    assert len(list(homes.iterdir())) == 120
+    assert SyncCycle.get().status == RUNNING
+    # the same slot, once the dead owner's lease has expired
+    result = run(homes, owner="rescuer")
+    assert result.status == "busy"  # the lease is still live one second later
+    rerun = run_cycle(SLOT, homes, lambda: at(SLOT, 120), owner="rescuer", chunk=50)
+    assert (rerun.status, rerun.took_over, rerun.provisioned) == (DONE, True, 150)
+    assert Channel.select().where(Channel.status == ACTIVE).count() == 250
+    assert Channel.select().where(Channel.provisioned_key != Channel.ssh_key).count() == 0
+    assert sorted(p.name for p in homes.iterdir()) == sorted(names)
+    for name in names:
+        assert_home(homes, name)
+    assert SyncCycle.select().count() == 1
+    row = SyncCycle.get()
+    assert (row.status, row.owner) == (DONE, "rescuer")
+    assert json.loads(row.details)["taken_over_from"] != "rescuer"
+    assert run(homes, slot=SLOT + timedelta(minutes=30)).provisioned == 0
