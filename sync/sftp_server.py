@@ -239,7 +239,7 @@ class ChunkPipe(BufferedPipe):
 
     def read_ready(self) -> bool:
         with self._lock:
-            return self._size > 0 or self._closed
+            return self._size > 0
 
     def read(self, nbytes: int, timeout: float | None = None) -> bytes:
         with self._lock:
