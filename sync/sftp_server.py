@@ -3,8 +3,9 @@
 One listening socket, one accept thread, one housekeeping thread; paramiko runs a thread per
 connection and one per SFTP session. Authentication asks ``store.accounts.find_account``
 (one indexed query, whatever the refusal reason, so an unknown user and a wrong key get the
-same answer); every SFTP request first checks ``account_is_live`` (one indexed SELECT), so a
-deleted channel or sender stops an open session at its next command. Limits: login grace,
+same answer); every SFTP request first checks that the account is live (``account_is_live``'s
+indexed SELECT, compiled once per connection), so a deleted channel or sender stops an open
+session at its next request. Limits: login grace,
 growing delay then ban per address, unauthenticated connections, sessions per user, file size,
 READ length. Large SSH windows and packets and OpenSSH's ``limits@openssh.com`` extension let
 OpenSSH clients send 255 KB requests.
@@ -19,11 +20,13 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paramiko
+from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 from paramiko.common import (
     AUTH_FAILED,
     AUTH_SUCCESSFUL,
@@ -45,8 +48,9 @@ from paramiko.sftp import (
     SFTPError,
 )
 
-from store.accounts import Account, account_is_live, find_account
+from store.accounts import Account, find_account
 from store.db import db
+from store.models import ACTIVE, Channel, Sender
 from sync.homes import home_of
 from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
@@ -71,6 +75,7 @@ class SessionServer(paramiko.ServerInterface):
         self.channels = 0
         self.counted = False
         self._handles: list[ReadHandle | UploadHandle] = []
+        self._live_statement: tuple[str, list[Any]] | None = None
 
     @property
     def user(self) -> str:
@@ -100,6 +105,7 @@ class SessionServer(paramiko.ServerInterface):
             return self._refuse(username)
         # paramiko verifies the signature after this answer (and asks again with it)
         self.account = account
+        self._live_statement = liveness_statement(account.channel_id)
         self.home = home_of(self.service.homes_root, account.technical_user)
         self.service.guard.success(self.address)
         return AUTH_SUCCESSFUL
@@ -137,14 +143,20 @@ class SessionServer(paramiko.ServerInterface):
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         if name != "sftp" or self.account is None or self.home is None:
             return False
+        # we are on the transport thread, the only one that feeds the pipe: safe to swap it
+        channel.in_buffer = ChunkPipe.replacing(channel.in_buffer)
         result: bool = super().check_channel_subsystem_request(channel, name)
         return result
 
     # What the SFTP layer calls ------------------------------------------------------------
 
     def live(self) -> bool:
-        """Is the account still provisioned? One indexed SELECT, no cache."""
-        return self.account is not None and account_is_live(self.account.channel_id)
+        """Is the account still provisioned? One indexed SELECT, no cache (the statement is
+        compiled once per connection: see ``liveness_statement``)."""
+        if self._live_statement is None:
+            return False
+        sql, params = self._live_statement
+        return db.execute_sql(sql, params).fetchone() is not None
 
     def track(self, handle: ReadHandle | UploadHandle) -> None:
         self._handles.append(handle)
@@ -156,6 +168,125 @@ class SessionServer(paramiko.ServerInterface):
             self.service.on_upload(self.account, path)
         except Exception:
             log.exception("on_upload hook failed for %s", path)
+
+
+def liveness_statement(channel_id: int) -> tuple[str, list[Any]]:
+    """``store.accounts.account_is_live``'s query as SQL and parameters, built once.
+
+    The same conditions (a test checks both agree in every revocation case), but peewee builds
+    and compiles a query in ~300 µs where SQLite runs the compiled one in ~5 µs, and the check
+    runs before every SFTP request (~800 for a 200 MB upload).
+    """
+    query = (Channel.select(Channel.id).join(Sender)
+             .where((Channel.id == channel_id) & (Channel.status == ACTIVE)
+                    & Channel.provisioned_key.is_null(False)
+                    & (Sender.active == True))  # noqa: E712
+             .limit(1))
+    sql, params = query.sql()
+    return sql, list(params)
+
+
+class ChunkPipe(BufferedPipe):
+    """A channel's input pipe that keeps the received chunks in a queue.
+
+    paramiko's ``BufferedPipe`` appends every SSH packet to one ``array`` and deletes what is
+    read from its front, moving the whole backlog in memory at each read: with a 64 MB window
+    the backlog of an upload reaches megabytes and this was the server's largest cost. Here a
+    read takes whole chunks (no copy when it takes exactly one) or the front of one.
+    """
+
+    # set by BufferedPipe.__init__ (missing from paramiko's type stubs)
+    _lock: threading.Lock
+    _cv: threading.Condition
+    _event: threading.Event | None
+    _closed: bool
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: deque[bytes] = deque()
+        self._start = 0  # bytes of the first chunk already read
+        self._size = 0
+
+    @classmethod
+    def replacing(cls, old: BufferedPipe[bytes]) -> ChunkPipe:
+        """A pipe with ``old``'s unread bytes and state (call it from the feeding thread)."""
+        pipe = cls()
+        pipe._event = getattr(old, "_event", None)
+        pipe._closed = getattr(old, "_closed", False)
+        left = old.empty()
+        if left:
+            pipe.feed(left)
+        return pipe
+
+    def set_event(self, event: threading.Event) -> None:
+        with self._lock:
+            self._event = event
+            if self._closed or self._size:
+                event.set()
+            else:
+                event.clear()
+
+    def feed(self, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        with self._lock:
+            if data:
+                self._chunks.append(bytes(data))
+                self._size += len(data)
+            if self._event is not None:
+                self._event.set()
+            self._cv.notify_all()
+
+    def read_ready(self) -> bool:
+        with self._lock:
+            return self._size > 0
+
+    def read(self, nbytes: int, timeout: float | None = None) -> bytes:
+        with self._lock:
+            if not self._size:
+                if self._closed:
+                    return b""
+                if timeout == 0.0:
+                    raise PipeTimeout()
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while not self._size and not self._closed:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise PipeTimeout()
+                    self._cv.wait(remaining)
+            return self._take(nbytes)
+
+    def _take(self, nbytes: int) -> bytes:
+        """Up to ``nbytes`` from the front (lock held)."""
+        chunks = self._chunks
+        parts: list[bytes | memoryview] = []
+        while nbytes > 0 and chunks:
+            head, start = chunks[0], self._start
+            available = len(head) - start
+            if available <= nbytes:
+                chunks.popleft()
+                self._start = 0
+                parts.append(head if not start else memoryview(head)[start:])
+                nbytes -= available
+                self._size -= available
+            else:
+                parts.append(memoryview(head)[start:start + nbytes])
+                self._start += nbytes
+                self._size -= nbytes
+                nbytes = 0
+        if not self._size and self._event is not None and not self._closed:
+            self._event.clear()
+        if len(parts) == 1:
+            return bytes(parts[0])  # no copy when it is a whole chunk
+        return b"".join(parts)
+
+    def empty(self) -> bytes:
+        with self._lock:
+            return self._take(self._size)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._size
 
 
 # paramiko's stubs leave out the internals this subclass builds on (_process, _send_status...)

@@ -132,6 +132,18 @@ def test_read_and_delete_in_out(account: Server, demo_credentials: DemoCredentia
     assert not list((account.home / "OUTTEST").iterdir())
 
 
+def test_large_transfers_arrive_intact(account: Server, demo_credentials: DemoCredentials,
+                                      tmp_path: Path) -> None:
+    """Many 255 KB requests in flight, each spread over many SSH packets, both ways."""
+    payload = os.urandom(9 * 1024 * 1024 + 12_345)
+    (tmp_path / "big").write_bytes(payload)
+    write_out_file(account.homes, USER, "OUT", "big", payload)
+    result = run(account, demo_credentials, "put big IN/big\nget OUT/big back\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (account.home / "IN" / "big").read_bytes() == payload
+    assert (tmp_path / "back").read_bytes() == payload
+
+
 def test_nothing_outside_the_home_is_reachable(account: Server, tmp_path: Path,
                                                demo_credentials: DemoCredentials) -> None:
     secret = account.homes / "secret.txt"

@@ -1,0 +1,103 @@
+"""The SFTP server's fast paths keep the slow paths' meaning: the compiled liveness check
+agrees with ``account_is_live`` in every revocation case, and the chunk pipe behaves as
+paramiko's ``BufferedPipe`` (partial reads, timeouts, close, event)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
+from peewee import SqliteDatabase
+
+from store.accounts import account_is_live
+from store.db import db
+from store.democreds import DemoCredentials
+from store.models import ACTIVE, DELETED, PENDING, SFTP, Channel, Sender
+from sync.cycle import run_cycle
+from sync.schedule import current_slot
+from sync.sftp_server import ChunkPipe, liveness_statement
+from tests.sync_support import register_demo_sender
+
+
+def test_liveness_statement_agrees_with_account_is_live(
+        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    register_demo_sender(demo_credentials)
+    now = datetime.now(UTC)
+    assert run_cycle(current_slot(now), tmp_path / "homes", lambda: now).status == "done"
+    channel = Channel.get((Channel.kind == SFTP) & (Channel.status == ACTIVE))
+    sender = Sender.get_by_id(channel.sender_id)
+    key = channel.provisioned_key
+
+    def live(channel_id: int = channel.id) -> bool:
+        sql, params = liveness_statement(channel_id)
+        fast = db.execute_sql(sql, params).fetchone() is not None
+        assert fast == account_is_live(channel_id)
+        return fast
+
+    assert live()
+    assert not live(channel.id + 1000)
+    for status in (DELETED, PENDING):
+        Channel.update(status=status).where(Channel.id == channel.id).execute()
+        assert not live()
+        Channel.update(status=ACTIVE).where(Channel.id == channel.id).execute()
+        assert live()
+    Channel.update(provisioned_key=None).where(Channel.id == channel.id).execute()
+    assert not live()
+    Channel.update(provisioned_key=key).where(Channel.id == channel.id).execute()
+    assert live()
+    Sender.update(active=False).where(Sender.id == sender.id).execute()
+    assert not live()
+
+
+def test_chunk_pipe_reads_across_and_within_chunks() -> None:
+    pipe = ChunkPipe()
+    for piece in (b"abcd", b"efgh", b"ij"):
+        pipe.feed(piece)
+    assert len(pipe) == 10
+    assert pipe.read(2) == b"ab"
+    assert pipe.read(5) == b"cdefg"
+    assert pipe.read(100) == b"hij"
+    assert len(pipe) == 0 and not pipe.read_ready()
+    whole = b"x" * 1000
+    pipe.feed(whole)
+    assert pipe.read(1000) is whole  # a whole chunk is handed over, not copied
+    pipe.feed("text")
+    assert pipe.empty() == b"text"
+
+
+def test_chunk_pipe_blocks_times_out_and_closes() -> None:
+    pipe = ChunkPipe()
+    with pytest.raises(PipeTimeout):
+        pipe.read(10, timeout=0.0)
+    with pytest.raises(PipeTimeout):
+        pipe.read(10, timeout=0.05)
+    threading.Timer(0.05, pipe.feed, args=(b"late",)).start()
+    started = time.monotonic()
+    assert pipe.read(10) == b"late"
+    assert time.monotonic() - started < 5
+    pipe.feed(b"rest")
+    pipe.close()
+    assert pipe.read_ready()
+    assert pipe.read(10) == b"rest"  # what was fed before the close is still read
+    assert pipe.read(10) == b""
+
+
+def test_chunk_pipe_takes_over_a_buffered_pipe_and_its_event() -> None:
+    old: BufferedPipe[bytes] = BufferedPipe()
+    event = threading.Event()
+    old.set_event(event)
+    old.feed(b"already here")
+    pipe = ChunkPipe.replacing(old)
+    assert event.is_set()
+    assert pipe.read(7) == b"already"
+    assert pipe.read(100) == b" here"
+    assert not event.is_set()
+    pipe.feed(b"more")
+    assert event.is_set()
+    pipe.close()
+    pipe.read(100)
+    assert event.is_set()  # closed: readers must wake up
