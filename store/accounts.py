@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from store.models import ACTIVE, DELETED, SFTP, Application, Channel, ChannelApplication, Sender
 
@@ -42,12 +43,26 @@ def find_account(technical_user: str, openssh_key: str) -> Account | None:
     return None
 
 
-def account_is_live(channel_id: int) -> bool:
-    """True while the channel is provisioned and its sender active (checked per request)."""
-    return (Channel.select().join(Sender)
+def _live_query(channel_id: int) -> Any:
+    return (Channel.select(Channel.id).join(Sender)
             .where((Channel.id == channel_id) & (Channel.status == ACTIVE)
                    & Channel.provisioned_key.is_null(False) & (Sender.active == True))  # noqa: E712
-            .exists())
+            .limit(1))
+
+
+def account_is_live(channel_id: int) -> bool:
+    """True while the channel is provisioned and its sender active (checked per request)."""
+    return bool(_live_query(channel_id).exists())
+
+
+def liveness_statement(channel_id: int) -> tuple[str, list[Any]]:
+    """``account_is_live``'s query as SQL and parameters, to build once and run many times.
+
+    peewee builds a query in ~300 µs where SQLite runs the compiled one in ~5 µs, and the SFTP
+    server checks before every request (~800 for a 200 MB upload).
+    """
+    sql, params = _live_query(channel_id).sql()
+    return sql, list(params)
 
 
 def channel_certificate(channel_id: int) -> bytes | None:

@@ -13,13 +13,13 @@ import pytest
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 from peewee import SqliteDatabase
 
-from store.accounts import account_is_live
+from store.accounts import account_is_live, liveness_statement
 from store.db import db
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, DELETED, PENDING, SFTP, Channel, Sender
 from sync.cycle import run_cycle
 from sync.schedule import current_slot
-from sync.sftp_server import ChunkPipe, liveness_statement
+from sync.sftp_server import ChunkPipe
 from tests.sync_support import register_demo_sender
 
 
