@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
@@ -47,7 +47,7 @@ class LoginScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield PortalHeader(self.lang, home=False)
-        with VerticalScroll(id="login-scroll"), Vertical(id="login-box"):
+        with Vertical(id="login-box"):
             yield Static(id="login-title", classes="page-title")
             with Horizontal(classes="field-row"):
                 yield Label(id="login-label", classes="field-label")

@@ -22,7 +22,9 @@ def demo_dir() -> Path:
     return DEMO_DIR
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``with_batch=False`` leaves out the arguments of ``batch prepare``, whose
+    module loads ``cryptography`` and the store (70 ms, on the app's start-up path)."""
     parser = argparse.ArgumentParser(
         prog="expedito",
         description="Gestion d'accès pour Entreprises et Organisations — Messages structurés "
@@ -49,9 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a correctly named FI/FS/GO set, signed with the channel's "
         "certificate, ready to upload (the GO file last). With --demo, the demo database, "
         "certificate and key are used.")
-    from sync.intake.prepare import add_arguments
+    if with_batch:
+        from sync.intake.prepare import add_arguments
 
-    add_arguments(prepare)
+        add_arguments(prepare)
     serve = sub.add_parser("serve", help="run the synchronisation worker and the SFTP server "
                            "without the app")
     add_service_options(serve, suppress=True)
@@ -184,7 +187,8 @@ def batch_prepare(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(with_batch="batch" in argv)
     args = parser.parse_args(argv)
     if args.command == "batch":
         return batch_prepare(args)

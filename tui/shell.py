@@ -145,6 +145,7 @@ class PortalScreen(Screen[None]):
                 await self._build(page_id, shown=False)
 
     async def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
+        event.stop()
         await self.open_page(event.page_id)
 
     async def on_page_open_page(self, event: Page.OpenPage) -> None:

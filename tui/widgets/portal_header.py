@@ -2,18 +2,42 @@
 
 Two lines, no clock. ``#countdown`` shows ``App.sync_status`` (set with
 ``App.set_sync_status(text)`` by the sync worker).
+
+The two lines are drawn by one Static (``#header-lines``), with the ``#countdown`` Static docked
+at the top right on a layer of its own, rather than by six nested widgets: every widget on a
+screen costs at start-up and in every layout pass, and the header is on every screen.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.content import Content
 from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.i18n import HEADER_ORDER, Translator
+
+
+def _fit(content: Content, width: int, right: bool = False) -> Content:
+    """``content`` in ``width`` cells with one cell of padding each side: cut with an
+    ellipsis when too long, aligned left (or right) when shorter."""
+    inner = max(0, width - 2)
+    if content.cell_length > inner:
+        content = content.truncate(inner, ellipsis=True)
+    space = inner - content.cell_length
+    content = content.pad_left(space) if right else content.pad_right(space)
+    return content.pad(1, 1).truncate(width)
+
+
+class _HeaderLines(Static):
+    """Title, then languages and links left and the user right; fitted to the width."""
+
+    def render(self) -> Content:
+        header = self.parent
+        assert isinstance(header, PortalHeader)
+        return header.lines(self.size.width)
 
 
 class PortalHeader(Widget):
@@ -23,28 +47,23 @@ class PortalHeader(Widget):
         height: 2;
         background: $primary;
         color: $foreground;
+        layers: lines countdown;
     }
-    PortalHeader Static {
+    PortalHeader #header-lines {
+        height: 2;
+        text-wrap: nowrap;
         link-color: $foreground;
         link-background: transparent;
         link-style: underline;
     }
-    PortalHeader Horizontal { height: 1; }
-    PortalHeader #header-title {
-        width: 1fr;
-        text-style: bold;
+    PortalHeader #countdown {
+        layer: countdown;
+        dock: right;
+        width: auto;
+        height: 1;
         padding: 0 1;
         text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    PortalHeader #countdown { width: auto; padding: 0 1; text-wrap: nowrap; }
-    PortalHeader #header-nav { width: auto; padding: 0 1; text-wrap: nowrap; }
-    PortalHeader #header-user {
-        width: 1fr;
-        padding: 0 1;
-        content-align: right middle;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
+        background: transparent;
     }
     """
 
@@ -54,14 +73,12 @@ class PortalHeader(Widget):
         self.lang = lang
         self.user = user
         self.home = home
+        self._title = Content("")
+        self._nav = Content("")
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="header-top"):
-            yield Static(id="header-title")
-            yield Static(id="countdown")
-        with Horizontal(id="header-bottom"):
-            yield Static(id="header-nav")
-            yield Static(id="header-user")
+        yield _HeaderLines(id="header-lines")
+        yield Static(id="countdown")
 
     def on_mount(self) -> None:
         self.watch(self.app, "sync_status", self._show_sync_status, init=True)
@@ -69,13 +86,18 @@ class PortalHeader(Widget):
 
     def _show_sync_status(self, text: str) -> None:
         self.query_one("#countdown", Static).update(text)
+        self._refresh_lines()
+
+    def _refresh_lines(self) -> None:
+        if self.is_mounted:
+            self.query_one(_HeaderLines).refresh()
 
     def set_language(self, lang: str, user: str | None = None) -> None:
         self.lang = lang
         if user is not None:
             self.user = user
         t = Translator(lang)
-        self.query_one("#header-title", Static).update(t("shell.title"))
+        self._title = Content.styled(t("shell.title"), "bold")
         parts = []
         for code in HEADER_ORDER:
             style = "bold reverse " if code == lang else ""
@@ -85,5 +107,14 @@ class PortalHeader(Widget):
         links += [("app.help", t("shell.help")), ("app.quit", t("shell.quit"))]
         for action, label in links:
             nav += f"  [@click={action}]{escape(label)}[/]"
-        self.query_one("#header-nav", Static).update(Content.from_markup(nav))
-        self.query_one("#header-user", Static).update(self.user)
+        self._nav = Content.from_markup(nav)
+        self._refresh_lines()
+
+    def lines(self, width: int) -> Content:
+        """The two lines at ``width`` cells."""
+        status = str(getattr(self.app, "sync_status", ""))
+        title = _fit(self._title, max(0, width - cell_len(status) - 2))
+        nav_width = min(width, self._nav.cell_length + 2)
+        nav = _fit(self._nav, nav_width)
+        user = _fit(Content(self.user), width - nav_width, right=True)
+        return Content("\n").join([title, nav + user])

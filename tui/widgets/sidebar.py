@@ -82,4 +82,6 @@ class Sidebar(Widget):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
-            self.post_message(self.PageChosen(event.option.id))
+            # Straight to the screen, not bubbling through the containers in between: one
+            # message queue instead of three on the way from Enter to the page.
+            self.screen.post_message(self.PageChosen(event.option.id))
