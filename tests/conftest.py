@@ -34,3 +34,11 @@ def demo_credentials(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[
     from store.democreds import write_demo_credentials
 
     return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"))
+
+
+@pytest.fixture
+def app(demo: SqliteDatabase):  # type: ignore[no-untyped-def]
+    """The Expedito app on the demo database, as ``expedito --demo`` opens it (256 colours)."""
+    from tui.app import ExpeditoApp
+
+    return ExpeditoApp(demo=True, ansi=False)

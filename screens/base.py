@@ -1,0 +1,81 @@
+"""The base of every portal page shown right of the sidebar.
+
+A page is a ``Widget`` built by the shell with the app context::
+
+    class MyPage(Page):
+        def compose(self) -> ComposeResult:
+            yield Static(self.t("page.my.title"), classes="page-title")
+            yield Static(id="data")
+
+        def on_mount(self) -> None:
+            self.load()
+
+        @work(thread=True, exclusive=True, exit_on_error=False)
+        def load(self) -> None:  # runs in a thread: the database is fine here
+            data = some_store_service(self.ctx.person.id, self.ctx.qualite.id)
+            self.post_message(self.Loaded(data))   # post_message is thread-safe
+
+        def on_my_page_loaded(self, message: MyPage.Loaded) -> None: ...
+
+``self.ctx`` (``tui.context.AppContext``) holds the session, the qualité, the role, the
+language and the sender status; ``self.t(key, **params)`` translates. When the language
+changes the shell builds the page again, unless it sets ``KEEP_ON_LANGUAGE_CHANGE`` and
+handles ``language_changed()`` itself (a half-filled form should). Failed workers call
+``show_error`` with the translated domain error. Pages navigate with ``self.open_page(id)``
+and tell the shell that the sender changed with ``self.sender_changed()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.message import Message
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState
+
+from tui.context import AppContext
+from tui.i18n import error_text
+
+
+class Page(Widget):
+    """One portal page; ``page_id`` is its registry id (``screens.registry.PAGES``)."""
+
+    DEFAULT_CSS = """
+    Page { height: auto; padding: 0 1; }
+    """
+    KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
+
+    class OpenPage(Message):
+        """Ask the shell to open another page."""
+
+        def __init__(self, page_id: str) -> None:
+            super().__init__()
+            self.page_id = page_id
+
+    class SenderChanged(Message):
+        """The qualité's sender changed: the shell reloads the status and the sidebar."""
+
+    def __init__(self, ctx: AppContext, page_id: str) -> None:
+        super().__init__(id=f"page-{page_id}", classes="page")
+        self.ctx = ctx
+        self.page_id = page_id
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return self.ctx.tr(key, **params)
+
+    def open_page(self, page_id: str) -> None:
+        self.post_message(self.OpenPage(page_id))
+
+    def sender_changed(self) -> None:
+        self.post_message(self.SenderChanged())
+
+    def language_changed(self, ctx: AppContext) -> None:
+        """Called instead of a rebuild when ``KEEP_ON_LANGUAGE_CHANGE`` is set."""
+        self.ctx = ctx
+
+    def show_error(self, exc: BaseException) -> None:
+        self.notify(error_text(exc, self.ctx.lang), severity="error")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.show_error(event.worker.error)

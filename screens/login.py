@@ -1,0 +1,134 @@
+"""The login page: login and password; the demo logins when the database is the demo one.
+
+A failure never says whether the login or the password was wrong; after repeated failures
+``store.access.authenticate`` makes the person wait longer and longer (``login.throttled``).
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, Static
+
+from store.dto import SessionInfo
+from tui.i18n import Translator, error_text
+from tui.i18n.bindings import localize_tree
+from tui.widgets.footer import PortalFooter
+from tui.widgets.portal_header import PortalHeader
+
+
+class LoginScreen(Screen[None]):
+    AUTO_FOCUS = "#login"
+    HELP_KEY = "help.login"
+
+    class LoggedIn(Message):
+        """Bubbles to the app, which opens the qualité choice or the portal."""
+
+        def __init__(self, session: SessionInfo) -> None:
+            super().__init__()
+            self.session = session
+
+    class Failed(Message):
+        def __init__(self, error: BaseException) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, lang: str, demo: bool = False) -> None:
+        super().__init__(id="login-screen")
+        self.lang = lang
+        self.demo = demo
+
+    def compose(self) -> ComposeResult:
+        yield PortalHeader(self.lang, home=False)
+        with VerticalScroll(id="login-scroll"), Vertical(id="login-box"):
+            yield Static(id="login-title", classes="page-title")
+            with Horizontal(classes="field-row"):
+                yield Label(id="login-label", classes="field-label")
+                yield Input(id="login", max_length=100, compact=True)
+            with Horizontal(classes="field-row"):
+                yield Label(id="password-label", classes="field-label")
+                yield Input(id="password", password=True, max_length=200, compact=True)
+            yield Button(id="login-submit", variant="primary", compact=True)
+            yield Static(id="login-message", classes="error", markup=False)
+            if self.demo:
+                yield Static(id="demo-logins", markup=False)
+        yield PortalFooter()
+
+    def on_mount(self) -> None:
+        self.set_language(self.lang)
+        localize_tree(self, self.lang)
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        t = Translator(lang)
+        self.query_one(PortalHeader).set_language(lang)
+        self.query_one("#login-title", Static).update(t("login.title"))
+        self.query_one("#login-label", Label).update(t("login.login"))
+        self.query_one("#password-label", Label).update(t("login.password"))
+        self.query_one("#login-submit", Button).label = t("login.submit")
+        self.query_one("#login-message", Static).update("")
+        if self.demo:
+            from store.demo import DEMO_LOGINS
+
+            lines = [t("login.demo_title", password=DEMO_LOGINS[0].password)]
+            lines += [f"  {d.login:<8} {t(f'login.demo.{d.login}')}" for d in DEMO_LOGINS]
+            self.query_one("#demo-logins", Static).update("\n".join(lines))
+
+    def help_text(self, t: Translator) -> tuple[str, str]:
+        return t("login.title"), t("help.login")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "login":
+            self.query_one("#password", Input).focus()
+        else:
+            self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.submit()
+
+    def submit(self) -> None:
+        login = self.query_one("#login", Input).value
+        password = self.query_one("#password", Input).value
+        message = self.query_one("#login-message", Static)
+        if not login.strip() or not password:
+            message.update(Translator(self.lang)("login.missing"))
+            return
+        message.update(Translator(self.lang)("login.checking"))
+        self.query_one("#login-submit", Button).disabled = True
+        self.authenticate(login, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="login")
+    def authenticate(self, login: str, password: str) -> None:
+        from store.access import authenticate
+        from store.errors import ExpeditoError
+
+        try:
+            session = authenticate(login, password)
+        except ExpeditoError as exc:
+            self.post_message(self.Failed(exc))
+            return
+        self.post_message(self.LoggedIn(session))
+
+    def on_login_screen_failed(self, event: Failed) -> None:
+        event.stop()
+        t = Translator(self.lang)
+        wait = getattr(event.error, "params", {}).get("wait", 0)
+        text = error_text(event.error, self.lang)
+        if getattr(event.error, "code", "") == "login.failed" and wait:
+            text += " " + t("login.wait", wait=wait)
+        self.query_one("#login-message", Static).update(text)
+        self.query_one("#login-submit", Button).disabled = False
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()
+
+    def on_login_screen_logged_in(self, event: LoggedIn) -> None:
+        # Let it bubble to the app; clear what was typed.
+        self.query_one("#password", Input).value = ""
+        self.query_one("#login-submit", Button).disabled = False
+        self.query_one("#login-message", Static).update("")

@@ -1,0 +1,111 @@
+"""Every portal page, and the sidebar *Fonctionnalités* that opens them: the one place that maps
+a sidebar item → a page id → the page class.
+
+To add a page: write ``screens/<name>.py`` with a ``Page`` subclass (see ``screens/base.py``),
+then point its line in ``PAGES`` at it (``"module:Class"``). Its title is the catalogue key
+``page.<id>.title`` and its F1 help ``page.<id>.help``; a placeholder also shows
+``page.<id>.holds``. Page classes are imported on first use, which keeps start-up lean.
+
+The sidebar is ``menu(status, is_manager)``: four sections; the *Messages structurés* one
+depends on whether the qualité has (or had) a sender.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from screens.base import Page
+    from store.dto import SenderStatus
+
+PLACEHOLDER = "screens.placeholder:PlaceholderPage"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    id: str
+    target: str  # "module:Class"
+    manager_only: bool = False  # only the gestionnaire local and co-gestionnaire local
+
+    @property
+    def title_key(self) -> str:
+        return f"page.{self.id}.title"
+
+    @property
+    def help_key(self) -> str:
+        return f"page.{self.id}.help"
+
+    def load(self) -> type[Page]:
+        module_name, _, class_name = self.target.partition(":")
+        cls: type[Page] = getattr(importlib.import_module(module_name), class_name)
+        return cls
+
+
+PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
+    # Gestion Qualité
+    PageSpec("accueil", "screens.accueil:AccueilPage"),
+    PageSpec("utilisateurs", PLACEHOLDER),
+    PageSpec("detail_qualite", PLACEHOLDER),
+    PageSpec("recherche_utilisateurs", PLACEHOLDER),
+    # Routing Module
+    PageSpec("routing_informations", PLACEHOLDER),
+    PageSpec("routing_module", PLACEHOLDER),
+    # Messages structurés
+    PageSpec("messages", "screens.messages:MessagesPage"),
+    PageSpec("enregistrement", PLACEHOLDER, manager_only=True),  # the wizard (issue 4)
+    PageSpec("apercu", PLACEHOLDER),
+    PageSpec("contact", PLACEHOLDER),
+    PageSpec("canal_sftp", PLACEHOLDER),
+    PageSpec("canal_ftp", PLACEHOLDER),
+    PageSpec("canal_mqlink", PLACEHOLDER),
+    PageSpec("canal_webservice", PLACEHOLDER),
+    PageSpec("suppression", PLACEHOLDER, manager_only=True),
+    # Données personnelles
+    PageSpec("donnees_personnelles", PLACEHOLDER),
+    PageSpec("mot_de_passe", PLACEHOLDER),
+    PageSpec("certificat", PLACEHOLDER),
+)}
+
+HOME = "accueil"
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One line of the sidebar: a page to open (``page``), or a heading (``page`` is None)."""
+
+    label_key: str
+    page: str | None
+    level: int  # 0 section, 1 item, 2 sub-item
+
+
+def menu(status: SenderStatus | None, is_manager: bool) -> tuple[MenuItem, ...]:
+    """The sidebar *Fonctionnalités* for a qualité's sender status and the person's role."""
+    return tuple(_menu(status, is_manager))
+
+
+def _menu(status: SenderStatus | None, is_manager: bool) -> Iterator[MenuItem]:
+    def item(page: str, level: int = 1) -> MenuItem:
+        return MenuItem(PAGES[page].title_key, page, level)
+
+    yield MenuItem("menu.gestion_qualite", None, 0)
+    yield from (item(p) for p in ("accueil", "utilisateurs", "detail_qualite",
+                                  "recherche_utilisateurs"))
+    yield MenuItem("menu.routing", None, 0)
+    yield from (item(p) for p in ("routing_informations", "routing_module"))
+    # The section heading opens the Messages structurés page itself, as in the portal.
+    yield MenuItem("menu.messages", "messages", 0)
+    if status is not None and status.has_active_sender:
+        yield item("apercu")
+        yield item("contact")
+        yield MenuItem("menu.canaux", None, 1)
+        yield from (item(p, 2) for p in ("canal_sftp", "canal_ftp", "canal_mqlink",
+                                         "canal_webservice"))
+        if is_manager:
+            yield item("suppression")
+    elif is_manager:
+        yield item("enregistrement")
+    yield MenuItem("menu.donnees_personnelles", None, 0)
+    yield from (item(p) for p in ("donnees_personnelles", "mot_de_passe", "certificat"))

@@ -1,0 +1,92 @@
+"""Login, the qualité choice, and the portal shell at 80x24 (Pilot, real SQLite file)."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList
+
+from screens.accueil import AccueilPage
+from screens.login import LoginScreen
+from screens.qualite_choice import QualiteChoiceScreen
+from store.clock import local_now
+from store.models import LoginFailure
+from tests.tui_helpers import log_in, screen_text, settle, text_of
+from tui.app import ExpeditoApp
+from tui.shell import PortalScreen
+
+SIZE = (80, 24)
+
+
+async def test_login_screen_shows_demo_logins(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        demo = text_of(app, "#demo-logins")
+        assert "dieter" in demo and "colette" in demo and "ursula" in demo
+        assert "Gestion d'accès pour Entreprises et Organisations" in screen_text(app)
+
+
+async def test_login_not_demo_hides_demo_logins(demo: object) -> None:
+    app = ExpeditoApp(demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.screen.query("#demo-logins")
+
+
+async def test_wrong_password_says_nothing_about_which(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await log_in(pilot, "dieter", "wrong")
+        assert isinstance(app.screen, LoginScreen)
+        wrong_password = text_of(app, "#login-message")
+        assert wrong_password == "Login ou mot de passe incorrect."
+        app.screen.query_one("#login").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#login").focus()
+        await log_in(pilot, "nobody", "wrong")
+        assert text_of(app, "#login-message") == wrong_password
+
+
+async def test_repeated_failures_throttle(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        messages = []
+        for _ in range(4):
+            app.screen.query_one("#login").value = ""  # type: ignore[attr-defined]
+            app.screen.query_one("#login").focus()
+            await log_in(pilot, "ursula", "nope")
+            messages.append(text_of(app, "#login-message"))
+        assert messages[:2] == ["Login ou mot de passe incorrect."] * 2
+        # The third failure starts the delay, and says so; the fourth try is refused at once.
+        assert messages[2] == ("Login ou mot de passe incorrect. "
+                               "Attendez 2 secondes avant de réessayer.")
+        assert messages[3].startswith("Trop de tentatives échouées. Réessayez dans ")
+        assert LoginFailure.get(LoginFailure.login == "ursula").count == 3
+        # Even the right password is refused while waiting (here: a longer wait, so the test
+        # never races the clock).
+        LoginFailure.update(count=8, last_at=local_now()).execute()
+        app.screen.query_one("#login").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#login").focus()
+        await log_in(pilot, "ursula", "demo")
+        assert isinstance(app.screen, LoginScreen)
+        assert text_of(app, "#login-message").startswith("Trop de tentatives échouées.")
+
+
+async def test_dieter_chooses_a_qualite_then_sees_accueil(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await log_in(pilot, "dieter")
+        assert isinstance(app.screen, QualiteChoiceScreen)
+        options = app.screen.query_one("#qualites", OptionList)
+        assert options.option_count == 2
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PortalScreen)
+        page = app.screen.query_one(AccueilPage)
+        welcome = str(page.query_one("#welcome").render())
+        assert welcome.startswith("Bienvenue M. Dieter Expedito, vous accédez en tant que "
+                                  "Gestionnaire Local au portail de la Sécurité Sociale pour "
+                                  "la qualité suivante:")
+        text = screen_text(app)
+        assert "Dénomination: ENTREPRISE DEMO; Numéro d'entreprise: 0403.123.486; " \
+               "Qualité: Employeur ONSS; Matricule ONSS: 1234567-49" in text
+        assert "Date de création: 05/11/2010" in text
+        assert "Pensez à vérifier régulièrement les données de la qualité que vous gérez." in text

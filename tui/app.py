@@ -1,0 +1,212 @@
+"""The Expedito app: login, qualité choice, the portal shell; languages, help, quit.
+
+``run_app(path, args)`` is what ``expedito`` calls once the database is open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from screens.login import LoginScreen
+from store.dto import RoleInfo, SessionInfo
+from tui.commands import PortalCommands
+from tui.context import AppContext
+from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
+from tui.i18n.bindings import localize_tree
+from tui.widgets.dialogs import ConfirmDialog, HelpDialog
+
+if TYPE_CHECKING:
+    from tui.shell import PortalScreen
+
+ANSI_THEME = "ansi-dark"
+
+
+def wants_ansi_theme(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    """16 colours (``TEXTUAL_COLOR_SYSTEM=standard``) or ``NO_COLOR``: use the ANSI theme."""
+    return (environ.get("TEXTUAL_COLOR_SYSTEM") == "standard"
+            or "NO_COLOR" in environ)
+
+
+class ExpeditoApp(App[None]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "Expedito"
+    COMMANDS = App.COMMANDS | {PortalCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("f1", "help", "Aide", id="app.help"),
+        Binding("f2", "next_language", "Langue", id="app.language"),
+        Binding("f10", "quit", "Quitter", id="app.quit"),
+        Binding("ctrl+q", "quit", "Quitter", id="app.quit_ctrl", show=False, priority=True),
+        Binding("ctrl+p", "command_palette", "Commandes", id="app.palette", show=False,
+                priority=True),
+    ]
+
+    sync_status: reactive[str] = reactive("")
+    """The countdown text (``#countdown`` in the header); set with ``set_sync_status``."""
+
+    def __init__(self, db_path: Path | None = None, demo: bool = False,
+                 ansi: bool | None = None, serve: bool = False) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.demo = demo
+        self.serve = serve  # the sync worker and SFTP server (issue: sync) start from here
+        self.lang = DEFAULT_LANGUAGE
+        self.ctx: AppContext | None = None
+        self._ansi = wants_ansi_theme() if ansi is None else ansi
+        self._quitting = False
+
+    # --- start --------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self._ansi:
+            self.theme = ANSI_THEME
+        localize_tree(self, self.lang)
+        self.push_screen(LoginScreen(self.lang, demo=self.demo))
+
+    def set_sync_status(self, text: str) -> None:
+        """Show ``text`` in the header's ``#countdown`` slot (every screen's header)."""
+        self.sync_status = text
+
+    @property
+    def t(self) -> Translator:
+        return Translator(self.lang)
+
+    # --- login, qualité -----------------------------------------------------------------------
+
+    def on_login_screen_logged_in(self, event: LoginScreen.LoggedIn) -> None:
+        session = event.session
+        if session.person.language in LANGUAGES:
+            self._set_lang(session.person.language)
+        if not session.roles:
+            self.notify(self.t("login.no_role"), severity="error")
+            return
+        if len(session.roles) == 1:
+            self.start_portal(session, session.roles[0])
+            return
+        from screens.qualite_choice import QualiteChoiceScreen
+
+        def chosen(role: RoleInfo | None) -> None:
+            if role is not None:
+                self.start_portal(session, role)
+
+        self.push_screen(QualiteChoiceScreen(session.roles, self.lang), chosen)
+
+    def start_portal(self, session: SessionInfo, role: RoleInfo) -> None:
+        from tui.shell import PortalScreen
+
+        self.ctx = AppContext(session, role, self.lang, demo=self.demo)
+        self.switch_screen(PortalScreen(self.ctx))
+
+    def _portal(self) -> PortalScreen | None:
+        from tui.shell import PortalScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, PortalScreen):
+                return screen
+        return None
+
+    def action_switch_qualite(self) -> None:
+        portal = self._portal()
+        if portal is None or self.ctx is None:
+            return
+        from screens.qualite_choice import QualiteChoiceScreen
+
+        async def chosen(role: RoleInfo | None) -> None:
+            if role is not None and self.ctx is not None:
+                self.ctx = self.ctx.with_role(role).with_language(self.lang)
+                await portal.set_context(self.ctx)
+
+        ctx = self.ctx
+        self.push_screen(QualiteChoiceScreen(ctx.session.roles, self.lang,
+                                             current=ctx.qualite.id), chosen)
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    async def action_home(self) -> None:
+        await self.open_page("accueil")
+
+    async def open_page(self, page_id: str) -> None:
+        portal = self._portal()
+        if portal is None:
+            return
+        while self.screen is not portal:
+            self.pop_screen()
+        await portal.open_page(page_id)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpDialog):
+            return
+        provider = getattr(self.screen, "help_text", None)
+        if provider is None:
+            title, body = self.t("help.title"), self.t("help.keys")
+        else:
+            title, body = provider(self.t)
+        self.push_screen(HelpDialog(title, body))
+
+    # --- languages ----------------------------------------------------------------------------
+
+    async def action_language(self, lang: str) -> None:
+        """Switch the interface language; remembered for the logged-in person."""
+        if lang not in LANGUAGES:
+            return
+        self._set_lang(lang)
+        for screen in self.screen_stack:
+            setter = getattr(screen, "set_language", None)
+            if setter is not None:
+                setter(lang)
+            localize_tree(screen, lang)
+            screen.refresh_bindings()
+        portal = self._portal()
+        if self.ctx is not None:
+            self.ctx = self.ctx.with_language(lang)
+            if portal is not None:
+                await portal.set_context(portal.ctx.with_language(lang))
+            self.remember_language(self.ctx.person.id, lang)
+
+    async def action_next_language(self) -> None:
+        await self.action_language(LANGUAGES[(LANGUAGES.index(self.lang) + 1) % len(LANGUAGES)])
+
+    def _set_lang(self, lang: str) -> None:
+        self.lang = lang
+        localize_tree(self, lang)
+
+    def remember_language(self, person_id: int, lang: str) -> None:
+        self.run_worker(lambda: _store_language(person_id, lang), thread=True,
+                        exclusive=True, exit_on_error=False, group="language")
+
+    # --- quit ---------------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+
+        def answered(yes: bool | None) -> None:
+            self._quitting = False
+            if yes:
+                self.exit()
+
+        t = self.t
+        self.push_screen(ConfirmDialog(t("quit.question"), t("quit.yes"), t("quit.no")),
+                         answered)
+
+
+def _store_language(person_id: int, lang: str) -> None:
+    from store.access import set_language
+
+    set_language(person_id, lang)
+
+
+def run_app(path: Path, args: argparse.Namespace) -> int:
+    """Open the app on the database at ``path`` (already opened and migrated by the CLI)."""
+    app = ExpeditoApp(path, demo=bool(getattr(args, "demo", False)),
+                      serve=not getattr(args, "no_serve", False))
+    app.run(mouse=not getattr(args, "no_mouse", False))
+    return app.return_code or 0

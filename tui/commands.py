@@ -1,0 +1,47 @@
+"""The command palette (ctrl+p) reaches every page of the sidebar, the languages, the
+qualité switch and Quit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
+
+
+class PortalCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
+        app: Any = self.app
+        t = Translator(getattr(app, "lang", "fr"))
+        commands: list[tuple[str, Callable[[], Any], str]] = []
+        portal = app._portal() if hasattr(app, "_portal") else None
+        if portal is not None:
+            from screens.registry import PAGES
+
+            for page_id in portal.query_one("#sidebar").pages:
+                title = t(PAGES[page_id].title_key)
+                commands.append((t("command.open", page=title),
+                                 partial(app.open_page, page_id), t(PAGES[page_id].help_key)))
+            if len(portal.ctx.session.roles) > 1:
+                commands.append((t("key.shell.qualite"), app.action_switch_qualite,
+                                 t("help.qualite")))
+        for lang in LANGUAGES:
+            commands.append((t("command.language", language=LANGUAGE_NAMES[lang]),
+                             partial(app.action_language, lang), lang.upper()))
+        commands.append((t("key.app.help"), app.action_help, "F1"))
+        commands.append((t("key.app.quit"), app.action_quit, "F10"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for text, callback, help_text in self._commands():
+            yield DiscoveryHit(text, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, callback, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, help=help_text)

@@ -1,0 +1,52 @@
+"""What every page is built with: who is logged in, in which qualité, in which language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from store.dto import PersonInfo, QualiteInfo, RoleInfo, SenderStatus, SessionInfo
+from tui.i18n import Translator
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """The session, the chosen qualité and role, the language, the sender status.
+
+    Frozen: the shell builds a new one (``with_language`` …) and rebuilds the page when the
+    language, the qualité or the sender status changes.
+    """
+
+    session: SessionInfo
+    role: RoleInfo
+    lang: str
+    status: SenderStatus | None = None  # None until loaded
+    demo: bool = False
+
+    @property
+    def person(self) -> PersonInfo:
+        return self.session.person
+
+    @property
+    def qualite(self) -> QualiteInfo:
+        return self.role.qualite
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role.is_manager
+
+    @property
+    def t(self) -> Translator:
+        return Translator(self.lang)
+
+    def with_language(self, lang: str) -> AppContext:
+        return replace(self, lang=lang)
+
+    def with_status(self, status: SenderStatus | None) -> AppContext:
+        return replace(self, status=status)
+
+    def with_role(self, role: RoleInfo) -> AppContext:
+        return replace(self, role=role, status=None)
+
+    def tr(self, key: str, /, **params: Any) -> str:
+        return Translator(self.lang)(key, **params)

@@ -1,0 +1,35 @@
+"""How the portal shows dates, qualités, roles and titles, in the user's language."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from store.dto import QualiteInfo
+from tui.i18n import Translator, has_key
+
+
+def fmt_date(value: date | None) -> str:
+    """``dd/mm/yyyy`` as the portal shows dates."""
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def qualite_kind(t: Translator, kind: str) -> str:
+    key = f"qualite.kind.{kind}"
+    return t(key) if has_key(key) else kind
+
+
+def role_name(t: Translator, role: str) -> str:
+    key = f"role.{role}"
+    return t(key) if has_key(key) else role
+
+
+def person_title(t: Translator, title: str) -> str:
+    key = f"title.{title}"
+    return t(key) if has_key(key) else title
+
+
+def qualite_line(t: Translator, qualite: QualiteInfo) -> str:
+    """``Dénomination: …; Numéro d'entreprise: …; Qualité: …; Matricule ONSS: …``."""
+    return t("shell.qualite_line", name=qualite.organisation.name,
+             kbo=qualite.organisation.kbo_display, kind=qualite_kind(t, qualite.kind),
+             onss=qualite.onss_display or "-")

@@ -1,0 +1,83 @@
+"""The sidebar *Fonctionnalités*: section headings and the pages they hold.
+
+Arrows move, Enter opens; headings without a page are skipped. Long labels wrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.padding import Padding
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from screens.registry import MenuItem
+from tui.i18n import Translator
+
+INDENT = {0: 0, 1: 2, 2: 4}
+
+
+class Sidebar(Widget):
+    DEFAULT_CSS = """
+    Sidebar {
+        width: 34;
+        height: 1fr;
+        border-right: vkey $primary;
+    }
+    Sidebar #sidebar-title { text-style: bold; padding: 0 1; color: $primary; }
+    Sidebar OptionList { height: 1fr; border: none; padding: 0; }
+    Sidebar OptionList:focus { border: none; }
+    """
+
+    class PageChosen(Message):
+        def __init__(self, page_id: str) -> None:
+            super().__init__()
+            self.page_id = page_id
+
+    def __init__(self, id: str | None = "sidebar") -> None:
+        super().__init__(id=id)
+        self._items: tuple[MenuItem, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="sidebar-title")
+        yield OptionList(id="menu", compact=True)
+
+    @property
+    def pages(self) -> tuple[str, ...]:
+        """The page ids the sidebar offers, top to bottom."""
+        return tuple(item.page for item in self._items if item.page)
+
+    def show(self, items: Sequence[MenuItem], t: Translator, current: str | None) -> None:
+        self._items = tuple(items)
+        self.query_one("#sidebar-title", Static).update(t("menu.title"))
+        menu = self.query_one("#menu", OptionList)
+        menu.clear_options()
+        menu.add_options([self._option(item, t) for item in self._items])
+        self.mark(current)
+
+    @staticmethod
+    def _option(item: MenuItem, t: Translator) -> Option:
+        text = Text(("· " if item.level == 2 else "") + t(item.label_key),
+                    style="bold" if item.level == 0 else "")
+        # A hanging indent, so wrapped labels stay under their first line.
+        return Option(Padding(text, (0, 0, 0, INDENT.get(item.level, 0))), id=item.page,
+                      disabled=item.page is None)
+
+    def mark(self, page_id: str | None) -> None:
+        """Highlight the current page in the list."""
+        if page_id is None or page_id not in self.pages:
+            return
+        menu = self.query_one("#menu", OptionList)
+        menu.highlighted = menu.get_option_index(page_id)
+
+    def focus_menu(self) -> None:
+        self.query_one("#menu", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.PageChosen(event.option.id))
