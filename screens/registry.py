@@ -55,7 +55,7 @@ PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
     PageSpec("routing_module", PLACEHOLDER),
     # Messages structurés
     PageSpec("messages", "screens.messages:MessagesPage"),
-    PageSpec("enregistrement", PLACEHOLDER, manager_only=True),  # the wizard (issue 4)
+    PageSpec("enregistrement", "screens.enregistrement:EnregistrementPage", manager_only=True),
     PageSpec("apercu", PLACEHOLDER),
     PageSpec("contact", PLACEHOLDER),
     PageSpec("canal_sftp", PLACEHOLDER),
