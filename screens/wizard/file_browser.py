@@ -20,7 +20,7 @@ from tui.widgets.footer import PortalFooter
 class CredentialTree(DirectoryTree):
     """A ``DirectoryTree`` that hides dotfiles unless ``show_hidden`` (``~/.ssh`` is one)."""
 
-    show_hidden: reactive[bool] = reactive(False)
+    show_hidden: reactive[bool] = reactive(False, init=False)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [p for p in paths if self.show_hidden or not p.name.startswith(".")]

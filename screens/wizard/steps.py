@@ -32,14 +32,16 @@ class InformationStep(Widget):
     InformationStep Static { margin-top: 1; }
     """
 
-    def __init__(self, t: Translator, paragraphs: Iterable[str], id: str) -> None:
+    def __init__(self, t: Translator, paragraphs: Iterable[str], id: str,
+                 **params: str) -> None:
         super().__init__(id=id)
         self.t = t
         self.paragraphs = tuple(paragraphs)
+        self.params = params
 
     def compose(self) -> ComposeResult:
         for key in self.paragraphs:
-            yield Static(self.t(key), markup=False)
+            yield Static(self.t(key, **self.params), markup=False)
 
 
 class UsernameForm(Widget):

@@ -110,6 +110,7 @@ class Wizard(Widget):
         self.setup = setup
         self.t = ctx.t
         self.steps = self._steps()
+        self.set_reactive(Wizard.step, self.steps[0])
         self.contact: ContactData | None = setup.contact
         self.channel: ChannelInput | None = None
         self.certificate: CertificateSummary | None = None
@@ -139,7 +140,8 @@ class Wizard(Widget):
                         paragraphs.append("wizard.info.existing")
                     if setup.mode == ADD:
                         paragraphs = ["wizard.info.1", "wizard.info.2", "wizard.info.add"]
-                    yield InformationStep(t, paragraphs, id=INFO)
+                    yield InformationStep(t, paragraphs, id=INFO,
+                                          name=setup.existing_username or "")
                 if CONTACT in self.steps:
                     yield ContactForm(t, setup.contact, id=CONTACT)
                 yield ChannelForm(t, setup.kind, setup.applications, setup.rivals,
