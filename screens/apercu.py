@@ -80,6 +80,8 @@ class ApercuPage(Page):
         yield Vertical(id="apercu-body")
 
     def on_mount(self) -> None:
+        if self.app.focused is None and isinstance(self.parent, Widget):
+            self.parent.focus()  # e.g. right after the wizard: arrows scroll the overview
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
