@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from rich.segment import Segment
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, SelectionList, Static
 
@@ -24,6 +26,24 @@ from tui.i18n import Translator, error_text
 NEEDS_KEY = frozenset({"SFTP"})
 NEEDS_CERTIFICATE = frozenset({"SFTP", "FTP", "WEBSERVICE"})
 MQ_FIELDS = ("mq_queue_manager", "mq_queue")
+
+
+class CheckList(SelectionList[str]):
+    """A ``SelectionList`` whose boxes show ``X`` only when ticked, so the state reads without
+    colour too (16 colours, ``NO_COLOR``, a screen reader or a ``tmux capture-pane``)."""
+
+    def render_line(self, y: int) -> Strip:
+        line = super().render_line(y)
+        index = self.scroll_offset.y + y
+        if index >= self.option_count:
+            return line
+        if self.get_option_at_index(index).value in self.selected:
+            return line
+        segments = list(line)
+        if len(segments) > 2 and segments[1].text == "X":  # ToggleButton.BUTTON_INNER
+            segments[1] = Segment(" " * len(segments[1].text), segments[1].style)
+            return Strip(segments, line.cell_length)
+        return line
 
 
 class ChannelForm(Widget):
@@ -84,7 +104,7 @@ class ChannelForm(Widget):
         yield Static(t("channel.applications_text", kind=kind_label(kind)), markup=False)
         yield Static(t("channel.applications_list"), classes="form-heading", markup=False)
         selected = set(self.initial.applications) if self.initial else set()
-        yield SelectionList[str](
+        yield CheckList(
             *((application_name(t, a.code, a.name), a.code, a.code in selected)
               for a in self.applications), id="applications", compact=True)
         yield Static("", id="applications-error", classes="field-error", markup=False)
