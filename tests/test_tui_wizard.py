@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from peewee import SqliteDatabase
-from textual.widgets import ContentSwitcher, DirectoryTree, Static
+from textual.widgets import ContentSwitcher, DirectoryTree
 
 from screens.apercu import ApercuPage
 from screens.wizard.file_browser import FileBrowser
@@ -608,6 +607,3 @@ def test_next_sync_is_the_next_half_hour() -> None:
     assert next_sync(datetime(2026, 11, 28, 14, 0)) - datetime(2026, 11, 28, 14, 0) == \
         timedelta(minutes=30)
 
-
-def test_store_and_sync_never_need_the_wizard(demo: SqliteDatabase) -> None:
-    assert Static  # the UI is importable here; the layers test lives in test_import_hygiene
