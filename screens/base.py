@@ -50,14 +50,17 @@ class Page(Widget):
     """Light pages (no database work on mount) are built ahead, hidden, after login."""
 
     class OpenPage(Message):
-        """Ask the shell to open another page."""
+        """Ask the shell to open another page (``discard``: drop the page that asks, so the
+        next visit builds it afresh — a finished or cancelled form)."""
 
-        def __init__(self, page_id: str) -> None:
+        def __init__(self, page_id: str, discard: bool = False) -> None:
             super().__init__()
             self.page_id = page_id
+            self.discard = discard
 
     class SenderChanged(Message):
-        """The qualité's sender changed: the shell reloads the status and the sidebar."""
+        """The qualité's sender changed: the shell reloads the status and the sidebar, and
+        drops the hidden pages, whose data is stale."""
 
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(id=f"page-{page_id}", classes="page")
@@ -67,8 +70,8 @@ class Page(Widget):
     def t(self, key: str, /, **params: Any) -> str:
         return self.ctx.tr(key, **params)
 
-    def open_page(self, page_id: str) -> None:
-        self.post_message(self.OpenPage(page_id))
+    def open_page(self, page_id: str, discard: bool = False) -> None:
+        self.post_message(self.OpenPage(page_id, discard))
 
     def sender_changed(self) -> None:
         self.post_message(self.SenderChanged())

@@ -55,14 +55,14 @@ PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
     PageSpec("routing_module", PLACEHOLDER),
     # Messages structurés
     PageSpec("messages", "screens.messages:MessagesPage"),
-    PageSpec("enregistrement", PLACEHOLDER, manager_only=True),  # the wizard (issue 4)
-    PageSpec("apercu", PLACEHOLDER),
-    PageSpec("contact", PLACEHOLDER),
-    PageSpec("canal_sftp", PLACEHOLDER),
-    PageSpec("canal_ftp", PLACEHOLDER),
-    PageSpec("canal_mqlink", PLACEHOLDER),
-    PageSpec("canal_webservice", PLACEHOLDER),
-    PageSpec("suppression", PLACEHOLDER, manager_only=True),
+    PageSpec("enregistrement", "screens.enregistrement:EnregistrementPage", manager_only=True),
+    PageSpec("apercu", "screens.apercu:ApercuPage"),
+    PageSpec("contact", "screens.contact:ContactPage"),
+    PageSpec("canal_sftp", "screens.canaux:CanalPage"),
+    PageSpec("canal_ftp", "screens.canaux:CanalPage"),
+    PageSpec("canal_mqlink", "screens.canaux:CanalPage"),
+    PageSpec("canal_webservice", "screens.canaux:CanalPage"),
+    PageSpec("suppression", "screens.suppression:SuppressionPage", manager_only=True),
     # Données personnelles
     PageSpec("donnees_personnelles", PLACEHOLDER),
     PageSpec("mot_de_passe", PLACEHOLDER),

@@ -13,6 +13,7 @@ from store.credentials import (
     parse_ssh_public_key,
 )
 from store.dto import (
+    ApplicationInfo,
     CertificateSummary,
     ChannelApplicationInfo,
     ChannelInfo,
@@ -35,6 +36,12 @@ _MQ_NAME = re.compile(r"^[A-Za-z0-9._/%]{1,48}$")
 
 def application_codes() -> list[str]:
     return [a.code for a in Application.select().order_by(Application.position)]
+
+
+def applications() -> tuple[ApplicationInfo, ...]:
+    """The applications a channel can secure, in the portal's order."""
+    return tuple(ApplicationInfo(a.code, a.name, tuple(a.file_codes.split(",")))
+                 for a in Application.select().order_by(Application.position))
 
 
 def check_channel_input(data: ChannelInput, now: datetime) -> dict[str, object]:

@@ -25,7 +25,16 @@ from store.convert import sender_info
 from store.db import db
 from store.dto import ChannelInfo, ChannelInput, Overview, SenderInfo, SenderStatus
 from store.errors import Conflict, NotFound, ValidationError, ValidationErrors
-from store.models import ACTIVE, DELETED, PENDING, Channel, ContactPerson, Sender
+from store.models import (
+    ACTIVE,
+    DELETED,
+    PENDING,
+    Application,
+    Channel,
+    ChannelApplication,
+    ContactPerson,
+    Sender,
+)
 from store.routing import fall_back_to_ebox
 from store.rules import ContactData, check_contact, check_username
 
@@ -139,6 +148,20 @@ def _live_channel(sender: Sender, kind: str) -> Channel:
     if row is None:
         raise NotFound("channel.none", "the sender has no channel of this kind", kind=kind)
     return row
+
+
+def channel_input(actor_id: int, qualite_id: int, kind: str) -> ChannelInput:
+    """The channel as stored, in the form *Données du canal* edits (to modify it)."""
+    require_role(actor_id, qualite_id)
+    row = _live_channel(_active_sender(qualite_id), kind)
+    links = list(ChannelApplication.select().join(Application)
+                 .where(ChannelApplication.channel == row.id).order_by(Application.position))
+    return ChannelInput(
+        kind=row.kind, applications=tuple(link.application_id for link in links),
+        ssh_key=row.ssh_key, certificate=bytes(row.certificate) if row.certificate else None,
+        connection_type=row.connection_type,
+        preferred=tuple((link.application_id, row.kind) for link in links if link.preferred),
+        mq_queue_manager=row.mq_queue_manager, mq_queue=row.mq_queue)
 
 
 def overview(actor_id: int, qualite_id: int) -> Overview | None:

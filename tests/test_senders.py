@@ -271,3 +271,29 @@ def test_account_lookup_follows_provisioning_and_revocation(
     senders.delete_sender(person_id("dieter"), qualite_id(), now=NOW)
     assert not account_is_live(channel.id)
     assert find_account("EXPDEMOENTREPRISE", key) is None
+
+
+def test_applications_in_portal_order(demo: SqliteDatabase) -> None:
+    from store.channels import applications
+
+    apps = applications()
+    assert [a.code for a in apps] == ["dmfa", "drs", "chomage", "dimona", "chantier"]
+    assert apps[0].name == "Déclaration multifonctionnelle DmfA"
+    assert apps[0].file_codes == ("DMFA", "DMWA", "DMRQ")
+
+
+def test_channel_input_gives_the_stored_channel_back(
+        demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
+    register(demo_credentials)
+    manager, q = person_id("dieter"), qualite_id()
+    stored = senders.channel_input(person_id("ursula"), q, "SFTP")  # reading is allowed
+    assert stored.kind == "SFTP" and stored.applications == ("dmfa", "dimona")
+    assert stored.certificate == demo_credentials.certificate_der.read_bytes()
+    assert stored.ssh_key and stored.ssh_key.split()[:2] == \
+        demo_credentials.ssh_public_key.read_text().split()[:2]
+    assert dict(stored.preferred) == {"dmfa": "SFTP", "dimona": "SFTP"}
+    # Stored back unchanged, it is accepted as is.
+    assert senders.update_channel(manager, q, stored, now=NOW).kind == "SFTP"
+    with pytest.raises(Exception) as info:
+        senders.channel_input(manager, q, "FTP")
+    assert getattr(info.value, "code", None) == "channel.none"

@@ -150,10 +150,22 @@ class PortalScreen(Screen[None]):
 
     async def on_page_open_page(self, event: Page.OpenPage) -> None:
         event.stop()
+        leaving = self.current
         await self.open_page(event.page_id)
+        if event.discard and leaving != self.current:
+            await self._discard(leaving)
 
-    def on_page_sender_changed(self, event: Page.SenderChanged) -> None:
+    async def _discard(self, page_id: str) -> None:
+        page = self._pages.pop(page_id, None)
+        if page is not None:
+            await page.remove()
+        if self.focused is None:  # the keyboard was in the page that went: back to the menu
+            self.query_one("#menu").focus()
+
+    async def on_page_sender_changed(self, event: Page.SenderChanged) -> None:
         event.stop()
+        for page_id in [p for p in self._pages if p != self.current]:
+            await self._discard(page_id)
         self.load_status()
 
     def help_text(self, t: Translator) -> tuple[str, str]:

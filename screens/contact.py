@@ -1,0 +1,108 @@
+"""*Personne de contact*: view it, and (local managers) modify it with the wizard's form."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Button, Static
+
+from screens.base import Page
+from screens.wizard.contact_form import ContactForm
+from store.dto import Overview
+from store.errors import ExpeditoError, ValidationErrors
+from store.rules import ContactData
+from tui.i18n.bindings import localize_tree
+
+
+class ContactPage(Page):
+    KEEP_ON_LANGUAGE_CHANGE = False
+    DEFAULT_CSS = """
+    ContactPage #contact-body { height: auto; }
+    ContactPage #contact-save { margin-top: 1; }
+    """
+    BINDINGS = [
+        Binding("f7", "save", "Enregistrer", id="contact.save"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, overview: Overview | None) -> None:
+            super().__init__()
+            self.overview = overview
+
+    class Saved(Message):
+        def __init__(self, contact: ContactData | None, error: ExpeditoError | None) -> None:
+            super().__init__()
+            self.contact, self.error = contact, error
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.t("page.contact.title"), classes="page-title", markup=False)
+        yield Vertical(id="contact-body")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from store.senders import overview
+
+        self.post_message(self.Loaded(overview(self.ctx.person.id, self.ctx.qualite.id)))
+
+    async def on_contact_page_loaded(self, message: Loaded) -> None:
+        body = self.query_one("#contact-body", Vertical)
+        await body.remove_children()
+        if message.overview is None:
+            await body.mount(Static(self.t("messages.no_sender"), classes="notice",
+                                    markup=False))
+            return
+        manager = self.ctx.is_manager
+        await body.mount(ContactForm(self.ctx.t, message.overview.contact,
+                                     read_only=not manager))
+        if manager:
+            await body.mount(Button(self.t("contact.save"), id="contact-save",
+                                    variant="primary", compact=True))
+        else:
+            await body.mount(Static(self.t("messages.managers_only"), classes="notice",
+                                    id="managers-only", markup=False))
+        localize_tree(self, self.ctx.lang)
+        self.screen.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.ctx.is_manager and bool(self.query(ContactForm))
+        return True
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "contact-save":
+            event.stop()
+            self.action_save()
+
+    def action_save(self) -> None:
+        forms = self.query(ContactForm)
+        if not forms or not self.ctx.is_manager:
+            return
+        contact = forms.first().check()
+        if contact is not None:
+            self.save(contact)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def save(self, contact: ContactData) -> None:
+        from store.senders import update_contact
+
+        try:
+            saved = update_contact(self.ctx.person.id, self.ctx.qualite.id, contact)
+        except ExpeditoError as exc:
+            self.post_message(self.Saved(None, exc))
+            return
+        self.post_message(self.Saved(saved, None))
+
+    def on_contact_page_saved(self, message: Saved) -> None:
+        if message.error is None:
+            self.notify(self.t("contact.saved"))
+            return
+        if isinstance(message.error, ValidationErrors) and self.query(ContactForm):
+            self.query_one(ContactForm).show_errors(message.error.errors)
+            return
+        self.show_error(message.error)

@@ -1,0 +1,65 @@
+"""*Enregistrement des données de configuration*: the wizard *Création d'un utilisateur
+technique* for a qualité without an active sender."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from screens.base import Page
+from screens.wizard.setup import load_setup
+from screens.wizard.wizard import REGISTER, Wizard, WizardSetup
+from store.dto import SenderStatus
+from tui.i18n.bindings import localize_tree
+
+
+class EnregistrementPage(Page):
+    DEFAULT_CSS = """
+    EnregistrementPage { height: 1fr; }
+    EnregistrementPage #enregistrement-body { height: 1fr; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, setup: WizardSetup | None, status: SenderStatus) -> None:
+            super().__init__()
+            self.setup, self.status = setup, status
+
+    def compose(self) -> ComposeResult:
+        yield Vertical(id="enregistrement-body")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from store.senders import sender_status
+
+        status = sender_status(self.ctx.qualite.id)
+        setup = None if status.has_active_sender else load_setup(
+            self.ctx.person.id, self.ctx.qualite.id, REGISTER, "SFTP", self.ctx.t)
+        self.post_message(self.Loaded(setup, status))
+
+    async def on_enregistrement_page_loaded(self, message: Loaded) -> None:
+        body = self.query_one("#enregistrement-body", Vertical)
+        if message.setup is None:
+            await body.mount(Static(self.t("wizard.already_registered",
+                                           number=message.status.number), classes="notice",
+                                    markup=False))
+            return
+        await body.mount(Wizard(self.ctx, message.setup))
+        localize_tree(self, self.ctx.lang)
+        self.screen.refresh_bindings()
+
+    def on_wizard_done(self, message: Wizard.Done) -> None:
+        message.stop()
+        self.notify(self.t("wizard.done.register"), timeout=10)
+        self.sender_changed()
+        self.open_page("apercu", discard=True)
+
+    def on_wizard_cancelled(self, message: Wizard.Cancelled) -> None:
+        message.stop()
+        self.notify(self.t("wizard.cancelled"))
+        self.open_page("messages", discard=True)

@@ -1,0 +1,1 @@
+"""The wizard *Création d'un utilisateur technique* / *Ajout d'un canal* and its steps."""

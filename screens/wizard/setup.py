@@ -1,0 +1,50 @@
+"""What the wizard needs from the store, loaded once by its host page (in a thread worker)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from screens.wizard.credential_field import CERTIFICATE, SSH_KEY, LoadedCredential
+from screens.wizard.wizard import ADD, MODIFY, REGISTER, WizardSetup
+from store.dto import Overview
+from tui.i18n import Translator
+
+
+def rivals_of(overview: Overview | None, kind: str) -> dict[str, tuple[str, ...]]:
+    """Application code → the other live channel kinds of the sender securing it."""
+    rivals: dict[str, list[str]] = defaultdict(list)
+    for channel in overview.channels if overview else ():
+        if channel.kind != kind:
+            for app in channel.applications:
+                rivals[app.code].append(channel.kind)
+    return {code: tuple(kinds) for code, kinds in rivals.items()}
+
+
+def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str,
+               t: Translator) -> WizardSetup:
+    """Blocking (database): call it from a thread worker."""
+    from store.channels import applications
+    from store.senders import channel_input, overview, sender_status
+
+    apps = applications()
+    if mode == REGISTER:
+        status = sender_status(qualite_id)
+        return WizardSetup(REGISTER, kind, apps,
+                           existing_username=status.technical_user if status.had_sender
+                           else None)
+    current = overview(actor_id, qualite_id)
+    rivals = rivals_of(current, kind)
+    if mode == ADD:
+        return WizardSetup(ADD, kind, apps, rivals)
+    stored = channel_input(actor_id, qualite_id, kind)
+    info = next(c for c in current.channels if c.kind == kind) if current else None
+    loaded: dict[str, LoadedCredential] = {}
+    if stored.ssh_key and info is not None:
+        loaded[SSH_KEY] = LoadedCredential("", stored.ssh_key.encode(), t(
+            "credential.key_current", key_type=info.ssh_key_type or "",
+            fingerprint=info.ssh_fingerprint or ""))
+    if stored.certificate and info is not None and info.certificate is not None:
+        loaded[CERTIFICATE] = LoadedCredential("", stored.certificate, t(
+            "credential.cert_current", owner=info.certificate.owner,
+            expiry=info.certificate.expiry))
+    return WizardSetup(MODIFY, kind, apps, rivals, channel=stored, loaded=loaded)

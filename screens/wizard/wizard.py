@@ -1,0 +1,411 @@
+"""The wizard: *Création d'un utilisateur technique* (a first channel, with the contact person
+and, the first time, the technical user), *Ajout d'un canal* and a channel's modification.
+
+One widget, a ``ContentSwitcher`` and a ``step`` reactive; ``check_action`` greys out
+Précédent on the first step and swaps Suivant for Confirmer on the last. Every check that needs
+the database or the file system runs in a thread worker; nothing is stored before Confirmer,
+and then all of it in one transaction (``store.senders``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Button, ContentSwitcher, Static
+from textual.worker import Worker, WorkerState
+
+from screens import sync_time
+from screens.wizard.channel_form import ChannelForm
+from screens.wizard.contact_form import ContactForm
+from screens.wizard.credential_field import LoadedCredential, load_credential
+from screens.wizard.steps import InformationStep, UsernameForm, confirmation_text
+from store.dto import ApplicationInfo, CertificateSummary, ChannelInput
+from store.errors import ExpeditoError, ValidationError, ValidationErrors
+from store.rules import ContactData
+from tui.context import AppContext
+from tui.i18n import error_text
+from tui.widgets.dialogs import ConfirmDialog
+
+REGISTER, ADD, MODIFY = "register", "add", "modify"
+INFO, CONTACT, CHANNEL, USER, CONFIRM = ("information", "contact", "channel", "user",
+                                         "confirmation")
+CRUMB_OF = {INFO: INFO, CONTACT: CONTACT, CHANNEL: CHANNEL, USER: CHANNEL, CONFIRM: CONFIRM}
+CONTACT_FIELDS = frozenset({"last_name", "first_name", "title", "function", "language", "phone",
+                            "fax", "mobile", "email1", "email2", "email3", "emails"})
+USER_FIELDS = frozenset({"username", "username_confirm"})
+
+
+@dataclass(frozen=True)
+class WizardSetup:
+    """What the host page loaded for the wizard (in a worker)."""
+
+    mode: str
+    kind: str
+    applications: tuple[ApplicationInfo, ...]
+    rivals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    existing_username: str | None = None  # the qualité has (had) a sender: no user step
+    contact: ContactData | None = None
+    channel: ChannelInput | None = None
+    loaded: Mapping[str, LoadedCredential] = field(default_factory=dict)
+
+
+class Wizard(Widget):
+    DEFAULT_CSS = """
+    Wizard { height: 1fr; }
+    Wizard #wizard-title { text-style: bold; color: $primary; }
+    Wizard #wizard-breadcrumb { margin-bottom: 0; color: $text-muted; }
+    Wizard #wizard-scroll { height: 1fr; }
+    Wizard ContentSwitcher { height: auto; }
+    Wizard #wizard-buttons { height: auto; dock: bottom; background: $boost; }
+    Wizard #wizard-buttons Button { margin-right: 1; }
+    Wizard #wizard-status { height: auto; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("f6", "previous", "Précédent", id="wizard.previous"),
+        Binding("f7", "next", "Suivant", id="wizard.next"),
+        Binding("f7", "confirm", "Confirmer", id="wizard.confirm"),
+        Binding("f8,escape", "cancel", "Annuler", id="wizard.cancel"),
+    ]
+
+    step: reactive[str] = reactive(INFO, init=False)
+
+    class Done(Message):
+        """Confirmer stored it all; ``result`` is what the service returned."""
+
+        def __init__(self, mode: str, kind: str, result: Any) -> None:
+            super().__init__()
+            self.mode, self.kind, self.result = mode, kind, result
+
+    class Cancelled(Message):
+        """Annuler, confirmed: nothing was stored."""
+
+    class _Checked(Message):
+        def __init__(self, step: str, errors: list[ValidationError],
+                     loaded: Mapping[str, LoadedCredential] | None = None,
+                     certificate: CertificateSummary | None = None) -> None:
+            super().__init__()
+            self.step, self.errors = step, errors
+            self.loaded = dict(loaded or {})
+            self.certificate = certificate
+
+    class _Failed(Message):
+        def __init__(self, error: ExpeditoError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, ctx: AppContext, setup: WizardSetup, id: str = "wizard") -> None:
+        super().__init__(id=id)
+        self.ctx = ctx
+        self.setup = setup
+        self.t = ctx.t
+        self.steps = self._steps()
+        self.set_reactive(Wizard.step, self.steps[0])
+        self.contact: ContactData | None = setup.contact
+        self.channel: ChannelInput | None = None
+        self.certificate: CertificateSummary | None = None
+        self.username: str | None = None
+        self.busy = False
+
+    def _steps(self) -> tuple[str, ...]:
+        mode = self.setup.mode
+        if mode == REGISTER:
+            user = () if self.setup.existing_username else (USER,)
+            return (INFO, CONTACT, CHANNEL, *user, CONFIRM)
+        if mode == ADD:
+            return (INFO, CHANNEL, CONFIRM)
+        return (CHANNEL, CONFIRM)
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        t, setup = self.t, self.setup
+        yield Static(t(f"wizard.title.{setup.mode}"), id="wizard-title", markup=False)
+        yield Static(id="wizard-breadcrumb")
+        with VerticalScroll(id="wizard-scroll"):
+            with ContentSwitcher(initial=self.steps[0]):
+                if INFO in self.steps:
+                    paragraphs = ["wizard.info.1", "wizard.info.2", "wizard.info.3"]
+                    if setup.existing_username:
+                        paragraphs.append("wizard.info.existing")
+                    if setup.mode == ADD:
+                        paragraphs = ["wizard.info.1", "wizard.info.2", "wizard.info.add"]
+                    yield InformationStep(t, paragraphs, id=INFO,
+                                          name=setup.existing_username or "")
+                if CONTACT in self.steps:
+                    yield ContactForm(t, setup.contact, id=CONTACT)
+                yield ChannelForm(t, setup.kind, setup.applications, setup.rivals,
+                                  setup.channel, setup.loaded, id=CHANNEL)
+                if USER in self.steps:
+                    yield UsernameForm(t, id=USER)
+                yield Static(id=CONFIRM, markup=False)
+            yield Static(id="wizard-status", markup=False)
+        with Horizontal(id="wizard-buttons"):
+            yield Button(t("wizard.cancel"), id="wizard-cancel", compact=True)
+            yield Button(t("wizard.previous"), id="wizard-previous", compact=True)
+            yield Button(t("wizard.next"), id="wizard-next", compact=True, variant="primary")
+
+    def on_mount(self) -> None:
+        self._show_step()
+
+    def _breadcrumb(self) -> Content:
+        crumbs = [s for s in (INFO, CONTACT, CHANNEL, CONFIRM) if s in self.steps]
+        current = CRUMB_OF[self.step]
+        parts = [Content.styled(f" {self.t(f'wizard.crumb.{s}')} ", "bold reverse")
+                 if s == current else Content(self.t(f"wizard.crumb.{s}")) for s in crumbs]
+        return Content(" > ").join(parts)
+
+    def watch_step(self) -> None:
+        self._show_step()
+
+    def _show_step(self) -> None:
+        step = self.step if self.step in self.steps else self.steps[0]
+        self.query_one(ContentSwitcher).current = step
+        self.query_one("#wizard-breadcrumb", Static).update(self._breadcrumb())
+        first = self.steps.index(step) == 0
+        last = step == self.steps[-1]
+        self.query_one("#wizard-previous", Button).disabled = first
+        self.query_one("#wizard-next", Button).label = self.t(
+            "wizard.confirm" if last else "wizard.next")
+        self.query_one("#wizard-status", Static).update("")
+        self.query_one("#wizard-scroll", VerticalScroll).scroll_home(animate=False)
+        self.refresh_bindings()
+        self.call_after_refresh(self._focus_step)
+
+    def _focus_step(self) -> None:
+        step = self.query_one(ContentSwitcher).current
+        if step in (CONTACT, CHANNEL, USER):
+            form = self.query_one(f"#{step}")
+            form.focus_first()  # type: ignore[attr-defined]
+        elif step == CONFIRM:
+            self.query_one("#wizard-scroll", VerticalScroll).focus()  # arrows read it all
+        else:
+            self.query_one("#wizard-next", Button).focus()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        last = self.step == self.steps[-1]
+        if action == "previous":
+            return None if self.steps.index(self.step) == 0 else True
+        if action == "next":
+            return not last
+        if action == "confirm":
+            return last
+        return True
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "wizard-cancel":
+            self.action_cancel()
+        elif event.button.id == "wizard-previous":
+            self.action_previous()
+        elif event.button.id == "wizard-next":
+            self.action_confirm() if self.step == self.steps[-1] else self.action_next()
+
+    def _go(self, offset: int) -> None:
+        index = self.steps.index(self.step) + offset
+        if 0 <= index < len(self.steps):
+            self.step = self.steps[index]
+
+    def action_previous(self) -> None:
+        if not self.busy:
+            self._go(-1)
+
+    def action_cancel(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.post_message(self.Cancelled())
+
+        t = self.t
+        self.app.push_screen(ConfirmDialog(t("wizard.cancel_question"), t("wizard.cancel_yes"),
+                                           t("wizard.cancel_no")), answered)
+
+    def action_next(self) -> None:
+        if self.busy:
+            return
+        step = self.step
+        if step == CONTACT:
+            contact = self.query_one(ContactForm).check()
+            if contact is not None:
+                self.contact = contact
+                self._go(1)
+        elif step == CHANNEL:
+            form = self.query_one(ChannelForm)
+            to_load = {f.kind: f.text for f in form.credential_fields()
+                       if not f.up_to_date or (f.loaded is not None and f.loaded.raw is None)}
+            self._start(self.t("wizard.checking"))
+            self._check_channel(form.value(), to_load)
+        elif step == USER:
+            name, confirm = self.query_one(UsernameForm).value()
+            self._start(self.t("wizard.checking"))
+            self._check_username(name, confirm)
+        else:
+            self._go(1)
+            if self.step == CONFIRM:
+                self._show_confirmation()
+
+    def action_confirm(self) -> None:
+        if self.busy or self.channel is None:
+            return
+        self._start(self.t("wizard.saving"))
+        self._save(self.channel, self.contact, self.username)
+
+    def _start(self, status: str) -> None:
+        self.busy = True
+        self.query_one("#wizard-status", Static).update(status)
+
+    def _stop(self) -> None:
+        self.busy = False
+        self.query_one("#wizard-status", Static).update("")
+
+    # --- checks in workers --------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
+    def _check_channel(self, channel: ChannelInput, to_load: dict[str, str]) -> None:
+        from store.channels import certificate_summary, check_channel_input
+
+        loaded = {kind: load_credential(kind, text, self.t) for kind, text in to_load.items()}
+        if "ssh_key" in loaded:
+            raw = loaded["ssh_key"].raw
+            channel = replace(channel, ssh_key=raw.decode("utf-8", "surrogateescape")
+                              if raw is not None else None)
+        if "certificate" in loaded:
+            channel = replace(channel, certificate=loaded["certificate"].raw)
+        errors: list[ValidationError] = [
+            replace_field(result.error, kind) for kind, result in loaded.items()
+            if result.error is not None and result.raw is None]
+        certificate = None
+        try:
+            values = check_channel_input(channel, sync_time.now().astimezone(UTC))
+            der = values.get("certificate")
+            certificate = certificate_summary(der) if isinstance(der, bytes) else None
+        except ValidationErrors as exc:
+            errors += [e for e in exc.errors
+                       if not any(e.field == other.field for other in errors)]
+        for code in channel.applications:
+            if self.setup.rivals.get(code) and channel.preferred_kind(code) is None:
+                errors.append(ValidationError("channel.preferred_required", "", "preferred",
+                                              application=code))
+        self.post_message(self._Checked(CHANNEL, errors, loaded, certificate))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
+    def _check_username(self, name: str, confirm: str) -> None:
+        from store.rules import check_username
+        from store.senders import username_available
+
+        errors: list[ValidationError] = []
+        try:
+            check_username(name, confirm)
+            if not username_available(name):
+                errors.append(ValidationError("username.taken", "", "username", name=name))
+        except ValidationError as exc:
+            errors.append(exc)
+        self.post_message(self._Checked(USER, errors))
+
+    def on_wizard__checked(self, message: _Checked) -> None:
+        message.stop()
+        self._stop()
+        if message.step == CHANNEL:
+            form = self.query_one(ChannelForm)
+            for credential in form.credential_fields():
+                if credential.kind in message.loaded:
+                    credential.show(message.loaded[credential.kind])
+            if message.errors:
+                form.show_errors(message.errors)
+                self._say_errors()
+                return
+            form.clear_errors()
+            self.channel = form.value()
+            self.certificate = message.certificate
+        elif message.step == USER:
+            if self.query_one(UsernameForm).show_errors(message.errors):
+                self._say_errors()
+                return
+            self.username = self.query_one(UsernameForm).value()[0]
+        self._go(1)
+        if self.step == CONFIRM:
+            self._show_confirmation()
+
+    def _say_errors(self) -> None:
+        self.query_one("#wizard-status", Static).update(self.t("wizard.fix_errors"))
+
+    def _show_confirmation(self) -> None:
+        if self.channel is None:
+            return
+        key = self.query_one(ChannelForm).loaded_credentials().get("ssh_key")
+        text = confirmation_text(
+            self.t, contact=self.contact if CONTACT in self.steps else None,
+            channel=self.channel, certificate=self.certificate,
+            key_summary=key.summary if key else "",
+            username=self.username if USER in self.steps else None,
+            existing_username=self.setup.existing_username if self.setup.mode == REGISTER
+            else None,
+            applications=self.setup.applications, rivals=self.setup.rivals)
+        self.query_one(f"#{CONFIRM}", Static).update(text)
+
+    # --- Confirmer ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
+    def _save(self, channel: ChannelInput, contact: ContactData | None,
+              username: str | None) -> None:
+        from store import senders
+
+        actor, qualite = self.ctx.person.id, self.ctx.qualite.id
+        now = sync_time.now()
+        mode = self.setup.mode
+        try:
+            result: Any
+            if mode == REGISTER:
+                assert contact is not None
+                result = senders.register_sender(actor, qualite, contact, channel, username,
+                                                 username, now=now)
+            elif mode == ADD:
+                result = senders.add_channel(actor, qualite, channel, now=now)
+            else:
+                result = senders.update_channel(actor, qualite, channel, now=now)
+        except ExpeditoError as exc:
+            self.post_message(self._Failed(exc))
+            return
+        self.post_message(self.Done(mode, channel.kind, result))
+
+    def on_wizard__failed(self, message: _Failed) -> None:
+        message.stop()
+        self._stop()
+        error = message.error
+        errors = error.errors if isinstance(error, ValidationErrors) else [error]
+        fields = {e.field for e in errors}
+        if fields & CONTACT_FIELDS and CONTACT in self.steps:
+            self.step = CONTACT
+            self.call_after_refresh(self.query_one(ContactForm).show_errors, errors)
+        elif fields & USER_FIELDS and USER in self.steps:
+            self.step = USER
+            self.call_after_refresh(self.query_one(UsernameForm).show_errors, errors)
+        elif isinstance(error, ValidationError) and any(f for f in fields):
+            self.step = CHANNEL
+            self.call_after_refresh(self.query_one(ChannelForm).show_errors, errors)
+        else:
+            self.notify(error_text(error, self.t.lang), severity="error")
+            return
+        self.call_after_refresh(self._say_errors)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._stop()
+
+
+def replace_field(error: ValidationError, field_name: str) -> ValidationError:
+    """The same error, attached to ``field_name`` (a file error names no field)."""
+    if error.field == field_name:
+        return error
+    return ValidationError(error.code, error.message, field_name, **error.params)

@@ -1,0 +1,609 @@
+"""The wizard *Création d'un utilisateur technique*, by keys alone at 80x24 (Pilot, real SQLite)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from textual.widgets import ContentSwitcher, DirectoryTree
+
+from screens.apercu import ApercuPage
+from screens.wizard.file_browser import FileBrowser
+from screens.wizard.wizard import Wizard
+from store import senders
+from store.democreds import DemoCredentials, make_test_certificate
+from store.models import PENDING, Channel, ChannelApplication, ContactPerson, Sender
+from tests.helpers import contact, person_id, qualite_id, sftp_input
+from tests.tui_helpers import settle
+from tests.wizard_helpers import (
+    SIZE,
+    choose_in_menu,
+    enter_portal,
+    fill_contact,
+    load_channel,
+    page_text,
+    put,
+    shown,
+    tab_into_page,
+    type_text,
+    value_of,
+)
+from tui.app import ExpeditoApp
+from tui.widgets.dialogs import ConfirmDialog
+
+
+def wizard(app: ExpeditoApp) -> Wizard:
+    return app.screen.query_one(Wizard)
+
+
+def step(app: ExpeditoApp) -> str | None:
+    return wizard(app).query_one(ContentSwitcher).current
+
+
+async def start(pilot, login: str = "dieter") -> None:  # type: ignore[no-untyped-def]
+    await enter_portal(pilot, login)
+    await choose_in_menu(pilot, "enregistrement")
+    assert step(pilot.app) == "information"
+
+
+async def to_channel_step(pilot) -> None:  # type: ignore[no-untyped-def]
+    await start(pilot)
+    await pilot.press("f7")
+    await fill_contact(pilot)
+    await pilot.press("f7")
+    assert step(pilot.app) == "channel"
+
+
+async def to_user_step(pilot, creds: DemoCredentials) -> None:  # type: ignore[no-untyped-def]
+    await to_channel_step(pilot)
+    await load_channel(pilot, creds.ssh_public_key, creds.certificate_der)
+    await pilot.press("f7")
+    await settle(pilot)
+    assert step(pilot.app) == "user"
+
+
+async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
+                                                  demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        crumb = shown(pilot, "#wizard-breadcrumb")
+        assert crumb == ("Information > Personne de contact > Données du canal > "
+                         "Confirmation").replace("Information", " Information ", 1)
+        assert "Outre la gestion des utilisateurs pour les applications du portail" in \
+            page_text(pilot)
+        await pilot.press("f7")
+        assert step(app) == "contact"
+        await fill_contact(pilot, typed=True)
+        await pilot.press("f7")
+        assert step(app) == "channel"
+        await load_channel(pilot, demo_credentials.ssh_public_key,
+                           demo_credentials.certificate_der, typed=True)
+        key_result = shown(pilot, "#ssh_key-result")
+        assert key_result.startswith("Clé chargée : ssh-ed25519 SHA256:")
+        assert shown(pilot, "#certificate-result").startswith(
+            "Certificat chargé : Didier Expéditeur (Signature), expire le ")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "user"
+        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await pilot.press("tab")
+        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        confirmation = shown(pilot, "#confirmation")
+        for line in ("Nom : Expéditeur", "Prénom : Didier", "Titre : Mr",
+                     "Régime linguistique : Français", "Adresses e-mail : batch@eranova.fgov.be",
+                     "Canal : SFTP", "Type de connexion : Internet",
+                     "Clé publique SSH : chargée",
+                     "Propriétaire du certificat : Didier Expéditeur (Signature)",
+                     "Nom de l'entreprise : Not specified",
+                     "Fournisseur du certificat : SERIALNUMBER=200803, CN=Citizen CA, C=BE",
+                     "Numéro de série (format décimal) : 4951760157141533718778698793",
+                     "Numéro de série (format hexadécimal) : 10 00 00 00 00 00 0b 7a 21 df 5c 29",
+                     "Nom d'utilisateur : EXPDEMOENTREPRISE",
+                     "- Déclaration multifonctionnelle DmfA\n  canal préférentiel : SFTP",
+                     "- DIMONA V2: Déclaration Immédiate à l'emploi\n"
+                     "  canal préférentiel : SFTP"):
+            assert line in confirmation, line
+        assert str(wizard(app).query_one("#wizard-next").render()).strip() == "Confirmer"
+        assert Sender.select().count() == 0  # nothing before Confirmer
+        await pilot.press("f7")
+        await settle(pilot)
+        # Stored: the sender, its number, the pending channel and its applications.
+        sender = Sender.get()
+        assert (sender.number, sender.technical_user) == (senders.FIRST_SENDER_NUMBER,
+                                                          "EXPDEMOENTREPRISE")
+        channel = Channel.get()
+        assert (channel.kind, channel.status) == ("SFTP", PENDING)
+        assert {link.application_id for link in ChannelApplication.select()} == {"dmfa",
+                                                                                 "dimona"}
+        assert ContactPerson.get().email1 == "batch@eranova.fgov.be"
+        # ... and shown: the message, the overview, the post-registration menu.
+        assert "L'expéditeur a bien été créé." in [n.message for n in app._notifications]
+        assert app.screen.query(ApercuPage)
+        text = page_text(pilot)
+        assert f"N° expéditeur : {senders.FIRST_SENDER_NUMBER}" in text
+        assert "Nom d'utilisateur : EXPDEMOENTREPRISE" in text
+        assert "Statut : en cours de configuration" in text
+        assert "La configuration pour la création du canal est en cours" in text
+        assert "Prochaine synchronisation : " in text
+        assert "- DIMONA V2: Déclaration Immédiate à l'emploi" in text
+        assert "Vous avez besoin de votre numéro d'expéditeur dans le nom de vos fichiers" in text
+        assert "apercu" in app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
+        assert "enregistrement" not in app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
+
+
+# --- Personne de contact ---------------------------------------------------------------------
+
+def error_of(pilot, field: str) -> str:  # type: ignore[no-untyped-def]
+    return shown(pilot, f"#contact-{field}-error")
+
+
+async def test_contact_required_fields_and_email(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.press("f7", "f7")
+        assert step(app) == "contact"
+        for field in ("last_name", "first_name", "function", "phone"):
+            assert error_of(pilot, field) == "Ce champ est obligatoire.", field
+        assert error_of(pilot, "email1") == "Au moins une adresse e-mail."
+        assert error_of(pilot, "fax") == ""
+        assert app.focused is not None and app.focused.id == "contact-last_name"
+        await fill_contact(pilot, email="pas-une-adresse")
+        await pilot.press("f7")
+        assert step(app) == "contact"
+        assert error_of(pilot, "email1") == "Adresse e-mail non valide : pas-une-adresse."
+        assert error_of(pilot, "last_name") == ""
+        # A valid address in the third field is enough.
+        app.screen.query_one("#contact-email1").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#contact-email3").focus()
+        await type_text(pilot, "ok@entreprise-demo.be")
+        await pilot.press("f7")
+        assert step(app) == "channel"
+
+
+async def test_errors_in_the_users_language(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await app.action_language("nl")
+        await settle(pilot)
+        await choose_in_menu(pilot, "enregistrement")
+        await pilot.press("f7", "f7")
+        assert error_of(pilot, "last_name") == "Dit veld is verplicht."
+        assert shown(pilot, "#wizard-title") == "Aanmaak van een technische gebruiker"
+
+
+async def test_previous_keeps_what_was_typed(app: ExpeditoApp,
+                                             demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_user_step(pilot, demo_credentials)
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("f6")
+        assert step(app) == "channel"
+        assert value_of(pilot, "#ssh_key-path") == str(demo_credentials.ssh_public_key)
+        assert shown(pilot, "#ssh_key-result").startswith("Clé chargée : ssh-ed25519")
+        await pilot.press("f6")
+        assert step(app) == "contact"
+        assert value_of(pilot, "#contact-last_name") == "Expéditeur"
+        assert value_of(pilot, "#contact-email1") == "batch@eranova.fgov.be"
+        await pilot.press("f6")
+        assert step(app) == "information"
+        await pilot.press("f6")  # greyed out on the first step: nothing happens
+        assert step(app) == "information"
+        await pilot.press("f7", "f7")
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "user"
+        assert value_of(pilot, "#username") == "Nomtechnique1"
+
+
+async def test_cancel_asks_then_stores_nothing(app: ExpeditoApp,
+                                               demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_user_step(pilot, demo_credentials)
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("tab")
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        await pilot.press("f8")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # "Non, continuer"
+        assert step(app) == "confirmation"
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not app.screen.query(Wizard)
+        assert app.screen.current == "messages"  # type: ignore[attr-defined]
+        assert Sender.select().count() == 0 and ContactPerson.select().count() == 0
+        assert Channel.select().count() == 0
+
+
+# --- Données du canal ------------------------------------------------------------------------
+
+async def test_channel_nothing_loaded_nothing_ticked(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_channel_step(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "channel"
+        assert shown(pilot, "#ssh_key-error") == "Chargez la clé publique SSH."
+        assert shown(pilot, "#certificate-error") == "Chargez le certificat."
+        assert shown(pilot, "#applications-error") == "Sélectionnez au moins une application."
+        assert shown(pilot, "#wizard-status") == "Corrigez les erreurs indiquées."
+
+
+async def test_channel_private_key_and_expired_certificate_refused(
+        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    cert, _ = make_test_certificate(not_before=datetime(2020, 1, 1, tzinfo=UTC),
+                                    not_after=datetime(2021, 1, 1, tzinfo=UTC))
+    expired = tmp_path / "expired.cer"
+    expired.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    async with app.run_test(size=SIZE) as pilot:
+        await to_channel_step(pilot)
+        await load_channel(pilot, demo_credentials.ssh_private_key, expired, downs=(0,))
+        # Refused as soon as loaded, with the reason...
+        assert shown(pilot, "#ssh_key-error").startswith("Ceci est une clé privée.")
+        assert shown(pilot, "#certificate-error") == "Ce certificat a expiré le 01/01/2021."
+        assert shown(pilot, "#ssh_key-result") == ""
+        # ... and Suivant does not advance.
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "channel"
+        assert shown(pilot, "#ssh_key-error").startswith("Ceci est une clé privée.")
+        assert shown(pilot, "#certificate-error") == "Ce certificat a expiré le 01/01/2021."
+        assert shown(pilot, "#applications-error") == ""
+
+
+async def test_channel_missing_file_and_pasted_key(app: ExpeditoApp, tmp_path: Path,
+                                                   demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_channel_step(pilot)
+        await put(pilot, str(tmp_path / "nothing.pub"), typed=False)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(pilot, "#ssh_key-error") == f"{tmp_path / 'nothing.pub'} n'existe pas."
+        # A pasted key (the path field starts with "ssh-") is the key itself.
+        app.screen.query_one("#ssh_key-path").value = ""  # type: ignore[attr-defined]
+        await put(pilot, demo_credentials.ssh_public_key.read_text().strip(), typed=False)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(pilot, "#ssh_key-error") == ""
+        assert shown(pilot, "#ssh_key-result").startswith("Clé chargée : ssh-ed25519 SHA256:")
+
+
+async def test_typed_path_without_enter_is_loaded_on_next(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_channel_step(pilot)
+        await put(pilot, "~/../../../../../../" + str(demo_credentials.ssh_public_key).lstrip("/"),
+                  typed=False)
+        await pilot.press("tab", "tab")
+        await put(pilot, str(demo_credentials.certificate_der), typed=False)
+        await pilot.press("tab", "tab", "space")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "user"
+
+
+async def test_file_browser_reaches_hidden_ssh_folder(
+        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519.pub").write_bytes(demo_credentials.ssh_public_key.read_bytes())
+    (home / "Documents").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    async with app.run_test(size=SIZE) as pilot:
+        await to_channel_step(pilot)
+        await pilot.press("f9")
+        # The DirectoryTree's loader is a worker that never ends: wait on the tree, not on
+        # every worker.
+        browser = app.screen
+        assert isinstance(browser, FileBrowser)
+        tree = browser.query_one("#browser-tree", DirectoryTree)
+        assert Path(tree.path) == home
+
+        async def children() -> list[str]:
+            for _ in range(100):
+                await pilot.pause(0.02)
+                labels = [n.label.plain for n in tree.root.children]
+                if labels:
+                    return labels
+            return []
+
+        assert await children() == ["Documents"]
+        await pilot.press("h")  # show hidden files
+        await pilot.pause(0.1)
+        assert await children() == [".ssh", "Documents"]
+        await pilot.press("down", "enter")  # open .ssh
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if tree.root.children[0].children:
+                break
+        await pilot.press("down", "enter")  # pick id_ed25519.pub
+        await pilot.pause()
+        await settle(pilot)
+        assert not isinstance(app.screen, FileBrowser)
+        assert value_of(pilot, "#ssh_key-path") == str(home / ".ssh" / "id_ed25519.pub")
+        assert shown(pilot, "#ssh_key-result").startswith("Clé chargée : ssh-ed25519")
+
+
+# --- Utilisateur technique -------------------------------------------------------------------
+
+USERNAME_CASES = [
+    ("EXPDEMO", "EXPDEMO", "username", "Minimum 8 – maximum 20 caractères (7 donnés)."),
+    ("EXPDEMO01", "EXPDEMO02", "username_confirm",
+     "La confirmation ne correspond pas au nom d'utilisateur."),
+    ("TakenName1", "TakenName1", "username",
+     "Le nom d'utilisateur TakenName1 existe déjà dans le système web de la sécurité sociale."),
+    ("Expedito 1", "Expedito 1", "username", "Pas d'espaces dans le nom d'utilisateur."),
+]
+
+
+async def test_username_errors(app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    # Another qualité already uses TakenName1.
+    senders.register_sender(person_id("dieter"), qualite_id("0876543270"), contact(),
+                            sftp_input(demo_credentials), "TakenName1", "TakenName1")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_user_step(pilot, demo_credentials)
+        rules = shown(pilot, "#username-rules")
+        assert rules.startswith("Caractéristiques d'un nom d'utilisateur technique :")
+        for rule in ("- Minimum 8 – maximum 20 caractères", "- Pas d'espaces",
+                     "- Une fois créé, il n'y a plus moyen de le modifier",
+                     "- L'utilisation des lettres majuscules et minuscules doit être respectée"):
+            assert rule in rules
+        for name, confirm, field, message in USERNAME_CASES:
+            for selector, value in (("#username", name), ("#username_confirm", confirm)):
+                app.screen.query_one(selector).value = ""  # type: ignore[attr-defined]
+                app.screen.query_one(selector).focus()
+                await type_text(pilot, value)
+            await pilot.press("f7")
+            await settle(pilot)
+            assert step(app) == "user", name
+            assert shown(pilot, f"#{field}-error") == message
+        assert Sender.select().count() == 1
+
+
+# --- The technical user is created once -------------------------------------------------------
+
+async def test_no_registration_wizard_while_a_sender_exists(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
+                            "EXPDEMOENTREPRISE")
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await app.open_page("enregistrement")
+        await settle(pilot)
+        assert not app.screen.query(Wizard)
+        assert "Cette qualité a déjà un expéditeur (N° expéditeur 100001)" in page_text(pilot)
+
+
+async def test_delete_then_register_again_keeps_number_and_name(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    first = senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                                    sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
+                                    "EXPDEMOENTREPRISE")
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "suppression")
+        text = page_text(pilot)
+        assert "L'accès au serveur SFTP est retiré immédiatement" in text
+        assert "Le N° expéditeur 100001 et le nom d'utilisateur EXPDEMOENTREPRISE sont " \
+               "conservés" in text
+        await tab_into_page(pilot)
+        await pilot.press("f8")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not Sender.get().active
+        assert Channel.get().status == "deleted"
+        assert app.screen.current == "messages"  # type: ignore[attr-defined]
+        assert "Il n'y a pas d'expéditeur actif." in page_text(pilot)
+        # The menu is back to Enregistrement; the wizard skips the technical user.
+        await choose_in_menu(pilot, "enregistrement")
+        assert wizard(app).steps == ("information", "contact", "channel", "confirmation")
+        assert "le nom d'utilisateur technique EXPDEMOENTREPRISE reste d'application" in \
+            page_text(pilot)
+        await pilot.press("f7")
+        await fill_contact(pilot, first="Ann")
+        await pilot.press("f7")
+        await load_channel(pilot, demo_credentials.ssh_public_key,
+                           demo_credentials.certificate_der, downs=(4,))
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        assert "Nom d'utilisateur : EXPDEMOENTREPRISE" in shown(pilot, "#confirmation")
+        await pilot.press("f7")
+        await settle(pilot)
+        sender = Sender.get()
+        assert sender.active and sender.number == first.sender.number
+        assert sender.technical_user == "EXPDEMOENTREPRISE"
+        assert ContactPerson.get().first_name == "Ann"
+        assert "N° expéditeur : 100001" in page_text(pilot)
+
+
+# --- Ajout d'un canal, preferred channel -----------------------------------------------------
+
+async def test_add_ftp_channel_choosing_the_preferred_channel(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(demo_credentials, applications=("dmfa", "dimona")),
+                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "canal_ftp")
+        assert "Il n'y a pas de canal FTP." in page_text(pilot)
+        await tab_into_page(pilot)
+        await pilot.press("f6")  # Ajouter
+        await settle(pilot)
+        assert shown(pilot, "#wizard-title") == "Ajout d'un canal"
+        assert wizard(app).steps == ("information", "channel", "confirmation")
+        assert shown(pilot, "#wizard-breadcrumb") == " Information  > Données du canal > " \
+                                                      "Confirmation"
+        await pilot.press("f7")
+        assert step(app) == "channel"
+        assert not app.screen.query("#field-ssh_key")  # FTP: a certificate only
+        await put(pilot, str(demo_credentials.certificate_der), typed=False)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("tab", "tab", "space", "down", "down", "space")  # DmfA, Chômage
+        await settle(pilot)
+        # DmfA is secured by SFTP too: choose its preferred channel. Chômage is not.
+        assert app.screen.query("#preferred-dmfa")
+        assert not app.screen.query("#preferred-chomage")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "channel"
+        assert shown(pilot, "#preferred-error") == (
+            "Choisissez le canal préférentiel pour l'application Déclaration "
+            "multifonctionnelle DmfA.")
+        app.screen.query_one("#preferred-dmfa").focus()
+        await pilot.press("enter", "down", "enter")  # open, first choice (FTP), pick
+        await settle(pilot)
+        assert app.screen.query_one("#preferred-dmfa").value == "FTP"  # type: ignore[attr-defined]
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        text = shown(pilot, "#confirmation")
+        assert "- Déclaration multifonctionnelle DmfA\n  canal préférentiel : FTP" in text
+        assert "- Chômage temporaire\n  canal préférentiel : FTP" in text
+        assert "Personne de contact" not in text
+        await pilot.press("f7")
+        await settle(pilot)
+        assert "Le canal FTP a bien été ajouté." in [n.message for n in app._notifications]
+        overview = senders.overview(person_id("dieter"), qualite_id())
+        assert overview is not None
+        prefs = {(c.kind, a.code): a.preferred for c in overview.channels
+                 for a in c.applications}
+        assert prefs == {("SFTP", "dmfa"): False, ("SFTP", "dimona"): True,
+                         ("FTP", "dmfa"): True, ("FTP", "chomage"): True}
+        # The page now shows the FTP channel with its applications.
+        assert "canal préférentiel : FTP" in shown(pilot, "#applications-ftp")
+
+
+async def test_modify_then_remove_a_channel(app: ExpeditoApp,
+                                            demo_credentials: DemoCredentials) -> None:
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
+                            "EXPDEMOENTREPRISE")
+    senders.add_channel(person_id("dieter"), qualite_id(),
+                        senders.ChannelInput(kind="MQLINK", applications=("chantier",),
+                                             mq_queue_manager="QM1", mq_queue="IN.QUEUE"))
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "canal_mqlink")
+        assert "Queue manager : QM1" in page_text(pilot)
+        await tab_into_page(pilot)
+        await pilot.press("f7")  # Modifier
+        await settle(pilot)
+        assert wizard(app).steps == ("channel", "confirmation")
+        assert value_of(pilot, "#channel-mq_queue_manager") == "QM1"
+        app.screen.query_one("#channel-mq_queue").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#channel-mq_queue").focus()
+        await type_text(pilot, "bad queue")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert shown(pilot, "#channel-mq_queue-error") == "1 à 48 lettres, chiffres ou . _ / %."
+        app.screen.query_one("#channel-mq_queue").value = ""  # type: ignore[attr-defined]
+        await type_text(pilot, "BATCH.IN")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        await pilot.press("f7")
+        await settle(pilot)
+        assert Channel.get(Channel.kind == "MQLINK").mq_queue == "BATCH.IN"
+        assert "Queue : BATCH.IN" in page_text(pilot)
+        await tab_into_page(pilot)
+        await pilot.press("f8")  # Supprimer
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert Channel.get(Channel.kind == "MQLINK").status == "deleted"
+        assert "Il n'y a pas de canal MQLink." in page_text(pilot)
+
+
+async def test_modify_contact_person(app: ExpeditoApp,
+                                     demo_credentials: DemoCredentials) -> None:
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
+                            "EXPDEMOENTREPRISE")
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "contact")
+        assert value_of(pilot, "#contact-last_name") == "Expéditeur"
+        await tab_into_page(pilot)
+        app.screen.query_one("#contact-function").value = ""  # type: ignore[attr-defined]
+        await pilot.press("f7")
+        assert error_of(pilot, "function") == "Ce champ est obligatoire."
+        app.screen.query_one("#contact-function").focus()
+        await type_text(pilot, "Directeur IT")
+        app.screen.query_one("#contact-email2").focus()
+        await type_text(pilot, "second@entreprise-demo.be")
+        await pilot.press("f7")
+        await settle(pilot)
+        row = ContactPerson.get()
+        assert (row.function, row.email2) == ("Directeur IT", "second@entreprise-demo.be")
+        assert "Les données de la personne de contact ont été enregistrées." in [
+            n.message for n in app._notifications]
+
+
+# --- A plain utilisateur ---------------------------------------------------------------------
+
+async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
+                                               demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "ursula")
+        pages = app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
+        assert "enregistrement" not in pages
+        await app.open_page("enregistrement")  # e.g. from the command palette
+        await settle(pilot)
+        assert not app.screen.query(Wizard)
+        assert "Il n'y a que le gestionnaire local et le co-gestionnaire local" in \
+            page_text(pilot)
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
+                            "EXPDEMOENTREPRISE")
+    app = ExpeditoApp(demo=True, ansi=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "ursula")
+        pages = app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
+        assert "apercu" in pages and "suppression" not in pages
+        await choose_in_menu(pilot, "apercu")
+        assert "N° expéditeur : 100001" in page_text(pilot)
+        await choose_in_menu(pilot, "contact")
+        assert app.screen.query_one("#contact-last_name").disabled
+        assert not app.screen.query("#contact-save")
+        await pilot.press("tab", "tab", "f7")
+        await settle(pilot)
+        assert ContactPerson.get().last_name == "Expéditeur"
+        await choose_in_menu(pilot, "canal_sftp")
+        assert "Propriétaire du certificat : Didier Expéditeur (Signature)" in page_text(pilot)
+        assert not app.screen.query("#canal-actions")
+        await pilot.press("tab", "tab", "f7", "f8")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmDialog) and not app.screen.query(Wizard)
+        await choose_in_menu(pilot, "canal_ftp")
+        assert not app.screen.query("#canal-add")
+        await app.open_page("suppression")
+        await settle(pilot)
+        assert not app.screen.query("#suppression-delete")
+        assert Sender.get().active
+
+
+def test_next_sync_is_the_next_half_hour() -> None:
+    from screens.sync_time import next_sync
+
+    assert next_sync(datetime(2026, 11, 28, 14, 12, 5)) == datetime(2026, 11, 28, 14, 30)
+    assert next_sync(datetime(2026, 11, 28, 14, 30)) == datetime(2026, 11, 28, 15, 0)
+    assert next_sync(datetime(2026, 11, 28, 23, 59, 59)) == datetime(2026, 11, 29, 0, 0)
+    assert next_sync(datetime(2026, 11, 28, 14, 0)) - datetime(2026, 11, 28, 14, 0) == \
+        timedelta(minutes=30)
+
