@@ -14,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from screens.base import Page
 from screens.login import LoginScreen
 from store.dto import RoleInfo, SessionInfo
 from tui.commands import PortalCommands
@@ -35,7 +36,7 @@ def wants_ansi_theme(environ: os._Environ[str] | dict[str, str] = os.environ) ->
 
 
 class ExpeditoApp(App[None]):
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/portal_pages.tcss"]
     TITLE = "Expedito"
     COMMANDS = App.COMMANDS | {PortalCommands}
     ENABLE_COMMAND_PALETTE = True
@@ -126,6 +127,25 @@ class ExpeditoApp(App[None]):
         ctx = self.ctx
         self.push_screen(QualiteChoiceScreen(ctx.session.roles, self.lang,
                                              current=ctx.qualite.id), chosen)
+
+    def on_page_context_changed(self, event: Page.ContextChanged) -> None:
+        if self.ctx is not None:
+            self.ctx = event.ctx
+
+    def on_page_session_stale(self, event: Page.SessionStale) -> None:
+        self.log_out("session.stale")
+
+    def log_out(self, reason_key: str | None = None) -> None:
+        """Back to the login page (a session made stale by a password change elsewhere)."""
+        portal = self._portal()
+        if portal is None:
+            return
+        self.ctx = None
+        while self.screen is not portal:
+            self.pop_screen()
+        self.switch_screen(LoginScreen(self.lang, demo=self.demo))
+        if reason_key:
+            self.notify(self.t(reason_key), severity="warning", timeout=10)
 
     # --- navigation ---------------------------------------------------------------------------
 

@@ -48,5 +48,11 @@ class AppContext:
     def with_role(self, role: RoleInfo) -> AppContext:
         return replace(self, role=role, status=None)
 
+    def with_session(self, session: SessionInfo) -> AppContext:
+        """A refreshed session (new personal data, roles or password) for the same qualité;
+        the role follows what the session now holds for it."""
+        role = next((r for r in session.roles if r.qualite.id == self.qualite.id), self.role)
+        return replace(self, session=session, role=role)
+
     def tr(self, key: str, /, **params: Any) -> str:
         return Translator(self.lang)(key, **params)

@@ -125,6 +125,15 @@ class PortalScreen(Screen[None]):
         event.stop()
         self.load_status()
 
+    def on_page_context_changed(self, event: Page.ContextChanged) -> None:
+        """New personal data, role, password or qualité data: relabel, keep the page.
+        The message goes on to the app, which keeps the same context."""
+        self.ctx = event.ctx.with_status(self.ctx.status)
+        self._relabel()
+        page = self.page
+        if page is not None:
+            page.ctx = self.ctx
+
     def help_text(self, t: Translator) -> tuple[str, str]:
         spec = PAGES[self.current]
         return t(spec.title_key), t(spec.help_key) + "\n\n" + t("help.keys")

@@ -1,0 +1,173 @@
+"""*Modifier mes données personnelles*: title, names, language, e-mail, phone.
+
+Checked as typed (required fields, e-mail, phone) and again by the service; each error is
+shown next to its field. A new language switches the interface at once (the app's
+``language`` action, as the header's NL | FR | DE | EN links do).
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Select, Static
+
+from screens.base import Page
+from screens.forms import (
+    FieldRow,
+    RuleValidator,
+    check_inputs,
+    clear_errors,
+    first_failure,
+    required,
+    rows_of,
+    show_errors,
+)
+from store.dto import PersonInfo, SessionInfo
+from store.errors import ExpeditoError
+from store.personal import PersonalData
+from store.rules import FIELD_MAX, TITLES, check_email, check_phone
+from tui.formatting import person_title
+from tui.i18n import LANGUAGE_NAMES, LANGUAGES
+
+TEXT_FIELDS = ("first_name", "last_name", "email", "phone")
+
+
+def _optional_phone(value: str) -> None:
+    if value.strip():
+        check_phone(value)
+
+
+class DonneesPersonnellesPage(Page):
+    class Loaded(Message):
+        def __init__(self, person: PersonInfo) -> None:
+            super().__init__()
+            self.person = person
+
+    class Saved(Message):
+        def __init__(self, session: SessionInfo) -> None:
+            super().__init__()
+            self.session = session
+
+    class Failed(Message):
+        def __init__(self, error: ExpeditoError) -> None:
+            super().__init__()
+            self.error = error
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.t("page.donnees_personnelles.title"), classes="page-title",
+                     markup=False)
+        yield Vertical(id="personal-body")
+        yield Static(id="personal-status", markup=False)
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from store.access import session_for
+
+        self.post_message(self.Loaded(session_for(self.ctx.person.id).person))
+
+    async def on_donnees_personnelles_page_loaded(self, message: Loaded) -> None:
+        t, p, lang = self.ctx.t, message.person, self.ctx.lang
+        rules = {"first_name": required, "last_name": required,
+                 "email": lambda v: check_email(v) if v.strip() else required(v),
+                 "phone": _optional_phone}
+
+        def text(name: str, value: str) -> FieldRow:
+            return FieldRow(t(f"personal.{name}") + (" *" if name != "phone" else ""),
+                            Input(value, id=name, compact=True, max_length=FIELD_MAX,
+                                  validators=[RuleValidator(rules[name], lang)],
+                                  validate_on=["blur", "submitted"]), name)
+
+        title = p.title if p.title in TITLES else TITLES[0]
+        language = p.language if p.language in LANGUAGES else self.ctx.lang
+        body = self.query_one("#personal-body", Vertical)
+        await body.remove_children()
+        await body.mount_all([
+            Static(t("personal.login", login=p.login), id="personal-login", markup=False),
+            FieldRow(t("personal.title") + " *", Select(
+                [(person_title(t, code), code) for code in TITLES], value=title,
+                allow_blank=False, compact=True, id="title"), "title"),
+            text("first_name", p.first_name),
+            text("last_name", p.last_name),
+            FieldRow(t("personal.language") + " *", Select(
+                [(LANGUAGE_NAMES[code], code) for code in LANGUAGES], value=language,
+                allow_blank=False, compact=True, id="language"), "language"),
+            text("email", p.email),
+            text("phone", p.phone),
+            Static(t("portal_form.required"), classes="hint", markup=False),
+            Button(t("portal_form.save"), id="save", variant="primary", compact=True),
+        ])
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        rows = rows_of(self)
+        if event.input.id in rows:
+            rows[event.input.id].set_error(first_failure(event.input))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self.save()
+
+    def _value(self, name: str) -> str:
+        widget = self.query_one(f"#{name}")
+        if isinstance(widget, Select):
+            return str(widget.value)
+        assert isinstance(widget, Input)
+        return widget.value
+
+    def save(self) -> None:
+        status = self.query_one("#personal-status", Static)
+        status.remove_class("error", "success")
+        status.update("")
+        if not check_inputs(self):
+            return
+        self.store(PersonalData(title=self._value("title"),
+                                first_name=self._value("first_name"),
+                                last_name=self._value("last_name"),
+                                language=self._value("language"),
+                                email=self._value("email"), phone=self._value("phone")))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def store(self, data: PersonalData) -> None:
+        from store.access import session_for
+        from store.personal import update_personal_data
+
+        try:
+            update_personal_data(self.ctx.person.id, data)
+        except ExpeditoError as exc:
+            self.post_message(self.Failed(exc))
+            return
+        fresh = session_for(self.ctx.person.id)
+        # Only a password change renews the session: keep when this one was opened.
+        self.post_message(self.Saved(SessionInfo(fresh.person, fresh.roles,
+                                                 self.ctx.session.password_changed_at)))
+
+    def on_donnees_personnelles_page_failed(self, message: Failed) -> None:
+        clear_errors(self)
+        rest = show_errors(self, message.error, self.ctx.t)
+        if rest:
+            status = self.query_one("#personal-status", Static)
+            status.set_class(True, "error")
+            status.update(rest)
+
+    def on_donnees_personnelles_page_saved(self, message: Saved) -> None:
+        clear_errors(self)
+        language = message.session.person.language
+        self.context_changed(self.ctx.with_session(message.session))
+        if language != self.ctx.lang and language in LANGUAGES:
+            # The app switches the interface (the shell builds this page again in the new
+            # language, so the confirmation goes in a notification).
+            self.app.call_later(self.app.run_action, f"app.language('{language}')")
+            self.app.notify(self.ctx.with_language(language).tr("personal.saved"), timeout=6)
+            return
+        status = self.query_one("#personal-status", Static)
+        status.set_class(True, "success")
+        status.update(self.t("personal.saved"))
