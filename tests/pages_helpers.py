@@ -1,0 +1,71 @@
+"""Helpers for the portal pages' Pilot and snapshot tests: log in, open a page, read it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import Encoding
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from screens.base import Page
+from screens.forms import FieldRow
+from store.democreds import DEMO_SERIAL, citizen_ca_name, make_test_certificate
+from tests.tui_helpers import log_in, settle
+from tui.app import ExpeditoApp
+
+SIZE = (80, 24)
+
+
+async def open_portal(pilot: Pilot[None], login: str, page: str | None = None) -> None:
+    """Log in (dieter takes his first qualité, ENTREPRISE DEMO) and open ``page``."""
+    await pilot.pause()
+    await log_in(pilot, login)
+    if login == "dieter":
+        await pilot.press("enter")
+        await settle(pilot)
+    if page is not None:
+        await open_page(pilot, page)
+
+
+async def open_page(pilot: Pilot[None], page: str) -> None:
+    app = pilot.app
+    assert isinstance(app, ExpeditoApp)
+    await app.open_page(page)
+    await settle(pilot)
+
+
+def page_of(pilot: Pilot[None]) -> Page:
+    return pilot.app.screen.query_one(Page)
+
+
+def error_of(pilot: Pilot[None], field: str) -> str:
+    """The error shown next to a form field ('' when none)."""
+    return pilot.app.screen.query_one(f"#row-{field}", FieldRow).error
+
+
+def shown(pilot: Pilot[None], selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector, Static).render())
+
+
+async def fill(pilot: Pilot[None], field: str, value: str) -> None:
+    """Replace the value of an Input as a user would: focus it, select all, type."""
+    widget = pilot.app.screen.query_one(f"#{field}", Input)
+    widget.focus()
+    widget.value = ""
+    await pilot.pause()
+    if value:
+        await pilot.press(*value)
+    await pilot.pause()
+
+
+def fixed_certificate(directory: Path, name: str = "signature.cer",
+                      not_after: datetime = datetime(2040, 3, 26, 12, 0, tzinfo=UTC)) -> Path:
+    """A signature certificate with fixed serial and dates (DER), issued by "Citizen CA"."""
+    cert, _ = make_test_certificate(issuer=citizen_ca_name(), serial=DEMO_SERIAL,
+                                    not_before=datetime(2025, 1, 1, tzinfo=UTC),
+                                    not_after=not_after)
+    path = directory / name
+    path.write_bytes(cert.public_bytes(Encoding.DER))
+    return path
