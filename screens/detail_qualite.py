@@ -22,6 +22,7 @@ from screens.forms import (
     check_inputs,
     clear_errors,
     first_failure,
+    required,
     rows_of,
     show_errors,
     value_row,
@@ -32,15 +33,6 @@ from store.models import EMPLOYEUR_ONSS
 from store.qualites import QualiteChanges
 from store.rules import FIELD_MAX, normalize_kbo, normalize_onss
 from tui.formatting import fmt_date, qualite_kind
-
-
-def _name_rule(value: str) -> None:
-    from store.errors import ValidationError
-
-    if not value.strip():
-        raise ValidationError("field.required", "this field is required", "name")
-    if len(value.strip()) > FIELD_MAX:
-        raise ValidationError("field.too_long", "this field is too long", "name", max=FIELD_MAX)
 
 
 class DetailQualitePage(Page):
@@ -92,7 +84,7 @@ class DetailQualitePage(Page):
 
         widgets = [
             Static(t("detail.organisation"), classes="section-title", markup=False),
-            field("name", org.name, _name_rule),
+            field("name", org.name, required),
             field("kbo", org.kbo_display, normalize_kbo),
             value_row(t("detail.created"), fmt_date(org.created_on), "org-created"),
             Static(t("detail.qualite"), classes="section-title", markup=False),

@@ -12,7 +12,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from store.errors import ExpeditoError
+from store.errors import ExpeditoError, ValidationError
+from store.rules import FIELD_MAX
 from tui.i18n import Translator, error_text
 
 
@@ -74,10 +75,11 @@ class RuleValidator(Validator):
 
 
 def required(value: str) -> None:
-    from store.errors import ValidationError
-
+    """A required text field of at most ``FIELD_MAX`` characters."""
     if not value.strip():
         raise ValidationError("field.required", "this field is required")
+    if len(value.strip()) > FIELD_MAX:
+        raise ValidationError("field.too_long", "this field is too long", max=FIELD_MAX)
 
 
 def first_failure(field: Input) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from screens.base import Page
 from screens.forms import FieldRow
@@ -50,13 +52,11 @@ def shown(pilot: Pilot[None], selector: str) -> str:
 
 
 async def fill(pilot: Pilot[None], field: str, value: str) -> None:
-    """Replace the value of an Input as a user would: focus it, select all, type."""
+    """Focus an Input and replace its value (typing key by key is the search tests' job)."""
     widget = pilot.app.screen.query_one(f"#{field}", Input)
     widget.focus()
-    widget.value = ""
     await pilot.pause()
-    if value:
-        await pilot.press(*value)
+    widget.value = value
     await pilot.pause()
 
 
@@ -69,3 +69,15 @@ def fixed_certificate(directory: Path, name: str = "signature.cer",
     path = directory / name
     path.write_bytes(cert.public_bytes(Encoding.DER))
     return path
+
+
+async def settle_tree(pilot: Pilot[None], rounds: int = 3) -> None:
+    """Like ``settle``, with a DirectoryTree on screen: its ``_loader`` worker runs as long as
+    the tree does, so wait for every other worker (the folder loads among them)."""
+    for _ in range(rounds):
+        for worker in list(pilot.app.workers):
+            if worker.group == "_loader":
+                continue
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        await pilot.pause()

@@ -20,7 +20,7 @@ from store.models import (
     Role,
 )
 from tests.helpers import person_id, qualite_id
-from tests.pages_helpers import SIZE, error_of, fill, open_page, open_portal, page_of, shown
+from tests.pages_helpers import SIZE, error_of, fill, open_portal, page_of, shown
 from tests.tui_helpers import screen_text, settle
 from tui.app import ExpeditoApp
 from tui.widgets.dialogs import ConfirmDialog

@@ -130,7 +130,7 @@ class ExpeditoApp(App[None]):
 
     def on_page_context_changed(self, event: Page.ContextChanged) -> None:
         if self.ctx is not None:
-            self.ctx = event.ctx
+            self.ctx = event.ctx.with_language(self.lang)
 
     def on_page_session_stale(self, event: Page.SessionStale) -> None:
         self.log_out("session.stale")

@@ -128,7 +128,8 @@ class PortalScreen(Screen[None]):
     def on_page_context_changed(self, event: Page.ContextChanged) -> None:
         """New personal data, role, password or qualité data: relabel, keep the page.
         The message goes on to the app, which keeps the same context."""
-        self.ctx = event.ctx.with_status(self.ctx.status)
+        # The language and the sender status stay the shell's own.
+        self.ctx = event.ctx.with_language(self.ctx.lang).with_status(self.ctx.status)
         self._relabel()
         page = self.page
         if page is not None:
