@@ -26,6 +26,7 @@ class FieldRow(Vertical):
     FieldRow .field-label { width: 19; padding-right: 1; }
     FieldRow .field-value { width: 1fr; }
     FieldRow Input, FieldRow Select { width: 1fr; }
+    FieldRow Input { background: $boost; }
     FieldRow .field-error { color: $error; text-style: bold; padding-left: 19; display: none; }
     FieldRow.-invalid .field-error { display: block; }
     """
