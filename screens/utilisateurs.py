@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from screens.base import Page
 from screens.user_dialogs import GiveAccessDialog, RoleDialog
+from store.dto import SessionInfo
 from store.errors import ExpeditoError
 from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR
 from store.users import UserRow
@@ -80,7 +81,8 @@ class UtilisateursPage(Page):
             from store.access import session_for
 
             fresh = session_for(self.ctx.person.id)
-            session = type(fresh)(fresh.person, fresh.roles, self.ctx.session.password_changed_at)
+            session = SessionInfo(fresh.person, fresh.roles,
+                                  self.ctx.session.password_changed_at)
             self.app.call_from_thread(self.context_changed, self.ctx.with_session(session))
         self.post_message(self.Loaded(users_of(self.ctx.person.id, self.ctx.qualite.id), note,
                                       error))
