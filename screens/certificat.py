@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Static
 
 from screens.base import Page
 from screens.file_picker import FilePicker
-from screens.forms import FieldRow, clear_errors, show_errors
+from screens.forms import FieldRow, StatusLine, clear_errors, report
 from store.dto import CertificateSummary
 from store.errors import ExpeditoError
 from tui.widgets.dialogs import ConfirmDialog
@@ -50,7 +50,7 @@ class CertificatPage(Page):
             yield Button(t("personal_cert.register"), id="register", variant="primary",
                          compact=True)
             yield Button(t("personal_cert.remove"), id="remove", variant="error", compact=True)
-        yield Static(id="cert-status", markup=False)
+        yield StatusLine("cert-status")
 
     def on_mount(self) -> None:
         self.query_one("#remove", Button).display = False
@@ -76,13 +76,7 @@ class CertificatPage(Page):
                        id=f"cert-{name}", classes="detail-line", markup=False)
                 for name in DETAILS)
         self.query_one("#remove", Button).display = summary is not None
-        self._status(message.note)
-
-    def _status(self, text: str, error: bool = False) -> None:
-        status = self.query_one("#cert-status", Static)
-        status.set_class(error, "error")
-        status.set_class(not error and bool(text), "success")
-        status.update(text)
+        self.query_one(StatusLine).show(message.note)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -116,7 +110,7 @@ class CertificatPage(Page):
 
     def submit(self) -> None:
         clear_errors(self)
-        self._status("")
+        self.query_one(StatusLine).show("")
         path = self.query_one("#cert_path", Input).value.strip()
         if not path:
             self.query_one("#row-cert_path", FieldRow).set_error(
@@ -141,10 +135,8 @@ class CertificatPage(Page):
         self.load(self.t("personal_cert.registered"))
 
     def on_certificat_page_failed(self, message: Failed) -> None:
-        rest = show_errors(self, message.error, self.ctx.t,
-                           {"": "cert_path", "certificate": "cert_path", "path": "cert_path"})
-        if rest:
-            self._status(rest, error=True)
+        report(self, message.error, self.ctx.t, self.query_one(StatusLine),
+               {"": "cert_path", "certificate": "cert_path", "path": "cert_path"})
 
     def ask_remove(self) -> None:
         t = self.t

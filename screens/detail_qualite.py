@@ -19,12 +19,11 @@ from screens.base import Page
 from screens.forms import (
     FieldRow,
     RuleValidator,
+    StatusLine,
     check_inputs,
-    clear_errors,
-    first_failure,
+    field_value,
+    report,
     required,
-    rows_of,
-    show_errors,
     value_row,
 )
 from store.dto import QualiteInfo, SessionInfo
@@ -55,7 +54,7 @@ class DetailQualitePage(Page):
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.detail_qualite.title"), classes="page-title", markup=False)
         yield Vertical(id="detail-body")
-        yield Static(id="detail-status", markup=False)
+        yield StatusLine("detail-status")
 
     def on_mount(self) -> None:
         self.load()
@@ -105,11 +104,6 @@ class DetailQualitePage(Page):
 
     # --- editing ------------------------------------------------------------------------------
 
-    def on_input_blurred(self, event: Input.Blurred) -> None:
-        rows = rows_of(self)
-        if event.input.id in rows:
-            rows[event.input.id].set_error(first_failure(event.input))
-
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.save()
@@ -122,16 +116,10 @@ class DetailQualitePage(Page):
     def save(self) -> None:
         if not self.ctx.is_manager:
             return
-        status = self.query_one("#detail-status", Static)
-        status.remove_class("error", "success")
-        status.update("")
-        if not check_inputs(self):
-            return
-        def value(name: str) -> str:
-            found = self.query(f"#{name}").results(Input)
-            return next(iter(found)).value if found else ""
-
-        self.store(QualiteChanges(value("name"), value("kbo"), value("onss")))
+        self.query_one(StatusLine).show("")
+        if check_inputs(self):
+            self.store(QualiteChanges(field_value(self, "name"), field_value(self, "kbo"),
+                                      field_value(self, "onss")))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def store(self, changes: QualiteChanges) -> None:
@@ -146,22 +134,11 @@ class DetailQualitePage(Page):
         self.post_message(self.Saved(qualite, session_for(self.ctx.person.id)))
 
     def on_detail_qualite_page_failed(self, message: Failed) -> None:
-        clear_errors(self)
-        rest = show_errors(self, message.error, self.ctx.t)
-        if rest:
-            status = self.query_one("#detail-status", Static)
-            status.set_class(True, "error")
-            status.update(rest)
+        report(self, message.error, self.ctx.t, self.query_one(StatusLine))
 
     async def on_detail_qualite_page_saved(self, message: Saved) -> None:
-        session = message.session
-        # Keep when the session was opened: only a password change renews it.
-        session = SessionInfo(session.person, session.roles, self.ctx.session.password_changed_at)
-        self.context_changed(self.ctx.with_session(session))
+        self.context_changed(self.ctx.refreshed(message.session))
         await self._show(message.qualite)
-        status = self.query_one("#detail-status", Static)
-        status.set_class(True, "success")
-        status.update(self.t("detail.saved"))
+        self.query_one(StatusLine).show(self.t("detail.saved"))
         if self.query("#name"):
             self.query_one("#name", Input).focus()
-

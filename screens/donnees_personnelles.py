@@ -17,12 +17,12 @@ from screens.base import Page
 from screens.forms import (
     FieldRow,
     RuleValidator,
+    StatusLine,
     check_inputs,
     clear_errors,
-    first_failure,
+    field_value,
+    report,
     required,
-    rows_of,
-    show_errors,
 )
 from store.dto import PersonInfo, SessionInfo
 from store.errors import ExpeditoError
@@ -59,7 +59,7 @@ class DonneesPersonnellesPage(Page):
         yield Static(self.t("page.donnees_personnelles.title"), classes="page-title",
                      markup=False)
         yield Vertical(id="personal-body")
-        yield Static(id="personal-status", markup=False)
+        yield StatusLine("personal-status")
 
     def on_mount(self) -> None:
         self.load()
@@ -102,11 +102,6 @@ class DonneesPersonnellesPage(Page):
             Button(t("portal_form.save"), id="save", variant="primary", compact=True),
         ])
 
-    def on_input_blurred(self, event: Input.Blurred) -> None:
-        rows = rows_of(self)
-        if event.input.id in rows:
-            rows[event.input.id].set_error(first_failure(event.input))
-
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.save()
@@ -116,24 +111,11 @@ class DonneesPersonnellesPage(Page):
         if event.button.id == "save":
             self.save()
 
-    def _value(self, name: str) -> str:
-        widget = self.query_one(f"#{name}")
-        if isinstance(widget, Select):
-            return str(widget.value)
-        assert isinstance(widget, Input)
-        return widget.value
-
     def save(self) -> None:
-        status = self.query_one("#personal-status", Static)
-        status.remove_class("error", "success")
-        status.update("")
-        if not check_inputs(self):
-            return
-        self.store(PersonalData(title=self._value("title"),
-                                first_name=self._value("first_name"),
-                                last_name=self._value("last_name"),
-                                language=self._value("language"),
-                                email=self._value("email"), phone=self._value("phone")))
+        self.query_one(StatusLine).show("")
+        if check_inputs(self):
+            self.store(PersonalData(**{name: field_value(self, name)
+                                       for name in PersonalData.__dataclass_fields__}))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def store(self, data: PersonalData) -> None:
@@ -145,29 +127,19 @@ class DonneesPersonnellesPage(Page):
         except ExpeditoError as exc:
             self.post_message(self.Failed(exc))
             return
-        fresh = session_for(self.ctx.person.id)
-        # Only a password change renews the session: keep when this one was opened.
-        self.post_message(self.Saved(SessionInfo(fresh.person, fresh.roles,
-                                                 self.ctx.session.password_changed_at)))
+        self.post_message(self.Saved(session_for(self.ctx.person.id)))
 
     def on_donnees_personnelles_page_failed(self, message: Failed) -> None:
-        clear_errors(self)
-        rest = show_errors(self, message.error, self.ctx.t)
-        if rest:
-            status = self.query_one("#personal-status", Static)
-            status.set_class(True, "error")
-            status.update(rest)
+        report(self, message.error, self.ctx.t, self.query_one(StatusLine))
 
     def on_donnees_personnelles_page_saved(self, message: Saved) -> None:
         clear_errors(self)
         language = message.session.person.language
-        self.context_changed(self.ctx.with_session(message.session))
+        self.context_changed(self.ctx.refreshed(message.session))
         if language != self.ctx.lang and language in LANGUAGES:
             # The app switches the interface (the shell builds this page again in the new
             # language, so the confirmation goes in a notification).
             self.app.call_later(self.app.run_action, f"app.language('{language}')")
             self.app.notify(self.ctx.with_language(language).tr("personal.saved"), timeout=6)
             return
-        status = self.query_one("#personal-status", Static)
-        status.set_class(True, "success")
-        status.update(self.t("personal.saved"))
+        self.query_one(StatusLine).show(self.t("personal.saved"))

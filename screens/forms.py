@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Select, Static
 
 from store.errors import ExpeditoError, ValidationError
 from store.rules import FIELD_MAX
@@ -47,10 +47,38 @@ class FieldRow(Vertical):
         self.query_one(".field-error", Static).update(text)
         self.set_class(bool(text), "-invalid")
 
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        """Leaving a field checks it (its validators are the store's rules)."""
+        if event.input is self.field and event.input.validators:
+            self.set_error(first_failure(event.input))
+
     @property
     def error(self) -> str:
         return str(self.query_one(".field-error", Static).render()) if self.has_class(
             "-invalid") else ""
+
+
+class StatusLine(Static):
+    """The line under a form or a table saying what happened: success or error."""
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id=id, markup=False)
+
+    def show(self, text: str, error: bool = False) -> None:
+        self.set_class(error, "error")
+        self.set_class(not error and bool(text), "success")
+        self.update(text)
+
+
+def field_value(root: Widget, name: str) -> str:
+    """The value of the ``Input`` or ``Select`` with id ``name`` ('' when there is none)."""
+    found = root.query(f"#{name}")
+    if not found:
+        return ""
+    widget = found.first()
+    if isinstance(widget, Select):
+        return str(widget.value)
+    return widget.value if isinstance(widget, Input) else ""
 
 
 def value_row(label: str, value: str, name: str) -> FieldRow:
@@ -135,3 +163,10 @@ def show_errors(root: Widget, exc: BaseException, t: Translator,
     for name, texts in shown.items():
         rows[name].set_error(" ".join(texts))
     return "\n".join(rest)
+
+
+def report(root: Widget, exc: BaseException, t: Translator, status: StatusLine,
+           fields: Mapping[str, str] | None = None) -> None:
+    """A refused form: each error next to its field, the others on the status line."""
+    clear_errors(root)
+    status.show(show_errors(root, exc, t, fields), error=True)

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from screens.base import Page
-from screens.forms import FieldRow, clear_errors, show_errors
+from screens.forms import FieldRow, StatusLine, clear_errors, report
 from store.dto import SessionInfo
 from store.errors import ExpeditoError
 from store.personal import PASSWORD_MIN
@@ -41,7 +41,7 @@ class MotDePassePage(Page):
         yield Static(t("password.rules", min=PASSWORD_MIN), id="password-rules",
                      classes="hint", markup=False)
         yield Button(t("password.submit"), id="change", variant="primary", compact=True)
-        yield Static(id="password-status", markup=False)
+        yield StatusLine("password-status")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -58,9 +58,7 @@ class MotDePassePage(Page):
 
     def submit(self) -> None:
         clear_errors(self)
-        status = self.query_one("#password-status", Static)
-        status.remove_class("error", "success")
-        status.update("")
+        self.query_one(StatusLine).show("")
         values = [self.query_one(f"#{name}", Input).value for name in FIELDS]
         if not values[0]:
             self.query_one("#row-current", FieldRow).set_error(self.t("error.field.required"))
@@ -79,11 +77,7 @@ class MotDePassePage(Page):
         self.post_message(self.Changed(session))
 
     def on_mot_de_passe_page_failed(self, message: Failed) -> None:
-        rest = show_errors(self, message.error, self.ctx.t)
-        if rest:
-            status = self.query_one("#password-status", Static)
-            status.set_class(True, "error")
-            status.update(rest)
+        report(self, message.error, self.ctx.t, self.query_one(StatusLine))
         self.query_one("#current" if getattr(message.error, "field", "") == "current"
                        else "#password", Input).focus()
 
@@ -92,6 +86,4 @@ class MotDePassePage(Page):
         self.context_changed(self.ctx.with_session(message.session))
         for name in FIELDS:
             self.query_one(f"#{name}", Input).value = ""
-        status = self.query_one("#password-status", Static)
-        status.set_class(True, "success")
-        status.update(self.t("password.changed"))
+        self.query_one(StatusLine).show(self.t("password.changed"))

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import Page
+from screens.forms import StatusLine
 from screens.user_dialogs import DIALOG_CSS
 from store.errors import ExpeditoError
 from store.routing import RoutingRow
@@ -108,7 +109,7 @@ class RoutingModulePage(Page):
         yield Static(t("routing.keys") if self.ctx.is_manager else t("routing.read_only"),
                      id="routing-note", classes="hint" if self.ctx.is_manager else "notice",
                      markup=False)
-        yield Static(id="routing-status", markup=False)
+        yield StatusLine("routing-status")
 
     def on_mount(self) -> None:
         t = self.t
@@ -142,10 +143,7 @@ class RoutingModulePage(Page):
             table.add_row(flow_name(t, row.flow), channel, key=row.flow)
         if 0 <= cursor < len(self.rows):
             table.move_cursor(row=cursor)
-        status = self.query_one("#routing-status", Static)
-        status.set_class(message.error, "error")
-        status.set_class(not message.error and bool(message.note), "success")
-        status.update(message.note)
+        self.query_one(StatusLine).show(message.note, message.error)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

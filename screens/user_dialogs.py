@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from screens.forms import FieldRow, clear_errors, show_errors
+from screens.forms import FieldRow, clear_errors, field_value, show_errors
 from store.errors import ExpeditoError
 from store.models import CO_GESTIONNAIRE, ROLES, UTILISATEUR
 from store.rules import TITLES
@@ -118,26 +118,20 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def _value(self, name: str) -> str:
-        widget = self.query_one(f"#{name}")
-        if isinstance(widget, Select):
-            return str(widget.value)
-        assert isinstance(widget, Input)
-        return widget.value
-
     def submit(self) -> None:
         clear_errors(self)
         self.query_one("#dialog-status", Static).update("")
         new = self.has_class("-new")
         person = None
         if new:
-            person = NewPerson(login=self._value("login").strip(),
-                               password=self._value("password"),
-                               first_name=self._value("first_name").strip(),
-                               last_name=self._value("last_name").strip(),
-                               email=self._value("email").strip(), title=self._value("title"),
-                               language=self._value("language"))
-        self.give(self._value("role"), self._value("login_or_email"), person)
+            person = NewPerson(login=field_value(self, "login").strip(),
+                               password=field_value(self, "password"),
+                               first_name=field_value(self, "first_name").strip(),
+                               last_name=field_value(self, "last_name").strip(),
+                               email=field_value(self, "email").strip(),
+                               title=field_value(self, "title"),
+                               language=field_value(self, "language"))
+        self.give(field_value(self, "role"), field_value(self, "login_or_email"), person)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def give(self, role: str, login_or_email: str, person: NewPerson | None) -> None:

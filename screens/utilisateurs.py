@@ -11,8 +11,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from screens.base import Page
+from screens.forms import StatusLine
 from screens.user_dialogs import GiveAccessDialog, RoleDialog
-from store.dto import SessionInfo
 from store.errors import ExpeditoError
 from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR
 from store.users import UserRow
@@ -53,7 +53,7 @@ class UtilisateursPage(Page):
         yield Static(self.t("users.keys") if self.may_edit else self.t("users.read_only"),
                      id="users-note", classes="notice" if not self.may_edit else "hint",
                      markup=False)
-        yield Static(id="users-status", markup=False)
+        yield StatusLine("users-status")
 
     def on_mount(self) -> None:
         table = self.query_one("#users", DataTable)
@@ -80,10 +80,8 @@ class UtilisateursPage(Page):
         if session_changed:  # my own role may have changed (a handed-over gestionnaire local)
             from store.access import session_for
 
-            fresh = session_for(self.ctx.person.id)
-            session = SessionInfo(fresh.person, fresh.roles,
-                                  self.ctx.session.password_changed_at)
-            self.app.call_from_thread(self.context_changed, self.ctx.with_session(session))
+            self.app.call_from_thread(self.context_changed,
+                                      self.ctx.refreshed(session_for(self.ctx.person.id)))
         self.post_message(self.Loaded(users_of(self.ctx.person.id, self.ctx.qualite.id), note,
                                       error))
 
@@ -103,14 +101,8 @@ class UtilisateursPage(Page):
         note = self.query_one("#users-note", Static)
         note.update(t("users.keys") if self.may_edit else t("users.read_only"))
         note.set_class(not self.may_edit, "notice")
-        self._status(message.note, message.error)
+        self.query_one(StatusLine).show(message.note, message.error)
         self.refresh_bindings()
-
-    def _status(self, text: str, error: bool = False) -> None:
-        status = self.query_one("#users-status", Static)
-        status.set_class(error, "error")
-        status.set_class(not error and bool(text), "success")
-        status.update(text)
 
     def _selected(self) -> UserRow | None:
         table = self.query_one("#users", DataTable)

@@ -54,5 +54,11 @@ class AppContext:
         role = next((r for r in session.roles if r.qualite.id == self.qualite.id), self.role)
         return replace(self, session=session, role=role)
 
+    def refreshed(self, session: SessionInfo) -> AppContext:
+        """New personal data or roles, read again; the session keeps its opening time (only a
+        password change renews it, see ``store.personal.change_password``)."""
+        return self.with_session(replace(session,
+                                          password_changed_at=self.session.password_changed_at))
+
     def tr(self, key: str, /, **params: Any) -> str:
         return Translator(self.lang)(key, **params)
