@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Static
 
 from screens.base import Page
 from screens.file_picker import FilePicker
-from screens.forms import FieldRow, StatusLine, clear_errors, report
+from screens.forms import FieldRow, FormFailed, StatusLine, clear_errors, report
 from store.dto import CertificateSummary
 from store.errors import ExpeditoError
 from tui.widgets.dialogs import ConfirmDialog
@@ -31,11 +31,6 @@ class CertificatPage(Page):
             super().__init__()
             self.summary = summary
             self.note = note
-
-    class Failed(Message):
-        def __init__(self, error: ExpeditoError) -> None:
-            super().__init__()
-            self.error = error
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -126,7 +121,7 @@ class CertificatPage(Page):
         try:
             register_personal_certificate(self.ctx.person.id, read_credential_file(path))
         except ExpeditoError as exc:
-            self.post_message(self.Failed(exc))
+            self.post_message(FormFailed(exc))
             return
         self.app.call_from_thread(self.registered)
 
@@ -134,7 +129,7 @@ class CertificatPage(Page):
         self.query_one("#cert_path", Input).value = ""
         self.load(self.t("personal_cert.registered"))
 
-    def on_certificat_page_failed(self, message: Failed) -> None:
+    def on_form_failed(self, message: FormFailed) -> None:
         report(self, message.error, self.ctx.t, self.query_one(StatusLine),
                {"": "cert_path", "certificate": "cert_path", "path": "cert_path"})
 
@@ -156,6 +151,6 @@ class CertificatPage(Page):
         try:
             remove_personal_certificate(self.ctx.person.id)
         except ExpeditoError as exc:
-            self.post_message(self.Failed(exc))
+            self.post_message(FormFailed(exc))
             return
         self.app.call_from_thread(self.load, self.t("personal_cert.removed"))

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Static
 from screens.base import Page
 from screens.forms import (
     FieldRow,
+    FormFailed,
     RuleValidator,
     StatusLine,
     check_inputs,
@@ -45,11 +46,6 @@ class DetailQualitePage(Page):
             super().__init__()
             self.qualite = qualite
             self.session = session
-
-    class Failed(Message):
-        def __init__(self, error: ExpeditoError) -> None:
-            super().__init__()
-            self.error = error
 
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.detail_qualite.title"), classes="page-title", markup=False)
@@ -129,11 +125,11 @@ class DetailQualitePage(Page):
         try:
             qualite = update_qualite(self.ctx.person.id, self.ctx.qualite.id, changes)
         except ExpeditoError as exc:
-            self.post_message(self.Failed(exc))
+            self.post_message(FormFailed(exc))
             return
         self.post_message(self.Saved(qualite, session_for(self.ctx.person.id)))
 
-    def on_detail_qualite_page_failed(self, message: Failed) -> None:
+    def on_form_failed(self, message: FormFailed) -> None:
         report(self, message.error, self.ctx.t, self.query_one(StatusLine))
 
     async def on_detail_qualite_page_saved(self, message: Saved) -> None:

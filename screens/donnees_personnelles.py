@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Select, Static
 from screens.base import Page
 from screens.forms import (
     FieldRow,
+    FormFailed,
     RuleValidator,
     StatusLine,
     check_inputs,
@@ -49,11 +50,6 @@ class DonneesPersonnellesPage(Page):
         def __init__(self, session: SessionInfo) -> None:
             super().__init__()
             self.session = session
-
-    class Failed(Message):
-        def __init__(self, error: ExpeditoError) -> None:
-            super().__init__()
-            self.error = error
 
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.donnees_personnelles.title"), classes="page-title",
@@ -125,11 +121,11 @@ class DonneesPersonnellesPage(Page):
         try:
             update_personal_data(self.ctx.person.id, data)
         except ExpeditoError as exc:
-            self.post_message(self.Failed(exc))
+            self.post_message(FormFailed(exc))
             return
         self.post_message(self.Saved(session_for(self.ctx.person.id)))
 
-    def on_donnees_personnelles_page_failed(self, message: Failed) -> None:
+    def on_form_failed(self, message: FormFailed) -> None:
         report(self, message.error, self.ctx.t, self.query_one(StatusLine))
 
     def on_donnees_personnelles_page_saved(self, message: Saved) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
@@ -56,6 +57,14 @@ class FieldRow(Vertical):
     def error(self) -> str:
         return str(self.query_one(".field-error", Static).render()) if self.has_class(
             "-invalid") else ""
+
+
+class FormFailed(Message):
+    """A form's service call was refused (posted from the worker to the form's page)."""
+
+    def __init__(self, error: ExpeditoError) -> None:
+        super().__init__()
+        self.error = error
 
 
 class StatusLine(Static):

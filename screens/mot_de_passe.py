@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from screens.base import Page
-from screens.forms import FieldRow, StatusLine, clear_errors, report
+from screens.forms import FieldRow, FormFailed, StatusLine, clear_errors, report
 from store.dto import SessionInfo
 from store.errors import ExpeditoError
 from store.personal import PASSWORD_MIN
@@ -26,11 +26,6 @@ class MotDePassePage(Page):
         def __init__(self, session: SessionInfo) -> None:
             super().__init__()
             self.session = session
-
-    class Failed(Message):
-        def __init__(self, error: ExpeditoError) -> None:
-            super().__init__()
-            self.error = error
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -72,11 +67,11 @@ class MotDePassePage(Page):
         try:
             session = change_password(self.ctx.person.id, current, new, confirmation)
         except ExpeditoError as exc:
-            self.post_message(self.Failed(exc))
+            self.post_message(FormFailed(exc))
             return
         self.post_message(self.Changed(session))
 
-    def on_mot_de_passe_page_failed(self, message: Failed) -> None:
+    def on_form_failed(self, message: FormFailed) -> None:
         report(self, message.error, self.ctx.t, self.query_one(StatusLine))
         self.query_one("#current" if getattr(message.error, "field", "") == "current"
                        else "#password", Input).focus()

@@ -7,12 +7,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from screens.forms import FieldRow, clear_errors, field_value, show_errors
+from screens.forms import FieldRow, FormFailed, clear_errors, field_value, show_errors
 from store.errors import ExpeditoError
 from store.models import CO_GESTIONNAIRE, ROLES, UTILISATEUR
 from store.rules import TITLES
@@ -46,11 +45,6 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Annuler", id="dialog.cancel")]
     AUTO_FOCUS = "#login_or_email"
-
-    class Failed(Message):
-        def __init__(self, error: ExpeditoError) -> None:
-            super().__init__()
-            self.error = error
 
     def __init__(self, actor_id: int, qualite_id: int, lang: str) -> None:
         super().__init__()
@@ -141,11 +135,11 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
             row = give_access(self.actor_id, self.qualite_id, role, login_or_email,
                               new_person=person)
         except ExpeditoError as exc:
-            self.post_message(self.Failed(exc))
+            self.post_message(FormFailed(exc))
             return
         self.app.call_from_thread(self.dismiss, row)
 
-    def on_give_access_dialog_failed(self, message: Failed) -> None:
+    def on_form_failed(self, message: FormFailed) -> None:
         fields = {} if self.has_class("-new") else {"login": "login_or_email"}
         rest = show_errors(self, message.error, self.t, fields)
         self.query_one("#dialog-status", Static).update(rest)
