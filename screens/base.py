@@ -24,13 +24,20 @@ handles ``language_changed()`` itself (a half-filled form should). Failed worker
 ``show_error`` with the translated domain error. A page is built once per context and
 kept while the person moves around: ``page_shown()`` is called when it is shown again.
 Pages navigate with ``self.open_page(id)`` and tell the shell that the sender changed
-with ``self.sender_changed()``.
+with ``self.sender_changed()``, and that the session or the qualité's own data changed (a
+new name, role or password; not another qualité) with ``self.context_changed(ctx)``: the
+shell relabels the header and the qualité line and keeps the page.
+
+Each time the shell shows a page it checks, in a thread, that the session is still current
+(``store.personal.session_is_current``: no password change since it was opened); a stale one
+posts ``SessionStale``, and the app sends it back to the login page.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from textual import work
 from textual.message import Message
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
@@ -62,6 +69,16 @@ class Page(Widget):
         """The qualité's sender changed: the shell reloads the status and the sidebar, and
         drops the hidden pages, whose data is stale."""
 
+    class ContextChanged(Message):
+        """The session or the qualité's data changed: the shell and the app keep ``ctx``."""
+
+        def __init__(self, ctx: AppContext) -> None:
+            super().__init__()
+            self.ctx = ctx
+
+    class SessionStale(Message):
+        """The person's password changed after this session was opened: back to login."""
+
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(id=f"page-{page_id}", classes="page")
         self.ctx = ctx
@@ -81,6 +98,18 @@ class Page(Widget):
 
         Pages whose data may have changed reload it here (e.g. start their worker again).
         """
+
+    def context_changed(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.post_message(self.ContextChanged(ctx))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="session")
+    def check_session(self) -> None:
+        """Called by the shell each time the page is shown."""
+        from store.personal import session_is_current
+
+        if not session_is_current(self.ctx.session):
+            self.post_message(self.SessionStale())
 
     def language_changed(self, ctx: AppContext) -> None:
         """Called instead of a rebuild when ``KEEP_ON_LANGUAGE_CHANGE`` is set."""

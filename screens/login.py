@@ -85,6 +85,14 @@ class LoginScreen(Screen[None]):
         self.query_one("#login-message", Static).update("")
         self._show_demo_logins(t)
 
+    def reset(self, lang: str) -> None:
+        """Back to an empty form (after a log-out), in ``lang``."""
+        self.set_language(lang)
+        self.query_one("#login", Input).value = ""
+        self.query_one("#password", Input).value = ""
+        self.query_one("#login-submit", Button).disabled = False
+        self.query_one("#login", Input).focus()
+
     def _show_demo_logins(self, t: Translator) -> None:
         if not self.demo or not self._store_is_ready():
             return

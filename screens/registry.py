@@ -47,12 +47,12 @@ class PageSpec:
 PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
     # Gestion Qualité
     PageSpec("accueil", "screens.accueil:AccueilPage"),
-    PageSpec("utilisateurs", PLACEHOLDER),
-    PageSpec("detail_qualite", PLACEHOLDER),
-    PageSpec("recherche_utilisateurs", PLACEHOLDER),
+    PageSpec("utilisateurs", "screens.utilisateurs:UtilisateursPage"),
+    PageSpec("detail_qualite", "screens.detail_qualite:DetailQualitePage"),
+    PageSpec("recherche_utilisateurs", "screens.recherche:RecherchePage"),
     # Routing Module
-    PageSpec("routing_informations", PLACEHOLDER),
-    PageSpec("routing_module", PLACEHOLDER),
+    PageSpec("routing_informations", "screens.routing:RoutingInformationsPage"),
+    PageSpec("routing_module", "screens.routing:RoutingModulePage"),
     # Messages structurés
     PageSpec("messages", "screens.messages:MessagesPage"),
     PageSpec("enregistrement", "screens.enregistrement:EnregistrementPage", manager_only=True),
@@ -64,9 +64,10 @@ PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
     PageSpec("canal_webservice", "screens.canaux:CanalPage"),
     PageSpec("suppression", "screens.suppression:SuppressionPage", manager_only=True),
     # Données personnelles
-    PageSpec("donnees_personnelles", PLACEHOLDER),
-    PageSpec("mot_de_passe", PLACEHOLDER),
-    PageSpec("certificat", PLACEHOLDER),
+    PageSpec("donnees_personnelles",
+             "screens.donnees_personnelles:DonneesPersonnellesPage"),
+    PageSpec("mot_de_passe", "screens.mot_de_passe:MotDePassePage"),
+    PageSpec("certificat", "screens.certificat:CertificatPage"),
 )}
 
 HOME = "accueil"

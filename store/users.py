@@ -17,7 +17,13 @@ from store.clock import local_now
 from store.convert import person_info
 from store.db import db
 from store.dto import PersonInfo
-from store.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from store.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    ValidationErrors,
+)
 from store.models import (
     CO_GESTIONNAIRE,
     GESTIONNAIRE,
@@ -29,7 +35,7 @@ from store.models import (
     Qualite,
     Role,
 )
-from store.rules import check_email
+from store.rules import FIELD_MAX, TITLES, check_email
 
 ROLE_ORDER = {GESTIONNAIRE: 0, CO_GESTIONNAIRE: 1, UTILISATEUR: 2}
 PAGE_SIZE = 20
@@ -103,8 +109,7 @@ def give_access(actor_id: int, qualite_id: int, role: str, login_or_email: str =
     with db.atomic("IMMEDIATE"):
         _require_gestionnaire(actor_id, qualite_id)
         if new_person is not None:
-            if new_person.email:
-                check_email(new_person.email)
+            check_new_person(new_person)
             person = create_person(new_person.login, new_person.password, new_person.first_name,
                                    new_person.last_name, title=new_person.title,
                                    language=new_person.language, email=new_person.email, now=now)
@@ -122,6 +127,37 @@ def give_access(actor_id: int, qualite_id: int, role: str, login_or_email: str =
         Role.create(person=person.id, qualite=qualite_id, role=role)
         record("role.grant", actor_id, qualite_id, at=now, person=person.login, role=role)
     return UserRow(person, role)
+
+
+def check_new_person(person: NewPerson) -> None:
+    """A new person's login, names, title, language, e-mail and first password; raises
+    ``ValidationErrors`` listing every broken rule."""
+    from store.access import LANGUAGES
+    from store.personal import check_new_password
+
+    errors: list[ValidationError] = []
+    for name in ("login", "first_name", "last_name", "password"):
+        if not getattr(person, name).strip():
+            errors.append(ValidationError("field.required", "this field is required", name))
+        elif len(getattr(person, name)) > FIELD_MAX:
+            errors.append(ValidationError("field.too_long", "this field is too long", name,
+                                          max=FIELD_MAX))
+    if person.title not in TITLES:
+        errors.append(ValidationError("contact.title", "choose a title from the list", "title"))
+    if person.language not in LANGUAGES:
+        errors.append(ValidationError("language.unknown", "unknown language", "language"))
+    if person.email:
+        try:
+            check_email(person.email)
+        except ValidationError as exc:
+            errors.append(exc)
+    if person.password and person.login.strip():
+        try:
+            check_new_password(person.login.strip(), person.password, person.password)
+        except ValidationError as exc:
+            errors.append(exc)
+    if errors:
+        raise ValidationErrors(errors)
 
 
 def _demote_co_gestionnaires(qualite_id: int) -> None:

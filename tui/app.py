@@ -17,6 +17,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from screens.base import Page
 from screens.login import LoginScreen
 from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
@@ -39,7 +40,7 @@ def wants_ansi_theme(environ: os._Environ[str] | dict[str, str] = os.environ) ->
 
 
 class ExpeditoApp(App[None]):
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/portal_pages.tcss"]
     TITLE = "Expedito"
     COMMANDS = App.COMMANDS | {PortalCommands}
     ENABLE_COMMAND_PALETTE = True
@@ -163,6 +164,26 @@ class ExpeditoApp(App[None]):
         ctx = self.ctx
         self.push_screen(QualiteChoiceScreen(ctx.session.roles, self.lang,
                                              current=ctx.qualite.id), chosen)
+
+    def on_page_context_changed(self, event: Page.ContextChanged) -> None:
+        if self.ctx is not None:
+            self.ctx = event.ctx.with_language(self.lang)
+
+    def on_page_session_stale(self, event: Page.SessionStale) -> None:
+        self.log_out("session.stale")
+
+    def log_out(self, reason_key: str | None = None) -> None:
+        """Back to the login page (a session made stale by a password change elsewhere)."""
+        portal = self._portal()
+        if portal is None:
+            return
+        self.ctx = None
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, LoginScreen):
+            self.pop_screen()  # dialogs, the portal: the login screen is below them
+        if isinstance(self.screen, LoginScreen):
+            self.screen.reset(self.lang)
+        if reason_key:
+            self.notify(self.t(reason_key), severity="warning", timeout=10)
 
     # --- navigation ---------------------------------------------------------------------------
 

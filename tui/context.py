@@ -48,5 +48,17 @@ class AppContext:
     def with_role(self, role: RoleInfo) -> AppContext:
         return replace(self, role=role, status=None)
 
+    def with_session(self, session: SessionInfo) -> AppContext:
+        """A refreshed session (new personal data, roles or password) for the same qualité;
+        the role follows what the session now holds for it."""
+        role = next((r for r in session.roles if r.qualite.id == self.qualite.id), self.role)
+        return replace(self, session=session, role=role)
+
+    def refreshed(self, session: SessionInfo) -> AppContext:
+        """New personal data or roles, read again; the session keeps its opening time (only a
+        password change renews it, see ``store.personal.change_password``)."""
+        return self.with_session(replace(session,
+                                          password_changed_at=self.session.password_changed_at))
+
     def tr(self, key: str, /, **params: Any) -> str:
         return Translator(self.lang)(key, **params)

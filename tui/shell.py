@@ -128,6 +128,7 @@ class PortalScreen(Screen[None]):
         else:
             page.display = True
             page.page_shown()
+        page.check_session()
         area = self.query_one("#page-area", VerticalScroll)
         if area.scroll_offset.y:
             area.scroll_home(animate=False)
@@ -167,6 +168,15 @@ class PortalScreen(Screen[None]):
         for page_id in [p for p in self._pages if p != self.current]:
             await self._discard(page_id)
         self.load_status()
+
+    def on_page_context_changed(self, event: Page.ContextChanged) -> None:
+        """New personal data, role, password or qualité data: relabel, keep the page.
+        The message goes on to the app, which keeps the same context."""
+        # The language and the sender status stay the shell's own.
+        self.ctx = event.ctx.with_language(self.ctx.lang).with_status(self.ctx.status)
+        self._relabel()
+        for page in self._pages.values():  # kept pages too: they check the session when shown
+            page.ctx = self.ctx
 
     def help_text(self, t: Translator) -> tuple[str, str]:
         spec = PAGES[self.current]

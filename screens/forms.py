@@ -1,0 +1,181 @@
+"""Form pieces shared by the portal pages: a labelled field with its error line below it,
+validators that apply the store's rules in the user's language, and the mapping of a domain
+error (``store.errors``) to the fields it names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+from store.errors import ExpeditoError, ValidationError
+from store.rules import FIELD_MAX
+from tui.i18n import Translator, error_text
+
+
+class FieldRow(Vertical):
+    """``Label : field`` on one line, and the field's error (if any) on the next."""
+
+    DEFAULT_CSS = """
+    FieldRow { height: auto; }
+    FieldRow > Horizontal { height: auto; }
+    FieldRow .field-label { width: 19; padding-right: 1; }
+    FieldRow .field-value { width: 1fr; }
+    FieldRow Input, FieldRow Select { width: 1fr; }
+    FieldRow Input { background: $boost; }
+    FieldRow .field-error { color: $error; text-style: bold; padding-left: 19; display: none; }
+    FieldRow.-invalid .field-error { display: block; }
+    """
+
+    def __init__(self, label: str, field: Widget, name: str) -> None:
+        super().__init__(id=f"row-{name}", classes="field-row")
+        self.label = label
+        self.field = field
+        self.field_name = name
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self.label, classes="field-label", markup=False)
+            yield self.field
+        yield Static("", id=f"{self.field_name}-error", classes="field-error", markup=False)
+
+    def set_error(self, text: str) -> None:
+        self.query_one(".field-error", Static).update(text)
+        self.set_class(bool(text), "-invalid")
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        """Leaving a field checks it (its validators are the store's rules)."""
+        if event.input is self.field and event.input.validators:
+            self.set_error(first_failure(event.input))
+
+    @property
+    def error(self) -> str:
+        return str(self.query_one(".field-error", Static).render()) if self.has_class(
+            "-invalid") else ""
+
+
+class FormFailed(Message):
+    """A form's service call was refused (posted from the worker to the form's page)."""
+
+    def __init__(self, error: ExpeditoError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class StatusLine(Static):
+    """The line under a form or a table saying what happened: success or error."""
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id=id, markup=False)
+
+    def show(self, text: str, error: bool = False) -> None:
+        self.set_class(error, "error")
+        self.set_class(not error and bool(text), "success")
+        self.update(text)
+
+
+def field_value(root: Widget, name: str) -> str:
+    """The value of the ``Input`` or ``Select`` with id ``name`` ('' when there is none)."""
+    found = root.query(f"#{name}")
+    if not found:
+        return ""
+    widget = found.first()
+    if isinstance(widget, Select):
+        return str(widget.value)
+    return widget.value if isinstance(widget, Input) else ""
+
+
+def value_row(label: str, value: str, name: str) -> FieldRow:
+    """A read-only row: the value as text."""
+    return FieldRow(label, Static(value, id=name, classes="field-value", markup=False), name)
+
+
+class RuleValidator(Validator):
+    """Runs a store rule (a function that raises ``ExpeditoError``); the failure is described
+    in the user's language."""
+
+    def __init__(self, rule: Callable[[str], object], lang: str) -> None:
+        super().__init__()
+        self.rule = rule
+        self.lang = lang
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.rule(value)
+        except ExpeditoError as exc:
+            return self.failure(error_text(exc, self.lang), value)
+        return self.success()
+
+
+def required(value: str) -> None:
+    """A required text field of at most ``FIELD_MAX`` characters."""
+    if not value.strip():
+        raise ValidationError("field.required", "this field is required")
+    if len(value.strip()) > FIELD_MAX:
+        raise ValidationError("field.too_long", "this field is too long", max=FIELD_MAX)
+
+
+def first_failure(field: Input) -> str:
+    """The first failure of the input's validators, or ''."""
+    result = field.validate(field.value)
+    if result is None or result.is_valid:
+        return ""
+    return result.failure_descriptions[0] if result.failure_descriptions else ""
+
+
+def rows_of(root: Widget) -> dict[str, FieldRow]:
+    return {row.field_name: row for row in root.query(FieldRow)}
+
+
+def clear_errors(root: Widget) -> None:
+    for row in root.query(FieldRow):
+        row.set_error("")
+
+
+def check_inputs(root: Widget, names: Iterable[str] | None = None) -> bool:
+    """Re-validate every ``Input`` of the rows (or of ``names``); show each failure next to its
+    field. True when all are valid."""
+    ok = True
+    for name, row in rows_of(root).items():
+        if names is not None and name not in names:
+            continue
+        if isinstance(row.field, Input):
+            text = first_failure(row.field)
+            row.set_error(text)
+            ok = ok and not text
+    return ok
+
+
+def show_errors(root: Widget, exc: BaseException, t: Translator,
+                fields: Mapping[str, str] | None = None) -> str:
+    """Show each error of ``exc`` next to the field it names (``fields`` maps the store's field
+    names to row names when they differ). Returns the text of the errors that name no row."""
+    errors = getattr(exc, "errors", None)
+    items: list[BaseException] = list(errors) if isinstance(errors, list) else [exc]
+    rows = rows_of(root)
+    fields = fields or {}
+    shown: dict[str, list[str]] = {}
+    rest: list[str] = []
+    for error in items:
+        field = getattr(error, "field", None) or ""
+        name = fields.get(field, field)
+        text = error_text(error, t.lang)
+        if name in rows:
+            shown.setdefault(name, []).append(text)
+        else:
+            rest.append(text)
+    for name, texts in shown.items():
+        rows[name].set_error(" ".join(texts))
+    return "\n".join(rest)
+
+
+def report(root: Widget, exc: BaseException, t: Translator, status: StatusLine,
+           fields: Mapping[str, str] | None = None) -> None:
+    """A refused form: each error next to its field, the others on the status line."""
+    clear_errors(root)
+    status.show(show_errors(root, exc, t, fields), error=True)

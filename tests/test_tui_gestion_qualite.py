@@ -1,0 +1,341 @@
+"""Gestion Qualité pages at 80x24 (Pilot, real SQLite file): Utilisateurs, détail de la
+qualité, Rechercher utilisateurs."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input
+
+from screens.detail_qualite import DetailQualitePage
+from screens.recherche import RecherchePage
+from screens.user_dialogs import GiveAccessDialog, RoleDialog
+from screens.utilisateurs import UtilisateursPage
+from store.access import create_person, role_in
+from store.models import (
+    CO_GESTIONNAIRE,
+    GESTIONNAIRE,
+    UTILISATEUR,
+    Organisation,
+    Person,
+    Qualite,
+    Role,
+)
+from tests.helpers import person_id, qualite_id
+from tests.pages_helpers import SIZE, error_of, fill, open_portal, page_of, shown
+from tests.tui_helpers import screen_text, settle
+from tui.app import ExpeditoApp
+from tui.widgets.dialogs import ConfirmDialog
+from tui.widgets.portal_header import PortalHeader
+
+# --- Utilisateurs ---------------------------------------------------------------------------
+
+
+def _select(app: ExpeditoApp, login: str) -> None:
+    table = app.screen.query_one("#users", DataTable)
+    table.focus()
+    table.move_cursor(row=table.get_row_index(str(person_id(login))))
+
+
+def _users(app: ExpeditoApp) -> list[list[str]]:
+    table = app.screen.query_one("#users", DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_users_listed_with_their_roles(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "utilisateurs")
+        assert isinstance(page_of(pilot), UtilisateursPage)
+        assert _users(app) == [["Dieter Expedito", "dieter", "Gestionnaire Local"],
+                               ["Colette Gestion", "colette", "Co-gestionnaire Local"],
+                               ["Ursula Lecture", "ursula", "Utilisateur"]]
+        assert "a : donner accès" in shown(pilot, "#users-note")
+
+
+async def test_give_access_to_an_existing_person_by_email(app: ExpeditoApp) -> None:
+    create_person("victor", "Secret12345", "Victor", "Venu", email="victor@demo.be")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "utilisateurs")
+        app.screen.query_one("#users").focus()
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, GiveAccessDialog)
+        await fill(pilot, "login_or_email", "nobody@nowhere.be")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_of(pilot, "login_or_email") == "Cette personne n'existe pas."
+        await fill(pilot, "login_or_email", "ursula")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_of(pilot, "login_or_email") == \
+            "Cette personne (ursula) a déjà accès à la qualité."
+        await fill(pilot, "login_or_email", "victor@demo.be")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen.query_one(UtilisateursPage), UtilisateursPage)
+        assert role_in(person_id("victor"), qualite_id()) == UTILISATEUR
+        assert ["Victor Venu", "victor", "Utilisateur"] in _users(app)
+        assert shown(pilot, "#users-status") == \
+            "M. Victor Venu a reçu l'accès en tant que Utilisateur."
+
+
+async def test_give_access_to_a_new_person_validated(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "utilisateurs")
+        app.screen.query_one("#users").focus()
+        await pilot.press("a")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, GiveAccessDialog)
+        dialog.query_one("#new").focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert dialog.has_class("-new")
+        await fill(pilot, "login", "nina")
+        await fill(pilot, "password", "short1")
+        await fill(pilot, "email", "not-an-email")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_of(pilot, "first_name") == "Ce champ est obligatoire."
+        assert error_of(pilot, "last_name") == "Ce champ est obligatoire."
+        assert error_of(pilot, "email") == "Adresse e-mail non valide : not-an-email."
+        assert error_of(pilot, "password") == \
+            "Le mot de passe doit compter au moins 10 caractères."
+        assert Person.get_or_none(Person.login == "nina") is None
+        await fill(pilot, "password", "Secret12345")
+        await fill(pilot, "first_name", "Nina")
+        await fill(pilot, "last_name", "Nouveau")
+        await fill(pilot, "email", "nina@demo.be")
+        dialog.query_one("#role").value = CO_GESTIONNAIRE  # type: ignore[attr-defined]
+        dialog.query_one("#give").press()  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert not isinstance(app.screen, GiveAccessDialog)
+        assert role_in(person_id("nina"), qualite_id()) == CO_GESTIONNAIRE
+        # One co-gestionnaire local: Colette is a utilisateur now.
+        assert role_in(person_id("colette"), qualite_id()) == UTILISATEUR
+        assert ["Nina Nouveau", "nina", "Co-gestionnaire Local"] in _users(app)
+
+
+async def test_designate_and_remove_the_co_gestionnaire(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "utilisateurs")
+        _select(app, "ursula")
+        await pilot.press("c")
+        await settle(pilot)
+        assert role_in(person_id("ursula"), qualite_id()) == CO_GESTIONNAIRE
+        assert role_in(person_id("colette"), qualite_id()) == UTILISATEUR
+        assert shown(pilot, "#users-status") == "Mme Ursula Lecture est maintenant " \
+                                                "Co-gestionnaire Local."
+        _select(app, "ursula")
+        await pilot.press("c")
+        await settle(pilot)
+        assert role_in(person_id("ursula"), qualite_id()) == UTILISATEUR
+
+
+async def test_remove_an_access_after_confirmation(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "utilisateurs")
+        _select(app, "ursula")
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # changed my mind
+        await settle(pilot)
+        assert role_in(person_id("ursula"), qualite_id()) == UTILISATEUR
+        _select(app, "ursula")
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert role_in(person_id("ursula"), qualite_id()) is None
+        assert [row[1] for row in _users(app)] == ["dieter", "colette"]
+
+
+async def test_the_last_gestionnaire_cannot_be_removed(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "utilisateurs")
+        _select(app, "dieter")
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert role_in(person_id("dieter"), qualite_id()) == GESTIONNAIRE
+        assert shown(pilot, "#users-status") == \
+            "La qualité doit garder son gestionnaire local : désignez-en d'abord un autre."
+        assert "error" in app.screen.query_one("#users-status").classes
+
+
+async def test_handing_over_the_gestionnaire_role(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "utilisateurs")
+        _select(app, "colette")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RoleDialog)
+        await pilot.press("up", "enter")  # from Co-gestionnaire Local up to Gestionnaire Local
+        await settle(pilot)
+        assert role_in(person_id("colette"), qualite_id()) == GESTIONNAIRE
+        assert role_in(person_id("dieter"), qualite_id()) == CO_GESTIONNAIRE
+        # Dieter is now co-gestionnaire: the header says so, and the page is read-only.
+        assert app.screen.query_one(PortalHeader).user.endswith("(Co-gestionnaire Local)")
+        assert app.ctx is not None and app.ctx.role.role == CO_GESTIONNAIRE
+        assert shown(pilot, "#users-note") == "Seul le gestionnaire local peut modifier les rôles."
+        await pilot.press("a")
+        await settle(pilot)
+        assert not isinstance(app.screen, GiveAccessDialog)
+
+
+async def test_co_gestionnaire_sees_users_read_only(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "colette", "utilisateurs")
+        assert len(_users(app)) == 3
+        assert shown(pilot, "#users-note") == "Seul le gestionnaire local peut modifier les rôles."
+        _select(app, "ursula")
+        for key in ("a", "c", "x", "enter"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen.query_one(UtilisateursPage), UtilisateursPage)
+        assert role_in(person_id("ursula"), qualite_id()) == UTILISATEUR
+        assert {b.binding.action for b in app.screen.active_bindings.values()
+                if b.enabled} & {"add", "role", "co", "remove"} == set()
+
+
+# --- Détail de la qualité ---------------------------------------------------------------------
+
+
+async def test_qualite_detail_change_updates_the_qualite_line(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "detail_qualite")
+        assert isinstance(page_of(pilot), DetailQualitePage)
+        assert app.screen.query_one("#kbo", Input).value == "0403.123.486"
+        assert shown(pilot, "#kind") == "Employeur ONSS"
+        assert shown(pilot, "#org-created") == "05/11/2010"
+        await fill(pilot, "name", "ENTREPRISE DEMO SA")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert Organisation.get(Organisation.kbo == "0403123486").name == "ENTREPRISE DEMO SA"
+        assert shown(pilot, "#detail-status") == "Les données de la qualité ont été modifiées."
+        assert shown(pilot, "#qualite-line").startswith("Dénomination: ENTREPRISE DEMO SA; ")
+        assert app.ctx is not None and app.ctx.qualite.organisation.name == "ENTREPRISE DEMO SA"
+        # The qualité choice (F3) shows the new name too.
+        assert any(r.qualite.organisation.name == "ENTREPRISE DEMO SA"
+                   for r in app.ctx.session.roles)
+
+
+async def test_qualite_detail_numbers_checked(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "detail_qualite")
+        await fill(pilot, "kbo", "0403123487")
+        await pilot.press("tab")  # leaving the field checks it
+        await pilot.pause()
+        assert error_of(pilot, "kbo") == \
+            "Les chiffres de contrôle du numéro d'entreprise sont incorrects."
+        await fill(pilot, "onss", "12345")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_of(pilot, "onss") == "Le matricule ONSS compte 9 chiffres."
+        await fill(pilot, "name", "")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_of(pilot, "name") == "Ce champ est obligatoire."
+        assert Organisation.get(Organisation.kbo == "0403123486").name == "ENTREPRISE DEMO"
+        # Another organisation's number: refused by the service, shown next to the field.
+        await fill(pilot, "name", "ENTREPRISE DEMO")
+        await fill(pilot, "onss", "1234567-49")
+        await fill(pilot, "kbo", "0876.543.270")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_of(pilot, "kbo") == "Une autre organisation a déjà ce numéro d'entreprise."
+        assert error_of(pilot, "onss") == "" and error_of(pilot, "name") == ""
+        # A valid ONSS number with other check digits is stored.
+        await fill(pilot, "kbo", "0403123486")
+        await fill(pilot, "onss", "7654321-40")
+        await pilot.press("enter")
+        await settle(pilot)
+        q = Qualite.get_by_id(qualite_id())
+        assert q.onss_number == "765432140", error_of(pilot, "onss")
+        assert "Matricule ONSS: 7654321-40" in shown(pilot, "#qualite-line")
+
+
+async def test_qualite_detail_read_only_for_a_utilisateur(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "ursula", "detail_qualite")
+        assert not app.screen.query(Input)
+        assert not app.screen.query("#save")
+        assert shown(pilot, "#name") == "ENTREPRISE DEMO"
+        assert shown(pilot, "#onss") == "1234567-49"
+        assert shown(pilot, "#read-only").startswith("Seuls le gestionnaire local")
+
+
+# --- Rechercher utilisateurs ------------------------------------------------------------------
+
+
+def _many_persons(count: int) -> None:
+    q = qualite_id()
+    for i in range(count):
+        person = Person.create(login=f"zed{i:03}", password_hash="x", first_name="Zed",
+                               last_name=f"Zoulou{i:03}", title="Mr", language="fr",
+                               email=f"zed{i:03}@demo.be", phone="",
+                               password_changed_at="2024-01-01 00:00:00",
+                               created_at="2024-01-01 00:00:00")
+        Role.create(person=person.id, qualite=q, role=UTILISATEUR)
+
+
+def _results(app: ExpeditoApp) -> list[str]:
+    table = app.screen.query_one("#results", DataTable)
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
+async def test_search_as_you_type(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "recherche_utilisateurs")
+        assert isinstance(page_of(pilot), RecherchePage)
+        assert _results(app) == ["dieter", "dieter", "colette", "ursula"]
+        app.screen.query_one("#search").focus()
+        await pilot.press("c", "o", "l")
+        await settle(pilot)
+        assert _results(app) == ["colette"]
+        assert shown(pilot, "#search-count") == "Résultats 1–1 sur 1"
+        await pilot.press(*"ette.gestion@")  # by e-mail
+        await settle(pilot)
+        assert _results(app) == ["colette"]
+        await pilot.press("x")
+        await settle(pilot)
+        assert _results(app) == []
+        assert shown(pilot, "#search-count") == "Aucun utilisateur trouvé."
+
+
+async def test_search_pages(app: ExpeditoApp) -> None:
+    _many_persons(45)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "recherche_utilisateurs")
+        app.screen.query_one("#search").focus()
+        await pilot.press(*"zoulou")
+        await settle(pilot)
+        assert shown(pilot, "#search-count") == "Résultats 1–20 sur 45"
+        assert _results(app)[0] == "zed000"
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert shown(pilot, "#search-count") == "Résultats 21–40 sur 45"
+        assert _results(app)[0] == "zed020"
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert shown(pilot, "#search-count") == "Résultats 41–45 sur 45"
+        await pilot.press("pagedown")  # no further page
+        await settle(pilot)
+        assert shown(pilot, "#search-count") == "Résultats 41–45 sur 45"
+        app.screen.query_one("#results").focus()
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert shown(pilot, "#search-count") == "Résultats 21–40 sur 45"
+        # Typing again starts from the first page.
+        app.screen.query_one("#search").focus()
+        await pilot.press("0", "4")
+        await settle(pilot)
+        assert _results(app) == ["zed004", "zed040", "zed041", "zed042", "zed043", "zed044"]
+
+
+async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "ursula", "recherche_utilisateurs")
+        assert not app.screen.query("#search")
+        assert shown(pilot, "#search-denied").startswith("Seuls le gestionnaire local")
+        assert "ursula" not in screen_text(app).split("Rechercher utilisateurs")[-1]
