@@ -25,11 +25,22 @@ handles ``language_changed()`` itself (a half-filled form should). Failed worker
 kept while the person moves around: ``page_shown()`` is called when it is shown again.
 Pages navigate with ``self.open_page(id)`` and tell the shell that the sender changed
 with ``self.sender_changed()``.
+
+Synchronisation: the header shows the countdown to the next :00/:30 cycle on every page
+(the app does it; a page need not). When a cycle completes — run by this process's worker,
+or seen in the database when another process (``expedito serve``) runs it — the shell calls
+``sync_completed(notice)`` on every page it holds, shown or hidden, on the event loop.
+``notice`` is a ``tui.backoffice.SyncNotice`` (``slot``: the slot's aware local datetime,
+``provisioned``: channels provisioned or re-keyed, None when not known). A page showing a
+channel "en cours" reloads its data there, in a worker as always::
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        self.load()  # a channel pending until now may be "actif"
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.message import Message
 from textual.widget import Widget
@@ -37,6 +48,9 @@ from textual.worker import Worker, WorkerState
 
 from tui.context import AppContext
 from tui.i18n import error_text
+
+if TYPE_CHECKING:
+    from tui.backoffice import SyncNotice
 
 
 class Page(Widget):
@@ -77,6 +91,12 @@ class Page(Widget):
         """Called when the shell shows this page again (it is kept between visits).
 
         Pages whose data may have changed reload it here (e.g. start their worker again).
+        """
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        """Called when a synchronisation cycle completed (see the module docstring).
+
+        Pages whose data the cycle changes (channels "en cours" → "actif") reload it here.
         """
 
     def language_changed(self, ctx: AppContext) -> None:

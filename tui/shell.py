@@ -17,6 +17,7 @@ from textual.widgets import Static
 from screens.base import Page
 from screens.registry import HOME, PAGES, menu
 from store.dto import RoleInfo, SenderStatus
+from tui.backoffice import SyncNotice
 from tui.context import AppContext
 from tui.formatting import person_title, qualite_line, role_name
 from tui.i18n import Translator
@@ -154,6 +155,13 @@ class PortalScreen(Screen[None]):
     def on_page_sender_changed(self, event: Page.SenderChanged) -> None:
         event.stop()
         self.load_status()
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        """A synchronisation cycle completed: reload the sender status (the sidebar) and
+        tell every page built so far, shown or kept hidden (``Page.sync_completed``)."""
+        self.load_status()
+        for page in list(self._pages.values()):
+            page.sync_completed(notice)
 
     def help_text(self, t: Translator) -> tuple[str, str]:
         spec = PAGES[self.current]

@@ -6,6 +6,7 @@ Two lines, no clock. ``#countdown`` shows ``App.sync_status`` (set with
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -54,6 +55,7 @@ class PortalHeader(Widget):
         self.lang = lang
         self.user = user
         self.home = home
+        self._sync_text = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="header-top"):
@@ -68,7 +70,11 @@ class PortalHeader(Widget):
         self.set_language(self.lang)
 
     def _show_sync_status(self, text: str) -> None:
-        self.query_one("#countdown", Static).update(text)
+        # Each second the countdown changes, not its width: repaint this Static alone, no
+        # layout pass (which would also re-arrange the page below)
+        same_width = cell_len(text) == cell_len(self._sync_text)
+        self._sync_text = text
+        self.query_one("#countdown", Static).update(text, layout=not same_width)
 
     def set_language(self, lang: str, user: str | None = None) -> None:
         self.lang = lang
