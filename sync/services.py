@@ -43,7 +43,7 @@ from sync.limits import ServerLimits
 from sync.schedule import DEFAULT_PERIOD, Clock, Schedule
 from sync.sftp_fs import UploadHook, no_upload_hook
 from sync.sftp_server import SFTPService
-from sync.worker import SyncWorker
+from sync.worker import Listener, SyncWorker
 
 log = logging.getLogger("expedito.services")
 
@@ -191,15 +191,25 @@ def start_services(config: ServiceConfig | None = None) -> Services:
     return services
 
 
-def start_services_or_worker(config: ServiceConfig) -> tuple[Services, OSError | None]:
+def start_services_or_worker(config: ServiceConfig, listener: Listener | None = None,
+                             ) -> tuple[Services, OSError | None]:
     """Start everything in a thread; if the SFTP server cannot listen (``OSError``: the port
     is taken, most likely by an ``expedito serve`` on the same database), start the worker
     alone (no server, no intake: whoever holds the port receives the uploads) and return
-    the error with it."""
+    the error with it. ``listener`` is added to the worker before it starts (its first
+    cycle, a missed slot, may complete at once)."""
+    def build(config: ServiceConfig) -> Services:
+        services = Services(config)
+        if listener is not None:
+            services.worker.add_listener(listener)
+        return services
+
     try:
-        return start_services(config), None
+        services = build(config)
+        services.start_in_thread()
+        return services, None
     except OSError as exc:
         log.warning("SFTP server not started (%s): running the sync worker alone", exc)
-        services = Services(replace(config, serve_sftp=False, run_intake=False))
+        services = build(replace(config, serve_sftp=False, run_intake=False))
         services.start_in_thread()
         return services, exc

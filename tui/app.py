@@ -28,7 +28,13 @@ from textual.reactive import reactive
 
 from screens.login import LoginScreen
 from sync.schedule import Clock, Schedule
-from tui.backoffice import BackOffice, ConfigFactory, SyncCompleted, SyncNotice
+from tui.backoffice import (
+    BackOffice,
+    BackOfficeStarted,
+    ConfigFactory,
+    SyncCompleted,
+    SyncNotice,
+)
 from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from tui.i18n.bindings import localize_tree
@@ -140,15 +146,17 @@ class ExpeditoApp(App[None]):
                             exit_on_error=False, group="services")
 
     def _start_services_thread(self) -> None:
-        # the listener runs on the services' thread: post_message is thread-safe and does
-        # not wait for this loop (call_from_thread would, and could deadlock at exit)
+        # post_message, not call_from_thread: thread-safe and it does not wait for this
+        # loop (which may be stopping, with the app waiting for the services to stop)
         self.back_office.start(self.db_path,
                                lambda notice: self.post_message(SyncCompleted(notice)))
-        error = self.back_office.sftp_error
-        if error is not None:
-            self.call_from_thread(self.notify, self.t("sync.sftp_failed", error=str(error)),
-                                  severity="warning", timeout=10)
-        self.call_from_thread(self.tick_countdown)
+        self.post_message(BackOfficeStarted(self.back_office.sftp_error))
+
+    def on_back_office_started(self, event: BackOfficeStarted) -> None:
+        if event.error is not None:
+            self.notify(self.t("sync.sftp_failed", error=str(event.error)), severity="warning",
+                        timeout=10)
+        self.tick_countdown()
 
     def tick_countdown(self) -> None:
         """Each second: the countdown text (the header's ``#countdown``); without the worker

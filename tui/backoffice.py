@@ -59,6 +59,14 @@ class SyncCompleted(Message):
         self.notice = notice
 
 
+class BackOfficeStarted(Message):
+    """Posted to the app once the services started (or failed to serve SFTP: ``error``)."""
+
+    def __init__(self, error: OSError | None) -> None:
+        super().__init__()
+        self.error = error
+
+
 def format_remaining(seconds: float) -> str:
     """``12:34`` (minutes:seconds, rounded up so the slot itself never shows ``00:00``)."""
     whole = max(0, math.ceil(seconds - 1e-6))
@@ -98,12 +106,10 @@ class BackOffice:
             config = replace(config, period=self.schedule.period, tz=self.schedule.tz)
         if self._clock_given and config.clock is None:
             config = replace(config, clock=self.clock)
-        services, error = start_services_or_worker(config)
-
         def completed(result: CycleResult) -> None:
             on_cycle(SyncNotice(result.slot, result.provisioned + result.rekeyed))
 
-        services.worker.add_listener(completed)
+        services, error = start_services_or_worker(config, completed)
         with self._lock:
             if not self._closed:
                 self.services, self.sftp_error = services, error
