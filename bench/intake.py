@@ -1,6 +1,8 @@
-"""bench/intake: 1,000 sets with a 100 KB FI each, checked and acknowledged.
+"""bench/intake: 1,000 sets with a 100 KB FI each, checked and acknowledged; then 100 sets
+uploaded through the SFTP server with the OpenSSH client.
 
     python bench/intake.py [--sets 1000] [--size 100000] [--direct] [--profile] [--keep DIR]
+                           [--sftp-sets 100] [--sftp-only]
 
 Builds a fresh database with the demo sender and a provisioned SFTP channel, writes the sets
 into the account's INTEST folder as uploads would leave them (not timed), then hands every GO
@@ -9,9 +11,11 @@ that is the figure. ``--direct`` calls ``process_go`` in a loop instead; ``--pro
 the direct loop under cProfile and prints where the time goes. The signature verification
 alone is timed separately, since it was expected to be the main cost. Goal: 5 s for 1,000.
 
-TODO(sync): the second half, 100 sets uploaded through the SFTP server with the OpenSSH
-``sftp`` client (``put`` FI, FS, then GO; wait for the ACRFs in OUTTEST), needs the paramiko
-server of the ``sync`` branch; add it here once both branches are merged.
+The second half runs the back-office services (``sync.services``: the SFTP server on a
+loopback port with the intake behind it, as ``expedito serve`` does), writes ``--sftp-sets``
+more sets (not timed), and times one OpenSSH ``sftp -b`` session that ``put``s every FI, FS
+and GO into INTEST, then the wait until every ACRF is in OUTTEST; then one session that
+``get``s all the ACRFs. ``--sftp-sets 0`` skips it, ``--sftp-only`` skips the first half.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import base64
 import cProfile
 import os
 import pstats
+import shutil
+import subprocess
 import tempfile
 import time
 from datetime import datetime
@@ -47,6 +53,9 @@ from sync.intake.acrf import parse_acrf
 from sync.intake.names import HOME_FOLDERS
 from sync.intake.prepare import PreparedSet, write_set
 from sync.intake.service import Intake
+from sync.services import ServiceConfig, Services
+
+SFTP = shutil.which("sftp") or "/usr/bin/sftp"
 
 USER = "EXPBENCHINTAKE"
 
@@ -69,13 +78,13 @@ def provision(creds: DemoCredentials) -> Account:
 
 
 def write_sets(home: Path, account: Account, creds: DemoCredentials, count: int, size: int,
-               today: str) -> list[PreparedSet]:
+               today: str, first: int = 1, folder: str = "INTEST") -> list[PreparedSet]:
     cert = x509.load_der_x509_certificate(creds.certificate_der.read_bytes())
     key = serialization.load_pem_private_key(creds.certificate_key.read_bytes(), None)
     sets = []
-    for sequence in range(1, count + 1):
+    for sequence in range(first, first + count):
         body = base64.encodebytes(os.urandom(size * 3 // 4 + 3))[:size]
-        sets.append(write_set(home / "INTEST", [body], purpose="DMFA",
+        sets.append(write_set(home / folder, [body], purpose="DMFA",
                               sender=account.sender_number, date=today, sequence=sequence,
                               env="T", cert=cert, key=key))  # type: ignore[arg-type]
     return sets
@@ -88,6 +97,9 @@ def main() -> int:
     parser.add_argument("--direct", action="store_true", help="process_go in a loop")
     parser.add_argument("--profile", action="store_true", help="cProfile the direct loop")
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it")
+    parser.add_argument("--sftp-sets", type=int, default=100,
+                        help="sets uploaded with the OpenSSH sftp client (0: none)")
+    parser.add_argument("--sftp-only", action="store_true", help="only the SFTP half")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="expedito-bench-intake-") as scratch:
         root = args.keep or Path(scratch)
@@ -106,6 +118,16 @@ def run(args: argparse.Namespace, root: Path) -> int:
     for folder in HOME_FOLDERS:
         (home / folder).mkdir(parents=True, exist_ok=True)
     today = f"{datetime.now():%Y%m%d}"
+    ok = True
+    if not args.sftp_only:
+        ok = run_direct(args, root, account, creds, home, today)
+    if args.sftp_sets > 0:
+        ok = run_sftp(args, root, account, creds, home, today) and ok
+    return 0 if ok else 1
+
+
+def run_direct(args: argparse.Namespace, root: Path, account: Account,
+               creds: DemoCredentials, home: Path, today: str) -> bool:
     started = time.perf_counter()
     sets = write_sets(home, account, creds, args.sets, args.size, today)
     prepared_s = time.perf_counter() - started
@@ -155,8 +177,75 @@ def run(args: argparse.Namespace, root: Path) -> int:
     else:
         met = total_s <= 5 * args.sets / 1000
         print(f"  goal 5 s for 1,000 sets: {'met' if met else 'MISSED'}")
-    ok = len(acks) == accepted == recorded == args.sets and left == 0
-    return 0 if ok else 1
+    return len(acks) == accepted == recorded == args.sets and left == 0
+
+
+def sftp_batch(port: int, creds: DemoCredentials, user: str, commands: str,
+               cwd: Path) -> float:
+    """Run one ``sftp -b`` session; its wall-clock seconds."""
+    batch = cwd / "sftp-batch.txt"
+    batch.write_text(commands)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [SFTP, "-b", str(batch), "-i", str(creds.ssh_private_key), "-P", str(port),
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
+         f"{user}@127.0.0.1"], cwd=cwd, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"sftp failed: {done.stderr}")
+    return seconds
+
+
+def run_sftp(args: argparse.Namespace, root: Path, account: Account, creds: DemoCredentials,
+             home: Path, today: str) -> bool:
+    """The SFTP half: one OpenSSH session uploads every set; wait for all the ACRFs."""
+    if not os.path.exists(SFTP):
+        print("bench/intake: no OpenSSH sftp client, SFTP half skipped")
+        return True
+    count, first = args.sftp_sets, 0 if args.sftp_only else args.sets
+    outbox = root / "outbox"
+    outbox.mkdir(exist_ok=True)
+    for ack in (home / "OUTTEST").iterdir():  # the first half's, out of the count
+        ack.unlink()
+    sets = write_sets(root, account, creds, count, args.size, today, first + 1,
+                      folder="outbox")
+    megabytes = count * args.size / 1e6
+    services = Services(ServiceConfig(homes_root=root / "homes", port=0,
+                                      host_key_path=root / "host_key", run_worker=False))
+    services.start_in_thread()
+    try:
+        port = services.sftp_address[1]
+        commands = "cd INTEST\n" + "".join(f"put {path.name}\n" for prepared in sets
+                                           for path in prepared.paths)
+        started = time.perf_counter()
+        upload_s = sftp_batch(port, creds, account.technical_user, commands, outbox)
+        while len(os.listdir(home / "OUTTEST")) < count:  # every ACRF there
+            if time.perf_counter() - started > 600:
+                break
+            time.sleep(0.005)
+        total_s = time.perf_counter() - started
+        idle = services.intake.wait_idle(60)
+        inbox = root / "inbox"
+        inbox.mkdir(exist_ok=True)
+        get_s = sftp_batch(port, creds, account.technical_user, "get OUTTEST/*\n", inbox)
+    finally:
+        services.stop_in_thread()
+    acks = [path for path in inbox.iterdir() if path.name.startswith("FO.ACRF.")]
+    accepted = sum(parse_acrf(path.read_bytes()).result == 1 for path in acks)
+    left = len(os.listdir(home / "INTEST"))
+    files = 3 * count
+    print(f"bench/intake SFTP: {count} sets of {args.size:,} bytes ({megabytes:.0f} MB, "
+          f"{files} files), OpenSSH sftp client -> Expedito's server + intake, one session")
+    print(f"  upload session (connect, {files} puts, quit)  {upload_s:7.2f} s  "
+          f"({megabytes / upload_s:.0f} MB/s, {files / upload_s:.0f} files/s)")
+    print(f"  session start to last ACRF in OUTTEST     {total_s:7.2f} s  "
+          f"({total_s / count * 1000:.1f} ms/set, {count / total_s:.0f} sets/s; the last "
+          f"ACRF {max(0.0, total_s - upload_s):.2f} s after the session ended)")
+    print(f"  get every ACRF (one session)               {get_s:7.2f} s")
+    print(f"  ACRFs fetched {len(acks)} ({accepted} accepted), files left in INTEST {left}, "
+          f"intake failures {len(services.intake.failures)}")
+    return idle and len(acks) == accepted == count and left == 0
 
 
 if __name__ == "__main__":

@@ -31,11 +31,22 @@ shell relabels the header and the qualité line and keeps the page.
 Each time the shell shows a page it checks, in a thread, that the session is still current
 (``store.personal.session_is_current``: no password change since it was opened); a stale one
 posts ``SessionStale``, and the app sends it back to the login page.
+
+Synchronisation: the header shows the countdown to the next :00/:30 cycle on every page
+(the app does it; a page need not). When a cycle completes — run by this process's worker,
+or seen in the database when another process (``expedito serve``) runs it — the shell calls
+``sync_completed(notice)`` on every page it holds, shown or hidden, on the event loop.
+``notice`` is a ``tui.backoffice.SyncNotice`` (``slot``: the slot's aware local datetime,
+``provisioned``: channels provisioned or re-keyed, None when not known). A page showing a
+channel "en cours" reloads its data there, in a worker as always::
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        self.load()  # a channel pending until now may be "actif"
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.message import Message
@@ -44,6 +55,9 @@ from textual.worker import Worker, WorkerState
 
 from tui.context import AppContext
 from tui.i18n import error_text
+
+if TYPE_CHECKING:
+    from tui.backoffice import SyncNotice
 
 
 class Page(Widget):
@@ -110,6 +124,12 @@ class Page(Widget):
 
         if not session_is_current(self.ctx.session):
             self.post_message(self.SessionStale())
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        """Called when a synchronisation cycle completed (see the module docstring).
+
+        Pages whose data the cycle changes (channels "en cours" → "actif") reload it here.
+        """
 
     def language_changed(self, ctx: AppContext) -> None:
         """Called instead of a rebuild when ``KEEP_ON_LANGUAGE_CHANGE`` is set."""

@@ -78,3 +78,15 @@ def channel_file_codes(channel_id: int) -> frozenset[str]:
              .join(Channel)
              .where((Channel.id == channel_id) & (Channel.status != DELETED)))
     return frozenset(code for app in query for code in app.file_codes.split(","))
+
+
+def provisioned_accounts() -> list[Account]:
+    """Every account that may log in now (provisioned SFTP channel, active sender), by user.
+
+    For the intake at start-up: it looks in these homes for sets closed while it was down.
+    """
+    query = (Channel.select(Channel, Sender).join(Sender)
+             .where((Sender.active == True) & (Channel.kind == SFTP)  # noqa: E712
+                    & (Channel.status == ACTIVE) & Channel.provisioned_key.is_null(False))
+             .order_by(Sender.technical_user, Channel.id))
+    return [_account(channel, channel.sender) for channel in query]

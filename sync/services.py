@@ -1,4 +1,4 @@
-"""The back-office services together: the sync worker and the SFTP server.
+"""The back-office services together: the sync worker, the SFTP server and the batch intake.
 
 ``expedito serve`` runs them alone; the app runs them in its own process unless
 ``--no-serve``. Use from a running asyncio loop::
@@ -11,6 +11,17 @@
 or from plain threads: ``services.start_in_thread()`` / ``services.stop_in_thread()`` (the
 worker then gets a loop of its own in a daemon thread). The database must already be open
 (``store.db.open_database``).
+
+``services.intake`` checks and acknowledges the sets closed on the server (the server's
+``on_upload`` hook feeds it; ``config.on_upload``, if given, is called after it). At start it
+looks in the home of every provisioned account for GO and TD files left while no intake ran
+(or by a crash half-way through a set), before the server accepts anyone. The spool
+(accepted and rejected sets) is ``config.spool_root``, by default ``intake`` next to the
+homes.
+
+``start_services_or_worker`` is the app's way in: when the SFTP port is taken (an
+``expedito serve`` already runs, or another program), it runs the worker alone, so the
+countdown and the cycle notifications still work.
 """
 
 from __future__ import annotations
@@ -18,19 +29,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
 
+from store.accounts import Account, provisioned_accounts
 from store.db import data_dir
 from sync.cycle import LEASE
 from sync.homes import default_homes_root
 from sync.hostkey import HOST_KEY_NAME, fingerprint, load_or_create_host_key
+from sync.intake.service import Intake
 from sync.limits import ServerLimits
 from sync.schedule import DEFAULT_PERIOD, Clock, Schedule
 from sync.sftp_fs import UploadHook, no_upload_hook
 from sync.sftp_server import SFTPService
-from sync.worker import SyncWorker
+from sync.worker import Listener, SyncWorker
 
 log = logging.getLogger("expedito.services")
 
@@ -52,6 +65,8 @@ class ServiceConfig:
     lease: timedelta = LEASE
     serve_sftp: bool = True
     run_worker: bool = True
+    run_intake: bool = True
+    spool_root: Path | None = None  # None: ``intake`` next to the homes
 
 
 class Services:
@@ -62,9 +77,10 @@ class Services:
         self.worker = SyncWorker(self.config.homes_root, Schedule(self.config.period,
                                                                   self.config.tz),
                                  self.config.clock, lease=self.config.lease)
+        self.intake = Intake(self.config.homes_root, self.config.spool_root)
         self.host_key = load_or_create_host_key(self.config.host_key_path)
         self.sftp = SFTPService(self.config.homes_root, self.host_key, self.config.host,
-                                self.config.port, self.config.limits, self.config.on_upload)
+                                self.config.port, self.config.limits, self._on_upload)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
@@ -78,19 +94,47 @@ class Services:
     def sftp_address(self) -> tuple[str, int]:
         return self.sftp.address
 
+    def _on_upload(self, account: Account, path: Path) -> None:
+        """The SFTP server's hook (session thread): queue GO/TD files for the intake."""
+        if self.config.run_intake:
+            self.intake.on_upload(account, path)
+        self.config.on_upload(account, path)
+
+    def scan_homes(self) -> int:
+        """Queue the GO and TD files already in the provisioned homes (blocking: database,
+        file system); returns how many were found."""
+        found = 0
+        for account in provisioned_accounts():
+            found += self.intake.scan(account)
+        if found:
+            log.info("intake: %d set(s) closed while no intake ran, queued", found)
+        return found
+
     async def start(self) -> None:
-        """On a running loop: the worker as a task, the SFTP server in its threads."""
+        """On a running loop: the intake's thread (and its start-up scan), the SFTP server in
+        its threads, the worker as a task. Nothing is left running if a part fails (the
+        SFTP port taken: ``OSError``)."""
         self.config.homes_root.mkdir(parents=True, exist_ok=True)
-        if self.config.serve_sftp:
-            await asyncio.to_thread(self.sftp.start)
+        try:
+            if self.config.run_intake:
+                self.intake.start()
+                await asyncio.to_thread(self.scan_homes)
+            if self.config.serve_sftp:
+                await asyncio.to_thread(self.sftp.start)
+        except BaseException:
+            await asyncio.to_thread(self.intake.stop)
+            raise
         if self.config.run_worker:
             self.worker.start()
         self._started = True
 
     async def stop(self) -> None:
-        await self.worker.stop()
+        """Stop taking uploads, stop the worker, then let the intake finish its queue."""
         if self._started and self.config.serve_sftp:
             await asyncio.to_thread(self.sftp.stop)
+        await self.worker.stop()
+        if self._started and self.config.run_intake:
+            await asyncio.to_thread(self.intake.stop)
         self._started = False
 
     async def run_forever(self) -> None:
@@ -115,6 +159,8 @@ class Services:
                 loop.run_until_complete(self.start())
             except BaseException as exc:
                 failure.append(exc)
+                loop.close()
+                self._loop = None
                 ready.set()
                 return
             ready.set()
@@ -143,3 +189,27 @@ def start_services(config: ServiceConfig | None = None) -> Services:
     services = Services(config)
     services.start_in_thread()
     return services
+
+
+def start_services_or_worker(config: ServiceConfig, listener: Listener | None = None,
+                             ) -> tuple[Services, OSError | None]:
+    """Start everything in a thread; if the SFTP server cannot listen (``OSError``: the port
+    is taken, most likely by an ``expedito serve`` on the same database), start the worker
+    alone (no server, no intake: whoever holds the port receives the uploads) and return
+    the error with it. ``listener`` is added to the worker before it starts (its first
+    cycle, a missed slot, may complete at once)."""
+    def build(config: ServiceConfig) -> Services:
+        services = Services(config)
+        if listener is not None:
+            services.worker.add_listener(listener)
+        return services
+
+    try:
+        services = build(config)
+        services.start_in_thread()
+        return services, None
+    except OSError as exc:
+        log.warning("SFTP server not started (%s): running the sync worker alone", exc)
+        services = build(replace(config, serve_sftp=False, run_intake=False))
+        services.start_in_thread()
+        return services, exc

@@ -38,7 +38,9 @@ def demo_credentials(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[
 
 @pytest.fixture
 def app(demo: SqliteDatabase):  # type: ignore[no-untyped-def]
-    """The Expedito app on the demo database, as ``expedito --demo`` opens it (256 colours)."""
+    """The Expedito app on the demo database, as ``expedito --demo --no-serve`` opens it (256
+    colours), its countdown frozen at 14:17:26 (``app.back_office.clock``)."""
+    from tests.tui_helpers import frozen_countdown
     from tui.app import ExpeditoApp
 
-    return ExpeditoApp(demo=True, ansi=False)
+    return ExpeditoApp(demo=True, ansi=False, **frozen_countdown())

@@ -256,15 +256,22 @@ def test_expired_certificate_refused_on_channel(demo: SqliteDatabase,
 
 def test_account_lookup_follows_provisioning_and_revocation(
         demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
-    from store.accounts import account_is_live, channel_file_codes, find_account
+    from store.accounts import (
+        account_is_live,
+        channel_file_codes,
+        find_account,
+        provisioned_accounts,
+    )
 
     register(demo_credentials)
     key = demo_credentials.ssh_public_key.read_text()
     assert find_account("EXPDEMOENTREPRISE", key) is None  # not provisioned yet
+    assert provisioned_accounts() == []
     channel = Channel.get()
     assert senders.activate_channel(channel.id, NOW)
     account = find_account("EXPDEMOENTREPRISE", key)
     assert account is not None and account.sender_number == senders.FIRST_SENDER_NUMBER
+    assert provisioned_accounts() == [account]
     assert find_account("expdemoentreprise", key) is None  # case matters
     assert channel_file_codes(channel.id) == {"DMFA", "DMWA", "DMRQ", "DIMN"}
     assert account_is_live(channel.id)

@@ -18,7 +18,7 @@ from store import senders
 from store.democreds import DEMO_SERIAL, citizen_ca_name, make_test_certificate
 from store.dto import ChannelInput
 from tests.helpers import contact, person_id, qualite_id
-from tests.tui_helpers import settle
+from tests.tui_helpers import frozen_countdown, settle
 from tests.wizard_helpers import choose_in_menu, enter_portal, fill_contact, load_channel, put
 from tui.app import ExpeditoApp
 
@@ -47,7 +47,7 @@ def fixed(demo: SqliteDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def app() -> ExpeditoApp:
-    return ExpeditoApp(demo=True, ansi=False)
+    return ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
 
 
 async def wizard_to(pilot: Pilot[None], step: str) -> None:

@@ -12,6 +12,7 @@ from store.models import LoginFailure
 from tests.tui_helpers import log_in, screen_text, settle, text_of
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
+from tui.widgets.portal_header import PortalHeader
 
 SIZE = (80, 24)
 
@@ -22,7 +23,10 @@ async def test_login_screen_shows_demo_logins(app: ExpeditoApp) -> None:
         assert isinstance(app.screen, LoginScreen)
         demo = text_of(app, "#demo-logins")
         assert "dieter" in demo and "colette" in demo and "ursula" in demo
-        assert "Gestion d'accès pour Entreprises et Organisations" in screen_text(app)
+        # The title, cut at 80 columns by the countdown beside it.
+        assert app.screen.query_one(PortalHeader).title_text == \
+            "Gestion d'accès pour Entreprises et Organisations"
+        assert "Gestion d'accès pour Entrepri" in screen_text(app)
 
 
 async def test_login_not_demo_hides_demo_logins(demo: object) -> None:

@@ -29,7 +29,7 @@ from tests.pages_helpers import (
     settle_tree,
     shown,
 )
-from tests.tui_helpers import log_in, screen_text, settle
+from tests.tui_helpers import log_in, settle
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog
@@ -85,7 +85,8 @@ async def test_a_new_language_switches_the_interface_at_once(app: ExpeditoApp) -
         await settle(pilot)
         assert Person.get(Person.login == "colette").language == "nl"
         assert app.lang == "nl"
-        assert "Toegangsbeheer voor Ondernemingen en Organisaties" in screen_text(app)
+        assert app.screen.query_one(PortalHeader).title_text == \
+            "Toegangsbeheer voor Ondernemingen en Organisaties"
         page = page_of(pilot)
         assert isinstance(page, DonneesPersonnellesPage) and page.ctx.lang == "nl"
         assert str(page.query_one(".page-title").render()) == \

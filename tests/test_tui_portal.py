@@ -10,10 +10,11 @@ from screens.placeholder import DeniedPage, PlaceholderPage
 from screens.qualite_choice import QualiteChoiceScreen
 from screens.registry import PAGES
 from store.models import Person
-from tests.tui_helpers import log_in, screen_text, settle
+from tests.tui_helpers import frozen_countdown, log_in, screen_text, settle
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog, HelpDialog
+from tui.widgets.portal_header import PortalHeader
 from tui.widgets.sidebar import Sidebar
 
 SIZE = (80, 24)
@@ -114,23 +115,28 @@ async def test_languages_switch_and_are_remembered(app: ExpeditoApp) -> None:
         await pilot.press("f2")  # fr → nl
         await settle(pilot)
         text = screen_text(app)
-        assert "Toegangsbeheer voor Ondernemingen en Organisaties" in text
+        assert portal.query_one(PortalHeader).title_text == \
+            "Toegangsbeheer voor Ondernemingen en Organisaties"
+        assert "Toegangsbeheer voor Ondernemin" in text
         assert "Welkom Dhr. Dieter Expedito" in text
         assert "Functionaliteiten" in text
         assert Person.get(Person.login == "dieter").language == "nl"
         await app.action_language("de")
         await settle(pilot)
-        assert "Zugriffsverwaltung für Unternehmen und Organisationen" in screen_text(app)
+        assert portal.query_one(PortalHeader).title_text == \
+            "Zugriffsverwaltung für Unternehmen und Organisationen"
         await app.action_language("en")
         await settle(pilot)
         assert "Welcome Mr Dieter Expedito" in screen_text(app)
         assert portal.query_one("#menu") is app.focused
         assert Person.get(Person.login == "dieter").language == "en"
     # The next login opens in English.
-    again = ExpeditoApp(demo=True)
+    again = ExpeditoApp(demo=True, **frozen_countdown())
     async with again.run_test(size=SIZE) as pilot:
-        await _portal(again, pilot)
-        assert "Access management for Companies and Organisations" in screen_text(again)
+        portal = await _portal(again, pilot)
+        assert portal.query_one(PortalHeader).title_text == \
+            "Access management for Companies and Organisations"
+        assert "Welcome Mr Dieter Expedito" in screen_text(again)
 
 
 async def test_switch_qualite(app: ExpeditoApp) -> None:
@@ -181,8 +187,10 @@ async def test_help_palette_and_quit(app: ExpeditoApp) -> None:
 async def test_sync_status_slot(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         portal = await _portal(app, pilot)
-        app.set_sync_status("Synchronisation dans 12:34")
-        await pilot.pause()
+        # the countdown (frozen clock) fills the slot; see tests/test_tui_sync.py
+        assert str(portal.query_one("#countdown").render()) == (
+            "Prochaine synchronisation à 14:30 — dans 12:34")
+        app.set_sync_status("Synchronisation dans 12:34")  # shown at once (until the tick)
         assert str(portal.query_one("#countdown").render()) == "Synchronisation dans 12:34"
 
 

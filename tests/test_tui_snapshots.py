@@ -1,7 +1,8 @@
 """Snapshots of the key screens: the login and Accueil at 80x24 and 120x40, and in 16 colours.
 
-Deterministic: the demo data set is fixed, the header has no clock, the countdown slot is
-empty. Update with ``pytest --snapshot-update tests/test_tui_snapshots.py`` and review.
+Deterministic: the demo data set is fixed, the header has no clock, the countdown reads a
+frozen clock (``tests.tui_helpers.frozen_countdown``). Update with
+``pytest --snapshot-update tests/test_tui_snapshots.py`` and review.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui_helpers import log_in, settle
+from tests.tui_helpers import frozen_countdown, log_in, settle
 from tui.app import ExpeditoApp
 
 SnapCompare = Callable[..., bool]
@@ -42,10 +43,10 @@ def test_accueil(snap_compare: SnapCompare, app: ExpeditoApp, size: tuple[int, i
 
 
 def test_login_16_colours(snap_compare: SnapCompare, demo: object) -> None:
-    app = ExpeditoApp(demo=True, ansi=True)
+    app = ExpeditoApp(demo=True, ansi=True, **frozen_countdown())
     assert snap_compare(app, terminal_size=(80, 24), run_before=_login_typed)
 
 
 def test_accueil_16_colours(snap_compare: SnapCompare, demo: object) -> None:
-    app = ExpeditoApp(demo=True, ansi=True)
+    app = ExpeditoApp(demo=True, ansi=True, **frozen_countdown())
     assert snap_compare(app, terminal_size=(80, 24), run_before=_accueil)

@@ -16,7 +16,7 @@ from store import senders
 from store.democreds import DemoCredentials, make_test_certificate
 from store.models import PENDING, Channel, ChannelApplication, ContactPerson, Sender
 from tests.helpers import contact, person_id, qualite_id, sftp_input
-from tests.tui_helpers import settle
+from tests.tui_helpers import frozen_countdown, settle
 from tests.wizard_helpers import (
     SIZE,
     choose_in_menu,
@@ -571,7 +571,7 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
     senders.register_sender(person_id("dieter"), qualite_id(), contact(),
                             sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
                             "EXPDEMOENTREPRISE")
-    app = ExpeditoApp(demo=True, ansi=False)
+    app = ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula")
         pages = app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]

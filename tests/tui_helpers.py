@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
+
+from sync.schedule import FakeClock, Schedule
+
+BXL = ZoneInfo("Europe/Brussels")
+FROZEN = datetime(2026, 1, 15, 14, 17, 26, tzinfo=BXL)
+
+
+def frozen_countdown(moment: datetime = FROZEN) -> dict[str, Any]:
+    """App arguments for a countdown that stands still (``Prochaine synchronisation à
+    14:30 — dans 12:34``) until the test moves ``clock``."""
+    return {"clock": FakeClock(moment, BXL), "schedule": Schedule(30, BXL)}
 
 
 async def settle(pilot: Pilot[None]) -> None:

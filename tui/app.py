@@ -1,14 +1,23 @@
 """The Expedito app: login, qualité choice, the portal shell; languages, help, quit.
 
 ``run_app(path, args)`` is what ``expedito`` calls once the database is open.
+
+The back office (``tui.backoffice``): unless ``--no-serve`` the app runs the sync worker,
+the SFTP server and the batch intake in its own process, from the moment the store is open
+until it ends. The header's countdown is refreshed by one 1-second interval; when a cycle
+completes the app receives ``SyncCompleted`` and calls ``sync_completed(notice)`` on the
+portal's pages (``screens.base.Page``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +28,14 @@ from textual.reactive import reactive
 
 from screens.base import Page
 from screens.login import LoginScreen
+from sync.schedule import Clock, Schedule
+from tui.backoffice import (
+    BackOffice,
+    BackOfficeStarted,
+    ConfigFactory,
+    SyncCompleted,
+    SyncNotice,
+)
 from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from tui.i18n.bindings import localize_tree
@@ -26,6 +43,7 @@ from tui.widgets.dialogs import ConfirmDialog, HelpDialog
 
 if TYPE_CHECKING:  # store and the shell load after the first paint
     from store.dto import RoleInfo, SessionInfo
+    from sync.services import ServiceConfig
     from tui.context import AppContext
     from tui.shell import PortalScreen
 
@@ -58,9 +76,16 @@ class ExpeditoApp(App[None]):
 
     def __init__(self, db_path: Path | None = None, demo: bool = False,
                  ansi: bool | None = None, serve: bool = False,
-                 open_store: Callable[[], Path] | None = None) -> None:
+                 open_store: Callable[[], Path] | None = None,
+                 service_config: ConfigFactory | None = None, clock: Clock | None = None,
+                 schedule: Schedule | None = None) -> None:
         """``open_store`` opens the database; it runs in a thread once the login screen is
-        painted (``None``: the store is already open, as in tests)."""
+        painted (``None``: the store is already open, as in tests).
+
+        ``serve``: run the back-office services here, configured by ``service_config(db
+        path)``, once the store is open. ``clock`` and ``schedule`` drive the countdown (and
+        the worker, unless the configuration names its own clock); tests pass a
+        ``sync.schedule.FakeClock``."""
         super().__init__()
         self.db_path = db_path
         self.demo = demo
@@ -68,7 +93,9 @@ class ExpeditoApp(App[None]):
         self.store_ready = threading.Event()
         if open_store is None:
             self.store_ready.set()
-        self.serve = serve  # the sync worker and SFTP server (issue: sync) start from here
+        self.serve = serve
+        self.back_office = BackOffice(serve, service_config, clock, schedule)
+        self.last_sync: SyncNotice | None = None
         self.lang = DEFAULT_LANGUAGE
         self.ctx: AppContext | None = None
         self._ansi = wants_ansi_theme() if ansi is None else ansi
@@ -80,6 +107,10 @@ class ExpeditoApp(App[None]):
         if self._ansi:
             self.theme = ANSI_THEME
         localize_tree(self, self.lang)
+        self.set_interval(1, self.tick_countdown)  # the only timer: 1 Hz
+        self.tick_countdown()
+        if self.store_ready.is_set():
+            self._start_back_office()
 
     def get_default_screen(self) -> LoginScreen:
         """The login screen is the first screen (no blank screen painted before it)."""
@@ -106,6 +137,50 @@ class ExpeditoApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, LoginScreen):
                 screen.store_opened()
+        self._start_back_office()
+
+    # --- the back office: services, countdown, cycles -----------------------------------------
+
+    def _start_back_office(self) -> None:
+        if self.back_office.serve:
+            self.run_worker(self._start_services_thread, thread=True, exclusive=True,
+                            exit_on_error=False, group="services")
+
+    def _start_services_thread(self) -> None:
+        # post_message, not call_from_thread: thread-safe and it does not wait for this
+        # loop (which may be stopping, with the app waiting for the services to stop)
+        self.back_office.start(self.db_path,
+                               lambda notice: self.post_message(SyncCompleted(notice)))
+        self.post_message(BackOfficeStarted(self.back_office.sftp_error))
+
+    def on_back_office_started(self, event: BackOfficeStarted) -> None:
+        if event.error is not None:
+            self.notify(self.t("sync.sftp_failed", error=str(event.error)), severity="warning",
+                        timeout=10)
+        self.tick_countdown()
+
+    def tick_countdown(self) -> None:
+        """Each second: the countdown text (the header's ``#countdown``); without the worker
+        in this process, a look at whether another process finished the last slot."""
+        self.set_sync_status(self.back_office.countdown_text(self.t))
+        if self.store_ready.is_set() and (slot := self.back_office.poll_due()) is not None:
+            self.run_worker(partial(self._check_slot_thread, slot), thread=True,
+                            exclusive=True, exit_on_error=False, group="sync-poll")
+
+    def _check_slot_thread(self, slot: datetime) -> None:
+        notice = self.back_office.check_slot(slot)
+        if notice is not None:
+            self.post_message(SyncCompleted(notice))
+
+    def on_sync_completed(self, event: SyncCompleted) -> None:
+        self.last_sync = event.notice
+        self.tick_countdown()
+        portal = self._portal()
+        if portal is not None:
+            portal.sync_completed(event.notice)
+
+    async def on_unmount(self) -> None:
+        await asyncio.to_thread(self.back_office.stop)
 
     def set_sync_status(self, text: str) -> None:
         """Show ``text`` in the header's ``#countdown`` slot (every screen's header)."""
@@ -215,6 +290,7 @@ class ExpeditoApp(App[None]):
         if lang not in LANGUAGES:
             return
         self._set_lang(lang)
+        self.tick_countdown()
         for screen in self.screen_stack:
             setter = getattr(screen, "set_language", None)
             if setter is not None:
@@ -265,12 +341,28 @@ def _store_language(person_id: int, lang: str) -> None:
 def run_app(path: Path | None, args: argparse.Namespace) -> int:
     """Run the app. ``path``: the database the CLI already opened; ``None``: the app opens
     it (``tui.cli.open_store(args)``) in a thread once the login screen is painted."""
+    from tui.cli import service_config
+
     open_store: Callable[[], Path] | None = None
     if path is None:
         from tui.cli import open_store as cli_open_store
 
         open_store = partial(cli_open_store, args)
+    try:
+        schedule = Schedule(getattr(args, "period", 30))
+    except ValueError as exc:
+        print(f"expedito: {exc}", file=sys.stderr)
+        return 2
+
+    def config(db_path: Path | None) -> ServiceConfig:
+        assert db_path is not None  # the services start once the store is open
+        return service_config(args, db_path)
+
     app = ExpeditoApp(path, demo=bool(getattr(args, "demo", False)),
-                      serve=not getattr(args, "no_serve", False), open_store=open_store)
-    app.run(mouse=not getattr(args, "no_mouse", False))
+                      serve=not getattr(args, "no_serve", False), open_store=open_store,
+                      service_config=config, schedule=schedule)
+    try:
+        app.run(mouse=not getattr(args, "no_mouse", False))
+    finally:
+        app.back_office.stop()
     return app.return_code or 0

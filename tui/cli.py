@@ -133,6 +133,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         print(f"Database: {db_path}")
         print(f"SFTP: {host}:{port}, host key {services.host_key_fingerprint}")
         print(f"Homes: {services.config.homes_root}")
+        print(f"Batch intake: sets kept in {services.intake.spool_root}")
         print(f"Next synchronisation at {next_slot:%H:%M} "
               f"(every {services.config.period} minutes)", flush=True)
         try:

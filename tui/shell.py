@@ -17,6 +17,7 @@ from textual.widgets import Static
 from screens.base import Page
 from screens.registry import HOME, PAGES, menu
 from store.dto import RoleInfo, SenderStatus
+from tui.backoffice import SyncNotice
 from tui.context import AppContext
 from tui.formatting import person_title, qualite_line, role_name
 from tui.i18n import Translator
@@ -177,6 +178,13 @@ class PortalScreen(Screen[None]):
         self._relabel()
         for page in self._pages.values():  # kept pages too: they check the session when shown
             page.ctx = self.ctx
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        """A synchronisation cycle completed: reload the sender status (the sidebar) and
+        tell every page built so far, shown or kept hidden (``Page.sync_completed``)."""
+        self.load_status()
+        for page in list(self._pages.values()):
+            page.sync_completed(notice)
 
     def help_text(self, t: Translator) -> tuple[str, str]:
         spec = PAGES[self.current]

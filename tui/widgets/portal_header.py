@@ -75,6 +75,7 @@ class PortalHeader(Widget):
         self.home = home
         self._title = Content("")
         self._nav = Content("")
+        self._sync_text = ""
 
     def compose(self) -> ComposeResult:
         yield _HeaderLines(id="header-lines")
@@ -84,9 +85,20 @@ class PortalHeader(Widget):
         self.watch(self.app, "sync_status", self._show_sync_status, init=True)
         self.set_language(self.lang)
 
+    @property
+    def title_text(self) -> str:
+        """The portal's title, whole (at 80 columns the countdown beside it may cut it)."""
+        return self._title.plain
+
     def _show_sync_status(self, text: str) -> None:
-        self.query_one("#countdown", Static).update(text)
-        self._refresh_lines()
+        # Each second the countdown changes, not its width: repaint this Static alone, no
+        # layout pass (which would also re-arrange the page below); the title is fitted
+        # beside it again only when its width changes.
+        same_width = cell_len(text) == cell_len(self._sync_text)
+        self._sync_text = text
+        self.query_one("#countdown", Static).update(text, layout=not same_width)
+        if not same_width:
+            self._refresh_lines()
 
     def _refresh_lines(self) -> None:
         if self.is_mounted:
@@ -112,7 +124,7 @@ class PortalHeader(Widget):
 
     def lines(self, width: int) -> Content:
         """The two lines at ``width`` cells."""
-        status = str(getattr(self.app, "sync_status", ""))
+        status = self._sync_text
         title = _fit(self._title, max(0, width - cell_len(status) - 2))
         nav_width = min(width, self._nav.cell_length + 2)
         nav = _fit(self._nav, nav_width)
