@@ -62,6 +62,7 @@ PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
     PageSpec("canal_ftp", "screens.canaux:CanalPage"),
     PageSpec("canal_mqlink", "screens.canaux:CanalPage"),
     PageSpec("canal_webservice", "screens.canaux:CanalPage"),
+    PageSpec("envois", "screens.envois:EnvoisPage"),
     PageSpec("suppression", "screens.suppression:SuppressionPage", manager_only=True),
     # Données personnelles
     PageSpec("donnees_personnelles",
@@ -104,6 +105,7 @@ def _menu(status: SenderStatus | None, is_manager: bool) -> Iterator[MenuItem]:
         yield MenuItem("menu.canaux", None, 1)
         yield from (item(p, 2) for p in ("canal_sftp", "canal_ftp", "canal_mqlink",
                                          "canal_webservice"))
+        yield item("envois")
         if is_manager:
             yield item("suppression")
     elif is_manager:
