@@ -1,9 +1,16 @@
 """*Aperçu des données de configuration*: contact person, technical user, each channel with its
-status, data, certificate and secured applications."""
+status, data, certificate and secured applications; for SFTP, the server's address and host
+key fingerprint.
+
+A channel "en cours" shows when the next synchronisation happens, from the app's back office
+(``app.back_office.next_slot()``, the header's countdown): the time follows the header's
+1-second tick (``App.sync_status``), no timer of its own. When a cycle completes the page
+loads its data again (``sync_completed``): the channel shows "actif" without a key press."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,7 +19,6 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from screens import sync_time
 from screens.base import Page
 from screens.summary import (
     certificate_text,
@@ -27,31 +33,90 @@ from store.models import PENDING
 from tui.formatting import fmt_date
 from tui.i18n import Translator
 
+if TYPE_CHECKING:
+    from tui.backoffice import BackOffice, SftpServerInfo, SyncNotice
 
-def sync_pending_widgets(t: Translator, channel: ChannelInfo, now: datetime) -> list[Widget]:
-    """"La configuration … est en cours" and when the next synchronisation happens.
 
-    The ``.next-sync`` Static is where the sync worker's live countdown goes.
-    """
+def back_office(page: Page) -> BackOffice | None:
+    """The app's back office (``tui.backoffice``); None in an app without one."""
+    office: BackOffice | None = getattr(page.app, "back_office", None)
+    return office
+
+
+class NextSync(Static):
+    """"Prochaine synchronisation à 14:30", kept in step with the back office's schedule."""
+
+    def __init__(self, t: Translator, upcoming: datetime, kind: str) -> None:
+        self.t = t
+        self.text = t("apercu.next_sync", time=f"{upcoming:%H:%M}")
+        super().__init__(self.text, id=f"next-sync-{kind.lower()}", classes="next-sync",
+                         markup=False)
+
+    def follow(self, upcoming: datetime) -> None:
+        text = self.t("apercu.next_sync", time=f"{upcoming:%H:%M}")
+        if text != self.text:  # once per slot at most: no layout each second
+            self.text = text
+            self.update(text)
+
+
+def follow_next_sync(page: Page) -> None:
+    """Keep the page's ``NextSync`` lines on the back office's next slot (call on mount)."""
+    office = back_office(page)
+    if office is None:
+        return
+
+    def tick(_: str) -> None:
+        widgets = list(page.query(NextSync))
+        if widgets:
+            upcoming = office.next_slot()
+            for widget in widgets:
+                widget.follow(upcoming)
+
+    page.watch(page.app, "sync_status", tick, init=False)
+
+
+def next_slot(page: Page) -> datetime:
+    office = back_office(page)
+    if office is not None:
+        return office.next_slot()
+    from sync.schedule import Schedule
+
+    return Schedule().next_slot(datetime.now().astimezone())
+
+
+def sync_pending_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime
+                         ) -> list[Widget]:
+    """"La configuration … est en cours" and when the next synchronisation happens."""
     if channel.status != PENDING and not channel.change_pending:
         return []
-    upcoming = sync_time.next_sync(now)
-    minutes = max(1, int((upcoming - now).total_seconds() + 59) // 60)
     key = "apercu.pending" if channel.status == PENDING else "apercu.change_pending"
     return [
         Static(t(key), classes="sync-pending", markup=False),
-        Static(t("apercu.next_sync", time=upcoming.strftime("%H:%M"), minutes=minutes),
-               id=f"next-sync-{channel.kind.lower()}", classes="next-sync", markup=False),
+        NextSync(t, upcoming, channel.kind),
     ]
 
 
-def channel_widgets(t: Translator, channel: ChannelInfo, now: datetime) -> list[Widget]:
+def server_widgets(t: Translator, server: SftpServerInfo) -> list[Widget]:
+    """The SFTP server's address and host key fingerprint (or that it never started)."""
+    text = [t("apercu.sftp_server", address=f"{server.address[0]}:{server.address[1]}")
+            ] if server.address is not None else []
+    if server.fingerprint is not None:
+        text.append(t("apercu.host_key", fingerprint=server.fingerprint))
+    else:
+        text.append(t("apercu.host_key_missing"))
+    return [Static("\n".join(text), id="sftp-server", markup=False)]
+
+
+def channel_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime,
+                    server: SftpServerInfo | None = None) -> list[Widget]:
     """One channel as the overview and its *Canal* page show it."""
     widgets: list[Widget] = [
         Static(kind_label(channel.kind), classes="section-title", markup=False),
-        *sync_pending_widgets(t, channel, now),
+        *sync_pending_widgets(t, channel, upcoming),
         Static(channel_data_text(t, channel), markup=False),
     ]
+    if server is not None and channel.kind == "SFTP":
+        widgets += server_widgets(t, server)
     if channel.certificate is not None:
         widgets.append(Static(certificate_text(t, channel.certificate), markup=False))
     widgets.append(Static(t("channel.applications_heading"), classes="subsection",
@@ -71,9 +136,9 @@ class ApercuPage(Page):
     """
 
     class Loaded(Message):
-        def __init__(self, overview: Overview | None, now: datetime) -> None:
+        def __init__(self, overview: Overview | None, server: SftpServerInfo | None) -> None:
             super().__init__()
-            self.overview, self.now = overview, now
+            self.overview, self.server = overview, server
 
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.apercu.title"), classes="page-title", markup=False)
@@ -82,14 +147,23 @@ class ApercuPage(Page):
     def on_mount(self) -> None:
         if self.app.focused is None and isinstance(self.parent, Widget):
             self.parent.focus()  # e.g. right after the wizard: arrows scroll the overview
+        follow_next_sync(self)
         self.load()
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        self.load()  # a channel pending until now may be "actif"
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         from store.senders import overview
 
-        self.post_message(self.Loaded(overview(self.ctx.person.id, self.ctx.qualite.id),
-                                      sync_time.now()))
+        data = overview(self.ctx.person.id, self.ctx.qualite.id)
+        server = None
+        office = back_office(self)
+        if office is not None and data is not None and any(
+                channel.kind == "SFTP" for channel in data.channels):
+            server = office.sftp_server_info(getattr(self.app, "db_path", None))
+        self.post_message(self.Loaded(data, server))
 
     async def on_apercu_page_loaded(self, message: Loaded) -> None:
         t, overview = self.ctx.t, message.overview
@@ -110,6 +184,7 @@ class ApercuPage(Page):
                    id="apercu-sender", markup=False),
             Static(t("apercu.note"), classes="apercu-note", markup=False),
         ]
+        upcoming = next_slot(self)
         for channel in overview.channels:
-            widgets += channel_widgets(t, channel, message.now)
+            widgets += channel_widgets(t, channel, upcoming, message.server)
         await body.mount_all(widgets)

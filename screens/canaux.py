@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from screens import sync_time
-from screens.apercu import channel_widgets
+from screens.apercu import channel_widgets, follow_next_sync, next_slot
 from screens.base import Page
 from screens.summary import PAGE_KINDS, kind_label
 from screens.wizard.setup import load_setup
@@ -24,6 +24,9 @@ from store.errors import ExpeditoError
 from tui.context import AppContext
 from tui.i18n.bindings import localize_tree
 from tui.widgets.dialogs import ConfirmDialog
+
+if TYPE_CHECKING:
+    from tui.backoffice import SyncNotice
 
 
 class CanalPage(Page):
@@ -44,9 +47,9 @@ class CanalPage(Page):
     ]
 
     class Loaded(Message):
-        def __init__(self, overview: Overview | None, now: datetime) -> None:
+        def __init__(self, overview: Overview | None) -> None:
             super().__init__()
-            self.overview, self.now = overview, now
+            self.overview = overview
 
     class SetupLoaded(Message):
         def __init__(self, setup: WizardSetup) -> None:
@@ -70,14 +73,18 @@ class CanalPage(Page):
         yield Vertical(id="canal-body")
 
     def on_mount(self) -> None:
+        follow_next_sync(self)
         self.load()
+
+    def sync_completed(self, notice: SyncNotice) -> None:
+        if not self._wizard_shown():  # a modification under way is left alone
+            self.load()  # a channel pending until now may be "actif"
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         from store.senders import overview
 
-        self.post_message(self.Loaded(overview(self.ctx.person.id, self.ctx.qualite.id),
-                                      sync_time.now()))
+        self.post_message(self.Loaded(overview(self.ctx.person.id, self.ctx.qualite.id)))
 
     async def on_canal_page_loaded(self, message: Loaded) -> None:
         t = self.ctx.t
@@ -102,7 +109,7 @@ class CanalPage(Page):
                                                  variant="primary", compact=True),
                                           id="canal-actions"))
         else:
-            widgets += channel_widgets(t, self.channel, message.now)
+            widgets += channel_widgets(t, self.channel, next_slot(self))
             if manager:
                 widgets.append(Horizontal(
                     Button(t("canal.modify"), id="canal-modify", variant="primary",

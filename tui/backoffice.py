@@ -50,6 +50,14 @@ class SyncNotice:
     provisioned: int | None = None  # channels provisioned or re-keyed; None when not known
 
 
+@dataclass(frozen=True)
+class SftpServerInfo:
+    """What a partner needs to connect: where the SFTP server listens, its host key."""
+
+    address: tuple[str, int] | None  # None: not known (port 0 and not served here)
+    fingerprint: str | None  # ``ssh-ed25519 SHA256:…``; None: no host key yet (never started)
+
+
 class SyncCompleted(Message):
     """Posted to the app when a cycle completes; the app hands ``notice`` to the pages
     (``screens.base.Page.sync_completed``)."""
@@ -131,6 +139,34 @@ class BackOffice:
         if services is None or not services.config.serve_sftp:
             return None
         return services.sftp_address
+
+    def sftp_server_info(self, db_path: Path | None) -> SftpServerInfo | None:
+        """Blocking (reads the host key file: call it in a thread). From the running services
+        when they serve SFTP here, else from the configuration the services would use (the
+        key file ``expedito serve`` made, if any: never created here). None: no
+        configuration (the app was built without one)."""
+        services = self.services
+        if services is not None and services.config.serve_sftp:
+            return SftpServerInfo(services.sftp_address, services.host_key_fingerprint)
+        if services is not None:
+            config = services.config  # the worker alone: another process serves SFTP
+        elif self._config is not None:
+            config = self._config(db_path)
+        else:
+            return None
+        address = (config.host, config.port) if config.port else None
+        path = config.host_key_path
+        if not path.is_file():
+            return SftpServerInfo(address, None)
+        import paramiko
+
+        from sync.hostkey import host_key_fingerprint
+
+        try:
+            return SftpServerInfo(address, host_key_fingerprint(path))
+        except (OSError, paramiko.SSHException) as exc:
+            log.warning("cannot read the SFTP host key %s: %s", path, exc)
+            return SftpServerInfo(address, None)
 
     # --- the countdown ------------------------------------------------------------------------
 

@@ -1,0 +1,156 @@
+"""The overview at 80x24 and the back office: a pending channel turns "actif" by itself when a
+cycle completes, the next synchronisation agrees with the header's countdown, and the SFTP
+server's address and host key fingerprint show (or that the server never started)."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+from store.democreds import DemoCredentials
+from sync.cycle import run_cycle
+from sync.hostkey import host_key_fingerprint, load_or_create_host_key
+from sync.schedule import FakeClock
+from sync.services import ServiceConfig
+from tests.sync_support import register_demo_sender
+from tests.tui_helpers import BXL, frozen_countdown, settle, text_of
+from tests.wizard_helpers import choose_in_menu, enter_portal, page_text
+from tui.app import ExpeditoApp
+
+SIZE = (80, 24)
+PENDING_TEXT = "La configuration pour la création du canal est en cours"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def at(hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime(2026, 1, 15, hour, minute, second, tzinfo=BXL)
+
+
+async def test_the_pending_channel_turns_active_without_a_key(
+        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    register_demo_sender(demo_credentials)
+    clock = app.back_office.clock
+    assert isinstance(clock, FakeClock)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "apercu")
+        await settle(pilot)
+        text = page_text(pilot)
+        assert PENDING_TEXT in text and "Statut : en cours de configuration" in text
+        assert text_of(app, "#next-sync-sftp") == "Prochaine synchronisation à 14:30"
+        assert text_of(app, "#countdown").startswith("Prochaine synchronisation à 14:30")
+        # 14:30 and no cycle yet: the line follows the header's tick to the next slot
+        clock.set(at(14, 30, 3))
+        app.tick_countdown()
+        await settle(pilot)
+        assert text_of(app, "#next-sync-sftp") == "Prochaine synchronisation à 15:00"
+        assert PENDING_TEXT in page_text(pilot)
+        # 'expedito serve' (here: the cycle itself, with the fake time) runs the slot…
+        result = run_cycle(at(14, 30), tmp_path / "homes", clock.now, owner="serve")
+        assert (result.status, result.provisioned) == ("done", 1)
+        clock.advance(seconds=2)
+        app.tick_countdown()  # …and the app's poll sees it: no key pressed
+        await settle(pilot)
+        text = page_text(pilot)
+        assert "Statut : actif" in text
+        assert PENDING_TEXT not in text and not app.screen.query("#next-sync-sftp")
+
+
+async def test_a_hidden_canal_page_reloads_too(
+        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    register_demo_sender(demo_credentials)
+    clock = app.back_office.clock
+    assert isinstance(clock, FakeClock)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "canal_sftp")
+        await settle(pilot)
+        assert PENDING_TEXT in page_text(pilot)
+        assert text_of(app, "#next-sync-sftp") == "Prochaine synchronisation à 14:30"
+        await choose_in_menu(pilot, "apercu")  # the Canal page is kept, hidden
+        await settle(pilot)
+        clock.set(at(14, 30, 3))
+        run_cycle(at(14, 30), tmp_path / "homes", clock.now, owner="serve")
+        app.tick_countdown()
+        await settle(pilot)
+        assert "Statut : actif" in page_text(pilot)
+        await choose_in_menu(pilot, "canal_sftp")
+        await settle(pilot)
+        assert "Statut : actif" in page_text(pilot) and PENDING_TEXT not in page_text(pilot)
+
+
+def _no_serve_app(tmp_path: Path) -> ExpeditoApp:
+    """``expedito --no-serve``: the services' configuration known, the services not run."""
+
+    def config(db_path: Path | None) -> ServiceConfig:
+        return ServiceConfig(homes_root=tmp_path / "homes", port=8022,
+                             host_key_path=tmp_path / "host_key")
+
+    return ExpeditoApp(demo=True, ansi=False, serve=False, service_config=config,
+                       **frozen_countdown())
+
+
+async def test_the_overview_shows_the_sftp_server_and_its_fingerprint(
+        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    register_demo_sender(demo_credentials)
+    load_or_create_host_key(tmp_path / "host_key")  # made by an earlier 'expedito serve'
+    expected = host_key_fingerprint(tmp_path / "host_key")
+    assert expected.startswith("ssh-ed25519 SHA256:")
+    app = _no_serve_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "apercu")
+        await settle(pilot)
+        assert text_of(app, "#sftp-server") == (
+            "Serveur SFTP : 127.0.0.1:8022\n"
+            f"Empreinte de la clé du serveur SFTP : {expected}")
+
+
+async def test_no_host_key_yet_says_the_server_never_started(
+        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    register_demo_sender(demo_credentials)
+    app = _no_serve_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "apercu")
+        await settle(pilot)
+        assert text_of(app, "#sftp-server") == (
+            "Serveur SFTP : 127.0.0.1:8022\n"
+            "Le serveur SFTP n'a pas encore été démarré : l'empreinte de sa clé sera "
+            "affichée ici")
+    assert not (tmp_path / "host_key").exists()  # the page never makes one
+
+
+async def test_the_serving_app_shows_its_own_server(
+        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    register_demo_sender(demo_credentials)
+    port = free_port()
+
+    def config(db_path: Path | None) -> ServiceConfig:
+        return ServiceConfig(homes_root=tmp_path / "homes", port=port,
+                             host_key_path=tmp_path / "host_key")
+
+    app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config,
+                      **frozen_countdown())
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            services = app.back_office.services
+            assert services is not None and app.back_office.sftp_error is None
+            await enter_portal(pilot)
+            await choose_in_menu(pilot, "apercu")
+            await settle(pilot)
+            assert text_of(app, "#sftp-server") == (
+                f"Serveur SFTP : 127.0.0.1:{port}\n"
+                f"Empreinte de la clé du serveur SFTP : {services.host_key_fingerprint}")
+    finally:
+        app.back_office.stop()
