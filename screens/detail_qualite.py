@@ -20,6 +20,7 @@ from screens.forms import (
     FieldRow,
     FormFailed,
     RuleValidator,
+    SaveOnEnter,
     StatusLine,
     check_inputs,
     field_value,
@@ -35,7 +36,7 @@ from store.rules import FIELD_MAX, normalize_kbo, normalize_onss
 from tui.formatting import fmt_date, qualite_kind
 
 
-class DetailQualitePage(Page):
+class DetailQualitePage(SaveOnEnter, Page):
     class Loaded(Message):
         def __init__(self, qualite: QualiteInfo) -> None:
             super().__init__()
@@ -99,15 +100,6 @@ class DetailQualitePage(Page):
         await body.mount_all(widgets)
 
     # --- editing ------------------------------------------------------------------------------
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.save()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "save":
-            self.save()
 
     def save(self) -> None:
         if not self.ctx.is_manager:

@@ -18,6 +18,7 @@ from screens.forms import (
     FieldRow,
     FormFailed,
     RuleValidator,
+    SaveOnEnter,
     StatusLine,
     check_inputs,
     clear_errors,
@@ -40,7 +41,7 @@ def _optional_phone(value: str) -> None:
         check_phone(value)
 
 
-class DonneesPersonnellesPage(Page):
+class DonneesPersonnellesPage(SaveOnEnter, Page):
     class Loaded(Message):
         def __init__(self, person: PersonInfo) -> None:
             super().__init__()
@@ -97,15 +98,6 @@ class DonneesPersonnellesPage(Page):
             Static(t("portal_form.required"), classes="hint", markup=False),
             Button(t("portal_form.save"), id="save", variant="primary", compact=True),
         ])
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.save()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "save":
-            self.save()
 
     def save(self) -> None:
         self.query_one(StatusLine).show("")

@@ -11,11 +11,28 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from store.errors import ExpeditoError, ValidationError
 from store.rules import FIELD_MAX
 from tui.i18n import Translator, error_text
+
+
+class SaveOnEnter:
+    """For a form page: Enter in a field, or its *Enregistrer* button (id ``save``), calls
+    ``save()``."""
+
+    def save(self) -> None:
+        raise NotImplementedError
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self.save()
 
 
 class FieldRow(Vertical):
