@@ -133,6 +133,7 @@ class ApercuPage(Page):
     ApercuPage .subsection { text-style: bold; margin-top: 1; }
     ApercuPage .sync-pending { text-style: bold; color: $warning; }
     ApercuPage .apercu-note { margin-top: 1; color: $text-muted; }
+    ApercuPage #apercu-flash { text-style: bold; color: $success; margin-top: 1; }
     """
 
     class Loaded(Message):
@@ -142,9 +143,20 @@ class ApercuPage(Page):
 
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.apercu.title"), classes="page-title", markup=False)
+        yield Static("", id="apercu-flash", markup=False)
         yield Vertical(id="apercu-body")
 
+    def flash(self, text: str) -> None:
+        """As the portal: "• L'expéditeur a bien été créé." above the overview."""
+        flash = self.query_one("#apercu-flash", Static)
+        flash.update(f"• {text}")
+        flash.display = True
+
+    def page_shown(self) -> None:
+        self.query_one("#apercu-flash", Static).display = False  # said once
+
     def on_mount(self) -> None:
+        self.query_one("#apercu-flash", Static).display = False
         if self.app.focused is None and isinstance(self.parent, Widget):
             self.parent.focus()  # e.g. right after the wizard: arrows scroll the overview
         follow_next_sync(self)

@@ -74,10 +74,11 @@ class Page(Widget):
         """Ask the shell to open another page (``discard``: drop the page that asks, so the
         next visit builds it afresh — a finished or cancelled form)."""
 
-        def __init__(self, page_id: str, discard: bool = False) -> None:
+        def __init__(self, page_id: str, discard: bool = False, flash: str = "") -> None:
             super().__init__()
             self.page_id = page_id
             self.discard = discard
+            self.flash = flash
 
     class SenderChanged(Message):
         """The qualité's sender changed: the shell reloads the status and the sidebar, and
@@ -101,8 +102,15 @@ class Page(Widget):
     def t(self, key: str, /, **params: Any) -> str:
         return self.ctx.tr(key, **params)
 
-    def open_page(self, page_id: str, discard: bool = False) -> None:
-        self.post_message(self.OpenPage(page_id, discard))
+    def open_page(self, page_id: str, discard: bool = False, flash: str = "") -> None:
+        """Open another page; ``flash``: a message for it to show ("L'expéditeur a bien été
+        créé.")."""
+        self.post_message(self.OpenPage(page_id, discard, flash))
+
+    def flash(self, text: str) -> None:
+        """Show a message another page sent along when it opened this one (``open_page``);
+        pages with a place for it in the portal's style override this."""
+        self.notify(text, timeout=10)
 
     def sender_changed(self) -> None:
         self.post_message(self.SenderChanged())

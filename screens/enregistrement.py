@@ -55,9 +55,8 @@ class EnregistrementPage(Page):
 
     def on_wizard_done(self, message: Wizard.Done) -> None:
         message.stop()
-        self.notify(self.t("wizard.done.register"), timeout=10)
         self.sender_changed()
-        self.open_page("apercu", discard=True)
+        self.open_page("apercu", discard=True, flash=self.t("wizard.done.register"))
 
     def on_wizard_cancelled(self, message: Wizard.Cancelled) -> None:
         message.stop()

@@ -16,7 +16,7 @@ from store import senders
 from store.democreds import DemoCredentials, make_test_certificate
 from store.models import PENDING, Channel, ChannelApplication, ContactPerson, Sender
 from tests.helpers import contact, person_id, qualite_id, sftp_input
-from tests.tui_helpers import frozen_countdown, settle
+from tests.tui_helpers import frozen_countdown, screen_text, settle
 from tests.wizard_helpers import (
     SIZE,
     choose_in_menu,
@@ -122,7 +122,7 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
                                                                                  "dimona"}
         assert ContactPerson.get().email1 == "batch@eranova.fgov.be"
         # ... and shown: the message, the overview, the post-registration menu.
-        assert "L'expéditeur a bien été créé." in [n.message for n in app._notifications]
+        assert "• L'expéditeur a bien été créé." in screen_text(app)  # on the overview
         assert app.screen.query(ApercuPage)
         text = page_text(pilot)
         assert f"N° expéditeur : {senders.FIRST_SENDER_NUMBER}" in text

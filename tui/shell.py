@@ -156,6 +156,8 @@ class PortalScreen(Screen[None]):
         await self.open_page(event.page_id)
         if event.discard and leaving != self.current:
             await self._discard(leaving)
+        if event.flash and self.page is not None:
+            self.page.flash(event.flash)
 
     async def _discard(self, page_id: str) -> None:
         page = self._pages.pop(page_id, None)
