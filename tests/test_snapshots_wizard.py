@@ -91,7 +91,8 @@ def test_wizard_step(step: str, fixed: Path, snap_compare: SnapCompare) -> None:
     assert snap_compare(app(), terminal_size=(80, 24), run_before=before(step))
 
 
-def test_overview(fixed: Path, snap_compare: SnapCompare) -> None:
+def _register(fixed: Path) -> None:
+    """The demo manager's sender, with the fixed key and certificate."""
     senders.register_sender(
         person_id("dieter"), qualite_id(), contact(),
         ChannelInput(kind="SFTP", applications=("dmfa", "dimona"),
@@ -99,26 +100,23 @@ def test_overview(fixed: Path, snap_compare: SnapCompare) -> None:
                      certificate=(fixed / CERT_FILE).read_bytes()),
         "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE", now=NOW)
 
-    async def run(pilot: Pilot[None]) -> None:
-        await enter_portal(pilot)
-        await choose_in_menu(pilot, "apercu")
-        await settle(pilot)
 
-    assert snap_compare(app(), terminal_size=(80, 24), run_before=run)
+async def _open_overview(pilot: Pilot[None]) -> None:
+    await enter_portal(pilot)
+    await choose_in_menu(pilot, "apercu")
+    await settle(pilot)
+
+
+def test_overview(fixed: Path, snap_compare: SnapCompare) -> None:
+    _register(fixed)
+    assert snap_compare(app(), terminal_size=(80, 24), run_before=_open_overview)
 
 
 def test_overview_scrolled_to_the_channel(fixed: Path, snap_compare: SnapCompare) -> None:
-    senders.register_sender(
-        person_id("dieter"), qualite_id(), contact(),
-        ChannelInput(kind="SFTP", applications=("dmfa", "dimona"),
-                     ssh_key=(fixed / KEY_FILE).read_text(),
-                     certificate=(fixed / CERT_FILE).read_bytes()),
-        "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE", now=NOW)
+    _register(fixed)
 
     async def run(pilot: Pilot[None]) -> None:
-        await enter_portal(pilot)
-        await choose_in_menu(pilot, "apercu")
-        await settle(pilot)
+        await _open_overview(pilot)
         pilot.app.screen.query_one("#page-area").scroll_to_widget(
             pilot.app.screen.query_one("#next-sync-sftp"), top=True, animate=False)
         await settle(pilot)
