@@ -19,8 +19,6 @@ def _i(text: str) -> str:
 
 
 class AccueilPage(Page):
-    PREBUILD = True
-
     def compose(self) -> ComposeResult:
         t, ctx = self.ctx.t, self.ctx
         q, org = ctx.qualite, ctx.qualite.organisation

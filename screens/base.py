@@ -67,8 +67,9 @@ class Page(Widget):
     Page { height: auto; padding: 0 1; }
     """
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
-    PREBUILD: ClassVar[bool] = False
-    """Light pages (no database work on mount) are built ahead, hidden, after login."""
+    PREBUILD: ClassVar[bool] = True
+    """Built ahead, hidden, after login (its data loaded), so that opening it from the sidebar
+    only shows it. Pages that move the focus when they mount (the wizard) set False."""
 
     class OpenPage(Message):
         """Ask the shell to open another page (``discard``: drop the page that asks, so the

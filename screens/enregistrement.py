@@ -17,6 +17,7 @@ from tui.i18n.bindings import localize_tree
 
 
 class EnregistrementPage(Page):
+    PREBUILD = False  # the wizard takes the focus when it mounts
     DEFAULT_CSS = """
     EnregistrementPage { height: 1fr; }
     EnregistrementPage #enregistrement-body { height: 1fr; }

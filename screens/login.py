@@ -13,11 +13,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Static
 
 from tui.i18n import Translator, error_text
 from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
+from tui.widgets.key_button import KeyButton
 from tui.widgets.portal_header import PortalHeader
 
 if TYPE_CHECKING:
@@ -50,12 +51,12 @@ class LoginScreen(Screen[None]):
         with Vertical(id="login-box"):
             yield Static(id="login-title", classes="page-title")
             with Horizontal(classes="field-row"):
-                yield Label(id="login-label", classes="field-label")
+                yield Static(id="login-label", classes="field-label", markup=False)
                 yield Input(id="login", max_length=100, compact=True)
             with Horizontal(classes="field-row"):
-                yield Label(id="password-label", classes="field-label")
+                yield Static(id="password-label", classes="field-label", markup=False)
                 yield Input(id="password", password=True, max_length=200, compact=True)
-            yield Button(id="login-submit", variant="primary", compact=True)
+            yield KeyButton(id="login-submit")
             yield Static(id="login-message", classes="error", markup=False)
             if self.demo:
                 yield Static(id="demo-logins", markup=False)
@@ -79,9 +80,9 @@ class LoginScreen(Screen[None]):
         t = Translator(lang)
         self.query_one(PortalHeader).set_language(lang)
         self.query_one("#login-title", Static).update(t("login.title"))
-        self.query_one("#login-label", Label).update(t("login.login"))
-        self.query_one("#password-label", Label).update(t("login.password"))
-        self.query_one("#login-submit", Button).label = t("login.submit")
+        self.query_one("#login-label", Static).update(t("login.login"))
+        self.query_one("#password-label", Static).update(t("login.password"))
+        self.query_one("#login-submit", KeyButton).label = t("login.submit")
         self.query_one("#login-message", Static).update("")
         self._show_demo_logins(t)
 
@@ -90,7 +91,7 @@ class LoginScreen(Screen[None]):
         self.set_language(lang)
         self.query_one("#login", Input).value = ""
         self.query_one("#password", Input).value = ""
-        self.query_one("#login-submit", Button).disabled = False
+        self.query_one("#login-submit", KeyButton).disabled = False
         self.query_one("#login", Input).focus()
 
     def _show_demo_logins(self, t: Translator) -> None:
@@ -112,7 +113,7 @@ class LoginScreen(Screen[None]):
         else:
             self.submit()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def on_key_button_pressed(self, event: KeyButton.Pressed) -> None:
         event.stop()
         self.submit()
 
@@ -124,7 +125,7 @@ class LoginScreen(Screen[None]):
             message.update(Translator(self.lang)("login.missing"))
             return
         message.update(Translator(self.lang)("login.checking"))
-        self.query_one("#login-submit", Button).disabled = True
+        self.query_one("#login-submit", KeyButton).disabled = True
         self.authenticate(login, password)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
@@ -150,7 +151,7 @@ class LoginScreen(Screen[None]):
         if getattr(event.error, "code", "") == "login.failed" and wait:
             text += " " + t("login.wait", wait=wait)
         self.query_one("#login-message", Static).update(text)
-        self.query_one("#login-submit", Button).disabled = False
+        self.query_one("#login-submit", KeyButton).disabled = False
         password = self.query_one("#password", Input)
         password.value = ""
         password.focus()
@@ -158,5 +159,5 @@ class LoginScreen(Screen[None]):
     def on_login_screen_logged_in(self, event: LoggedIn) -> None:
         # Let it bubble to the app; clear what was typed.
         self.query_one("#password", Input).value = ""
-        self.query_one("#login-submit", Button).disabled = False
+        self.query_one("#login-submit", KeyButton).disabled = False
         self.query_one("#login-message", Static).update("")

@@ -9,8 +9,6 @@ from screens.base import Page
 
 
 class PlaceholderPage(Page):
-    PREBUILD = True
-
     def compose(self) -> ComposeResult:
         yield Static(self.t(f"page.{self.page_id}.title"), classes="page-title", markup=False)
         yield Static(self.t("placeholder.holds", holds=self.t(f"page.{self.page_id}.holds")),
@@ -20,8 +18,6 @@ class PlaceholderPage(Page):
 
 class DeniedPage(Page):
     """Shown instead of a page that only the local managers may open."""
-
-    PREBUILD = True
 
     def compose(self) -> ComposeResult:
         yield Static(self.t(f"page.{self.page_id}.title"), classes="page-title", markup=False)

@@ -3,7 +3,7 @@ qualité, Rechercher utilisateurs."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from screens.detail_qualite import DetailQualitePage
 from screens.recherche import RecherchePage
@@ -21,7 +21,7 @@ from store.models import (
 )
 from tests.helpers import person_id, qualite_id
 from tests.pages_helpers import SIZE, error_of, fill, open_portal, page_of, shown
-from tests.tui_helpers import screen_text, settle
+from tests.tui_helpers import settle
 from tui.app import ExpeditoApp
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.portal_header import PortalHeader
@@ -258,8 +258,8 @@ async def test_qualite_detail_numbers_checked(app: ExpeditoApp) -> None:
 async def test_qualite_detail_read_only_for_a_utilisateur(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_portal(pilot, "ursula", "detail_qualite")
-        assert not app.screen.query(Input)
-        assert not app.screen.query("#save")
+        assert not page_of(pilot).query(Input)
+        assert not page_of(pilot).query("#save")
         assert shown(pilot, "#name") == "ENTREPRISE DEMO"
         assert shown(pilot, "#onss") == "1234567-49"
         assert shown(pilot, "#read-only").startswith("Seuls le gestionnaire local")
@@ -336,6 +336,7 @@ async def test_search_pages(app: ExpeditoApp) -> None:
 async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_portal(pilot, "ursula", "recherche_utilisateurs")
-        assert not app.screen.query("#search")
+        assert not page_of(pilot).query("#search")
         assert shown(pilot, "#search-denied").startswith("Seuls le gestionnaire local")
-        assert "ursula" not in screen_text(app).split("Rechercher utilisateurs")[-1]
+        page_text = "\n".join(str(w.render()) for w in page_of(pilot).query(Static))
+        assert "ursula" not in page_text

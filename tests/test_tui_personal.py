@@ -79,8 +79,8 @@ async def test_personal_data_errors_next_to_each_field(app: ExpeditoApp) -> None
 async def test_a_new_language_switches_the_interface_at_once(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_portal(pilot, "colette", "donnees_personnelles")
-        app.screen.query_one("#language", Select).value = "nl"
-        app.screen.query_one("#save").press()  # type: ignore[attr-defined]
+        page_of(pilot).query_one("#language", Select).value = "nl"
+        page_of(pilot).query_one("#save").press()  # type: ignore[attr-defined]
         await settle(pilot)
         await settle(pilot)
         assert Person.get(Person.login == "colette").language == "nl"
@@ -91,7 +91,7 @@ async def test_a_new_language_switches_the_interface_at_once(app: ExpeditoApp) -
         assert isinstance(page, DonneesPersonnellesPage) and page.ctx.lang == "nl"
         assert str(page.query_one(".page-title").render()) == \
             "Mijn persoonlijke gegevens wijzigen"
-        assert app.screen.query_one("#language", Select).value == "nl"
+        assert page_of(pilot).query_one("#language", Select).value == "nl"
 
 
 # --- Modifier mon mot de passe ----------------------------------------------------------------
@@ -108,7 +108,7 @@ async def test_password_rules_and_errors(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_portal(pilot, "ursula", "mot_de_passe")
         assert isinstance(page_of(pilot), MotDePassePage)
-        assert all(field.password for field in app.screen.query(Input))
+        assert all(field.password for field in page_of(pilot).query(Input))
         assert "au moins 10 caractères" in shown(pilot, "#password-rules")
         await _change(pilot, "", "x", "x")
         assert error_of(pilot, "current") == "Ce champ est obligatoire."

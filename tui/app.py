@@ -26,7 +26,6 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from screens.base import Page
 from screens.login import LoginScreen
 from sync.schedule import Clock, Schedule
 from tui.backoffice import (
@@ -39,9 +38,9 @@ from tui.backoffice import (
 from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from tui.i18n.bindings import localize_tree
-from tui.widgets.dialogs import ConfirmDialog, HelpDialog
 
-if TYPE_CHECKING:  # store and the shell load after the first paint
+if TYPE_CHECKING:  # store, pages and the shell load after the first paint
+    from screens.base import Page
     from store.dto import RoleInfo, SessionInfo
     from sync.services import ServiceConfig
     from tui.context import AppContext
@@ -274,6 +273,8 @@ class ExpeditoApp(App[None]):
         await portal.open_page(page_id)
 
     def action_help(self) -> None:
+        from tui.widgets.dialogs import HelpDialog
+
         if isinstance(self.screen, HelpDialog):
             return
         provider = getattr(self.screen, "help_text", None)
@@ -326,6 +327,8 @@ class ExpeditoApp(App[None]):
             self._quitting = False
             if yes:
                 self.exit()
+
+        from tui.widgets.dialogs import ConfirmDialog
 
         t = self.t
         self.push_screen(ConfirmDialog(t("quit.question"), t("quit.yes"), t("quit.no")),

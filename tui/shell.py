@@ -56,7 +56,7 @@ class PortalScreen(Screen[None]):
         yield PortalHeader(self.ctx.lang, self._user_text())
         yield Static(id="qualite-line", markup=False)
         with Horizontal(id="body"):
-            yield Sidebar()
+            yield Sidebar(self.open_page)
             yield VerticalScroll(id="page-area")
         yield PortalFooter()
 
@@ -129,7 +129,8 @@ class PortalScreen(Screen[None]):
         else:
             page.display = True
             page.page_shown()
-        page.check_session()
+        # After the page is painted: a thread started now would compete with the first frame.
+        self.call_after_refresh(page.check_session)
         area = self.query_one("#page-area", VerticalScroll)
         if area.scroll_offset.y:
             area.scroll_home(animate=False)
@@ -141,10 +142,13 @@ class PortalScreen(Screen[None]):
         await self.query_one("#page-area", VerticalScroll).remove_children()
 
     async def prebuild(self) -> None:
-        """Build the sidebar's light pages ahead (hidden), so opening them is instant."""
+        """Build the sidebar's pages ahead (hidden), one per turn of the message loop so that
+        a key pressed meanwhile waits for one page at most; opening them is then instant."""
         for page_id in self.query_one(Sidebar).pages:
             if page_id not in self._pages and self._page_class(page_id).PREBUILD:
                 await self._build(page_id, shown=False)
+                self.call_later(self.prebuild)
+                return
 
     async def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
         event.stop()
