@@ -1,0 +1,139 @@
+"""What makes a page switch cheap (``bench/startup.py``), checked for behaviour: the pages
+built ahead, the one-widget footer, Enter in the sidebar, the login screen's own button."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input
+
+from screens.base import Page
+from screens.utilisateurs import UtilisateursPage
+from tests.test_tui_portal import SIZE, _open_by_keys, _portal
+from tests.tui_helpers import settle
+from tui.app import ExpeditoApp
+from tui.shell import PortalScreen
+from tui.widgets.dialogs import ConfirmDialog
+from tui.widgets.footer import PortalFooter
+from tui.widgets.key_button import KeyButton
+from tui.widgets.sidebar import Sidebar
+
+
+def _footer_text(screen: object) -> list[str]:
+    footer = screen.query_one(PortalFooter)  # type: ignore[attr-defined]
+    return [footer.render_line(y).text for y in range(footer.size.height)]
+
+
+async def test_sidebar_pages_are_built_ahead_with_their_data(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await settle(pilot)
+        built = {page.page_id: page for page in portal.query(Page)}
+        sidebar_pages = set(portal.query_one(Sidebar).pages)
+        # Every page but the wizard, which takes the keyboard when it opens.
+        assert set(built) == sidebar_pages - {"enregistrement"}
+        assert [p for p in built.values() if p.display] == [built["accueil"]]
+        users = built["utilisateurs"]
+        assert isinstance(users, UtilisateursPage)
+        assert users.query_one(DataTable).row_count == 3  # loaded while hidden
+        await _open_by_keys(pilot, portal, "utilisateurs")
+        assert portal.page is users  # shown, not built again
+        assert users.display and not built["accueil"].display
+
+
+async def test_enter_in_the_sidebar_opens_the_page_and_keeps_the_keyboard_there(
+        app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        menu = portal.query_one("#menu")
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert portal.current == "utilisateurs"
+        assert app.focused is menu
+        await pilot.press("down", "enter")  # the next arrow is not lost
+        await settle(pilot)
+        assert portal.current == "detail_qualite"
+        assert app.focused is menu
+
+
+async def test_a_click_on_a_sidebar_item_opens_it(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        menu = portal.query_one("#menu")
+        line = next(y for y in range(menu.size.height)
+                    if "Informations" in menu.render_line(y).text)
+        await pilot.click(menu, offset=(4, line))
+        await settle(pilot)
+        assert portal.current == "routing_informations"
+
+
+async def test_footer_shows_every_key_of_the_screen_on_two_lines_at_80_columns(
+        app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        first, second = _footer_text(portal)
+        assert len(first) == len(second) == 80
+        assert first.split() == ["f3", "Qualité", "f4", "Menu", "f5", "Accueil", "esc",
+                                 "Retour", "▏^p", "Commandes"]
+        assert second.split() == ["f1", "Aide", "f2", "Langue", "f10", "Quitter"]
+        # The page's own keys join when the keyboard is in the page.
+        await _open_by_keys(pilot, portal, "utilisateurs")
+        portal.query_one("#page-utilisateurs DataTable").focus()
+        await settle(pilot)
+        shown = " ".join(_footer_text(portal))
+        assert "a Ajouter" in shown and "x Retirer" in shown and "f1 Aide" in shown
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert portal.query_one(PortalFooter).size.height == 1  # one line from 100 columns
+
+
+async def test_footer_is_empty_under_a_dialog_and_back_after_it(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert all(not line.strip() for line in _footer_text(portal))
+        assert portal.query_one(PortalFooter).size.height == 2  # the screen below stays put
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, PortalScreen)
+        assert "f10 Quitter" in " ".join(_footer_text(portal))
+
+
+async def test_a_click_on_a_footer_key_presses_it(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await _open_by_keys(pilot, portal, "utilisateurs")
+        footer = portal.query_one(PortalFooter)
+        x = _footer_text(portal)[0].index("f5")
+        await pilot.click(footer, offset=(x + 1, 0))  # "f5 Accueil"
+        await settle(pilot)
+        assert portal.current == "accueil"
+
+
+async def test_login_button_by_enter_space_and_click(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        button = screen.query_one("#login-submit", KeyButton)
+        assert button.label == "Se connecter"
+        for press in ("enter", "space", "click"):
+            button.focus()
+            if press == "click":
+                await pilot.click(button)
+            else:
+                await pilot.press(press)
+            await settle(pilot)
+            assert "Introduisez votre login" in str(screen.query_one("#login-message").render()), \
+                press
+            screen.query_one("#login-message").update("")  # type: ignore[attr-defined]
+        button.disabled = True
+        button.action_press()
+        await settle(pilot)
+        assert str(screen.query_one("#login-message").render()) == ""
+        button.disabled = False
+        screen.query_one("#login", Input).value = "dieter"
+        screen.query_one("#password", Input).value = "demo"
+        button.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, type(screen))
