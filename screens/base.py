@@ -69,7 +69,8 @@ class Page(Widget):
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
     PREBUILD: ClassVar[bool] = True
     """Built ahead, hidden, after login (its data loaded), so that opening it from the sidebar
-    only shows it. Pages that move the focus when they mount (the wizard) set False."""
+    only shows it. A page built ahead must not take the keyboard while hidden (it can in
+    ``page_shown``); one that cannot be built ahead sets False."""
 
     class OpenPage(Message):
         """Ask the shell to open another page (``discard``: drop the page that asks, so the

@@ -17,7 +17,6 @@ from tui.i18n.bindings import localize_tree
 
 
 class EnregistrementPage(Page):
-    PREBUILD = False  # the wizard takes the focus when it mounts
     DEFAULT_CSS = """
     EnregistrementPage { height: 1fr; }
     EnregistrementPage #enregistrement-body { height: 1fr; }
@@ -53,6 +52,11 @@ class EnregistrementPage(Page):
         await body.mount(Wizard(self.ctx, message.setup))
         localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
+
+    def page_shown(self) -> None:
+        """Built ahead and hidden, the wizard left the keyboard alone: it takes it now."""
+        for wizard in self.query(Wizard):
+            self.call_after_refresh(wizard.focus_step)
 
     def on_wizard_done(self, message: Wizard.Done) -> None:
         message.stop()

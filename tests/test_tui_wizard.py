@@ -215,11 +215,16 @@ async def test_cancel_asks_then_stores_nothing(app: ExpeditoApp,
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("n")  # "Non, continuer"
         assert step(app) == "confirmation"
+        cancelled = app.screen.query_one(Wizard)
         await pilot.press("escape")
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
         await settle(pilot)
-        assert not app.screen.query(Wizard)
+        assert not cancelled.is_attached
+        # The next visit starts afresh: a new wizard, built ahead, hidden, at its first step.
+        for wizard in app.screen.query(Wizard):
+            assert wizard.step == "information"
+            assert not app.screen.query_one("#page-enregistrement").display
         assert app.screen.current == "messages"  # type: ignore[attr-defined]
         assert Sender.select().count() == 0 and ContactPerson.select().count() == 0
         assert Channel.select().count() == 0

@@ -160,6 +160,7 @@ class PortalScreen(Screen[None]):
         await self.open_page(event.page_id)
         if event.discard and leaving != self.current:
             await self._discard(leaving)
+            self.call_after_refresh(self.prebuild)  # afresh, ahead of the next visit
         if event.flash and self.page is not None:
             self.page.flash(event.flash)
 
@@ -237,6 +238,7 @@ class PortalScreen(Screen[None]):
         self._show_menu()
         for page in self._pages.values():
             page.ctx = self.ctx
+        self.call_after_refresh(self.prebuild)  # the pages a new sidebar offers
 
     # --- actions ------------------------------------------------------------------------------
 

@@ -180,9 +180,13 @@ class Wizard(Widget):
         self.query_one("#wizard-status", Static).update("")
         self.query_one("#wizard-scroll", VerticalScroll).scroll_home(animate=False)
         self.refresh_bindings()
-        self.call_after_refresh(self._focus_step)
+        self.call_after_refresh(self.focus_step)
 
-    def _focus_step(self) -> None:
+    def focus_step(self) -> None:
+        """Give the keyboard to the step on show — unless the wizard is hidden (built ahead in
+        a page not on show): its page calls this again when it is shown."""
+        if not all(node.display for node in self.ancestors_with_self if isinstance(node, Widget)):
+            return
         step = self.query_one(ContentSwitcher).current
         if step in (CONTACT, CHANNEL, USER):
             form = self.query_one(f"#{step}")
