@@ -13,10 +13,12 @@ from screens.base import Page
 from screens.wizard.setup import load_setup
 from screens.wizard.wizard import REGISTER, Wizard, WizardSetup
 from store.dto import SenderStatus
+from tui.context import AppContext
 from tui.i18n.bindings import localize_tree
 
 
 class EnregistrementPage(Page):
+    KEEP_ON_LANGUAGE_CHANGE = True  # the wizard is built again in the new language, as filled
     DEFAULT_CSS = """
     EnregistrementPage { height: 1fr; }
     EnregistrementPage #enregistrement-body { height: 1fr; }
@@ -50,6 +52,24 @@ class EnregistrementPage(Page):
                                     markup=False))
             return
         await body.mount(Wizard(self.ctx, message.setup))
+        localize_tree(self, self.ctx.lang)
+        self.screen.refresh_bindings()
+
+    def language_changed(self, ctx: AppContext) -> None:
+        super().language_changed(ctx)
+        self.call_later(self._relabel)
+
+    async def _relabel(self) -> None:
+        """Everything in the new language, and nothing typed lost."""
+        body = self.query_one("#enregistrement-body", Vertical)
+        wizards = list(self.query(Wizard))
+        if not wizards:  # the notice, or still loading: load again in the new language
+            await body.remove_children()
+            self.load()
+            return
+        draft = wizards[0].draft()
+        await body.remove_children()
+        await body.mount(Wizard(self.ctx, draft.setup, draft=draft))
         localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
 

@@ -201,6 +201,43 @@ async def test_previous_keeps_what_was_typed(app: ExpeditoApp,
         assert value_of(pilot, "#username") == "Nomtechnique1"
 
 
+async def test_language_switch_in_the_wizard_keeps_what_was_typed(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_user_step(pilot, demo_credentials)
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("f2")  # Nederlands
+        await settle(pilot)
+        assert app.lang == "nl"
+        assert shown(pilot, "#wizard-title") == "Aanmaak van een technische gebruiker"
+        assert step(app) == "user"
+        assert value_of(pilot, "#username") == "Nomtechnique1"
+        await pilot.press("f6")
+        await settle(pilot)
+        assert step(app) == "channel"
+        assert value_of(pilot, "#ssh_key-path") == str(demo_credentials.ssh_public_key)
+        assert shown(pilot, "#ssh_key-result").startswith("Sleutel opgeladen: ssh-ed25519")
+        await pilot.press("f6")
+        assert step(app) == "contact"
+        assert value_of(pilot, "#contact-last_name") == "Expéditeur"
+        assert value_of(pilot, "#contact-email1") == "batch@eranova.fgov.be"
+        for _ in range(2):  # contact → channel → user, checked again
+            await pilot.press("f7")
+            await settle(pilot)
+        assert step(app) == "user"
+        await pilot.press("tab")
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        await pilot.press("f7")
+        await settle(pilot)
+        assert Sender.select().count() == 1
+        assert Sender.get().technical_user == "Nomtechnique1"
+        assert Channel.get().ssh_key is not None
+        assert ContactPerson.get().last_name == "Expéditeur"
+
+
 async def test_cancel_asks_then_stores_nothing(app: ExpeditoApp,
                                                demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:

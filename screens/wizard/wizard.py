@@ -22,14 +22,19 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Button, ContentSwitcher, Static
+from textual.widgets import Button, ContentSwitcher, Input, Static
 from textual.worker import Worker, WorkerState
 
 from screens import sync_time
 from screens.wizard.channel_form import ChannelForm
 from screens.wizard.contact_form import ContactForm
-from screens.wizard.credential_field import LoadedCredential, load_credential
-from screens.wizard.steps import InformationStep, UsernameForm, confirmation_text
+from screens.wizard.credential_field import CredentialField, LoadedCredential, load_credential
+from screens.wizard.steps import (
+    USERNAME_FIELDS,
+    InformationStep,
+    UsernameForm,
+    confirmation_text,
+)
 from store.dto import ApplicationInfo, CertificateSummary, ChannelInput
 from store.errors import ExpeditoError, ValidationError, ValidationErrors
 from store.rules import ContactData
@@ -58,6 +63,18 @@ class WizardSetup:
     contact: ContactData | None = None
     channel: ChannelInput | None = None
     loaded: Mapping[str, LoadedCredential] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WizardDraft:
+    """What a wizard holds, to build it again in another language without losing anything
+    typed (``Wizard.draft``): the setup with the values as entered, the step, the technical
+    user's name as typed, the credential fields typed but not loaded yet."""
+
+    setup: WizardSetup
+    step: str
+    username: tuple[str, str] | None = None
+    typed: Mapping[str, str] = field(default_factory=dict)
 
 
 class Wizard(Widget):
@@ -104,13 +121,21 @@ class Wizard(Widget):
             super().__init__()
             self.error = error
 
-    def __init__(self, ctx: AppContext, setup: WizardSetup, id: str = "wizard") -> None:
+    def __init__(self, ctx: AppContext, setup: WizardSetup, id: str = "wizard",
+                 draft: WizardDraft | None = None) -> None:
+        """``draft``: start from what another wizard held (``draft()``), in ``ctx``'s
+        language; at its step, except the confirmation, whose checks run again (F7)."""
         super().__init__(id=id)
         self.ctx = ctx
-        self.setup = setup
+        self.setup = draft.setup if draft is not None else setup
+        self.draft_from = draft
         self.t = ctx.t
         self.steps = self._steps()
-        self.set_reactive(Wizard.step, self.steps[0])
+        first = self.steps[0]
+        if draft is not None and draft.step in self.steps:
+            index = self.steps.index(draft.step)
+            first = self.steps[max(0, index - 1)] if draft.step == CONFIRM else draft.step
+        self.set_reactive(Wizard.step, first)
         self.contact: ContactData | None = setup.contact
         self.channel: ChannelInput | None = None
         self.certificate: CertificateSummary | None = None
@@ -133,7 +158,7 @@ class Wizard(Widget):
         yield Static(t(f"wizard.title.{setup.mode}"), id="wizard-title", markup=False)
         yield Static(id="wizard-breadcrumb")
         with VerticalScroll(id="wizard-scroll"):
-            with ContentSwitcher(initial=self.steps[0]):
+            with ContentSwitcher(initial=self.step):
                 if INFO in self.steps:
                     paragraphs = ["wizard.info.1", "wizard.info.2", "wizard.info.3"]
                     if setup.existing_username:
@@ -156,7 +181,30 @@ class Wizard(Widget):
             yield Button(t("wizard.next"), id="wizard-next", compact=True, variant="primary")
 
     def on_mount(self) -> None:
+        draft = self.draft_from
+        if draft is not None:
+            if draft.username is not None and self.query(UsernameForm):
+                for name, value in zip(USERNAME_FIELDS, draft.username, strict=True):
+                    self.query_one(f"#{name}", Input).value = value
+            for credential in self.query(CredentialField):
+                if credential.kind in draft.typed:
+                    credential.query_one(Input).value = draft.typed[credential.kind]
+                elif credential.loaded is not None and credential.loaded.source:
+                    credential.load(credential.loaded.source)  # its summary, in the new language
         self._show_step()
+
+    def draft(self) -> WizardDraft:
+        """What this wizard holds now (see ``WizardDraft``)."""
+        setup = self.setup
+        contacts = self.query(ContactForm)
+        channel = self.query_one(ChannelForm)
+        users = self.query(UsernameForm)
+        return WizardDraft(
+            setup=replace(setup, contact=contacts.first().value() if contacts else setup.contact,
+                          channel=channel.value(), loaded=channel.loaded_credentials()),
+            step=self.step,
+            username=users.first().value() if users else None,
+            typed={f.kind: f.text for f in channel.credential_fields() if not f.up_to_date})
 
     def _breadcrumb(self) -> Content:
         crumbs = [s for s in (INFO, CONTACT, CHANNEL, CONFIRM) if s in self.steps]
