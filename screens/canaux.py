@@ -18,7 +18,7 @@ from screens.apercu import channel_widgets, follow_next_sync, next_slot
 from screens.base import Page
 from screens.summary import PAGE_KINDS, kind_label
 from screens.wizard.setup import load_setup
-from screens.wizard.wizard import ADD, MODIFY, Wizard, WizardSetup
+from screens.wizard.wizard import ADD, MODIFY, Wizard, WizardSetup, rebuild_wizard
 from store.dto import ChannelInfo, Overview
 from store.errors import ExpeditoError
 from tui.context import AppContext
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 
 class CanalPage(Page):
+    KEEP_ON_LANGUAGE_CHANGE = True  # a channel being added or changed keeps what was typed
     DEFAULT_CSS = """
     CanalPage #canal-body { height: auto; }
     CanalPage.-wizard { height: 1fr; }
@@ -75,6 +76,19 @@ class CanalPage(Page):
     def on_mount(self) -> None:
         follow_next_sync(self)
         self.load()
+
+    def language_changed(self, ctx: AppContext) -> None:
+        super().language_changed(ctx)
+        self.call_later(self._relabel)
+
+    async def _relabel(self) -> None:
+        """In the new language; a channel being added or changed keeps what was typed."""
+        self.query_one(".page-title", Static).update(self.t(f"page.{self.page_id}.title"))
+        if await rebuild_wizard(self.query_one("#canal-body", Vertical), self.ctx):
+            localize_tree(self, self.ctx.lang)
+            self.screen.refresh_bindings()
+        else:
+            self.load()
 
     def sync_completed(self, notice: SyncNotice) -> None:
         if not self._wizard_shown():  # a modification under way is left alone

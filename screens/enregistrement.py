@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from screens.base import Page
 from screens.wizard.setup import load_setup
-from screens.wizard.wizard import REGISTER, Wizard, WizardSetup
+from screens.wizard.wizard import REGISTER, Wizard, WizardSetup, rebuild_wizard
 from store.dto import SenderStatus
 from tui.context import AppContext
 from tui.i18n.bindings import localize_tree
@@ -62,14 +62,10 @@ class EnregistrementPage(Page):
     async def _relabel(self) -> None:
         """Everything in the new language, and nothing typed lost."""
         body = self.query_one("#enregistrement-body", Vertical)
-        wizards = list(self.query(Wizard))
-        if not wizards:  # the notice, or still loading: load again in the new language
-            await body.remove_children()
+        if not await rebuild_wizard(body, self.ctx):
+            await body.remove_children()  # the notice, or still loading: load it again
             self.load()
             return
-        draft = wizards[0].draft()
-        await body.remove_children()
-        await body.mount(Wizard(self.ctx, draft.setup, draft=draft))
         localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
 

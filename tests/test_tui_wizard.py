@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from textual.widgets import ContentSwitcher, DirectoryTree
+from textual.widgets import ContentSwitcher, DirectoryTree, Static
 
 from screens.apercu import ApercuPage
+from screens.wizard.channel_form import ChannelForm
 from screens.wizard.file_browser import FileBrowser
 from screens.wizard.wizard import Wizard
 from store import senders
@@ -31,6 +32,7 @@ from tests.wizard_helpers import (
     value_of,
 )
 from tui.app import ExpeditoApp
+from tui.i18n import translate
 from tui.widgets.dialogs import ConfirmDialog
 
 
@@ -529,6 +531,37 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
                          ("FTP", "dmfa"): True, ("FTP", "chomage"): True}
         # The page now shows the FTP channel with its applications.
         assert "canal préférentiel : FTP" in shown(pilot, "#applications-ftp")
+
+
+async def test_language_switch_while_adding_a_channel_keeps_it(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(demo_credentials, applications=("dmfa", "dimona")),
+                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "canal_ftp")
+        await tab_into_page(pilot)
+        await pilot.press("f6", "f7")  # Ajouter, then the channel step
+        await settle(pilot)
+        await put(pilot, str(demo_credentials.certificate_der), typed=False)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("tab", "tab", "space")  # DmfA
+        await settle(pilot)
+        await pilot.press("f2")  # Nederlands
+        await settle(pilot)
+        assert shown(pilot, "#wizard-title") == "Toevoeging van een kanaal"
+        assert step(app) == "channel"
+        assert value_of(pilot, "#certificate-path") == str(demo_credentials.certificate_der)
+        assert shown(pilot, "#certificate-result").startswith("Certificaat opgeladen: ")
+        assert wizard(app).query_one(ChannelForm).selected() == ["dmfa"]
+        assert app.screen.query("#preferred-dmfa")
+        await pilot.press("escape", "y")  # Annuleren: the page shows the channels, in Dutch
+        await settle(pilot)
+        assert not app.screen.query(Wizard)
+        assert str(app.screen.query_one("#page-canal_ftp .page-title", Static).render()) == \
+            translate("page.canal_ftp.title", "nl")
 
 
 async def test_modify_then_remove_a_channel(app: ExpeditoApp,

@@ -456,6 +456,19 @@ class Wizard(Widget):
             self._stop()
 
 
+async def rebuild_wizard(body: Widget, ctx: AppContext) -> bool:
+    """Build the wizard that ``body`` holds again for ``ctx`` (a new language) from its draft,
+    nothing typed lost; False when ``body`` holds no wizard."""
+    wizards = list(body.query(Wizard))
+    if not wizards:
+        return False
+    old = wizards[0]
+    draft = old.draft()
+    await body.remove_children()
+    await body.mount(Wizard(ctx, draft.setup, id=old.id or "wizard", draft=draft))
+    return True
+
+
 def replace_field(error: ValidationError, field_name: str) -> ValidationError:
     """The same error, attached to ``field_name`` (a file error names no field)."""
     if error.field == field_name:
