@@ -118,9 +118,12 @@ class Page(Widget):
         self.post_message(self.SenderChanged())
 
     def page_shown(self) -> None:
-        """Called when the shell shows this page again (it is kept between visits).
+        """Called when the shell shows this page again, or for the first time when it was
+        built ahead after login: its data may be older than the person expects.
 
-        Pages whose data may have changed reload it here (e.g. start their worker again).
+        Pages whose data may have changed reload it here, after the page is painted
+        (``self.call_after_refresh(self.load)``): what was loaded shows at once, the fresh
+        data a moment later. A form keeps what is typed in it.
         """
 
     def context_changed(self, ctx: AppContext) -> None:

@@ -77,6 +77,10 @@ class CanalPage(Page):
         follow_next_sync(self)
         self.load()
 
+    def page_shown(self) -> None:
+        if not self._wizard_shown():  # a channel being added or changed is left alone
+            self.call_after_refresh(self.load)
+
     def language_changed(self, ctx: AppContext) -> None:
         super().language_changed(ctx)
         self.call_later(self._relabel)

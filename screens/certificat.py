@@ -51,6 +51,9 @@ class CertificatPage(Page):
         self.query_one("#remove", Button).display = False
         self.load()
 
+    def page_shown(self) -> None:
+        self.call_after_refresh(self.load)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, note: str = "") -> None:
         from store.personal import personal_certificate

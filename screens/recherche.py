@@ -65,6 +65,10 @@ class RecherchePage(Page):
         table.add_column(t("search.qualite"), key="qualite")
         self.search("", 0)
 
+    def page_shown(self) -> None:
+        if self.ctx.is_manager:  # the same search, on today's persons and roles
+            self.call_after_refresh(self.search, self.query_text, self.result_offset)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_page", "previous_page"):
             if not self.ctx.is_manager:

@@ -123,6 +123,9 @@ class RoutingModulePage(Page):
             return self.ctx.is_manager
         return True
 
+    def page_shown(self) -> None:
+        self.call_after_refresh(self.load)  # a channel may have come or gone since
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, note: str = "", error: bool = False) -> None:
         from store.routing import channel_choices, routing_table

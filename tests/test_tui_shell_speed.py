@@ -7,6 +7,10 @@ from textual.widgets import DataTable, Input
 
 from screens.base import Page
 from screens.utilisateurs import UtilisateursPage
+from store.access import create_person
+from store.models import UTILISATEUR
+from store.users import give_access
+from tests.helpers import person_id, qualite_id
 from tests.test_tui_portal import SIZE, _open_by_keys, _portal
 from tests.tui_helpers import settle
 from tui.app import ExpeditoApp
@@ -137,3 +141,19 @@ async def test_login_button_by_enter_space_and_click(app: ExpeditoApp) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, type(screen))
+
+
+async def test_a_page_built_ahead_shows_todays_data_when_opened(app: ExpeditoApp) -> None:
+    """Built at login, shown later: what changed in between (an access given in another
+    session) is on the page a moment after it opens."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        await settle(pilot)
+        table = portal.query_one("#page-utilisateurs DataTable", DataTable)
+        assert table.row_count == 3
+        create_person("nadia", "Secret123456", "Nadia", "Nouvelle")
+        give_access(person_id("dieter"), qualite_id(), UTILISATEUR, "nadia")  # elsewhere
+        await _open_by_keys(pilot, portal, "utilisateurs")
+        await settle(pilot)
+        assert table.row_count == 4
+        assert "nadia" in {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
