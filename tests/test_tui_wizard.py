@@ -178,19 +178,27 @@ async def test_errors_in_the_users_language(app: ExpeditoApp) -> None:
         assert shown(pilot, "#wizard-title") == "Aanmaak van een technische gebruiker"
 
 
+async def back_to_what_was_typed(pilot, creds: DemoCredentials,  # type: ignore[no-untyped-def]
+                                  key_loaded: str) -> None:
+    """From the user step, F6 twice: the channel step with its key (``key_loaded`` …), then
+    the contact step with what ``to_channel_step`` typed."""
+    await pilot.press("f6")
+    await settle(pilot)
+    assert step(pilot.app) == "channel"
+    assert value_of(pilot, "#ssh_key-path") == str(creds.ssh_public_key)
+    assert shown(pilot, "#ssh_key-result").startswith(key_loaded)
+    await pilot.press("f6")
+    assert step(pilot.app) == "contact"
+    assert value_of(pilot, "#contact-last_name") == "Expéditeur"
+    assert value_of(pilot, "#contact-email1") == "batch@eranova.fgov.be"
+
+
 async def test_previous_keeps_what_was_typed(app: ExpeditoApp,
                                              demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
         await type_text(pilot, "Nomtechnique1")
-        await pilot.press("f6")
-        assert step(app) == "channel"
-        assert value_of(pilot, "#ssh_key-path") == str(demo_credentials.ssh_public_key)
-        assert shown(pilot, "#ssh_key-result").startswith("Clé chargée : ssh-ed25519")
-        await pilot.press("f6")
-        assert step(app) == "contact"
-        assert value_of(pilot, "#contact-last_name") == "Expéditeur"
-        assert value_of(pilot, "#contact-email1") == "batch@eranova.fgov.be"
+        await back_to_what_was_typed(pilot, demo_credentials, "Clé chargée : ssh-ed25519")
         await pilot.press("f6")
         assert step(app) == "information"
         await pilot.press("f6")  # greyed out on the first step: nothing happens
@@ -214,15 +222,7 @@ async def test_language_switch_in_the_wizard_keeps_what_was_typed(
         assert shown(pilot, "#wizard-title") == "Aanmaak van een technische gebruiker"
         assert step(app) == "user"
         assert value_of(pilot, "#username") == "Nomtechnique1"
-        await pilot.press("f6")
-        await settle(pilot)
-        assert step(app) == "channel"
-        assert value_of(pilot, "#ssh_key-path") == str(demo_credentials.ssh_public_key)
-        assert shown(pilot, "#ssh_key-result").startswith("Sleutel opgeladen: ssh-ed25519")
-        await pilot.press("f6")
-        assert step(app) == "contact"
-        assert value_of(pilot, "#contact-last_name") == "Expéditeur"
-        assert value_of(pilot, "#contact-email1") == "batch@eranova.fgov.be"
+        await back_to_what_was_typed(pilot, demo_credentials, "Sleutel opgeladen: ssh-ed25519")
         for _ in range(2):  # contact → channel → user, checked again
             await pilot.press("f7")
             await settle(pilot)
@@ -476,14 +476,18 @@ async def test_delete_then_register_again_keeps_number_and_name(
 
 # --- Ajout d'un canal, preferred channel -----------------------------------------------------
 
+async def open_ftp_page_of_an_sftp_sender(pilot, creds: DemoCredentials) -> None:  # type: ignore[no-untyped-def]
+    """A sender whose SFTP channel secures DmfA and DIMONA; its (empty) *Canal FTP* page."""
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(creds, applications=("dmfa", "dimona")),
+                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
+    await enter_portal(pilot)
+    await choose_in_menu(pilot, "canal_ftp")
+
 async def test_add_ftp_channel_choosing_the_preferred_channel(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(demo_credentials, applications=("dmfa", "dimona")),
-                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
     async with app.run_test(size=SIZE) as pilot:
-        await enter_portal(pilot)
-        await choose_in_menu(pilot, "canal_ftp")
+        await open_ftp_page_of_an_sftp_sender(pilot, demo_credentials)
         assert "Il n'y a pas de canal FTP." in page_text(pilot)
         await tab_into_page(pilot)
         await pilot.press("f6")  # Ajouter
@@ -535,12 +539,8 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
 
 async def test_language_switch_while_adding_a_channel_keeps_it(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(demo_credentials, applications=("dmfa", "dimona")),
-                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
     async with app.run_test(size=SIZE) as pilot:
-        await enter_portal(pilot)
-        await choose_in_menu(pilot, "canal_ftp")
+        await open_ftp_page_of_an_sftp_sender(pilot, demo_credentials)
         await tab_into_page(pilot)
         await pilot.press("f6", "f7")  # Ajouter, then the channel step
         await settle(pilot)
