@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import Button, Static
 
 from screens.base import Page
+from screens.forms import ReloadWhenUntouched
 from screens.wizard.contact_form import ContactForm
 from store.dto import Overview
 from store.errors import ExpeditoError, ValidationErrors
@@ -17,7 +18,7 @@ from store.rules import ContactData
 from tui.i18n.bindings import localize_tree
 
 
-class ContactPage(Page):
+class ContactPage(ReloadWhenUntouched, Page):
     KEEP_ON_LANGUAGE_CHANGE = False
     DEFAULT_CSS = """
     ContactPage #contact-body { height: auto; }
@@ -68,6 +69,7 @@ class ContactPage(Page):
                                     id="managers-only", markup=False))
         localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
+        self.remember_loaded()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":

@@ -19,6 +19,7 @@ from screens.base import Page
 from screens.forms import (
     FieldRow,
     FormFailed,
+    ReloadWhenUntouched,
     RuleValidator,
     SaveOnEnter,
     StatusLine,
@@ -36,7 +37,7 @@ from store.rules import FIELD_MAX, normalize_kbo, normalize_onss
 from tui.formatting import fmt_date, qualite_kind
 
 
-class DetailQualitePage(SaveOnEnter, Page):
+class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
     class Loaded(Message):
         def __init__(self, qualite: QualiteInfo) -> None:
             super().__init__()
@@ -98,6 +99,7 @@ class DetailQualitePage(SaveOnEnter, Page):
         body = self.query_one("#detail-body", Vertical)
         await body.remove_children()
         await body.mount_all(widgets)
+        self.remember_loaded()
 
     # --- editing ------------------------------------------------------------------------------
 

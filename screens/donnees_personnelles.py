@@ -17,6 +17,7 @@ from screens.base import Page
 from screens.forms import (
     FieldRow,
     FormFailed,
+    ReloadWhenUntouched,
     RuleValidator,
     SaveOnEnter,
     StatusLine,
@@ -41,7 +42,7 @@ def _optional_phone(value: str) -> None:
         check_phone(value)
 
 
-class DonneesPersonnellesPage(SaveOnEnter, Page):
+class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
     class Loaded(Message):
         def __init__(self, person: PersonInfo) -> None:
             super().__init__()
@@ -98,6 +99,7 @@ class DonneesPersonnellesPage(SaveOnEnter, Page):
             Static(t("portal_form.required"), classes="hint", markup=False),
             Button(t("portal_form.save"), id="save", variant="primary", compact=True),
         ])
+        self.remember_loaded()
 
     def save(self) -> None:
         self.query_one(StatusLine).show("")

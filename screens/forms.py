@@ -35,6 +35,26 @@ class SaveOnEnter:
             self.save()
 
 
+class ReloadWhenUntouched:
+    """For a form page (built ahead after login, kept between visits): shown again, it loads
+    its data afresh — someone may have changed it since — unless something was typed in it
+    since it was loaded: that stays. The page calls ``remember_loaded()`` once it has filled
+    its fields, and has a ``load()`` worker."""
+
+    _loaded_values: dict[str, object] | None = None
+
+    def _form_values(self) -> dict[str, object]:
+        fields = self.query("Input, Select")  # type: ignore[attr-defined]
+        return {f"{i}:{field.id}": field.value for i, field in enumerate(fields)}
+
+    def remember_loaded(self) -> None:
+        self._loaded_values = self._form_values()
+
+    def page_shown(self) -> None:
+        if self._loaded_values is not None and self._form_values() == self._loaded_values:
+            self.call_after_refresh(self.load)  # type: ignore[attr-defined]
+
+
 class FieldRow(Vertical):
     """``Label : field`` on one line, and the field's error (if any) on the next."""
 

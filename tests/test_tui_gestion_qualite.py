@@ -19,8 +19,9 @@ from store.models import (
     Qualite,
     Role,
 )
+from store.qualites import QualiteChanges, update_qualite
 from tests.helpers import person_id, qualite_id
-from tests.pages_helpers import SIZE, error_of, fill, open_portal, page_of, shown
+from tests.pages_helpers import SIZE, error_of, fill, open_page, open_portal, page_of, shown
 from tests.tui_helpers import settle
 from tui.app import ExpeditoApp
 from tui.widgets.dialogs import ConfirmDialog
@@ -340,3 +341,23 @@ async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
         assert shown(pilot, "#search-denied").startswith("Seuls le gestionnaire local")
         page_text = "\n".join(str(w.render()) for w in page_of(pilot).query(Static))
         assert "ursula" not in page_text
+
+
+async def test_qualite_detail_shows_todays_data_and_keeps_what_was_typed(
+        app: ExpeditoApp) -> None:
+    """The form was built at login: changes made elsewhere since show when it opens; what the
+    manager typed and left unsaved stays when they come back."""
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter")
+        update_qualite(person_id("colette"), qualite_id(),
+                       QualiteChanges("ENTREPRISE DEMO SRL", "0403123486", "123456749"))
+        await open_page(pilot, "detail_qualite")
+        await settle(pilot)
+        assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO SRL"
+        await fill(pilot, "name", "ENTREPRISE DEMO — brouillon")
+        await open_page(pilot, "accueil")
+        update_qualite(person_id("colette"), qualite_id(),
+                       QualiteChanges("ENTREPRISE DEMO SA", "0403123486", "123456749"))
+        await open_page(pilot, "detail_qualite")
+        await settle(pilot)
+        assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO — brouillon"
