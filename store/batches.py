@@ -67,23 +67,15 @@ class NewBatchSet:
 
 
 @dataclass(frozen=True)
-class BatchSetInfo:
+class BatchSetInfo(NewBatchSet):
+    """A recorded set: what the intake found (``NewBatchSet``) and what became of it."""
+
     id: int
-    sender_id: int
-    channel_id: int | None
-    go_name: str
-    folder: str
-    env: str
-    purpose: str
-    file_date: str
-    sequence: str
-    files: tuple[BatchFile, ...]
     total_bytes: int
     result: int | None
     errors: tuple[BatchError, ...]
     ticket: str | None
     ack_name: str | None
-    received_at: datetime
     processed_at: datetime | None
 
     @property
@@ -104,9 +96,11 @@ def _info(row: BatchSet) -> BatchSetInfo:
     files = tuple(BatchFile(f["name"], int(f["size"])) for f in json.loads(row.files))
     errors = tuple(BatchError(e["code"], e["file"]) for e in json.loads(row.errors))
     return BatchSetInfo(
-        row.id, row.sender_id, row.channel_id, row.go_name, row.folder, row.env, row.purpose,
-        row.file_date, row.sequence, files, row.total_bytes, row.result, errors, row.ticket,
-        row.ack_name, row.received_at, row.processed_at)
+        sender_id=row.sender_id, channel_id=row.channel_id, go_name=row.go_name,
+        folder=row.folder, env=row.env, purpose=row.purpose, file_date=row.file_date,
+        sequence=row.sequence, files=files, received_at=row.received_at, id=row.id,
+        total_bytes=row.total_bytes, result=row.result, errors=errors, ticket=row.ticket,
+        ack_name=row.ack_name, processed_at=row.processed_at)
 
 
 def _values(new: NewBatchSet) -> dict[str, object]:
