@@ -14,8 +14,8 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from screens.base import Page
-from screens.file_picker import FilePicker
 from screens.forms import FieldRow, FormFailed, StatusLine, clear_errors, report
+from screens.wizard.file_browser import FileBrowser
 from store.dto import CertificateSummary
 from store.errors import ExpeditoError
 from tui.widgets.dialogs import ConfirmDialog
@@ -103,8 +103,8 @@ class CertificatPage(Page):
                 field.value = str(path)
                 field.focus()
 
-        self.app.push_screen(FilePicker(self.t("personal_cert.pick_title"), start,
-                                        self.ctx.lang), picked)
+        self.app.push_screen(FileBrowser(self.t("personal_cert.pick_title"), self.ctx.t,
+                                         start), picked)
 
     def submit(self) -> None:
         clear_errors(self)

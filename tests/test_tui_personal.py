@@ -10,9 +10,9 @@ from textual.widgets import DirectoryTree, Input, Select
 
 from screens.certificat import CertificatPage
 from screens.donnees_personnelles import DonneesPersonnellesPage
-from screens.file_picker import FilePicker
 from screens.login import LoginScreen
 from screens.mot_de_passe import MotDePassePage
+from screens.wizard.file_browser import FileBrowser
 from store.access import authenticate
 from store.errors import AuthenticationFailed
 from store.models import Person, PersonCertificate
@@ -242,7 +242,7 @@ async def test_certificate_file_browser(app: ExpeditoApp, tmp_path: Path) -> Non
         await fill(pilot, "cert_path", str(folder))
         await pilot.press("f6")
         await settle_tree(pilot)
-        assert isinstance(app.screen, FilePicker)
+        assert isinstance(app.screen, FileBrowser)
         tree = app.screen.query_one(DirectoryTree)
         assert Path(tree.path) == folder
         await pilot.press("backspace")  # up to the parent, and back down
