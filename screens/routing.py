@@ -19,7 +19,7 @@ from screens.user_dialogs import DIALOG_CSS
 from store.errors import ExpeditoError
 from store.routing import RoutingRow
 from tui.context import AppContext
-from tui.i18n import Translator, has_key
+from tui.i18n import Translator, code_name
 from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 
@@ -27,13 +27,11 @@ INFO_PARAGRAPHS = 4
 
 
 def channel_name(t: Translator, channel: str) -> str:
-    key = f"routing.channel.{channel}"
-    return t(key) if has_key(key) else channel
+    return code_name(t, "routing.channel", channel)
 
 
 def flow_name(t: Translator, flow: str) -> str:
-    key = f"routing.flow.{flow}"
-    return t(key) if has_key(key) else flow
+    return code_name(t, "routing.flow", flow)
 
 
 class RoutingInformationsPage(Page):

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from store.dto import CertificateSummary, ChannelInfo
 from store.rules import ContactData
-from tui.i18n import Translator, has_key
+from tui.i18n import Translator, code_name
 
 KIND_LABELS = {"SFTP": "SFTP", "FTP": "FTP", "MQLINK": "MQLink", "WEBSERVICE": "Web Service"}
 KIND_PAGES = {"SFTP": "canal_sftp", "FTP": "canal_ftp", "MQLINK": "canal_mqlink",
@@ -23,8 +23,7 @@ def kind_label(kind: str) -> str:
 
 
 def application_name(t: Translator, code: str, fallback: str = "") -> str:
-    key = f"application.{code}"
-    return t(key) if has_key(key) else (fallback or code)
+    return code_name(t, "application", code, fallback)
 
 
 def lines(pairs: Iterable[tuple[str, str]]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from store.dto import QualiteInfo
-from tui.i18n import Translator, has_key
+from tui.i18n import Translator, code_name
 
 
 def fmt_date(value: date | None) -> str:
@@ -14,18 +14,15 @@ def fmt_date(value: date | None) -> str:
 
 
 def qualite_kind(t: Translator, kind: str) -> str:
-    key = f"qualite.kind.{kind}"
-    return t(key) if has_key(key) else kind
+    return code_name(t, "qualite.kind", kind)
 
 
 def role_name(t: Translator, role: str) -> str:
-    key = f"role.{role}"
-    return t(key) if has_key(key) else role
+    return code_name(t, "role", role)
 
 
 def person_title(t: Translator, title: str) -> str:
-    key = f"title.{title}"
-    return t(key) if has_key(key) else title
+    return code_name(t, "title", title)
 
 
 def qualite_line(t: Translator, qualite: QualiteInfo) -> str:

@@ -76,6 +76,13 @@ def has_key(key: str) -> bool:
     return key in catalogue()
 
 
+def code_name(t: Translator, prefix: str, code: str, fallback: str = "") -> str:
+    """The catalogue's name of a code (key ``prefix.code``: a role, a flow, an application…);
+    for a code it does not know, ``fallback``, else the code itself."""
+    key = f"{prefix}.{code}"
+    return t(key) if has_key(key) else (fallback or code)
+
+
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
     """The text of ``key`` in ``lang`` (French, then the key itself, when missing)."""
     texts = catalogue().get(key)
