@@ -3,6 +3,7 @@ built ahead, the one-widget footer, Enter in the sidebar, the login screen's own
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import DataTable, Input
 
 from screens.base import Page
@@ -157,3 +158,18 @@ async def test_a_page_built_ahead_shows_todays_data_when_opened(app: ExpeditoApp
         await settle(pilot)
         assert table.row_count == 4
         assert "nadia" in {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+
+
+async def test_keys_typed_ahead_in_the_sidebar_keep_their_order(app: ExpeditoApp) -> None:
+    """Down then Enter arriving together (a fast typist, a terminal sending both at once)
+    open the item below, not the one highlighted before Down."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        app.post_message(events.Key("down", None))
+        app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        assert portal.current == "utilisateurs"
+        for key in ("down", "down", "up", "enter"):
+            app.post_message(events.Key(key, None))
+        await settle(pilot)
+        assert portal.current == "detail_qualite"

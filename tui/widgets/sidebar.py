@@ -23,12 +23,12 @@ INDENT = {0: 0, 1: 2, 2: 4}
 
 
 class MenuList(OptionList):
-    """The list of the sidebar. Enter is a priority binding: Textual runs it on its first look
-    at the key, before the key travels from the list up to the app and back (about 3 ms of the
-    key-to-page time that ``bench/startup.py`` measures)."""
+    """The list of the sidebar: Enter opens the page itself, rather than posting
+    ``OptionSelected`` for the sidebar to post ``PageChosen`` to the screen (two message hops
+    on the way from the key to the page). Not a priority binding: Textual would run it on its
+    first look at the key, ahead of a Down typed just before it and still on its way."""
 
-    BINDINGS = [Binding("enter", "open", "Ouvrir", show=False, priority=True,
-                        id="menu.open")]
+    BINDINGS = [Binding("enter", "open", "Ouvrir", show=False, id="menu.open")]
 
     def __init__(self, open_page: Callable[[str], Awaitable[None]], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
