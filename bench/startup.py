@@ -18,7 +18,13 @@ counts once its closing sequence has been read, never half-way through it.
 
 Runs alternate between the two apps, in the order ABBA so neither always runs second; the
 medians, the interquartile ranges and the ratios of the medians are printed (goal: at most 1.2
-for each), then the median of each page. Usage: ``bench/startup.py [--runs N]`` from the
+for each), then the median of each page.
+
+After each pair, a third app times the floor under any page switch (``bench/floor_app.py``:
+ten pages of 18 lines built ahead, ``n`` hides one and shows the next, nothing else): its
+ratio to the minimal app's key says how much of the goal a page of more than one line leaves,
+and Expedito's ratio to it what Expedito adds to the switch itself. It does not count in the
+exit status. Usage: ``bench/startup.py [--runs N]`` from the
 repository root.
 """
 
@@ -147,7 +153,10 @@ MINIMAL_KEYS = len(WALK)
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(TERM="xterm-256color", COLUMNS="80", LINES="24", PYTHONPATH=str(ROOT))
-    for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL", "TEXTUAL_DEBUG"):
+    # PYTHONDONTWRITEBYTECODE (set on some build machines) would have Expedito compile its
+    # sources at every start, which no installed copy does: the untimed first run writes them.
+    for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL", "TEXTUAL_DEBUG",
+                 "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return env
 
@@ -196,6 +205,16 @@ def run_minimal() -> Run:
         child.stop()
 
 
+def run_floor() -> list[float]:
+    """Seconds from ``n`` to the frame showing the floor app's next page, ten times."""
+    child = Child([PYTHON, str(ROOT / "bench" / "floor_app.py")], _env())
+    try:
+        child.wait_for("Page 0 shown", "Next")
+        return [_timed_key(child, "n", f"Page {i} shown") for i in range(1, MINIMAL_KEYS + 1)]
+    finally:
+        child.stop()
+
+
 def seeded_database(directory: Path) -> Path:
     sys.path.insert(0, str(ROOT))
     from store.db import close_database, open_database
@@ -219,17 +238,20 @@ def main() -> int:
     args = parser.parse_args()
     ours: list[Run] = []
     minimal: list[Run] = []
+    floor: list[float] = []
     with tempfile.TemporaryDirectory(prefix="expedito-bench-") as tmp:
         db = seeded_database(Path(tmp))
-        run_expedito(db)  # warm the file caches and .pyc files of both, untimed
+        run_expedito(db)  # warm the file caches and .pyc files of all three, untimed
         run_minimal()
+        run_floor()
         for i in range(args.runs):
-            if i % 2:  # ABBA: neither app always runs second
+            if i % 2:  # ABBA: neither app always runs second (the floor app runs last)
                 minimal.append(run_minimal())
                 ours.append(run_expedito(db))
             else:
                 ours.append(run_expedito(db))
                 minimal.append(run_minimal())
+            floor.extend(run_floor())
     print(f"runs: {args.runs} of each, alternating (ABBA); 80x24 pty; "
           f"median [interquartile range] in ms")
     rows = [
@@ -248,6 +270,11 @@ def main() -> int:
         print(f"{label:30} expedito {a:6.1f} [{a1:6.1f}–{a3:6.1f}]   "
               f"minimal {b:6.1f} [{b1:6.1f}–{b3:6.1f}]   ratio {a / b:.2f}")
     minimal_key = statistics.median(t for r in minimal for t in r.keys.values())
+    ours_key = statistics.median(t for r in ours for t in r.keys.values())
+    f1, f, f3 = _quartiles([t * 1000 for t in floor])
+    print(f"{'floor: page switch, no work':30} floor    {f:6.1f} [{f1:6.1f}–{f3:6.1f}]   "
+          f"ratio to minimal {f / 1000 / minimal_key:.2f}   expedito to floor "
+          f"{ours_key * 1000 / f:.2f}")
     print("key to page, each page (median ms, ratio to the minimal app's key):")
     for _move, page, _marker in WALK:
         median = statistics.median(r.keys[page] for r in ours)
