@@ -76,9 +76,7 @@ async def test_messages_structures_without_sender(app: ExpeditoApp) -> None:
         assert "• Il n'y a pas d'expéditeur actif." in text
         assert portal.query("#open-enregistrement")
         # Tab goes to the page, Enter on the button opens the registration, Escape comes back.
-        await pilot.press("tab")  # the page area (scrolls long pages) …
-        assert app.focused is portal.query_one("#page-area")
-        await pilot.press("tab")  # … then the page's own widgets
+        await pilot.press("tab")  # straight to the page's own button
         assert app.focused is not None and app.focused.id == "open-enregistrement"
         await pilot.press("enter")
         await settle(pilot)
@@ -88,6 +86,25 @@ async def test_messages_structures_without_sender(app: ExpeditoApp) -> None:
         await pilot.press("y")
         await settle(pilot)
         assert portal.current == "messages"
+        assert app.focused is portal.query_one("#menu")
+
+
+async def test_tab_goes_to_the_page_s_first_field_or_to_a_text_page(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await _portal(app, pilot)
+        area = portal.query_one("#page-area")
+        # Accueil has nothing to focus: the area itself takes the keyboard, to scroll.
+        await pilot.press("tab")
+        assert app.focused is area
+        await pilot.press("shift+tab")
+        assert app.focused is portal.query_one("#menu")
+        # A page with fields: the first Tab lands in the first field, not on the area.
+        await _open_by_keys(pilot, portal, "detail_qualite")
+        await pilot.press("tab")
+        focused = app.focused
+        assert focused is not area and focused is not None and area in focused.ancestors
+        assert focused.id == "name", focused
+        await pilot.press("shift+tab")
         assert app.focused is portal.query_one("#menu")
 
 

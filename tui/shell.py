@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -23,6 +23,7 @@ from tui.formatting import person_title, qualite_line, role_name
 from tui.i18n import Translator
 from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
+from tui.widgets.page_area import PageArea
 from tui.widgets.portal_header import PortalHeader
 from tui.widgets.sidebar import Sidebar
 
@@ -57,7 +58,7 @@ class PortalScreen(Screen[None]):
         yield Static(id="qualite-line", markup=False)
         with Horizontal(id="body"):
             yield Sidebar(self.open_page)
-            yield VerticalScroll(id="page-area")
+            yield PageArea(id="page-area")
         yield PortalFooter()
 
     async def on_mount(self) -> None:
@@ -112,7 +113,7 @@ class PortalScreen(Screen[None]):
         page = self._page_class(page_id)(self.ctx, page_id)
         page.display = shown
         self._pages[page_id] = page
-        await self.query_one("#page-area", VerticalScroll).mount(page)
+        await self.query_one("#page-area", PageArea).mount(page)
         if page.BINDINGS:
             localize_tree(page, self.ctx.lang)
         return page
@@ -131,7 +132,7 @@ class PortalScreen(Screen[None]):
             page.page_shown()
         # After the page is painted: a thread started now would compete with the first frame.
         self.call_after_refresh(page.check_session)
-        area = self.query_one("#page-area", VerticalScroll)
+        area = self.query_one("#page-area", PageArea)
         if area.scroll_offset.y:
             area.scroll_home(animate=False)
         if page.BINDINGS or (previous is not None and previous.BINDINGS):
@@ -139,7 +140,7 @@ class PortalScreen(Screen[None]):
 
     async def _clear_pages(self) -> None:
         self._pages.clear()
-        await self.query_one("#page-area", VerticalScroll).remove_children()
+        await self.query_one("#page-area", PageArea).remove_children()
 
     async def prebuild(self) -> None:
         """Build the sidebar's pages ahead (hidden), one per turn of the message loop so that
@@ -215,7 +216,7 @@ class PortalScreen(Screen[None]):
             kept = {pid: p for pid, p in self._pages.items() if p.KEEP_ON_LANGUAGE_CHANGE}
             for kept_page in kept.values():
                 kept_page.language_changed(ctx)
-            area = self.query_one("#page-area", VerticalScroll)
+            area = self.query_one("#page-area", PageArea)
             await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
             self._pages = kept
             await self._show(self.current)
@@ -258,4 +259,4 @@ class PortalScreen(Screen[None]):
         if shown:
             self.query_one(Sidebar).focus_menu()
         else:
-            self.query_one("#page-area").focus()
+            self.query_one("#page-area", PageArea).focus_page()

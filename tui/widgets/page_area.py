@@ -1,0 +1,35 @@
+"""The column right of the sidebar where the pages are shown."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+
+
+def _offers_focus(node: Widget) -> bool:
+    """Whether a widget shown under ``node`` can take the keyboard."""
+    for child in node.displayed_children:
+        if child.disabled or not child.visible:
+            continue
+        if child.allow_focus() or (child.allow_focus_children() and _offers_focus(child)):
+            return True
+    return False
+
+
+class PageArea(VerticalScroll):
+    """Scrolls the page on show. It takes the keyboard itself only when the page has nothing
+    that does (Accueil, Informations…), so Tab from the sidebar lands on the page's first field
+    or button, and a page of text can still be scrolled with the arrows."""
+
+    def allow_focus(self) -> bool:
+        return not _offers_focus(self)
+
+    def focus_page(self) -> None:
+        """Give the keyboard to the page: its first field or button, else the area."""
+        if self.allow_focus():
+            self.focus()
+            return
+        chain = self.screen.focus_chain
+        first = next((w for w in chain if self in w.ancestors), None)
+        if first is not None:
+            first.focus()
