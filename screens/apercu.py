@@ -65,7 +65,7 @@ def follow_next_sync(page: Page) -> None:
     if office is None:
         return
 
-    def tick(_: str) -> None:
+    def tick(_: object) -> None:
         widgets = list(page.query(NextSync))
         if widgets:
             upcoming = office.next_slot()

@@ -46,7 +46,7 @@ async def test_the_pending_channel_turns_active_without_a_key(
         text = page_text(pilot)
         assert PENDING_TEXT in text and "Statut : en cours de configuration" in text
         assert text_of(app, "#next-sync-sftp") == "Prochaine synchronisation à 14:30"
-        assert text_of(app, "#countdown").startswith("Prochaine synchronisation à 14:30")
+        assert text_of(app, "#countdown").startswith("Synchro 14:30")
         # 14:30 and no cycle yet: the line follows the header's tick to the next slot
         clock.set(at(14, 30, 3))
         app.tick_countdown()

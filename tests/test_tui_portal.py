@@ -202,13 +202,31 @@ async def test_help_palette_and_quit(app: ExpeditoApp) -> None:
 
 
 async def test_sync_status_slot(app: ExpeditoApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         portal = await _portal(app, pilot)
+        countdown = portal.query_one("#countdown")
         # the countdown (frozen clock) fills the slot; see tests/test_tui_sync.py
-        assert str(portal.query_one("#countdown").render()) == (
-            "Prochaine synchronisation à 14:30 — dans 12:34")
+        assert str(countdown.render()) == "Prochaine synchronisation à 14:30 — dans 12:34"
         app.set_sync_status("Synchronisation dans 12:34")  # shown at once (until the tick)
-        assert str(portal.query_one("#countdown").render()) == "Synchronisation dans 12:34"
+        assert str(countdown.render()) == "Synchronisation dans 12:34"
+        # At 80 columns the whole title and the full countdown do not both fit: the short
+        # form, and the title whole; in every language.
+        await pilot.resize_terminal(80, 24)
+        app.tick_countdown()
+        await pilot.pause()
+        for lang, short in (("fr", "Synchro 14:30 — 12:34"), ("de", "Synchro 14:30 — 12:34"),
+                            ("en", "Sync 14:30 — 12:34")):
+            await app.action_language(lang)
+            await settle(pilot)
+            header = app.screen.query_one(PortalHeader)
+            assert str(app.screen.query_one("#countdown").render()) == short
+            top = str(header.query_one("#header-lines").render()).splitlines()[0]
+            assert top.strip() == header.title_text, top  # whole, beside the countdown
+            assert len(top) + len(short) + 2 <= 80
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert str(app.screen.query_one("#countdown").render()) == (
+            "Next synchronisation at 14:30 — in 12:34")
 
 
 async def test_narrow_terminal_hides_sidebar_until_asked(app: ExpeditoApp) -> None:

@@ -86,26 +86,27 @@ async def test_the_countdown_shows_and_ticks_without_disturbing(app: ExpeditoApp
     assert isinstance(clock, FakeClock)
     async with app.run_test(size=SIZE) as pilot:
         portal = await _portal(app, pilot)
-        assert text_of(app, "#countdown") == "Prochaine synchronisation à 14:30 — dans 12:34"
+        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:34"
         focused = app.focused
         countdown = portal.query_one("#countdown", Static)
         layouts = countdown._layout_updates
         clock.advance(seconds=4)
         await pilot.pause(1.2)  # the 1-second interval, not a call of ours
-        assert text_of(app, "#countdown") == "Prochaine synchronisation à 14:30 — dans 12:30"
+        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:30"
         clock.set(at(14, 29, 59))
         app.tick_countdown()
         await pilot.pause()
-        assert text_of(app, "#countdown") == "Prochaine synchronisation à 14:30 — dans 00:01"
+        assert text_of(app, "#countdown") == "Synchro 14:30 — 00:01"
         assert app.focused is focused  # ticking moves no focus…
         assert countdown._layout_updates == layouts  # …and lays nothing out again
         await pilot.press("f2")  # Nederlands
         await settle(pilot)
-        assert text_of(app, "#countdown") == "Volgende synchronisatie om 14:30 — over 00:01"
+        assert text_of(app, "#countdown") == "Synchro 14:30 — 00:01"  # 80 columns: short
+        assert app.sync_status.text == "Volgende synchronisatie om 14:30 — over 00:01"
         clock.set(at(14, 30))
         app.tick_countdown()
         await pilot.pause()
-        assert text_of(app, "#countdown") == "Volgende synchronisatie om 15:00 — over 30:00"
+        assert text_of(app, "#countdown") == "Synchro 15:00 — 30:00"
 
 
 async def test_typing_goes_on_while_the_countdown_ticks(app: ExpeditoApp) -> None:
@@ -122,7 +123,7 @@ async def test_typing_goes_on_while_the_countdown_ticks(app: ExpeditoApp) -> Non
             await pilot.pause()
         await pilot.press(*"ter")
         assert app.focused is login and login.value == "dieter"
-        assert text_of(app, "#countdown").endswith("dans 12:31")
+        assert text_of(app, "#countdown").endswith("— 12:31")
 
 
 async def test_no_serve_app_learns_of_a_cycle_run_by_another_process(
@@ -156,7 +157,7 @@ async def test_no_serve_app_learns_of_a_cycle_run_by_another_process(
         app.tick_countdown()
         await settle(pilot)
         assert len(notices) == count  # told once
-        assert text_of(app, "#countdown").endswith("à 15:00 — dans 29:53")
+        assert text_of(app, "#countdown").endswith("15:00 — 29:53")
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ async def test_the_app_runs_the_services_and_tells_the_pages(
         assert app.last_sync == SyncNotice(at(14, 0), 1)
         assert Channel.get().status == ACTIVE
         await _portal(app, pilot)
-        assert text_of(app, "#countdown") == "Prochaine synchronisation à 14:30 — dans 12:34"
+        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:34"
         clock = app.back_office.clock
         assert isinstance(clock, FakeClock) and services._loop is not None
         services._loop.call_soon_threadsafe(clock.set, at(14, 30))  # the worker's loop
@@ -215,7 +216,7 @@ async def test_no_serve_starts_no_server(demo: SqliteDatabase) -> None:
         await _portal(app, pilot)
         assert app.back_office.services is None and asked == []
         assert not listening(port)
-        assert text_of(app, "#countdown") == "Prochaine synchronisation à 14:30 — dans 12:34"
+        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:34"
 
 
 async def test_a_taken_port_leaves_the_app_working(
@@ -235,7 +236,7 @@ async def test_a_taken_port_leaves_the_app_working(
             assert Channel.get().status == ACTIVE
             await _portal(app, pilot)
             assert text_of(app, "#countdown") == (
-                "sans SFTP · Prochaine synchronisation à 14:30 — dans 12:34")
+                "sans SFTP · Synchro 14:30 — 12:34")
             assert any("Le serveur SFTP n'a pas démarré" in n.message
                        for n in app._notifications)
         assert app.back_office.services is None

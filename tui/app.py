@@ -34,6 +34,7 @@ from tui.backoffice import (
     ConfigFactory,
     SyncCompleted,
     SyncNotice,
+    SyncStatus,
 )
 from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
@@ -70,8 +71,8 @@ class ExpeditoApp(App[None]):
                 priority=True),
     ]
 
-    sync_status: reactive[str] = reactive("")
-    """The countdown text (``#countdown`` in the header); set with ``set_sync_status``."""
+    sync_status: reactive[SyncStatus] = reactive(SyncStatus("", ""))
+    """The countdown (``#countdown`` in the header); set with ``set_sync_status``."""
 
     def __init__(self, db_path: Path | None = None, demo: bool = False,
                  ansi: bool | None = None, serve: bool = False,
@@ -161,7 +162,7 @@ class ExpeditoApp(App[None]):
     def tick_countdown(self) -> None:
         """Each second: the countdown text (the header's ``#countdown``); without the worker
         in this process, a look at whether another process finished the last slot."""
-        self.set_sync_status(self.back_office.countdown_text(self.t))
+        self.sync_status = self.back_office.countdown(self.t)
         if self.store_ready.is_set() and (slot := self.back_office.poll_due()) is not None:
             self.run_worker(partial(self._check_slot_thread, slot), thread=True,
                             exclusive=True, exit_on_error=False, group="sync-poll")
@@ -181,9 +182,10 @@ class ExpeditoApp(App[None]):
     async def on_unmount(self) -> None:
         await asyncio.to_thread(self.back_office.stop)
 
-    def set_sync_status(self, text: str) -> None:
-        """Show ``text`` in the header's ``#countdown`` slot (every screen's header)."""
-        self.sync_status = text
+    def set_sync_status(self, text: str, short: str | None = None) -> None:
+        """Show ``text`` in the header's ``#countdown`` slot (every screen's header); ``short``
+        where ``text`` and the title do not both fit."""
+        self.sync_status = SyncStatus(text, text if short is None else short)
 
     @property
     def t(self) -> Translator:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual.message import Message
 
@@ -79,6 +79,14 @@ def format_remaining(seconds: float) -> str:
     """``12:34`` (minutes:seconds, rounded up so the slot itself never shows ``00:00``)."""
     whole = max(0, math.ceil(seconds - 1e-6))
     return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+class SyncStatus(NamedTuple):
+    """What the header's countdown slot shows: ``text``, or ``short`` when the title and
+    ``text`` do not both fit (80 columns)."""
+
+    text: str
+    short: str
 
 
 class BackOffice:
@@ -182,13 +190,16 @@ class BackOffice:
             return services.worker.seconds_to_next()
         return self.schedule.seconds_to_next(self.clock.now())
 
-    def countdown_text(self, t: Translator) -> str:
-        """``Prochaine synchronisation à 14:30 — dans 12:34`` (with a note without SFTP)."""
-        text = t("sync.countdown", time=f"{self.next_slot():%H:%M}",
-                 remaining=format_remaining(self.seconds_to_next()))
+    def countdown(self, t: Translator) -> SyncStatus:
+        """``Prochaine synchronisation à 14:30 — dans 12:34`` and its short form ``Synchro
+        14:30 — 12:34`` (with a note without SFTP)."""
+        values = {"time": f"{self.next_slot():%H:%M}",
+                  "remaining": format_remaining(self.seconds_to_next())}
+        status = SyncStatus(t("sync.countdown", **values), t("sync.countdown_short", **values))
         if self.sftp_error is not None:
-            text = f"{t('sync.sftp_off')} · {text}"
-        return text
+            note = t("sync.sftp_off")
+            status = SyncStatus(f"{note} · {status.text}", f"{note} · {status.short}")
+        return status
 
     # --- cycles run by another process (--no-serve) -------------------------------------------
 

@@ -1,7 +1,8 @@
 """The portal's compact header: title and countdown slot, then languages, Home, Help, Quit.
 
-Two lines, no clock. ``#countdown`` shows ``App.sync_status`` (set with
-``App.set_sync_status(text)`` by the sync worker).
+Two lines, no clock. ``#countdown`` shows ``App.sync_status`` (set each second by the app from
+the sync worker): its full text where it fits beside the whole title, else its short form
+(at 80 columns: ``Synchro 14:30 — 12:34``).
 
 The two lines are drawn by one Static (``#header-lines``), with the ``#countdown`` Static docked
 at the top right on a layer of its own, rather than by six nested widgets: every widget on a
@@ -17,6 +18,7 @@ from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui.backoffice import SyncStatus
 from tui.i18n import HEADER_ORDER, Translator
 
 
@@ -75,7 +77,8 @@ class PortalHeader(Widget):
         self.home = home
         self._title = Content("")
         self._nav = Content("")
-        self._sync_text = ""
+        self._sync = SyncStatus("", "")
+        self._sync_text = ""  # the form on show
 
     def compose(self) -> ComposeResult:
         yield _HeaderLines(id="header-lines")
@@ -87,13 +90,26 @@ class PortalHeader(Widget):
 
     @property
     def title_text(self) -> str:
-        """The portal's title, whole (at 80 columns the countdown beside it may cut it)."""
+        """The portal's title, whole."""
         return self._title.plain
 
-    def _show_sync_status(self, text: str) -> None:
+    def _status_text(self, width: int) -> str:
+        """The countdown's full text if the title fits beside it in ``width`` cells, else its
+        short form (the title may still be cut in a very narrow terminal)."""
+        needed = self._title.cell_length + 2 + cell_len(self._sync.text) + 2
+        return self._sync.text if needed <= width else self._sync.short
+
+    def on_resize(self) -> None:
+        self._show_sync_status(self._sync)
+
+    def _show_sync_status(self, status: SyncStatus) -> None:
         # Each second the countdown changes, not its width: repaint this Static alone, no
         # layout pass (which would also re-arrange the page below); the title is fitted
         # beside it again only when its width changes.
+        self._sync = status
+        text = self._status_text(self.size.width or self.app.size.width)  # full width
+        if text == self._sync_text:
+            return
         same_width = cell_len(text) == cell_len(self._sync_text)
         self._sync_text = text
         self.query_one("#countdown", Static).update(text, layout=not same_width)
@@ -121,6 +137,8 @@ class PortalHeader(Widget):
             nav += f"  [@click={action}]{escape(label)}[/]"
         self._nav = Content.from_markup(nav)
         self._refresh_lines()
+        if self.is_mounted:
+            self._show_sync_status(self._sync)  # a title of another length
 
     def lines(self, width: int) -> Content:
         """The two lines at ``width`` cells."""
