@@ -148,6 +148,15 @@ class Page(Widget):
         """Called instead of a rebuild when ``KEEP_ON_LANGUAGE_CHANGE`` is set."""
         self.ctx = ctx
 
+    def typed_values(self) -> dict[str, object] | None:
+        """What was typed in the page and not saved, for the page built again in another
+        language (``restore_typed``); None when there is nothing to carry over."""
+        return None
+
+    def restore_typed(self, values: dict[str, object]) -> None:
+        """Called on a page built again in another language, once mounted, with what
+        ``typed_values`` gave on the page it replaces."""
+
     def show_error(self, exc: BaseException) -> None:
         self.notify(error_text(exc, self.ctx.lang), severity="error")
 

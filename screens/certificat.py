@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from screens.base import Page
-from screens.forms import FieldRow, FormFailed, StatusLine, clear_errors, report
+from screens.forms import FieldRow, FormFailed, KeepTyped, StatusLine, clear_errors, report
 from screens.wizard.file_browser import FileBrowser
 from store.dto import CertificateSummary
 from store.errors import ExpeditoError
@@ -23,7 +23,7 @@ from tui.widgets.dialogs import ConfirmDialog
 DETAILS = ("owner", "company", "issuer", "expiry", "serial_decimal", "serial_hex")
 
 
-class CertificatPage(Page):
+class CertificatPage(KeepTyped, Page):
     BINDINGS = [Binding("f6", "browse", "Parcourir", id="certificate.browse")]
 
     class Loaded(Message):

@@ -38,10 +38,12 @@ class SaveOnEnter:
 class ReloadWhenUntouched:
     """For a form page (built ahead after login, kept between visits): shown again, it loads
     its data afresh — someone may have changed it since — unless something was typed in it
-    since it was loaded: that stays. The page calls ``remember_loaded()`` once it has filled
-    its fields, and has a ``load()`` worker."""
+    since it was loaded: that stays, and it stays too when the page is built again in
+    another language. The page calls ``remember_loaded()`` once it has filled its fields, and
+    has a ``load()`` worker."""
 
     _loaded_values: dict[str, object] | None = None
+    _typed: dict[str, object] | None = None  # to put back once the fields are filled
 
     def _form_values(self) -> dict[str, object]:
         fields = self.query("Input, Select")  # type: ignore[attr-defined]
@@ -49,10 +51,41 @@ class ReloadWhenUntouched:
 
     def remember_loaded(self) -> None:
         self._loaded_values = self._form_values()
+        typed, self._typed = self._typed, None
+        if typed:
+            fields = self.query("Input, Select")  # type: ignore[attr-defined]
+            for key, field in zip(self._loaded_values, fields, strict=True):
+                if key in typed and typed[key] != field.value:
+                    field.value = typed[key]
+
+    def _touched(self) -> bool:
+        return self._loaded_values is not None and self._form_values() != self._loaded_values
 
     def page_shown(self) -> None:
-        if self._loaded_values is not None and self._form_values() == self._loaded_values:
+        if self._loaded_values is not None and not self._touched():
             self.call_after_refresh(self.load)  # type: ignore[attr-defined]
+
+    def typed_values(self) -> dict[str, object] | None:
+        return self._form_values() if self._touched() else None
+
+    def restore_typed(self, values: dict[str, object]) -> None:
+        self._typed = values
+        if self._loaded_values is not None:  # already filled: now, else once it is
+            self.remember_loaded()
+
+
+class KeepTyped:
+    """For a page whose fields start empty (no data to load): what was typed in them stays
+    when the page is built again in another language."""
+
+    def typed_values(self) -> dict[str, object] | None:
+        fields = self.query(Input)  # type: ignore[attr-defined]
+        return {field.id: field.value for field in fields if field.id and field.value} or None
+
+    def restore_typed(self, values: dict[str, object]) -> None:
+        for field in self.query(Input):  # type: ignore[attr-defined]
+            if field.id in values:
+                field.value = str(values[field.id])
 
 
 class FieldRow(Vertical):

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from screens.base import Page
-from screens.forms import FieldRow, FormFailed, StatusLine, clear_errors, report
+from screens.forms import FieldRow, FormFailed, KeepTyped, StatusLine, clear_errors, report
 from store.dto import SessionInfo
 from store.errors import ExpeditoError
 from store.personal import PASSWORD_MIN
@@ -21,7 +21,7 @@ from store.personal import PASSWORD_MIN
 FIELDS = ("current", "password", "password_confirm")
 
 
-class MotDePassePage(Page):
+class MotDePassePage(KeepTyped, Page):
     class Changed(Message):
         def __init__(self, session: SessionInfo) -> None:
             super().__init__()

@@ -16,12 +16,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static
 
 from screens.base import Page
+from screens.forms import KeepTyped
 from store.users import PAGE_SIZE, SearchPage
 from tui.context import AppContext
 from tui.formatting import qualite_kind, role_name
 
 
-class RecherchePage(Page):
+class RecherchePage(KeepTyped, Page):
     BINDINGS = [
         Binding("pagedown", "next_page", "Page suivante", id="search.next", priority=True),
         Binding("pageup", "previous_page", "Page précédente", id="search.previous",

@@ -304,6 +304,19 @@ async def test_search_as_you_type(app: ExpeditoApp) -> None:
         assert shown(pilot, "#search-count") == "Aucun utilisateur trouvé."
 
 
+async def test_search_keeps_its_query_when_the_language_changes(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "recherche_utilisateurs")
+        app.screen.query_one("#search").focus()
+        await pilot.press("c", "o", "l")
+        await settle(pilot)
+        await app.action_language("de")
+        await settle(pilot)
+        assert page_of(pilot).query_one("#search", Input).value == "col"
+        assert _results(app) == ["colette"]
+        assert shown(pilot, "#search-count").startswith("Ergebnisse 1")
+
+
 async def test_search_pages(app: ExpeditoApp) -> None:
     _many_persons(45)
     async with app.run_test(size=SIZE) as pilot:
@@ -361,3 +374,26 @@ async def test_qualite_detail_shows_todays_data_and_keeps_what_was_typed(
         await open_page(pilot, "detail_qualite")
         await settle(pilot)
         assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO — brouillon"
+
+
+async def test_what_was_typed_stays_when_the_language_changes(app: ExpeditoApp) -> None:
+    """The form is built again in the new language with the unsaved value in it, and still
+    counts as typed in (not reloaded when shown again); saving it then saves that value."""
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter")
+        await open_page(pilot, "detail_qualite")
+        await settle(pilot)
+        await fill(pilot, "name", "ENTREPRISE DEMO — brouillon")
+        old_page = page_of(pilot)
+        await pilot.press("f2")  # Nederlands
+        await settle(pilot)
+        page = page_of(pilot)
+        assert page is not old_page  # built again, in Dutch…
+        label = page.query_one("#row-name .field-label", Static)
+        assert str(label.render()) == "Benaming *"
+        assert page.query_one("#name", Input).value == "ENTREPRISE DEMO — brouillon"  # …with it
+        await open_page(pilot, "accueil")
+        await open_page(pilot, "detail_qualite")
+        await settle(pilot)
+        assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO — brouillon"
+        assert Qualite.get_by_id(qualite_id()).organisation.name == "ENTREPRISE DEMO"  # unsaved

@@ -129,6 +129,23 @@ async def test_password_rules_and_errors(app: ExpeditoApp) -> None:
         assert authenticate("ursula", "demo").person.login == "ursula"
 
 
+async def test_password_fields_keep_what_was_typed_when_the_language_changes(
+        app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "ursula", "mot_de_passe")
+        await fill(pilot, "current", "demo")
+        await fill(pilot, "password", "NewSecret123")
+        await pilot.press("f2")  # Nederlands: the page is built again
+        await settle(pilot)
+        assert "minstens 10 tekens" in shown(pilot, "#password-rules")
+        page = page_of(pilot)
+        assert [f.value for f in page.query(Input)] == ["demo", "NewSecret123", ""]
+        await fill(pilot, "password_confirm", "NewSecret123")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert authenticate("ursula", "NewSecret123").person.login == "ursula"
+
+
 async def test_password_change_new_logs_in_old_refused(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_portal(pilot, "ursula", "mot_de_passe")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
+from textual.worker import WorkerCancelled
 
 from sync.schedule import FakeClock, Schedule
 
@@ -22,11 +24,18 @@ def frozen_countdown(moment: datetime = FROZEN) -> dict[str, Any]:
     return {"clock": FakeClock(moment, BXL), "schedule": Schedule(30, BXL)}
 
 
+async def _workers_done(app: App[None]) -> None:
+    """Every worker finished; one cancelled by a newer one (``exclusive``) is not an error."""
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerCancelled):
+            await worker.wait()
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Let workers finish and the screen catch up (no sleeping)."""
-    await pilot.app.workers.wait_for_complete()
+    await _workers_done(pilot.app)
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await _workers_done(pilot.app)
     await pilot.pause()
 
 

@@ -50,6 +50,7 @@ class PortalScreen(Screen[None]):
         self.current: str = HOME
         self.history: list[str] = []
         self._pages: dict[str, Page] = {}
+        self._typed: dict[str, dict[str, object]] = {}  # page id → Page.typed_values()
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -114,6 +115,8 @@ class PortalScreen(Screen[None]):
         page.display = shown
         self._pages[page_id] = page
         await self.query_one("#page-area", PageArea).mount(page)
+        if (typed := self._typed.pop(page_id, None)) is not None:
+            page.restore_typed(typed)
         if page.BINDINGS:
             localize_tree(page, self.ctx.lang)
         return page
@@ -140,6 +143,7 @@ class PortalScreen(Screen[None]):
 
     async def _clear_pages(self) -> None:
         self._pages.clear()
+        self._typed.clear()
         await self.query_one("#page-area", PageArea).remove_children()
 
     async def prebuild(self) -> None:
@@ -214,6 +218,9 @@ class PortalScreen(Screen[None]):
             self.call_after_refresh(self.prebuild)
         elif old.lang != ctx.lang:
             kept = {pid: p for pid, p in self._pages.items() if p.KEEP_ON_LANGUAGE_CHANGE}
+            # What was typed and not saved goes to the page built again in the new language.
+            self._typed = {pid: typed for pid, p in self._pages.items()
+                           if pid not in kept and (typed := p.typed_values())}
             for kept_page in kept.values():
                 kept_page.language_changed(ctx)
             area = self.query_one("#page-area", PageArea)
