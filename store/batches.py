@@ -188,6 +188,16 @@ def name_state(sender_id: int, sender_number: int, folder: str, go_name: str, fi
     return NameState(_info(unfinished) if unfinished is not None else None, used)
 
 
+def unfinished_sets(sender_id: int) -> list[BatchSetInfo]:
+    """The sender's sets recorded (decided, ticket given) but not marked processed: a crash
+    came between the two. Oldest first."""
+    query = (BatchSet.select()
+             .where((BatchSet.sender == sender_id) & BatchSet.processed_at.is_null()
+                    & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED)))
+             .order_by(SQL("id")))
+    return [_info(row) for row in query]
+
+
 def recorded_sequences(sender_id: int, file_date: str, env: str) -> set[int]:
     """Every numeric sequence recorded for the sender, date and environment (any result)."""
     query = (BatchSet.select(BatchSet.sequence)

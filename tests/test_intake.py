@@ -394,6 +394,58 @@ def test_a_crash_half_way_is_finished_with_the_same_decision(
     assert partner.files("INTEST") == []
 
 
+def test_a_crash_after_the_go_moved_out_is_finished_at_the_next_start(
+        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GO was moved (last file), the process died before the set was marked processed:
+    no GO is left to find, the start-up scan still finishes the set, without a second ACRF
+    for the partner who fetched the first."""
+    prepared = partner.write()
+
+    def killed(*args: object) -> None:
+        raise KeyboardInterrupt  # the process dies here
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "mark_processed", killed)
+        with pytest.raises(KeyboardInterrupt):
+            process(partner, prepared.go)
+    (pending,) = batches.sender_batch_sets(partner.account.sender_id)
+    assert pending.status == "pending" and not prepared.go.exists()
+    assert partner.files("OUTTEST") == [pending.ack_name]
+    (partner.home / "OUTTEST" / str(pending.ack_name)).unlink()  # fetched by the partner
+    with partner.intake:
+        assert partner.intake.scan(partner.account) == 1
+        assert partner.intake.wait_idle(10)
+    assert partner.intake.failures == []
+    (done,) = batches.sender_batch_sets(partner.account.sender_id)
+    assert done.status == "accepted" and done.ticket == pending.ticket
+    assert partner.files("OUTTEST") == []
+    kept = partner.intake.accepted_root / f"{partner.account.sender_number:06d}" / str(done.ticket)
+    assert sorted(p.name for p in kept.iterdir()) == sorted(f.name for f in done.files)
+    with partner.intake:  # nothing is left to finish
+        assert partner.intake.scan(partner.account) == 0
+
+
+def test_a_crashed_set_whose_go_the_partner_deleted_is_finished_with_its_acrf(
+        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared = partner.write()
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "write_atomically", disk_full)
+        with pytest.raises(OSError):
+            process(partner, prepared.go)
+    prepared.go.unlink()  # the partner deleted the GO before the restart
+    with partner.intake:
+        assert partner.intake.scan(partner.account) == 1
+        assert partner.intake.wait_idle(10)
+    (done,) = batches.sender_batch_sets(partner.account.sender_id)
+    assert done.status == "accepted"
+    assert partner.files("OUTTEST") == [done.ack_name]
+    assert partner.files("INTEST") == []  # the FI and FS went with the set
+
+
 def test_acrf_is_written_atomically_and_without_leftovers(partner: Partner) -> None:
     result = process(partner, partner.write().go)
     assert os.listdir(partner.intake.staging) == []

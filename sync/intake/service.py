@@ -50,6 +50,7 @@ from store.batches import (
     name_state,
     record_acknowledged,
     record_cancelled,
+    unfinished_sets,
 )
 from store.clock import Now, local_now
 from store.db import db
@@ -128,7 +129,9 @@ class Intake:
         self._queue.put((account, path))
 
     def scan(self, account: Account) -> int:
-        """Queue the GO and TD files already in the account's IN folders (oldest first).
+        """Queue the GO and TD files already in the account's IN folders (oldest first), then
+        the sets a crash left recorded but unfinished whose GO is no longer there (moved out
+        just before the crash, or deleted by the partner); returns how many were queued.
 
         For start-up: sets closed while no intake ran, or left half-done by a crash.
         """
@@ -141,9 +144,13 @@ class Intake:
                 continue
             found += [(entry.stat().st_mtime, Path(entry.path)) for entry in entries
                       if entry.name.split(".", 1)[0] in (GO, CANCEL) and entry.is_file()]
-        for _, path in sorted(found):
-            self.on_upload(account, path)
-        return len(found)
+        paths = [path for _, path in sorted(found)]
+        queued = set(paths)
+        paths += [path for batch in unfinished_sets(account.sender_id)
+                  if (path := home / batch.folder / batch.go_name) not in queued]
+        for path in paths:
+            self.on_upload(account, path)  # process_go finishes a recorded set, GO or not
+        return len(paths)
 
     # -- the worker ----------------------------------------------------------------------
 
@@ -324,7 +331,8 @@ class Intake:
         ack_path = out / batch.ack_name
         ack = Acknowledgement(batch.go_name, batch.ticket, RESULT_ACCEPTED
                               if batch.result == RESULT_ACCEPTED else 0, batch.error_codes)
-        write_atomically(ack_path, acrf_xml(ack), self.staging)
+        if not (destination / go_path.name).exists():  # else written, maybe fetched, already
+            write_atomically(ack_path, acrf_xml(ack), self.staging)
         _move(go_path, destination / go_path.name)
         done = self._now()
         mark_processed(batch.id, done)
