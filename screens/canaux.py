@@ -213,7 +213,7 @@ class CanalPage(Page):
 
         try:
             remove_channel(self.ctx.person.id, self.ctx.qualite.id, self.kind,
-                           now=sync_time.now())
+                           now=sync_time.now(self))
         except ExpeditoError as exc:
             self.post_message(self.Removed(exc))
             return

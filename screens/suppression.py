@@ -102,7 +102,7 @@ class SuppressionPage(Page):
         from store.senders import delete_sender
 
         try:
-            sender = delete_sender(self.ctx.person.id, self.ctx.qualite.id, now=sync_time.now())
+            sender = delete_sender(self.ctx.person.id, self.ctx.qualite.id, now=sync_time.now(self))
         except ExpeditoError as exc:
             self.post_message(self.Deleted(None, exc))
             return

@@ -141,8 +141,11 @@ class DemoCredentials:
     ca_certificate: Path
 
 
-def write_demo_credentials(directory: Path, now: datetime | None = None) -> DemoCredentials:
-    """Create the demo credentials in ``directory``, keeping those already there and valid."""
+def write_demo_credentials(directory: Path, now: datetime | None = None,
+                           valid_from: datetime | None = None) -> DemoCredentials:
+    """Create the demo credentials in ``directory``, keeping those already there and valid
+    (at ``now`` and, if given, already at ``valid_from``: tests whose clock is frozen in the
+    past use the same files as those on the real clock)."""
     moment = now or datetime.now(UTC)
     directory.mkdir(parents=True, exist_ok=True)
     creds = DemoCredentials(
@@ -155,8 +158,10 @@ def write_demo_credentials(directory: Path, now: datetime | None = None) -> Demo
     )
     if not _ssh_pair_valid(creds):
         _write_ssh_pair(creds)
-    if not _certificate_valid(creds, moment):
-        _write_certificate(creds, moment)
+    start = min(valid_from, moment - timedelta(days=1)) if valid_from else None
+    if not (_certificate_valid(creds, moment)
+            and (start is None or _certificate_valid(creds, start))):
+        _write_certificate(creds, moment, start)
     return creds
 
 
@@ -174,14 +179,16 @@ def _write_ssh_pair(creds: DemoCredentials) -> None:
     _write(creds.ssh_public_key, public + b" expedito-demo\n")
 
 
-def _write_certificate(creds: DemoCredentials, now: datetime) -> None:
-    ca, ca_key = make_citizen_ca(now)
+def _write_certificate(creds: DemoCredentials, now: datetime,
+                       start: datetime | None = None) -> None:
+    start = start or now - timedelta(days=1)
+    ca, ca_key = make_citizen_ca(start)
     cert, key = make_test_certificate(
         issuer=ca.subject,
         issuer_key=ca_key,
         key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
         serial=DEMO_SERIAL,
-        not_before=now - timedelta(days=1),
+        not_before=start,
         not_after=now + timedelta(days=3 * 365),
     )
     pem = serialization.Encoding.PEM

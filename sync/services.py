@@ -34,13 +34,14 @@ from datetime import timedelta, tzinfo
 from pathlib import Path
 
 from store.accounts import Account, provisioned_accounts
+from store.clock import Now, local_now
 from store.db import data_dir
 from sync.cycle import LEASE
 from sync.homes import default_homes_root
 from sync.hostkey import HOST_KEY_NAME, fingerprint, load_or_create_host_key
 from sync.intake.service import Intake
 from sync.limits import ServerLimits
-from sync.schedule import DEFAULT_PERIOD, Clock, Schedule
+from sync.schedule import DEFAULT_PERIOD, Clock, Schedule, to_local
 from sync.sftp_fs import UploadHook, no_upload_hook
 from sync.sftp_server import SFTPService
 from sync.worker import Listener, SyncWorker
@@ -77,13 +78,21 @@ class Services:
         self.worker = SyncWorker(self.config.homes_root, Schedule(self.config.period,
                                                                   self.config.tz),
                                  self.config.clock, lease=self.config.lease)
-        self.intake = Intake(self.config.homes_root, self.config.spool_root)
+        self.intake = Intake(self.config.homes_root, self.config.spool_root,
+                             now=self._intake_now())
         self.host_key = load_or_create_host_key(self.config.host_key_path)
         self.sftp = SFTPService(self.config.homes_root, self.host_key, self.config.host,
                                 self.config.port, self.config.limits, self._on_upload)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
+
+    def _intake_now(self) -> Now:
+        """The intake dates sets and checks file dates by the services' clock (naive local)."""
+        clock, tz = self.config.clock, self.config.tz
+        if clock is None:
+            return local_now
+        return lambda: to_local(clock.now(), tz).replace(tzinfo=None, microsecond=0)
 
     @property
     def host_key_fingerprint(self) -> str:

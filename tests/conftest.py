@@ -30,10 +30,13 @@ def demo(database: SqliteDatabase) -> SqliteDatabase:
 
 @pytest.fixture(scope="session")
 def demo_credentials(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The demo SSH key pair and eID-like signature certificate, made once per session."""
+    """The demo SSH key pair and eID-like signature certificate, made once per session, valid
+    both now and at the frozen clock of the app's tests (``tests.tui_helpers.FROZEN``)."""
     from store.democreds import write_demo_credentials
+    from tests.tui_helpers import FROZEN
 
-    return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"))
+    return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"),
+                                  valid_from=FROZEN)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from peewee import SqliteDatabase
 from textual.pilot import Pilot
 
-from screens import sync_time
 from store import senders
 from store.democreds import DEMO_SERIAL, citizen_ca_name, make_test_certificate
 from store.dto import ChannelInput
@@ -30,10 +29,9 @@ SnapCompare = Callable[..., bool]
 
 @pytest.fixture
 def fixed(demo: SqliteDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The pages' clock (``sync_time.now``: registration dates, certificate checks) at
-    28/11/2026 14:12, a fixed key and certificate in the working directory. The next
-    synchronisation comes from the app's frozen countdown (``app()``: 14:30)."""
-    monkeypatch.setattr(sync_time, "now", lambda: NOW)
+    """A fixed key and certificate in the working directory. The pages' dates and
+    certificate checks and the next synchronisation come from the app's frozen clock
+    (``app()``: 15/01/2026 14:17:26, next at 14:30)."""
     key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
                                            serialization.PublicFormat.OpenSSH)

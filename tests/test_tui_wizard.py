@@ -17,7 +17,7 @@ from store import senders
 from store.democreds import DemoCredentials, make_test_certificate
 from store.models import PENDING, Channel, ChannelApplication, ContactPerson, Sender
 from tests.helpers import contact, person_id, qualite_id, sftp_input
-from tests.tui_helpers import frozen_countdown, screen_text, settle
+from tests.tui_helpers import FROZEN, frozen_countdown, screen_text, settle
 from tests.wizard_helpers import (
     SIZE,
     choose_in_menu,
@@ -120,6 +120,8 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
                                                           "EXPDEMOENTREPRISE")
         channel = Channel.get()
         assert (channel.kind, channel.status) == ("SFTP", PENDING)
+        # dated by the app's clock (frozen at 14:17:26 in Brussels), as its countdown
+        assert channel.created_at == FROZEN.replace(tzinfo=None)
         assert {link.application_id for link in ChannelApplication.select()} == {"dmfa",
                                                                                  "dimona"}
         assert ContactPerson.get().email1 == "batch@eranova.fgov.be"

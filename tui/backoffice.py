@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from textual.message import Message
 
-from sync.schedule import Clock, Schedule, SystemClock, seconds_between, slot_key
+from sync.schedule import (
+    Clock,
+    Schedule,
+    SystemClock,
+    seconds_between,
+    slot_key,
+    to_local,
+)
 
 if TYPE_CHECKING:
     from sync.cycle import CycleResult
@@ -189,6 +196,11 @@ class BackOffice:
         if services is not None:
             return services.worker.seconds_to_next()
         return self.schedule.seconds_to_next(self.clock.now())
+
+    def local_now(self) -> datetime:
+        """The back office's clock as the domain dates things: naive server local time, to
+        the second (``store.clock.local_now`` when the clock is the real one)."""
+        return to_local(self.clock.now(), self.schedule.tz).replace(tzinfo=None, microsecond=0)
 
     def countdown(self, t: Translator) -> SyncStatus:
         """``Prochaine synchronisation à 14:30 — dans 12:34`` and its short form ``Synchro

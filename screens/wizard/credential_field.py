@@ -4,7 +4,7 @@ a file browser, and what was loaded (key type and fingerprint; certificate owner
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 from textual import work
@@ -39,9 +39,10 @@ def is_pasted_key(text: str) -> bool:
     return text.strip().startswith(PASTED_KEY_PREFIXES)
 
 
-def load_credential(kind: str, text: str, t: Translator) -> LoadedCredential:
-    """Read (a file, ``~`` expanded) and check a key or certificate. Blocking: call it in a
-    thread. A refused content keeps its bytes, so the service names the same rule again."""
+def load_credential(kind: str, text: str, t: Translator, now: datetime) -> LoadedCredential:
+    """Read (a file, ``~`` expanded) and check a key or certificate (valid at ``now``, aware).
+    Blocking: call it in a thread. A refused content keeps its bytes, so the service names the
+    same rule again."""
     source = text.strip()
     try:
         raw = source.encode() if kind == SSH_KEY and is_pasted_key(source) \
@@ -54,7 +55,7 @@ def load_credential(kind: str, text: str, t: Translator) -> LoadedCredential:
             summary = t("credential.key_loaded", key_type=key.key_type,
                         fingerprint=key.fingerprint)
         else:
-            cert = parse_certificate(raw, now=sync_time.now().astimezone(UTC))
+            cert = parse_certificate(raw, now=now)
             summary = t("credential.cert_loaded", owner=cert.owner, expiry=cert.expiry)
     except ValidationError as exc:
         return LoadedCredential(source, raw, error=exc)
@@ -154,7 +155,8 @@ class CredentialField(Widget):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self, text: str) -> None:
-        self.post_message(self.Loaded(self, load_credential(self.kind, text, self.t)))
+        self.post_message(self.Loaded(self, load_credential(self.kind, text, self.t,
+                                                            sync_time.instant(self))))
 
     def on_credential_field_loaded(self, message: Loaded) -> None:
         if message.field is self:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC
 from typing import Any
 
 from textual import work
@@ -327,7 +326,9 @@ class Wizard(Widget):
     def _check_channel(self, channel: ChannelInput, to_load: dict[str, str]) -> None:
         from store.channels import certificate_summary, check_channel_input
 
-        loaded = {kind: load_credential(kind, text, self.t) for kind, text in to_load.items()}
+        moment = sync_time.instant(self)
+        loaded = {kind: load_credential(kind, text, self.t, moment)
+                  for kind, text in to_load.items()}
         if "ssh_key" in loaded:
             raw = loaded["ssh_key"].raw
             channel = replace(channel, ssh_key=raw.decode("utf-8", "surrogateescape")
@@ -339,7 +340,7 @@ class Wizard(Widget):
             if result.error is not None and result.raw is None]
         certificate = None
         try:
-            values = check_channel_input(channel, sync_time.now().astimezone(UTC))
+            values = check_channel_input(channel, moment)
             der = values.get("certificate")
             certificate = certificate_summary(der) if isinstance(der, bytes) else None
         except ValidationErrors as exc:
@@ -414,7 +415,7 @@ class Wizard(Widget):
         from store import senders
 
         actor, qualite = self.ctx.person.id, self.ctx.qualite.id
-        now = sync_time.now()
+        now = sync_time.now(self)
         mode = self.setup.mode
         try:
             result: Any
