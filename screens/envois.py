@@ -154,7 +154,7 @@ class EnvoisPage(Page):
         self.load(0)
 
     def page_shown(self) -> None:
-        self.load(self.start)
+        self.call_after_refresh(self.load, self.start)  # after the frame: a thread slows it
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_page", "previous_page"):

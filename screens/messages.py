@@ -26,7 +26,7 @@ class MessagesPage(Page):
         self.load()
 
     def page_shown(self) -> None:
-        self.load()
+        self.call_after_refresh(self.load)  # after the frame: a thread would slow it
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
