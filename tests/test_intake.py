@@ -372,22 +372,39 @@ def test_acknowledgement_sequence_restarts_each_day(partner: Partner) -> None:
     assert second.ack_path.name == "FO.ACRF.999999.20260116.00001.T"
 
 
-def test_a_crash_half_way_is_finished_with_the_same_decision(
-        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+def _crash_in(partner: Partner, monkeypatch: pytest.MonkeyPatch, step: str,
+              error: BaseException) -> tuple[Path, batches.BatchSetInfo]:
+    """Close a set and let ``step`` of the intake (a name in ``sync.intake.service``) fail
+    with ``error``, as a crash there would: the GO's path and the set left pending."""
     prepared = partner.write()
 
-    def disk_full(*args: object) -> None:
-        raise OSError(28, "No space left on device")
+    def crash(*args: object) -> None:
+        raise error
 
     with monkeypatch.context() as patch:
-        patch.setattr(service, "write_atomically", disk_full)
-        with pytest.raises(OSError):
+        patch.setattr(service, step, crash)
+        with pytest.raises(type(error)):
             process(partner, prepared.go)
     (pending,) = batches.sender_batch_sets(partner.account.sender_id)
-    assert pending.status == "pending" and prepared.go.exists()
+    assert pending.status == "pending"
+    return prepared.go, pending
+
+
+def _restart(partner: Partner) -> int:
+    """The start-up scan of a new intake; how many sets it queued (all then processed)."""
     with partner.intake:
-        assert partner.intake.scan(partner.account) == 1
+        queued = partner.intake.scan(partner.account)
         assert partner.intake.wait_idle(10)
+    assert partner.intake.failures == []
+    return queued
+
+
+def test_a_crash_half_way_is_finished_with_the_same_decision(
+        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    go, pending = _crash_in(partner, monkeypatch, "write_atomically",
+                            OSError(28, "No space left on device"))
+    assert go.exists()
+    assert _restart(partner) == 1
     (done,) = batches.sender_batch_sets(partner.account.sender_id)
     assert done.status == "accepted" and done.ticket == pending.ticket
     assert partner.files("OUTTEST") == [pending.ack_name]
@@ -399,47 +416,25 @@ def test_a_crash_after_the_go_moved_out_is_finished_at_the_next_start(
     """The GO was moved (last file), the process died before the set was marked processed:
     no GO is left to find, the start-up scan still finishes the set, without a second ACRF
     for the partner who fetched the first."""
-    prepared = partner.write()
-
-    def killed(*args: object) -> None:
-        raise KeyboardInterrupt  # the process dies here
-
-    with monkeypatch.context() as patch:
-        patch.setattr(service, "mark_processed", killed)
-        with pytest.raises(KeyboardInterrupt):
-            process(partner, prepared.go)
-    (pending,) = batches.sender_batch_sets(partner.account.sender_id)
-    assert pending.status == "pending" and not prepared.go.exists()
+    go, pending = _crash_in(partner, monkeypatch, "mark_processed", KeyboardInterrupt())
+    assert not go.exists()
     assert partner.files("OUTTEST") == [pending.ack_name]
     (partner.home / "OUTTEST" / str(pending.ack_name)).unlink()  # fetched by the partner
-    with partner.intake:
-        assert partner.intake.scan(partner.account) == 1
-        assert partner.intake.wait_idle(10)
-    assert partner.intake.failures == []
+    assert _restart(partner) == 1
     (done,) = batches.sender_batch_sets(partner.account.sender_id)
     assert done.status == "accepted" and done.ticket == pending.ticket
     assert partner.files("OUTTEST") == []
     kept = partner.intake.accepted_root / f"{partner.account.sender_number:06d}" / str(done.ticket)
     assert sorted(p.name for p in kept.iterdir()) == sorted(f.name for f in done.files)
-    with partner.intake:  # nothing is left to finish
-        assert partner.intake.scan(partner.account) == 0
+    assert _restart(partner) == 0  # nothing is left to finish
 
 
 def test_a_crashed_set_whose_go_the_partner_deleted_is_finished_with_its_acrf(
         partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
-    prepared = partner.write()
-
-    def disk_full(*args: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(service, "write_atomically", disk_full)
-        with pytest.raises(OSError):
-            process(partner, prepared.go)
-    prepared.go.unlink()  # the partner deleted the GO before the restart
-    with partner.intake:
-        assert partner.intake.scan(partner.account) == 1
-        assert partner.intake.wait_idle(10)
+    go, _ = _crash_in(partner, monkeypatch, "write_atomically",
+                      OSError(28, "No space left on device"))
+    go.unlink()  # the partner deleted the GO before the restart
+    assert _restart(partner) == 1
     (done,) = batches.sender_batch_sets(partner.account.sender_id)
     assert done.status == "accepted"
     assert partner.files("OUTTEST") == [done.ack_name]
