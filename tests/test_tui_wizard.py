@@ -566,6 +566,28 @@ async def test_language_switch_while_adding_a_channel_keeps_it(
             translate("page.canal_ftp.title", "nl")
 
 
+async def test_language_switch_while_changing_a_channel_relabels_its_current_credentials(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
+                            "EXPDEMOENTREPRISE")
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "canal_sftp")
+        await tab_into_page(pilot)
+        await pilot.press("f7")  # Modifier
+        await settle(pilot)
+        assert shown(pilot, "#ssh_key-result").startswith("Clé actuelle : ssh-ed25519 SHA256:")
+        assert shown(pilot, "#certificate-result").startswith(
+            "Certificat actuel : Didier Expéditeur (Signature), expire le ")
+        fingerprint = shown(pilot, "#ssh_key-result").split("ssh-ed25519 ")[1]
+        await pilot.press("f2")  # Nederlands
+        await settle(pilot)
+        assert shown(pilot, "#ssh_key-result") == f"Huidige sleutel: ssh-ed25519 {fingerprint}"
+        assert shown(pilot, "#certificate-result").startswith(
+            "Huidig certificaat: Didier Expéditeur (Signature), vervalt op ")
+
+
 async def test_modify_then_remove_a_channel(app: ExpeditoApp,
                                             demo_credentials: DemoCredentials) -> None:
     senders.register_sender(person_id("dieter"), qualite_id(), contact(),

@@ -39,6 +39,22 @@ def is_pasted_key(text: str) -> bool:
     return text.strip().startswith(PASTED_KEY_PREFIXES)
 
 
+def current_credential(kind: str, raw: bytes, t: Translator) -> LoadedCredential:
+    """The key or certificate a channel has now (changing a channel), summarised in ``t``'s
+    language: "Clé actuelle : …", "Certificat actuel : …"."""
+    if kind == SSH_KEY:
+        key = parse_ssh_public_key(raw)
+        summary = t("credential.key_current", key_type=key.key_type,
+                    fingerprint=key.fingerprint)
+    else:
+        from store.channels import certificate_summary
+
+        cert = certificate_summary(raw)
+        summary = t("credential.cert_current", owner=cert.owner if cert else "",
+                    expiry=cert.expiry if cert else "")
+    return LoadedCredential("", raw, summary)
+
+
 def load_credential(kind: str, text: str, t: Translator, now: datetime) -> LoadedCredential:
     """Read (a file, ``~`` expanded) and check a key or certificate (valid at ``now``, aware).
     Blocking: call it in a thread. A refused content keeps its bytes, so the service names the

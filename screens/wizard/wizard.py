@@ -27,7 +27,12 @@ from textual.worker import Worker, WorkerState
 from screens import sync_time
 from screens.wizard.channel_form import ChannelForm
 from screens.wizard.contact_form import ContactForm
-from screens.wizard.credential_field import CredentialField, LoadedCredential, load_credential
+from screens.wizard.credential_field import (
+    CredentialField,
+    LoadedCredential,
+    current_credential,
+    load_credential,
+)
 from screens.wizard.steps import (
     USERNAME_FIELDS,
     InformationStep,
@@ -190,6 +195,9 @@ class Wizard(Widget):
                     credential.query_one(Input).value = draft.typed[credential.kind]
                 elif credential.loaded is not None and credential.loaded.source:
                     credential.load(credential.loaded.source)  # its summary, in the new language
+                elif credential.loaded is not None and credential.loaded.raw:  # the channel's
+                    credential.show(current_credential(credential.kind, credential.loaded.raw,
+                                                       self.t))
         self._show_step()
 
     def draft(self) -> WizardDraft:
