@@ -11,7 +11,7 @@ from textual.widgets import Button, Static
 
 from screens.base import Page
 from screens.forms import ReloadWhenUntouched
-from screens.wizard.contact_form import ContactForm
+from screens.wizard.contact_form import ContactForm, contact_values
 from store.dto import Overview
 from store.errors import ExpeditoError, ValidationErrors
 from store.rules import ContactData
@@ -52,6 +52,9 @@ class ContactPage(ReloadWhenUntouched, Page):
         self.post_message(self.Loaded(overview(self.ctx.person.id, self.ctx.qualite.id)))
 
     async def on_contact_page_loaded(self, message: Loaded) -> None:
+        contact = message.overview.contact if message.overview is not None else None
+        if contact is not None and self.refill(contact_values(contact), rows=False):
+            return
         body = self.query_one("#contact-body", Vertical)
         await body.remove_children()
         if message.overview is None:
@@ -102,6 +105,7 @@ class ContactPage(ReloadWhenUntouched, Page):
 
     def on_contact_page_saved(self, message: Saved) -> None:
         if message.error is None:
+            self.remember_loaded()  # what the form holds is what is stored now
             self.notify(self.t("contact.saved"))
             return
         if isinstance(message.error, ValidationErrors) and self.query(ContactForm):

@@ -70,6 +70,13 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
         t, editable = self.ctx.t, self.ctx.is_manager
         org = q.organisation
         lang = self.ctx.lang
+        values = {"name": org.name, "kbo": org.kbo_display,
+                  "org-created": fmt_date(org.created_on), "kind": qualite_kind(t, q.kind),
+                  "qualite-created": fmt_date(q.created_on)}
+        if q.kind == EMPLOYEUR_ONSS:
+            values["onss"] = q.onss_display
+        if self.refill(values):
+            return
 
         def field(name: str, value: str, rule: Callable[[str], object]) -> FieldRow:
             label = t(f"detail.{name}")
@@ -128,6 +135,7 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
 
     async def on_detail_qualite_page_saved(self, message: Saved) -> None:
         self.context_changed(self.ctx.refreshed(message.session))
+        self.remember_loaded()  # what the form holds is what is stored now
         await self._show(message.qualite)
         self.query_one(StatusLine).show(self.t("detail.saved"))
         if self.query("#name"):

@@ -82,6 +82,9 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
 
         title = p.title if p.title in TITLES else TITLES[0]
         language = p.language if p.language in LANGUAGES else self.ctx.lang
+        if self.refill({"title": title, "first_name": p.first_name, "last_name": p.last_name,
+                        "language": language, "email": p.email, "phone": p.phone}):
+            return
         body = self.query_one("#personal-body", Vertical)
         await body.remove_children()
         await body.mount_all([
@@ -124,6 +127,7 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
 
     def on_donnees_personnelles_page_saved(self, message: Saved) -> None:
         clear_errors(self)
+        self.remember_loaded()  # what the form holds is what is stored now
         language = message.session.person.language
         self.context_changed(self.ctx.refreshed(message.session))
         if language != self.ctx.lang and language in LANGUAGES:

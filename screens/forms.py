@@ -60,6 +60,20 @@ class ReloadWhenUntouched:
     def _touched(self) -> bool:
         return self._loaded_values is not None and self._form_values() != self._loaded_values
 
+    def refill(self, values: Mapping[str, object], rows: bool = True) -> bool:
+        """A reload of a form already filled: put the fresh ``values`` (widget id → value)
+        into the fields in place, so the focus and the cursor stay where they are. True when
+        that is done, or when something was typed since the reload was asked (that stays);
+        False when the form must be built afresh (see ``put_values``)."""
+        if self._loaded_values is None:
+            return False
+        if self._touched():
+            return True
+        if not put_values(self, values, rows):  # type: ignore[arg-type]
+            return False
+        self.remember_loaded()
+        return True
+
     def page_shown(self) -> None:
         if self._loaded_values is not None and not self._touched():
             self.call_after_refresh(self.load)  # type: ignore[attr-defined]
@@ -162,6 +176,25 @@ def field_value(root: Widget, name: str) -> str:
     if isinstance(widget, Select):
         return str(widget.value)
     return widget.value if isinstance(widget, Input) else ""
+
+
+def put_values(root: Widget, values: Mapping[str, object], rows: bool = True) -> bool:
+    """Put ``values`` (widget id → value) into the Inputs, Selects and read-only Statics under
+    ``root``. Nothing is put, and False returned, when one of them is missing or, with
+    ``rows``, when ``root``'s ``FieldRow`` names are not exactly the ids given."""
+    if rows and {row.field_name for row in root.query(FieldRow)} != set(values):
+        return False
+    found = {name: root.query(f"#{name}") for name in values}
+    if not all(found.values()):
+        return False
+    for name, value in values.items():
+        widget = found[name].first()
+        if isinstance(widget, Input | Select):
+            if widget.value != value:
+                widget.value = value
+        elif isinstance(widget, Static):
+            widget.update(str(value))
+    return True
 
 
 def value_row(label: str, value: str, name: str) -> FieldRow:

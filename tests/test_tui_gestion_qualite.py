@@ -397,3 +397,30 @@ async def test_what_was_typed_stays_when_the_language_changes(app: ExpeditoApp) 
         await settle(pilot)
         assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO — brouillon"
         assert Qualite.get_by_id(qualite_id()).organisation.name == "ENTREPRISE DEMO"  # unsaved
+
+
+async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(
+        app: ExpeditoApp) -> None:
+    """Shown again, the form reloads after its first paint, into the fields already there: a
+    Tab pressed at once stays in the first field, a change made elsewhere still arrives, and
+    what is typed before the reload lands is not overwritten."""
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter")
+        await open_page(pilot, "detail_qualite")
+        name = page_of(pilot).query_one("#name", Input)
+        await open_page(pilot, "accueil")
+        update_qualite(person_id("colette"), qualite_id(),
+                       QualiteChanges("ENTREPRISE DEMO SRL", "0403123486", "123456749"))
+        app.screen.query_one("#menu").focus()
+        await app.open_page("detail_qualite")
+        await pilot.press("tab")  # before the reload lands
+        await settle(pilot)
+        assert app.focused is name and name.is_mounted  # the same field, kept
+        assert name.value == "ENTREPRISE DEMO SRL"  # today's data arrived in it
+        await open_page(pilot, "accueil")
+        update_qualite(person_id("colette"), qualite_id(),
+                       QualiteChanges("ENTREPRISE DEMO SA", "0403123486", "123456749"))
+        await app.open_page("detail_qualite")
+        name.value = "ENTREPRISE DEMO SRL X"  # typed before the reload lands
+        await settle(pilot)
+        assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO SRL X"

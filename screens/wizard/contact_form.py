@@ -33,6 +33,16 @@ ROWS = (
 FIELDS = tuple(name for name, _ in ROWS)
 
 
+def contact_values(contact: ContactData) -> dict[str, str]:
+    """The contact form's widget ids → their values for ``contact`` (``put_values``)."""
+    emails = [*contact.emails, "", "", ""]
+    values = {f"contact-{name}": emails[EMAILS.index(name)] if name in EMAILS
+              else str(getattr(contact, name)) for name, _ in ROWS}
+    values["contact-title"] = values["contact-title"] or TITLES[0]
+    values["contact-language"] = values["contact-language"] or LANGUAGES[0]
+    return values
+
+
 class ContactForm(Widget):
     """The contact person's fields; ``check()`` validates and shows errors next to them."""
 
@@ -56,12 +66,7 @@ class ContactForm(Widget):
         self.read_only = read_only
 
     def _value(self, name: str) -> str:
-        if self.initial is None:
-            return ""
-        if name in EMAILS:
-            emails = [*self.initial.emails, "", "", ""]
-            return emails[EMAILS.index(name)]
-        return str(getattr(self.initial, name))
+        return contact_values(self.initial)[f"contact-{name}"] if self.initial else ""
 
     def compose(self) -> ComposeResult:
         t = self.t
