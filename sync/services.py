@@ -120,17 +120,22 @@ class Services:
         return found
 
     async def start(self) -> None:
-        """On a running loop: the intake's thread (and its start-up scan), the SFTP server in
-        its threads, the worker as a task. Nothing is left running if a part fails (the
-        SFTP port taken: ``OSError``)."""
+        """On a running loop: the SFTP server in its threads, the intake's thread (and its
+        start-up scan), the worker as a task. Nothing is left running if a part fails (the
+        SFTP port taken: ``OSError``). The port is taken first: a second copy of Expedito
+        whose port is taken must not touch the homes the first one's intake is working on."""
         self.config.homes_root.mkdir(parents=True, exist_ok=True)
+        sftp_started = False
         try:
+            if self.config.serve_sftp:
+                await asyncio.to_thread(self.sftp.start)  # uploads wait in the intake's queue
+                sftp_started = True
             if self.config.run_intake:
                 self.intake.start()
                 await asyncio.to_thread(self.scan_homes)
-            if self.config.serve_sftp:
-                await asyncio.to_thread(self.sftp.start)
         except BaseException:
+            if sftp_started:
+                await asyncio.to_thread(self.sftp.stop)
             await asyncio.to_thread(self.intake.stop)
             raise
         if self.config.run_worker:

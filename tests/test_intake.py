@@ -18,6 +18,7 @@ from store.errors import PermissionDenied
 from store.models import BatchSet
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
+from sync.intake.checks import NAME_USED
 from sync.intake.names import format_name, split_name
 from sync.intake.service import Intake, IntakeResult
 from tests.helpers import person_id, qualite_id
@@ -427,6 +428,26 @@ def test_a_crash_after_the_go_moved_out_is_finished_at_the_next_start(
     kept = partner.intake.accepted_root / f"{partner.account.sender_number:06d}" / str(done.ticket)
     assert sorted(p.name for p in kept.iterdir()) == sorted(f.name for f in done.files)
     assert _restart(partner) == 0  # nothing is left to finish
+
+
+def test_a_new_upload_of_a_crashed_set_s_name_gets_its_own_answer(
+        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process died after moving the GO out; while it was down the partner sent the same
+    names again. The old set is closed as it was; the new one is checked on its own (the
+    name is used: rejected, with its own ACRF), and the first set's files stay as kept."""
+    go, pending = _crash_in(partner, monkeypatch, "mark_processed", KeyboardInterrupt())
+    kept = partner.intake.accepted_root / f"{partner.account.sender_number:06d}" / str(
+        pending.ticket)
+    stored = {p.name: p.read_bytes() for p in kept.iterdir()}
+    for name, data in stored.items():  # uploaded again under the same names
+        (go.parent / name).write_bytes(data)
+    assert _restart(partner) == 1
+    first, second = sorted(batches.sender_batch_sets(partner.account.sender_id),
+                           key=lambda b: b.id)
+    assert first.ticket == pending.ticket and first.status == "accepted"
+    assert second.status == "rejected" and second.error_codes == (NAME_USED,)
+    assert sorted(partner.files("OUTTEST")) == sorted([first.ack_name, second.ack_name])
+    assert {p.name: p.read_bytes() for p in kept.iterdir()} == stored
 
 
 def test_a_crashed_set_whose_go_the_partner_deleted_is_finished_with_its_acrf(

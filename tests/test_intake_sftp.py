@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -176,3 +176,18 @@ def test_a_go_left_in_a_home_is_processed_at_start(
         assert os.listdir(running.home / "INTEST") == []
     finally:
         again.stop_in_thread()
+
+
+def test_a_second_copy_whose_port_is_taken_leaves_the_homes_alone(running: Running) -> None:
+    """The first copy holds the port; a GO waits in a home (its intake has not seen it yet,
+    as between an upload and its queue): a second copy fails to listen and touches nothing."""
+    files = running.prepare("--env", "T")
+    for path in files:  # written behind the first copy's back
+        (running.home / "INTEST" / path.name).write_bytes(path.read_bytes())
+    config = replace(running.services.config, port=running.port,
+                     host_key_path=running.work / "other_host_key")
+    second = Services(config)
+    with pytest.raises(OSError):
+        second.start_in_thread()
+    assert sorted(os.listdir(running.home / "INTEST")) == sorted(p.name for p in files)
+    assert sender_batch_sets(running.sender_id) == []

@@ -215,7 +215,15 @@ class Intake:
         history = name_state(account.sender_id, account.sender_number, folder, go.text,
                              go.date, go.sequence, go.env)
         if history.unfinished is not None:
-            return self._finish(account, go_path, history.unfinished)
+            unfinished = history.unfinished
+            if not (self._destination(account, unfinished) / go.text).exists():
+                return self._finish(account, go_path, unfinished)
+            # That set was finished but for its mark when the process died (its GO moved
+            # out, its ACRF written); this GO is a new upload of the same name: close the
+            # old one, then check this one as any other (its name is used: rejected).
+            mark_processed(unfinished.id, self._now())
+            history = name_state(account.sender_id, account.sender_number, folder, go.text,
+                                 go.date, go.sequence, go.env)
         now = self._now()
         try:
             go_size = go_path.stat().st_size
@@ -316,11 +324,15 @@ class Intake:
         self._channels[channel_id] = (moment, codes, certificate)
         return codes, certificate
 
+    def _destination(self, account: Account, batch: BatchSetInfo) -> Path:
+        """Where a recorded set's files go: ``accepted`` or ``rejected``, sender, ticket."""
+        area = self.accepted_root if batch.result == RESULT_ACCEPTED else self.rejected_root
+        return area / f"{account.sender_number:06d}" / str(batch.ticket)
+
     def _finish(self, account: Account, go_path: Path, batch: BatchSetInfo) -> IntakeResult:
         """Move the set out of the home, write its ACRF, mark it processed (in that order)."""
         assert batch.ticket is not None and batch.ack_name is not None
-        area = self.accepted_root if batch.result == RESULT_ACCEPTED else self.rejected_root
-        destination = area / f"{account.sender_number:06d}" / batch.ticket
+        destination = self._destination(account, batch)
         destination.mkdir(parents=True, exist_ok=True)
         folder = go_path.parent
         for file in batch.files:
@@ -331,8 +343,7 @@ class Intake:
         ack_path = out / batch.ack_name
         ack = Acknowledgement(batch.go_name, batch.ticket, RESULT_ACCEPTED
                               if batch.result == RESULT_ACCEPTED else 0, batch.error_codes)
-        if not (destination / go_path.name).exists():  # else written, maybe fetched, already
-            write_atomically(ack_path, acrf_xml(ack), self.staging)
+        write_atomically(ack_path, acrf_xml(ack), self.staging)
         _move(go_path, destination / go_path.name)
         done = self._now()
         mark_processed(batch.id, done)
