@@ -90,6 +90,7 @@ class ContactPage(ReloadWhenUntouched, Page):
             return
         contact = forms.first().check()
         if contact is not None:
+            self.saving()
             self.save(contact)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -105,7 +106,7 @@ class ContactPage(ReloadWhenUntouched, Page):
 
     def on_contact_page_saved(self, message: Saved) -> None:
         if message.error is None:
-            self.remember_loaded()  # what the form holds is what is stored now
+            self.saved()
             self.notify(self.t("contact.saved"))
             return
         if isinstance(message.error, ValidationErrors) and self.query(ContactForm):

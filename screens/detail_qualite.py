@@ -115,6 +115,7 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
             return
         self.query_one(StatusLine).show("")
         if check_inputs(self):
+            self.saving()
             self.store(QualiteChanges(field_value(self, "name"), field_value(self, "kbo"),
                                       field_value(self, "onss")))
 
@@ -135,7 +136,7 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
 
     async def on_detail_qualite_page_saved(self, message: Saved) -> None:
         self.context_changed(self.ctx.refreshed(message.session))
-        self.remember_loaded()  # what the form holds is what is stored now
+        self.saved()
         await self._show(message.qualite)
         self.query_one(StatusLine).show(self.t("detail.saved"))
         if self.query("#name"):

@@ -107,6 +107,7 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
     def save(self) -> None:
         self.query_one(StatusLine).show("")
         if check_inputs(self):
+            self.saving()
             self.store(PersonalData(**{name: field_value(self, name)
                                        for name in PersonalData.__dataclass_fields__}))
 
@@ -127,7 +128,7 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
 
     def on_donnees_personnelles_page_saved(self, message: Saved) -> None:
         clear_errors(self)
-        self.remember_loaded()  # what the form holds is what is stored now
+        self.saved()
         language = message.session.person.language
         self.context_changed(self.ctx.refreshed(message.session))
         if language != self.ctx.lang and language in LANGUAGES:

@@ -43,6 +43,7 @@ class ReloadWhenUntouched:
 
     _loaded_values: dict[str, object] | None = None
     _typed: dict[str, object] | None = None  # to put back once the fields are filled
+    _sent_values: dict[str, object] | None = None  # what a save in progress sent
 
     def _form_values(self) -> dict[str, object]:
         fields = self.query("Input, Select")  # type: ignore[attr-defined]
@@ -56,6 +57,17 @@ class ReloadWhenUntouched:
             for key, field in zip(self._loaded_values, fields, strict=True):
                 if key in typed and typed[key] != field.value:
                     field.value = typed[key]
+
+    def saving(self) -> None:
+        """Called when the form is sent to be saved: what it holds then is what will be
+        stored (typing may go on while the save runs)."""
+        self._sent_values = self._form_values()
+
+    def saved(self) -> None:
+        """Called once the save succeeded: what was sent counts as loaded, so what was typed
+        since stays, and an untouched form reloads when shown again."""
+        if self._sent_values is not None:
+            self._loaded_values, self._sent_values = self._sent_values, None
 
     def _touched(self) -> bool:
         return self._loaded_values is not None and self._form_values() != self._loaded_values
@@ -79,6 +91,8 @@ class ReloadWhenUntouched:
             self.call_after_refresh(self.load)  # type: ignore[attr-defined]
 
     def typed_values(self) -> dict[str, object] | None:
+        if self._loaded_values is None:  # not filled yet: what it was given to put back
+            return self._typed
         return self._form_values() if self._touched() else None
 
     def restore_typed(self, values: dict[str, object]) -> None:

@@ -424,3 +424,33 @@ async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(
         name.value = "ENTREPRISE DEMO SRL X"  # typed before the reload lands
         await settle(pilot)
         assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO SRL X"
+
+
+async def test_typing_while_a_save_runs_is_kept(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "detail_qualite")
+        page = page_of(pilot)
+        assert isinstance(page, DetailQualitePage)
+        await fill(pilot, "name", "ENTREPRISE DEMO SRL")
+        page.save()  # sent…
+        page.query_one("#name", Input).value = "ENTREPRISE DEMO SRL — suite"  # …typing goes on
+        await settle(pilot)
+        assert Qualite.get_by_id(qualite_id()).organisation.name == "ENTREPRISE DEMO SRL"
+        assert page.query_one("#name", Input).value == "ENTREPRISE DEMO SRL — suite"
+        assert page.typed_values() is not None  # still counts as typed: kept on a switch
+
+
+async def test_two_quick_language_switches_keep_what_was_typed(app: ExpeditoApp) -> None:
+    """The second switch comes while the pages of the first are being built ahead: each page
+    is built once (it was built twice: the app stopped on a duplicate id), nothing typed is
+    lost."""
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter")
+        await open_page(pilot, "detail_qualite")
+        await fill(pilot, "name", "ENTREPRISE DEMO — brouillon")
+        await open_page(pilot, "accueil")  # the form is no longer on show: rebuilt later
+        await app.action_language("nl")
+        await app.action_language("de")  # before the Dutch form was built again
+        await settle(pilot)
+        await open_page(pilot, "detail_qualite")
+        assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO — brouillon"

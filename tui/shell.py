@@ -6,6 +6,8 @@ history for Escape, and rebuilds them when the language, the qualité or the sen
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -51,6 +53,10 @@ class PortalScreen(Screen[None]):
         self.history: list[str] = []
         self._pages: dict[str, Page] = {}
         self._typed: dict[str, dict[str, object]] = {}  # page id → Page.typed_values()
+        # Building, showing and dropping pages await mounts and removals: a language switch,
+        # a page opened or the prebuild must not run into one another half-way (two quick
+        # F2 built the same page twice).
+        self._pages_lock = asyncio.Lock()
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -96,11 +102,12 @@ class PortalScreen(Screen[None]):
         """Show ``page_id`` (a ``screens.registry.PAGES`` id) right of the sidebar."""
         if page_id not in PAGES:
             return
-        if remember and page_id != self.current:
-            self.history.append(self.current)
-            del self.history[:-20]
-        await self._show(page_id)
-        self.query_one(Sidebar).mark(page_id)
+        async with self._pages_lock:
+            if remember and page_id != self.current:
+                self.history.append(self.current)
+                del self.history[:-20]
+            await self._show(page_id)
+            self.query_one(Sidebar).mark(page_id)
 
     def _page_class(self, page_id: str) -> type[Page]:
         spec = PAGES[page_id]
@@ -149,11 +156,12 @@ class PortalScreen(Screen[None]):
     async def prebuild(self) -> None:
         """Build the sidebar's pages ahead (hidden), one per turn of the message loop so that
         a key pressed meanwhile waits for one page at most; opening them is then instant."""
-        for page_id in self.query_one(Sidebar).pages:
-            if page_id not in self._pages and self._page_class(page_id).PREBUILD:
-                await self._build(page_id, shown=False)
-                self.call_later(self.prebuild)
-                return
+        async with self._pages_lock:
+            for page_id in self.query_one(Sidebar).pages:
+                if page_id not in self._pages and self._page_class(page_id).PREBUILD:
+                    await self._build(page_id, shown=False)
+                    self.call_later(self.prebuild)
+                    return
 
     async def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
         event.stop()
@@ -164,7 +172,8 @@ class PortalScreen(Screen[None]):
         leaving = self.current
         await self.open_page(event.page_id)
         if event.discard and leaving != self.current:
-            await self._discard(leaving)
+            async with self._pages_lock:
+                await self._discard(leaving)
             self.call_after_refresh(self.prebuild)  # afresh, ahead of the next visit
         if event.flash and self.page is not None:
             self.page.flash(event.flash)
@@ -178,8 +187,9 @@ class PortalScreen(Screen[None]):
 
     async def on_page_sender_changed(self, event: Page.SenderChanged) -> None:
         event.stop()
-        for page_id in [p for p in self._pages if p != self.current]:
-            await self._discard(page_id)
+        async with self._pages_lock:
+            for page_id in [p for p in self._pages if p != self.current]:
+                await self._discard(page_id)
         self.load_status()
 
     def on_page_context_changed(self, event: Page.ContextChanged) -> None:
@@ -208,26 +218,28 @@ class PortalScreen(Screen[None]):
         """A new language, qualité or sender status: relabel and rebuild what depends on it."""
         old, self.ctx = self.ctx, ctx
         self._relabel()
-        if old.role != ctx.role:
-            self.history.clear()
-            await self._clear_pages()
-            self.current = HOME
-            await self._show(HOME)
-            self.query_one(Sidebar).mark(HOME)
-            self.load_status()
-            self.call_after_refresh(self.prebuild)
-        elif old.lang != ctx.lang:
-            kept = {pid: p for pid, p in self._pages.items() if p.KEEP_ON_LANGUAGE_CHANGE}
-            # What was typed and not saved goes to the page built again in the new language.
-            self._typed = {pid: typed for pid, p in self._pages.items()
-                           if pid not in kept and (typed := p.typed_values())}
-            for kept_page in kept.values():
-                kept_page.language_changed(ctx)
-            area = self.query_one("#page-area", PageArea)
-            await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
-            self._pages = kept
-            await self._show(self.current)
-            self.call_after_refresh(self.prebuild)
+        async with self._pages_lock:
+            if old.role != ctx.role:
+                self.history.clear()
+                await self._clear_pages()
+                self.current = HOME
+                await self._show(HOME)
+                self.query_one(Sidebar).mark(HOME)
+                self.load_status()
+                self.call_after_refresh(self.prebuild)
+            elif old.lang != ctx.lang:
+                kept = {pid: p for pid, p in self._pages.items() if p.KEEP_ON_LANGUAGE_CHANGE}
+                # What was typed and not saved goes to the page built again in the new language.
+                # Pages not built again yet since a previous switch keep what they were given.
+                self._typed.update({pid: typed for pid, p in self._pages.items()
+                                    if pid not in kept and (typed := p.typed_values())})
+                for kept_page in kept.values():
+                    kept_page.language_changed(ctx)
+                area = self.query_one("#page-area", PageArea)
+                await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
+                self._pages = kept
+                await self._show(self.current)
+                self.call_after_refresh(self.prebuild)
 
     async def set_role(self, role: RoleInfo) -> None:
         await self.set_context(self.ctx.with_role(role))
