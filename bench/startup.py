@@ -148,6 +148,8 @@ WALK = (
     (UP, "enregistrement", "Outre la gestion"),
 )
 MINIMAL_KEYS = len(WALK)
+FLOOR_PAGES = 10  # PAGES in bench/floor_app.py: one page per key, or the walk would wait
+assert MINIMAL_KEYS <= FLOOR_PAGES, "give bench/floor_app.py as many pages as WALK has"
 
 
 def _env() -> dict[str, str]:

@@ -106,6 +106,14 @@ async def test_tab_goes_to_the_page_s_first_field_or_to_a_text_page(app: Expedit
         assert focused.id == "name", focused
         await pilot.press("shift+tab")
         assert app.focused is portal.query_one("#menu")
+        # Taller than the area (a short terminal): the area first, to scroll, then the field.
+        await pilot.resize_terminal(80, 14)
+        await settle(pilot)
+        assert area.max_scroll_y > 0  # the whole form, to scroll (it was clipped)
+        await pilot.press("tab")
+        assert app.focused is area
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "name"
 
 
 async def test_plain_utilisateur_cannot_open_a_channel(app: ExpeditoApp) -> None:

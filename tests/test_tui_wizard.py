@@ -11,6 +11,7 @@ from textual.widgets import ContentSwitcher, DirectoryTree, Static
 
 from screens.apercu import ApercuPage
 from screens.wizard.channel_form import ChannelForm
+from screens.wizard.credential_field import CERTIFICATE, SSH_KEY, current_credential
 from screens.wizard.file_browser import FileBrowser
 from screens.wizard.wizard import Wizard
 from store import senders
@@ -32,7 +33,7 @@ from tests.wizard_helpers import (
     value_of,
 )
 from tui.app import ExpeditoApp
-from tui.i18n import translate
+from tui.i18n import Translator, translate
 from tui.widgets.dialogs import ConfirmDialog
 
 
@@ -695,3 +696,20 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
         await settle(pilot)
         assert not app.screen.query("#suppression-delete")
         assert Sender.get().active
+
+
+def test_current_credentials_are_summarised_in_any_language_or_left_as_they_were(
+        demo_credentials: DemoCredentials) -> None:
+    """What ``current_credential`` says of the channel's key and certificate, and that a
+    stored key refused by today's rules gives None (the caller keeps its summary) rather
+    than stopping the wizard."""
+    key = demo_credentials.ssh_public_key.read_bytes()
+    said = current_credential(SSH_KEY, key, Translator("en"))
+    assert said is not None and said.summary.startswith("Current key: ssh-ed25519 SHA256:")
+    cert = current_credential(CERTIFICATE, demo_credentials.certificate_der.read_bytes(),
+                              Translator("de"))
+    assert cert is not None and cert.summary.startswith(
+        "Aktuelles Zertifikat: Didier Expéditeur (Signature), läuft ab am ")
+    assert current_credential(SSH_KEY, b"ssh-dss AAAAB3NzaC1kc3MAAACBAP", Translator("fr")) \
+        is None
+    assert current_credential(CERTIFICATE, b"not a certificate", Translator("fr")) is None

@@ -39,19 +39,24 @@ def is_pasted_key(text: str) -> bool:
     return text.strip().startswith(PASTED_KEY_PREFIXES)
 
 
-def current_credential(kind: str, raw: bytes, t: Translator) -> LoadedCredential:
+def current_credential(kind: str, raw: bytes, t: Translator) -> LoadedCredential | None:
     """The key or certificate a channel has now (changing a channel), summarised in ``t``'s
-    language: "Clé actuelle : …", "Certificat actuel : …"."""
-    if kind == SSH_KEY:
-        key = parse_ssh_public_key(raw)
-        summary = t("credential.key_current", key_type=key.key_type,
-                    fingerprint=key.fingerprint)
-    else:
-        from store.channels import certificate_summary
+    language: "Clé actuelle : …", "Certificat actuel : …". None when it no longer reads
+    under today's rules (a key type refused since): the caller keeps what it had."""
+    try:
+        if kind == SSH_KEY:
+            key = parse_ssh_public_key(raw)
+            summary = t("credential.key_current", key_type=key.key_type,
+                        fingerprint=key.fingerprint)
+        else:
+            from store.channels import certificate_summary
 
-        cert = certificate_summary(raw)
-        summary = t("credential.cert_current", owner=cert.owner if cert else "",
-                    expiry=cert.expiry if cert else "")
+            cert = certificate_summary(raw)
+            if cert is None:
+                return None
+            summary = t("credential.cert_current", owner=cert.owner, expiry=cert.expiry)
+    except (ValidationError, ValueError):
+        return None
     return LoadedCredential("", raw, summary)
 
 

@@ -42,9 +42,16 @@ def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str,
     if mode == ADD:
         return WizardSetup(ADD, kind, apps, rivals)
     stored = channel_input(actor_id, qualite_id, kind)
+    info = next(c for c in current.channels if c.kind == kind) if current else None
     loaded: dict[str, LoadedCredential] = {}
-    if stored.ssh_key:
-        loaded[SSH_KEY] = current_credential(SSH_KEY, stored.ssh_key.encode(), t)
-    if stored.certificate:
-        loaded[CERTIFICATE] = current_credential(CERTIFICATE, stored.certificate, t)
+    if stored.ssh_key and info is not None:
+        raw = stored.ssh_key.encode()
+        loaded[SSH_KEY] = current_credential(SSH_KEY, raw, t) or LoadedCredential(
+            "", raw, t("credential.key_current", key_type=info.ssh_key_type or "",
+                       fingerprint=info.ssh_fingerprint or ""))
+    if stored.certificate and info is not None and info.certificate is not None:
+        loaded[CERTIFICATE] = current_credential(CERTIFICATE, stored.certificate, t) or \
+            LoadedCredential("", stored.certificate, t(
+                "credential.cert_current", owner=info.certificate.owner,
+                expiry=info.certificate.expiry))
     return WizardSetup(MODIFY, kind, apps, rivals, channel=stored, loaded=loaded)

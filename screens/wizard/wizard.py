@@ -195,9 +195,10 @@ class Wizard(Widget):
                     credential.query_one(Input).value = draft.typed[credential.kind]
                 elif credential.loaded is not None and credential.loaded.source:
                     credential.load(credential.loaded.source)  # its summary, in the new language
-                elif credential.loaded is not None and credential.loaded.raw:  # the channel's
-                    credential.show(current_credential(credential.kind, credential.loaded.raw,
-                                                       self.t))
+                elif credential.loaded is not None and credential.loaded.raw and (
+                        now := current_credential(credential.kind, credential.loaded.raw,
+                                                  self.t)) is not None:  # the channel's
+                    credential.show(now)
         self._show_step()
 
     def draft(self) -> WizardDraft:

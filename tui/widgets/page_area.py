@@ -18,11 +18,12 @@ def _offers_focus(node: Widget) -> bool:
 
 class PageArea(VerticalScroll):
     """Scrolls the page on show. It takes the keyboard itself only when the page has nothing
-    that does (Accueil, Informations…), so Tab from the sidebar lands on the page's first field
-    or button, and a page of text can still be scrolled with the arrows."""
+    that does (Accueil, Informations…) or is taller than the area, so Tab from the sidebar
+    lands on the page's first field or button, and a page that does not fit can still be
+    scrolled with the arrows (its fields are the next Tab)."""
 
     def allow_focus(self) -> bool:
-        return not _offers_focus(self)
+        return self.max_scroll_y > 0 or not _offers_focus(self)
 
     def focus_page(self) -> None:
         """Give the keyboard to the page: its first field or button, else the area."""
