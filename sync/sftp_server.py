@@ -522,11 +522,22 @@ class SFTPService:
 
     def acquire_session(self, user: str) -> bool:
         with self._lock:
+            if self._sessions.get(user, 0) >= self.limits.max_sessions_per_user:
+                # Sessions that just ended count until the next sweep (a quarter second):
+                # a client that logs in again at once (a script looping over files) must
+                # not be refused for them.
+                self._forget_ended()
             count = self._sessions.get(user, 0)
             if count >= self.limits.max_sessions_per_user:
                 return False
             self._sessions[user] = count + 1
             return True
+
+    def _forget_ended(self) -> None:
+        """Release the sessions of the connections that have ended (holding ``_lock``)."""
+        for connection in [c for c in self._connections if not c.transport.is_active()]:
+            self._release(connection)
+            self._connections.remove(connection)
 
     def _release(self, connection: _Connection) -> None:
         if connection.server.counted and connection.server.account is not None:

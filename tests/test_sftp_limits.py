@@ -20,7 +20,7 @@ from sync.hostkey import fingerprint, host_key_fingerprint, load_or_create_host_
 from sync.limits import MAX_READ, AddressGuard, ServerLimits
 from sync.sftp_server import SFTPService
 from tests.sync_support import new_ssh_key, register_demo_sender
-from tests.test_sftp_server import USER, Server, provision, start_server
+from tests.test_sftp_server import USER, Server, provision, run, start_server
 
 LIMITS = ServerLimits(login_grace=0.6, max_unauthenticated=2, max_sessions_per_user=1,
                       max_file_size=100_000, delay_after=100, ban_after=100)
@@ -100,6 +100,16 @@ def test_one_session_per_user(limited: Server, demo_credentials: DemoCredentials
         second.close()
     finally:
         first.close()
+
+
+def test_a_session_that_ended_frees_its_place_at_once(
+        limited: Server, demo_credentials: DemoCredentials) -> None:
+    """One session per user: a script logging in again and again, each time right after the
+    last one ended, is never refused (an ended session used to count until the next sweep)."""
+    for attempt in range(6):
+        result = run(limited, demo_credentials, "ls -1 /\n")
+        assert result.returncode == 0, (attempt, result.stderr)
+        assert "IN" in result.stdout
 
 
 def test_file_size_limit_and_interrupted_upload(limited: Server,
