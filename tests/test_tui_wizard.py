@@ -18,6 +18,7 @@ from store import senders
 from store.democreds import DemoCredentials, make_test_certificate
 from store.models import PENDING, Channel, ChannelApplication, ContactPerson, Sender
 from tests.helpers import contact, person_id, qualite_id, sftp_input
+from tests.sync_support import register_demo_sender
 from tests.tui_helpers import FROZEN, frozen_countdown, screen_text, settle
 from tests.wizard_helpers import (
     SIZE,
@@ -422,9 +423,7 @@ async def test_username_errors(app: ExpeditoApp, demo_credentials: DemoCredentia
 
 async def test_no_registration_wizard_while_a_sender_exists(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
-                            "EXPDEMOENTREPRISE")
+    register_demo_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
         await app.open_page("enregistrement")
@@ -569,9 +568,7 @@ async def test_language_switch_while_adding_a_channel_keeps_it(
 
 async def test_language_switch_while_changing_a_channel_relabels_its_current_credentials(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
-                            "EXPDEMOENTREPRISE")
+    register_demo_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
         await choose_in_menu(pilot, "canal_sftp")
@@ -591,9 +588,7 @@ async def test_language_switch_while_changing_a_channel_relabels_its_current_cre
 
 async def test_modify_then_remove_a_channel(app: ExpeditoApp,
                                             demo_credentials: DemoCredentials) -> None:
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
-                            "EXPDEMOENTREPRISE")
+    register_demo_sender(demo_credentials)
     senders.add_channel(person_id("dieter"), qualite_id(),
                         senders.ChannelInput(kind="MQLINK", applications=("chantier",),
                                              mq_queue_manager="QM1", mq_queue="IN.QUEUE"))
@@ -632,9 +627,7 @@ async def test_modify_then_remove_a_channel(app: ExpeditoApp,
 
 async def test_modify_contact_person(app: ExpeditoApp,
                                      demo_credentials: DemoCredentials) -> None:
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
-                            "EXPDEMOENTREPRISE")
+    register_demo_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
         await choose_in_menu(pilot, "contact")
@@ -668,9 +661,7 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
         assert not app.screen.query(Wizard)
         assert "Il n'y a que le gestionnaire local et le co-gestionnaire local" in \
             page_text(pilot)
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
-                            "EXPDEMOENTREPRISE")
+    register_demo_sender(demo_credentials)
     app = ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula")

@@ -39,15 +39,19 @@ def is_pasted_key(text: str) -> bool:
     return text.strip().startswith(PASTED_KEY_PREFIXES)
 
 
+def _key_summary(raw: bytes, t: Translator, message: str) -> str:
+    """``message`` ("Clé chargée : …", "Clé actuelle : …") for the SSH public key ``raw``."""
+    key = parse_ssh_public_key(raw)
+    return t(message, key_type=key.key_type, fingerprint=key.fingerprint)
+
+
 def current_credential(kind: str, raw: bytes, t: Translator) -> LoadedCredential | None:
     """The key or certificate a channel has now (changing a channel), summarised in ``t``'s
     language: "Clé actuelle : …", "Certificat actuel : …". None when it no longer reads
     under today's rules (a key type refused since): the caller keeps what it had."""
     try:
         if kind == SSH_KEY:
-            key = parse_ssh_public_key(raw)
-            summary = t("credential.key_current", key_type=key.key_type,
-                        fingerprint=key.fingerprint)
+            summary = _key_summary(raw, t, "credential.key_current")
         else:
             from store.channels import certificate_summary
 
@@ -72,9 +76,7 @@ def load_credential(kind: str, text: str, t: Translator, now: datetime) -> Loade
         return LoadedCredential(source, None, error=exc)
     try:
         if kind == SSH_KEY:
-            key = parse_ssh_public_key(raw)
-            summary = t("credential.key_loaded", key_type=key.key_type,
-                        fingerprint=key.fingerprint)
+            summary = _key_summary(raw, t, "credential.key_loaded")
         else:
             cert = parse_certificate(raw, now=now)
             summary = t("credential.cert_loaded", owner=cert.owner, expiry=cert.expiry)
