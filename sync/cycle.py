@@ -33,7 +33,7 @@ from store.db import db
 from store.models import ACTIVE, PENDING, SFTP, Channel, Sender, SyncCycle
 from store.senders import activate_channels
 from sync.homes import ensure_home
-from sync.schedule import slot_key, to_local
+from sync.schedule import domain_time, slot_key, to_local
 
 log = logging.getLogger("expedito.sync")
 
@@ -206,7 +206,7 @@ def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
                 log.warning("%s=%s: killing the cycle half-way", FAULT_ENV, fault)
                 os.kill(os.getpid(), signal.SIGKILL)
         moment = now()
-        local_naive = to_local(moment).replace(tzinfo=None, microsecond=0)
+        local_naive = domain_time(moment)
         with db.atomic("IMMEDIATE"):
             _renew(slot, owner, moment, lease)
             # a channel deleted since work_to_do() is not in the answer: nothing to do

@@ -36,6 +36,12 @@ def to_local(moment: datetime, tz: tzinfo | None = None) -> datetime:
     return moment.astimezone(tz) if tz is not None else moment.astimezone()
 
 
+def domain_time(moment: datetime, tz: tzinfo | None = None) -> datetime:
+    """``moment`` (aware) as the domain stores its dates: naive local time, to the second
+    (what ``store.clock.local_now`` gives for the real clock)."""
+    return to_local(moment, tz).replace(tzinfo=None, microsecond=0)
+
+
 def _is_slot(instant: datetime, period: int, tz: tzinfo | None) -> bool:
     return to_local(instant, tz).minute % period == 0
 

@@ -41,7 +41,7 @@ from sync.homes import default_homes_root
 from sync.hostkey import HOST_KEY_NAME, fingerprint, load_or_create_host_key
 from sync.intake.service import Intake
 from sync.limits import ServerLimits
-from sync.schedule import DEFAULT_PERIOD, Clock, Schedule, to_local
+from sync.schedule import DEFAULT_PERIOD, Clock, Schedule, domain_time
 from sync.sftp_fs import UploadHook, no_upload_hook
 from sync.sftp_server import SFTPService
 from sync.worker import Listener, SyncWorker
@@ -92,7 +92,7 @@ class Services:
         clock, tz = self.config.clock, self.config.tz
         if clock is None:
             return local_now
-        return lambda: to_local(clock.now(), tz).replace(tzinfo=None, microsecond=0)
+        return lambda: domain_time(clock.now(), tz)
 
     @property
     def host_key_fingerprint(self) -> str:

@@ -356,21 +356,25 @@ async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
         assert "ursula" not in page_text
 
 
+def _renamed_elsewhere(name: str) -> None:
+    """The co-gestionnaire renames the organisation in another session."""
+    update_qualite(person_id("colette"), qualite_id(),
+                   QualiteChanges(name, "0403123486", "123456749"))
+
+
 async def test_qualite_detail_shows_todays_data_and_keeps_what_was_typed(
         app: ExpeditoApp) -> None:
     """The form was built at login: changes made elsewhere since show when it opens; what the
     manager typed and left unsaved stays when they come back."""
     async with app.run_test(size=SIZE) as pilot:
         await open_portal(pilot, "dieter")
-        update_qualite(person_id("colette"), qualite_id(),
-                       QualiteChanges("ENTREPRISE DEMO SRL", "0403123486", "123456749"))
+        _renamed_elsewhere("ENTREPRISE DEMO SRL")
         await open_page(pilot, "detail_qualite")
         await settle(pilot)
         assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO SRL"
         await fill(pilot, "name", "ENTREPRISE DEMO — brouillon")
         await open_page(pilot, "accueil")
-        update_qualite(person_id("colette"), qualite_id(),
-                       QualiteChanges("ENTREPRISE DEMO SA", "0403123486", "123456749"))
+        _renamed_elsewhere("ENTREPRISE DEMO SA")
         await open_page(pilot, "detail_qualite")
         await settle(pilot)
         assert page_of(pilot).query_one("#name", Input).value == "ENTREPRISE DEMO — brouillon"
@@ -409,8 +413,7 @@ async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(
         await open_page(pilot, "detail_qualite")
         name = page_of(pilot).query_one("#name", Input)
         await open_page(pilot, "accueil")
-        update_qualite(person_id("colette"), qualite_id(),
-                       QualiteChanges("ENTREPRISE DEMO SRL", "0403123486", "123456749"))
+        _renamed_elsewhere("ENTREPRISE DEMO SRL")
         app.screen.query_one("#menu").focus()
         await app.open_page("detail_qualite")
         await pilot.press("tab")  # before the reload lands
@@ -418,8 +421,7 @@ async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(
         assert app.focused is name and name.is_mounted  # the same field, kept
         assert name.value == "ENTREPRISE DEMO SRL"  # today's data arrived in it
         await open_page(pilot, "accueil")
-        update_qualite(person_id("colette"), qualite_id(),
-                       QualiteChanges("ENTREPRISE DEMO SA", "0403123486", "123456749"))
+        _renamed_elsewhere("ENTREPRISE DEMO SA")
         await app.open_page("detail_qualite")
         name.value = "ENTREPRISE DEMO SRL X"  # typed before the reload lands
         await settle(pilot)

@@ -32,9 +32,9 @@ from sync.schedule import (
     Clock,
     Schedule,
     SystemClock,
+    domain_time,
     seconds_between,
     slot_key,
-    to_local,
 )
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ class BackOffice:
     def local_now(self) -> datetime:
         """The back office's clock as the domain dates things: naive server local time, to
         the second (``store.clock.local_now`` when the clock is the real one)."""
-        return to_local(self.clock.now(), self.schedule.tz).replace(tzinfo=None, microsecond=0)
+        return domain_time(self.clock.now(), self.schedule.tz)
 
     def countdown(self, t: Translator) -> SyncStatus:
         """``Prochaine synchronisation à 14:30 — dans 12:34`` and its short form ``Synchro
