@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 class LoginScreen(Screen[None]):
     AUTO_FOCUS = "#login"
     HELP_KEY = "help.login"
+    # Tab and Enter are handled here, ahead of the fields (priority), so that keys typed
+    # ahead — a password manager typing "login Tab password Enter" at once — go to the field
+    # they were meant for: Textual hands a key to the field focused when it arrives, and a
+    # field's own Tab or Enter moves the focus only after the keys already on their way.
+    BINDINGS = [
+        Binding("tab", "next_field", "Champ suivant", show=False, priority=True,
+                id="login.next"),
+        Binding("shift+tab", "previous_field", "Champ précédent", show=False, priority=True,
+                id="login.previous"),
+        Binding("enter", "enter", "Se connecter", show=False, priority=True, id="login.enter"),
+    ]
 
     class LoggedIn(Message):
         """Bubbles to the app, which opens the qualité choice or the portal."""
@@ -106,12 +118,20 @@ class LoginScreen(Screen[None]):
     def help_text(self, t: Translator) -> tuple[str, str]:
         return t("login.title"), t("help.login")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "login":
-            self.query_one("#password", Input).focus()
-        else:
-            self.submit()
+    def action_next_field(self) -> None:
+        self.focus_next()  # at once: the next keys go to the field it gives the focus
+
+    def action_previous_field(self) -> None:
+        self.focus_previous()
+
+    def action_enter(self) -> None:
+        focused = self.focused
+        login = self.query_one("#login", Input)
+        if focused is login:
+            self.set_focus(self.query_one("#password", Input))  # at once, as Tab
+        elif focused is not None:
+            # After the keys already handed to that field: the whole password, not its start.
+            focused.call_later(self.submit)
 
     def on_key_button_pressed(self, event: KeyButton.Pressed) -> None:
         event.stop()

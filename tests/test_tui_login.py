@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
+from textual import events
+from textual.widgets import Input, OptionList
 
 from screens.accueil import AccueilPage
 from screens.login import LoginScreen
@@ -94,3 +95,30 @@ async def test_dieter_chooses_a_qualite_then_sees_accueil(app: ExpeditoApp) -> N
                "Qualité: Employeur ONSS; Matricule ONSS: 1234567-49" in text
         assert "Date de création: 05/11/2010" in text
         assert "Pensez à vérifier régulièrement les données de la qualité que vous gérez." in text
+
+
+def _type_at_once(app: ExpeditoApp, *keys: str) -> None:
+    """Every key posted before the app handles the first: a password manager's auto-type,
+    a paste, a terminal sending a burst."""
+    for key in keys:
+        if len(key) == 1:
+            app.post_message(events.Key(key, key))
+        else:
+            app.post_message(events.Key(key, "\r" if key == "enter" else None))
+
+
+async def test_login_typed_ahead_goes_to_the_right_fields(app: ExpeditoApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        _type_at_once(app, *"colette", "tab", *"wrong", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert app.screen.query_one("#login", Input).value == "colette"  # not "colettewrong"
+        assert text_of(app, "#login-message") == "Login ou mot de passe incorrect."
+        # the password is cleared and has the keyboard; Enter from the login field goes
+        # to the password too, and the whole password is sent, not its first letters
+        app.screen.query_one("#login", Input).focus()
+        await pilot.pause()
+        _type_at_once(app, "enter", *"demo", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, LoginScreen)
