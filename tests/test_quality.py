@@ -20,7 +20,7 @@ def test_ruff_clean() -> None:
 
 
 def test_mypy_clean() -> None:
-    result = _run(sys.executable, "-m", "mypy", "--cache-dir", "/tmp/expedito-mypy-cache")
+    result = _run(sys.executable, "-m", "mypy", "--cache-dir", str(ROOT / ".mypy_cache"))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
