@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from store import senders
 from store.accounts import Account, find_account
 from store.batches import RESULT_ACCEPTED
+from store.batchnames import HOME_FOLDERS
 from store.db import close_database, open_database
 from store.demo import seed_demo
 from store.democreds import DemoCredentials, write_demo_credentials
@@ -50,7 +51,6 @@ from store.models import BatchSet, Channel, Organisation, Person, Qualite
 from store.rules import ContactData
 from store.signing import verify_detached
 from sync.intake.acrf import parse_acrf
-from sync.intake.names import HOME_FOLDERS
 from sync.intake.prepare import PreparedSet, write_set
 from sync.intake.service import Intake
 from sync.services import ServiceConfig, Services

@@ -121,11 +121,12 @@ def main() -> int:
         return 2
     import getpass
 
+    from store.batchnames import HOME_FOLDERS
     from store.db import open_database
     from store.demo import seed_demo
     from store.democreds import write_demo_credentials
     from sync.cycle import run_cycle
-    from sync.homes import FOLDERS, home_of
+    from sync.homes import home_of
     from sync.hostkey import load_or_create_host_key
     from sync.limits import MB, ServerLimits
     from sync.schedule import current_slot
@@ -145,7 +146,7 @@ def main() -> int:
         run_cycle(current_slot(now), homes, lambda: now)
         ours = home_of(homes, USER)
         theirs = work / "sshd-home"
-        for folder in FOLDERS:
+        for folder in HOME_FOLDERS:
             (theirs / folder).mkdir(parents=True)
         client = work / "client"
         client.mkdir()

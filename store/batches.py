@@ -22,6 +22,7 @@ from datetime import date, datetime
 from peewee import SQL
 
 from store.access import require_role
+from store.batchnames import acrf_name
 from store.clock import local_now
 from store.db import db
 from store.errors import Conflict
@@ -30,7 +31,6 @@ from store.models import ACTIVE, SFTP, BatchSet, Channel, Sender
 RESULT_ACCEPTED = 1
 RESULT_REJECTED = 0
 RESULT_CANCELLED = -1
-INSTITUTION_NUMBER = "999999"  # the sender number on the institution's own files
 LAST_ACK_SEQUENCE = 99_999
 _TICKET_KEY = "intake.ticket"
 _ACK_KEY = "intake.ack_sequence.{env}"
@@ -142,8 +142,7 @@ def record_acknowledged(new: NewBatchSet, errors: Sequence[BatchError], ack_env:
                 new.sender_id, sender_number, new.file_date, new.sequence, new.env):
             problems.insert(0, BatchError(reuse_error, new.go_name))
         ticket = f"{_increment(_TICKET_KEY):012d}"
-        ack_name = (f"FO.ACRF.{INSTITUTION_NUMBER}.{today:%Y%m%d}."
-                    f"{_next_ack_sequence(today, ack_env):05d}.{ack_env}")
+        ack_name = acrf_name(today, _next_ack_sequence(today, ack_env), ack_env)
         row = BatchSet.create(
             **_values(new), result=RESULT_REJECTED if problems else RESULT_ACCEPTED,
             errors=json.dumps([{"code": p.code, "file": p.file} for p in problems]),

@@ -13,6 +13,7 @@ from peewee import IntegrityError, fn
 
 from store.access import require_manager, require_role
 from store.audit import record
+from store.batchnames import INSTITUTION_NUMBER
 from store.channels import (
     channel_info,
     check_channel_input,
@@ -39,7 +40,7 @@ from store.routing import fall_back_to_ebox
 from store.rules import ContactData, check_contact, check_username
 
 FIRST_SENDER_NUMBER = 100001
-LAST_SENDER_NUMBER = 999998  # 999999 is the institution's own number on acknowledgements
+LAST_SENDER_NUMBER = int(INSTITUTION_NUMBER) - 1  # the institution's own is on acknowledgements
 
 
 def sender_status(qualite_id: int) -> SenderStatus:

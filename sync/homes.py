@@ -1,7 +1,8 @@
-"""The SFTP homes: ``<homes_root>/<technical_user>/{IN,INTEST,INTEST-S,OUT,OUTTEST,OUTTEST-S}``.
+"""The SFTP homes: ``<homes_root>/<technical_user>/`` holding the six folders.
 
 Users write in the IN folders (IN production, INTEST test, INTEST-S simulation) and read and
-delete in the OUT folders, where the intake leaves its acknowledgements.
+delete in the OUT folders, where the intake leaves its acknowledgements; the folders are
+:mod:`store.batchnames`'s.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
-IN_FOLDERS = ("IN", "INTEST", "INTEST-S")
-OUT_FOLDERS = ("OUT", "OUTTEST", "OUTTEST-S")
-FOLDERS = IN_FOLDERS + OUT_FOLDERS
-# The OUT folder that answers each IN folder.
-OUT_FOR_IN = dict(zip(IN_FOLDERS, OUT_FOLDERS, strict=True))
+from store.batchnames import HOME_FOLDERS, OUT_FOLDERS
+
 HOME_MODE = 0o750
 FILE_MODE = 0o640
 
@@ -44,7 +42,7 @@ def ensure_home(homes_root: str | os.PathLike[str], technical_user: str) -> bool
         created = True
     except FileExistsError:
         pass
-    for folder in FOLDERS:
+    for folder in HOME_FOLDERS:
         try:
             os.mkdir(os.path.join(home, folder), HOME_MODE)
             created = True

@@ -33,7 +33,8 @@ from paramiko.sftp import (
 )
 
 from store.accounts import Account
-from sync.homes import FILE_MODE, FOLDERS, IN_FOLDERS, OUT_FOLDERS
+from store.batchnames import HOME_FOLDERS, IN_FOLDERS, OUT_FOLDERS
+from sync.homes import FILE_MODE
 from sync.limits import MAX_READ
 
 if TYPE_CHECKING:
@@ -238,7 +239,7 @@ class ConfinedSFTP(SFTPServerInterface):
         if not parts:
             return Place(None, None, self.home)
         folder = parts[0]
-        if folder not in FOLDERS or len(parts) > 2:
+        if folder not in HOME_FOLDERS or len(parts) > 2:
             raise Refused(SFTP_NO_SUCH_FILE)
         expected = os.path.join(self.home, folder)
         if os.path.realpath(expected) != expected:
@@ -278,7 +279,7 @@ class ConfinedSFTP(SFTPServerInterface):
             if place.name is not None:
                 return SFTP_NO_SUCH_FILE if not os.path.lexists(place.path) else SFTP_FAILURE
             if place.folder is None:
-                return [_attributes(os.path.join(self.home, f), f) for f in FOLDERS
+                return [_attributes(os.path.join(self.home, f), f) for f in HOME_FOLDERS
                         if os.path.isdir(os.path.join(self.home, f))]
             entries = []
             with os.scandir(place.path) as scan:

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives import serialization
 
 from store import senders
 from store.accounts import Account, find_account
+from store.batchnames import HOME_FOLDERS
 from store.democreds import DemoCredentials
 from store.models import Channel
 from store.signing import SigningKey
-from sync.intake.names import HOME_FOLDERS
 from sync.intake.prepare import PreparedSet, write_set
 from sync.intake.service import Intake
 from tests.helpers import contact, person_id, qualite_id, sftp_input

@@ -13,13 +13,13 @@ import pytest
 from peewee import SqliteDatabase
 
 from store import batches
+from store.batchnames import format_name, split_name
 from store.democreds import DemoCredentials, make_test_certificate
 from store.errors import PermissionDenied
 from store.models import BatchSet
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import NAME_USED
-from sync.intake.names import format_name, split_name
 from sync.intake.service import Intake, IntakeResult
 from tests.helpers import person_id, qualite_id
 from tests.intake_helpers import (

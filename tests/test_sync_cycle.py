@@ -15,6 +15,7 @@ from peewee import SqliteDatabase
 
 from store import senders
 from store.accounts import find_account
+from store.batchnames import HOME_FOLDERS
 from store.db import database_path
 from store.democreds import DemoCredentials
 from store.dto import ChannelInput
@@ -29,7 +30,7 @@ from sync.cycle import (
     slot_done,
     work_to_do,
 )
-from sync.homes import FOLDERS, home_of
+from sync.homes import home_of
 from sync.schedule import slot_key
 from tests.helpers import person_id, qualite_id, sftp_input
 from tests.sync_support import new_ssh_key, register_demo_sender, seed_pending_channels
@@ -54,7 +55,7 @@ def key_of(creds: DemoCredentials) -> str:
 
 def assert_home(homes: Path, user: str) -> None:
     home = home_of(homes, user)
-    assert sorted(p.name for p in home.iterdir()) == sorted(FOLDERS)
+    assert sorted(p.name for p in home.iterdir()) == sorted(HOME_FOLDERS)
 
 
 def test_pending_sftp_channel_becomes_an_account(demo: SqliteDatabase, tmp_path: Path,

@@ -1,7 +1,8 @@
 """Batch intake: FI/FS/GO sets received on the SFTP server, checked and acknowledged (ACRF).
 
-- :mod:`sync.intake.names`: ``TYPE.PURPOSE.SENDER.YYYYMMDD.SEQ.ENV[.PARTS.PART]`` and the
-  IN/OUT folders of a home.
+- :mod:`store.batchnames` (in the store, which names the acknowledgements):
+  ``TYPE.PURPOSE.SENDER.YYYYMMDD.SEQ.ENV[.PARTS.PART]``, the IN/OUT folders of a home and
+  the ACRF's own name.
 - :mod:`sync.intake.checks`: the checks, each with its ACRF error identifier.
 - :mod:`sync.intake.acrf`: the acknowledgement's XML and its atomic writing.
 - :mod:`sync.intake.service`: :class:`~sync.intake.service.Intake`, the SFTP server's

@@ -27,18 +27,18 @@ from datetime import date, datetime
 from cryptography import x509
 
 from store.batches import BatchError
-from store.errors import ValidationError
-from store.signing import same_certificate, verify_detached
-from sync.intake.names import (
+from store.batchnames import (
     DATA,
+    ENV_OF_FOLDER,
     ENVIRONMENTS,
-    IN_FOLDERS,
     MEMBER_TYPES,
     PRODUCTION,
     SIMULATION,
     TEST,
     BatchName,
 )
+from store.errors import ValidationError
+from store.signing import same_certificate, verify_detached
 
 SENDER_MISMATCH = "ACRF-108"
 DATE_NOT_8_DIGITS = "ACRF-109"
@@ -99,7 +99,7 @@ def check_go_name(go: BatchName, folder: str, sender_number: int, today: date,
         codes.append(SEQUENCE_ZERO)
     if go.env not in ENVIRONMENTS:
         codes.append(ENV_INVALID)
-    elif IN_FOLDERS.get(folder) != go.env:
+    elif ENV_OF_FOLDER.get(folder) != go.env:
         codes.append(WRONG_FOLDER[go.env])
     if not _DIGIT.fullmatch(go.parts):
         codes.append(PART_COUNT_INVALID)

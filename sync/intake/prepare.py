@@ -20,20 +20,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from store.clock import local_now
-from store.signing import SigningKey, sign_detached
-from sync.intake.names import (
+from store.batchnames import (
     CANCEL,
     DATA,
-    ENV_FOLDERS,
     ENVIRONMENTS,
+    FOLDER_OF_ENV,
     GO,
-    OUT_FOLDERS,
+    OUT_FOLDER_OF,
     SIGNATURE,
     SIMULATION,
     format_name,
     split_name,
 )
+from store.clock import local_now
+from store.signing import SigningKey, sign_detached
 
 MAX_PARTS = 9
 LAST_SEQUENCE = 99_999
@@ -201,9 +201,9 @@ def run(args: argparse.Namespace, db_path: Path | None) -> int:
         return 2
     for path in prepared.paths:
         print(path)
-    folder = ENV_FOLDERS[args.env]
+    folder = FOLDER_OF_ENV[args.env]
     print(f"Upload them into {folder}, the GO file last; the acknowledgement (ACRF) appears "
-          f"in {OUT_FOLDERS[folder]}.", file=sys.stderr)
+          f"in {OUT_FOLDER_OF[folder]}.", file=sys.stderr)
     return 0
 
 

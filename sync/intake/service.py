@@ -52,6 +52,15 @@ from store.batches import (
     record_cancelled,
     unfinished_sets,
 )
+from store.batchnames import (
+    CANCEL,
+    ENV_OF_FOLDER,
+    GO,
+    IN_FOLDERS,
+    OUT_FOLDER_OF,
+    BatchName,
+    split_name,
+)
 from store.clock import Now, local_now
 from store.db import db
 from sync.intake.acrf import Acknowledgement, acrf_xml, write_atomically
@@ -62,7 +71,6 @@ from sync.intake.checks import (
     check_members,
     check_signature,
 )
-from sync.intake.names import CANCEL, GO, IN_FOLDERS, OUT_FOLDERS, BatchName, split_name
 
 log = logging.getLogger("expedito.intake")
 CHANNEL_CACHE_SECONDS = 5.0
@@ -251,7 +259,7 @@ class Intake:
         files = (*(BatchFile(m.name.text, m.size) for m in members), BatchFile(go.text, go_size))
         new = NewBatchSet(account.sender_id, account.channel_id, go.text, folder, go.env,
                           go.purpose, go.date, go.sequence, files, now)
-        batch = record_acknowledged(new, errors, IN_FOLDERS[folder], now.date(),
+        batch = record_acknowledged(new, errors, ENV_OF_FOLDER[folder], now.date(),
                                     account.sender_number, NAME_USED if checked else None)
         return self._finish(account, go_path, batch)
 
@@ -338,7 +346,7 @@ class Intake:
         for file in batch.files:
             if file.name != go_path.name:
                 _move(folder / file.name, destination / file.name)
-        out = folder.parent / OUT_FOLDERS[folder.name]
+        out = folder.parent / OUT_FOLDER_OF[folder.name]
         out.mkdir(exist_ok=True)
         ack_path = out / batch.ack_name
         ack = Acknowledgement(batch.go_name, batch.ticket, RESULT_ACCEPTED
