@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from peewee import SqliteDatabase
 
 from store.db import close_database, open_database
+
+if TYPE_CHECKING:  # imported where used: the store's tests start without Textual
+    from store.democreds import DemoCredentials
+    from tui.app import ExpeditoApp
 
 
 @pytest.fixture
@@ -29,21 +34,21 @@ def demo(database: SqliteDatabase) -> SqliteDatabase:
 
 
 @pytest.fixture(scope="session")
-def demo_credentials(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def demo_credentials(tmp_path_factory: pytest.TempPathFactory) -> DemoCredentials:
     """The demo SSH key pair and eID-like signature certificate, made once per session, valid
-    both now and at the frozen clock of the app's tests (``tests.tui_helpers.FROZEN``)."""
+    both now and at the frozen clock of the app's tests (``tests.support.clock.FROZEN``)."""
     from store.democreds import write_demo_credentials
-    from tests.tui_helpers import FROZEN
+    from tests.support.clock import FROZEN
 
     return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"),
                                   valid_from=FROZEN)
 
 
 @pytest.fixture
-def app(demo: SqliteDatabase):  # type: ignore[no-untyped-def]
+def app(demo: SqliteDatabase) -> ExpeditoApp:
     """The Expedito app on the demo database, as ``expedito --demo --no-serve`` opens it (256
     colours), its countdown frozen at 14:17:26 (``app.back_office.clock``)."""
-    from tests.tui_helpers import frozen_countdown
+    from tests.support.clock import frozen_countdown
     from tui.app import ExpeditoApp
 
     return ExpeditoApp(demo=True, ansi=False, **frozen_countdown())

@@ -1,0 +1,61 @@
+"""Driving the app under Pilot: waiting until it has caught up (never sleeping), and typing."""
+
+from __future__ import annotations
+
+import contextlib
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Input
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from tests.support.screen import scope
+
+
+async def _workers_done(app: App[None]) -> None:
+    """Every worker finished; one cancelled by a newer one (``exclusive``) is not an error."""
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerCancelled):
+            await worker.wait()
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let workers finish and the screen catch up (no sleeping)."""
+    await _workers_done(pilot.app)
+    await pilot.pause()
+    await _workers_done(pilot.app)
+    await pilot.pause()
+
+
+async def settle_tree(pilot: Pilot[None], rounds: int = 3) -> None:
+    """Like ``settle``, with a DirectoryTree on screen: its ``_loader`` worker runs as long as
+    the tree does, so wait for every other worker (the folder loads among them)."""
+    for _ in range(rounds):
+        for worker in list(pilot.app.workers):
+            if worker.group == "_loader":
+                continue
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        await pilot.pause()
+
+
+async def type_in(pilot: Pilot[None], text: str, paste: bool = False) -> None:
+    """Type ``text`` into the focused widget key by key, or (``paste``, faster) insert it into
+    the focused Input at once."""
+    if not paste:
+        await pilot.press(*text)
+        return
+    focused = pilot.app.focused
+    assert isinstance(focused, Input), focused
+    focused.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
+async def fill(pilot: Pilot[None], field: str, value: str) -> None:
+    """Focus the Input ``#field`` (of the page on show or the dialog) and replace its value
+    (typing key by key is ``type_in``'s job)."""
+    widget = scope(pilot).query_one(f"#{field}", Input)
+    widget.focus()
+    await pilot.pause()
+    widget.value = value
+    await pilot.pause()
