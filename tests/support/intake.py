@@ -10,8 +10,8 @@ from pathlib import Path
 from cryptography import x509
 
 from store.accounts import Account
+from store.batchnames import HOME_FOLDERS
 from store.signing import SigningKey
-from sync.intake.names import HOME_FOLDERS
 from sync.intake.prepare import PreparedSet, write_set
 from sync.intake.service import Intake
 from tests.support.registration import DEMO_USER
