@@ -76,12 +76,10 @@ def follow_next_sync(page: Page) -> None:
 
 
 def next_slot(page: Page) -> datetime:
+    """The next synchronisation: the back office's, on the schedule the command line set."""
     office = back_office(page)
-    if office is not None:
-        return office.next_slot()
-    from sync.schedule import Schedule
-
-    return Schedule().next_slot(datetime.now().astimezone())
+    assert office is not None, "a portal page runs in an app with a back office"
+    return office.next_slot()
 
 
 def sync_pending_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime

@@ -9,6 +9,10 @@ and 02:30 happen twice and each of them is a slot of its own.
 
 A slot is stored in the database as its naive UTC instant (``slot_key``), which stays unique
 through the autumn hour that repeats.
+
+One ``Schedule`` is built from the command line (``--period``; ``DEFAULT_PERIOD`` when not
+given) and the period is checked there, by ``Schedule`` itself; the service configuration
+carries it to the worker, and the app's countdown and pages read the same one.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ _MINUTE = timedelta(minutes=1)
 
 
 def check_period(period: int) -> int:
-    """A period in minutes must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)."""
+    """A period in minutes must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60); the one
+    check, made when a ``Schedule`` is built."""
     if period < 1 or 60 % period:
         raise ValueError(f"the period must divide 60 minutes, not {period}")
     return period
@@ -54,21 +59,13 @@ def _floor_minute(moment: datetime) -> datetime:
 
 def next_slot(now: datetime, period: int = DEFAULT_PERIOD, tz: tzinfo | None = None) -> datetime:
     """The first slot strictly after ``now``, as local time."""
-    check_period(period)
-    instant = _floor_minute(now) + _MINUTE
-    while not _is_slot(instant, period, tz):
-        instant += _MINUTE
-    return to_local(instant, tz)
+    return Schedule(period, tz).next_slot(now)
 
 
 def current_slot(now: datetime, period: int = DEFAULT_PERIOD,
                  tz: tzinfo | None = None) -> datetime:
     """The latest slot at or before ``now``, as local time (the one due now, if not yet run)."""
-    check_period(period)
-    instant = _floor_minute(now)
-    while not _is_slot(instant, period, tz):
-        instant -= _MINUTE
-    return to_local(instant, tz)
+    return Schedule(period, tz).current_slot(now)
 
 
 def slot_key(slot: datetime) -> datetime:
@@ -152,7 +149,9 @@ class FakeClock:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A period and a zone; what the countdown shows comes from here."""
+    """A period (minutes, checked here: ``ValueError`` unless it divides 60) and a zone (None:
+    the system's local time). The worker runs its slots; the countdown and the pages show them.
+    """
 
     period: int = DEFAULT_PERIOD
     tz: tzinfo | None = None
@@ -161,10 +160,19 @@ class Schedule:
         check_period(self.period)
 
     def next_slot(self, now: datetime) -> datetime:
-        return next_slot(now, self.period, self.tz)
+        """The first slot strictly after ``now``, as local time."""
+        instant = _floor_minute(now) + _MINUTE
+        while not _is_slot(instant, self.period, self.tz):
+            instant += _MINUTE
+        return to_local(instant, self.tz)
 
     def current_slot(self, now: datetime) -> datetime:
-        return current_slot(now, self.period, self.tz)
+        """The latest slot at or before ``now``, as local time (the one due now, if not yet
+        run)."""
+        instant = _floor_minute(now)
+        while not _is_slot(instant, self.period, self.tz):
+            instant -= _MINUTE
+        return to_local(instant, self.tz)
 
     def seconds_to_next(self, now: datetime) -> float:
         return seconds_between(self.next_slot(now), now)

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import timedelta, tzinfo
+from datetime import timedelta
 from pathlib import Path
 
 from store.accounts import Account, provisioned_accounts
@@ -41,7 +41,7 @@ from sync.homes import default_homes_root
 from sync.hostkey import HOST_KEY_NAME, fingerprint, load_or_create_host_key
 from sync.intake.service import Intake
 from sync.limits import ServerLimits
-from sync.schedule import DEFAULT_PERIOD, Clock, Schedule, domain_time
+from sync.schedule import Clock, Schedule, domain_time
 from sync.sftp_fs import UploadHook, no_upload_hook
 from sync.sftp_server import SFTPService
 from sync.worker import Listener, SyncWorker
@@ -57,8 +57,7 @@ class ServiceConfig:
     homes_root: Path = field(default_factory=default_homes_root)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT  # 0: any free port (see Services.sftp_address)
-    period: int = DEFAULT_PERIOD  # minutes, divides 60
-    tz: tzinfo | None = None  # None: the system's local time
+    schedule: Schedule = field(default_factory=Schedule)  # the one from the command line
     host_key_path: Path = field(default_factory=lambda: data_dir() / HOST_KEY_NAME)
     limits: ServerLimits = field(default_factory=ServerLimits)
     on_upload: UploadHook = no_upload_hook
@@ -75,8 +74,7 @@ class Services:
 
     def __init__(self, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
-        self.worker = SyncWorker(self.config.homes_root, Schedule(self.config.period,
-                                                                  self.config.tz),
+        self.worker = SyncWorker(self.config.homes_root, self.config.schedule,
                                  self.config.clock, lease=self.config.lease)
         self.intake = Intake(self.config.homes_root, self.config.spool_root,
                              now=self._intake_now())
@@ -89,7 +87,7 @@ class Services:
 
     def _intake_now(self) -> Now:
         """The intake dates sets and checks file dates by the services' clock (naive local)."""
-        clock, tz = self.config.clock, self.config.tz
+        clock, tz = self.config.clock, self.config.schedule.tz
         if clock is None:
             return local_now
         return lambda: domain_time(clock.now(), tz)

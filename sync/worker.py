@@ -28,13 +28,14 @@ RETRY_AFTER_FAILURE = 60.0
 
 
 class SyncWorker:
-    """Runs ``run_cycle`` for each slot of ``schedule``; thread-safe getters and listeners."""
+    """Runs ``run_cycle`` for each slot of ``schedule`` (the services' one, from the command
+    line: the countdown shows the same); thread-safe getters and listeners."""
 
-    def __init__(self, homes_root: str | os.PathLike[str], schedule: Schedule | None = None,
+    def __init__(self, homes_root: str | os.PathLike[str], schedule: Schedule,
                  clock: Clock | None = None, owner: str | None = None,
                  lease: timedelta = LEASE) -> None:
         self.homes_root = homes_root
-        self.schedule = schedule or Schedule()
+        self.schedule = schedule
         self.clock: Clock = clock or SystemClock(self.schedule.tz)
         self.owner = owner or default_owner()
         self.lease = lease

@@ -5,9 +5,10 @@ server's address and host key fingerprint show (or that the server never started
 from __future__ import annotations
 
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
@@ -16,9 +17,11 @@ from sync.hostkey import host_key_fingerprint, load_or_create_host_key
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig
 from tests.sync_support import register_demo_sender
-from tests.tui_helpers import BXL, frozen_countdown, settle, text_of
+from tests.tui_helpers import BXL, FROZEN, frozen_countdown, settle, text_of
 from tests.wizard_helpers import choose_in_menu, enter_portal, page_text
-from tui.app import ExpeditoApp
+from tui.app import ExpeditoApp, startup_app
+from tui.cli import build_parser, main
+from tui.startup import Startup
 
 SIZE = (80, 24)
 PENDING_TEXT = "La configuration pour la création du canal est en cours"
@@ -133,13 +136,13 @@ async def test_the_serving_app_shows_its_own_server(
         demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
     register_demo_sender(demo_credentials)
     port = free_port()
+    frozen = frozen_countdown()
 
     def config(db_path: Path | None) -> ServiceConfig:
         return ServiceConfig(homes_root=tmp_path / "homes", port=port,
-                             host_key_path=tmp_path / "host_key")
+                             host_key_path=tmp_path / "host_key", schedule=frozen["schedule"])
 
-    app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config,
-                      **frozen_countdown())
+    app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config, **frozen)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
@@ -154,3 +157,28 @@ async def test_the_serving_app_shows_its_own_server(
                 f"Empreinte de la clé du serveur SFTP : {services.host_key_fingerprint}")
     finally:
         app.back_office.stop()
+
+
+async def test_the_period_on_the_command_line_reaches_the_overview(
+        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    """``expedito --period 1``: one schedule, read from the command line, for the countdown,
+    the overview's next synchronisation and the services' configuration."""
+    register_demo_sender(demo_credentials)
+    db_path = tmp_path / "expedito.sqlite3"  # the demo fixture's database
+    args = build_parser().parse_args(["--db", str(db_path), "--no-serve", "--period", "1"])
+    startup = Startup.from_args(args)
+    assert startup.service_config(db_path).schedule is startup.schedule
+    app = startup_app(startup, clock=FakeClock(FROZEN))
+    next_minute = f"{(FROZEN.replace(second=0) + timedelta(minutes=1)).astimezone():%H:%M}"
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await choose_in_menu(pilot, "apercu")
+        await settle(pilot)
+        assert text_of(app, "#countdown").startswith(f"Synchro {next_minute}")
+        assert text_of(app, "#next-sync-sftp") == f"Prochaine synchronisation à {next_minute}"
+
+
+def test_a_period_that_does_not_divide_an_hour_is_one_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-serve", "--period", "25"]) == 2
+    assert capsys.readouterr().err == "expedito: the period must divide 60 minutes, not 25\n"

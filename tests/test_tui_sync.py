@@ -164,13 +164,13 @@ async def test_no_serve_app_learns_of_a_cycle_run_by_another_process(
 def serving(demo: SqliteDatabase, tmp_path: Path) -> Iterator[tuple[ExpeditoApp, int]]:
     """The app as plain ``expedito`` runs it: the back office in its process (fake clock)."""
     port = free_port()
+    frozen = frozen_countdown()
 
     def config(db_path: Path | None) -> ServiceConfig:
         return ServiceConfig(homes_root=tmp_path / "homes", port=port,
-                             host_key_path=tmp_path / "host_key")
+                             host_key_path=tmp_path / "host_key", schedule=frozen["schedule"])
 
-    app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config,
-                      **frozen_countdown())
+    app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config, **frozen)
     yield app, port
     app.back_office.stop()
 

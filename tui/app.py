@@ -1,6 +1,6 @@
 """The Expedito app: login, qualité choice, the portal shell; languages, help, quit.
 
-``run_app(path, args)`` is what ``expedito`` calls once the database is open.
+``run_app(startup)`` is what ``expedito`` calls (``tui.startup``: the command line, read once).
 
 The back office (``tui.backoffice``): unless ``--no-serve`` the app runs the sync worker,
 the SFTP server and the batch intake in its own process, from the moment the store is open
@@ -11,10 +11,8 @@ portal's pages (``screens.base.Page``).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -43,9 +41,9 @@ from tui.i18n.bindings import localize_tree
 if TYPE_CHECKING:  # store, pages and the shell load after the first paint
     from screens.base import Page
     from store.dto import RoleInfo, SessionInfo
-    from sync.services import ServiceConfig
     from tui.context import AppContext
     from tui.shell import PortalScreen
+    from tui.startup import Startup
 
 ANSI_THEME = "ansi-dark"
 
@@ -343,31 +341,20 @@ def _store_language(person_id: int, lang: str) -> None:
     set_language(person_id, lang)
 
 
-def run_app(path: Path | None, args: argparse.Namespace) -> int:
-    """Run the app. ``path``: the database the CLI already opened; ``None``: the app opens
-    it (``tui.cli.open_store(args)``) in a thread once the login screen is painted."""
-    from tui.cli import service_config
+def startup_app(startup: Startup, clock: Clock | None = None) -> ExpeditoApp:
+    """The app as the command line asks (``tui.startup``): it opens the store in a thread once
+    the login screen is painted; its countdown, its pages and the services it runs share
+    ``startup.schedule``. ``clock``: tests freeze the time."""
+    return ExpeditoApp(demo=startup.demo, serve=startup.serve, open_store=startup.open_store,
+                       service_config=startup.service_config, clock=clock,
+                       schedule=startup.schedule)
 
-    open_store: Callable[[], Path] | None = None
-    if path is None:
-        from tui.cli import open_store as cli_open_store
 
-        open_store = partial(cli_open_store, args)
+def run_app(startup: Startup) -> int:
+    """Run the app the command line asks for; stop its services when it ends."""
+    app = startup_app(startup)
     try:
-        schedule = Schedule(getattr(args, "period", 30))
-    except ValueError as exc:
-        print(f"expedito: {exc}", file=sys.stderr)
-        return 2
-
-    def config(db_path: Path | None) -> ServiceConfig:
-        assert db_path is not None  # the services start once the store is open
-        return service_config(args, db_path)
-
-    app = ExpeditoApp(path, demo=bool(getattr(args, "demo", False)),
-                      serve=not getattr(args, "no_serve", False), open_store=open_store,
-                      service_config=config, schedule=schedule)
-    try:
-        app.run(mouse=not getattr(args, "no_mouse", False))
+        app.run(mouse=startup.mouse)
     finally:
         app.back_office.stop()
     return app.return_code or 0

@@ -104,7 +104,6 @@ class BackOffice:
         self.serve = serve and config is not None
         self._config = config
         self._clock_given = clock is not None
-        self._schedule_given = schedule is not None
         self.schedule = schedule or Schedule()
         self.clock: Clock = clock or SystemClock(self.schedule.tz)
         self.services: Services | None = None
@@ -125,10 +124,12 @@ class BackOffice:
         from sync.services import start_services_or_worker
 
         config = self._config(db_path)
-        if self._schedule_given:  # one schedule for the worker and the countdown
-            config = replace(config, period=self.schedule.period, tz=self.schedule.tz)
+        if config.schedule != self.schedule:
+            raise ValueError(f"the services' schedule {config.schedule} is not the "
+                             f"countdown's {self.schedule}")
         if self._clock_given and config.clock is None:
             config = replace(config, clock=self.clock)
+
         def completed(result: CycleResult) -> None:
             on_cycle(SyncNotice(result.slot, result.provisioned + result.rekeyed))
 

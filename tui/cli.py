@@ -1,7 +1,8 @@
 """The ``expedito`` command: the app, ``serve`` (headless), ``demo`` and ``batch``.
 
 Textual is imported only by the commands that open the app, so ``expedito serve`` and the
-other headless commands never load it.
+other headless commands never load it. What the command line asks for is read once into a
+``tui.startup.Startup``, which both the app and ``serve`` use.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from sync.services import ServiceConfig
-
-DEMO_DIR = Path.home() / "expedito-demo"
+from sync.schedule import DEFAULT_PERIOD
+from tui.startup import DEMO_DB_NAME, DEMO_DIR, Startup
 
 
 def demo_dir() -> Path:
@@ -73,40 +71,17 @@ def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False)
                         help="SFTP server address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=default(8022),
                         help="SFTP server port (default 8022; 0 picks a free one)")
-    parser.add_argument("--period", type=int, default=default(30), metavar="MINUTES",
-                        help="synchronisation period in minutes, dividing 60 (default 30: "
-                        "on the hour and the half hour)")
+    parser.add_argument("--period", type=int, default=default(DEFAULT_PERIOD),
+                        metavar="MINUTES",
+                        help="synchronisation period in minutes, dividing 60 (default "
+                        f"{DEFAULT_PERIOD}: on the hour and the half hour)")
     parser.add_argument("--homes", metavar="DIR", default=default(None),
                         help="where the SFTP homes are (default: the user data directory)")
     parser.add_argument("--max-file-size", type=int, metavar="MB", default=default(512),
                         help="largest file an SFTP user may upload (default 512 MB)")
 
 
-def service_config(args: argparse.Namespace, db_path: Path) -> ServiceConfig:
-    """The services' configuration from the command line (homes next to a --db database)."""
-    from sync.limits import MB, ServerLimits
-    from sync.schedule import check_period
-    from sync.services import ServiceConfig
-
-    if args.homes:
-        homes = Path(args.homes).expanduser()
-    elif args.db or args.demo:
-        homes = db_path.parent / "homes"
-    else:
-        from sync.homes import default_homes_root
-
-        homes = default_homes_root()
-    from store.db import data_dir
-    from sync.hostkey import HOST_KEY_NAME
-
-    key_dir = db_path.parent if (args.db or args.demo) else data_dir()
-    return ServiceConfig(homes_root=homes, host=args.host, port=args.port,
-                         host_key_path=key_dir / HOST_KEY_NAME,
-                         period=check_period(args.period),
-                         limits=ServerLimits(max_file_size=args.max_file_size * MB))
-
-
-def serve(args: argparse.Namespace, db_path: Path) -> int:
+def serve(startup: Startup, db_path: Path) -> int:
     """``expedito serve``: the worker and the SFTP server until Ctrl-C or SIGTERM."""
     import asyncio
     import logging
@@ -115,11 +90,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
     from sync.services import Services
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        services = Services(service_config(args, db_path))
-    except ValueError as exc:
-        print(f"expedito: {exc}", file=sys.stderr)
-        return 2
+    services = Services(startup.service_config(db_path))
 
     async def run() -> None:
         task = asyncio.current_task()
@@ -135,7 +106,7 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
         print(f"Homes: {services.config.homes_root}")
         print(f"Batch intake: sets kept in {services.intake.spool_root}")
         print(f"Next synchronisation at {next_slot:%H:%M} "
-              f"(every {services.config.period} minutes)", flush=True)
+              f"(every {services.config.schedule.period} minutes)", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
@@ -151,24 +122,6 @@ def serve(args: argparse.Namespace, db_path: Path) -> int:
     return 0
 
 
-def open_store(args: argparse.Namespace) -> Path:
-    """Open the database the arguments name; for ``--demo`` seed it and write the files."""
-    from store.db import open_database, resolve_db_path
-
-    if args.demo or args.command == "demo":
-        path = Path(args.db) if args.db else DEMO_DIR / "expedito-demo.sqlite3"
-        open_database(path)
-        from store.demo import seed_demo
-        from store.democreds import write_demo_credentials
-
-        seed_demo()
-        write_demo_credentials(path.parent if args.db else DEMO_DIR)
-        return path
-    path = resolve_db_path(args.db)
-    open_database(path)
-    return path
-
-
 def batch_prepare(args: argparse.Namespace) -> int:
     """``expedito batch prepare``: headless, and it opens a database only if there is one."""
     from store.db import resolve_db_path
@@ -179,7 +132,7 @@ def batch_prepare(args: argparse.Namespace) -> int:
     if args.db:
         db_path = Path(args.db).expanduser()
     elif args.demo:
-        db_path = DEMO_DIR / "expedito-demo.sqlite3"
+        db_path = DEMO_DIR / DEMO_DB_NAME
         args.cert = args.cert or DEMO_DIR / f"{CERTIFICATE_NAME}.cer"
         args.key = args.key or DEMO_DIR / f"{CERTIFICATE_NAME}.key"
     elif (default := resolve_db_path(None)).is_file():
@@ -193,14 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "batch":
         return batch_prepare(args)
+    try:
+        startup = Startup.from_args(args)
+    except ValueError as exc:  # --period
+        print(f"expedito: {exc}", file=sys.stderr)
+        return 2
     if args.command in (None, "app"):
-        # The app paints its first screen, then opens the store (``open_store``) in a thread:
-        # peewee and the migrations stay off the start-up path.
+        # The app paints its first screen, then opens the store (``Startup.open_store``) in a
+        # thread: peewee and the migrations stay off the start-up path.
         from tui.app import run_app
 
-        return run_app(None, args)
+        return run_app(startup)
     try:
-        path = open_store(args)
+        path = startup.open_store()
     except OSError as exc:
         print(f"expedito: cannot open the database: {exc}", file=sys.stderr)
         return 2
@@ -208,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Demo database: {path}")
         print(f"Demo key and certificate: {path.parent}")
         return 0
-    return serve(args, path)
+    return serve(startup, path)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,91 @@
+"""Start-up: what the command line asks for, read once, for the app and for ``expedito serve``.
+
+``Startup.from_args(args)`` builds the one ``Schedule`` (``--period``, checked by
+``sync.schedule.Schedule`` and nowhere else); the service configuration carries it to the
+worker (``service_config``), the app's countdown and its pages read it from the app's back
+office. ``tui.cli`` parses the command line and builds it; ``tui.app.run_app`` takes it: the
+CLI and the app both depend on this module, neither on the other's internals.
+
+Light on purpose: the store (peewee) and the services (paramiko) load inside the methods that
+need them, off the app's start-up path, and Textual is never imported here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sync.schedule import Schedule
+
+if TYPE_CHECKING:
+    from sync.services import ServiceConfig
+
+DEMO_DIR = Path.home() / "expedito-demo"
+DEMO_DB_NAME = "expedito-demo.sqlite3"
+
+
+@dataclass(frozen=True)
+class Startup:
+    """The parsed command line and the schedule built from it."""
+
+    args: argparse.Namespace
+    schedule: Schedule
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Startup:
+        """``ValueError`` (one line for the user) when ``--period`` does not divide 60."""
+        return cls(args, Schedule(args.period))
+
+    @property
+    def demo(self) -> bool:
+        return bool(self.args.demo)
+
+    @property
+    def serve(self) -> bool:
+        """Run the back-office services in the app's process (not ``--no-serve``)."""
+        return not self.args.no_serve
+
+    @property
+    def mouse(self) -> bool:
+        return not self.args.no_mouse
+
+    def open_store(self) -> Path:
+        """Open the database the arguments name; for ``--demo`` seed it and write the files."""
+        from store.db import open_database, resolve_db_path
+
+        args = self.args
+        if args.demo or args.command == "demo":
+            path = Path(args.db) if args.db else DEMO_DIR / DEMO_DB_NAME
+            open_database(path)
+            from store.demo import seed_demo
+            from store.democreds import write_demo_credentials
+
+            seed_demo()
+            write_demo_credentials(path.parent if args.db else DEMO_DIR)
+            return path
+        path = resolve_db_path(args.db)
+        open_database(path)
+        return path
+
+    def service_config(self, db_path: Path | None) -> ServiceConfig:
+        """The services' configuration, with the schedule: homes and host key next to a --db
+        or --demo database (``db_path``: where it was opened), else in the user data
+        directory."""
+        from store.db import data_dir
+        from sync.homes import default_homes_root
+        from sync.hostkey import HOST_KEY_NAME
+        from sync.limits import MB, ServerLimits
+        from sync.services import ServiceConfig
+
+        args = self.args
+        beside = db_path.parent if db_path is not None and (args.db or args.demo) else None
+        if args.homes:
+            homes = Path(args.homes).expanduser()
+        else:
+            homes = beside / "homes" if beside is not None else default_homes_root()
+        key_dir = beside if beside is not None else data_dir()
+        return ServiceConfig(homes_root=homes, host=args.host, port=args.port,
+                             host_key_path=key_dir / HOST_KEY_NAME, schedule=self.schedule,
+                             limits=ServerLimits(max_file_size=args.max_file_size * MB))
