@@ -9,9 +9,10 @@ Starts Expedito's SFTP server (in this process, on a free loopback port) and Ope
 nothing: without /usr/sbin/sshd it asks for ``apt-get install openssh-server``.
 
 The client runs with the same options against both servers. By default it is told to use
-``aes128-gcm@openssh.com`` (``-c``) so both servers do the same cryptography: Expedito offers
-AES-GCM only, while sshd left to itself negotiates chacha20-poly1305, which is slower than
-AES-GCM on a CPU with AES-NI. ``--cipher default`` lets each pair negotiate its own defaults.
+``aes128-gcm@openssh.com`` (``-c``) so both servers do the same cryptography. Left to itself
+the OpenSSH client picks chacha20-poly1305 with sshd and aes128-ctr + hmac-sha2-256-etm with
+Expedito (which offers AES-GCM and AES-CTR, see ``sync/sftp_algorithms.py``): ``--cipher
+default`` lets each pair negotiate its own defaults.
 The cipher each server actually negotiated is printed (one extra ``sftp -v`` login each).
 """
 
@@ -127,7 +128,7 @@ def main() -> int:
     from store.democreds import write_demo_credentials
     from sync.cycle import run_cycle
     from sync.homes import home_of
-    from sync.hostkey import load_or_create_host_key
+    from sync.hostkey import load_or_create_host_keys
     from sync.limits import MB, ServerLimits
     from sync.schedule import current_slot
     from sync.sftp_server import SFTPService
@@ -157,7 +158,7 @@ def main() -> int:
         for home in (ours, theirs):
             shutil.copy(payload, home / "OUT" / "payload.bin")
 
-        service = SFTPService(homes, load_or_create_host_key(work / "host_key"), port=0,
+        service = SFTPService(homes, load_or_create_host_keys(work / "host_key"), port=0,
                               limits=ServerLimits(max_file_size=(args.size_mb + 16) * MB))
         service.start()
         sshd, sshd_port = start_sshd(work, creds.ssh_public_key.read_text().strip(), theirs)

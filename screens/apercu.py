@@ -98,8 +98,9 @@ def server_widgets(t: Translator, server: SftpServerInfo) -> list[Widget]:
     """The SFTP server's address and host key fingerprint (or that it never started)."""
     text = [t("apercu.sftp_server", address=f"{server.address[0]}:{server.address[1]}")
             ] if server.address is not None else []
-    if server.fingerprint is not None:
-        text.append(t("apercu.host_key", fingerprint=server.fingerprint))
+    if server.fingerprints:
+        text.append(t("apercu.host_key"))
+        text += [f"  {fingerprint}" for fingerprint in server.fingerprints]
     else:
         text.append(t("apercu.host_key_missing"))
     return [Static("\n".join(text), id="sftp-server", markup=False)]

@@ -31,7 +31,6 @@ class ServerLimits:
     max_open_handles: int = 64
     window_size: int = 64 * MB  # SSH channel window (paramiko's default is 2 MB)
     max_packet_size: int = 256 * 1024  # SSH channel packet (paramiko's default is 32 KB)
-    aead_only: bool = True  # offer AES-GCM ciphers only (see SFTPService)
     liveness_sweep: float = 2.0  # also close idle sessions of revoked accounts this often
 
 

@@ -38,7 +38,7 @@ from store.clock import Now, local_now
 from store.db import data_dir
 from sync.cycle import LEASE
 from sync.homes import default_homes_root
-from sync.hostkey import HOST_KEY_NAME, fingerprint, load_or_create_host_key
+from sync.hostkey import HOST_KEY_NAME, describe, load_or_create_host_keys
 from sync.intake.service import Intake
 from sync.limits import ServerLimits
 from sync.schedule import Clock, Schedule, domain_time
@@ -78,8 +78,8 @@ class Services:
                                  self.config.clock, lease=self.config.lease)
         self.intake = Intake(self.config.homes_root, self.config.spool_root,
                              now=self._intake_now())
-        self.host_key = load_or_create_host_key(self.config.host_key_path)
-        self.sftp = SFTPService(self.config.homes_root, self.host_key, self.config.host,
+        self.host_keys = load_or_create_host_keys(self.config.host_key_path)
+        self.sftp = SFTPService(self.config.homes_root, self.host_keys, self.config.host,
                                 self.config.port, self.config.limits, self._on_upload)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,9 +93,9 @@ class Services:
         return lambda: domain_time(clock.now(), tz)
 
     @property
-    def host_key_fingerprint(self) -> str:
-        """``ssh-ed25519 SHA256:…``, for the overview page."""
-        return f"{self.host_key.get_name()} {fingerprint(self.host_key)}"
+    def host_key_fingerprints(self) -> tuple[str, ...]:
+        """``ssh-ed25519 SHA256:…``, ``ssh-rsa SHA256:…``: printed at start, on the overview."""
+        return tuple(describe(key) for key in self.host_keys)
 
     @property
     def sftp_address(self) -> tuple[str, int]:

@@ -21,6 +21,7 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ from store.accounts import Account, find_account, liveness_statement
 from store.db import db
 from sync.homes import home_of
 from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits
+from sync.scp_server import send_exit_status
+from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
 
 log = logging.getLogger("expedito.sftp")
@@ -341,6 +344,7 @@ class ExpeditoSFTP(_SFTPServerBase):
 
     def finish_subsystem(self) -> None:
         self._abort_uploads()
+        send_exit_status(self.sock, 0)  # the client's EOF ended it: a normal end
         super().finish_subsystem()
 
     def _process(self, t: int, request_number: int, msg: Message) -> None:
@@ -409,12 +413,13 @@ class _Connection:
 class SFTPService:
     """The listening server. ``start()`` binds (port 0 = any free port), ``stop()`` ends all."""
 
-    def __init__(self, homes_root: str | os.PathLike[str], host_key: paramiko.PKey,
+    def __init__(self, homes_root: str | os.PathLike[str],
+                 host_key: paramiko.PKey | Sequence[paramiko.PKey],
                  host: str = "127.0.0.1", port: int = 8022,
                  limits: ServerLimits | None = None,
                  on_upload: UploadHook = no_upload_hook) -> None:
         self.homes_root = Path(homes_root)
-        self.host_key = host_key
+        self.host_keys = (host_key,) if isinstance(host_key, paramiko.PKey) else tuple(host_key)
         self.host = host
         self.port = port
         self.limits = limits or ServerLimits()
@@ -426,11 +431,6 @@ class SFTPService:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        # AES-GCM only: authenticated encryption done in one pass by OpenSSL (AES-NI), where
-        # CTR+HMAC would hash every byte again in a second pass; the fastest paramiko offers
-        ciphers: tuple[str, ...] = paramiko.Transport._preferred_ciphers  # type: ignore[attr-defined]
-        self._disabled = ({"ciphers": [c for c in ciphers if not c.endswith("-gcm@openssh.com")]}
-                          if self.limits.aead_only else None)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -505,9 +505,10 @@ class SFTPService:
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(sock, default_window_size=self.limits.window_size,
-                                       default_max_packet_size=self.limits.max_packet_size,
-                                       disabled_algorithms=self._disabled)
-        transport.add_server_key(self.host_key)
+                                       default_max_packet_size=self.limits.max_packet_size)
+        configure(transport)
+        for key in self.host_keys:
+            transport.add_server_key(key)
         transport.set_subsystem_handler("sftp", ExpeditoSFTP)
         transport.auth_timeout = self.limits.login_grace
         transport.handshake_timeout = min(15.0, self.limits.login_grace)

@@ -13,7 +13,7 @@ from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
 from sync.cycle import run_cycle
-from sync.hostkey import host_key_fingerprint, load_or_create_host_key
+from sync.hostkey import host_key_fingerprints, load_or_create_host_keys
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig
 from tests.sync_support import register_demo_sender
@@ -104,9 +104,9 @@ def _no_serve_app(tmp_path: Path) -> ExpeditoApp:
 async def test_the_overview_shows_the_sftp_server_and_its_fingerprint(
         demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
     register_demo_sender(demo_credentials)
-    load_or_create_host_key(tmp_path / "host_key")  # made by an earlier 'expedito serve'
-    expected = host_key_fingerprint(tmp_path / "host_key")
-    assert expected.startswith("ssh-ed25519 SHA256:")
+    load_or_create_host_keys(tmp_path / "host_key")  # made by an earlier 'expedito serve'
+    ed25519, rsa = host_key_fingerprints(tmp_path / "host_key")
+    assert ed25519.startswith("ssh-ed25519 SHA256:") and rsa.startswith("ssh-rsa SHA256:")
     app = _no_serve_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
@@ -114,7 +114,7 @@ async def test_the_overview_shows_the_sftp_server_and_its_fingerprint(
         await settle(pilot)
         assert text_of(app, "#sftp-server") == (
             "Serveur SFTP : 127.0.0.1:8022\n"
-            f"Empreinte de la clé du serveur SFTP : {expected}")
+            f"Empreintes des clés du serveur SFTP :\n  {ed25519}\n  {rsa}")
 
 
 async def test_no_host_key_yet_says_the_server_never_started(
@@ -154,7 +154,9 @@ async def test_the_serving_app_shows_its_own_server(
             await settle(pilot)
             assert text_of(app, "#sftp-server") == (
                 f"Serveur SFTP : 127.0.0.1:{port}\n"
-                f"Empreinte de la clé du serveur SFTP : {services.host_key_fingerprint}")
+                "Empreintes des clés du serveur SFTP :\n"
+                + "\n".join(f"  {line}" for line in services.host_key_fingerprints))
+            assert len(services.host_key_fingerprints) == 2
     finally:
         app.back_office.stop()
 

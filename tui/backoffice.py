@@ -62,7 +62,8 @@ class SftpServerInfo:
     """What a partner needs to connect: where the SFTP server listens, its host key."""
 
     address: tuple[str, int] | None  # None: not known (port 0 and not served here)
-    fingerprint: str | None  # ``ssh-ed25519 SHA256:…``; None: no host key yet (never started)
+    # ``ssh-ed25519 SHA256:…``, ``ssh-rsa SHA256:…``; empty: no host key yet (never started)
+    fingerprints: tuple[str, ...]
 
 
 class SyncCompleted(Message):
@@ -163,7 +164,7 @@ class BackOffice:
         configuration (the app was built without one)."""
         services = self.services
         if services is not None and services.config.serve_sftp:
-            return SftpServerInfo(services.sftp_address, services.host_key_fingerprint)
+            return SftpServerInfo(services.sftp_address, services.host_key_fingerprints)
         if services is not None:
             config = services.config  # the worker alone: another process serves SFTP
         elif self._config is not None:
@@ -173,16 +174,16 @@ class BackOffice:
         address = (config.host, config.port) if config.port else None
         path = config.host_key_path
         if not path.is_file():
-            return SftpServerInfo(address, None)
+            return SftpServerInfo(address, ())
         import paramiko
 
-        from sync.hostkey import host_key_fingerprint
+        from sync.hostkey import host_key_fingerprints
 
         try:
-            return SftpServerInfo(address, host_key_fingerprint(path))
+            return SftpServerInfo(address, host_key_fingerprints(path))
         except (OSError, paramiko.SSHException) as exc:
             log.warning("cannot read the SFTP host key %s: %s", path, exc)
-            return SftpServerInfo(address, None)
+            return SftpServerInfo(address, ())
 
     # --- the countdown ------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def serve(startup: Startup, db_path: Path) -> int:
         host, port = services.sftp_address
         next_slot = services.worker.next_slot()
         print(f"Database: {db_path}")
-        print(f"SFTP: {host}:{port}, host key {services.host_key_fingerprint}")
+        print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
         print(f"Homes: {services.config.homes_root}")
         print(f"Batch intake: sets kept in {services.intake.spool_root}")
         print(f"Next synchronisation at {next_slot:%H:%M} "
