@@ -132,7 +132,7 @@ def main() -> int:
     from sync.limits import MB, ServerLimits
     from sync.schedule import current_slot
     from sync.sftp_server import SFTPService
-    from tests.sync_support import register_demo_sender
+    from tests.support.registration import register_demo_sender
 
     work = Path(tempfile.mkdtemp(prefix="expedito-bench-"))
     sshd = None

@@ -30,7 +30,7 @@ def measure(count: int) -> tuple[float, float, float]:
     from sync.cycle import run_cycle
     from sync.homes import ensure_home
     from sync.schedule import current_slot
-    from tests.sync_support import seed_pending_channels
+    from tests.support.bulk import seed_pending_channels
 
     work = Path(tempfile.mkdtemp(prefix="expedito-cycle-"))
     try:

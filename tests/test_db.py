@@ -10,8 +10,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from store.db import ENV_VAR, apply_migrations, default_db_path, resolve_db_path
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.repo import ROOT
 
 
 def test_db_path_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

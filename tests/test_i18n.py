@@ -13,6 +13,7 @@ import pytest
 from screens.registry import PAGES, PLACEHOLDER, menu
 from store.dto import SenderStatus
 from store.errors import ValidationError, ValidationErrors
+from tests.support.repo import ROOT
 from tui.i18n import (
     LANGUAGES,
     CatalogueError,
@@ -24,7 +25,6 @@ from tui.i18n import (
     translate,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 ERROR_CLASSES = {"ValidationError", "PermissionDenied", "NotFound", "Conflict",
                  "AuthenticationFailed", "ExpeditoError"}
 

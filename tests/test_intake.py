@@ -7,12 +7,14 @@ import os
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 from peewee import SqliteDatabase
 
 from store import batches
+from store.accounts import Account
 from store.batchnames import format_name, split_name
 from store.democreds import DemoCredentials, make_test_certificate
 from store.errors import PermissionDenied
@@ -21,16 +23,9 @@ from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import NAME_USED
 from sync.intake.service import Intake, IntakeResult
-from tests.helpers import person_id, qualite_id
-from tests.intake_helpers import (
-    DATA,
-    NOW,
-    TODAY,
-    Partner,
-    load_credentials,
-    make_home,
-    provisioned_account,
-)
+from tests.support.credentials import signing_pair
+from tests.support.intake import DATA, NOW, TODAY, Partner, make_home
+from tests.support.registration import person_id, provisioned_account, qualite_id
 
 
 @pytest.fixture
@@ -38,7 +33,7 @@ def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: P
             ) -> Partner:
     account = provisioned_account(demo_credentials)
     home = make_home(tmp_path / "homes")
-    cert, key = load_credentials(demo_credentials)
+    cert, key = signing_pair(demo_credentials)
     return Partner(account, home, Intake(tmp_path / "homes", now=lambda: NOW), cert, key)
 
 
@@ -105,16 +100,17 @@ def test_acrf_xml_has_the_exact_structure(partner: Partner) -> None:
     ])
 
 
-def test_work_runs_on_the_worker_not_on_the_caller(partner: Partner) -> None:
+def test_work_runs_on_the_worker_not_on_the_caller(partner: Partner,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     prepared = partner.write()
     threads: list[str] = []
     original = partner.intake.process_go
 
-    def spy(account, path):  # type: ignore[no-untyped-def]
+    def spy(account: Account, path: Path) -> IntakeResult | None:
         threads.append(threading.current_thread().name)
         return original(account, path)
 
-    partner.intake.process_go = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(partner.intake, "process_go", spy)
     partner.intake.on_upload(partner.account, prepared.go)  # not started: only queued
     assert not partner.intake.wait_idle(0.05)
     assert partner.files("OUTTEST") == []
@@ -160,13 +156,12 @@ def test_signature_line_layouts(partner: Partner, layout: str) -> None:
 
 # -- rejected sets: each rule broken alone -------------------------------------------------
 
-def _rename(path: Path, **fields: str) -> Path:
+def _rename(path: Path, parts: str | None = None, part: str | None = None) -> Path:
+    """The file renamed with another PARTS or PART field."""
     name = split_name(path.name)
-    values = dict(kind=name.kind, purpose=name.purpose, sender=name.sender, date=name.date,
-                  sequence=name.sequence, env=name.env, parts=name.parts,
-                  part=name.part or None)
-    values.update(fields)
-    target = path.with_name(format_name(**values))  # type: ignore[arg-type]
+    target = path.with_name(format_name(
+        name.kind, name.purpose, name.sender, name.date, name.sequence, name.env,
+        name.parts if parts is None else parts, (name.part or None) if part is None else part))
     path.rename(target)
     return target
 
@@ -199,6 +194,12 @@ def _corrupted(p: Partner) -> Path:
     prepared = p.write()
     prepared.data[0].write_bytes(DATA.replace(b"20254", b"20253"))
     return prepared.go
+
+
+def _fs_missing(p: Partner) -> Path:
+    p.write().signatures[0].unlink()
+    return p.home / "INTEST" / format_name("GO", "DMFA", p.account.sender_number, TODAY,
+                                           p.sequence, "T", 1)
 
 
 def _unknown_type(p: Partner) -> Path:
@@ -235,10 +236,7 @@ REJECTIONS: dict[str, tuple[str, Callable[[Partner], Path]]] = {
     "S outside INTEST-S": ("ACRF-126", lambda p: p.write(env="S", folder="INTEST").go),
     "GO counts 2 parts, FI 1": ("ACRF-120", lambda p: _rename(p.write().go, parts="2")),
     "part 2 of 2 missing": ("ACRF-120", _missing_part),
-    "FS missing": ("ACRF-122", lambda p: (p.write().signatures[0].unlink(),
-                                          p.home / "INTEST" / format_name(
-                                              "GO", "DMFA", p.account.sender_number, TODAY,
-                                              p.sequence, "T", 1))[1]),
+    "FS missing": ("ACRF-122", _fs_missing),
     "corrupted FI": ("ACRF-125", _corrupted),
     "other certificate": ("ACRF-153", _other_certificate),
     "purpose not secured": ("ACRF-154", lambda p: p.write(purpose="DUCN").go),
@@ -446,6 +444,7 @@ def test_a_new_upload_of_a_crashed_set_s_name_gets_its_own_answer(
                            key=lambda b: b.id)
     assert first.ticket == pending.ticket and first.status == "accepted"
     assert second.status == "rejected" and second.error_codes == (NAME_USED,)
+    assert first.ack_name is not None and second.ack_name is not None
     assert sorted(partner.files("OUTTEST")) == sorted([first.ack_name, second.ack_name])
     assert {p.name: p.read_bytes() for p in kept.iterdir()} == stored
 
@@ -472,7 +471,7 @@ def test_acrf_is_written_atomically_and_without_leftovers(partner: Partner) -> N
 
 def test_list_batch_sets_newest_first_for_any_role(partner: Partner) -> None:
     for minute in range(3):
-        partner.intake._now = lambda m=minute: NOW.replace(minute=m)  # type: ignore[misc]
+        partner.intake._now = partial(NOW.replace, minute=minute)
         process(partner, partner.write().go)
     for login in ("dieter", "ursula"):
         listed = batches.list_batch_sets(person_id(login), qualite_id(), limit=2)

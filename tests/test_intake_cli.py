@@ -16,9 +16,9 @@ from peewee import SqliteDatabase
 from store.clock import local_now
 from store.democreds import DemoCredentials
 from sync.intake.service import Intake
-from tests.intake_helpers import make_home, provisioned_account
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.intake import make_home
+from tests.support.registration import provisioned_account
+from tests.support.repo import ROOT
 
 
 def prepare(tmp_path: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -62,6 +62,7 @@ def test_prepared_set_is_accepted_and_the_next_sequence_follows(
     assert "INTEST" in run.stderr
     result = Intake(tmp_path / "homes").process_go(account, upload(written, home, "INTEST"))
     assert result is not None and result.accepted, result and result.error_codes
+    assert result.batch.ack_name is not None
     assert (home / "OUTTEST" / result.batch.ack_name).is_file()
 
     shutil.rmtree(out)  # the database alone knows 00001 is taken now

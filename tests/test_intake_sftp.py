@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from store import senders
 from store.batches import RESULT_ACCEPTED, RESULT_REJECTED, sender_batch_sets
 from store.clock import local_now
 from store.democreds import DemoCredentials
@@ -25,13 +24,12 @@ from sync.cycle import CycleResult
 from sync.intake.acrf import Acknowledgement, parse_acrf
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
-from tests.helpers import contact, person_id, qualite_id, sftp_input
-from tests.sftp_support import SFTP, sftp
+from tests.support.registration import DEMO_USER, register_demo_sender
+from tests.support.repo import ROOT
+from tests.support.sftp import SFTP, sftp
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 
-ROOT = Path(__file__).resolve().parents[1]
-USER = "EXPDEMOENTREPRISE"
 
 
 @dataclass
@@ -49,7 +47,7 @@ class Running:
 
     @property
     def home(self) -> Path:
-        return self.services.config.homes_root / USER
+        return self.services.config.homes_root / DEMO_USER
 
     def prepare(self, *extra: str) -> list[Path]:
         """``expedito --db … batch prepare`` (a subprocess); the files it wrote, GO last."""
@@ -66,7 +64,7 @@ class Running:
     def upload(self, files: list[Path], folder: str) -> None:
         """One sftp session: ``put`` every file into ``folder``, in order (the GO last)."""
         commands = f"cd {folder}\n" + "".join(f'put "{path}"\n' for path in files)
-        result = sftp(self.port, self.creds.ssh_private_key, USER, commands)
+        result = sftp(self.port, self.creds.ssh_private_key, DEMO_USER, commands)
         assert result.returncode == 0, result.stderr
         assert self.services.intake.wait_idle(30)
         assert not self.services.intake.failures
@@ -75,7 +73,7 @@ class Running:
         """``get`` the file from ``folder`` with the sftp client and parse it as an ACRF."""
         target = self.work / "inbox"
         target.mkdir(exist_ok=True)
-        result = sftp(self.port, self.creds.ssh_private_key, USER,
+        result = sftp(self.port, self.creds.ssh_private_key, DEMO_USER,
                       f"cd {folder}\nget {name}\n", cwd=target)
         assert result.returncode == 0, result.stderr
         return parse_acrf((target / name).read_bytes())
@@ -87,8 +85,7 @@ def running(demo: SqliteDatabase, demo_credentials: DemoCredentials,
     """The demo sender registered (pending), then the services started with a fake clock
     after the registration: the worker's first cycle provisions the channel."""
     registered = local_now() - timedelta(minutes=5)
-    overview = senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                                       sftp_input(demo_credentials), USER, USER, now=registered)
+    overview = register_demo_sender(demo_credentials, now=registered)
     clock = FakeClock(datetime.now(UTC))
     config = ServiceConfig(homes_root=tmp_path / "homes", port=0, clock=clock,
                            host_key_path=tmp_path / "host_key")
@@ -155,7 +152,7 @@ def test_a_test_set_uploaded_to_in_is_answered_in_out(running: Running) -> None:
     ack = running.fetch("OUT", batch.ack_name)
     assert ack.result == 0 and ack.file_name == files[-1].name
     assert "ACRF-119" in ack.errors  # T outside INTEST
-    listing = sftp(running.port, running.creds.ssh_private_key, USER, "ls OUTTEST\n")
+    listing = sftp(running.port, running.creds.ssh_private_key, DEMO_USER, "ls OUTTEST\n")
     assert batch.ack_name not in listing.stdout
 
 

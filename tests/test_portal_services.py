@@ -21,7 +21,7 @@ from store.errors import (
     ValidationErrors,
 )
 from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR, Role
-from tests.helpers import contact, person_id, qualite_id, sftp_input
+from tests.support.registration import person_id, qualite_id, register_demo_sender
 
 
 def roles() -> dict[str, str]:
@@ -110,8 +110,7 @@ def test_routing_defaults_choices_and_channel_deletion(
     with pytest.raises(ValidationError) as info:
         routing.set_route(dieter, q, "dmfa_notifications", "SFTP")
     assert info.value.code == "routing.channel"  # no SFTP channel yet
-    senders.register_sender(dieter, q, contact(), sftp_input(demo_credentials),
-                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
+    register_demo_sender(demo_credentials, now=None)
     senders.add_channel(dieter, q, ChannelInput(
         kind="MQLINK", applications=("chantier",), mq_queue_manager="QM1", mq_queue="Q.IN"))
     routing.set_route(dieter, q, "dmfa_notifications", "SFTP")
@@ -119,8 +118,8 @@ def test_routing_defaults_choices_and_channel_deletion(
     with pytest.raises(PermissionDenied):
         routing.set_route(person_id("ursula"), q, "dimona_answers", "SFTP")
     senders.remove_channel(dieter, q, "MQLINK")
-    table = {r.flow: r.channel for r in routing.routing_table(dieter, q)}
-    assert table["dmfa_notifications"] == "SFTP" and table["chantier_answers"] == routing.EBOX
+    routes = {r.flow: r.channel for r in routing.routing_table(dieter, q)}
+    assert routes["dmfa_notifications"] == "SFTP" and routes["chantier_answers"] == routing.EBOX
     senders.delete_sender(dieter, q)
     assert {r.channel for r in routing.routing_table(dieter, q)} == {routing.EBOX}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from store.errors import ValidationError, ValidationErrors
@@ -13,7 +15,7 @@ from store.rules import (
     normalize_onss,
     onss_check_digits,
 )
-from tests.helpers import contact
+from tests.support.registration import CONTACT
 
 
 @pytest.mark.parametrize("name", ["Abcdefg8", "a" * 20, "EXPDEMOENTREPRISE", "12345678"])
@@ -78,14 +80,14 @@ def test_onss_check_digits() -> None:
 
 
 def test_contact_valid_is_cleaned() -> None:
-    cleaned = check_contact(contact(last_name="  Expéditeur ", emails=("", " a@b.be ")))
+    cleaned = check_contact(replace(CONTACT, last_name="  Expéditeur ", emails=("", " a@b.be ")))
     assert cleaned.last_name == "Expéditeur"
     assert cleaned.emails == ("a@b.be",)
 
 
 def test_contact_reports_every_broken_rule() -> None:
     with pytest.raises(ValidationErrors) as info:
-        check_contact(contact(last_name="", function=" ", phone="abc", emails=()))
+        check_contact(replace(CONTACT, last_name="", function=" ", phone="abc", emails=()))
     got = {(e.field, e.code) for e in info.value.errors}
     assert got == {("last_name", "field.required"), ("function", "field.required"),
                    ("phone", "phone.invalid"), ("email1", "contact.email_required")}
@@ -93,7 +95,8 @@ def test_contact_reports_every_broken_rule() -> None:
 
 def test_contact_bad_email_and_choices() -> None:
     with pytest.raises(ValidationErrors) as info:
-        check_contact(contact(title="Sir", language="xx", emails=("no-at-sign", "", "x@y.be")))
+        check_contact(replace(CONTACT, title="Sir", language="xx",
+                              emails=("no-at-sign", "", "x@y.be")))
     got = {(e.field, e.code) for e in info.value.errors}
     assert got == {("title", "contact.title"), ("language", "contact.language"),
                    ("email1", "email.invalid")}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from peewee import SqliteDatabase
@@ -24,24 +26,23 @@ from store.models import (
     Qualite,
     Sender,
 )
-from tests.helpers import contact, person_id, qualite_id, sftp_input
-
-NOW = datetime(2026, 11, 28, 14, 12)
-
-
-def register(creds: DemoCredentials, login: str = "dieter", name: str = "EXPDEMOENTREPRISE",
-             **kw: object):  # type: ignore[no-untyped-def]
-    return senders.register_sender(person_id(login), qualite_id(), contact(), sftp_input(creds),
-                                   name, name, now=NOW, **kw)  # type: ignore[arg-type]
+from tests.support.registration import (
+    CONTACT,
+    person_id,
+    qualite_id,
+    register_demo_sender,
+    sftp_input,
+)
+from tests.support.registration import REGISTERED_AT as NOW
 
 
 def test_register_stores_everything(demo: SqliteDatabase, demo_credentials: DemoCredentials
                                     ) -> None:
-    overview = register(demo_credentials)
+    overview = register_demo_sender(demo_credentials)
     assert overview.sender.number == senders.FIRST_SENDER_NUMBER
     assert overview.sender.technical_user == "EXPDEMOENTREPRISE"
     assert overview.sender.registered_on == NOW.date()
-    assert overview.contact == contact()
+    assert overview.contact == CONTACT
     (channel,) = overview.channels
     assert (channel.kind, channel.status, channel.ssh_key_type) == ("SFTP", PENDING, "ssh-ed25519")
     assert channel.ssh_fingerprint and channel.ssh_fingerprint.startswith("SHA256:")
@@ -56,20 +57,20 @@ def test_register_stores_everything(demo: SqliteDatabase, demo_credentials: Demo
 def test_plain_user_is_refused_by_the_service(demo: SqliteDatabase,
                                               demo_credentials: DemoCredentials) -> None:
     with pytest.raises(PermissionDenied) as info:
-        register(demo_credentials, login="ursula")
+        register_demo_sender(demo_credentials, login="ursula")
     assert info.value.code == "role.manager_required"
     assert Sender.select().count() == 0
 
 
 def test_co_manager_may_register(demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
-    assert register(demo_credentials, login="colette").sender.active
+    assert register_demo_sender(demo_credentials, login="colette").sender.active
 
 
 def test_every_error_is_reported_and_nothing_stored(demo: SqliteDatabase,
                                                     demo_credentials: DemoCredentials) -> None:
     with pytest.raises(ValidationErrors) as info:
         senders.register_sender(
-            person_id("dieter"), qualite_id(), contact(phone=""),
+            person_id("dieter"), qualite_id(), replace(CONTACT, phone=""),
             sftp_input(demo_credentials, applications=(), ssh_key="garbage"),
             "short", "short", now=NOW)
     codes = {e.code for e in info.value.errors}
@@ -80,10 +81,10 @@ def test_every_error_is_reported_and_nothing_stored(demo: SqliteDatabase,
 
 def test_usernames_are_case_sensitive_and_unique(demo: SqliteDatabase,
                                                  demo_credentials: DemoCredentials) -> None:
-    register(demo_credentials, name="Abcdefgh1")
+    register_demo_sender(demo_credentials, name="Abcdefgh1")
     other = qualite_id("0876543270")
     # Same letters, other case: a different name, accepted.
-    overview = senders.register_sender(person_id("dieter"), other, contact(),
+    overview = senders.register_sender(person_id("dieter"), other, CONTACT,
                                        sftp_input(demo_credentials), "abcdefgh1", "abcdefgh1",
                                        now=NOW)
     assert overview.sender.technical_user == "abcdefgh1"
@@ -92,19 +93,19 @@ def test_usernames_are_case_sensitive_and_unique(demo: SqliteDatabase,
 
 def test_duplicate_username_refused(demo: SqliteDatabase,
                                     demo_credentials: DemoCredentials) -> None:
-    register(demo_credentials, name="Abcdefgh1")
+    register_demo_sender(demo_credentials, name="Abcdefgh1")
     other = qualite_id("0876543270")
     with pytest.raises(ValidationErrors) as info:
-        senders.register_sender(person_id("dieter"), other, contact(),
+        senders.register_sender(person_id("dieter"), other, CONTACT,
                                 sftp_input(demo_credentials), "Abcdefgh1", "Abcdefgh1", now=NOW)
     assert [e.code for e in info.value.errors] == ["username.taken"]
 
 
 def test_second_registration_conflicts(demo: SqliteDatabase,
                                        demo_credentials: DemoCredentials) -> None:
-    register(demo_credentials)
+    register_demo_sender(demo_credentials)
     with pytest.raises(Conflict):
-        register(demo_credentials, name="Another123")
+        register_demo_sender(demo_credentials, name="Another123")
 
 
 def test_failure_half_way_leaves_nothing(demo: SqliteDatabase,
@@ -118,7 +119,7 @@ def test_failure_half_way_leaves_nothing(demo: SqliteDatabase,
     demo.execute_sql("CREATE TRIGGER boom BEFORE INSERT ON channel_application "
                      "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
     with pytest.raises(Exception, match="disk full"):
-        senders.register_sender(person_id("dieter"), qualite_id(), contact(), bad,
+        senders.register_sender(person_id("dieter"), qualite_id(), CONTACT, bad,
                                 "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE", now=NOW)
     assert Sender.select().count() == 0
     assert ContactPerson.select().count() == 0
@@ -126,7 +127,7 @@ def test_failure_half_way_leaves_nothing(demo: SqliteDatabase,
 
 
 def test_racing_registrations_get_different_numbers(
-        tmp_path, demo_credentials: DemoCredentials) -> None:  # type: ignore[no-untyped-def]
+        tmp_path: Path, demo_credentials: DemoCredentials) -> None:
     from store.db import close_database, open_database
     from store.demo import seed_demo
     from store.models import Person
@@ -151,7 +152,7 @@ def test_racing_registrations_get_different_numbers(
         def run(q: int, i: int) -> None:
             try:
                 barrier.wait()
-                ov = senders.register_sender(manager, q, contact(), sftp_input(demo_credentials),
+                ov = senders.register_sender(manager, q, CONTACT, sftp_input(demo_credentials),
                                              f"RaceUser{i:02d}", f"RaceUser{i:02d}", now=NOW)
                 results.append(ov.sender.number)
             except BaseException as exc:  # pragma: no cover - reported below
@@ -170,7 +171,7 @@ def test_racing_registrations_get_different_numbers(
 
 def test_delete_then_register_again_keeps_number_and_name(
         demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
-    first = register(demo_credentials)
+    first = register_demo_sender(demo_credentials)
     Channel.update(status=ACTIVE, provisioned_key=Channel.ssh_key).execute()
     senders.delete_sender(person_id("dieter"), qualite_id(), now=NOW)
     row = Channel.get()
@@ -178,7 +179,8 @@ def test_delete_then_register_again_keeps_number_and_name(
     status = senders.sender_status(qualite_id())
     assert (status.has_active_sender, status.had_sender) == (False, True)
     assert senders.overview(person_id("dieter"), qualite_id()) is None
-    again = senders.register_sender(person_id("dieter"), qualite_id(), contact(first_name="Ann"),
+    again = senders.register_sender(person_id("dieter"), qualite_id(),
+                                    replace(CONTACT, first_name="Ann"),
                                     sftp_input(demo_credentials), None, None, now=NOW)
     assert again.sender.number == first.sender.number
     assert again.sender.technical_user == "EXPDEMOENTREPRISE"
@@ -188,7 +190,7 @@ def test_delete_then_register_again_keeps_number_and_name(
 
 def test_preferred_channel_required_then_kept_consistent(
         demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
-    register(demo_credentials)
+    register_demo_sender(demo_credentials)
     manager, q = person_id("dieter"), qualite_id()
     ftp = ChannelInput(kind="FTP", applications=("dmfa", "chomage"),
                        certificate=demo_credentials.certificate_der.read_bytes())
@@ -217,9 +219,9 @@ def test_preferred_channel_required_then_kept_consistent(
 
 def test_update_contact_and_channel(demo: SqliteDatabase,
                                     demo_credentials: DemoCredentials) -> None:
-    register(demo_credentials)
+    register_demo_sender(demo_credentials)
     manager, q = person_id("dieter"), qualite_id()
-    senders.update_contact(manager, q, contact(function="Directeur IT",
+    senders.update_contact(manager, q, replace(CONTACT, function="Directeur IT",
                                                emails=("a@b.be", "c@d.be")))
     overview = senders.overview(manager, q)
     assert overview and overview.contact
@@ -229,12 +231,12 @@ def test_update_contact_and_channel(demo: SqliteDatabase,
                                                             applications=("chantier",)), now=NOW)
     assert [a.code for a in updated.applications] == ["chantier"]
     with pytest.raises(PermissionDenied):
-        senders.update_contact(person_id("ursula"), q, contact())
+        senders.update_contact(person_id("ursula"), q, CONTACT)
 
 
 def test_mqlink_needs_queue_names(demo: SqliteDatabase,
                                   demo_credentials: DemoCredentials) -> None:
-    register(demo_credentials)
+    register_demo_sender(demo_credentials)
     with pytest.raises(ValidationErrors) as info:
         senders.add_channel(person_id("dieter"), qualite_id(),
                             ChannelInput(kind="MQLINK", applications=("chantier",),
@@ -246,7 +248,7 @@ def test_mqlink_needs_queue_names(demo: SqliteDatabase,
 def test_expired_certificate_refused_on_channel(demo: SqliteDatabase,
                                                 demo_credentials: DemoCredentials) -> None:
     with pytest.raises(ValidationErrors) as info:
-        senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+        senders.register_sender(person_id("dieter"), qualite_id(), CONTACT,
                                 sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
                                 "EXPDEMOENTREPRISE", now=datetime(2040, 1, 1))
     assert [(e.field, e.code) for e in info.value.errors] == [
@@ -263,7 +265,7 @@ def test_account_lookup_follows_provisioning_and_revocation(
         provisioned_accounts,
     )
 
-    register(demo_credentials)
+    register_demo_sender(demo_credentials)
     key = demo_credentials.ssh_public_key.read_text()
     assert find_account("EXPDEMOENTREPRISE", key) is None  # not provisioned yet
     assert provisioned_accounts() == []
@@ -291,7 +293,7 @@ def test_applications_in_portal_order(demo: SqliteDatabase) -> None:
 
 def test_channel_input_gives_the_stored_channel_back(
         demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
-    register(demo_credentials)
+    register_demo_sender(demo_credentials)
     manager, q = person_id("dieter"), qualite_id()
     stored = senders.channel_input(person_id("ursula"), q, "SFTP")  # reading is allowed
     assert stored.kind == "SFTP" and stored.applications == ("dmfa", "dimona")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,15 @@ from store.accounts import account_is_live, liveness_statement
 from store.db import db
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, DELETED, PENDING, SFTP, Channel, Sender
-from sync.cycle import run_cycle
-from sync.schedule import current_slot
 from sync.sftp_server import ChunkPipe
-from tests.sync_support import register_demo_sender
+from tests.support.registration import register_demo_sender
+from tests.support.sftp import provision
 
 
 def test_liveness_statement_agrees_with_account_is_live(
         demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
     register_demo_sender(demo_credentials)
-    now = datetime.now(UTC)
-    assert run_cycle(current_slot(now), tmp_path / "homes", lambda: now).status == "done"
+    provision(tmp_path / "homes")
     channel = Channel.get((Channel.kind == SFTP) & (Channel.status == ACTIVE))
     sender = Sender.get_by_id(channel.sender_id)
     key = channel.provisioned_key

@@ -13,24 +13,27 @@ from pathlib import Path
 import paramiko
 import pytest
 from paramiko.sftp import CMD_EXTENDED, CMD_READ
+from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
 from sync.homes import write_out_file
 from sync.hostkey import fingerprint, host_key_fingerprint, load_or_create_host_key
 from sync.limits import MAX_READ, AddressGuard, ServerLimits
 from sync.sftp_server import SFTPService
-from tests.sync_support import new_ssh_key, register_demo_sender
-from tests.test_sftp_server import USER, Server, provision, run, start_server
+from tests.support.credentials import new_ssh_key
+from tests.support.registration import DEMO_USER, register_demo_sender
+from tests.support.sftp import Server, start_server
 
 LIMITS = ServerLimits(login_grace=0.6, max_unauthenticated=2, max_sessions_per_user=1,
                       max_file_size=100_000, delay_after=100, ban_after=100)
 
 
 @pytest.fixture
-def limited(demo, tmp_path: Path, demo_credentials: DemoCredentials) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+def limited(demo: SqliteDatabase, tmp_path: Path,
+            demo_credentials: DemoCredentials) -> Iterator[Server]:
     server = start_server(tmp_path, LIMITS)
     register_demo_sender(demo_credentials)
-    provision(server)
+    server.provision()
     yield server
     server.service.stop()
 
@@ -48,15 +51,15 @@ def key(creds: DemoCredentials) -> paramiko.PKey:
 def login(server: Server, creds: DemoCredentials) -> tuple[paramiko.Transport,
                                                            paramiko.SFTPClient]:
     transport = connect(server)
-    transport.auth_publickey(USER, key(creds))
+    transport.auth_publickey(DEMO_USER, key(creds))
     client = paramiko.SFTPClient.from_transport(transport)
     assert client is not None
     return transport, client
 
 
 def test_public_keys_only(limited: Server) -> None:
-    for attempt in (lambda t: t.auth_password(USER, "demo"),
-                    lambda t: t.auth_interactive_dumb(USER)):
+    for attempt in (lambda t: t.auth_password(DEMO_USER, "demo"),
+                    lambda t: t.auth_interactive_dumb(DEMO_USER)):
         transport = connect(limited)
         try:
             with pytest.raises(paramiko.BadAuthenticationType) as info:
@@ -94,7 +97,7 @@ def test_one_session_per_user(limited: Server, demo_credentials: DemoCredentials
     try:
         assert sorted(client.listdir("/"))[0] == "IN"
         second = connect(limited)
-        second.auth_publickey(USER, key(demo_credentials))
+        second.auth_publickey(DEMO_USER, key(demo_credentials))
         with pytest.raises(paramiko.ChannelException):
             second.open_session()
         second.close()
@@ -107,7 +110,7 @@ def test_a_session_that_ended_frees_its_place_at_once(
     """One session per user: a script logging in again and again, each time right after the
     last one ended, is never refused (an ended session used to count until the next sweep)."""
     for attempt in range(6):
-        result = run(limited, demo_credentials, "ls -1 /\n")
+        result = limited.sftp(demo_credentials, "ls -1 /\n")
         assert result.returncode == 0, (attempt, result.stderr)
         assert "IN" in result.stdout
 
@@ -136,7 +139,7 @@ def test_file_size_limit_and_interrupted_upload(limited: Server,
 
 def test_reads_are_clamped_and_limits_announced(limited: Server,
                                                 demo_credentials: DemoCredentials) -> None:
-    write_out_file(limited.homes, USER, "OUT", "big", b"b" * 600_000)
+    write_out_file(limited.homes, DEMO_USER, "OUT", "big", b"b" * 600_000)
     transport, client = login(limited, demo_credentials)
     try:
         _, reply = client._request(CMD_EXTENDED, "limits@openssh.com")  # type: ignore[attr-defined]
@@ -151,7 +154,8 @@ def test_reads_are_clamped_and_limits_announced(limited: Server,
         transport.close()
 
 
-def test_delay_then_ban(demo, tmp_path: Path, demo_credentials: DemoCredentials) -> None:  # type: ignore[no-untyped-def]
+def test_delay_then_ban(demo: SqliteDatabase, tmp_path: Path,
+                        demo_credentials: DemoCredentials) -> None:
     server = start_server(tmp_path, ServerLimits(delay_after=1, delay_base=0.2, ban_after=3,
                                                  ban_time=60))
     try:
@@ -161,7 +165,7 @@ def test_delay_then_ban(demo, tmp_path: Path, demo_credentials: DemoCredentials)
             transport = connect(server)
             started = time.monotonic()
             with pytest.raises(paramiko.AuthenticationException):
-                transport.auth_publickey(USER, wrong)
+                transport.auth_publickey(DEMO_USER, wrong)
             times.append(time.monotonic() - started)
             transport.close()
         assert times[0] < 0.2 <= times[1] and times[2] >= 0.4

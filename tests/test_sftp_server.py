@@ -7,54 +7,19 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from peewee import SqliteDatabase
 
 from store import senders
-from store.accounts import Account
 from store.democreds import DemoCredentials
-from sync.cycle import run_cycle
-from sync.homes import home_of, write_out_file
-from sync.hostkey import load_or_create_host_key
-from sync.limits import ServerLimits
-from sync.schedule import current_slot
-from sync.sftp_server import SFTPService
-from tests.helpers import person_id, qualite_id
-from tests.sftp_support import SFTP, sftp, sftp_command
-from tests.sync_support import new_ssh_key, register_demo_sender
+from sync.homes import write_out_file
+from tests.support.credentials import new_ssh_key
+from tests.support.registration import DEMO_USER, person_id, qualite_id, register_demo_sender
+from tests.support.sftp import SFTP, Server, sftp_command, start_server
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
-
-USER = "EXPDEMOENTREPRISE"
-
-
-class Server:
-    def __init__(self, homes: Path, service: SFTPService) -> None:
-        self.homes = homes
-        self.service = service
-        self.uploads: list[tuple[Account, Path]] = []
-
-    @property
-    def port(self) -> int:
-        return self.service.address[1]
-
-    @property
-    def home(self) -> Path:
-        return home_of(self.homes, USER)
-
-
-def start_server(tmp_path: Path, limits: ServerLimits | None = None) -> Server:
-    homes = tmp_path / "homes"
-    key = load_or_create_host_key(tmp_path / "host_key")
-    service = SFTPService(homes, key, port=0, limits=limits or ServerLimits())
-    server = Server(homes, service)
-    service.on_upload = lambda account, path: server.uploads.append((account, path))
-    service.start()
-    return server
-
 
 @pytest.fixture
 def server(demo: SqliteDatabase, tmp_path: Path) -> Iterator[Server]:
@@ -63,30 +28,20 @@ def server(demo: SqliteDatabase, tmp_path: Path) -> Iterator[Server]:
     running.service.stop()
 
 
-def provision(server: Server) -> None:
-    now = datetime.now(UTC)
-    assert run_cycle(current_slot(now), server.homes, lambda: now).status == "done"
-
-
 @pytest.fixture
 def account(server: Server, demo_credentials: DemoCredentials) -> Server:
     register_demo_sender(demo_credentials)
-    provision(server)
+    server.provision()
     return server
-
-
-def run(server: Server, creds: DemoCredentials, commands: str, cwd: Path | None = None,
-        user: str = USER, key: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return sftp(server.port, key or creds.ssh_private_key, user, commands, cwd=cwd)
 
 
 def test_login_refused_before_the_cycle_and_accepted_after(
         server: Server, demo_credentials: DemoCredentials) -> None:
     register_demo_sender(demo_credentials)
-    before = run(server, demo_credentials, "ls\n")
+    before = server.sftp(demo_credentials, "ls\n")
     assert before.returncode != 0 and "Permission denied (publickey)" in before.stderr
-    provision(server)
-    after = run(server, demo_credentials, "ls\n")
+    server.provision()
+    after = server.sftp(demo_credentials, "ls\n")
     assert after.returncode == 0, after.stderr
     for folder in ("IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"):
         assert folder in after.stdout
@@ -96,15 +51,15 @@ def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: Dem
                                           tmp_path: Path) -> None:
     local = tmp_path / "FI.DMFA.100001.20261128.00001.T.1.1"
     local.write_bytes(b"batch data\n" * 1000)
-    result = run(account, demo_credentials, f"put {local.name} INTEST/\n", cwd=tmp_path)
+    result = account.sftp(demo_credentials, f"put {local.name} INTEST/\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     received = account.home / "INTEST" / local.name
     assert received.read_bytes() == local.read_bytes()
     assert sorted(p.name for p in (account.home / "INTEST").iterdir()) == [local.name]
     ((who, path),) = account.uploads
-    assert (who.technical_user, who.sender_number, path) == (USER, 100001, received)
+    assert (who.technical_user, who.sender_number, path) == (DEMO_USER, 100001, received)
     for target in ("OUT/", "/", "OUTTEST/x", "IN/sub/x"):
-        refused = run(account, demo_credentials, f"put {local.name} {target}\n", cwd=tmp_path)
+        refused = account.sftp(demo_credentials, f"put {local.name} {target}\n", cwd=tmp_path)
         assert refused.returncode != 0, target
     assert not list((account.home / "OUT").iterdir())
     assert sorted(p.name for p in account.home.iterdir()) == sorted(
@@ -114,7 +69,7 @@ def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: Dem
                     f"ln -s INTEST/{local.name} IN/link", f"rm INTEST/{local.name}",
                     f"rename INTEST/{local.name} OUT/x", f"get INTEST/{local.name} copy",
                     f"chmod 777 INTEST/{local.name}"):
-        refused = run(account, demo_credentials, command + "\n", cwd=tmp_path)
+        refused = account.sftp(demo_credentials, command + "\n", cwd=tmp_path)
         assert refused.returncode != 0, command
     assert received.read_bytes() == local.read_bytes()
     assert len(account.uploads) == 1
@@ -122,9 +77,9 @@ def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: Dem
 
 def test_read_and_delete_in_out(account: Server, demo_credentials: DemoCredentials,
                                 tmp_path: Path) -> None:
-    write_out_file(account.homes, USER, "OUTTEST", "FO.ACRF.999999.20261128.00001.T",
+    write_out_file(account.homes, DEMO_USER, "OUTTEST", "FO.ACRF.999999.20261128.00001.T",
                    b"<ack/>")
-    result = run(account, demo_credentials,
+    result = account.sftp(demo_credentials,
                  "ls OUTTEST\nget OUTTEST/FO.ACRF.999999.20261128.00001.T ack.xml\n"
                  "rm OUTTEST/FO.ACRF.999999.20261128.00001.T\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -137,8 +92,8 @@ def test_large_transfers_arrive_intact(account: Server, demo_credentials: DemoCr
     """Many 255 KB requests in flight, each spread over many SSH packets, both ways."""
     payload = os.urandom(9 * 1024 * 1024 + 12_345)
     (tmp_path / "big").write_bytes(payload)
-    write_out_file(account.homes, USER, "OUT", "big", payload)
-    result = run(account, demo_credentials, "put big IN/big\nget OUT/big back\n", cwd=tmp_path)
+    write_out_file(account.homes, DEMO_USER, "OUT", "big", payload)
+    result = account.sftp(demo_credentials, "put big IN/big\nget OUT/big back\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (account.home / "IN" / "big").read_bytes() == payload
     assert (tmp_path / "back").read_bytes() == payload
@@ -164,29 +119,29 @@ def test_nothing_outside_the_home_is_reachable(account: Server, tmp_path: Path,
     client = tmp_path / "client"
     client.mkdir()
     for command in attempts:
-        result = run(account, demo_credentials, command + "\n", cwd=client)
+        result = account.sftp(demo_credentials, command + "\n", cwd=client)
         assert result.returncode != 0, command
     assert not list(client.iterdir())
     assert secret.read_text() == "top secret" and (account.home / "OUT" / "link").is_symlink()
     # listing: / is the home, .. stays there
-    listing = run(account, demo_credentials, "ls -1 /\nls -1 ..\nls -1 ../..\ncd ..\npwd\n")
+    listing = account.sftp(demo_credentials, "ls -1 /\nls -1 ..\nls -1 ../..\ncd ..\npwd\n")
     assert listing.returncode == 0, listing.stderr
     assert "secret.txt" not in listing.stdout and "OTHERUSER1" not in listing.stdout
     assert "Remote working directory: /" in listing.stdout
     # a home folder replaced by a link leading out is refused too
     (account.home / "OUTTEST").rmdir()
     os.symlink(other, account.home / "OUTTEST")
-    leak = run(account, demo_credentials, "get OUTTEST/theirs z\n", cwd=client)
+    leak = account.sftp(demo_credentials, "get OUTTEST/theirs z\n", cwd=client)
     assert leak.returncode != 0 and not list(client.iterdir())
-    assert run(account, demo_credentials, "ls OUTTEST\n").returncode != 0
+    assert account.sftp(demo_credentials, "ls OUTTEST\n").returncode != 0
 
 
 def test_deletion_ends_an_open_session_and_later_logins(
         account: Server, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.write_bytes(b"x" * 100)
-    client = subprocess.Popen(sftp_command(account.port, demo_credentials.ssh_private_key, USER),
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    command = sftp_command(account.port, demo_credentials.ssh_private_key, DEMO_USER)
+    client = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     assert client.stdin is not None
     try:
@@ -207,18 +162,18 @@ def test_deletion_ends_an_open_session_and_later_logins(
     assert client.returncode != 0
     assert not (account.home / "IN" / "second").exists()
     assert not [p for p in (account.home / "IN").iterdir() if p.name != "first"]
-    refused = run(account, demo_credentials, "ls\n")
+    refused = account.sftp(demo_credentials, "ls\n")
     assert refused.returncode != 0 and "Permission denied (publickey)" in refused.stderr
 
 
 def test_unknown_user_and_wrong_key_get_the_same_refusal(
         account: Server, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
     wrong_key, _ = new_ssh_key(tmp_path)
-    wrong = run(account, demo_credentials, "ls\n", key=wrong_key)
-    unknown = run(account, demo_credentials, "ls\n", user="NOSUCHUSER1")
-    case = run(account, demo_credentials, "ls\n", user=USER.lower())
+    wrong = account.sftp(demo_credentials, "ls\n", key=wrong_key)
+    unknown = account.sftp(demo_credentials, "ls\n", user="NOSUCHUSER1")
+    case = account.sftp(demo_credentials, "ls\n", user=DEMO_USER.lower())
     assert wrong.returncode == unknown.returncode == case.returncode != 0
-    expected = wrong.stderr.replace(USER, "USER")
+    expected = wrong.stderr.replace(DEMO_USER, "USER")
     assert expected == unknown.stderr.replace("NOSUCHUSER1", "USER")
-    assert expected == case.stderr.replace(USER.lower(), "USER")
+    assert expected == case.stderr.replace(DEMO_USER.lower(), "USER")
     assert "Permission denied (publickey)" in expected

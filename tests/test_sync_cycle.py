@@ -8,7 +8,6 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from peewee import SqliteDatabase
@@ -24,6 +23,7 @@ from sync.cycle import (
     DONE,
     FAULT_ENV,
     RUNNING,
+    CycleResult,
     acquire_lease,
     last_cycle,
     run_cycle,
@@ -32,21 +32,28 @@ from sync.cycle import (
 )
 from sync.homes import home_of
 from sync.schedule import slot_key
-from tests.helpers import person_id, qualite_id, sftp_input
-from tests.sync_support import new_ssh_key, register_demo_sender, seed_pending_channels
+from tests.support.bulk import seed_pending_channels
+from tests.support.clock import BXL
+from tests.support.credentials import new_ssh_key
+from tests.support.registration import (
+    DEMO_USER,
+    person_id,
+    qualite_id,
+    register_demo_sender,
+    sftp_input,
+)
+from tests.support.repo import ROOT
 
-BXL = ZoneInfo("Europe/Brussels")
 SLOT = datetime(2026, 11, 28, 14, 30, tzinfo=BXL)
-ROOT = Path(__file__).resolve().parents[1]
-USER = "EXPDEMOENTREPRISE"
 
 
 def at(slot: datetime, seconds: float = 1) -> datetime:
     return slot + timedelta(seconds=seconds)
 
 
-def run(homes: Path, slot: datetime = SLOT, owner: str = "test", **kw: object):  # type: ignore[no-untyped-def]
-    return run_cycle(slot, homes, lambda: at(slot), owner=owner, **kw)  # type: ignore[arg-type]
+def run(homes: Path, slot: datetime = SLOT, owner: str = "test") -> CycleResult:
+    """The cycle of ``slot``, a second after it began."""
+    return run_cycle(slot, homes, lambda: at(slot), owner=owner)
 
 
 def key_of(creds: DemoCredentials) -> str:
@@ -61,16 +68,16 @@ def assert_home(homes: Path, user: str) -> None:
 def test_pending_sftp_channel_becomes_an_account(demo: SqliteDatabase, tmp_path: Path,
                                                  demo_credentials: DemoCredentials) -> None:
     register_demo_sender(demo_credentials)
-    assert find_account(USER, key_of(demo_credentials)) is None
+    assert find_account(DEMO_USER, key_of(demo_credentials)) is None
     assert [row[2] for row in work_to_do()] == [PENDING]
     result = run(tmp_path / "homes")
     assert (result.status, result.provisioned, result.rekeyed) == (DONE, 1, 0)
     channel = Channel.get()
     assert channel.status == ACTIVE and channel.provisioned_key == channel.ssh_key
     assert channel.provisioned_at is not None and channel.activated_at is not None
-    assert_home(tmp_path / "homes", USER)
-    account = find_account(USER, key_of(demo_credentials))
-    assert account is not None and account.technical_user == USER
+    assert_home(tmp_path / "homes", DEMO_USER)
+    account = find_account(DEMO_USER, key_of(demo_credentials))
+    assert account is not None and account.technical_user == DEMO_USER
     row = SyncCycle.get()
     assert (row.slot, row.status, row.owner, row.provisioned) == (slot_key(SLOT), DONE, "test", 1)
     assert json.loads(row.details)["provisioned"] == 1
@@ -102,12 +109,12 @@ def test_a_changed_key_is_provisioned_at_the_next_cycle(demo: SqliteDatabase, tm
     senders.update_channel(person_id("dieter"), qualite_id(),
                            sftp_input(demo_credentials, ssh_key=new_key))
     # until the cycle the old key works and the new one does not
-    assert find_account(USER, key_of(demo_credentials)) is not None
-    assert find_account(USER, new_key) is None
+    assert find_account(DEMO_USER, key_of(demo_credentials)) is not None
+    assert find_account(DEMO_USER, new_key) is None
     result = run(tmp_path, slot=SLOT + timedelta(minutes=30))
     assert (result.provisioned, result.rekeyed) == (0, 1)
-    assert find_account(USER, key_of(demo_credentials)) is None
-    assert find_account(USER, new_key) is not None
+    assert find_account(DEMO_USER, key_of(demo_credentials)) is None
+    assert find_account(DEMO_USER, new_key) is not None
 
 
 def test_other_pending_channels_become_active(demo: SqliteDatabase, tmp_path: Path,
@@ -119,7 +126,7 @@ def test_other_pending_channels_become_active(demo: SqliteDatabase, tmp_path: Pa
     result = run(tmp_path / "homes")
     assert (result.provisioned, result.other) == (1, 1)
     assert {c.kind: c.status for c in Channel.select()} == {"SFTP": ACTIVE, "FTP": ACTIVE}
-    assert sorted(p.name for p in (tmp_path / "homes").iterdir()) == [USER]
+    assert sorted(p.name for p in (tmp_path / "homes").iterdir()) == [DEMO_USER]
 
 
 def test_a_deleted_sender_is_not_provisioned(demo: SqliteDatabase, tmp_path: Path,
@@ -127,7 +134,7 @@ def test_a_deleted_sender_is_not_provisioned(demo: SqliteDatabase, tmp_path: Pat
     register_demo_sender(demo_credentials)
     senders.delete_sender(person_id("dieter"), qualite_id())
     assert run(tmp_path).provisioned == 0
-    assert find_account(USER, key_of(demo_credentials)) is None
+    assert find_account(DEMO_USER, key_of(demo_credentials)) is None
 
 
 def test_the_lease(database: SqliteDatabase) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,12 +14,12 @@ from sync.schedule import (
     seconds_between,
     slot_key,
 )
+from tests.support.clock import BXL
 
-BXL = ZoneInfo("Europe/Brussels")
 
-
-def local(*args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=BXL, fold=fold)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int, minute: int, second: int = 0,
+          fold: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=BXL, fold=fold)
 
 
 def wall(moment: datetime) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from peewee import SqliteDatabase
 
@@ -14,9 +13,8 @@ from store.models import ACTIVE, PENDING, Channel, SyncCycle
 from sync.cycle import CycleResult, run_cycle
 from sync.schedule import FakeClock, Schedule
 from sync.worker import SyncWorker
-from tests.sync_support import register_demo_sender
-
-BXL = ZoneInfo("Europe/Brussels")
+from tests.support.clock import BXL
+from tests.support.registration import register_demo_sender
 
 
 def worker_at(moment: datetime, homes: Path, period: int = 30) -> tuple[SyncWorker, FakeClock]:

@@ -8,7 +8,7 @@ from peewee import SqliteDatabase
 from store import users
 from store.errors import ValidationErrors
 from store.models import UTILISATEUR, Person
-from tests.helpers import person_id, qualite_id
+from tests.support.registration import person_id, qualite_id
 
 
 def test_a_new_person_is_checked_before_anything_is_stored(demo: SqliteDatabase) -> None:

@@ -41,10 +41,11 @@ def qualite_id(kbo: str = "0403123486") -> int:
 
 def register_demo_sender(creds: DemoCredentials, name: str = DEMO_USER,
                          now: datetime | None = REGISTERED_AT,
-                         applications: tuple[str, ...] = ("dmfa", "dimona")) -> Overview:
-    """The demo gestionnaire local registers the demo qualité's sender with an SFTP channel
-    (``now=None``: at the store's clock)."""
-    return senders.register_sender(person_id("dieter"), qualite_id(), CONTACT,
+                         applications: tuple[str, ...] = ("dmfa", "dimona"),
+                         login: str = "dieter") -> Overview:
+    """``login`` (the demo gestionnaire local) registers the demo qualité's sender with an
+    SFTP channel (``now=None``: at the store's clock)."""
+    return senders.register_sender(person_id(login), qualite_id(), CONTACT,
                                    sftp_input(creds, applications), name, name, now=now)
 
 
