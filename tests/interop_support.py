@@ -22,8 +22,8 @@ from sync.intake.acrf import Acknowledgement, parse_acrf
 from sync.intake.prepare import write_set
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
-from tests.intake_helpers import load_credentials
-from tests.sync_support import register_demo_sender
+from tests.support.credentials import signing_pair
+from tests.support.registration import register_demo_sender
 
 USER = "EXPDEMOENTREPRISE"
 DATA = b"<DmfA>\n" + b"  <Worker/>\n" * 400 + b"</DmfA>\n"
@@ -53,7 +53,7 @@ class BackOffice:
     def new_set(self, env: str = "T") -> list[Path]:
         """A valid signed set (FI, FS, GO: the upload order) in a fresh local folder."""
         self.sequence += 1
-        cert, key = load_credentials(self.creds)
+        cert, key = signing_pair(self.creds)
         out = self.work / f"outbox-{self.sequence:05d}"
         today = local_now().strftime("%Y%m%d")
         prepared = write_set(out, [DATA], purpose="DMFA", sender=self.sender_number,
