@@ -21,6 +21,7 @@ from datetime import date, datetime
 
 from peewee import SQL
 
+from store import claims
 from store.access import require_role
 from store.batchnames import acrf_name
 from store.clock import local_now
@@ -128,14 +129,16 @@ def name_used(sender_id: int, sender_number: int, file_date: str, sequence: str,
 
 def record_acknowledged(new: NewBatchSet, errors: Sequence[BatchError], ack_env: str,
                         today: date, sender_number: int, reuse_error: str | None = None,
-                        ) -> BatchSetInfo:
+                        claim: claims.Claim | None = None) -> BatchSetInfo:
     """Record a checked set with its ticket and acknowledgement name, in one transaction.
 
     With ``reuse_error``, the set's name is checked against the sets already recorded inside
     the same IMMEDIATE transaction; when it was used, ``reuse_error`` is added (first) to the
-    errors and the set is rejected.
+    errors and the set is rejected. With ``claim``, the set is recorded only if the claim is
+    still ours (``claims.ClaimLost`` otherwise): one decision per set, whoever else runs.
     """
     with db.atomic("IMMEDIATE"):
+        claims.check(claim)
         problems = list(errors)
         already = {p.code for p in problems}
         if reuse_error and reuse_error not in already and name_used(
@@ -150,18 +153,26 @@ def record_acknowledged(new: NewBatchSet, errors: Sequence[BatchError], ack_env:
     return _info(row)
 
 
-def record_cancelled(new: NewBatchSet, now: datetime | None = None) -> BatchSetInfo:
-    """Record a set cancelled by its TD file (no ticket, no acknowledgement)."""
-    with db.atomic():
+def record_cancelled(new: NewBatchSet, now: datetime | None = None,
+                     claim: claims.Claim | None = None) -> BatchSetInfo:
+    """Record a set cancelled by its TD file (no ticket, no acknowledgement); with ``claim``,
+    only while it is ours, and it is released in the same transaction."""
+    with db.atomic("IMMEDIATE"):
+        claims.check(claim)
         row = BatchSet.create(**_values(new), result=RESULT_CANCELLED, errors="[]",
                               processed_at=now or local_now())
+        if claim is not None:
+            claims.release(*claim)
     return _info(row)
 
 
-def mark_processed(batch_id: int, at: datetime | None = None) -> None:
-    """The set's files are moved and its acknowledgement written."""
+def mark_processed(batch_id: int, at: datetime | None = None,
+                   claim: claims.Claim | None = None) -> None:
+    """The set's files are moved and its acknowledgement written; ``claim`` is released."""
     with db.atomic():
         BatchSet.update(processed_at=at or local_now()).where(BatchSet.id == batch_id).execute()
+        if claim is not None:
+            claims.release(*claim)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,16 @@ def split_name(name: str) -> BatchName:
     return BatchName(name, kind, purpose, sender, date, sequence, env, parts, part, extra)
 
 
+def closing_kind(name: str) -> str | None:
+    """``GO`` or ``TD`` when the file ``name`` closes or cancels a set, else None.
+
+    The one test of it: the intake's upload hook, its scans, its worker and the listing of a
+    set's members all ask this. TYPE is what comes before the first dot (case-sensitive).
+    """
+    kind = name.split(".", 1)[0]
+    return kind if kind in (GO, CANCEL) else None
+
+
 def format_name(kind: str, purpose: str, sender: int | str, date: str, sequence: int | str,
                 env: str, parts: int | str | None = None, part: int | str | None = None) -> str:
     """Join fields into a name; integers are zero-padded (sender 6, sequence 5 digits)."""

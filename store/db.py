@@ -45,12 +45,18 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     return default_db_path()
 
 
-def open_database(path: str | os.PathLike[str], migrate: bool = True) -> SqliteDatabase:
-    """Open (creating if needed) the SQLite file at ``path``, bind the proxy, migrate."""
+def open_database(path: str | os.PathLike[str], migrate: bool = True,
+                  busy_timeout: float = 10.0) -> SqliteDatabase:
+    """Open (creating if needed) the SQLite file at ``path``, bind the proxy, migrate.
+
+    ``busy_timeout``: seconds a statement waits for another writer's lock before failing
+    with "database is locked" (what the intake then retries)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    pragmas = {**PRAGMAS, "busy_timeout": int(busy_timeout * 1000)}
     database = SqliteDatabase(
-        str(target), pragmas=PRAGMAS, timeout=10, check_same_thread=False, autoconnect=True
+        str(target), pragmas=pragmas, timeout=busy_timeout, check_same_thread=False,
+        autoconnect=True
     )
     db.initialize(database)
     if migrate:

@@ -3,12 +3,15 @@
 It reads tag-length-value elements and keeps every element's raw bytes, which is what
 signature checks need (the signed attributes are verified over their exact encoding).
 Indefinite lengths (BER, as some Java signers emit) are read for constructed elements.
-Anything malformed raises ``ValueError``.
+Anything malformed raises ``ValueError``, including nesting deeper than ``MAX_DEPTH``
+(counted across ``children()`` calls, so a chain of constructed OCTET STRINGs is bounded as
+much as one read) and input larger than ``MAX_SIZE``: the FS files partners send are parsed
+with it, and nothing they send may exhaust the stack or the memory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 INTEGER = 0x02
 OCTET_STRING = 0x04
@@ -19,7 +22,8 @@ SET = 0x31
 
 _CONSTRUCTED = 0x20
 _CONTEXT = 0x80
-_MAX_DEPTH = 64
+MAX_DEPTH = 64
+MAX_SIZE = 1 << 20  # 1 MiB: a CMS signature with its certificates is a few KB
 
 
 def context(number: int, constructed: bool = True) -> int:
@@ -34,6 +38,7 @@ class Element:
     tag: int
     content: bytes
     raw: bytes
+    depth: int = field(default=0, compare=False)  # how deep it sits in what was read
 
     @property
     def constructed(self) -> bool:
@@ -43,7 +48,7 @@ class Element:
         """The elements inside a constructed element."""
         if not self.constructed:
             raise ValueError(f"element with tag 0x{self.tag:02x} is not constructed")
-        return read_all(self.content)
+        return _read_all(self.content, self.depth + 1)
 
     def expect(self, tag: int) -> Element:
         """Return self if it has ``tag``, else raise ``ValueError``."""
@@ -85,6 +90,7 @@ def decode_oid(content: bytes) -> str:
 
 def read_one(data: bytes) -> Element:
     """Read exactly one element that fills ``data``."""
+    _check_size(data)
     element, end = _read(data, 0, 0)
     if end != len(data):
         raise ValueError("trailing bytes after the element")
@@ -93,6 +99,7 @@ def read_one(data: bytes) -> Element:
 
 def read_all(data: bytes) -> list[Element]:
     """Read the consecutive elements that fill ``data``."""
+    _check_size(data)
     return _read_all(data, 0)
 
 
@@ -106,7 +113,7 @@ def _read_all(data: bytes, depth: int) -> list[Element]:
 
 
 def _read(data: bytes, start: int, depth: int) -> tuple[Element, int]:
-    if depth > _MAX_DEPTH:
+    if depth > MAX_DEPTH:
         raise ValueError("ASN.1 nesting too deep")
     offset = start
     tag = _byte(data, offset)
@@ -132,7 +139,7 @@ def _read(data: bytes, start: int, depth: int) -> tuple[Element, int]:
     end = offset + length
     if end > len(data):
         raise ValueError("truncated element")
-    return Element(tag, data[offset:end], data[start:end]), end
+    return Element(tag, data[offset:end], data[start:end], depth), end
 
 
 def _read_indefinite(
@@ -143,7 +150,12 @@ def _read_indefinite(
         if offset >= len(data):
             raise ValueError("missing end-of-contents")
         _, offset = _read(data, offset, depth + 1)
-    return Element(tag, data[content_start:offset], data[start : offset + 2]), offset + 2
+    return Element(tag, data[content_start:offset], data[start : offset + 2], depth), offset + 2
+
+
+def _check_size(data: bytes) -> None:
+    if len(data) > MAX_SIZE:
+        raise ValueError(f"ASN.1 input of {len(data)} bytes is larger than {MAX_SIZE}")
 
 
 def _byte(data: bytes, offset: int) -> int:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
-from store.accounts import Account, provisioned_accounts
+from store.accounts import Account
 from store.clock import Now, local_now
 from store.db import data_dir
 from sync.cycle import LEASE
@@ -110,9 +110,7 @@ class Services:
     def scan_homes(self) -> int:
         """Queue the GO and TD files already in the provisioned homes (blocking: database,
         file system); returns how many were found."""
-        found = 0
-        for account in provisioned_accounts():
-            found += self.intake.scan(account)
+        found = self.intake.scan_all()
         if found:
             log.info("intake: %d set(s) closed while no intake ran, queued", found)
         return found

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from store.db import ENV_VAR, apply_migrations, default_db_path, resolve_db_path
+from store.db import (
+    ENV_VAR,
+    MIGRATIONS_DIR,
+    apply_migrations,
+    default_db_path,
+    resolve_db_path,
+)
 from tests.support.repo import ROOT
 
 
@@ -21,6 +27,8 @@ def test_db_path_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert resolve_db_path(None) == tmp_path / "env.sqlite3"
     assert resolve_db_path(str(tmp_path / "cli.sqlite3")) == tmp_path / "cli.sqlite3"
 
+MIGRATIONS = sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
+
 
 def test_pragmas_and_migrations(database: SqliteDatabase) -> None:
     assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -28,7 +36,7 @@ def test_pragmas_and_migrations(database: SqliteDatabase) -> None:
     assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10_000
     assert apply_migrations(database) == []  # already applied: nothing to do again
     applied = [r[0] for r in database.execute_sql("SELECT name FROM schema_migration")]
-    assert applied == ["0001_initial"]
+    assert applied == MIGRATIONS
     codes = [r[0] for r in database.execute_sql("SELECT code FROM application ORDER BY position")]
     assert codes == ["dmfa", "drs", "chomage", "dimona", "chantier"]
 
@@ -43,7 +51,8 @@ def test_processes_opening_a_new_file_together_migrate_once(tmp_path: Path) -> N
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, results
     database = SqliteDatabase(str(path))
-    assert database.execute_sql("SELECT COUNT(*) FROM schema_migration").fetchone()[0] == 1
+    assert database.execute_sql("SELECT COUNT(*) FROM schema_migration").fetchone()[0] == len(
+        MIGRATIONS)
     assert database.execute_sql("SELECT COUNT(*) FROM application").fetchone()[0] == 5
 
 

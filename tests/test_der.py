@@ -64,3 +64,21 @@ def test_oid_ending_mid_arc_raises_value_error() -> None:
 def test_wrong_tag_raises_value_error() -> None:
     with pytest.raises(ValueError, match="expected tag 0x02"):
         der.read_one(b"\x04\x01\x05").as_int()
+
+
+def test_nesting_is_bounded_across_children_calls() -> None:
+    """A chain of constructed OCTET STRINGs, each read by the one around it: the depth
+    counts through ``children()``, so joining the chunks fails cleanly, not by recursion."""
+    chain = b"\x04\x01a"
+    for _ in range(400):
+        size = len(chain)
+        header = bytes([0x24, size]) if size < 0x80 else bytes([0x24, 0x82]) + size.to_bytes(
+            2, "big")
+        chain = header + chain
+    with pytest.raises(ValueError, match="too deep"):
+        der.read_one(chain).as_octets()
+
+
+def test_input_larger_than_the_bound_is_refused() -> None:
+    with pytest.raises(ValueError, match="larger than"):
+        der.read_one(b"\x04\x84" + (der.MAX_SIZE).to_bytes(4, "big") + b"x" * der.MAX_SIZE)

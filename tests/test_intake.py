@@ -400,7 +400,7 @@ def _restart(partner: Partner) -> int:
 
 def test_a_crash_half_way_is_finished_with_the_same_decision(
         partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
-    go, pending = _crash_in(partner, monkeypatch, "write_atomically",
+    go, pending = _crash_in(partner, monkeypatch, "write_acrf",
                             OSError(28, "No space left on device"))
     assert go.exists()
     assert _restart(partner) == 1
@@ -451,7 +451,7 @@ def test_a_new_upload_of_a_crashed_set_s_name_gets_its_own_answer(
 
 def test_a_crashed_set_whose_go_the_partner_deleted_is_finished_with_its_acrf(
         partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
-    go, _ = _crash_in(partner, monkeypatch, "write_atomically",
+    go, _ = _crash_in(partner, monkeypatch, "write_acrf",
                       OSError(28, "No space left on device"))
     go.unlink()  # the partner deleted the GO before the restart
     assert _restart(partner) == 1

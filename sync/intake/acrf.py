@@ -23,11 +23,16 @@ ResultCode is 1 (accepted, no ErrorID) or 0 (rejected, one ErrorID per problem f
 from __future__ import annotations
 
 import os
+import socket
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 FORM_ID = "ACRF001"
+TEMPORARY_SUFFIX = ".tmp"
+STALE_AFTER = 600.0  # seconds: an ACRF is written in milliseconds; older temporaries are left
+_TAG = f"{socket.gethostname()}.{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,11 @@ def parse_acrf(data: bytes) -> Acknowledgement:
     )
 
 
+def write_acrf(target: Path, ack: Acknowledgement, staging: Path | None = None) -> None:
+    """Write the acknowledgement ``ack`` as ``target`` (the one place ACRFs are written)."""
+    write_atomically(target, acrf_xml(ack), staging)
+
+
 def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> None:
     """Write ``target`` so that it is never seen half-written: temporary file, fsync, rename.
 
@@ -84,14 +94,16 @@ def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> 
     then treats the GO again.
 
     The temporary file goes in ``staging`` (a folder the partner cannot see) when it is on the
-    same file system as ``target``, else next to ``target`` under a dot name.
+    same file system as ``target``, else next to ``target`` under a dot name. Its name
+    carries this host and process (``….<host>.<pid>.tmp``): :func:`clean_temporaries`
+    removes those a killed process left.
     """
     folder = target.parent
-    temporary = folder / f".{target.name}.tmp"
+    temporary = folder / f".{target.name}.{_TAG}{TEMPORARY_SUFFIX}"
     if staging is not None:
         staging.mkdir(parents=True, exist_ok=True)
         if staging.stat().st_dev == folder.stat().st_dev:
-            temporary = staging / f"{target.name}.{os.getpid()}.tmp"
+            temporary = staging / f"{target.name}.{_TAG}{TEMPORARY_SUFFIX}"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -102,3 +114,43 @@ def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> 
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def clean_temporaries(folder: Path, *, dot_only: bool = False) -> int:
+    """Remove the temporary files of ACRF writes that will never finish: made by a process
+    of this host that has ended (a ``kill -9``), or older than ``STALE_AFTER``. In a
+    partner's OUT folder (``dot_only``) only dot names are looked at. Returns how many."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    removed = 0
+    host = socket.gethostname()
+    now = time.time()
+    for entry in entries:
+        name = entry.name
+        if not name.endswith(TEMPORARY_SUFFIX) or (dot_only and not name.startswith(".")):
+            continue
+        stem = name[: -len(TEMPORARY_SUFFIX)]
+        writer_host, _, pid = stem.rpartition(".")
+        try:
+            stale = now - entry.stat().st_mtime > STALE_AFTER
+            if stale or (writer_host.endswith(f".{host}") and pid.isdigit()
+                         and not _alive(int(pid))):
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

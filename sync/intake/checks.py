@@ -15,6 +15,12 @@ Choices the portal guide leaves open:
 - A simulation set needs no FS, but an FS that comes with it is checked like any other.
 - Consequences are not reported twice: when a file's part fields are invalid, the set's FI
   numbering (``ACRF-120``) is not judged on top.
+- Whatever an FS holds that cannot be read as a signature (bad base64 or DER, nesting beyond
+  the reader's bounds, a file over ``MAX_SIGNATURE_FILE``, an embedded certificate with an
+  unknown key algorithm or version) is ``ACRF-125``.
+- An error of the server itself while checking a set (a bug: anything but a temporary fault,
+  which is retried) rejects the set with ``ACRF-999`` (``INTERNAL_ERROR``), so that the
+  partner still gets an answer; the log has the details under the GO's name.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from cryptography import x509
 
@@ -62,6 +69,9 @@ GO_WITHOUT_FILES = "ACRF-130"
 NAME_USED = "ACRF-133"
 OTHER_CERTIFICATE = "ACRF-153"
 PURPOSE_NOT_SECURED = "ACRF-154"
+INTERNAL_ERROR = "ACRF-999"
+
+MAX_SIGNATURE_FILE = 2 << 20  # an FS is a few KB; larger ones are not read (ACRF-125)
 
 WRONG_FOLDER = {
     PRODUCTION: PRODUCTION_OUTSIDE_IN,
@@ -163,12 +173,16 @@ def _part_problem(member: BatchName) -> str | None:
     return None
 
 
-def check_signature(signature: bytes, data: bytes,
+def check_signature(signature: Path, data: Path,
                     registered: x509.Certificate | None) -> str | None:
-    """``ACRF-125`` when the FS does not verify over the FI, ``ACRF-153`` when it was made
-    with another certificate than the channel's; None when all is well."""
+    """``ACRF-125`` when the FS ``signature`` does not verify over the FI ``data``,
+    ``ACRF-153`` when it was made with another certificate than the channel's; None when all
+    is well. The FI is hashed while it is read, never held whole; ``FileNotFoundError``
+    when either file is gone."""
+    if signature.stat().st_size > MAX_SIGNATURE_FILE:
+        return SIGNATURE_INVALID
     try:
-        signer = verify_detached(signature, data)
+        signer = verify_detached(signature.read_bytes(), data)
     except ValidationError:
         return SIGNATURE_INVALID
     if registered is None or not same_certificate(signer, registered):

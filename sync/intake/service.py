@@ -22,7 +22,22 @@ The work for one set is ordered so that a crash at any point is finished later: 
 recorded (decided, ticket allocated) first, then its FI/FS files are moved, the ACRF
 written, the GO moved last and the row marked processed. A GO still in the folder whose set
 is recorded but not processed is finished with the recorded decision when it is seen again
-(:meth:`Intake.scan` at start-up).
+(:meth:`Intake.scan` at start-up, and every ``rescan`` seconds).
+
+Exactly once, whoever else runs: before it reads a file of a set the intake claims the set
+in the database (:mod:`store.claims`: owner and lease; the GO's home, folder and name are
+the key), and it records its decision only while the claim is still its own. Any number of
+intakes on one database — several ``expedito serve`` here or on other machines sharing the
+homes — answer each GO once and move its files once; a claim whose owner died (``kill -9``)
+is taken over at once on the same machine, after the lease elsewhere.
+
+Never stranded: every failure while checking a set is an answer (a parse failure of an FS
+is ``ACRF-125``; anything unexpected ``ACRF-999``), and a temporary one (database locked
+beyond its busy timeout, a full disk, a folder not writable for a while) is retried by the
+worker with a growing delay (:mod:`sync.intake.retry`), one log line per attempt; the GO
+stays in the folder until it is answered. The worker also rescans every home each
+``rescan`` seconds, for GOs another intake left (it died) or that arrived while this one
+could not take them, and clears the temporary files of ACRF writes a killed process left.
 """
 
 from __future__ import annotations
@@ -34,17 +49,20 @@ import shutil
 import stat
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
 
-from store.accounts import Account, channel_certificate, channel_file_codes
+from store import claims
+from store.accounts import Account, channel_certificate, channel_file_codes, provisioned_accounts
 from store.batches import (
     RESULT_ACCEPTED,
     BatchError,
     BatchFile,
     BatchSetInfo,
+    NameState,
     NewBatchSet,
     mark_processed,
     name_state,
@@ -55,25 +73,29 @@ from store.batches import (
 from store.batchnames import (
     CANCEL,
     ENV_OF_FOLDER,
-    GO,
     IN_FOLDERS,
     OUT_FOLDER_OF,
+    OUT_FOLDERS,
     BatchName,
+    closing_kind,
     split_name,
 )
 from store.clock import Now, local_now
 from store.db import db
-from sync.intake.acrf import Acknowledgement, acrf_xml, write_atomically
+from sync.intake.acrf import Acknowledgement, clean_temporaries, write_acrf
 from sync.intake.checks import (
     DATA_FILES_INCONSISTENT,
+    INTERNAL_ERROR,
     NAME_USED,
     check_go_name,
     check_members,
     check_signature,
 )
+from sync.intake.retry import backoff, is_temporary
 
 log = logging.getLogger("expedito.intake")
 CHANNEL_CACHE_SECONDS = 5.0
+RESCAN_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,13 @@ class _Member:
     size: int
 
 
+@dataclass
+class _Retry:
+    account: Account
+    attempts: int
+    due: float  # time.monotonic()
+
+
 _Task = tuple[Account, Path]
 
 
@@ -108,21 +137,32 @@ class Intake:
 
     ``on_upload`` is the SFTP server's hook; ``start``/``stop`` run the worker thread;
     ``process_go`` and ``process_td`` do the work synchronously (the worker, tests, bench).
+    ``accounts`` lists the homes the periodic rescan looks in (default: every provisioned
+    account); ``rescan`` is its period in seconds (None: no periodic rescan), ``lease`` the
+    claims' lease in seconds.
     """
 
     def __init__(self, homes_root: Path, spool_root: Path | None = None, *,
-                 now: Now = local_now) -> None:
+                 now: Now = local_now, rescan: float | None = RESCAN_SECONDS,
+                 lease: float = claims.LEASE_SECONDS,
+                 accounts: Callable[[], Iterable[Account]] = provisioned_accounts) -> None:
         self.homes_root = Path(homes_root)
         self.spool_root = Path(spool_root) if spool_root else self.homes_root.parent / "intake"
         self.accepted_root = self.spool_root / "accepted"
         self.rejected_root = self.spool_root / "rejected"
         self.staging = self.spool_root / "tmp"
         self.failures: list[tuple[Path, BaseException]] = []
+        self.owner = claims.new_owner()
+        self.rescan = rescan
+        self.lease = lease
+        self._accounts = accounts
         self._now = now
         self._queue: queue.Queue[_Task | None] = queue.Queue()
-        self._pending = 0
+        self._known: set[Path] = set()  # queued or waiting for a retry
+        self._retries: dict[Path, _Retry] = {}
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._next_scan = 0.0
         self._channels: dict[int, tuple[float, frozenset[str], x509.Certificate | None]] = {}
 
     # -- the SFTP server's side ------------------------------------------------------------
@@ -130,18 +170,21 @@ class Intake:
     def on_upload(self, account: Account, path: Path) -> None:
         """Queue a GO or TD file for the worker; return at once. Other files wait."""
         path = Path(path)
-        if path.parent.name not in IN_FOLDERS or path.name.split(".", 1)[0] not in (GO, CANCEL):
+        if path.parent.name not in IN_FOLDERS or closing_kind(path.name) is None:
             return
         with self._idle:
-            self._pending += 1
+            if path in self._known:
+                return
+            self._known.add(path)
         self._queue.put((account, path))
 
     def scan(self, account: Account) -> int:
         """Queue the GO and TD files already in the account's IN folders (oldest first), then
         the sets a crash left recorded but unfinished whose GO is no longer there (moved out
-        just before the crash, or deleted by the partner); returns how many were queued.
+        just before the crash, or deleted by the partner); returns how many were found.
 
-        For start-up: sets closed while no intake ran, or left half-done by a crash.
+        For start-up and the periodic rescan: sets closed while no intake ran, left
+        half-done by a crash, or left by another intake that died.
         """
         home = self.homes_root / account.technical_user
         found: list[tuple[float, Path]] = []
@@ -150,8 +193,14 @@ class Intake:
                 entries = list(os.scandir(home / folder))
             except FileNotFoundError:
                 continue
-            found += [(entry.stat().st_mtime, Path(entry.path)) for entry in entries
-                      if entry.name.split(".", 1)[0] in (GO, CANCEL) and entry.is_file()]
+            for entry in entries:
+                if closing_kind(entry.name) is None:
+                    continue
+                try:
+                    if entry.is_file():
+                        found.append((entry.stat().st_mtime, Path(entry.path)))
+                except FileNotFoundError:
+                    continue
         paths = [path for _, path in sorted(found)]
         queued = set(paths)
         paths += [path for batch in unfinished_sets(account.sender_id)
@@ -160,25 +209,46 @@ class Intake:
             self.on_upload(account, path)  # process_go finishes a recorded set, GO or not
         return len(paths)
 
+    def scan_all(self) -> int:
+        """Scan every home ``accounts`` lists, and clear the temporaries of ACRF writes a
+        killed process left; returns how many GO/TD files were found."""
+        clean_temporaries(self.staging)
+        found = 0
+        for account in self._accounts():
+            found += self.scan(account)
+            home = self.homes_root / account.technical_user
+            for folder in OUT_FOLDERS:
+                clean_temporaries(home / folder, dot_only=True)
+        return found
+
     # -- the worker ----------------------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is not None:
             return
+        self._next_scan = time.monotonic() + (self.rescan or 0.0)
         self._thread = threading.Thread(target=self._run, name="expedito-intake", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish what is queued, then stop the worker."""
+        """Finish what is queued, then stop the worker (sets waiting for a retry stay:
+        their GO is still in the folder for the next start)."""
         thread, self._thread = self._thread, None
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Wait until every queued file is processed; False when ``timeout`` ran out first."""
+        """Wait until every queued file is answered (retries included); False when
+        ``timeout`` ran out first."""
         with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+            return self._idle.wait_for(lambda: not self._known, timeout)
+
+    @property
+    def retrying(self) -> int:
+        """How many GO/TD files wait for another attempt."""
+        with self._idle:
+            return len(self._retries)
 
     def __enter__(self) -> Intake:
         self.start()
@@ -189,79 +259,159 @@ class Intake:
 
     def _run(self) -> None:
         try:
-            while (task := self._queue.get()) is not None:
-                account, path = task
+            while True:
                 try:
-                    if path.name.startswith(f"{CANCEL}."):
-                        self.process_td(account, path)
-                    else:
-                        self.process_go(account, path)
-                except Exception as exc:
-                    log.exception("intake: %s could not be processed", path)
-                    self.failures.append((path, exc))
-                finally:
-                    with self._idle:
-                        self._pending -= 1
-                        self._idle.notify_all()
+                    task = self._queue.get(timeout=self._until_due())
+                except queue.Empty:
+                    self._due_work()
+                    continue
+                if task is None:
+                    break
+                self._attempt(*task)
         finally:
             if db.obj is not None and not db.is_closed():
                 db.close()  # this thread's connection
+
+    def _until_due(self) -> float | None:
+        """Seconds until the next retry or rescan (None: nothing is due, ever)."""
+        with self._idle:
+            dues = [retry.due for retry in self._retries.values()]
+        if self.rescan is not None:
+            dues.append(self._next_scan)
+        return max(0.0, min(dues) - time.monotonic()) if dues else None
+
+    def _due_work(self) -> None:
+        moment = time.monotonic()
+        with self._idle:
+            due = [(path, retry.account) for path, retry in self._retries.items()
+                   if retry.due <= moment]
+        for path, account in due:
+            self._attempt(account, path)
+        if self.rescan is not None and moment >= self._next_scan:
+            self._next_scan = moment + self.rescan
+            try:
+                self.scan_all()
+            except Exception as exc:
+                log.warning("intake: rescan of the homes failed (%s); next in %.0f s",
+                            _describe(exc), self.rescan)
+
+    def _attempt(self, account: Account, path: Path) -> None:
+        """Process one GO or TD file; a temporary failure is retried later, anything else
+        is logged and recorded in ``failures``."""
+        retry: _Retry | None = None
+        try:
+            if closing_kind(path.name) == CANCEL:
+                self.process_td(account, path)
+            else:
+                self.process_go(account, path)
+        except Exception as exc:
+            with self._idle:
+                previous = self._retries.get(path)
+            attempts = previous.attempts + 1 if previous else 1
+            delay = backoff(attempts)
+            retry = _Retry(account, attempts, time.monotonic() + delay)
+            if is_temporary(exc):
+                log.warning("intake: %s not answered yet (%s); attempt %d in %.0f s",
+                            path.name, _describe(exc), attempts + 1, delay)
+            else:
+                log.exception("intake: %s could not be processed; attempt %d in %.0f s",
+                              path.name, attempts + 1, delay)
+                self.failures.append((path, exc))
+        with self._idle:
+            if retry is not None:
+                self._retries[path] = retry
+            else:
+                self._retries.pop(path, None)
+                self._known.discard(path)
+            self._idle.notify_all()
 
     # -- the work --------------------------------------------------------------------------
 
     def process_go(self, account: Account, go_path: Path) -> IntakeResult | None:
         """Check, record, move and acknowledge the set closed by ``go_path``.
 
-        None when there is nothing to do: the GO is gone (cancelled, already processed) or
-        is not in one of the account's IN folders.
+        None when there is nothing to do: the GO is gone (cancelled, already processed), is
+        not in one of the account's IN folders, or another intake holds the set's claim.
         """
         go_path = Path(go_path)
         if not self._belongs(account, go_path):
             return None
-        folder = go_path.parent.name
         go = split_name(go_path.name)
-        history = name_state(account.sender_id, account.sender_number, folder, go.text,
-                             go.date, go.sequence, go.env)
+        held = self._claim(account, go_path, go)
+        if held is None:
+            return None
+        try:
+            return self._process_go(account, go_path, go, held)
+        except claims.ClaimLost:
+            log.warning("intake: %s was taken over by another intake", go.text)
+            return None
+        except BaseException:
+            _release(held)
+            raise
+
+    def _process_go(self, account: Account, go_path: Path, go: BatchName,
+                    held: claims.Claim) -> IntakeResult | None:
+        folder = go_path.parent.name
+        history = self._history(account, folder, go)
         if history.unfinished is not None:
             unfinished = history.unfinished
             if not (self._destination(account, unfinished) / go.text).exists():
-                return self._finish(account, go_path, unfinished)
+                return self._finish(account, go_path, unfinished, held)
             # That set was finished but for its mark when the process died (its GO moved
             # out, its ACRF written); this GO is a new upload of the same name: close the
             # old one, then check this one as any other (its name is used: rejected).
             mark_processed(unfinished.id, self._now())
-            history = name_state(account.sender_id, account.sender_number, folder, go.text,
-                                 go.date, go.sequence, go.env)
+            history = self._history(account, folder, go)
         now = self._now()
         try:
             go_size = go_path.stat().st_size
         except FileNotFoundError:
+            _release(held)
             return None
         members = self._members(go_path.parent, go)
-        file_codes, registered = self._channel(account.channel_id)
-        errors = check_go_name(go, folder, account.sender_number, now.date(), file_codes)
-        if not errors and history.used:
-            errors = [BatchError(NAME_USED, go.text)]
-        checked = not errors
-        if checked:
-            member_errors, pairs = check_members(go, [m.name for m in members])
-            errors += member_errors
-            for pair in pairs:
-                try:
-                    signature = (go_path.parent / pair.signature.text).read_bytes()
-                    data = (go_path.parent / pair.data.text).read_bytes()
-                except FileNotFoundError:  # deleted by the partner meanwhile
-                    errors.append(BatchError(DATA_FILES_INCONSISTENT, pair.data.text))
-                    continue
-                code = check_signature(signature, data, registered)
-                if code is not None:
-                    errors.append(BatchError(code, pair.data.text))
+        try:
+            errors, checked = self._check(account, go_path, go, members, history)
+        except Exception as exc:
+            if is_temporary(exc):
+                raise
+            log.exception("intake: %s: internal error while checking the set; answered "
+                          "with %s", go.text, INTERNAL_ERROR)
+            errors, checked = [BatchError(INTERNAL_ERROR, go.text)], False
         files = (*(BatchFile(m.name.text, m.size) for m in members), BatchFile(go.text, go_size))
         new = NewBatchSet(account.sender_id, account.channel_id, go.text, folder, go.env,
                           go.purpose, go.date, go.sequence, files, now)
         batch = record_acknowledged(new, errors, ENV_OF_FOLDER[folder], now.date(),
-                                    account.sender_number, NAME_USED if checked else None)
-        return self._finish(account, go_path, batch)
+                                    account.sender_number, NAME_USED if checked else None,
+                                    claim=held)
+        return self._finish(account, go_path, batch, held)
+
+    def _history(self, account: Account, folder: str, go: BatchName) -> NameState:
+        return name_state(account.sender_id, account.sender_number, folder, go.text, go.date,
+                          go.sequence, go.env)
+
+    def _check(self, account: Account, go_path: Path, go: BatchName, members: list[_Member],
+               history: NameState) -> tuple[list[BatchError], bool]:
+        """The set's problems, and whether it was checked beyond its GO's name (then its
+        name's reuse is checked again when it is recorded)."""
+        folder = go_path.parent
+        file_codes, registered = self._channel(account.channel_id)
+        errors = check_go_name(go, folder.name, account.sender_number, self._now().date(),
+                               file_codes)
+        if not errors and history.used:
+            errors = [BatchError(NAME_USED, go.text)]
+        if errors:
+            return errors, False
+        member_errors, pairs = check_members(go, [m.name for m in members])
+        errors += member_errors
+        for pair in pairs:
+            try:
+                code = check_signature(folder / pair.signature.text, folder / pair.data.text,
+                                       registered)
+            except FileNotFoundError:  # deleted by the partner meanwhile
+                code = DATA_FILES_INCONSISTENT
+            if code is not None:
+                errors.append(BatchError(code, pair.data.text))
+        return errors, True
 
     def process_td(self, account: Account, td_path: Path) -> BatchSetInfo | None:
         """Cancel the set ``td_path`` names: delete its files still in the folder, record it."""
@@ -269,21 +419,42 @@ class Intake:
         if not self._belongs(account, td_path):
             return None
         td = split_name(td_path.name)
-        try:
-            td_size = td_path.stat().st_size
-        except FileNotFoundError:
+        held = self._claim(account, td_path, td)
+        if held is None:
             return None
-        members = self._members(td_path.parent, td)
-        for member in members:
-            member.path.unlink(missing_ok=True)
-        td_path.unlink(missing_ok=True)
-        files = (*(BatchFile(m.name.text, m.size) for m in members), BatchFile(td.text, td_size))
-        now = self._now()
-        batch = record_cancelled(NewBatchSet(
-            account.sender_id, account.channel_id, td.text, td_path.parent.name, td.env,
-            td.purpose, td.date, td.sequence, files, now), now)
+        try:
+            try:
+                td_size = td_path.stat().st_size
+            except FileNotFoundError:
+                _release(held)
+                return None
+            members = self._members(td_path.parent, td)
+            for member in members:
+                member.path.unlink(missing_ok=True)
+            td_path.unlink(missing_ok=True)
+            files = (*(BatchFile(m.name.text, m.size) for m in members),
+                     BatchFile(td.text, td_size))
+            now = self._now()
+            batch = record_cancelled(NewBatchSet(
+                account.sender_id, account.channel_id, td.text, td_path.parent.name, td.env,
+                td.purpose, td.date, td.sequence, files, now), now, claim=held)
+        except claims.ClaimLost:
+            log.warning("intake: %s was taken over by another intake", td.text)
+            return None
+        except BaseException:
+            _release(held)
+            raise
         log.info("intake: %s cancelled %d file(s)", td.text, len(members))
         return batch
+
+    def _claim(self, account: Account, path: Path, name: BatchName) -> claims.Claim | None:
+        """Claim the set ``name`` closes (or cancels) in this folder of the account's home;
+        None when another intake holds it. GO and TD of one set share the claim."""
+        key = f"{account.technical_user}/{path.parent.name}/{name.text[len(name.kind):]}"
+        if claims.claim(key, self.owner, self.lease):
+            return key, self.owner
+        log.info("intake: %s is being processed by another intake", name.text)
+        return None
 
     def _belongs(self, account: Account, path: Path) -> bool:
         home = (self.homes_root / account.technical_user).resolve()
@@ -304,8 +475,10 @@ class Intake:
             names = [text for text in names if stem in text]
         members: list[_Member] = []
         for text in names:
+            if text == closing.text or closing_kind(text) is not None:
+                continue
             name = split_name(text)
-            if text == closing.text or name.kind in (GO, CANCEL) or name.key != closing.key:
+            if name.key != closing.key:
                 continue
             path = folder / text
             try:
@@ -337,7 +510,8 @@ class Intake:
         area = self.accepted_root if batch.result == RESULT_ACCEPTED else self.rejected_root
         return area / f"{account.sender_number:06d}" / str(batch.ticket)
 
-    def _finish(self, account: Account, go_path: Path, batch: BatchSetInfo) -> IntakeResult:
+    def _finish(self, account: Account, go_path: Path, batch: BatchSetInfo,
+                held: claims.Claim | None = None) -> IntakeResult:
         """Move the set out of the home, write its ACRF, mark it processed (in that order)."""
         assert batch.ticket is not None and batch.ack_name is not None
         destination = self._destination(account, batch)
@@ -351,15 +525,28 @@ class Intake:
         ack_path = out / batch.ack_name
         ack = Acknowledgement(batch.go_name, batch.ticket, RESULT_ACCEPTED
                               if batch.result == RESULT_ACCEPTED else 0, batch.error_codes)
-        write_atomically(ack_path, acrf_xml(ack), self.staging)
+        write_acrf(ack_path, ack, self.staging)
         _move(go_path, destination / go_path.name)
         done = self._now()
-        mark_processed(batch.id, done)
+        mark_processed(batch.id, done, held)
         batch = replace(batch, processed_at=done)
         log.info("intake: %s %s, ticket %s, %s", batch.go_name,
                  "accepted" if ack.accepted else f"rejected {list(ack.errors)}", batch.ticket,
                  batch.ack_name)
         return IntakeResult(batch, ack_path, destination)
+
+
+def _release(held: claims.Claim) -> None:
+    """Give a claim up after a failure, if the database lets us (else its lease runs out,
+    or this intake takes it again at its next attempt)."""
+    try:
+        claims.release(*held)
+    except Exception as exc:
+        log.warning("intake: claim on %s kept (%s)", held[0], _describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _move(source: Path, target: Path) -> None:

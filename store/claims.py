@@ -1,0 +1,98 @@
+"""Claims on work that must be done once, whoever else shares the database.
+
+The batch intake claims a set (its home, folder and name) before it reads a file of it, so
+that any number of intakes on one database — processes on one machine or on several — answer
+each GO once. A claim is a row ``intake_claim(key, owner, lease_until)``:
+
+- :func:`claim` takes the key when nobody holds it, when its lease ran out, when the holder
+  is this owner, or when the holder is a process of this machine that no longer exists (a
+  ``kill -9``: no need to wait for the lease);
+- :func:`holds` says, inside the caller's transaction, whether the claim is still ours
+  (the intake records its decision only then, so a claim taken over after a stall never
+  gives a set two answers), and renews it;
+- :func:`release` deletes it once the set is finished.
+
+Lease times are wall-clock seconds since the epoch (``time.time()``), not the domain clock:
+they must mean the same in every process. The locking is here and only here: on SQLite an
+IMMEDIATE transaction serialises the claimers; another backend (PostgreSQL: ``SELECT … FOR
+UPDATE SKIP LOCKED``) replaces the body of :func:`claim`, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+
+from store.db import db
+
+LEASE_SECONDS = 120.0
+
+
+class ClaimLost(Exception):
+    """Another owner took the claim over (ours had run out): leave the set to it."""
+
+
+Claim = tuple[str, str]  # (key, owner)
+_HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    """``host:pid:random``: unique per intake, and says which process of which machine."""
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_gone(owner: str) -> bool:
+    """Whether ``owner`` was a process of this machine that has ended."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def claim(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
+    """Take ``key`` for ``owner`` for ``lease`` seconds; False when another holds it."""
+    now = time.time()
+    with db.atomic("IMMEDIATE"):
+        row = db.execute_sql("SELECT owner, lease_until FROM intake_claim WHERE key = ?",
+                             (key,)).fetchone()
+        if row is not None and row[0] != owner and row[1] >= now and not owner_gone(row[0]):
+            return False
+        db.execute_sql(
+            "INSERT INTO intake_claim (key, owner, lease_until) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, "
+            "lease_until = excluded.lease_until", (key, owner, now + lease))
+    return True
+
+
+def holds(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
+    """Inside the caller's (IMMEDIATE) transaction: whether ``owner`` still holds ``key``;
+    if so the lease is renewed."""
+    cursor = db.execute_sql(
+        "UPDATE intake_claim SET lease_until = ? WHERE key = ? AND owner = ?",
+        (time.time() + lease, key, owner))
+    return bool(cursor.rowcount)
+
+
+def check(held: Claim | None) -> None:
+    """Inside the caller's transaction: ClaimLost unless ``held`` is still ours (None: no
+    claim to check)."""
+    if held is not None and not holds(*held):
+        raise ClaimLost(f"claim on {held[0]} lost by {held[1]}")
+
+
+def release(key: str, owner: str) -> None:
+    """Give ``key`` up (only if ``owner`` holds it); inside or outside a transaction."""
+    with db.atomic():
+        db.execute_sql("DELETE FROM intake_claim WHERE key = ? AND owner = ?", (key, owner))

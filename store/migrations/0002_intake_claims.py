@@ -1,0 +1,17 @@
+"""Intake claims: a set is claimed in the database (owner, lease) before it is read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATEMENTS = [
+    """CREATE TABLE intake_claim (
+        key TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        lease_until REAL NOT NULL)""",
+]
+
+
+def up(migrator: Any, db: Any) -> None:
+    for statement in STATEMENTS:
+        db.execute_sql(statement)
