@@ -1,0 +1,144 @@
+"""Exactly once with real processes: several ``expedito serve`` on one database and one set
+of homes, and ``kill -9`` half-way through, on 200 waiting sets. Each GO gets one ACRF,
+each set is recorded once, its files moved once; nothing is both accepted and rejected, and
+no temporary file of an ACRF write is left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from peewee import SqliteDatabase
+
+from store.batches import sender_batch_sets
+from store.db import close_database, database_path
+from store.democreds import DemoCredentials
+from sync.intake.acrf import parse_acrf
+from sync.intake.service import Intake
+from tests.support.credentials import signing_pair
+from tests.support.intake import Partner, make_home
+from tests.support.registration import provisioned_account
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = 200
+
+
+@dataclass
+class Waiting:
+    partner: Partner
+    db_path: Path
+    homes: Path
+    gos: set[str]
+    logs: Path
+
+    def serve(self, name: str) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("wb")
+        return subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", "--db", str(self.db_path), "serve", "--port", "0",
+             "--homes", str(self.homes)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+    def acrfs(self) -> list[str]:
+        return [n for n in os.listdir(self.partner.home / "OUTTEST") if n.startswith("FO.")]
+
+    def wait_answered(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = [n for n in os.listdir(self.partner.home / "INTEST") if n.startswith("GO.")]
+            if not left and len(self.acrfs()) >= SETS:
+                time.sleep(0.5)  # anything late (a second answer) would show now
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{len(self.acrfs())} ACRFs after {timeout} s; logs in {self.logs}")
+
+    def check_exactly_once(self) -> None:
+        home = self.partner.home
+        answered = [parse_acrf((home / "OUTTEST" / n).read_bytes()) for n in self.acrfs()]
+        assert len(answered) == SETS
+        assert sorted(a.file_name for a in answered) == sorted(self.gos)
+        assert all(a.accepted for a in answered), [a.errors for a in answered if a.errors]
+        assert len({a.ticket for a in answered}) == SETS
+        assert os.listdir(home / "INTEST") == []
+        spool = self.homes.parent / "intake"
+        kept = [p.name for p in (spool / "accepted").glob("*/*/GO.*")]
+        assert sorted(kept) == sorted(self.gos)
+        assert not (spool / "rejected").exists() or not any((spool / "rejected").iterdir())
+        assert [p for p in (spool / "accepted").glob("*/*")
+                if len(list(p.iterdir())) != 3] == []  # FI, FS, GO: each moved once
+        staging = spool / "tmp"
+        assert not staging.exists() or os.listdir(staging) == []
+        assert [n for n in os.listdir(home / "OUTTEST") if n.endswith(".tmp")] == []
+        recorded = sender_batch_sets(self.partner.account.sender_id, limit=10 * SETS)
+        assert len(recorded) == SETS and all(b.status == "accepted" for b in recorded)
+
+
+@pytest.fixture
+def waiting(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+            ) -> Iterator[Waiting]:
+    """200 closed sets in INTEST of a provisioned account, no intake running yet."""
+    account = provisioned_account(demo_credentials)
+    homes = tmp_path / "homes"
+    home = make_home(homes)
+    cert, key = signing_pair(demo_credentials)
+    partner = Partner(account, home, Intake(homes, rescan=None), cert, key)
+    gos = {partner.write(parts=(b"<DmfA>" + b"x" * 20_000 + b"</DmfA>",)).go.name
+           for _ in range(SETS)}
+    path = database_path()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    close_database()  # the test's own connection holds nothing meanwhile
+    yield Waiting(partner, path, homes, gos, logs)
+
+
+def _stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_two_serve_processes_on_one_database_answer_each_go_once(waiting: Waiting) -> None:
+    first, second = waiting.serve("first"), waiting.serve("second")
+    try:
+        waiting.wait_answered()
+    finally:
+        _stop(first, second)
+    waiting.check_exactly_once()
+    logs = [(waiting.logs / f"{n}.log").read_text() for n in ("first", "second")]
+    assert all("Traceback" not in log for log in logs), logs
+
+
+@pytest.mark.parametrize("after", [1, SETS // 3])
+def test_kill_9_half_way_then_a_restart_answers_each_go_once(waiting: Waiting,
+                                                            after: int) -> None:
+    """Killed as soon as ``after`` ACRFs are out (the next set is then half done), and
+    again with another process serving meanwhile; the one started last finishes."""
+    victim = waiting.serve("victim")
+    try:
+        deadline = time.monotonic() + 60
+        while len(waiting.acrfs()) < after and time.monotonic() < deadline:
+            time.sleep(0.002)
+        victim.kill()  # SIGKILL: no clean-up at all
+        victim.wait()
+    finally:
+        _stop(victim)
+    assert len(waiting.acrfs()) < SETS
+    restarted = waiting.serve("restarted")
+    try:
+        waiting.wait_answered()
+    finally:
+        _stop(restarted)
+    waiting.check_exactly_once()
