@@ -1,11 +1,18 @@
-"""The SFTP server's limits, and the per-address failure counter (delay, then ban)."""
+"""The SFTP server's limits, the per-address failure counter (delay, then ban) and the
+random early drop of unauthenticated connections (OpenSSH's ``MaxStartups``).
+
+Each limit that ``expedito serve`` and the app take as an option says so in its field's
+metadata (``option``, ``unit``, ``help``): ``limit_options`` lists them, ``tui/cli.py`` adds
+them to the command line, and the README's table shows the same defaults.
+"""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 MB = 1024 * 1024
 # OpenSSH's sftp-server answers READ with at most this many bytes (SFTP_MAX_MSG_LENGTH - 1024)
@@ -14,24 +21,112 @@ MAX_READ = 261_120
 MAX_PACKET = 256 * 1024
 
 
+def _option(name: str, unit: str, text: str) -> dict[str, str]:
+    return {"option": name, "unit": unit, "help": text}
+
+
 @dataclass(frozen=True)
 class ServerLimits:
-    login_grace: float = 30.0  # seconds to authenticate
+    login_grace: float = field(default=30.0, metadata=_option(
+        "--login-grace", "s", "seconds a connection has to authenticate"))
     max_auth_tries: int = 6  # per connection
     delay_after: int = 3  # failures from an address before each refusal is delayed...
     delay_base: float = 0.25  # ...by this, doubling with each further failure...
     delay_max: float = 4.0  # ...up to this
-    ban_after: int = 20  # failures from an address within ban_window: banned
+    ban_after: int = field(default=20, metadata=_option(
+        "--ban-after", "failures", "failed logins from one address within 10 minutes "
+        "before it is banned for 15 minutes"))
     ban_window: float = 600.0
     ban_time: float = 900.0
-    max_unauthenticated: int = 20  # connections not (yet) authenticated, all addresses
-    max_sessions_per_user: int = 4  # authenticated connections of one technical user
+    max_startups: tuple[int, int, int] = field(default=(10, 30, 100), metadata=_option(
+        "--max-startups", "start:rate:full", "unauthenticated connections, all addresses: "
+        "from START on, each new one is dropped with a probability of RATE %, growing to "
+        "100 % at FULL (OpenSSH's MaxStartups)"))
+    per_source_max_startups: int = field(default=8, metadata=_option(
+        "--per-source-max-startups", "connections",
+        "unauthenticated connections from one address"))
+    max_sessions_per_user: int = field(default=4, metadata=_option(
+        "--max-sessions", "connections", "authenticated connections of one technical user"))
     max_channels_per_connection: int = 4
-    max_file_size: int = 512 * MB
-    max_open_handles: int = 64
-    window_size: int = 64 * MB  # SSH channel window (paramiko's default is 2 MB)
+    max_file_size: int = field(default=512 * MB, metadata=_option(
+        "--max-file-size", "MB", "largest file an SFTP user may upload"))
+    max_open_handles: int = field(default=64, metadata=_option(
+        "--max-open-handles", "handles", "files and folders one SFTP session may hold open"))
+    in_quota: int = field(default=2048 * MB, metadata=_option(
+        "--in-quota", "MB", "what may wait in one user's IN folders (uploads refused beyond)"))
+    idle_timeout: float = field(default=600.0, metadata=_option(
+        "--idle-timeout", "s", "an authenticated connection without a request for this long "
+        "is closed (0: never)"))
+    window_size: int = field(default=16 * MB, metadata=_option(
+        "--window", "MB", "SSH window of one channel: what the client may send ahead"))
+    connection_window: int = field(default=32 * MB, metadata=_option(
+        "--connection-window", "MB", "the windows of one connection's channels together: "
+        "the most it can make the server hold"))
     max_packet_size: int = 256 * 1024  # SSH channel packet (paramiko's default is 32 KB)
     liveness_sweep: float = 2.0  # also close idle sessions of revoked accounts this often
+
+
+@dataclass(frozen=True)
+class LimitOption:
+    field: str
+    option: str  # --name
+    unit: str  # "MB": the option is in MiB, the limit in bytes
+    help: str
+    default: object  # in the option's unit
+
+
+def limit_options() -> list[LimitOption]:
+    """The limits ``expedito serve`` and the app take as options, with their defaults."""
+    options = []
+    for item in fields(ServerLimits):
+        if "option" not in item.metadata:
+            continue
+        default = item.default
+        if item.metadata["unit"] == "MB" and isinstance(default, int):
+            default = default // MB
+        options.append(LimitOption(item.name, item.metadata["option"], item.metadata["unit"],
+                                   item.metadata["help"], default))
+    return options
+
+
+def format_default(option: LimitOption) -> str:
+    if isinstance(option.default, tuple):
+        return ":".join(str(part) for part in option.default)
+    if isinstance(option.default, float) and option.default.is_integer():
+        return str(int(option.default))
+    return str(option.default)
+
+
+def parse_max_startups(text: str) -> tuple[int, int, int]:
+    """``START:RATE:FULL`` (or ``FULL`` alone: no early drop before it), as OpenSSH takes it;
+    ValueError when it does not hold 0 < START <= FULL, 0 <= RATE <= 100."""
+    parts = text.split(":")
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"not START:RATE:FULL: {text!r}") from None
+    if len(numbers) == 1:
+        numbers = [numbers[0], 100, numbers[0]]
+    if len(numbers) != 3:
+        raise ValueError(f"not START:RATE:FULL: {text!r}")
+    start, rate, full = numbers
+    if not (0 < start <= full and 0 <= rate <= 100):
+        raise ValueError(f"MaxStartups needs 0 < START <= FULL and 0 <= RATE <= 100: {text!r}")
+    return start, rate, full
+
+
+def early_drop(startups: int, limits: ServerLimits,
+               draw: Callable[[], float] = random.random) -> bool:
+    """Drop a new connection when ``startups`` are already waiting to authenticate?
+    OpenSSH's ``drop_connection``: never below START, always from FULL, in between with a
+    probability growing linearly from RATE % to 100 %."""
+    start, rate, full = limits.max_startups
+    if startups < start:
+        return False
+    if startups >= full:
+        return True
+    percent = rate + (100 - rate) * (startups - start) / (full - start)
+    return draw() * 100 < percent
 
 
 @dataclass

@@ -1,14 +1,17 @@
 """The SFTP server: paramiko, public keys of provisioned channels only, homes confined.
 
 One listening socket, one accept thread, one housekeeping thread; paramiko runs a thread per
-connection and one per SFTP session. Authentication asks ``store.accounts.find_account``
-(one indexed query, whatever the refusal reason, so an unknown user and a wrong key get the
-same answer); every SFTP request first checks that the account is live (``account_is_live``'s
-indexed SELECT, compiled once per connection), so a deleted channel or sender stops an open
-session at its next request. Limits: login grace,
-growing delay then ban per address, unauthenticated connections, sessions per user, file size,
-READ length. Large SSH windows and packets and OpenSSH's ``limits@openssh.com`` extension let
-OpenSSH clients send 255 KB requests.
+connection and one per SFTP session (one subsystem a channel). Authentication asks
+``store.accounts.find_account`` (one indexed query, whatever the refusal reason, so an unknown
+user and a wrong key get the same answer) and counts for the address only once paramiko has
+verified the signature (``sync.ssh_transport``); every SFTP request first checks that the
+account is live (``account_is_live``'s indexed SELECT, compiled once per connection), so a
+deleted channel or sender stops an open session at its next request. Limits
+(``sync.limits``): login grace, growing delay then ban per address, unauthenticated connections
+per address and OpenSSH-style random early drop, sessions per user, channels and windows per
+connection, open handles, idle time, file size, READ length, SFTP packet length. Large SSH
+windows and packets and OpenSSH's ``limits@openssh.com`` extension let OpenSSH clients send
+255 KB requests.
 """
 
 from __future__ import annotations
@@ -20,14 +23,12 @@ import socket
 import struct
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paramiko
-from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 from paramiko.common import (
     AUTH_FAILED,
     AUTH_SUCCESSFUL,
@@ -41,9 +42,13 @@ from paramiko.sftp import (
     CMD_EXTENDED,
     CMD_EXTENDED_REPLY,
     CMD_INIT,
+    CMD_OPEN,
+    CMD_OPENDIR,
     CMD_READ,
     CMD_VERSION,
+    CMD_WRITE,
     SFTP_EOF,
+    SFTP_FAILURE,
     SFTP_OK,
     SFTP_PERMISSION_DENIED,
     SFTPError,
@@ -52,14 +57,19 @@ from paramiko.sftp import (
 from store.accounts import Account, find_account, liveness_statement
 from store.db import db
 from sync.homes import home_of
-from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits
+from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_drop
+from sync.memory import give_back_memory
 from sync.scp_server import send_exit_status
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
+from sync.ssh_transport import ServerTransport
 
 log = logging.getLogger("expedito.sftp")
 
 SFTP_VERSION = 3
+# longest SFTP packet taken (a 255 KB WRITE and its header); a longer one is read and dropped
+# as it arrives, and refused (OpenSSH's sftp-server ends the session)
+MAX_SFTP_PACKET = MAX_PACKET + 1024
 EXTENSIONS = (("limits@openssh.com", "1"), ("posix-rename@openssh.com", "1"))
 
 
@@ -76,6 +86,9 @@ class SessionServer(paramiko.ServerInterface):
         self.failures = 0
         self.channels = 0
         self.counted = False
+        self.last_active = time.monotonic()
+        self._pending: Account | None = None  # its key matched; its signature not yet checked
+        self._claimed: set[int] = set()  # channels that run something (one thing each)
         self._handles: list[ReadHandle | UploadHandle] = []
         self._live_statement: tuple[str, list[Any]] | None = None
 
@@ -98,6 +111,10 @@ class SessionServer(paramiko.ServerInterface):
         return AUTH_FAILED
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        """Is this key one of ``username``'s? Asked for a query (no signature: paramiko then
+        answers PK_OK) and before verifying a signature: not a success yet (see
+        ``signature_checked``)."""
+        self._pending = None
         if self.service.guard.banned(self.address):
             self._close()
             return AUTH_FAILED
@@ -105,12 +122,25 @@ class SessionServer(paramiko.ServerInterface):
             account = find_account(username, f"{key.get_name()} {key.get_base64()}")
         if account is None:
             return self._refuse(username)
-        # paramiko verifies the signature after this answer (and asks again with it)
+        self._pending = account
+        return AUTH_SUCCESSFUL
+
+    def signature_checked(self, verified: bool) -> None:
+        """paramiko's verdict on the signature of the request ``check_auth_publickey`` just
+        accepted the key of (``sync.ssh_transport.VerifiedAuthHandler``): only a verified
+        signature logs in and clears the address's failures; a bad one is a failure."""
+        account, self._pending = self._pending, None
+        if account is None:
+            return
+        if not verified:
+            log.info("bad signature for %r from %s", account.technical_user, self.address)
+            self._refuse(account.technical_user)
+            return
         self.account = account
         self._live_statement = liveness_statement(account.channel_id)
         self.home = home_of(self.service.homes_root, account.technical_user)
+        self.last_active = time.monotonic()
         self.service.guard.success(self.address)
-        return AUTH_SUCCESSFUL
 
     def _refuse(self, username: str) -> int:
         self.failures += 1
@@ -140,17 +170,34 @@ class SessionServer(paramiko.ServerInterface):
                 return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
             self.counted = True
         self.channels += 1
+        self.touch()
         return OPEN_SUCCEEDED
+
+    def claim(self, channel: paramiko.Channel) -> bool:
+        """Reserve ``channel`` for one subsystem or command; False if it already runs one (a
+        second request on a channel used to start a second thread reading the same
+        channel, left blocked when the session ended)."""
+        if channel.get_id() in self._claimed:
+            return False
+        self._claimed.add(channel.get_id())
+        self.touch()
+        return True
 
     def check_channel_subsystem_request(self, channel: paramiko.Channel, name: str) -> bool:
         if name != "sftp" or self.account is None or self.home is None:
             return False
-        # we are on the transport thread, the only one that feeds the pipe: safe to swap it
-        channel.in_buffer = ChunkPipe.replacing(channel.in_buffer)
+        if not self.claim(channel):
+            log.info("%s: a second subsystem on channel %d refused", self.user,
+                     channel.get_id())
+            return False
         result: bool = super().check_channel_subsystem_request(channel, name)
         return result
 
     # What the SFTP layer calls ------------------------------------------------------------
+
+    def touch(self) -> None:
+        """The client did something (for the idle timeout)."""
+        self.last_active = time.monotonic()
 
     def live(self) -> bool:
         """Is the account still provisioned? One indexed SELECT, no cache (the statement is
@@ -172,123 +219,52 @@ class SessionServer(paramiko.ServerInterface):
             log.exception("on_upload hook failed for %s", path)
 
 
-class ChunkPipe(BufferedPipe):
-    """A channel's input pipe that keeps the received chunks in a queue.
-
-    paramiko's ``BufferedPipe`` appends every SSH packet to one ``array`` and deletes what is
-    read from its front, moving the whole backlog in memory at each read: with a 64 MB window
-    the backlog of an upload reaches megabytes and this was the server's largest cost. Here a
-    read takes whole chunks (no copy when it takes exactly one) or the front of one.
-    """
-
-    # set by BufferedPipe.__init__ (missing from paramiko's type stubs)
-    _lock: threading.Lock
-    _cv: threading.Condition
-    _event: threading.Event | None
-    _closed: bool
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: deque[bytes] = deque()
-        self._start = 0  # bytes of the first chunk already read
-        self._size = 0
-
-    @classmethod
-    def replacing(cls, old: BufferedPipe[bytes]) -> ChunkPipe:
-        """A pipe with ``old``'s unread bytes and state (call it from the feeding thread)."""
-        pipe = cls()
-        pipe._event = getattr(old, "_event", None)
-        pipe._closed = getattr(old, "_closed", False)
-        left = old.empty()
-        if left:
-            pipe.feed(left)
-        return pipe
-
-    def set_event(self, event: threading.Event) -> None:
-        with self._lock:
-            self._event = event
-            if self._closed or self._size:
-                event.set()
-            else:
-                event.clear()
-
-    def feed(self, data: bytes | str) -> None:
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        with self._lock:
-            if data:
-                self._chunks.append(bytes(data))
-                self._size += len(data)
-            if self._event is not None:
-                self._event.set()
-            self._cv.notify_all()
-
-    def read_ready(self) -> bool:
-        with self._lock:
-            return self._size > 0
-
-    def read(self, nbytes: int, timeout: float | None = None) -> bytes:
-        with self._lock:
-            if not self._size:
-                if self._closed:
-                    return b""
-                if timeout == 0.0:
-                    raise PipeTimeout()
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while not self._size and not self._closed:
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        raise PipeTimeout()
-                    self._cv.wait(remaining)
-            return self._take(nbytes)
-
-    def _take(self, nbytes: int) -> bytes:
-        """Up to ``nbytes`` from the front (lock held)."""
-        chunks = self._chunks
-        parts: list[bytes | memoryview] = []
-        while nbytes > 0 and chunks:
-            head, start = chunks[0], self._start
-            available = len(head) - start
-            if available <= nbytes:
-                chunks.popleft()
-                self._start = 0
-                parts.append(head if not start else memoryview(head)[start:])
-                nbytes -= available
-                self._size -= available
-            else:
-                parts.append(memoryview(head)[start:start + nbytes])
-                self._start += nbytes
-                self._size -= nbytes
-                nbytes = 0
-        if not self._size and self._event is not None and not self._closed:
-            self._event.clear()
-        if len(parts) == 1:
-            return bytes(parts[0])  # no copy when it is a whole chunk
-        return b"".join(parts)
-
-    def empty(self) -> bytes:
-        with self._lock:
-            return self._take(self._size)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return self._size
-
-
 # paramiko's stubs leave out the internals this subclass builds on (_process, _send_status...)
 _SFTPServerBase: Any = paramiko.SFTPServer
 
 
+_TOO_LONG = -1  # a packet type of our own: the packet was longer than MAX_SFTP_PACKET
+
+
 class ExpeditoSFTP(_SFTPServerBase):
     """paramiko's SFTP subsystem with the account check per request, limits@openssh.com,
-    closes that can report failure, and interrupted uploads discarded."""
+    closes that can report failure, interrupted uploads discarded, open handles capped,
+    packets bounded and WRITE data taken without copies."""
 
     file_table: dict[bytes, Any]
+    folder_table: dict[bytes, Any]
 
     def __init__(self, channel: paramiko.Channel, name: str, server: SessionServer,
                  *args: Any, **kwargs: Any) -> None:
         super().__init__(channel, name, server, ConfinedSFTP)
         self.session = server
+        self._body = b""  # the packet being processed, after its type byte
+
+    def _read_packet(self) -> tuple[int, bytes]:
+        """The next packet's type and body. A packet longer than ``MAX_SFTP_PACKET`` is read
+        and dropped as it arrives (it costs nothing), then refused; one of 16 MB or more
+        is garbage and ends the session, as in paramiko."""
+        size = int.from_bytes(self._read_all(4), "big")
+        if size > MAX_SFTP_PACKET:
+            if size >= 1 << 24 or size < 5:
+                raise SFTPError(f"garbage packet ({size} bytes)")
+            head = self._read_all(5)
+            self._skip(size - 5)
+            log.info("%s: SFTP packet of %d bytes refused", self.session.user, size)
+            self._body = head[1:]
+            return _TOO_LONG, self._body
+        if not size:
+            return 0, b""
+        kind = self._read_all(1)[0]
+        self._body = self._read_all(size - 1) if size > 1 else b""
+        return kind, self._body
+
+    def _skip(self, n: int) -> None:
+        while n > 0:
+            data = self.sock.recv(min(n, MAX_SFTP_PACKET))
+            if not data:
+                raise EOFError()
+            n -= len(data)
 
     def _send_server_version(self) -> int:
         t, data = self._read_packet()
@@ -333,8 +309,15 @@ class ExpeditoSFTP(_SFTPServerBase):
         try:
             with db.connection_context():
                 super().start_subsystem(name, transport, channel)
+        except (EOFError, OSError, SFTPError, paramiko.SSHException) as exc:
+            log.info("%s: SFTP session ended: %s", self.session.user,
+                     str(exc) or type(exc).__name__)
         finally:
             self._abort_uploads()
+
+    def _log(self, level: int, msg: Any) -> None:
+        if not isinstance(msg, list):  # a list is a traceback: the line before says it
+            super()._log(level, msg)
 
     def _abort_uploads(self) -> None:
         for handle in list(self.file_table.values()):
@@ -348,6 +331,10 @@ class ExpeditoSFTP(_SFTPServerBase):
         super().finish_subsystem()
 
     def _process(self, t: int, request_number: int, msg: Message) -> None:
+        self.session.touch()
+        if t == _TOO_LONG:
+            self._send_status(request_number, SFTP_FAILURE, "packet too long")
+            return
         if not self.session.live():
             log.info("%s: access revoked, closing the session", self.session.user)
             self._send_status(request_number, SFTP_PERMISSION_DENIED, "access revoked")
@@ -384,6 +371,24 @@ class ExpeditoSFTP(_SFTPServerBase):
                     self._send_data(request_number, data)
                 return
             msg.packet.seek(position)
+        elif t == CMD_WRITE:
+            position = msg.packet.tell()
+            handle = msg.get_binary()
+            offset = msg.get_int64()
+            length = msg.get_int()
+            start = msg.packet.tell()
+            entry = self.file_table.get(handle)
+            if isinstance(entry, UploadHandle | ReadHandle) and start + length <= len(
+                    self._body):
+                payload = memoryview(self._body)[start:start + length]  # no copy
+                self._send_status(request_number, entry.write(offset, payload))
+                return
+            msg.packet.seek(position)
+        elif t in (CMD_OPEN, CMD_OPENDIR):
+            if len(self.file_table) + len(self.folder_table) >= \
+                    self.session.limits.max_open_handles:
+                self._send_status(request_number, SFTP_FAILURE, "too many open handles")
+                return
         elif t == CMD_EXTENDED:
             position = msg.packet.tell()
             if msg.get_text() == "limits@openssh.com":
@@ -496,16 +501,14 @@ class SFTPService:
             log.info("banned address %s: connection closed", address)
             sock.close()
             return
-        with self._lock:
-            waiting = sum(1 for c in self._connections if not c.transport.is_authenticated())
-        if waiting >= self.limits.max_unauthenticated:
-            log.info("too many unauthenticated connections: %s closed", address)
+        refusal = self._startup_refusal(address)
+        if refusal:
+            log.info("%s: connection closed (%s)", address, refusal)
             sock.close()
             return
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport = paramiko.Transport(sock, default_window_size=self.limits.window_size,
-                                       default_max_packet_size=self.limits.max_packet_size)
+        transport = ServerTransport(sock, address, self.limits)
         configure(transport)
         for key in self.host_keys:
             transport.add_server_key(key)
@@ -518,6 +521,18 @@ class SFTPService:
         with self._lock:
             self._connections.append(_Connection(transport, server, time.monotonic()))
         transport.start_server(event=threading.Event(), server=server)
+
+    def _startup_refusal(self, address: str) -> str:
+        """Why a new connection from ``address`` is closed at once ("" if it is not): too many
+        from this address are not authenticated yet, or the random early drop (MaxStartups)."""
+        with self._lock:
+            waiting = [c.server.address for c in self._connections
+                       if c.transport.is_active() and not c.transport.is_authenticated()]
+        if waiting.count(address) >= self.limits.per_source_max_startups:
+            return "too many unauthenticated connections from this address"
+        if early_drop(len(waiting), self.limits):
+            return f"{len(waiting)} unauthenticated connections: early drop"
+        return ""
 
     # Sessions per user --------------------------------------------------------------------
 
@@ -565,6 +580,7 @@ class SFTPService:
         with self._lock:
             connections = list(self._connections)
         closing = []
+        ended = 0
         for connection in connections:
             transport, server = connection.transport, connection.server
             if not transport.is_active():
@@ -572,10 +588,14 @@ class SFTPService:
                     self._release(connection)
                     if connection in self._connections:
                         self._connections.remove(connection)
+                        ended += 1
             elif not transport.is_authenticated():
                 if now - connection.started > self.limits.login_grace:
                     log.info("login grace time over for %s", server.address)
                     closing.append(transport)
+            elif self.limits.idle_timeout and now - server.last_active > self.limits.idle_timeout:
+                log.info("%s: idle for %.0f s, closing", server.user, now - server.last_active)
+                closing.append(transport)
             elif now - connection.checked >= self.limits.liveness_sweep:
                 connection.checked = now
                 if not server.live():
@@ -583,3 +603,5 @@ class SFTPService:
                     closing.append(transport)
         for transport in closing:
             transport.close()
+        if ended:
+            give_back_memory()

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
+from paramiko.ssh_exception import SSHException
 from peewee import SqliteDatabase
 
 from store.accounts import account_is_live, liveness_statement
 from store.db import db
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, DELETED, PENDING, SFTP, Channel, Sender
-from sync.sftp_server import ChunkPipe
+from sync.ssh_pipe import ChunkPipe
 from tests.support.registration import register_demo_sender
 from tests.support.sftp import provision
 
@@ -51,7 +52,7 @@ def test_liveness_statement_agrees_with_account_is_live(
 
 
 def test_chunk_pipe_reads_across_and_within_chunks() -> None:
-    pipe = ChunkPipe()
+    pipe = ChunkPipe(limit=2000)
     for piece in (b"abcd", b"efgh", b"ij"):
         pipe.feed(piece)
     assert len(pipe) == 10
@@ -66,8 +67,21 @@ def test_chunk_pipe_reads_across_and_within_chunks() -> None:
     assert pipe.empty() == b"text"
 
 
+def test_chunk_pipe_refuses_more_than_its_window() -> None:
+    """paramiko does not check a channel's data against the window it granted; the pipe does
+    (a client that ignores the window ends its connection, nothing more is held)."""
+    pipe = ChunkPipe(limit=10)
+    pipe.feed(b"x" * 6)
+    with pytest.raises(SSHException):
+        pipe.feed(b"y" * 5)
+    assert len(pipe) == 6
+    assert pipe.read(4) == b"xxxx"
+    pipe.feed(b"y" * 8)  # room again once read
+    assert len(pipe) == 10
+
+
 def test_chunk_pipe_blocks_times_out_and_closes() -> None:
-    pipe = ChunkPipe()
+    pipe = ChunkPipe(limit=100)
     with pytest.raises(PipeTimeout):
         pipe.read(10, timeout=0.0)
     with pytest.raises(PipeTimeout):
@@ -88,7 +102,7 @@ def test_chunk_pipe_takes_over_a_buffered_pipe_and_its_event() -> None:
     event = threading.Event()
     old.set_event(event)
     old.feed(b"already here")
-    pipe = ChunkPipe.replacing(old)
+    pipe = ChunkPipe.replacing(old, limit=100)
     assert event.is_set()
     assert pipe.read(7) == b"already"
     assert pipe.read(100) == b" here"

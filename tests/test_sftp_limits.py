@@ -24,7 +24,7 @@ from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, register_demo_sender
 from tests.support.sftp import Server, start_server
 
-LIMITS = ServerLimits(login_grace=0.6, max_unauthenticated=2, max_sessions_per_user=1,
+LIMITS = ServerLimits(login_grace=0.6, max_startups=(2, 100, 2), max_sessions_per_user=1,
                       max_file_size=100_000, delay_after=100, ban_after=100)
 
 

@@ -1,0 +1,183 @@
+"""No address can starve the others: one subsystem per channel and nothing left behind,
+only verified signatures count, open handles capped, pre-authentication floods, memory under
+a client that stops reading."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paramiko
+import pytest
+from peewee import SqliteDatabase
+
+from store.democreds import DemoCredentials
+from sync.homes import write_out_file
+from sync.limits import MB, ServerLimits
+from tests.support.credentials import new_ssh_key
+from tests.support.registration import DEMO_USER as USER
+from tests.support.sftp import Server
+from tests.support.sftp_attack import (
+    forged,
+    logged_in,
+    provisioned,
+    query_key,
+    rss_mib,
+    sftp_packet,
+    sftp_string,
+    tcp,
+    threads_and_fds,
+    transport,
+    user_key,
+    wait_for,
+)
+
+
+@pytest.fixture
+def server(demo: SqliteDatabase, tmp_path: Path,
+           demo_credentials: DemoCredentials) -> Iterator[Server]:
+    running = provisioned(tmp_path, demo_credentials, ServerLimits())
+    yield running
+    running.service.stop()
+
+
+def test_one_subsystem_per_channel_and_nothing_left_behind(
+        server: Server, demo_credentials: DemoCredentials) -> None:
+    # a first session, so what is made once (database connection, ...) is there before counting
+    client = logged_in(server, demo_credentials)
+    paramiko.SFTPClient.from_transport(client).listdir("/")  # type: ignore[union-attr]
+    client.close()
+    assert wait_for(lambda: server.service.sessions("EXPDEMOENTREPRISE") == 0)
+    before = threads_and_fds()
+    client = logged_in(server, demo_credentials)
+    channel = client.open_session()
+    channel.invoke_subsystem("sftp")
+    refused = 0
+    for _ in range(199):
+        try:
+            channel.invoke_subsystem("sftp")
+        except paramiko.SSHException:
+            refused += 1
+    during = threads_and_fds()
+    client.close()
+    released = wait_for(lambda: threads_and_fds() <= before, timeout=5)
+    after = threads_and_fds()
+    print(f"threads, fds: before {before}, during {during}, after {after}")
+    assert refused == 199
+    assert released, (before, after)
+
+
+def test_only_verified_signatures_count(demo: SqliteDatabase, tmp_path: Path,
+                                        demo_credentials: DemoCredentials) -> None:
+    """A query of a known key (no signature) used to count as a login and clear the address's
+    failures, and so did a forged signature over a known key (24 failures, no delay, no ban)."""
+    server = provisioned(tmp_path, demo_credentials,
+                         ServerLimits(delay_after=100, ban_after=4, ban_time=60))
+    try:
+        source, known = "127.0.0.7", user_key(demo_credentials)
+        wrong = paramiko.Ed25519Key(filename=str(new_ssh_key(tmp_path)[0]))
+        for _ in range(2):
+            client = transport(server, source)
+            with pytest.raises(paramiko.AuthenticationException):
+                client.auth_publickey(USER, wrong)
+            client.close()
+            query_key(server, source, known)
+            client = transport(server, source)
+            with pytest.raises(paramiko.AuthenticationException):
+                client.auth_publickey(USER, forged(paramiko.Ed25519Key(
+                    filename=str(new_ssh_key(tmp_path, "signer")[0])), known))
+            client.close()
+        assert server.service.guard.banned(source)
+        with tcp(server, source) as sock:
+            assert sock.recv(100) == b""
+        logged_in(server, demo_credentials, "127.0.0.8").close()  # others are not concerned
+        assert not server.service.guard.banned("127.0.0.8")
+    finally:
+        server.service.stop()
+
+
+def test_open_handles_are_capped(server: Server, demo_credentials: DemoCredentials) -> None:
+    write_out_file(server.homes, USER, "OUT", "ACRF", b"answer")
+    client = logged_in(server, demo_credentials)
+    try:
+        sftp = paramiko.SFTPClient.from_transport(client)
+        assert sftp is not None
+        handles = [sftp.open("OUT/ACRF") for _ in range(ServerLimits().max_open_handles)]
+        with pytest.raises(OSError):
+            sftp.open("OUT/ACRF")
+        with pytest.raises(OSError):
+            sftp.listdir("OUT")
+        handles.pop().close()
+        assert sftp.listdir("OUT") == ["ACRF"]
+        assert sftp.open("OUT/ACRF").read() == b"answer"
+    finally:
+        client.close()
+
+
+def test_a_flood_from_one_address_does_not_delay_another(
+        server: Server, demo_credentials: DemoCredentials) -> None:
+    """300 silent connections from 127.0.0.5 used to hold every unauthenticated place: a
+    valid login from another address waited 15.9 s (and again every 15 s)."""
+    flood = [tcp(server, "127.0.0.5", timeout=5) for _ in range(300)]
+    try:
+        held = 0
+        for sock in flood:
+            with contextlib.suppress(OSError):
+                held += sock.recv(100).startswith(b"SSH-2.0-")
+        assert held <= ServerLimits().per_source_max_startups
+        started = time.monotonic()
+        deadline = started + 5
+        while True:
+            try:
+                client = logged_in(server, demo_credentials, "127.0.0.6")
+                break
+            except (paramiko.SSHException, OSError, EOFError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        sftp = paramiko.SFTPClient.from_transport(client)
+        assert sftp is not None and "IN" in sftp.listdir("/")
+        took = time.monotonic() - started
+        client.close()
+        print(f"login from a second address during the flood: {took:.2f} s ({held} held)")
+        assert took < 1.0
+    finally:
+        for sock in flood:
+            sock.close()
+
+
+def test_memory_is_bounded_under_a_client_that_stops_reading(
+        server: Server, demo_credentials: DemoCredentials) -> None:
+    """A client that grants a small window and never reads blocks the SFTP threads; what it
+    sends meanwhile used to be held up to 64 MB a channel (4 channels: RSS 111 → 353 MiB,
+    never given back)."""
+    limits = ServerLimits()
+    client = logged_in(server, demo_credentials, window=32 * 1024)
+    before = rss_mib()
+    sent = 0
+    channels = []  # kept: paramiko closes a channel that is no longer referenced
+    try:
+        for _ in range(limits.max_channels_per_connection):
+            channel = client.open_session()
+            channels.append(channel)
+            channel.invoke_subsystem("sftp")
+            channel.sendall(sftp_packet(1, 3))  # INIT
+            stats = b"".join(sftp_packet(17, n, sftp_string("/")) for n in range(3000))
+            channel.sendall(stats)  # answers overflow the client's window: the thread blocks
+            channel.settimeout(0.5)
+            chunk = b"\0" * 65536
+            try:
+                while sent < 400 * MB:
+                    sent += channel.send(chunk)
+            except TimeoutError:
+                pass
+        held = rss_mib() - before
+        print(f"stalled channels: {sent / MB:.1f} MiB taken, RSS {before:.0f} → "
+              f"{before + held:.0f} MiB")
+        assert sent <= limits.connection_window + 4 * limits.max_packet_size + len(stats) * 4
+        assert held < 80
+    finally:
+        client.close()
+    assert wait_for(lambda: rss_mib() - before < 40, timeout=5), rss_mib() - before
