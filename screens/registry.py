@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tui.widgets.sidebar import MenuItem
+
 if TYPE_CHECKING:
     from screens.base import Page
     from store.dto import SenderStatus
@@ -72,15 +74,6 @@ PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
 )}
 
 HOME = "accueil"
-
-
-@dataclass(frozen=True)
-class MenuItem:
-    """One line of the sidebar: a page to open (``page``), or a heading (``page`` is None)."""
-
-    label_key: str
-    page: str | None
-    level: int  # 0 section, 1 item, 2 sub-item
 
 
 def menu(status: SenderStatus | None, is_manager: bool) -> tuple[MenuItem, ...]:

@@ -1,11 +1,14 @@
 """The sidebar *Fonctionnalités*: section headings and the pages they hold.
 
-Arrows move, Enter opens; headings without a page are skipped. Long labels wrap.
+Arrows move, Enter opens; headings without a page are skipped. Long labels wrap. The lines
+are ``MenuItem``s (a catalogue key, a page id, a level): which pages there are is the page
+registry's to say (``screens.registry.menu``), not the widget's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from rich.padding import Padding
 from rich.text import Text
@@ -16,10 +19,18 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.registry import MenuItem
 from tui.i18n import Translator
 
 INDENT = {0: 0, 1: 2, 2: 4}
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One line of the sidebar: a page to open (``page``), or a heading (``page`` is None)."""
+
+    label_key: str
+    page: str | None
+    level: int  # 0 section, 1 item, 2 sub-item
 
 
 class MenuList(OptionList):
