@@ -3,7 +3,7 @@ status, data, certificate and secured applications; for SFTP, the server's addre
 key fingerprint.
 
 A channel "en cours" shows when the next synchronisation happens, from the app's back office
-(``app.back_office.next_slot()``, the header's countdown): the time follows the header's
+(``Page.portal_app.back_office.next_slot()``, the header's countdown): the time follows the header's
 1-second tick (``App.sync_status``), no timer of its own. When a cycle completes the page
 loads its data again (``sync_completed``): the channel shows "actif" without a key press."""
 
@@ -34,13 +34,7 @@ from tui.formatting import fmt_date
 from tui.i18n import Translator
 
 if TYPE_CHECKING:
-    from tui.backoffice import BackOffice, SftpServerInfo, SyncNotice
-
-
-def back_office(page: Page) -> BackOffice | None:
-    """The app's back office (``tui.backoffice``); None in an app without one."""
-    office: BackOffice | None = getattr(page.app, "back_office", None)
-    return office
+    from tui.backoffice import SftpServerInfo, SyncNotice
 
 
 class NextSync(Static):
@@ -61,9 +55,7 @@ class NextSync(Static):
 
 def follow_next_sync(page: Page) -> None:
     """Keep the page's ``NextSync`` lines on the back office's next slot (call on mount)."""
-    office = back_office(page)
-    if office is None:
-        return
+    office = page.portal_app.back_office
 
     def tick(_: object) -> None:
         widgets = list(page.query(NextSync))
@@ -77,9 +69,7 @@ def follow_next_sync(page: Page) -> None:
 
 def next_slot(page: Page) -> datetime:
     """The next synchronisation: the back office's, on the schedule the command line set."""
-    office = back_office(page)
-    assert office is not None, "a portal page runs in an app with a back office"
-    return office.next_slot()
+    return page.portal_app.back_office.next_slot()
 
 
 def sync_pending_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime
@@ -171,10 +161,9 @@ class ApercuPage(Page):
 
         data = overview(self.ctx.person.id, self.ctx.qualite.id)
         server = None
-        office = back_office(self)
-        if office is not None and data is not None and any(
-                channel.kind == "SFTP" for channel in data.channels):
-            server = office.sftp_server_info(getattr(self.app, "db_path", None))
+        app = self.portal_app
+        if data is not None and any(channel.kind == "SFTP" for channel in data.channels):
+            server = app.back_office.sftp_server_info(app.db_path)
         self.post_message(self.Loaded(data, server))
 
     async def on_apercu_page_loaded(self, message: Loaded) -> None:

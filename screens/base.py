@@ -53,7 +53,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from tui.context import AppContext
+from tui.context import AppContext, PortalApp, portal_app
 from tui.i18n import error_text
 
 if TYPE_CHECKING:
@@ -103,6 +103,11 @@ class Page(Widget):
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.ctx.tr(key, **params)
+
+    @property
+    def portal_app(self) -> PortalApp:
+        """The app, typed (``tui.context.PortalApp``): its back office, its database, …"""
+        return portal_app(self)
 
     def open_page(self, page_id: str, discard: bool = False, flash: str = "") -> None:
         """Open another page; ``flash``: a message for it to show ("L'expéditeur a bien été

@@ -6,7 +6,7 @@ A failure never says whether the login or the password was wrong; after repeated
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from tui.context import portal_app
 from tui.i18n import Translator, error_text
 from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
@@ -78,11 +79,10 @@ class LoginScreen(Screen[None]):
         self.set_language(self.lang)
         localize_tree(self, self.lang)
         # The store opens once this screen is on the terminal.
-        self.call_after_refresh(getattr(self.app, "start_store", lambda: None))
+        self.call_after_refresh(portal_app(self).start_store)
 
     def _store_is_ready(self) -> bool:
-        ready: Any = getattr(self.app, "store_ready", None)
-        return ready is None or bool(ready.is_set())
+        return portal_app(self).store_ready.is_set()
 
     def store_opened(self) -> None:
         self._show_demo_logins(Translator(self.lang))
@@ -150,9 +150,7 @@ class LoginScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def authenticate(self, login: str, password: str) -> None:
-        ready: Any = getattr(self.app, "store_ready", None)
-        if ready is not None:
-            ready.wait()  # the database opens in the background at start-up
+        portal_app(self).store_ready.wait()  # the database opens in the background at start-up
         from store.access import authenticate
         from store.errors import ExpeditoError
 

@@ -8,22 +8,20 @@ back office's to say too (``app.back_office.next_slot()``, ``screens.apercu.next
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from store.clock import local_now
+from tui.context import portal_app
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
 
 def now(node: DOMNode) -> datetime:
-    """Server local time, naive, by the clock of ``node``'s app (the real one without)."""
-    office = getattr(node.app, "back_office", None)
-    return office.local_now() if office is not None else local_now()
+    """Server local time, naive, by the clock of ``node``'s app."""
+    return portal_app(node).back_office.local_now()
 
 
 def instant(node: DOMNode) -> datetime:
     """The current instant, aware (certificate validity), by the clock of ``node``'s app."""
-    office = getattr(node.app, "back_office", None)
-    return office.clock.now() if office is not None else datetime.now(UTC)
+    return portal_app(node).back_office.clock.now()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual.app import App
 from textual.binding import Binding
@@ -41,11 +41,18 @@ from tui.i18n.bindings import localize_tree
 if TYPE_CHECKING:  # store, pages and the shell load after the first paint
     from screens.base import Page
     from store.dto import RoleInfo, SessionInfo
-    from tui.context import AppContext
+    from tui.context import AppContext, PortalApp
     from tui.shell import PortalScreen
     from tui.startup import Startup
 
 ANSI_THEME = "ansi-dark"
+
+
+@runtime_checkable
+class HasHelp(Protocol):
+    """A screen with help of its own for F1 (the login, the qualité choice, the portal)."""
+
+    def help_text(self, t: Translator) -> tuple[str, str]: ...
 
 
 def wants_ansi_theme(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
@@ -224,6 +231,13 @@ class ExpeditoApp(App[None]):
                 return screen
         return None
 
+    def portal_pages(self) -> tuple[str, ...]:
+        portal = self._portal()
+        return portal.sidebar_pages if portal is not None else ()
+
+    def has_other_qualites(self) -> bool:
+        return self.ctx is not None and len(self.ctx.session.roles) > 1
+
     def action_switch_qualite(self) -> None:
         portal = self._portal()
         if portal is None or self.ctx is None:
@@ -277,11 +291,10 @@ class ExpeditoApp(App[None]):
 
         if isinstance(self.screen, HelpDialog):
             return
-        provider = getattr(self.screen, "help_text", None)
-        if provider is None:
-            title, body = self.t("help.title"), self.t("help.keys")
+        if isinstance(self.screen, HasHelp):
+            title, body = self.screen.help_text(self.t)
         else:
-            title, body = provider(self.t)
+            title, body = self.t("help.title"), self.t("help.keys")
         self.push_screen(HelpDialog(title, body))
 
     # --- languages ----------------------------------------------------------------------------
@@ -293,9 +306,8 @@ class ExpeditoApp(App[None]):
         self._set_lang(lang)
         self.tick_countdown()
         for screen in self.screen_stack:
-            setter = getattr(screen, "set_language", None)
-            if setter is not None:
-                setter(lang)
+            if isinstance(screen, LoginScreen):
+                screen.set_language(lang)
             localize_tree(screen, lang)
             screen.refresh_bindings()
         portal = self._portal()
@@ -333,6 +345,10 @@ class ExpeditoApp(App[None]):
         t = self.t
         self.push_screen(ConfirmDialog(t("quit.question"), t("quit.yes"), t("quit.no")),
                          answered)
+
+
+if TYPE_CHECKING:
+    _PAGES_SEE_IT_AS: type[PortalApp] = ExpeditoApp  # mypy: the app is what pages ask of it
 
 
 def _store_language(person_id: int, lang: str) -> None:

@@ -9,25 +9,25 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tui.context import portal_app
 from tui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
 
 
 class PortalCommands(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
-        app: Any = self.app
-        t = Translator(getattr(app, "lang", "fr"))
+        app = portal_app(self.app)
+        t = Translator(app.lang)
         commands: list[tuple[str, Callable[[], Any], str]] = []
-        portal = app._portal() if hasattr(app, "_portal") else None
-        if portal is not None:
+        if pages := app.portal_pages():
             from screens.registry import PAGES
 
-            for page_id in portal.query_one("#sidebar").pages:
+            for page_id in pages:
                 title = t(PAGES[page_id].title_key)
                 commands.append((t("command.open", page=title),
                                  partial(app.open_page, page_id), t(PAGES[page_id].help_key)))
-            if len(portal.ctx.session.roles) > 1:
-                commands.append((t("key.shell.qualite"), app.action_switch_qualite,
-                                 t("help.qualite")))
+        if app.has_other_qualites():
+            commands.append((t("key.shell.qualite"), app.action_switch_qualite,
+                             t("help.qualite")))
         for lang in LANGUAGES:
             commands.append((t("command.language", language=LANGUAGE_NAMES[lang]),
                              partial(app.action_language, lang), lang.upper()))

@@ -1,12 +1,82 @@
-"""What every page is built with: who is logged in, in which qualité, in which language."""
+"""What every page is built with: who is logged in, in which qualité, in which language; and
+what a page or a screen may ask of the app that runs it (``PortalApp``, ``portal_app(node)``).
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from store.dto import PersonInfo, QualiteInfo, RoleInfo, SenderStatus, SessionInfo
 from tui.i18n import Translator
+
+if TYPE_CHECKING:  # the login screen uses the handle: nothing heavy on the start-up path
+    from textual.dom import DOMNode
+
+    from store.dto import PersonInfo, QualiteInfo, RoleInfo, SenderStatus, SessionInfo
+    from tui.backoffice import BackOffice
+
+
+@runtime_checkable
+class PortalApp(Protocol):
+    """The app as its pages and screens see it: a typed handle, not ``getattr``.
+
+    ``tui.app.ExpeditoApp`` implements it (mypy checks that where the app is declared); a
+    page gets it with ``portal_app(self)`` (``Page.portal_app``).
+    """
+
+    @property
+    def lang(self) -> str:
+        """The interface language (``fr``, ``nl``, ``de``, ``en``)."""
+        ...
+
+    @property
+    def db_path(self) -> Path | None:
+        """The database file, once the store is open (None before, or when a test opened
+        it)."""
+        ...
+
+    @property
+    def store_ready(self) -> threading.Event:
+        """Set once the store is open (it opens in a thread after the first paint)."""
+        ...
+
+    @property
+    def back_office(self) -> BackOffice:
+        """The services, the schedule and the clock (``tui.backoffice``)."""
+        ...
+
+    def start_store(self) -> None:
+        """Open the store in a thread (the login screen calls it once painted)."""
+        ...
+
+    def portal_pages(self) -> tuple[str, ...]:
+        """The page ids the portal's sidebar offers (empty before login)."""
+        ...
+
+    def has_other_qualites(self) -> bool:
+        """The person logged in has more than one qualité (F3 switches)."""
+        ...
+
+    async def open_page(self, page_id: str) -> None: ...
+
+    def action_switch_qualite(self) -> None: ...
+
+    async def action_language(self, lang: str) -> None: ...
+
+    def action_help(self) -> None: ...
+
+    async def action_quit(self) -> None: ...
+
+
+def portal_app(node: DOMNode) -> PortalApp:
+    """The app running ``node``; ``TypeError`` if it is not one pages can run in."""
+    app = node.app
+    if not isinstance(app, PortalApp):
+        raise TypeError(f"{type(app).__name__} does not run portal pages")
+    return app
+
 
 
 @dataclass(frozen=True)

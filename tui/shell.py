@@ -94,6 +94,11 @@ class PortalScreen(Screen[None]):
     # --- pages --------------------------------------------------------------------------------
 
     @property
+    def sidebar_pages(self) -> tuple[str, ...]:
+        """The page ids the sidebar offers, top to bottom."""
+        return self.query_one(Sidebar).pages
+
+    @property
     def page(self) -> Page | None:
         """The page on show."""
         return self._pages.get(self.current)
