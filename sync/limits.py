@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 MB = 1024 * 1024
 # OpenSSH's sftp-server answers READ with at most this many bytes (SFTP_MAX_MSG_LENGTH - 1024)
@@ -74,6 +75,18 @@ class LimitOption:
     help: str
     default: object  # in the option's unit
 
+    def parse(self, text: str) -> object:
+        """The option's value from the command line (in its unit); ValueError, one line."""
+        if isinstance(self.default, tuple):
+            return parse_max_startups(text)
+        try:
+            value: float = float(text) if isinstance(self.default, float) else int(text)
+        except ValueError:
+            raise ValueError(f"not a number: {text!r}") from None
+        if value < 0:
+            raise ValueError(f"must not be negative: {text}")
+        return value
+
 
 def limit_options() -> list[LimitOption]:
     """The limits ``expedito serve`` and the app take as options, with their defaults."""
@@ -87,6 +100,18 @@ def limit_options() -> list[LimitOption]:
         options.append(LimitOption(item.name, item.metadata["option"], item.metadata["unit"],
                                    item.metadata["help"], default))
     return options
+
+
+def limits_from_options(values: Mapping[str, object]) -> ServerLimits:
+    """The limits from option values by field name, in the options' units (``MB`` → bytes);
+    a field missing (or None) keeps its default."""
+    given: dict[str, Any] = {}
+    for option in limit_options():
+        value = values.get(option.field)
+        if value is None:
+            continue
+        given[option.field] = value * MB if option.unit == "MB" else value  # type: ignore[operator]
+    return ServerLimits(**given)
 
 
 def format_default(option: LimitOption) -> str:

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import stat
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,11 @@ def no_upload_hook(account: Account, path: Path) -> None:
 
 def is_part_name(name: str) -> bool:
     return name.startswith(".")
+
+
+def has_control(name: str) -> bool:
+    """Control characters (C0, DEL, C1) or line separators: refused in names."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name)
 
 
 def normalise(path: str) -> list[str]:
@@ -251,6 +257,8 @@ class ConfinedSFTP(SFTPServerInterface):
         name = parts[1]
         if is_part_name(name):
             raise Refused(SFTP_NO_SUCH_FILE)
+        if has_control(name):
+            raise Refused(SFTP_PERMISSION_DENIED)
         target = os.path.join(expected, name)
         if os.path.commonpath([self.home, os.path.realpath(target)]) != self.home:
             log.warning("%s: %s leads out of the home; refused", self.session.user, path)
@@ -331,7 +339,9 @@ class ConfinedSFTP(SFTPServerInterface):
 
     def _open_read(self, place: Place) -> SFTPHandle | int:
         fd = os.open(place.path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_nlink > 1:
+            # a second hard link: a file of elsewhere (planted) may be what it shows
             os.close(fd)
             return SFTP_PERMISSION_DENIED
         handle = ReadHandle(fd, self.session)

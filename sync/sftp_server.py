@@ -49,6 +49,7 @@ from paramiko.sftp import (
     CMD_WRITE,
     SFTP_EOF,
     SFTP_FAILURE,
+    SFTP_FLAG_WRITE,
     SFTP_OK,
     SFTP_PERMISSION_DENIED,
     SFTPError,
@@ -59,6 +60,7 @@ from store.db import db
 from sync.homes import home_of
 from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_drop
 from sync.memory import give_back_memory
+from sync.quota import InQuota
 from sync.scp_server import send_exit_status
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
@@ -239,6 +241,7 @@ class ExpeditoSFTP(_SFTPServerBase):
         super().__init__(channel, name, server, ConfinedSFTP)
         self.session = server
         self._body = b""  # the packet being processed, after its type byte
+        self._ends: dict[bytes, int] = {}  # furthest byte written, by upload handle (quota)
 
     def _read_packet(self) -> tuple[int, bytes]:
         """The next packet's type and body. A packet longer than ``MAX_SFTP_PACKET`` is read
@@ -247,6 +250,8 @@ class ExpeditoSFTP(_SFTPServerBase):
         size = int.from_bytes(self._read_all(4), "big")
         if size > MAX_SFTP_PACKET:
             if size >= 1 << 24 or size < 5:
+                log.info("%s from %s: SFTP protocol error: packet of %d bytes, session ended",
+                         self.session.user, self.session.address, size)
                 raise SFTPError(f"garbage packet ({size} bytes)")
             head = self._read_all(5)
             self._skip(size - 5)
@@ -310,8 +315,8 @@ class ExpeditoSFTP(_SFTPServerBase):
             with db.connection_context():
                 super().start_subsystem(name, transport, channel)
         except (EOFError, OSError, SFTPError, paramiko.SSHException) as exc:
-            log.info("%s: SFTP session ended: %s", self.session.user,
-                     str(exc) or type(exc).__name__)
+            log.info("%s from %s: SFTP session ended: %s", self.session.user,
+                     self.session.address, str(exc) or type(exc).__name__)
         finally:
             self._abort_uploads()
 
@@ -380,6 +385,11 @@ class ExpeditoSFTP(_SFTPServerBase):
             entry = self.file_table.get(handle)
             if isinstance(entry, UploadHandle | ReadHandle) and start + length <= len(
                     self._body):
+                if isinstance(entry, UploadHandle) and not self._within_quota(
+                        handle, offset + length):
+                    entry.failed = True  # never committed, even if the client closes it
+                    self._send_status(request_number, SFTP_FAILURE, "IN quota exceeded")
+                    return
                 payload = memoryview(self._body)[start:start + length]  # no copy
                 self._send_status(request_number, entry.write(offset, payload))
                 return
@@ -389,6 +399,12 @@ class ExpeditoSFTP(_SFTPServerBase):
                     self.session.limits.max_open_handles:
                 self._send_status(request_number, SFTP_FAILURE, "too many open handles")
                 return
+            if t == CMD_OPEN:
+                position = msg.packet.tell()
+                msg.get_binary()
+                if msg.get_int() & SFTP_FLAG_WRITE:
+                    self._measure_quota()
+                msg.packet.seek(position)
         elif t == CMD_EXTENDED:
             position = msg.packet.tell()
             if msg.get_text() == "limits@openssh.com":
@@ -396,6 +412,23 @@ class ExpeditoSFTP(_SFTPServerBase):
                 return
             msg.packet.seek(position)
         super()._process(t, request_number, msg)
+
+    def _measure_quota(self) -> None:
+        session = self.session
+        if session.account is not None and session.home is not None:
+            session.service.quota.measure(session.account.technical_user, session.home)
+
+    def _within_quota(self, handle: bytes, end: int) -> bool:
+        """Count the bytes a WRITE ending at ``end`` adds to its upload (``quota``)."""
+        grown = end - self._ends.get(handle, 0)
+        if grown <= 0:
+            return True
+        if not self.session.service.quota.take(self.session.user, grown):
+            log.info("%s: IN quota exceeded (%d bytes waiting)", self.session.user,
+                     self.session.service.quota.used(self.session.user))
+            return False
+        self._ends[handle] = end
+        return True
 
     def _send_limits(self, request_number: int) -> None:
         reply = Message()
@@ -430,6 +463,7 @@ class SFTPService:
         self.limits = limits or ServerLimits()
         self.on_upload = on_upload
         self.guard = AddressGuard(self.limits)
+        self.quota = InQuota(self.limits.in_quota)
         self._listener: socket.socket | None = None
         self._connections: list[_Connection] = []
         self._sessions: dict[str, int] = {}

@@ -18,10 +18,20 @@ from peewee import SqliteDatabase
 from store.democreds import DemoCredentials
 from sync.homes import write_out_file
 from sync.hostkey import fingerprint, host_key_fingerprint, load_or_create_host_key
-from sync.limits import MAX_READ, AddressGuard, ServerLimits
+from sync.limits import (
+    MAX_READ,
+    MB,
+    AddressGuard,
+    ServerLimits,
+    early_drop,
+    format_default,
+    limit_options,
+    parse_max_startups,
+)
 from sync.sftp_server import SFTPService
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, register_demo_sender
+from tests.support.repo import ROOT
 from tests.support.sftp import Server, start_server
 
 LIMITS = ServerLimits(login_grace=0.6, max_startups=(2, 100, 2), max_sessions_per_user=1,
@@ -204,3 +214,54 @@ def test_service_reports_its_port(tmp_path: Path) -> None:
         assert service.address[1] > 0
     finally:
         service.stop()
+
+
+@pytest.mark.parametrize("before_command", [True, False])
+def test_limits_are_options_of_serve_and_the_app(tmp_path: Path, before_command: bool) -> None:
+    from tui.cli import build_parser
+    from tui.startup import Startup
+
+    given = ["--max-startups", "5:50:20", "--per-source-max-startups", "3", "--in-quota", "10",
+             "--idle-timeout", "30", "--max-open-handles", "9", "--window", "4"]
+    db = ["--db", str(tmp_path / "x.sqlite3")]
+    argv = db + given + ["serve"] if before_command else [*db, "serve", *given]
+    args = build_parser(with_batch=False).parse_args(argv)
+    limits = Startup.from_args(args).service_config(tmp_path / "x.sqlite3").limits
+    assert limits.max_startups == (5, 50, 20) and limits.per_source_max_startups == 3
+    assert limits.in_quota == 10 * MB and limits.window_size == 4 * MB
+    assert limits.idle_timeout == 30 and limits.max_open_handles == 9
+    app_args = build_parser(with_batch=False).parse_args(db + given)  # the app, no command
+    assert Startup.from_args(app_args).service_config(tmp_path / "x.sqlite3").limits == limits
+    plain = build_parser(with_batch=False).parse_args([*db, "serve"])
+    assert Startup.from_args(plain).service_config(tmp_path / "x.sqlite3").limits == (
+        ServerLimits())
+
+
+@pytest.mark.parametrize("argv", [["--max-startups", "20:30:10"], ["--max-startups", "a:b:c"],
+                                  ["--in-quota", "-1"], ["--idle-timeout", "soon"]])
+def test_a_bad_limit_is_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser(with_batch=False).parse_args(["serve", *argv])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"expedito serve: error: argument {argv[0]}: ")
+
+
+def test_readme_lists_every_limit_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for option in limit_options():
+        unit = "" if option.unit == "start:rate:full" else f" {option.unit}"
+        assert f"| `{option.option}` | {format_default(option)}{unit} |" in readme, option
+
+
+def test_early_drop_is_openssh_s() -> None:
+    limits = ServerLimits(max_startups=(10, 30, 100))
+    assert not early_drop(9, limits, draw=lambda: 0.0)
+    assert early_drop(100, limits, draw=lambda: 0.999)
+    assert early_drop(10, limits, draw=lambda: 0.29) and not early_drop(10, limits,
+                                                                       draw=lambda: 0.31)
+    assert early_drop(55, limits, draw=lambda: 0.64) and not early_drop(55, limits,
+                                                                       draw=lambda: 0.66)
+    assert parse_max_startups("10:30:100") == (10, 30, 100)
+    assert parse_max_startups("7") == (7, 100, 7)

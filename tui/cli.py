@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sync.schedule import DEFAULT_PERIOD
@@ -60,7 +60,7 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
 
 
 def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
-    """--host --port --period --homes --max-file-size, on the app and on ``serve``.
+    """--host --port --period --homes and the server's limits, on the app and on ``serve``.
 
     On the subcommand the defaults are suppressed so they do not hide values given before it.
     """
@@ -77,8 +77,28 @@ def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False)
                         f"{DEFAULT_PERIOD}: on the hour and the half hour)")
     parser.add_argument("--homes", metavar="DIR", default=default(None),
                         help="where the SFTP homes are (default: the user data directory)")
-    parser.add_argument("--max-file-size", type=int, metavar="MB", default=default(512),
-                        help="largest file an SFTP user may upload (default 512 MB)")
+    add_limit_options(parser, suppress)
+
+
+def add_limit_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """The SFTP server's limits (``sync.limits.limit_options``: names, units, defaults)."""
+    from sync.limits import LimitOption, format_default, limit_options
+
+    def parser_of(option: LimitOption) -> Callable[[str], object]:
+        def parse(text: str) -> object:
+            try:
+                return option.parse(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        return parse
+
+    for option in limit_options():
+        unit = "" if option.unit == "start:rate:full" else f" {option.unit}"
+        parser.add_argument(option.option, dest=option.field, type=parser_of(option),
+                            metavar=option.unit.upper().replace(" ", "_"),
+                            default=argparse.SUPPRESS if suppress else None,
+                            help=f"{option.help} (default {format_default(option)}{unit})"
+                            .replace("%", "%%"))
 
 
 def serve(startup: Startup, db_path: Path) -> int:

@@ -76,7 +76,7 @@ class Startup:
         from store.db import data_dir
         from sync.homes import default_homes_root
         from sync.hostkey import HOST_KEY_NAME
-        from sync.limits import MB, ServerLimits
+        from sync.limits import limits_from_options
         from sync.services import ServiceConfig
 
         args = self.args
@@ -88,4 +88,4 @@ class Startup:
         key_dir = beside if beside is not None else data_dir()
         return ServiceConfig(homes_root=homes, host=args.host, port=args.port,
                              host_key_path=key_dir / HOST_KEY_NAME, schedule=self.schedule,
-                             limits=ServerLimits(max_file_size=args.max_file_size * MB))
+                             limits=limits_from_options(vars(args)))
