@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from store.credentials import (
+    SshPublicKey,
     describe_certificate,
     load_certificate,
     parse_certificate,
@@ -54,7 +55,10 @@ def check_channel_input(data: ChannelInput, now: datetime) -> dict[str, object]:
     if data.kind not in CHANNEL_KINDS:
         raise ValidationError("channel.kind", "unknown channel kind", "kind", kind=data.kind)
     if data.kind == SFTP:
-        if not data.ssh_key or not data.ssh_key.strip():
+        if isinstance(data.ssh_key, SshPublicKey):
+            values["ssh_key"] = data.ssh_key.openssh
+            values["ssh_fingerprint"] = data.ssh_key.fingerprint
+        elif not data.ssh_key or not data.ssh_key.strip():
             errors.append(ValidationError("ssh_key.required", "load the SSH public key",
                                           "ssh_key"))
         else:
@@ -201,6 +205,5 @@ def channel_info(row: Channel) -> ChannelInfo:
         certificate=certificate_summary(row.certificate), applications=apps,
         mq_queue_manager=row.mq_queue_manager, mq_queue=row.mq_queue,
         created_at=row.created_at, activated_at=row.activated_at,
-        change_pending=row.kind == SFTP and row.status != DELETED
-        and row.provisioned_key != row.ssh_key,
+        change_pending=bool(row.key_change_pending),
     )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from store.rules import ContactData, format_kbo, format_onss
+
+if TYPE_CHECKING:  # parsing keys needs cryptography; pages that only show data do not
+    from store.credentials import SshPublicKey
 
 
 @dataclass(frozen=True)
@@ -131,11 +135,15 @@ class Overview:
 
 @dataclass(frozen=True)
 class ChannelInput:
-    """A channel as entered in *Données du canal*."""
+    """A channel as entered in *Données du canal*.
+
+    ``ssh_key`` is the key as given (text), or as already parsed (``SshPublicKey``: the wizard
+    parses it once, when it is loaded, and the checks and the save use that).
+    """
 
     kind: str
     applications: tuple[str, ...]
-    ssh_key: str | None = None
+    ssh_key: str | SshPublicKey | None = None
     certificate: bytes | None = None
     connection_type: str = "Internet"
     preferred: tuple[tuple[str, str], ...] = ()  # (application code, preferred channel kind)

@@ -18,6 +18,7 @@ from peewee import (
     Model,
     TextField,
 )
+from playhouse.hybrid import hybrid_property
 
 from store.db import db
 
@@ -122,6 +123,18 @@ class ContactPerson(BaseModel):
     email3 = TextField(default="")
 
 
+def _key_change_pending(row: Any) -> bool:
+    """A live SFTP channel whose registered key is not the one the SFTP server accepts (none
+    yet, or an older one) waits for the next cycle."""
+    return bool(row.kind == SFTP and row.status != DELETED and row.provisioned_key != row.ssh_key)
+
+
+def _key_change_pending_sql(model: Any) -> Any:
+    """``_key_change_pending`` as a condition (SQL's ``!=`` is not true for NULL)."""
+    return ((model.kind == SFTP) & (model.status != DELETED)
+            & (model.provisioned_key.is_null() | (model.provisioned_key != model.ssh_key)))
+
+
 class Channel(BaseModel):
     sender_id: int
     applications: Any  # backref to ChannelApplication
@@ -139,6 +152,10 @@ class Channel(BaseModel):
     created_at = DateTimeField()
     activated_at = DateTimeField(null=True)
     deleted_at = DateTimeField(null=True)
+
+    # The one rule for re-keying (see ``_key_change_pending``): a bool on a row, a query
+    # condition on ``Channel``.
+    key_change_pending = hybrid_property(_key_change_pending, expr=_key_change_pending_sql)
 
 
 class ChannelApplication(BaseModel):

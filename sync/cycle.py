@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from store.db import db
-from store.models import ACTIVE, PENDING, SFTP, Channel, Sender, SyncCycle
+from store.models import PENDING, SFTP, Channel, Sender, SyncCycle
 from store.senders import activate_channels
 from sync.homes import ensure_home
 from sync.schedule import domain_time, slot_key, to_local
@@ -174,11 +174,10 @@ def _finish(slot: datetime, owner: str, now: datetime, status: str, provisioned:
 
 def work_to_do() -> list[tuple[int, str, str, str]]:
     """``(channel id, kind, status, technical user)`` of every channel the cycle must handle."""
-    rekey = ((Channel.status == ACTIVE) & (Channel.kind == SFTP)
-             & (Channel.provisioned_key.is_null() | (Channel.provisioned_key != Channel.ssh_key)))
     query: Any = (Channel.select(Channel.id, Channel.kind, Channel.status, Sender.technical_user)
              .join(Sender)
-             .where((Sender.active == True) & ((Channel.status == PENDING) | rekey))  # noqa: E712
+             .where((Sender.active == True)  # noqa: E712
+                    & ((Channel.status == PENDING) | Channel.key_change_pending))
              .order_by(Channel.id).tuples())
     return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in query]
 

@@ -291,6 +291,26 @@ def test_applications_in_portal_order(demo: SqliteDatabase) -> None:
     assert apps[0].file_codes == ("DMFA", "DMWA", "DMRQ")
 
 
+def test_a_parsed_key_is_stored_as_parsed(demo: SqliteDatabase,
+                                          demo_credentials: DemoCredentials,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wizard parses the key once, when it is loaded; the checks and the save use that."""
+    from store import channels
+    from store.credentials import parse_ssh_public_key
+
+    key = parse_ssh_public_key(demo_credentials.ssh_public_key.read_bytes())
+
+    def parsed_again(data: bytes | str) -> None:
+        raise AssertionError("the key was parsed again")
+
+    monkeypatch.setattr(channels, "parse_ssh_public_key", parsed_again)
+    senders.register_sender(person_id("dieter"), qualite_id(), CONTACT,
+                            sftp_input(demo_credentials, ssh_key=key), "EXPDEMOENTREPRISE",
+                            "EXPDEMOENTREPRISE", now=NOW)
+    channel = Channel.get()
+    assert (channel.ssh_key, channel.ssh_fingerprint) == (key.openssh, key.fingerprint)
+
+
 def test_channel_input_gives_the_stored_channel_back(
         demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
     register_demo_sender(demo_credentials)

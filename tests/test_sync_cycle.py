@@ -100,6 +100,14 @@ def test_a_slot_runs_once_and_a_rerun_changes_nothing(demo: SqliteDatabase, tmp_
     assert SyncCycle.select().count() == 2
 
 
+def change_pending() -> tuple[bool, int]:
+    """The overview's "change waits for the cycle" and the channels the cycle would re-key."""
+    overview = senders.overview(person_id("dieter"), qualite_id())
+    assert overview is not None
+    return (overview.channels[0].change_pending,
+            Channel.select().where(Channel.key_change_pending).count())
+
+
 def test_a_changed_key_is_provisioned_at_the_next_cycle(demo: SqliteDatabase, tmp_path: Path,
                                                         demo_credentials: DemoCredentials
                                                         ) -> None:
@@ -111,8 +119,10 @@ def test_a_changed_key_is_provisioned_at_the_next_cycle(demo: SqliteDatabase, tm
     # until the cycle the old key works and the new one does not
     assert find_account(DEMO_USER, key_of(demo_credentials)) is not None
     assert find_account(DEMO_USER, new_key) is None
+    assert change_pending() == (True, 1)  # the rule on the row and in SQL agree
     result = run(tmp_path, slot=SLOT + timedelta(minutes=30))
     assert (result.provisioned, result.rekeyed) == (0, 1)
+    assert change_pending() == (False, 0)
     assert find_account(DEMO_USER, key_of(demo_credentials)) is None
     assert find_account(DEMO_USER, new_key) is not None
 

@@ -142,6 +142,37 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
         assert "enregistrement" not in app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
 
 
+async def test_the_key_is_parsed_once_from_loading_to_saving(
+        app: ExpeditoApp, demo_credentials: DemoCredentials,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loaded (parsed), checked on Suivant, saved on Confirmer: one parse, the checked channel
+    kept, not read again from the widgets."""
+    from screens.wizard import credential_field
+    from store import channels, credentials
+
+    parsed: list[object] = []
+
+    def counted(data: bytes | str) -> credentials.SshPublicKey:
+        parsed.append(data)
+        return credentials.parse_ssh_public_key(data)
+
+    monkeypatch.setattr(credential_field, "parse_ssh_public_key", counted)
+    monkeypatch.setattr(channels, "parse_ssh_public_key", counted)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_user_step(pilot, demo_credentials)
+        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await pilot.press("tab")
+        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        assert "Clé chargée : ssh-ed25519 SHA256:" in shown(pilot, "#confirmation")
+        await pilot.press("f7")
+        await settle(pilot)
+    assert Channel.get().ssh_fingerprint.startswith("SHA256:")
+    assert len(parsed) == 1
+
+
 # --- Personne de contact ---------------------------------------------------------------------
 
 def error_of(pilot, field: str) -> str:  # type: ignore[no-untyped-def]

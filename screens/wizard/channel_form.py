@@ -18,6 +18,7 @@ from screens.wizard.credential_field import (
     SSH_KEY,
     CredentialField,
     LoadedCredential,
+    key_for_service,
 )
 from store.dto import ApplicationInfo, ChannelInput
 from store.errors import ValidationError
@@ -164,12 +165,9 @@ class ChannelForm(Widget):
         return list(self.query(CredentialField))
 
     def value(self) -> ChannelInput:
-        """The channel as entered; key and certificate as last loaded."""
-        def raw(kind: str) -> bytes | None:
-            fields = [f for f in self.credential_fields() if f.kind == kind]
-            return fields[0].loaded.raw if fields and fields[0].loaded else None
-
-        key = raw(SSH_KEY)
+        """The channel as entered; key (as parsed) and certificate as last loaded."""
+        loaded = self.loaded_credentials()
+        certificate = loaded.get(CERTIFICATE)
         selected = self.selected()
         def mq(name: str) -> str | None:
             if self.kind != "MQLINK":
@@ -178,8 +176,8 @@ class ChannelForm(Widget):
 
         return ChannelInput(
             kind=self.kind, applications=tuple(selected),
-            ssh_key=key.decode("utf-8", "surrogateescape") if key is not None else None,
-            certificate=raw(CERTIFICATE),
+            ssh_key=key_for_service(loaded.get(SSH_KEY)),
+            certificate=certificate.raw if certificate is not None else None,
             preferred=tuple((code, self.choices[code]) for code in selected
                             if code in self.choices and self.rivals.get(code)),
             mq_queue_manager=mq("mq_queue_manager"), mq_queue=mq("mq_queue"))

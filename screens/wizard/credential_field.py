@@ -17,7 +17,12 @@ from textual.widgets import Button, Input, Label, Static
 
 from screens import sync_time
 from screens.wizard.file_browser import FileBrowser
-from store.credentials import parse_certificate, parse_ssh_public_key, read_credential_file
+from store.credentials import (
+    SshPublicKey,
+    parse_certificate,
+    parse_ssh_public_key,
+    read_credential_file,
+)
 from store.errors import ValidationError
 from tui.i18n import Translator, error_text
 
@@ -27,22 +32,36 @@ PASTED_KEY_PREFIXES = ("ssh-", "ecdsa-sha2-")
 
 @dataclass(frozen=True)
 class LoadedCredential:
-    """The result of loading: the bytes for the service, what to show, or why it is refused."""
+    """The result of loading: the bytes for the service, what to show, or why it is refused;
+    for an accepted SSH key, ``key`` as parsed, which the checks and the save use as it is."""
 
     source: str
     raw: bytes | None
     summary: str = ""
     error: ValidationError | None = None
+    key: SshPublicKey | None = None
 
 
 def is_pasted_key(text: str) -> bool:
     return text.strip().startswith(PASTED_KEY_PREFIXES)
 
 
-def _key_summary(raw: bytes, t: Translator, message: str) -> str:
-    """``message`` ("Clé chargée : …", "Clé actuelle : …") for the SSH public key ``raw``."""
+def key_for_service(loaded: LoadedCredential | None) -> SshPublicKey | str | None:
+    """The SSH key as the store takes it: parsed when it was accepted, else the refused text
+    (so the store names the same rule again), else None (nothing loaded)."""
+    if loaded is None:
+        return None
+    if loaded.key is not None:
+        return loaded.key
+    return loaded.raw.decode("utf-8", "surrogateescape") if loaded.raw is not None else None
+
+
+def _loaded_key(source: str, raw: bytes, t: Translator, message: str) -> LoadedCredential:
+    """The SSH public key ``raw``, parsed, with ``message`` ("Clé chargée : …", "Clé actuelle
+    : …") as its summary; ValidationError when refused."""
     key = parse_ssh_public_key(raw)
-    return t(message, key_type=key.key_type, fingerprint=key.fingerprint)
+    return LoadedCredential(source, raw, t(message, key_type=key.key_type,
+                                           fingerprint=key.fingerprint), key=key)
 
 
 def current_credential(kind: str, raw: bytes, t: Translator) -> LoadedCredential | None:
@@ -51,14 +70,13 @@ def current_credential(kind: str, raw: bytes, t: Translator) -> LoadedCredential
     under today's rules (a key type refused since): the caller keeps what it had."""
     try:
         if kind == SSH_KEY:
-            summary = _key_summary(raw, t, "credential.key_current")
-        else:
-            from store.channels import certificate_summary
+            return _loaded_key("", raw, t, "credential.key_current")
+        from store.channels import certificate_summary
 
-            cert = certificate_summary(raw)
-            if cert is None:
-                return None
-            summary = t("credential.cert_current", owner=cert.owner, expiry=cert.expiry)
+        cert = certificate_summary(raw)
+        if cert is None:
+            return None
+        summary = t("credential.cert_current", owner=cert.owner, expiry=cert.expiry)
     except (ValidationError, ValueError):
         return None
     return LoadedCredential("", raw, summary)
@@ -76,10 +94,9 @@ def load_credential(kind: str, text: str, t: Translator, now: datetime) -> Loade
         return LoadedCredential(source, None, error=exc)
     try:
         if kind == SSH_KEY:
-            summary = _key_summary(raw, t, "credential.key_loaded")
-        else:
-            cert = parse_certificate(raw, now=now)
-            summary = t("credential.cert_loaded", owner=cert.owner, expiry=cert.expiry)
+            return _loaded_key(source, raw, t, "credential.key_loaded")
+        cert = parse_certificate(raw, now=now)
+        summary = t("credential.cert_loaded", owner=cert.owner, expiry=cert.expiry)
     except ValidationError as exc:
         return LoadedCredential(source, raw, error=exc)
     return LoadedCredential(source, raw, summary)

@@ -44,7 +44,7 @@ def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str,
     stored = channel_input(actor_id, qualite_id, kind)
     info = next(c for c in current.channels if c.kind == kind) if current else None
     loaded: dict[str, LoadedCredential] = {}
-    if stored.ssh_key and info is not None:
+    if isinstance(stored.ssh_key, str) and stored.ssh_key and info is not None:
         raw = stored.ssh_key.encode()
         loaded[SSH_KEY] = current_credential(SSH_KEY, raw, t) or LoadedCredential(
             "", raw, t("credential.key_current", key_type=info.ssh_key_type or "",

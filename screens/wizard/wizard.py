@@ -28,9 +28,11 @@ from screens import sync_time
 from screens.wizard.channel_form import ChannelForm
 from screens.wizard.contact_form import ContactForm
 from screens.wizard.credential_field import (
+    SSH_KEY,
     CredentialField,
     LoadedCredential,
     current_credential,
+    key_for_service,
     load_credential,
 )
 from screens.wizard.steps import (
@@ -112,13 +114,18 @@ class Wizard(Widget):
         """Annuler, confirmed: nothing was stored."""
 
     class _Checked(Message):
+        """A step checked; for the channel, the channel as checked (its key parsed), which
+        Confirmer saves as it is."""
+
         def __init__(self, step: str, errors: list[ValidationError],
                      loaded: Mapping[str, LoadedCredential] | None = None,
-                     certificate: CertificateSummary | None = None) -> None:
+                     certificate: CertificateSummary | None = None,
+                     channel: ChannelInput | None = None, key_summary: str = "") -> None:
             super().__init__()
             self.step, self.errors = step, errors
             self.loaded = dict(loaded or {})
             self.certificate = certificate
+            self.channel, self.key_summary = channel, key_summary
 
     class _Failed(Message):
         def __init__(self, error: ExpeditoError) -> None:
@@ -141,8 +148,9 @@ class Wizard(Widget):
             first = self.steps[max(0, index - 1)] if draft.step == CONFIRM else draft.step
         self.set_reactive(Wizard.step, first)
         self.contact: ContactData | None = setup.contact
-        self.channel: ChannelInput | None = None
+        self.channel: ChannelInput | None = None  # as checked, kept for Confirmer
         self.certificate: CertificateSummary | None = None
+        self.key_summary = ""
         self.username: str | None = None
         self.busy = False
 
@@ -305,7 +313,7 @@ class Wizard(Widget):
             to_load = {f.kind: f.text for f in form.credential_fields()
                        if not f.up_to_date or (f.loaded is not None and f.loaded.raw is None)}
             self._start(self.t("wizard.checking"))
-            self._check_channel(form.value(), to_load)
+            self._check_channel(form.value(), to_load, form.loaded_credentials())
         elif step == USER:
             name, confirm = self.query_one(UsernameForm).value()
             self._start(self.t("wizard.checking"))
@@ -332,16 +340,17 @@ class Wizard(Widget):
     # --- checks in workers --------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
-    def _check_channel(self, channel: ChannelInput, to_load: dict[str, str]) -> None:
+    def _check_channel(self, channel: ChannelInput, to_load: dict[str, str],
+                       current: dict[str, LoadedCredential]) -> None:
+        """Load what was typed but not loaded yet, then check the channel as the store will
+        (the key parsed once, when loaded)."""
         from store.channels import certificate_summary, check_channel_input
 
         moment = sync_time.instant(self)
         loaded = {kind: load_credential(kind, text, self.t, moment)
                   for kind, text in to_load.items()}
-        if "ssh_key" in loaded:
-            raw = loaded["ssh_key"].raw
-            channel = replace(channel, ssh_key=raw.decode("utf-8", "surrogateescape")
-                              if raw is not None else None)
+        if SSH_KEY in loaded:
+            channel = replace(channel, ssh_key=key_for_service(loaded[SSH_KEY]))
         if "certificate" in loaded:
             channel = replace(channel, certificate=loaded["certificate"].raw)
         errors: list[ValidationError] = [
@@ -359,7 +368,9 @@ class Wizard(Widget):
             if self.setup.rivals.get(code) and channel.preferred_kind(code) is None:
                 errors.append(ValidationError("channel.preferred_required", "", "preferred",
                                               application=code))
-        self.post_message(self._Checked(CHANNEL, errors, loaded, certificate))
+        key = {**current, **loaded}.get(SSH_KEY)
+        self.post_message(self._Checked(CHANNEL, errors, loaded, certificate, channel,
+                                        key.summary if key is not None else ""))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
     def _check_username(self, name: str, confirm: str) -> None:
@@ -388,8 +399,9 @@ class Wizard(Widget):
                 self._say_errors()
                 return
             form.clear_errors()
-            self.channel = form.value()
+            self.channel = message.channel
             self.certificate = message.certificate
+            self.key_summary = message.key_summary
         elif message.step == USER:
             if self.query_one(UsernameForm).show_errors(message.errors):
                 self._say_errors()
@@ -405,11 +417,10 @@ class Wizard(Widget):
     def _show_confirmation(self) -> None:
         if self.channel is None:
             return
-        key = self.query_one(ChannelForm).loaded_credentials().get("ssh_key")
         text = confirmation_text(
             self.t, contact=self.contact if CONTACT in self.steps else None,
             channel=self.channel, certificate=self.certificate,
-            key_summary=key.summary if key else "",
+            key_summary=self.key_summary,
             username=self.username if USER in self.steps else None,
             existing_username=self.setup.existing_username if self.setup.mode == REGISTER
             else None,
