@@ -242,6 +242,7 @@ class ExpeditoSFTP(_SFTPServerBase):
         self.session = server
         self._body = b""  # the packet being processed, after its type byte
         self._ends: dict[bytes, int] = {}  # furthest byte written, by upload handle (quota)
+        self._refused = b""  # the handle of the last WRITE refused as too long
 
     def _read_packet(self) -> tuple[int, bytes]:
         """The next packet's type and body. A packet longer than ``MAX_SFTP_PACKET`` is read
@@ -254,8 +255,17 @@ class ExpeditoSFTP(_SFTPServerBase):
                          self.session.user, self.session.address, size)
                 raise SFTPError(f"garbage packet ({size} bytes)")
             head = self._read_all(5)
-            self._skip(size - 5)
-            log.info("%s: SFTP packet of %d bytes refused", self.session.user, size)
+            left = size - 5
+            self._refused = b""
+            if head[0] == CMD_WRITE:  # its upload must not be kept with a hole
+                length = int.from_bytes(self._read_all(4), "big")
+                left -= 4
+                if length <= min(left, 256):
+                    self._refused = self._read_all(length)
+                    left -= length
+            self._skip(left)
+            log.info("%s from %s: SFTP packet of %d bytes refused", self.session.user,
+                     self.session.address, size)
             self._body = head[1:]
             return _TOO_LONG, self._body
         if not size:
@@ -338,6 +348,9 @@ class ExpeditoSFTP(_SFTPServerBase):
     def _process(self, t: int, request_number: int, msg: Message) -> None:
         self.session.touch()
         if t == _TOO_LONG:
+            entry = self.file_table.get(self._refused)
+            if isinstance(entry, UploadHandle):
+                entry.failed = True
             self._send_status(request_number, SFTP_FAILURE, "packet too long")
             return
         if not self.session.live():

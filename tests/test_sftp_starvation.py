@@ -22,8 +22,11 @@ from tests.support.sftp import Server
 from tests.support.sftp_attack import (
     forged,
     logged_in,
+    peak_rss_mib,
+    peak_rss_reset,
     provisioned,
     query_key,
+    read_sftp_packet,
     rss_mib,
     sftp_packet,
     sftp_string,
@@ -181,3 +184,37 @@ def test_memory_is_bounded_under_a_client_that_stops_reading(
     finally:
         client.close()
     assert wait_for(lambda: rss_mib() - before < 40, timeout=5), rss_mib() - before
+
+
+def test_an_oversized_write_costs_nothing(server: Server,
+                                          demo_credentials: DemoCredentials) -> None:
+    """A WRITE longer than the 255 KB announced used to be read whole and copied (paramiko
+    takes up to 16 MB); now it is dropped as it arrives and refused, the session goes on."""
+    client = logged_in(server, demo_credentials)
+    try:
+        channel = client.open_session()
+        channel.invoke_subsystem("sftp")
+        channel.sendall(sftp_packet(1, 3))
+        assert read_sftp_packet(channel)[0] == 2  # VERSION
+        pflags = (0x02 | 0x08 | 0x20).to_bytes(4, "big")  # write, create, exclusive
+        channel.sendall(sftp_packet(3, 1, sftp_string("IN/big") + pflags + bytes(4)))
+        kind, body = read_sftp_packet(channel)
+        assert kind == 102  # HANDLE
+        handle = body[8:]
+        size = 12 * MB
+        write = sftp_packet(6, 2, sftp_string(handle) + (0).to_bytes(8, "big")
+                            + sftp_string(bytes(size)))
+        before = rss_mib()
+        peak_rss_reset()
+        channel.sendall(memoryview(write))
+        kind, body = read_sftp_packet(channel)
+        grown = peak_rss_mib() - before
+        print(f"a {size // MB} MiB WRITE: peak RSS +{grown:.1f} MiB")
+        assert kind == 101 and body[:4] == (2).to_bytes(4, "big")  # STATUS of request 2
+        assert int.from_bytes(body[4:8], "big") == 4  # SSH_FX_FAILURE
+        assert grown < size / MB
+        channel.sendall(sftp_packet(4, 3, sftp_string(handle)))  # CLOSE: still answered
+        assert read_sftp_packet(channel)[0] == 101
+        assert not (server.home / "IN" / "big").exists()
+    finally:
+        client.close()

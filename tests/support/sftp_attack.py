@@ -131,3 +131,17 @@ def forged(signer: paramiko.PKey, public: paramiko.PKey) -> paramiko.PKey:
     """``public``'s key, signed with ``signer`` (a signature that cannot verify)."""
     setattr(signer, "asbytes", public.asbytes)  # noqa: B010
     return signer
+
+
+def peak_rss_reset() -> None:
+    """Start measuring this process's peak RSS afresh (Linux: VmHWM)."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def peak_rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
