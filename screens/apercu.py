@@ -10,14 +10,16 @@ loads its data again (``sync_completed``): the channel shows "actif" without a k
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from screens.base import Page
 from screens.summary import (
@@ -30,6 +32,7 @@ from screens.summary import (
 )
 from store.dto import ChannelInfo, Overview
 from store.models import PENDING
+from store.service_certificate import ServiceCertificate
 from tui.formatting import fmt_date
 from tui.i18n import Translator
 
@@ -115,7 +118,30 @@ def channel_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime,
     return widgets
 
 
+SERVICE_CERTIFICATE_FILE = "expedito-service.cer"
+
+
+def service_certificate_widgets(t: Translator, service: ServiceCertificate | None
+                                ) -> list[Widget]:
+    """The service's own certificate, which signs each ACRF (``FS.ACRF``): what partners'
+    software checks the acknowledgements against; F6 saves it."""
+    widgets: list[Widget] = [Static(t("apercu.service_cert"), classes="section-title",
+                                    markup=False)]
+    if service is None:
+        widgets.append(Static(t("apercu.service_cert_missing"), markup=False))
+        return widgets
+    text = "\n".join((t("apercu.service_cert_note"),
+                      certificate_text(t, service.summary),
+                      t("apercu.service_cert_fingerprint", fingerprint=service.fingerprint_sha256)))
+    widgets.append(Static(text, id="service-certificate", markup=False))
+    widgets.append(Button(t("apercu.service_cert_save"),
+                          id="save-service-cert", compact=True))
+    return widgets
+
+
 class ApercuPage(Page):
+    BINDINGS = [Binding("f6", "save_certificate", "Certificat du service",
+                        id="apercu.save_cert")]
     DEFAULT_CSS = """
     ApercuPage #apercu-body { height: auto; }
     ApercuPage .section-title { text-style: bold; color: $primary; margin-top: 1; }
@@ -126,9 +152,12 @@ class ApercuPage(Page):
     """
 
     class Loaded(Message):
-        def __init__(self, overview: Overview | None, server: SftpServerInfo | None) -> None:
+        def __init__(self, overview: Overview | None, server: SftpServerInfo | None,
+                     service: ServiceCertificate | None = None) -> None:
             super().__init__()
-            self.overview, self.server = overview, server
+            self.overview, self.server, self.service = overview, server, service
+
+    service: ServiceCertificate | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.apercu.title"), classes="page-title", markup=False)
@@ -164,10 +193,34 @@ class ApercuPage(Page):
         app = self.portal_app
         if data is not None and any(channel.kind == "SFTP" for channel in data.channels):
             server = app.back_office.sftp_server_info(app.db_path)
-        self.post_message(self.Loaded(data, server))
+        from store.service_certificate import service_certificate
+
+        self.post_message(self.Loaded(data, server, service_certificate()))
+
+    def action_save_certificate(self) -> None:
+        self.save_certificate()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save-service-cert":
+            event.stop()
+            self.save_certificate()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
+    def save_certificate(self) -> None:
+        """Write the service's certificate (DER) to ``~/expedito-service.cer``."""
+        service = self.service
+        if service is None:
+            self.app.call_from_thread(self.notify, self.t("apercu.service_cert_missing"),
+                                      severity="warning")
+            return
+        target = Path.home() / SERVICE_CERTIFICATE_FILE
+        target.write_bytes(service.der)
+        self.app.call_from_thread(self.notify, self.t("apercu.service_cert_saved",
+                                                      file=str(target)), timeout=10)
 
     async def on_apercu_page_loaded(self, message: Loaded) -> None:
         t, overview = self.ctx.t, message.overview
+        self.service = message.service
         body = self.query_one("#apercu-body", Vertical)
         await body.remove_children()
         if overview is None:
@@ -188,4 +241,5 @@ class ApercuPage(Page):
         upcoming = next_slot(self)
         for channel in overview.channels:
             widgets += channel_widgets(t, channel, upcoming, message.server)
+        widgets += service_certificate_widgets(t, message.service)
         await body.mount_all(widgets)

@@ -36,12 +36,19 @@ from pathlib import Path
 from store.accounts import Account
 from store.clock import Now, local_now
 from store.db import data_dir
+from store.service_certificate import publish as publish_certificate
 from sync.cycle import LEASE
 from sync.homes import default_homes_root
 from sync.hostkey import HOST_KEY_NAME, describe, load_or_create_host_keys
 from sync.intake.service import Intake
 from sync.limits import ServerLimits
 from sync.schedule import Clock, Schedule, domain_time
+from sync.service_signer import (
+    SERVICE_CERT_NAME,
+    SERVICE_KEY_NAME,
+    ServiceSigner,
+    load_or_create_service_signer,
+)
 from sync.sftp_fs import UploadHook, no_upload_hook
 from sync.sftp_server import SFTPService
 from sync.worker import Listener, SyncWorker
@@ -67,6 +74,17 @@ class ServiceConfig:
     run_worker: bool = True
     run_intake: bool = True
     spool_root: Path | None = None  # None: ``intake`` next to the homes
+    # The service's signing certificate and key (``sync.service_signer``); None: next to the
+    # host key, made on first start. Given by the operator, they must exist.
+    service_cert_path: Path | None = None
+    service_key_path: Path | None = None
+
+    def service_signer_paths(self) -> tuple[Path, Path, bool]:
+        """The certificate and key paths, and whether they are made when missing."""
+        folder = self.host_key_path.parent
+        given = self.service_cert_path is not None
+        return (self.service_cert_path or folder / SERVICE_CERT_NAME,
+                self.service_key_path or folder / SERVICE_KEY_NAME, not given)
 
 
 class Services:
@@ -76,8 +94,10 @@ class Services:
         self.config = config or ServiceConfig()
         self.worker = SyncWorker(self.config.homes_root, self.config.schedule,
                                  self.config.clock, lease=self.config.lease)
+        self.signer: ServiceSigner = load_or_create_service_signer(
+            *self.config.service_signer_paths())
         self.intake = Intake(self.config.homes_root, self.config.spool_root,
-                             now=self._intake_now())
+                             now=self._intake_now(), signer=self.signer.sign)
         self.host_keys = load_or_create_host_keys(self.config.host_key_path)
         self.sftp = SFTPService(self.config.homes_root, self.host_keys, self.config.host,
                                 self.config.port, self.config.limits, self._on_upload)
@@ -126,7 +146,8 @@ class Services:
             if self.config.serve_sftp:
                 await asyncio.to_thread(self.sftp.start)  # uploads wait in the intake's queue
                 sftp_started = True
-            if self.config.run_intake:
+            if self.config.run_intake:  # the intake signs: its certificate is the one
+                await asyncio.to_thread(publish_certificate, self.signer.der)
                 self.intake.start()
                 await asyncio.to_thread(self.scan_homes)
         except BaseException:

@@ -78,6 +78,11 @@ def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False)
     parser.add_argument("--homes", metavar="DIR", default=default(None),
                         help="where the SFTP homes are (default: the user data directory)")
     add_limit_options(parser, suppress)
+    parser.add_argument("--service-cert", metavar="CERT", default=default(None),
+                        help="the service's own signing certificate, which signs each ACRF "
+                        "(default: made on first start, next to the host key)")
+    parser.add_argument("--service-key", metavar="KEY", default=default(None),
+                        help="the private key of --service-cert (PEM or DER, unencrypted)")
 
 
 def add_limit_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -107,10 +112,16 @@ def serve(startup: Startup, db_path: Path) -> int:
     import logging
     import signal
 
+    from cryptography.hazmat.primitives import hashes
+
     from sync.services import Services
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    services = Services(startup.service_config(db_path))
+    try:
+        services = Services(startup.service_config(db_path))
+    except ValueError as exc:  # --service-cert or --service-key that cannot be used
+        print(f"expedito: {exc}", file=sys.stderr)
+        return 2
 
     async def run() -> None:
         task = asyncio.current_task()
@@ -123,6 +134,8 @@ def serve(startup: Startup, db_path: Path) -> int:
         next_slot = services.worker.next_slot()
         print(f"Database: {db_path}")
         print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
+        print(f"Service certificate (signs each ACRF): SHA256 "
+              f"{services.signer.certificate.fingerprint(hashes.SHA256()).hex(':')}")
         print(f"Homes: {services.config.homes_root}")
         print(f"Batch intake: sets kept in {services.intake.spool_root}")
         print(f"Next synchronisation at {next_slot:%H:%M} "

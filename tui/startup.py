@@ -86,6 +86,11 @@ class Startup:
         else:
             homes = beside / "homes" if beside is not None else default_homes_root()
         key_dir = beside if beside is not None else data_dir()
+        cert, key = getattr(args, "service_cert", None), getattr(args, "service_key", None)
+        if (cert is None) != (key is None):
+            raise ValueError("--service-cert and --service-key go together")
         return ServiceConfig(homes_root=homes, host=args.host, port=args.port,
                              host_key_path=key_dir / HOST_KEY_NAME, schedule=self.schedule,
+                             service_cert_path=Path(cert).expanduser() if cert else None,
+                             service_key_path=Path(key).expanduser() if key else None,
                              limits=limits_from_options(vars(args)))

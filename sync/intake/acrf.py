@@ -18,6 +18,11 @@
     </ACRF>
 
 ResultCode is 1 (accepted, no ErrorID) or 0 (rejected, one ErrorID per problem found).
+
+As the real service does, the acknowledgement is a set of its own (:func:`write_acrf`):
+``FO.ACRF.999999.YYYYMMDD.SEQ.ENV`` (the XML), ``FS.ACRF.…`` (a detached CMS signature of it
+by the service's certificate, :mod:`sync.service_signer`) and ``GO.ACRF.…``, written last, so
+partners' software verifies and picks it up like any set.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import socket
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +39,9 @@ FORM_ID = "ACRF001"
 TEMPORARY_SUFFIX = ".tmp"
 STALE_AFTER = 600.0  # seconds: an ACRF is written in milliseconds; older temporaries are left
 _TAG = f"{socket.gethostname()}.{os.getpid()}"
+ACK_DATA, ACK_SIGNATURE, ACK_GO = "FO", "FS", "GO"
+AckSigner = Callable[[bytes], bytes]
+"""Signs an ACRF's XML: the detached signature that goes in its ``FS.ACRF`` file."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +89,24 @@ def parse_acrf(data: bytes) -> Acknowledgement:
     )
 
 
-def write_acrf(target: Path, ack: Acknowledgement, staging: Path | None = None) -> None:
-    """Write the acknowledgement ``ack`` as ``target`` (the one place ACRFs are written)."""
-    write_atomically(target, acrf_xml(ack), staging)
+def ack_companions(ack_name: str) -> tuple[str, str]:
+    """The ``FS.ACRF.…`` and ``GO.ACRF.…`` names that go with ``FO.ACRF.…``."""
+    rest = ack_name.split(".", 1)[1]
+    return f"{ACK_SIGNATURE}.{rest}", f"{ACK_GO}.{rest}"
+
+
+def write_acrf(target: Path, ack: Acknowledgement, signer: AckSigner | None = None,
+               staging: Path | None = None) -> Path:
+    """Write the acknowledgement ``target`` (``FO.ACRF.…``): its XML, then, with ``signer``,
+    its signature ``FS.ACRF.…`` and its ``GO.ACRF.…`` last (each atomically: a partner who
+    sees the GO finds the other two whole). Writing again overwrites (a crash's redo)."""
+    xml = acrf_xml(ack)
+    write_atomically(target, xml, staging)
+    if signer is not None:
+        signature, go = ack_companions(target.name)
+        write_atomically(target.with_name(signature), signer(xml), staging)
+        write_atomically(target.with_name(go), b"", staging)
+    return target
 
 
 def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> None:

@@ -82,7 +82,7 @@ from store.batchnames import (
 )
 from store.clock import Now, local_now
 from store.db import db
-from sync.intake.acrf import Acknowledgement, clean_temporaries, write_acrf
+from sync.intake.acrf import Acknowledgement, AckSigner, clean_temporaries, write_acrf
 from sync.intake.checks import (
     DATA_FILES_INCONSISTENT,
     INTERNAL_ERROR,
@@ -145,7 +145,8 @@ class Intake:
     def __init__(self, homes_root: Path, spool_root: Path | None = None, *,
                  now: Now = local_now, rescan: float | None = RESCAN_SECONDS,
                  lease: float = claims.LEASE_SECONDS,
-                 accounts: Callable[[], Iterable[Account]] = provisioned_accounts) -> None:
+                 accounts: Callable[[], Iterable[Account]] = provisioned_accounts,
+                 signer: AckSigner | None = None) -> None:
         self.homes_root = Path(homes_root)
         self.spool_root = Path(spool_root) if spool_root else self.homes_root.parent / "intake"
         self.accepted_root = self.spool_root / "accepted"
@@ -157,6 +158,7 @@ class Intake:
         self.lease = lease
         self._accounts = accounts
         self._now = now
+        self.signer = signer  # signs each ACRF (FS.ACRF + GO.ACRF); None: the FO alone
         self._queue: queue.Queue[_Task | None] = queue.Queue()
         self._known: set[Path] = set()  # queued or waiting for a retry
         self._retries: dict[Path, _Retry] = {}
@@ -525,7 +527,7 @@ class Intake:
         ack_path = out / batch.ack_name
         ack = Acknowledgement(batch.go_name, batch.ticket, RESULT_ACCEPTED
                               if batch.result == RESULT_ACCEPTED else 0, batch.error_codes)
-        write_acrf(ack_path, ack, self.staging)
+        write_acrf(ack_path, ack, self.signer, self.staging)
         _move(go_path, destination / go_path.name)
         done = self._now()
         mark_processed(batch.id, done, held)

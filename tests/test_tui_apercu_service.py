@@ -1,0 +1,70 @@
+"""*Aperçu* shows the service's own certificate (the one that signs each ACRF) and F6 saves
+it for the partner's software (80x24)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from store.democreds import DemoCredentials
+from store.service_certificate import publish
+from tests.intake_helpers import provisioned_account
+from tests.pages_helpers import SIZE, fixed_certificate, open_portal
+from tests.tui_helpers import settle
+from tests.wizard_helpers import page_text
+from tui.app import ExpeditoApp
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture
+def service_der(tmp_path: Path, demo_credentials: DemoCredentials) -> bytes:
+    provisioned_account(demo_credentials)
+    der = fixed_certificate(tmp_path, "service.cer").read_bytes()
+    publish(der)
+    return der
+
+
+async def test_apercu_shows_and_saves_the_service_certificate(
+        app: ExpeditoApp, service_der: bytes, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "apercu")
+        text = page_text(pilot)
+        assert "Certificat du service (signature des accusés de réception)" in text
+        assert "Date d'expiration" in text and "26/03/2040" in text
+        # Tab: from the sidebar to the page (taller than the area), Tab: the button
+        await pilot.press("tab", "tab")
+        assert app.focused is not None and app.focused.id == "save-service-cert"
+        await pilot.press("f6")
+        await settle(pilot)
+        saved = tmp_path / "home" / "expedito-service.cer"
+        assert saved.read_bytes() == service_der
+        saved.unlink()
+        await pilot.press("enter")  # the button itself
+        await settle(pilot)
+        assert saved.read_bytes() == service_der
+
+
+async def test_apercu_says_when_the_service_never_started(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    provisioned_account(demo_credentials)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_portal(pilot, "dieter", "apercu")
+        assert "Le service n'a pas encore été démarré" in page_text(pilot)
+
+
+def test_apercu_service_certificate_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
+                                             service_der: bytes) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await open_portal(pilot, "dieter", "apercu")
+        await pilot.press("tab", "tab")  # to the page, then its button (scrolled into view)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
