@@ -4,16 +4,21 @@ it for the partner's software (80x24)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 from textual.pilot import Pilot
 
 from store.democreds import DemoCredentials
 from store.service_certificate import publish
 from tests.intake_helpers import provisioned_account
-from tests.pages_helpers import SIZE, fixed_certificate, open_portal
+from tests.pages_helpers import SIZE, open_portal
 from tests.tui_helpers import settle
 from tests.wizard_helpers import page_text
 from tui.app import ExpeditoApp
@@ -21,10 +26,23 @@ from tui.app import ExpeditoApp
 SnapCompare = Callable[..., bool]
 
 
+def fixed_service_certificate() -> bytes:
+    """A certificate whose bytes never change (Ed25519 signs deterministically; fixed key,
+    serial and dates), so its fingerprint can be in a snapshot."""
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Expedito test service")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(0x1000000000000b7a21df5c29)
+            .not_valid_before(datetime(2025, 1, 1, tzinfo=UTC))
+            .not_valid_after(datetime(2040, 3, 26, 12, 0, tzinfo=UTC))
+            .sign(key, None))
+    return cert.public_bytes(Encoding.DER)
+
+
 @pytest.fixture
-def service_der(tmp_path: Path, demo_credentials: DemoCredentials) -> bytes:
+def service_der(demo_credentials: DemoCredentials) -> bytes:
     provisioned_account(demo_credentials)
-    der = fixed_certificate(tmp_path, "service.cer").read_bytes()
+    der = fixed_service_certificate()
     publish(der)
     return der
 
