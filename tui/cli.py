@@ -49,10 +49,20 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         description="Write a correctly named FI/FS/GO set, signed with the channel's "
         "certificate, ready to upload (the GO file last). With --demo, the demo database, "
         "certificate and key are used.")
+    send = actions.add_parser(
+        "send", help="prepare a set, upload it over SFTP (the GO last), wait for its ACRF",
+        description="Prepare the set as 'batch prepare' does, upload it over SFTP with the GO "
+        "last, wait for its acknowledgement (ACRF), check the ACRF's signature against the "
+        "service's certificate and print the outcome. Exit status: 0 accepted, 1 rejected, "
+        "2 could not send.")
+    show = actions.add_parser("show", help="print an ACRF (acknowledgement) readably")
     if with_batch:
         from sync.intake.prepare import add_arguments
+        from tui.send_cli import add_send_arguments, add_show_arguments
 
         add_arguments(prepare)
+        add_send_arguments(send)
+        add_show_arguments(show)
     serve = sub.add_parser("serve", help="run the synchronisation worker and the SFTP server "
                            "without the app")
     add_service_options(serve, suppress=True)
@@ -156,7 +166,8 @@ def serve(startup: Startup, db_path: Path) -> int:
 
 
 def batch_prepare(args: argparse.Namespace) -> int:
-    """``expedito batch prepare``: headless, and it opens a database only if there is one."""
+    """``expedito batch prepare|send|show``: headless, and they open a database only if there
+    is one."""
     from store.db import resolve_db_path
     from store.democreds import CERTIFICATE_NAME
     from sync.intake.prepare import run
@@ -166,10 +177,19 @@ def batch_prepare(args: argparse.Namespace) -> int:
         db_path = Path(args.db).expanduser()
     elif args.demo:
         db_path = DEMO_DIR / DEMO_DB_NAME
-        args.cert = args.cert or DEMO_DIR / f"{CERTIFICATE_NAME}.cer"
-        args.key = args.key or DEMO_DIR / f"{CERTIFICATE_NAME}.key"
+        if args.batch_command != "show":
+            args.cert = args.cert or DEMO_DIR / f"{CERTIFICATE_NAME}.cer"
+            args.key = args.key or DEMO_DIR / f"{CERTIFICATE_NAME}.key"
     elif (default := resolve_db_path(None)).is_file():
         db_path = default
+    if args.batch_command == "send":
+        from tui.send_cli import run_send
+
+        return run_send(args, db_path)
+    if args.batch_command == "show":
+        from tui.send_cli import run_show
+
+        return run_show(args, db_path)
     return run(args, db_path)
 
 

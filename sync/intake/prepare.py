@@ -207,6 +207,12 @@ def run(args: argparse.Namespace, db_path: Path | None) -> int:
     return 0
 
 
+def prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
+    """Write the set the parsed ``args`` ask for (``batch prepare``, ``batch send``);
+    :class:`PrepareError` says why not."""
+    return _prepare(args, db_path)
+
+
 def _prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
     purpose = str(args.purpose).upper()
     if not _PURPOSE.fullmatch(purpose):
