@@ -57,6 +57,7 @@ from paramiko.sftp import (
 
 from store.accounts import Account, find_account, liveness_statement
 from store.db import db
+from sync import stats
 from sync.homes import home_of
 from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_drop
 from sync.memory import give_back_memory
@@ -65,6 +66,7 @@ from sync.scp_server import send_exit_status
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
 from sync.ssh_transport import ServerTransport
+from sync.stats import ServerStats
 
 log = logging.getLogger("expedito.sftp")
 
@@ -89,6 +91,9 @@ class SessionServer(paramiko.ServerInterface):
         self.channels = 0
         self.counted = False
         self.last_active = time.monotonic()
+        self.started_at = time.time()
+        self.bytes_in = self.bytes_out = 0  # SFTP bytes, counted by the session's thread
+        self.current_file = ""
         self._pending: Account | None = None  # its key matched; its signature not yet checked
         self._claimed: set[int] = set()  # channels that run something (one thing each)
         self._handles: list[ReadHandle | UploadHandle] = []
@@ -107,7 +112,7 @@ class SessionServer(paramiko.ServerInterface):
         return AUTH_FAILED
 
     def check_auth_password(self, username: str, password: str) -> int:
-        return self._refuse(username)
+        return self._refuse(username, stats.REFUSED_PASSWORD)
 
     def check_auth_interactive(self, username: str, submethods: str) -> Any:
         return AUTH_FAILED
@@ -118,6 +123,7 @@ class SessionServer(paramiko.ServerInterface):
         ``signature_checked``)."""
         self._pending = None
         if self.service.guard.banned(self.address):
+            self.service.stats.refused(stats.REFUSED_BANNED)
             self._close()
             return AUTH_FAILED
         with db.connection_context():
@@ -136,7 +142,7 @@ class SessionServer(paramiko.ServerInterface):
             return
         if not verified:
             log.info("bad signature for %r from %s", account.technical_user, self.address)
-            self._refuse(account.technical_user)
+            self._refuse(account.technical_user, stats.REFUSED_SIGNATURE)
             return
         self.account = account
         self._live_statement = liveness_statement(account.channel_id)
@@ -144,7 +150,8 @@ class SessionServer(paramiko.ServerInterface):
         self.last_active = time.monotonic()
         self.service.guard.success(self.address)
 
-    def _refuse(self, username: str) -> int:
+    def _refuse(self, username: str, reason: str = stats.REFUSED_KEY) -> int:
+        self.service.stats.refused(reason)
         self.failures += 1
         delay = self.service.guard.failure(self.address)
         log.info("refused %r from %s (%d)", username, self.address, self.failures)
@@ -169,6 +176,7 @@ class SessionServer(paramiko.ServerInterface):
         if not self.counted:
             if not self.service.acquire_session(self.account.technical_user):
                 log.info("%s: too many sessions", self.user)
+                self.service.stats.refused(stats.REFUSED_SESSIONS)
                 return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
             self.counted = True
         self.channels += 1
@@ -211,6 +219,7 @@ class SessionServer(paramiko.ServerInterface):
 
     def track(self, handle: ReadHandle | UploadHandle) -> None:
         self._handles.append(handle)
+        self.current_file = os.path.basename(getattr(handle, "final", "") or "")
 
     def uploaded(self, path: Path) -> None:
         assert self.account is not None
@@ -296,6 +305,7 @@ class ExpeditoSFTP(_SFTPServerBase):
 
     def _read_all(self, n: int) -> bytes:
         # paramiko's version grows a bytes object by concatenation: quadratic for 255 KB
+        self.session.bytes_in += n
         chunks = []
         while n > 0:
             data = self.sock.recv(n)
@@ -307,6 +317,7 @@ class ExpeditoSFTP(_SFTPServerBase):
 
     def _write_all(self, out: bytes) -> None:
         # paramiko's version re-slices the rest after each 32 KB SSH packet: quadratic
+        self.session.bytes_out += len(out)
         view = memoryview(out)
         while view:
             sent = self.sock.send(view)
@@ -476,6 +487,7 @@ class SFTPService:
         self.limits = limits or ServerLimits()
         self.on_upload = on_upload
         self.guard = AddressGuard(self.limits)
+        self.stats = ServerStats()
         self.quota = InQuota(self.limits.in_quota)
         self._listener: socket.socket | None = None
         self._connections: list[_Connection] = []
@@ -546,10 +558,12 @@ class SFTPService:
     def _welcome(self, sock: socket.socket, address: str) -> None:
         if self.guard.banned(address):
             log.info("banned address %s: connection closed", address)
+            self.stats.refused(stats.REFUSED_BANNED)
             sock.close()
             return
         refusal = self._startup_refusal(address)
         if refusal:
+            self.stats.refused(stats.REFUSED_STARTUPS)
             log.info("%s: connection closed (%s)", address, refusal)
             sock.close()
             return
@@ -602,7 +616,20 @@ class SFTPService:
             self._release(connection)
             self._connections.remove(connection)
 
+    def live_sessions(self) -> list[SessionServer]:
+        """The authenticated connections still open (for the operators' views)."""
+        with self._lock:
+            return [c.server for c in self._connections
+                    if c.server.account is not None and c.transport.is_active()]
+
+    def bytes_moved(self) -> tuple[int, int]:
+        """SFTP bytes received and sent since start (ended and open connections)."""
+        with self._lock:
+            servers = [c.server for c in self._connections]
+        return self.stats.bytes(servers)
+
     def _release(self, connection: _Connection) -> None:
+        self.stats.ended(connection.server)
         if connection.server.counted and connection.server.account is not None:
             user = connection.server.account.technical_user
             self._sessions[user] = max(0, self._sessions.get(user, 1) - 1)

@@ -17,7 +17,7 @@ from store.models import ACTIVE, Channel
 from sync.cycle import CycleResult
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
-from tests.helpers import contact, person_id, qualite_id, sftp_input
+from tests.support.registration import CONTACT, person_id, qualite_id, sftp_input
 
 USER = "EXPDEMOENTREPRISE"
 
@@ -45,7 +45,7 @@ def provisioned_services(creds: DemoCredentials, tmp_path: Path,
     """Register the demo sender (pending), start the services with a fake clock after the
     registration (the first cycle provisions the channel), yield, stop them."""
     registered = local_now() - timedelta(minutes=5)
-    overview = senders.register_sender(person_id("dieter"), qualite_id(), contact(),
+    overview = senders.register_sender(person_id("dieter"), qualite_id(), CONTACT,
                                        sftp_input(creds), USER, USER, now=registered)
     base = ServiceConfig(homes_root=tmp_path / "homes", port=0,
                          clock=FakeClock(datetime.now(UTC)),

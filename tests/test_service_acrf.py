@@ -27,9 +27,9 @@ from sync.service_signer import (
     load_or_create_service_signer,
 )
 from sync.services import ServiceConfig, Services
-from tests.intake_helpers import load_credentials
 from tests.service_support import USER, Provisioned, provisioned_services
-from tests.sftp_support import SFTP, sftp
+from tests.support.credentials import signing_pair
+from tests.support.sftp import SFTP, sftp
 
 ACK = Acknowledgement("GO.DMFA.123456.20260115.00001.T.1", "000000000042", 0, ("ACRF-125",))
 
@@ -100,7 +100,7 @@ def running(demo: SqliteDatabase, demo_credentials: DemoCredentials,
 @pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 def test_the_service_answers_with_a_signed_acrf_closed_by_a_go(
         running: Provisioned, demo_credentials: DemoCredentials) -> None:
-    cert, key = load_credentials(demo_credentials)
+    cert, key = signing_pair(demo_credentials)
     outbox = running.work / "outbox"
     prepared = write_set(outbox, [b"<DmfA/>\n"], purpose="DMFA", sender=running.sender_number,
                          date=f"{date.today():%Y%m%d}", sequence=1, env="T", cert=cert,

@@ -17,10 +17,10 @@ from textual.pilot import Pilot
 
 from store.democreds import DemoCredentials
 from store.service_certificate import publish
-from tests.intake_helpers import provisioned_account
-from tests.pages_helpers import SIZE, open_portal
-from tests.tui_helpers import settle
-from tests.wizard_helpers import page_text
+from tests.support.pilot import settle
+from tests.support.portal import enter_portal
+from tests.support.registration import provisioned_account
+from tests.support.screen import SIZE, page_text
 from tui.app import ExpeditoApp
 
 SnapCompare = Callable[..., bool]
@@ -53,7 +53,7 @@ async def test_apercu_shows_and_saves_the_service_certificate(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "apercu")
+        await enter_portal(pilot, "dieter", "apercu")
         text = page_text(pilot)
         assert "Certificat du service (signature des accusés de réception)" in text
         assert "Date d'expiration" in text and "26/03/2040" in text
@@ -74,14 +74,14 @@ async def test_apercu_says_when_the_service_never_started(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     provisioned_account(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "apercu")
+        await enter_portal(pilot, "dieter", "apercu")
         assert "Le service n'a pas encore été démarré" in page_text(pilot)
 
 
 def test_apercu_service_certificate_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
                                              service_der: bytes) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_portal(pilot, "dieter", "apercu")
+        await enter_portal(pilot, "dieter", "apercu")
         await pilot.press("tab", "tab")  # to the page, then its button (scrolled into view)
         await settle(pilot)
 

@@ -66,6 +66,13 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the synchronisation worker and the SFTP server "
                            "without the app")
     add_service_options(serve, suppress=True)
+    serve.add_argument("--metrics", metavar="HOST:PORT",
+                       help="serve Prometheus metrics there (e.g. 127.0.0.1:9108)")
+    report = sub.add_parser("report", help="reports for scripts: certificates about to expire, "
+                            "sets received (CSV or JSON on stdout)")
+    from tui.report_cli import add_report_arguments
+
+    add_report_arguments(report)
     return parser
 
 
@@ -127,8 +134,13 @@ def serve(startup: Startup, db_path: Path) -> int:
     from sync.services import Services
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    metrics = None
     try:
         services = Services(startup.service_config(db_path))
+        if getattr(startup.args, "metrics", None):
+            from sync.metrics import MetricsServer
+
+            metrics = MetricsServer(services, startup.args.metrics)
     except ValueError as exc:  # --service-cert or --service-key that cannot be used
         print(f"expedito: {exc}", file=sys.stderr)
         return 2
@@ -151,8 +163,13 @@ def serve(startup: Startup, db_path: Path) -> int:
         print(f"Next synchronisation at {next_slot:%H:%M} "
               f"(every {services.config.schedule.period} minutes)", flush=True)
         try:
+            if metrics is not None:
+                metrics_host, metrics_port = await asyncio.to_thread(metrics.start)
+                print(f"Metrics: http://{metrics_host}:{metrics_port}/metrics", flush=True)
             await asyncio.Event().wait()
         finally:
+            if metrics is not None:
+                await asyncio.to_thread(metrics.stop)
             await services.stop()
 
     try:
@@ -199,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "batch":
         return batch_prepare(args)
+    if args.command == "report":
+        from tui.report_cli import run_report
+
+        return run_report(args)
     try:
         startup = Startup.from_args(args)
     except ValueError as exc:  # --period

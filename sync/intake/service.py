@@ -240,6 +240,12 @@ class Intake:
             self._queue.put(None)
             thread.join(timeout)
 
+    @property
+    def queue_length(self) -> int:
+        """GO and TD files queued or waiting for a retry (for the metrics)."""
+        with self._idle:
+            return len(self._known)
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every queued file is answered (retries included); False when
         ``timeout`` ran out first."""
