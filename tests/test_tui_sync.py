@@ -231,12 +231,14 @@ async def test_a_taken_port_leaves_the_app_working(
             await app.workers.wait_for_complete()
             assert isinstance(app.back_office.sftp_error, OSError)
             assert app.back_office.sftp_address is None
+            # said at once (a notice lasts 10 s: a slow first cycle must not outlive it)
+            await pilot.pause()
+            assert any("Le serveur SFTP n'a pas démarré" in n.message
+                       for n in app._notifications)
             # the worker runs all the same: the cycle, and the countdown from it
             await _until(pilot, lambda: app.last_sync is not None, "the first cycle")
             assert Channel.get().status == ACTIVE
             await _portal(app, pilot)
             assert text_of(app, "#countdown") == (
                 "sans SFTP · Synchro 14:30 — 12:34")
-            assert any("Le serveur SFTP n'a pas démarré" in n.message
-                       for n in app._notifications)
         assert app.back_office.services is None
