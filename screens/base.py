@@ -46,6 +46,7 @@ channel "en cours" reloads its data there, in a worker as always::
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -161,6 +162,34 @@ class Page(Widget):
     def restore_typed(self, values: dict[str, object]) -> None:
         """Called on a page built again in another language, once mounted, with what
         ``typed_values`` gave on the page it replaces."""
+
+    async def _on_message(self, message: Message) -> None:
+        """Every handler of the page runs here: one that raises is reported by the app and
+        the session goes on (Textual would stop this page's message loop and end the app)."""
+        try:
+            await super()._on_message(message)
+        except Exception as error:
+            guard = getattr(self.app, "unexpected_error", None)
+            if guard is None:
+                raise
+            guard(error)
+
+    def unsaved_input(self) -> bool:
+        """Whether something typed here is not saved: Escape then asks before leaving."""
+        return self.typed_values() is not None
+
+    def ask_to_leave(self, leave: Callable[[], Awaitable[None]]) -> None:
+        """Escape with unsaved input: ask first; ``leave()`` (back, what was typed dropped)
+        only when confirmed. A page with a wizard asks the wizard's own question instead."""
+        from tui.widgets.dialogs import ConfirmDialog
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await leave()
+
+        t = self.ctx.t
+        self.app.push_screen(ConfirmDialog(t("leave.question"), t("leave.yes"), t("leave.no")),
+                             answered)
 
     def show_error(self, exc: BaseException) -> None:
         self.notify(error_text(exc, self.ctx.lang), severity="error")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -80,6 +81,12 @@ class CanalPage(Page):
     def page_shown(self) -> None:
         if not self._wizard_shown():  # a channel being added or changed is left alone
             self.call_after_refresh(self.load)
+
+    def unsaved_input(self) -> bool:
+        return bool(self.query(Wizard))  # a wizard under way: it asks (like F8)
+
+    def ask_to_leave(self, leave: Callable[[], Awaitable[None]]) -> None:
+        self.query_one(Wizard).action_cancel()
 
     def language_changed(self, ctx: AppContext) -> None:
         super().language_changed(ctx)

@@ -3,6 +3,8 @@ technique* for a qualité without an active sender."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -54,6 +56,12 @@ class EnregistrementPage(Page):
         await body.mount(Wizard(self.ctx, message.setup))
         localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
+
+    def unsaved_input(self) -> bool:
+        return bool(self.query(Wizard))  # a wizard under way: it asks (like F8)
+
+    def ask_to_leave(self, leave: Callable[[], Awaitable[None]]) -> None:
+        self.query_one(Wizard).action_cancel()
 
     def language_changed(self, ctx: AppContext) -> None:
         super().language_changed(ctx)

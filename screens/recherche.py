@@ -23,6 +23,8 @@ from tui.formatting import qualite_kind, role_name
 
 
 class RecherchePage(KeepTyped, Page):
+    """(A search typed is no unsaved input: Escape leaves without asking.)"""
+
     BINDINGS = [
         Binding("pagedown", "next_page", "Page suivante", id="search.next", priority=True),
         Binding("pageup", "previous_page", "Page précédente", id="search.previous",
@@ -34,6 +36,9 @@ class RecherchePage(KeepTyped, Page):
             super().__init__()
             self.text = text
             self.page = page
+
+    def unsaved_input(self) -> bool:
+        return False
 
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(ctx, page_id)

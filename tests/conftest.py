@@ -45,10 +45,13 @@ def demo_credentials(tmp_path_factory: pytest.TempPathFactory) -> DemoCredential
 
 
 @pytest.fixture
-def app(demo: SqliteDatabase) -> ExpeditoApp:
+def app(demo: SqliteDatabase) -> Iterator[ExpeditoApp]:
     """The Expedito app on the demo database, as ``expedito --demo --no-serve`` opens it (256
-    colours), its countdown frozen at 14:17:26 (``app.back_office.clock``)."""
+    colours), its countdown frozen at 14:17:26 (``app.back_office.clock``). An exception the
+    app's guard kept the session through (``app.unexpected_errors``) fails the test."""
     from tests.support.clock import frozen_countdown
     from tui.app import ExpeditoApp
 
-    return ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
+    app = ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
+    yield app
+    assert not app.unexpected_errors, app.unexpected_errors

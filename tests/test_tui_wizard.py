@@ -735,3 +735,49 @@ def test_current_credentials_are_summarised_in_any_language_or_left_as_they_were
     assert current_credential(SSH_KEY, b"ssh-dss AAAAB3NzaC1kc3MAAACBAP", Translator("fr")) \
         is None
     assert current_credential(CERTIFICATE, b"not a certificate", Translator("fr")) is None
+
+
+async def test_language_switch_on_the_confirmation_keeps_it_and_confirmer_stores(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    """F2 on the Confirmation stays on it, showing the same in Dutch; F7 stores (it went back
+    to the user-name step, and then F7 gave an empty Confirmation where Confirmer did
+    nothing)."""
+    async with app.run_test(size=SIZE) as pilot:
+        await to_user_step(pilot, demo_credentials)
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("tab")
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        await pilot.press("f2")  # Nederlands
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        text = shown(pilot, "#confirmation")
+        assert "Nomtechnique1" in text and "Expéditeur" in text
+        assert "Sleutel opgeladen: ssh-ed25519" in text
+        assert "Clé" not in text
+        await pilot.press("f7")
+        await settle(pilot)
+        assert Sender.get().technical_user == "Nomtechnique1"
+
+
+async def test_language_switch_on_the_user_step_then_f7_gives_a_full_confirmation(
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_user_step(pilot, demo_credentials)
+        await pilot.press("f2")  # Nederlands
+        await settle(pilot)
+        assert step(app) == "user"
+        await pilot.press("tab", "shift+tab")  # the focus is on the first name field
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("tab")
+        await type_text(pilot, "Nomtechnique1")
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "confirmation"
+        text = shown(pilot, "#confirmation")
+        assert "Nomtechnique1" in text and "SFTP" in text and "Expéditeur" in text
+        await pilot.press("f7")
+        await settle(pilot)
+        assert Sender.get().technical_user == "Nomtechnique1"

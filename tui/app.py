@@ -14,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from textual.actions import ActionParseResult
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.reactive import reactive
 
 from screens.login import LoginScreen
@@ -105,6 +108,8 @@ class ExpeditoApp(App[None]):
         self.ctx: AppContext | None = None
         self._ansi = wants_ansi_theme() if ansi is None else ansi
         self._quitting = False
+        self.unexpected_errors: list[Exception] = []
+        """Exceptions ``unexpected_error`` kept the session through (tests assert none)."""
 
     # --- start --------------------------------------------------------------------------------
 
@@ -191,6 +196,27 @@ class ExpeditoApp(App[None]):
         """Show ``text`` in the header's ``#countdown`` slot (every screen's header); ``short``
         where ``text`` and the title do not both fit."""
         self.sync_status = SyncStatus(text, text if short is None else short)
+
+    # --- the guard: an unexpected exception does not end the session ------------------------
+
+    async def run_action(self, action: str | ActionParseResult,
+                         default_namespace: DOMNode | None = None,
+                         namespaces: Mapping[str, DOMNode] | None = None) -> bool:
+        """Every key's action runs here: one that raises is reported, and the app goes on
+        (Textual would end it, and over SSH drop the operator to the shell)."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:
+            self.unexpected_error(error)
+            return True
+
+    def unexpected_error(self, error: Exception) -> None:
+        """Say in one line that something failed, keep the traceback in Textual's log (and
+        the list tests look at), and keep the session."""
+        self.unexpected_errors.append(error)
+        self.log.error("".join(traceback.format_exception(error)))
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        self.notify(self.t("error.kept_session", detail=detail), severity="error", timeout=15)
 
     @property
     def t(self) -> Translator:

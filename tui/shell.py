@@ -7,6 +7,7 @@ history for Escape, and rebuilds them when the language, the qualité or the sen
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from textual import work
 from textual.app import ComposeResult
@@ -188,7 +189,7 @@ class PortalScreen(Screen[None]):
         if page is not None:
             await page.remove()
         if self.focused is None:  # the keyboard was in the page that went: back to the menu
-            self.query_one("#menu").focus()
+            self.focus_menu()
 
     async def on_page_sender_changed(self, event: Page.SenderChanged) -> None:
         event.stop()
@@ -240,11 +241,33 @@ class PortalScreen(Screen[None]):
                                     if pid not in kept and (typed := p.typed_values())})
                 for kept_page in kept.values():
                     kept_page.language_changed(ctx)
+                focused = self._focus_in_page()
                 area = self.query_one("#page-area", PageArea)
                 await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
                 self._pages = kept
                 await self._show(self.current)
+                if focused is not None:  # the keyboard stays in the page, where it was
+                    self.call_after_refresh(self._refocus, focused)
                 self.call_after_refresh(self.prebuild)
+
+    def _focus_in_page(self) -> str | None:
+        """The id of the focused widget when it is in the page on show (the page's own id
+        when the widget has none); None when the keyboard is elsewhere."""
+        page, focused = self.page, self.focused
+        if page is None or focused is None or (focused is not page
+                                               and page not in focused.ancestors):
+            return None
+        return focused.id or page.id
+
+    def _refocus(self, widget_id: str) -> None:
+        page = self.page
+        if page is None or (self.focused is not None and page in self.focused.ancestors):
+            return  # the page gave it a place itself (a wizard's step)
+        found = page.query(f"#{widget_id}")
+        if found and found.first().focusable:
+            found.first().focus()
+        else:
+            self.query_one("#page-area", PageArea).focus_page()
 
     async def set_role(self, role: RoleInfo) -> None:
         await self.set_context(self.ctx.with_role(role))
@@ -268,19 +291,48 @@ class PortalScreen(Screen[None]):
     # --- actions ------------------------------------------------------------------------------
 
     async def action_back(self) -> None:
+        """Escape: the previous page — after asking, when something typed here is not saved
+        (then what was typed goes: the page is built afresh for the next visit)."""
+        page = self.page
+        if page is not None and page.unsaved_input():
+            page.ask_to_leave(partial(self._leave, page.page_id))
+            return
+        await self._go_back()
+
+    async def _go_back(self) -> None:
         if self.history:
             await self.open_page(self.history.pop(), remember=False)
-        self.query_one(Sidebar).focus_menu()
+        elif self.current != HOME:
+            await self.open_page(HOME, remember=False)
+        self.focus_menu()
+
+    async def _leave(self, page_id: str) -> None:
+        await self._go_back()
+        if self.current != page_id and page_id in self._pages:
+            async with self._pages_lock:
+                await self._discard(page_id)
+            self.call_after_refresh(self.prebuild)
+
+    @property
+    def sidebar_shown(self) -> bool:
+        """Whether the sidebar is on screen (F4 hides it; below 61 columns it is hidden until
+        F4 shows it)."""
+        if self.has_class("-tiny"):
+            return self.has_class("-sidebar-shown")
+        return not self.has_class("-sidebar-hidden")
+
+    def focus_menu(self) -> None:
+        """The keyboard to the sidebar, or to the page when the sidebar is hidden (a hidden
+        list that has the keyboard takes keys nobody sees)."""
+        if self.sidebar_shown:
+            self.query_one(Sidebar).focus_menu()
+        else:
+            self.query_one("#page-area", PageArea).focus_page()
 
     def action_toggle_sidebar(self) -> None:
         """Hide or show the sidebar (on very narrow terminals it is hidden until asked for)."""
         if self.has_class("-tiny"):
             self.toggle_class("-sidebar-shown")
-            shown = self.has_class("-sidebar-shown")
         else:
             self.toggle_class("-sidebar-hidden")
-            shown = not self.has_class("-sidebar-hidden")
-        if shown:
-            self.query_one(Sidebar).focus_menu()
-        else:
-            self.query_one("#page-area", PageArea).focus_page()
+        self.focus_menu()

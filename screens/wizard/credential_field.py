@@ -64,6 +64,20 @@ def _loaded_key(source: str, raw: bytes, t: Translator, message: str) -> LoadedC
                                            fingerprint=key.fingerprint), key=key)
 
 
+def key_summary(key: SshPublicKey | str | None, t: Translator,
+                message: str = "credential.key_loaded") -> str:
+    """``message`` ("Clé chargée : …") for the SSH public key a channel holds, in ``t``'s
+    language; "" when there is none or it does not read."""
+    if not key:
+        return ""
+    if isinstance(key, str):
+        try:
+            key = parse_ssh_public_key(key.encode("utf-8", "surrogateescape"))
+        except (ValidationError, ValueError):
+            return ""
+    return t(message, key_type=key.key_type, fingerprint=key.fingerprint)
+
+
 def current_credential(kind: str, raw: bytes, t: Translator) -> LoadedCredential | None:
     """The key or certificate a channel has now (changing a channel), summarised in ``t``'s
     language: "Clé actuelle : …", "Certificat actuel : …". None when it no longer reads

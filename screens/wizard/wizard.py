@@ -33,6 +33,7 @@ from screens.wizard.credential_field import (
     LoadedCredential,
     current_credential,
     key_for_service,
+    key_summary,
     load_credential,
 )
 from screens.wizard.steps import (
@@ -72,15 +73,27 @@ class WizardSetup:
 
 
 @dataclass(frozen=True)
+class Checked:
+    """What the wizard's checks accepted on the way to the *Confirmation*."""
+
+    contact: ContactData | None = None
+    channel: ChannelInput | None = None
+    certificate: CertificateSummary | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
 class WizardDraft:
     """What a wizard holds, to build it again in another language without losing anything
     typed (``Wizard.draft``): the setup with the values as entered, the step, the technical
-    user's name as typed, the credential fields typed but not loaded yet."""
+    user's name as typed, the credential fields typed but not loaded yet, and what the checks
+    accepted (so the *Confirmation* shows it all again)."""
 
     setup: WizardSetup
     step: str
     username: tuple[str, str] | None = None
     typed: Mapping[str, str] = field(default_factory=dict)
+    checked: Checked = field(default_factory=Checked)
 
 
 class Wizard(Widget):
@@ -135,23 +148,25 @@ class Wizard(Widget):
     def __init__(self, ctx: AppContext, setup: WizardSetup, id: str = "wizard",
                  draft: WizardDraft | None = None) -> None:
         """``draft``: start from what another wizard held (``draft()``), in ``ctx``'s
-        language; at its step, except the confirmation, whose checks run again (F7)."""
+        language, at its step (the *Confirmation* too, showing the same)."""
         super().__init__(id=id)
         self.ctx = ctx
         self.setup = draft.setup if draft is not None else setup
         self.draft_from = draft
         self.t = ctx.t
         self.steps = self._steps()
+        checked = draft.checked if draft is not None else Checked(contact=setup.contact)
+        self.contact: ContactData | None = checked.contact
+        self.channel: ChannelInput | None = checked.channel
+        self.certificate: CertificateSummary | None = checked.certificate
+        self.username: str | None = checked.username
         first = self.steps[0]
         if draft is not None and draft.step in self.steps:
-            index = self.steps.index(draft.step)
-            first = self.steps[max(0, index - 1)] if draft.step == CONFIRM else draft.step
+            first = draft.step
+            if first == CONFIRM and self.channel is None:  # never an empty Confirmation
+                first = self.steps[-2]
         self.set_reactive(Wizard.step, first)
-        self.contact: ContactData | None = setup.contact
-        self.channel: ChannelInput | None = None  # as checked, kept for Confirmer
-        self.certificate: CertificateSummary | None = None
-        self.key_summary = ""
-        self.username: str | None = None
+        self.key_summary = ""  # as checked (the confirmation says it in its language)
         self.busy = False
 
     def _steps(self) -> tuple[str, ...]:
@@ -220,7 +235,8 @@ class Wizard(Widget):
                           channel=channel.value(), loaded=channel.loaded_credentials()),
             step=self.step,
             username=users.first().value() if users else None,
-            typed={f.kind: f.text for f in channel.credential_fields() if not f.up_to_date})
+            typed={f.kind: f.text for f in channel.credential_fields() if not f.up_to_date},
+            checked=Checked(self.contact, self.channel, self.certificate, self.username))
 
     def _breadcrumb(self) -> Content:
         crumbs = [s for s in (INFO, CONTACT, CHANNEL, CONFIRM) if s in self.steps]
@@ -242,6 +258,8 @@ class Wizard(Widget):
         self.query_one("#wizard-next", Button).label = self.t(
             "wizard.confirm" if last else "wizard.next")
         self.query_one("#wizard-status", Static).update("")
+        if step == CONFIRM:
+            self._show_confirmation()
         self.query_one("#wizard-scroll", VerticalScroll).scroll_home(animate=False)
         self.refresh_bindings()
         self.call_after_refresh(self.focus_step)
@@ -320,11 +338,12 @@ class Wizard(Widget):
             self._check_username(name, confirm)
         else:
             self._go(1)
-            if self.step == CONFIRM:
-                self._show_confirmation()
 
     def action_confirm(self) -> None:
-        if self.busy or self.channel is None:
+        if self.busy:
+            return
+        if self.channel is None:  # not checked (cannot happen by the steps): check it again
+            self._back_to_channel()
             return
         self._start(self.t("wizard.saving"))
         self._save(self.channel, self.contact, self.username)
@@ -408,19 +427,28 @@ class Wizard(Widget):
                 return
             self.username = self.query_one(UsernameForm).value()[0]
         self._go(1)
-        if self.step == CONFIRM:
-            self._show_confirmation()
 
     def _say_errors(self) -> None:
         self.query_one("#wizard-status", Static).update(self.t("wizard.fix_errors"))
 
+    def _back_to_channel(self) -> None:
+        """The channel's check is missing: back to its step, saying to go on with F7."""
+        self.step = CHANNEL
+        self.call_after_refresh(self.query_one("#wizard-status", Static).update,
+                                self.t("wizard.check_again"))
+
     def _show_confirmation(self) -> None:
         if self.channel is None:
+            self.call_later(self._back_to_channel)
             return
+        # In this wizard's language (built again after a switch, its fields reload later).
+        key = self.query_one(ChannelForm).loaded_credentials().get("ssh_key")
+        message = "credential.key_current" if key is not None and not key.source \
+            else "credential.key_loaded"
+        summary = key_summary(self.channel.ssh_key, self.t, message) or self.key_summary
         text = confirmation_text(
             self.t, contact=self.contact if CONTACT in self.steps else None,
-            channel=self.channel, certificate=self.certificate,
-            key_summary=self.key_summary,
+            channel=self.channel, certificate=self.certificate, key_summary=summary,
             username=self.username if USER in self.steps else None,
             existing_username=self.setup.existing_username if self.setup.mode == REGISTER
             else None,

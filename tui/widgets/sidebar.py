@@ -45,6 +45,29 @@ class MenuList(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._open_page = open_page
 
+    def action_page_down(self) -> None:
+        self._move_by_page(1)
+
+    def action_page_up(self) -> None:
+        self._move_by_page(-1)
+
+    def _move_by_page(self, direction: int) -> None:
+        """A page of options down or up, to the nearest item that opens a page. Textual's own
+        reads a line map built when the list is painted: on a hidden list whose items just
+        changed (F4, then a sender created) it raised KeyError and ended the app."""
+        count = self.option_count
+        if not count:
+            return
+        step = max(1, self.scrollable_content_region.height - 1) * direction
+        start = self.highlighted if self.highlighted is not None else 0
+        target = min(max(start + step, 0), count - 1)
+        order = [*range(target, count), *reversed(range(target))] if direction > 0 else \
+            [*reversed(range(target + 1)), *range(target + 1, count)]
+        for index in order:
+            if not self.get_option_at_index(index).disabled:
+                self.highlighted = index
+                return
+
     async def action_open(self) -> None:
         option = self.highlighted_option
         if option is not None and option.id and not option.disabled:

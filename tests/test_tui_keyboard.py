@@ -1,0 +1,148 @@
+"""The operator's keyboard at 80x24: no crash, no dead end, nothing lost (issue 18)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import OptionList
+
+from screens.base import Page
+from tests.sync_support import register_demo_sender
+from tests.tui_helpers import screen_text, settle
+from tests.wizard_helpers import SIZE, enter_portal
+from tui.app import ExpeditoApp
+from tui.shell import PortalScreen
+from tui.widgets.sidebar import MenuList, Sidebar
+
+
+def _notices(app: ExpeditoApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_pagedown_with_the_sidebar_hidden_after_its_items_changed(
+        app: ExpeditoApp, demo_credentials) -> None:  # type: ignore[no-untyped-def]
+    """F4 hides the sidebar, a sender is created (the sidebar gets new items while hidden),
+    Escape, then PageDown/PageUp: the app goes on (it ended with KeyError in OptionList)."""
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        portal = app.screen
+        assert isinstance(portal, PortalScreen)
+        before = portal.query_one(Sidebar).pages
+        await pilot.press("f4")
+        await settle(pilot)
+        register_demo_sender(demo_credentials)
+        assert portal.page is not None
+        portal.page.sender_changed()
+        await settle(pilot)
+        assert portal.query_one(Sidebar).pages != before  # the items changed, hidden
+        await pilot.press("escape")
+        await settle(pilot)
+        # The hidden list does not take the keyboard: keys go where the operator can see.
+        assert not isinstance(app.focused, OptionList)
+        await pilot.press("pagedown", "pageup", "pagedown", "end", "home")
+        # Even were the hidden list focused, paging does not fail.
+        portal.query_one(MenuList).focus()
+        await pilot.press("pagedown", "pagedown", "pageup", "pageup")
+        await settle(pilot)
+        assert app.is_running and not app.unexpected_errors
+        await pilot.press("f4")  # shown again: the list works and PageDown lands on a page
+        await settle(pilot)
+        menu = portal.query_one(MenuList)
+        assert app.focused is menu
+        await pilot.press("home", "pagedown")
+        highlighted = menu.highlighted
+        assert highlighted is not None and highlighted > 0
+        assert not menu.get_option_at_index(highlighted).disabled
+
+
+async def test_an_unexpected_exception_in_a_key_keeps_the_session(
+        app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key whose action raises: one line says so, the app and the session go on."""
+
+    def broken(self: MenuList, direction: int) -> None:
+        raise RuntimeError("boom")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        monkeypatch.setattr(MenuList, "_move_by_page", broken)
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, PortalScreen)
+        assert any("Une erreur inattendue" in n and "boom" in n for n in _notices(app))
+        assert [str(e) for e in app.unexpected_errors] == ["boom"]
+        app.unexpected_errors.clear()
+        await pilot.press("down", "enter")  # the keyboard still works
+        await settle(pilot)
+        assert app.screen.current == "utilisateurs"  # type: ignore[attr-defined]
+
+
+async def test_an_unexpected_exception_in_a_page_handler_keeps_the_session(
+        app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's message handler that raises: reported, the page and the session go on."""
+    from screens.messages import MessagesPage
+
+    calls: list[int] = []
+
+    def broken(self: Page, event: object) -> None:
+        calls.append(1)
+        raise ValueError("page handler")
+
+    monkeypatch.setattr(MessagesPage, "on_button_pressed", broken, raising=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        from tests.wizard_helpers import choose_in_menu
+
+        await choose_in_menu(pilot, "messages")
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        assert calls == [1]
+        assert app.is_running and "page handler" in " ".join(_notices(app))
+        app.unexpected_errors.clear()
+        await pilot.press("enter")  # the page's loop still runs
+        await settle(pilot)
+        assert calls == [1, 1]
+        app.unexpected_errors.clear()
+        assert "Messages structurés" in screen_text(app)
+
+
+async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_language_switch(
+        app: ExpeditoApp) -> None:
+    """Données personnelles: a name typed, F2, Escape asks (it left without asking: the focus
+    had gone to the sidebar); "Non" stays with what was typed, "Oui" leaves and drops it."""
+    from textual.widgets import Input
+
+    from tests.wizard_helpers import choose_in_menu, tab_into_page
+    from tui.widgets.dialogs import ConfirmDialog
+
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        portal = app.screen
+        assert isinstance(portal, PortalScreen)
+        await choose_in_menu(pilot, "donnees_personnelles")
+        await tab_into_page(pilot)
+        portal.query_one("#first_name", Input).focus()
+        await pilot.press("end", *"x")
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.lang == "nl"
+        # The keyboard stays in the field it was in.
+        assert app.focused is not None and app.focused.id == "first_name"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Deze pagina verlaten?" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert portal.current == "donnees_personnelles"
+        assert portal.query_one("#first_name", Input).value == "Dieterx"
+        portal.query_one(MenuList).focus()  # from the sidebar too
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert portal.current != "donnees_personnelles"
+        await choose_in_menu(pilot, "donnees_personnelles")
+        assert portal.query_one("#first_name", Input).value == "Dieter"  # dropped
+        await pilot.press("escape")  # nothing typed: no question
+        await settle(pilot)
+        assert app.screen is portal and portal.current != "donnees_personnelles"
