@@ -23,7 +23,6 @@ from screens.wizard.wizard import ADD, MODIFY, Wizard, WizardSetup, rebuild_wiza
 from store.dto import ChannelInfo, Overview
 from store.errors import ExpeditoError
 from tui.context import AppContext
-from tui.i18n.bindings import localize_tree
 from tui.widgets.dialogs import ConfirmDialog
 
 if TYPE_CHECKING:
@@ -96,7 +95,6 @@ class CanalPage(Page):
         """In the new language; a channel being added or changed keeps what was typed."""
         self.query_one(".page-title", Static).update(self.t(f"page.{self.page_id}.title"))
         if await rebuild_wizard(self.query_one("#canal-body", Vertical), self.ctx):
-            localize_tree(self, self.ctx.lang)
             self.screen.refresh_bindings()
         else:
             self.load()
@@ -186,7 +184,6 @@ class CanalPage(Page):
         self.add_class("-wizard")
         self.query_one(".page-title").display = False
         await body.mount(Wizard(self.ctx, message.setup))
-        localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
 
     def on_wizard_done(self, message: Wizard.Done) -> None:

@@ -15,7 +15,6 @@ from screens.wizard.contact_form import ContactForm, contact_values
 from store.dto import Overview
 from store.errors import ExpeditoError, ValidationErrors
 from store.rules import ContactData
-from tui.i18n.bindings import localize_tree
 
 
 class ContactPage(ReloadWhenUntouched, Page):
@@ -70,7 +69,6 @@ class ContactPage(ReloadWhenUntouched, Page):
         else:
             await body.mount(Static(self.t("messages.managers_only"), classes="notice",
                                     id="managers-only", markup=False))
-        localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
         self.remember_loaded()
 

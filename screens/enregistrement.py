@@ -16,7 +16,6 @@ from screens.wizard.setup import load_setup
 from screens.wizard.wizard import REGISTER, Wizard, WizardSetup, rebuild_wizard
 from store.dto import SenderStatus
 from tui.context import AppContext
-from tui.i18n.bindings import localize_tree
 
 
 class EnregistrementPage(Page):
@@ -54,7 +53,6 @@ class EnregistrementPage(Page):
                                     markup=False))
             return
         await body.mount(Wizard(self.ctx, message.setup))
-        localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
 
     def unsaved_input(self) -> bool:
@@ -74,7 +72,6 @@ class EnregistrementPage(Page):
             await body.remove_children()  # the notice, or still loading: load it again
             self.load()
             return
-        localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
 
     def page_shown(self) -> None:

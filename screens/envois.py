@@ -22,7 +22,6 @@ from screens.user_dialogs import DIALOG_CSS
 from store.batches import BatchSetInfo
 from tui.context import AppContext
 from tui.i18n import Translator
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 
 PAGE_SIZE = 10
@@ -102,7 +101,6 @@ class EnvoiDialog(ModalScreen[None]):
         yield PortalFooter()
 
     def on_mount(self) -> None:
-        localize_tree(self, self.t.lang)
         self.refresh_bindings()
 
     def action_close(self) -> None:

@@ -18,7 +18,6 @@ from textual.widgets import Input, Static
 
 from tui.context import portal_app
 from tui.i18n import Translator, error_text
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 from tui.widgets.key_button import KeyButton
 from tui.widgets.portal_header import PortalHeader
@@ -77,7 +76,6 @@ class LoginScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_language(self.lang)
-        localize_tree(self, self.lang)
         # The store opens once this screen is on the terminal.
         self.call_after_refresh(portal_app(self).start_store)
 

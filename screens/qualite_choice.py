@@ -13,7 +13,6 @@ from textual.widgets.option_list import Option
 from store.dto import RoleInfo
 from tui.formatting import qualite_kind, role_name
 from tui.i18n import Translator
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 from tui.widgets.portal_header import PortalHeader
 
@@ -49,7 +48,6 @@ class QualiteChoiceScreen(Screen[RoleInfo | None]):
         return Option(Content(text), id=f"qualite-{q.id}")
 
     def on_mount(self) -> None:
-        localize_tree(self, self.lang)
         self.refresh_bindings()
         if self.current is not None:
             menu = self.query_one("#qualites", OptionList)

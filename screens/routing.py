@@ -20,7 +20,6 @@ from store.errors import ExpeditoError
 from store.routing import RoutingRow
 from tui.context import AppContext
 from tui.i18n import Translator, code_name
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 
 INFO_PARAGRAPHS = 4
@@ -69,7 +68,6 @@ class ChannelDialog(ModalScreen[str | None]):
         yield PortalFooter()
 
     def on_mount(self) -> None:
-        localize_tree(self, self.t.lang)
         self.refresh_bindings()
         channels = self.query_one("#channels", OptionList)
         if self.current in self.choices:

@@ -15,7 +15,6 @@ from screens.base import Page
 from screens.summary import kind_label
 from store.dto import SenderInfo, SenderStatus
 from store.errors import ExpeditoError
-from tui.i18n.bindings import localize_tree
 from tui.widgets.dialogs import ConfirmDialog
 
 
@@ -71,7 +70,6 @@ class SuppressionPage(Page):
             Button(t("suppression.button"), id="suppression-delete", variant="error",
                    compact=True),
         ])
-        localize_tree(self, self.ctx.lang)
         self.screen.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

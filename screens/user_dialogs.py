@@ -18,7 +18,6 @@ from store.rules import TITLES
 from store.users import NewPerson, UserRow
 from tui.formatting import person_title, role_name
 from tui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 
 DIALOG_CSS = """
@@ -90,7 +89,6 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
         yield PortalFooter()
 
     def on_mount(self) -> None:
-        localize_tree(self, self.t.lang)
         self.refresh_bindings()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
@@ -172,7 +170,6 @@ class RoleDialog(ModalScreen[str | None]):
         yield PortalFooter()
 
     def on_mount(self) -> None:
-        localize_tree(self, self.t.lang)
         self.refresh_bindings()
         roles = self.query_one("#roles", OptionList)
         roles.highlighted = roles.get_option_index(self.current)

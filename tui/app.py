@@ -39,7 +39,8 @@ from tui.backoffice import (
 )
 from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
-from tui.i18n.bindings import localize_tree
+from tui.i18n.bindings import describe
+from tui.keymap import Keymap
 
 if TYPE_CHECKING:  # store, pages and the shell load after the first paint
     from screens.base import Page
@@ -86,15 +87,19 @@ class ExpeditoApp(App[None]):
                  ansi: bool | None = None, serve: bool = False,
                  open_store: Callable[[], Path] | None = None,
                  service_config: ConfigFactory | None = None, clock: Clock | None = None,
-                 schedule: Schedule | None = None) -> None:
+                 schedule: Schedule | None = None, keymap: Keymap | None = None) -> None:
         """``open_store`` opens the database; it runs in a thread once the login screen is
         painted (``None``: the store is already open, as in tests).
 
         ``serve``: run the back-office services here, configured by ``service_config(db
         path)``, once the store is open. ``clock`` and ``schedule`` drive the countdown (and
         the worker, unless the configuration names its own clock); tests pass a
-        ``sync.schedule.FakeClock``."""
+        ``sync.schedule.FakeClock``. ``keymap``: the operator's own keys (``tui.keymap``),
+        its problems said in one line once the login screen shows."""
         super().__init__()
+        self.keymap = keymap if keymap is not None else Keymap()
+        if self.keymap.keys:
+            self.set_keymap(self.keymap.keys)
         self.db_path = db_path
         self.demo = demo
         self._open_store = open_store
@@ -116,7 +121,10 @@ class ExpeditoApp(App[None]):
     def on_mount(self) -> None:
         if self._ansi:
             self.theme = ANSI_THEME
-        localize_tree(self, self.lang)
+        if self.keymap.problems:
+            self.notify(self.t("keymap.problems", path=str(self.keymap.path or ""),
+                               problems="; ".join(self.keymap.problems)),
+                        severity="warning", timeout=20)
         self.set_interval(1, self.tick_countdown)  # the only timer: 1 Hz
         self.tick_countdown()
         if self.store_ready.is_set():
@@ -320,8 +328,25 @@ class ExpeditoApp(App[None]):
         if isinstance(self.screen, HasHelp):
             title, body = self.screen.help_text(self.t)
         else:
-            title, body = self.t("help.title"), self.t("help.keys")
-        self.push_screen(HelpDialog(title, body))
+            title, body = self.t("help.title"), ""
+        keys = self.keys_text()
+        self.push_screen(HelpDialog(title, "\n\n".join(p for p in (body, keys) if p)))
+
+    def keys_text(self) -> str:
+        """The keys of where the person is — the page's and the app's, as the keymap set
+        them — one a line, then how to move around."""
+        seen: set[str] = set()
+        lines: list[str] = []
+        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if not enabled or binding.action in seen or not (binding.show or binding.id in (
+                    "app.palette", "shell.back")):
+                continue
+            seen.add(binding.action)
+            keys = ", ".join(self.get_key_display(b) for _n, b, _e, _t
+                             in self.screen.active_bindings.values()
+                             if b.action == binding.action)
+            lines.append(f"{keys:<12} {describe(binding, self.lang)}")
+        return "\n".join([self.t("help.keys_heading"), *lines, "", self.t("help.navigation")])
 
     # --- languages ----------------------------------------------------------------------------
 
@@ -334,7 +359,6 @@ class ExpeditoApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, LoginScreen):
                 screen.set_language(lang)
-            localize_tree(screen, lang)
             screen.refresh_bindings()
         portal = self._portal()
         if self.ctx is not None:
@@ -348,7 +372,6 @@ class ExpeditoApp(App[None]):
 
     def _set_lang(self, lang: str) -> None:
         self.lang = lang
-        localize_tree(self, lang)
 
     def remember_language(self, person_id: int, lang: str) -> None:
         self.run_worker(lambda: _store_language(person_id, lang), thread=True,
@@ -383,18 +406,22 @@ def _store_language(person_id: int, lang: str) -> None:
     set_language(person_id, lang)
 
 
-def startup_app(startup: Startup, clock: Clock | None = None) -> ExpeditoApp:
+def startup_app(startup: Startup, clock: Clock | None = None,
+                keymap: Keymap | None = None) -> ExpeditoApp:
     """The app as the command line asks (``tui.startup``): it opens the store in a thread once
     the login screen is painted; its countdown, its pages and the services it runs share
-    ``startup.schedule``. ``clock``: tests freeze the time."""
+    ``startup.schedule``. ``clock``: tests freeze the time. ``keymap``: the operator's keys
+    (``tui.keymap.load_keymap()``)."""
     return ExpeditoApp(demo=startup.demo, serve=startup.serve, open_store=startup.open_store,
                        service_config=startup.service_config, clock=clock,
-                       schedule=startup.schedule)
+                       schedule=startup.schedule, keymap=keymap)
 
 
 def run_app(startup: Startup) -> int:
     """Run the app the command line asks for; stop its services when it ends."""
-    app = startup_app(startup)
+    from tui.keymap import load_keymap
+
+    app = startup_app(startup, keymap=load_keymap())
     try:
         app.run(mouse=startup.mouse)
     finally:

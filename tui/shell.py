@@ -24,7 +24,6 @@ from tui.backoffice import SyncNotice
 from tui.context import AppContext
 from tui.formatting import person_title, qualite_line, role_name
 from tui.i18n import Translator
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 from tui.widgets.page_area import PageArea
 from tui.widgets.portal_header import PortalHeader
@@ -85,7 +84,6 @@ class PortalScreen(Screen[None]):
         self.query_one(PortalHeader).set_language(self.ctx.lang, self._user_text())
         self.query_one("#qualite-line", Static).update(qualite_line(t, self.ctx.qualite))
         self._show_menu()
-        localize_tree(self, self.ctx.lang)
         self.refresh_bindings()
 
     def _show_menu(self) -> None:
@@ -130,8 +128,6 @@ class PortalScreen(Screen[None]):
         await self.query_one("#page-area", PageArea).mount(page)
         if (typed := self._typed.pop(page_id, None)) is not None:
             page.restore_typed(typed)
-        if page.BINDINGS:
-            localize_tree(page, self.ctx.lang)
         return page
 
     async def _show(self, page_id: str) -> None:
@@ -216,7 +212,7 @@ class PortalScreen(Screen[None]):
 
     def help_text(self, t: Translator) -> tuple[str, str]:
         spec = PAGES[self.current]
-        return t(spec.title_key), t(spec.help_key) + "\n\n" + t("help.keys")
+        return t(spec.title_key), t(spec.help_key)
 
     # --- context changes ----------------------------------------------------------------------
 

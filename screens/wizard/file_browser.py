@@ -13,7 +13,6 @@ from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Static
 
 from tui.i18n import Translator
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 
 
@@ -64,7 +63,6 @@ class FileBrowser(ModalScreen[Path | None]):
         yield PortalFooter()
 
     def on_mount(self) -> None:
-        localize_tree(self, self.t.lang)
         self.refresh_bindings()
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:

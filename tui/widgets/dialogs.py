@@ -10,13 +10,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
-from tui.context import portal_app
-from tui.i18n.bindings import localize_tree
 from tui.widgets.footer import PortalFooter
 
 
 def _localize(screen: Screen[Any]) -> None:
-    localize_tree(screen, portal_app(screen).lang)
     screen.refresh_bindings()
 
 

@@ -22,6 +22,9 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.i18n import DEFAULT_LANGUAGE
+from tui.i18n.bindings import describe
+
 WIDE = 100
 PALETTE_EDGE = "▏"
 
@@ -75,19 +78,22 @@ class PortalFooter(Widget, can_focus=False):
         if not self.is_attached or screen is not self.screen:
             return
         app = self.app
+        lang = str(getattr(app, "lang", DEFAULT_LANGUAGE))
         # Under a dialog the screen's keys do not work: none are shown (the dialog has its own).
         active = screen.active_bindings if app.screen is screen else {}
         keys: dict[str, FooterKey] = {}  # one per action, the first key bound to it
         for _node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in keys:
                 keys[binding.action] = FooterKey(binding.key, app.get_key_display(binding),
-                                                 binding.description, enabled)
+                                                 describe(binding, lang), enabled)
         palette = None
-        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
-            _node, binding, enabled, _tooltip = active[app.COMMAND_PALETTE_BINDING]
-            palette = FooterKey(binding.key, app.get_key_display(binding),
-                                binding.description, enabled)
-            keys.pop(binding.action, None)
+        for _node, binding, enabled, _tooltip in active.values():
+            # The palette's key, wherever a keymap put it (the first of its keys).
+            if app.ENABLE_COMMAND_PALETTE and binding.action == "command_palette":
+                palette = FooterKey(binding.key, app.get_key_display(binding),
+                                    describe(binding, lang), enabled)
+                keys.pop(binding.action, None)
+                break
         shown = (tuple(keys.values()), palette)
         if shown != (self.keys, self.palette):
             self.keys, self.palette = shown
