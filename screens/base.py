@@ -169,10 +169,10 @@ class Page(Widget):
         try:
             await super()._on_message(message)
         except Exception as error:
-            guard = getattr(self.app, "unexpected_error", None)
-            if guard is None:
+            app = self.app
+            if not isinstance(app, PortalApp):
                 raise
-            guard(error)
+            app.unexpected_error(error)
 
     def unsaved_input(self) -> bool:
         """Whether something typed here is not saved: Escape then asks before leaving."""

@@ -69,6 +69,10 @@ class PortalApp(Protocol):
 
     async def action_quit(self) -> None: ...
 
+    def unexpected_error(self, error: Exception) -> None:
+        """Say that ``error`` happened, and keep the session (the app's guard)."""
+        ...
+
 
 def portal_app(node: DOMNode) -> PortalApp:
     """The app running ``node``; ``TypeError`` if it is not one pages can run in."""
