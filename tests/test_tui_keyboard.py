@@ -146,3 +146,28 @@ async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_langu
         await pilot.press("escape")  # nothing typed: no question
         await settle(pilot)
         assert app.screen is portal and portal.current != "donnees_personnelles"
+
+
+async def test_at_60_columns_the_sidebar_waits_for_f4_and_the_wizard_fits(
+        app: ExpeditoApp) -> None:
+    """60x20: the page has the whole width (the sidebar took half and the wizard's buttons
+    fell off the screen); F4 shows the sidebar across the width, Enter opens a page."""
+    from tests.wizard_helpers import choose_in_menu
+
+    async with app.run_test(size=(60, 20)) as pilot:
+        await enter_portal(pilot)
+        portal = app.screen
+        assert isinstance(portal, PortalScreen)
+        assert not portal.query_one(Sidebar).display
+        assert not isinstance(app.focused, OptionList)
+        await pilot.press("f4")
+        await settle(pilot)
+        sidebar = portal.query_one(Sidebar)
+        assert sidebar.display and sidebar.outer_size.width == 60
+        await choose_in_menu(pilot, "enregistrement")
+        await pilot.press("f4")
+        await settle(pilot)
+        assert not portal.query_one(Sidebar).display
+        for button in ("#wizard-cancel", "#wizard-previous", "#wizard-next"):
+            region = portal.query_one(button).region
+            assert region.right <= 60 and region.bottom <= 20 and region.width > 0, button

@@ -67,7 +67,7 @@ def wants_ansi_theme(environ: os._Environ[str] | dict[str, str] = os.environ) ->
 
 
 class ExpeditoApp(App[None]):
-    CSS_PATH = ["styles/app.tcss", "styles/portal_pages.tcss"]
+    CSS_PATH = ["styles/app.tcss", "styles/portal_pages.tcss", "styles/focus.tcss"]
     TITLE = "Expedito"
     COMMANDS = App.COMMANDS | {PortalCommands}
     ENABLE_COMMAND_PALETTE = True

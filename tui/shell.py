@@ -32,7 +32,7 @@ from tui.widgets.sidebar import Sidebar
 
 class PortalScreen(Screen[None]):
     AUTO_FOCUS = "#menu"
-    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (61, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("f3", "app.switch_qualite", "Qualité", id="shell.qualite"),
         Binding("f4", "toggle_sidebar", "Menu", id="shell.sidebar"),
