@@ -60,6 +60,13 @@ async def test_focus_differs_by_more_than_a_shade(demo: object, mode: str,
         await settle(pilot)
         assert _marks(current.rich_style) == (True, False)
         assert _marks(blurred_select) == (False, True)
+        await choose_in_menu(pilot, "routing_informations")  # a page of text
+        page = app.screen.query_one("#page-routing_informations")
+        assert page.styles.outline_left[0] in ("", "none")
+        await pilot.press("tab")  # the page area takes the keyboard: a bar at its left
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "page-area"
+        assert page.styles.outline_left[0] == "tall"
         if mode != "256":  # drawn fields, and a button filled only when it has the keyboard
             field = app.screen.query_one("#phone", Input)
             assert field.rich_style.underline
