@@ -141,7 +141,6 @@ class SessionServer(paramiko.ServerInterface):
         if account is None:
             return
         if not verified:
-            log.info("bad signature for %r from %s", account.technical_user, self.address)
             self._refuse(account.technical_user, stats.REFUSED_SIGNATURE)
             return
         self.account = account
@@ -154,7 +153,8 @@ class SessionServer(paramiko.ServerInterface):
         self.service.stats.refused(reason)
         self.failures += 1
         delay = self.service.guard.failure(self.address)
-        log.info("refused %r from %s (%d)", username, self.address, self.failures)
+        log.info("refused %r from %s (%d): %s", username, self.address, self.failures,
+                 reason)
         if delay:
             time.sleep(delay)
         if self.failures >= self.limits.max_auth_tries or self.service.guard.banned(
