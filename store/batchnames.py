@@ -74,14 +74,27 @@ def split_name(name: str) -> BatchName:
     return BatchName(name, kind, purpose, sender, date, sequence, env, parts, part, extra)
 
 
+# What clients add to a name they upload under before renaming it to the real one: WinSCP's
+# ``NAME.filepart``, ``NAME.partial`` and rclone's ``NAME.XXXXXX.partial``; and a leading dot
+# (lftp's ``.in.NAME``, sshfs and editors' hidden files).
+TEMPORARY_SUFFIXES = (".filepart", ".partial")
+
+
+def is_temporary_name(name: str) -> bool:
+    """Is ``name`` a temporary upload name? Such a file is never part of a set (a
+    ``GO.….filepart`` is not a GO): it counts once renamed to its final name."""
+    return name.startswith(".") or name.endswith(TEMPORARY_SUFFIXES)
+
+
 def closing_kind(name: str) -> str | None:
     """``GO`` or ``TD`` when the file ``name`` closes or cancels a set, else None.
 
     The one test of it: the intake's upload hook, its scans, its worker and the listing of a
-    set's members all ask this. TYPE is what comes before the first dot (case-sensitive).
+    set's members all ask this. TYPE is what comes before the first dot (case-sensitive); a temporary
+    name closes nothing.
     """
     kind = name.split(".", 1)[0]
-    return kind if kind in (GO, CANCEL) else None
+    return kind if kind in (GO, CANCEL) and not is_temporary_name(name) else None
 
 
 def format_name(kind: str, purpose: str, sender: int | str, date: str, sequence: int | str,

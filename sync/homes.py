@@ -8,6 +8,7 @@ delete in the OUT folders, where the intake leaves its acknowledgements; the fol
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -16,6 +17,19 @@ from store.batchnames import HOME_FOLDERS, OUT_FOLDERS
 
 HOME_MODE = 0o750
 FILE_MODE = 0o640
+
+
+_PART = re.compile(r"\..+\.part-[0-9a-f]{12}")
+
+
+def part_name(name: str) -> str:
+    """The hidden name a file is written under before it is linked to ``name``: the server's
+    own, never shown to a client nor usable by one (see ``is_part_name``)."""
+    return f".{name}.part-{os.urandom(6).hex()}"
+
+
+def is_part_name(name: str) -> bool:
+    return _PART.fullmatch(name) is not None
 
 
 def default_homes_root() -> Path:
@@ -63,7 +77,7 @@ def write_out_file(homes_root: str | os.PathLike[str], technical_user: str, fold
     if not name or name.startswith(".") or "/" in name or "\0" in name:
         raise ValueError(f"not a plain file name: {name!r}")
     directory = home_of(homes_root, technical_user) / folder
-    temporary = directory / f".{name}.part-{os.urandom(6).hex()}"
+    temporary = directory / part_name(name)
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:

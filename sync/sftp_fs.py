@@ -7,14 +7,14 @@ folder of this home (``realpath``, no symlinked folders), and a file is opened w
 ``O_NOFOLLOW`` and checked with ``commonpath`` so a symlink planted on disk leads nowhere.
 
 Rules: write (new files only, never over another) in IN, INTEST, INTEST-S; read and delete in
-OUT, OUTTEST, OUTTEST-S; list everything; no folders, links, renames across folders or
-attribute changes. An upload is written to ``.NAME.part-RANDOM`` and gets its name only when
-closed complete; then the ``on_upload(account, path)`` hook runs.
+OUT, OUTTEST, OUTTEST-S; list everything; rename within one IN folder (temporary name → final
+name), delete one's temporary uploads, set the times of one's uploads; no folders, links or
+other attribute changes. Uploads, and what clients may do with them while and just after they
+are written: :mod:`sync.sftp_uploads`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import stat
@@ -34,9 +34,12 @@ from paramiko.sftp import (
 )
 
 from store.accounts import Account
-from store.batchnames import HOME_FOLDERS, IN_FOLDERS, OUT_FOLDERS
-from sync.homes import FILE_MODE
+from store.batchnames import HOME_FOLDERS, IN_FOLDERS, OUT_FOLDERS, is_temporary_name
+from sync.homes import FILE_MODE, is_part_name, part_name
 from sync.limits import MAX_READ
+from sync.sftp_uploads import RecentUploads, UploadHandle, errno_status, set_attributes
+
+__all__ = ["ConfinedSFTP", "ReadHandle", "UploadHandle", "UploadHook", "no_upload_hook"]
 
 if TYPE_CHECKING:
     from sync.sftp_server import SessionServer
@@ -50,10 +53,6 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 def no_upload_hook(account: Account, path: Path) -> None:
     """The default ``on_upload``: nothing."""
-
-
-def is_part_name(name: str) -> bool:
-    return name.startswith(".")
 
 
 def has_control(name: str) -> bool:
@@ -130,96 +129,6 @@ class ReadHandle(SFTPHandle):
         return SFTP_OK
 
 
-class UploadHandle(SFTPHandle):
-    """A new file in an IN folder, written under a hidden name until closed complete."""
-
-    def __init__(self, fd: int, temporary: str, final: str, session: SessionServer) -> None:
-        super().__init__()
-        self.fd = fd
-        self.temporary = temporary
-        self.final = final
-        self.session = session
-        self.max_size = session.limits.max_file_size
-        self.failed = False
-        self.covered: list[list[int]] = []  # merged [start, end) ranges written
-
-    def read(self, offset: int, length: int) -> bytes | int:
-        return SFTP_PERMISSION_DENIED
-
-    def write(self, offset: int, data: Any) -> int:
-        end = offset + len(data)
-        if self.failed or offset < 0 or end > self.max_size:
-            self.failed = True
-            return SFTP_FAILURE
-        view = memoryview(data)
-        try:
-            while view:
-                written = os.pwrite(self.fd, view, offset)
-                view, offset = view[written:], offset + written
-        except OSError as exc:
-            self.failed = True
-            return errno_status(exc)
-        self._cover(end - len(data), end)
-        return SFTP_OK
-
-    def _cover(self, start: int, end: int) -> None:
-        covered = self.covered
-        if covered and covered[-1][0] <= start <= covered[-1][1]:
-            covered[-1][1] = max(covered[-1][1], end)  # the usual case: in order
-            return
-        covered.append([start, end])
-        covered.sort()
-        merged = [covered[0]]
-        for piece in covered[1:]:
-            if piece[0] <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], piece[1])
-            else:
-                merged.append(piece)
-        self.covered = merged
-
-    def complete(self) -> bool:
-        """No write failed and the bytes written leave no hole."""
-        return not self.failed and (not self.covered
-                                    or (len(self.covered) == 1 and self.covered[0][0] == 0))
-
-    def stat(self) -> SFTPAttributes | int:
-        return SFTPAttributes.from_stat(os.fstat(self.fd))
-
-    def chattr(self, attr: SFTPAttributes) -> int:
-        return SFTP_PERMISSION_DENIED
-
-    def close(self) -> None:
-        self.finish()
-
-    def finish(self, aborted: bool = False) -> int:
-        """Close; give the file its name if complete (and the account still live)."""
-        if self.fd < 0:
-            return SFTP_OK
-        os.close(self.fd)
-        self.fd = -1
-        status = SFTP_FAILURE
-        try:
-            if not aborted and self.complete() and self.session.live():
-                os.link(self.temporary, self.final)  # fails rather than overwrite
-                status = SFTP_OK
-        except FileExistsError:
-            status = SFTP_PERMISSION_DENIED
-        except OSError as exc:
-            log.warning("upload %s: %s", self.final, exc)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(self.temporary)
-        if status == SFTP_OK:
-            self.session.uploaded(Path(self.final))
-        return status
-
-
-def errno_status(exc: OSError) -> int:
-    from paramiko import SFTPServer
-
-    return int(SFTPServer.convert_errno(exc.errno or 0))
-
-
 class ConfinedSFTP(SFTPServerInterface):
     """paramiko's SFTP request interface for one session, confined to the user's home."""
 
@@ -229,6 +138,7 @@ class ConfinedSFTP(SFTPServerInterface):
         home = server.home
         assert home is not None
         self.home = os.path.realpath(home)
+        self.recent: RecentUploads = server.service.recent
 
     # Where a path leads -------------------------------------------------------------------
 
@@ -305,7 +215,13 @@ class ConfinedSFTP(SFTPServerInterface):
 
     def stat(self, path: str) -> SFTPAttributes | int:
         try:
-            return _attributes(self.locate(path).path)
+            place = self.locate(path)
+            try:
+                return _attributes(place.path)
+            except FileNotFoundError:
+                # being uploaded, or uploaded a moment ago and already taken by the intake
+                known = self.recent.attributes(place.path) if place.name else None
+                return known if known is not None else SFTP_NO_SUCH_FILE
         except Refused as exc:
             return exc.code
         except OSError as exc:
@@ -315,9 +231,9 @@ class ConfinedSFTP(SFTPServerInterface):
 
     def open(self, path: str, flags: int, attr: SFTPAttributes) -> SFTPHandle | int:
         try:
-            if flags & os.O_RDWR:
+            if flags & os.O_RDWR and not flags & os.O_CREAT:
                 return SFTP_PERMISSION_DENIED
-            if flags & os.O_WRONLY:
+            if flags & (os.O_WRONLY | os.O_RDWR):
                 return self._open_upload(self._file(path, IN_FOLDERS), flags)
             return self._open_read(self._file(path, OUT_FOLDERS))
         except Refused as exc:
@@ -330,10 +246,10 @@ class ConfinedSFTP(SFTPServerInterface):
             return SFTP_PERMISSION_DENIED  # never overwrite, never append
         assert place.name is not None
         directory = os.path.dirname(place.path)
-        temporary = os.path.join(directory, f".{place.name}.part-{os.urandom(6).hex()}")
+        temporary = os.path.join(directory, part_name(place.name))
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
                      FILE_MODE)
-        handle = UploadHandle(fd, temporary, place.path, self.session)
+        handle = UploadHandle(fd, temporary, place.path, self.session, self.recent)
         self.session.track(handle)
         return handle
 
@@ -349,8 +265,11 @@ class ConfinedSFTP(SFTPServerInterface):
         return handle
 
     def remove(self, path: str) -> int:
+        """In the OUT folders; in the IN folders, one's temporary uploads only."""
         try:
-            place = self._file(path, OUT_FOLDERS)
+            place = self._file(path, HOME_FOLDERS)
+            if place.folder in IN_FOLDERS and not is_temporary_name(place.name or ""):
+                return SFTP_PERMISSION_DENIED
             if not stat.S_ISREG(os.lstat(place.path).st_mode):
                 return SFTP_PERMISSION_DENIED
             os.unlink(place.path)
@@ -371,13 +290,15 @@ class ConfinedSFTP(SFTPServerInterface):
                 return SFTP_PERMISSION_DENIED
             os.link(old.path, new.path)
             os.unlink(old.path)
+            self.recent.committed(new.path, _attributes(new.path))
         except Refused as exc:
             return exc.code
         except FileExistsError:
             return SFTP_PERMISSION_DENIED
         except OSError as exc:
             return errno_status(exc)
-        self.session.uploaded(Path(new.path))
+        if not is_temporary_name(os.path.basename(new.path)):
+            self.session.uploaded(Path(new.path))
         return SFTP_OK
 
     posix_rename = rename
@@ -389,7 +310,22 @@ class ConfinedSFTP(SFTPServerInterface):
         return SFTP_PERMISSION_DENIED
 
     def chattr(self, path: str, attr: SFTPAttributes) -> int:
-        return SFTP_PERMISSION_DENIED
+        """SETSTAT: on one's own uploads (in the IN folders) the times, see
+        ``sync.sftp_uploads.set_attributes``."""
+        try:
+            place = self._file(path, IN_FOLDERS)
+            try:
+                found = os.lstat(place.path)
+            except FileNotFoundError:
+                done = self.recent.set_attributes(place.path, attr)
+                return SFTP_NO_SUCH_FILE if done is None else done
+            if not stat.S_ISREG(found.st_mode):
+                return SFTP_PERMISSION_DENIED
+            return set_attributes(place.path, attr, found.st_size)
+        except Refused as exc:
+            return exc.code
+        except OSError as exc:
+            return errno_status(exc)
 
     def symlink(self, target_path: str, path: str) -> int:
         return SFTP_PERMISSION_DENIED

@@ -65,6 +65,7 @@ from sync.quota import InQuota
 from sync.scp_server import send_exit_status
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
+from sync.sftp_uploads import RecentUploads
 from sync.ssh_transport import ServerTransport
 from sync.stats import ServerStats
 
@@ -489,6 +490,7 @@ class SFTPService:
         self.guard = AddressGuard(self.limits)
         self.stats = ServerStats()
         self.quota = InQuota(self.limits.in_quota)
+        self.recent = RecentUploads()  # uploads open or just made, for clients that look
         self._listener: socket.socket | None = None
         self._connections: list[_Connection] = []
         self._sessions: dict[str, int] = {}

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from store.batches import BatchSetInfo, sender_batch_sets
@@ -36,6 +38,7 @@ class BackOffice:
     sender_number: int
     sender_id: int
     work: Path
+    uploads: list[Path]  # what the server handed to the intake, in order
     sequence: int = field(default=0)
 
     @property
@@ -59,6 +62,20 @@ class BackOffice:
         prepared = write_set(out, [DATA], purpose="DMFA", sender=self.sender_number,
                              date=today, sequence=self.sequence, env=env, cert=cert, key=key)
         return [*prepared.data, *prepared.signatures, prepared.go]
+
+    @contextmanager
+    def paramiko(self) -> Iterator[paramiko.SFTPClient]:
+        """A paramiko SFTP session as the demo sender's technical user."""
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        client.connect("127.0.0.1", self.port, USER, key_filename=str(self.key),
+                       look_for_keys=False, allow_agent=False, timeout=10)
+        try:
+            sftp = client.open_sftp()
+            yield sftp
+            sftp.close()
+        finally:
+            client.close()
 
     def sets_of(self, go_name: str) -> list[BatchSetInfo]:
         return [b for b in sender_batch_sets(self.sender_id) if b.go_name == go_name]
@@ -96,9 +113,11 @@ def back_office(tmp_path_factory: pytest.TempPathFactory,
         registered = local_now() - timedelta(minutes=5)
         overview = register_demo_sender(demo_credentials, now=registered)
         assert overview.sender is not None
+        uploads: list[Path] = []
         config = ServiceConfig(homes_root=work / "homes", port=0,
                                clock=FakeClock(datetime.now(UTC)),
-                               host_key_path=work / "ssh_host_ed25519_key")
+                               host_key_path=work / "ssh_host_ed25519_key",
+                               on_upload=lambda account, path: uploads.append(path))
         services = Services(config)
         services.start_in_thread()
         try:
@@ -107,7 +126,7 @@ def back_office(tmp_path_factory: pytest.TempPathFactory,
                 assert time.monotonic() < deadline, "the channel was not provisioned"
                 time.sleep(0.05)
             yield BackOffice(services, demo_credentials, overview.sender.number,
-                             overview.sender.id, work)
+                             overview.sender.id, work, uploads)
         finally:
             services.stop_in_thread()
     finally:

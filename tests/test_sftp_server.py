@@ -68,9 +68,12 @@ def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: Dem
     for command in (f"put {local.name} INTEST/", "mkdir IN/sub", "rmdir OUT",
                     f"ln -s INTEST/{local.name} IN/link", f"rm INTEST/{local.name}",
                     f"rename INTEST/{local.name} OUT/x", f"get INTEST/{local.name} copy",
-                    f"chmod 777 INTEST/{local.name}"):
+                    "chmod 777 OUTTEST", "chmod 777 INTEST"):
         refused = account.sftp(demo_credentials, command + "\n", cwd=tmp_path)
         assert refused.returncode != 0, command
+    # a chmod of one's own upload is answered, and ignored (sync.sftp_uploads)
+    assert account.sftp(demo_credentials, f"chmod 777 INTEST/{local.name}\n").returncode == 0
+    assert received.stat().st_mode & 0o777 == 0o640
     assert received.read_bytes() == local.read_bytes()
     assert len(account.uploads) == 1
 

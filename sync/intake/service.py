@@ -78,6 +78,7 @@ from store.batchnames import (
     OUT_FOLDERS,
     BatchName,
     closing_kind,
+    is_temporary_name,
     split_name,
 )
 from store.clock import Now, local_now
@@ -486,7 +487,7 @@ class Intake:
             if text == closing.text or closing_kind(text) is not None:
                 continue
             name = split_name(text)
-            if name.key != closing.key:
+            if name.key != closing.key or is_temporary_name(text):
                 continue
             path = folder / text
             try:
