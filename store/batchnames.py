@@ -90,8 +90,8 @@ def closing_kind(name: str) -> str | None:
     """``GO`` or ``TD`` when the file ``name`` closes or cancels a set, else None.
 
     The one test of it: the intake's upload hook, its scans, its worker and the listing of a
-    set's members all ask this. TYPE is what comes before the first dot (case-sensitive); a temporary
-    name closes nothing.
+    set's members all ask this. TYPE is what comes before the first dot (case-sensitive); a
+    temporary name closes nothing.
     """
     kind = name.split(".", 1)[0]
     return kind if kind in (GO, CANCEL) and not is_temporary_name(name) else None
