@@ -57,7 +57,7 @@ from paramiko.sftp import (
 
 from store.accounts import Account, find_account, liveness_statement
 from store.db import db
-from sync import stats
+from sync import scp_server, stats
 from sync.homes import home_of
 from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_drop
 from sync.memory import give_back_memory
@@ -203,6 +203,12 @@ class SessionServer(paramiko.ServerInterface):
             return False
         result: bool = super().check_channel_subsystem_request(channel, name)
         return result
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        """Legacy scp only (``scp -t``/``scp -f``, served in-process: nothing is executed)."""
+        if self.account is None or not self.claim(channel):
+            return False
+        return scp_server.start(self, channel, command)
 
     # What the SFTP layer calls ------------------------------------------------------------
 

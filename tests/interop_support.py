@@ -4,6 +4,7 @@ intake) as ``expedito serve`` runs them; signed sets to upload and their answers
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from tests.support.credentials import signing_pair
 from tests.support.registration import register_demo_sender
 
 USER = "EXPDEMOENTREPRISE"
+FILE_TIME = 1_767_225_600  # the local files' times: 2026-01-01 00:00 UTC
 DATA = b"<DmfA>\n" + b"  <Worker/>\n" * 400 + b"</DmfA>\n"
 
 
@@ -61,7 +63,10 @@ class BackOffice:
         today = local_now().strftime("%Y%m%d")
         prepared = write_set(out, [DATA], purpose="DMFA", sender=self.sender_number,
                              date=today, sequence=self.sequence, env=env, cert=cert, key=key)
-        return [*prepared.data, *prepared.signatures, prepared.go]
+        files = [*prepared.data, *prepared.signatures, prepared.go]
+        for path in files:  # so that a client's preserved times can be told from "now"
+            os.utime(path, (FILE_TIME, FILE_TIME))
+        return files
 
     @contextmanager
     def paramiko(self) -> Iterator[paramiko.SFTPClient]:
