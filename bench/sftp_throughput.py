@@ -141,7 +141,7 @@ def main() -> int:
         open_database(work / "bench.sqlite3")
         seed_demo()
         creds = write_demo_credentials(work / "creds")
-        register_demo_sender(creds, USER)
+        register_demo_sender(creds, USER, now=None)  # now: the credentials are new
         homes = work / "homes"
         now = datetime.now(UTC)
         run_cycle(current_slot(now), homes, lambda: now)
