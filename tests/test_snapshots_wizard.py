@@ -16,15 +16,16 @@ from textual.pilot import Pilot
 from store import senders
 from store.democreds import DEMO_SERIAL, citizen_ca_name, make_test_certificate
 from store.dto import ChannelInput
-from tests.helpers import contact, person_id, qualite_id
-from tests.tui_helpers import frozen_countdown, settle
-from tests.wizard_helpers import choose_in_menu, enter_portal, fill_contact, load_channel, put
+from tests.support.clock import frozen_countdown
+from tests.support.pilot import settle, type_in
+from tests.support.portal import choose_in_menu, enter_portal
+from tests.support.registration import CONTACT, DEMO_USER, REGISTERED_AT, person_id, qualite_id
+from tests.support.snapshots import SnapCompare
+from tests.support.wizard import fill_contact, load_channel
 from tui.app import ExpeditoApp
 
-NOW = datetime(2026, 11, 28, 14, 12)
 KEY_FILE, CERT_FILE = "cle_ssh.pub", "signature.cer"
 
-SnapCompare = Callable[..., bool]
 
 
 @pytest.fixture
@@ -69,9 +70,9 @@ async def wizard_to(pilot: Pilot[None], step: str) -> None:
     await settle(pilot)
     if step == "user":
         return
-    await put(pilot, "EXPDEMOENTREPRISE", typed=False)
+    await type_in(pilot, "EXPDEMOENTREPRISE", paste=True)
     await pilot.press("tab")
-    await put(pilot, "EXPDEMOENTREPRISE", typed=False)
+    await type_in(pilot, "EXPDEMOENTREPRISE", paste=True)
     await pilot.press("f7")
     await settle(pilot)
 
@@ -92,11 +93,11 @@ def test_wizard_step(step: str, fixed: Path, snap_compare: SnapCompare) -> None:
 def _register(fixed: Path) -> None:
     """The demo manager's sender, with the fixed key and certificate."""
     senders.register_sender(
-        person_id("dieter"), qualite_id(), contact(),
+        person_id("dieter"), qualite_id(), CONTACT,
         ChannelInput(kind="SFTP", applications=("dmfa", "dimona"),
                      ssh_key=(fixed / KEY_FILE).read_text(),
                      certificate=(fixed / CERT_FILE).read_bytes()),
-        "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE", now=NOW)
+        DEMO_USER, DEMO_USER, now=REGISTERED_AT)
 
 
 async def _open_overview(pilot: Pilot[None]) -> None:

@@ -4,8 +4,7 @@ server's address and host key fingerprint show (or that the server never started
 
 from __future__ import annotations
 
-import socket
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,17 @@ from sync.cycle import run_cycle
 from sync.hostkey import host_key_fingerprints, load_or_create_host_keys
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig
-from tests.sync_support import register_demo_sender
-from tests.tui_helpers import BXL, FROZEN, frozen_countdown, settle, text_of
-from tests.wizard_helpers import choose_in_menu, enter_portal, page_text
+from tests.support.clock import FROZEN, frozen_countdown, frozen_day
+from tests.support.network import free_port
+from tests.support.pilot import settle
+from tests.support.portal import choose_in_menu, enter_portal
+from tests.support.registration import register_demo_sender
+from tests.support.screen import SIZE, page_text, shown
 from tui.app import ExpeditoApp, startup_app
 from tui.cli import build_parser, main
 from tui.startup import Startup
 
-SIZE = (80, 24)
 PENDING_TEXT = "La configuration pour la création du canal est en cours"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def at(hour: int, minute: int, second: int = 0) -> datetime:
-    return datetime(2026, 1, 15, hour, minute, second, tzinfo=BXL)
 
 
 async def test_the_pending_channel_turns_active_without_a_key(
@@ -48,16 +39,16 @@ async def test_the_pending_channel_turns_active_without_a_key(
         await settle(pilot)
         text = page_text(pilot)
         assert PENDING_TEXT in text and "Statut : en cours de configuration" in text
-        assert text_of(app, "#next-sync-sftp") == "Prochaine synchronisation à 14:30"
-        assert text_of(app, "#countdown").startswith("Synchro 14:30")
+        assert shown(pilot, "#next-sync-sftp") == "Prochaine synchronisation à 14:30"
+        assert shown(pilot, "#countdown").startswith("Synchro 14:30")
         # 14:30 and no cycle yet: the line follows the header's tick to the next slot
-        clock.set(at(14, 30, 3))
+        clock.set(frozen_day(14, 30, 3))
         app.tick_countdown()
         await settle(pilot)
-        assert text_of(app, "#next-sync-sftp") == "Prochaine synchronisation à 15:00"
+        assert shown(pilot, "#next-sync-sftp") == "Prochaine synchronisation à 15:00"
         assert PENDING_TEXT in page_text(pilot)
         # 'expedito serve' (here: the cycle itself, with the fake time) runs the slot…
-        result = run_cycle(at(14, 30), tmp_path / "homes", clock.now, owner="serve")
+        result = run_cycle(frozen_day(14, 30), tmp_path / "homes", clock.now, owner="serve")
         assert (result.status, result.provisioned) == ("done", 1)
         clock.advance(seconds=2)
         app.tick_countdown()  # …and the app's poll sees it: no key pressed
@@ -77,11 +68,11 @@ async def test_a_hidden_canal_page_reloads_too(
         await choose_in_menu(pilot, "canal_sftp")
         await settle(pilot)
         assert PENDING_TEXT in page_text(pilot)
-        assert text_of(app, "#next-sync-sftp") == "Prochaine synchronisation à 14:30"
+        assert shown(pilot, "#next-sync-sftp") == "Prochaine synchronisation à 14:30"
         await choose_in_menu(pilot, "apercu")  # the Canal page is kept, hidden
         await settle(pilot)
-        clock.set(at(14, 30, 3))
-        run_cycle(at(14, 30), tmp_path / "homes", clock.now, owner="serve")
+        clock.set(frozen_day(14, 30, 3))
+        run_cycle(frozen_day(14, 30), tmp_path / "homes", clock.now, owner="serve")
         app.tick_countdown()
         await settle(pilot)
         assert "Statut : actif" in page_text(pilot)
@@ -112,7 +103,7 @@ async def test_the_overview_shows_the_sftp_server_and_its_fingerprint(
         await enter_portal(pilot)
         await choose_in_menu(pilot, "apercu")
         await settle(pilot)
-        assert text_of(app, "#sftp-server") == (
+        assert shown(pilot, "#sftp-server") == (
             "Serveur SFTP : 127.0.0.1:8022\n"
             f"Empreintes des clés du serveur SFTP :\n  {ed25519}\n  {rsa}")
 
@@ -125,7 +116,7 @@ async def test_no_host_key_yet_says_the_server_never_started(
         await enter_portal(pilot)
         await choose_in_menu(pilot, "apercu")
         await settle(pilot)
-        assert text_of(app, "#sftp-server") == (
+        assert shown(pilot, "#sftp-server") == (
             "Serveur SFTP : 127.0.0.1:8022\n"
             "Le serveur SFTP n'a pas encore été démarré : l'empreinte de sa clé sera "
             "affichée ici")
@@ -152,7 +143,7 @@ async def test_the_serving_app_shows_its_own_server(
             await enter_portal(pilot)
             await choose_in_menu(pilot, "apercu")
             await settle(pilot)
-            assert text_of(app, "#sftp-server") == (
+            assert shown(pilot, "#sftp-server") == (
                 f"Serveur SFTP : 127.0.0.1:{port}\n"
                 "Empreintes des clés du serveur SFTP :\n"
                 + "\n".join(f"  {line}" for line in services.host_key_fingerprints))
@@ -176,8 +167,8 @@ async def test_the_period_on_the_command_line_reaches_the_overview(
         await enter_portal(pilot)
         await choose_in_menu(pilot, "apercu")
         await settle(pilot)
-        assert text_of(app, "#countdown").startswith(f"Synchro {next_minute}")
-        assert text_of(app, "#next-sync-sftp") == f"Prochaine synchronisation à {next_minute}"
+        assert shown(pilot, "#countdown").startswith(f"Synchro {next_minute}")
+        assert shown(pilot, "#next-sync-sftp") == f"Prochaine synchronisation à {next_minute}"
 
 
 def test_a_period_that_does_not_divide_an_hour_is_one_line(

@@ -4,7 +4,6 @@ and one snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,6 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from screens.envois import PAGE_SIZE, EnvoiDialog, EnvoisPage
-from store import senders
 from store.batches import (
     BatchError,
     BatchFile,
@@ -24,21 +22,20 @@ from store.batches import (
 )
 from store.democreds import DemoCredentials
 from store.models import Sender
-from tests.helpers import contact, person_id, qualite_id, sftp_input
-from tests.pages_helpers import SIZE, open_portal, page_of, shown
-from tests.tui_helpers import settle
+from tests.support.pilot import settle
+from tests.support.portal import enter_portal, open_page
+from tests.support.registration import register_demo_sender
+from tests.support.screen import SIZE, page_of, shown
+from tests.support.snapshots import SnapCompare
 from tui.app import ExpeditoApp
 from tui.widgets.sidebar import Sidebar
 
-USER = "EXPDEMOENTREPRISE"
 DAY = datetime(2026, 1, 15, 9, 0)
 
-SnapCompare = Callable[..., bool]
 
 
 def _register(creds: DemoCredentials) -> Sender:
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(), sftp_input(creds),
-                            USER, USER)
+    register_demo_sender(creds, now=None)
     return Sender.get()
 
 
@@ -71,13 +68,13 @@ def _three_sets(sender: Sender) -> tuple[BatchSetInfo, BatchSetInfo, BatchSetInf
     return accepted, rejected, cancelled
 
 
-def _rows(app: ExpeditoApp) -> list[list[str]]:
-    table = page_of_app(app).query_one("#envois", DataTable)
+def _rows(pilot: Pilot[None]) -> list[list[str]]:
+    table = envois_page(pilot).query_one("#envois", DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-def page_of_app(app: ExpeditoApp) -> EnvoisPage:
-    page = app.screen.page  # type: ignore[attr-defined]
+def envois_page(pilot: Pilot[None]) -> EnvoisPage:
+    page = page_of(pilot)
     assert isinstance(page, EnvoisPage)
     return page
 
@@ -87,10 +84,10 @@ async def test_sets_newest_first_with_results_errors_and_details(
     sender = _register(demo_credentials)
     accepted, rejected, _ = _three_sets(sender)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter")
+        await enter_portal(pilot, "dieter")
         assert "envois" in app.screen.query_one(Sidebar).pages
-        await open_portal_page(pilot)
-        rows = _rows(app)
+        await open_page(pilot, "envois")
+        rows = _rows(pilot)
         assert [row[0] for row in rows] == ["15/01/26 11:00", "15/01/26 10:00",
                                             "15/01/26 09:00"]
         assert [row[1] for row in rows] == ["DMFA 00003 T", "DMFA 00002 T", "DMFA 00001 T"]
@@ -99,7 +96,7 @@ async def test_sets_newest_first_with_results_errors_and_details(
         assert [row[4] for row in rows] == ["-", rejected.ticket, accepted.ticket]
         assert shown(pilot, "#envois-count") == "Envois 1 à 3"
 
-        table = page_of_app(app).query_one("#envois", DataTable)
+        table = envois_page(pilot).query_one("#envois", DataTable)
         table.focus()
         await pilot.press("down", "enter")
         await settle(pilot)
@@ -117,14 +114,7 @@ async def test_sets_newest_first_with_results_errors_and_details(
 
         await pilot.press("f2")  # nl: the page is built again
         await settle(pilot)
-        assert [row[2] for row in _rows(app)] == ["Geannuleerd", "Geweigerd", "Aanvaard"]
-
-
-async def open_portal_page(pilot: Pilot[None]) -> None:
-    app = pilot.app
-    assert isinstance(app, ExpeditoApp)
-    await app.open_page("envois")
-    await settle(pilot)
+        assert [row[2] for row in _rows(pilot)] == ["Geannuleerd", "Geweigerd", "Aanvaard"]
 
 
 async def test_a_utilisateur_sees_them_and_pending_sets_are_en_cours(
@@ -133,23 +123,23 @@ async def test_a_utilisateur_sees_them_and_pending_sets_are_en_cours(
     _acknowledged(sender, 1, DAY)
     _acknowledged(sender, 2, DAY + timedelta(minutes=1), done=False)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula")
+        await enter_portal(pilot, "ursula")
         assert "envois" in app.screen.query_one(Sidebar).pages
-        await open_portal_page(pilot)
-        assert [row[2] for row in _rows(app)] == ["En cours", "Accepté"]
+        await open_page(pilot, "envois")
+        assert [row[2] for row in _rows(pilot)] == ["En cours", "Accepté"]
         # Shown again after a new set arrived: reloaded.
         await app.open_page("accueil")
         await settle(pilot)
         _acknowledged(sender, 3, DAY + timedelta(minutes=2),
                       (BatchError("ACRF-133", "GO.x"),))
-        await open_portal_page(pilot)
-        assert [row[2] for row in _rows(app)] == ["Refusé", "En cours", "Accepté"]
+        await open_page(pilot, "envois")
+        assert [row[2] for row in _rows(pilot)] == ["Refusé", "En cours", "Accepté"]
         # F6 reloads too.
         _acknowledged(sender, 4, DAY + timedelta(minutes=3))
-        page_of_app(app).query_one("#envois").focus()
+        envois_page(pilot).query_one("#envois").focus()
         await pilot.press("f6")
         await settle(pilot)
-        assert len(_rows(app)) == 4
+        assert len(_rows(pilot)) == 4
 
 
 async def test_pages_of_sets(app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
@@ -157,31 +147,31 @@ async def test_pages_of_sets(app: ExpeditoApp, demo_credentials: DemoCredentials
     for i in range(PAGE_SIZE + 2):
         _acknowledged(sender, i + 1, DAY + timedelta(minutes=i))
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter")
-        await open_portal_page(pilot)
-        page = page_of_app(app)
-        assert len(_rows(app)) == PAGE_SIZE
-        assert _rows(app)[0][1] == f"DMFA {PAGE_SIZE + 2:05d} T"
+        await enter_portal(pilot, "dieter")
+        await open_page(pilot, "envois")
+        page = envois_page(pilot)
+        assert len(_rows(pilot)) == PAGE_SIZE
+        assert _rows(pilot)[0][1] == f"DMFA {PAGE_SIZE + 2:05d} T"
         assert page.check_action("next_page", ()) is True
         assert page.check_action("previous_page", ()) is None  # shown, greyed
         page.query_one("#envois").focus()
         await pilot.press("pagedown")
         await settle(pilot)
-        assert [row[1] for row in _rows(app)] == ["DMFA 00002 T", "DMFA 00001 T"]
+        assert [row[1] for row in _rows(pilot)] == ["DMFA 00002 T", "DMFA 00001 T"]
         assert shown(pilot, "#envois-count") == f"Envois {PAGE_SIZE + 1} à {PAGE_SIZE + 2}"
         assert page.check_action("next_page", ()) is None
         await pilot.press("pageup")
         await settle(pilot)
-        assert len(_rows(app)) == PAGE_SIZE and page.start == 0
+        assert len(_rows(pilot)) == PAGE_SIZE and page.start == 0
 
 
 async def test_empty_state_and_no_page_keys(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     _register(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "colette")
-        await open_portal_page(pilot)
-        page = page_of_app(app)
+        await enter_portal(pilot, "colette")
+        await open_page(pilot, "envois")
+        page = envois_page(pilot)
         assert shown(pilot, "#envois-empty") == (
             "Aucun envoi n'a encore été reçu de votre expéditeur.")
         assert not page.query_one("#envois").display
@@ -190,7 +180,7 @@ async def test_empty_state_and_no_page_keys(
 
 async def test_no_menu_item_without_a_sender(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter")
+        await enter_portal(pilot, "dieter")
         assert "envois" not in app.screen.query_one(Sidebar).pages
 
 
@@ -200,7 +190,7 @@ def test_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
     _three_sets(sender)
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_portal(pilot, "dieter", "envois")
+        await enter_portal(pilot, "dieter", "envois")
         pilot.app.screen.query_one("#envois").focus()
         await pilot.pause()
 
@@ -212,7 +202,7 @@ def test_detail_dialog_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
     _three_sets(_register(demo_credentials))
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_portal(pilot, "dieter", "envois")
+        await enter_portal(pilot, "dieter", "envois")
         pilot.app.screen.query_one("#envois").focus()
         await pilot.press("down", "enter")
         await settle(pilot)

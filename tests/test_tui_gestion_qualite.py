@@ -3,7 +3,7 @@ qualité, Rechercher utilisateurs."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Select, Static
 
 from screens.detail_qualite import DetailQualitePage
 from screens.recherche import RecherchePage
@@ -20,9 +20,10 @@ from store.models import (
     Role,
 )
 from store.qualites import QualiteChanges, update_qualite
-from tests.helpers import person_id, qualite_id
-from tests.pages_helpers import SIZE, error_of, fill, open_page, open_portal, page_of, shown
-from tests.tui_helpers import settle
+from tests.support.pilot import fill, settle
+from tests.support.portal import enter_portal, open_page
+from tests.support.registration import person_id, qualite_id
+from tests.support.screen import SIZE, error_of, page_of, shown
 from tui.app import ExpeditoApp
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.portal_header import PortalHeader
@@ -43,7 +44,7 @@ def _users(app: ExpeditoApp) -> list[list[str]]:
 
 async def test_users_listed_with_their_roles(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         assert isinstance(page_of(pilot), UtilisateursPage)
         assert _users(app) == [["Dieter Expedito", "dieter", "Gestionnaire Local"],
                                ["Colette Gestion", "colette", "Co-gestionnaire Local"],
@@ -54,7 +55,7 @@ async def test_users_listed_with_their_roles(app: ExpeditoApp) -> None:
 async def test_give_access_to_an_existing_person_by_email(app: ExpeditoApp) -> None:
     create_person("victor", "Secret12345", "Victor", "Venu", email="victor@demo.be")
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         app.screen.query_one("#users").focus()
         await pilot.press("a")
         await settle(pilot)
@@ -80,7 +81,7 @@ async def test_give_access_to_an_existing_person_by_email(app: ExpeditoApp) -> N
 
 async def test_give_access_to_a_new_person_validated(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         app.screen.query_one("#users").focus()
         await pilot.press("a")
         await settle(pilot)
@@ -105,8 +106,8 @@ async def test_give_access_to_a_new_person_validated(app: ExpeditoApp) -> None:
         await fill(pilot, "first_name", "Nina")
         await fill(pilot, "last_name", "Nouveau")
         await fill(pilot, "email", "nina@demo.be")
-        dialog.query_one("#role").value = CO_GESTIONNAIRE  # type: ignore[attr-defined]
-        dialog.query_one("#give").press()  # type: ignore[attr-defined]
+        dialog.query_one("#role", Select).value = CO_GESTIONNAIRE
+        dialog.query_one("#give", Button).press()
         await settle(pilot)
         assert not isinstance(app.screen, GiveAccessDialog)
         assert role_in(person_id("nina"), qualite_id()) == CO_GESTIONNAIRE
@@ -117,7 +118,7 @@ async def test_give_access_to_a_new_person_validated(app: ExpeditoApp) -> None:
 
 async def test_designate_and_remove_the_co_gestionnaire(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         _select(app, "ursula")
         await pilot.press("c")
         await settle(pilot)
@@ -133,7 +134,7 @@ async def test_designate_and_remove_the_co_gestionnaire(app: ExpeditoApp) -> Non
 
 async def test_remove_an_access_after_confirmation(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         _select(app, "ursula")
         await pilot.press("x")
         await settle(pilot)
@@ -152,7 +153,7 @@ async def test_remove_an_access_after_confirmation(app: ExpeditoApp) -> None:
 
 async def test_the_last_gestionnaire_cannot_be_removed(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         _select(app, "dieter")
         await pilot.press("x")
         await settle(pilot)
@@ -166,7 +167,7 @@ async def test_the_last_gestionnaire_cannot_be_removed(app: ExpeditoApp) -> None
 
 async def test_handing_over_the_gestionnaire_role(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         _select(app, "colette")
         await pilot.press("enter")
         await settle(pilot)
@@ -186,7 +187,7 @@ async def test_handing_over_the_gestionnaire_role(app: ExpeditoApp) -> None:
 
 async def test_co_gestionnaire_sees_users_read_only(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "colette", "utilisateurs")
+        await enter_portal(pilot, "colette", "utilisateurs")
         assert len(_users(app)) == 3
         assert shown(pilot, "#users-note") == "Seul le gestionnaire local peut modifier les rôles."
         _select(app, "ursula")
@@ -204,7 +205,7 @@ async def test_co_gestionnaire_sees_users_read_only(app: ExpeditoApp) -> None:
 
 async def test_qualite_detail_change_updates_the_qualite_line(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "detail_qualite")
+        await enter_portal(pilot, "dieter", "detail_qualite")
         assert isinstance(page_of(pilot), DetailQualitePage)
         assert app.screen.query_one("#kbo", Input).value == "0403.123.486"
         assert shown(pilot, "#kind") == "Employeur ONSS"
@@ -223,7 +224,7 @@ async def test_qualite_detail_change_updates_the_qualite_line(app: ExpeditoApp) 
 
 async def test_qualite_detail_numbers_checked(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "detail_qualite")
+        await enter_portal(pilot, "dieter", "detail_qualite")
         await fill(pilot, "kbo", "0403123487")
         await pilot.press("tab")  # leaving the field checks it
         await pilot.pause()
@@ -258,7 +259,7 @@ async def test_qualite_detail_numbers_checked(app: ExpeditoApp) -> None:
 
 async def test_qualite_detail_read_only_for_a_utilisateur(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "detail_qualite")
+        await enter_portal(pilot, "ursula", "detail_qualite")
         assert not page_of(pilot).query(Input)
         assert not page_of(pilot).query("#save")
         assert shown(pilot, "#name") == "ENTREPRISE DEMO"
@@ -287,7 +288,7 @@ def _results(app: ExpeditoApp) -> list[str]:
 
 async def test_search_as_you_type(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "recherche_utilisateurs")
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
         assert isinstance(page_of(pilot), RecherchePage)
         assert _results(app) == ["dieter", "dieter", "colette", "ursula"]
         app.screen.query_one("#search").focus()
@@ -306,7 +307,7 @@ async def test_search_as_you_type(app: ExpeditoApp) -> None:
 
 async def test_search_keeps_its_query_when_the_language_changes(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "recherche_utilisateurs")
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
         app.screen.query_one("#search").focus()
         await pilot.press("c", "o", "l")
         await settle(pilot)
@@ -320,7 +321,7 @@ async def test_search_keeps_its_query_when_the_language_changes(app: ExpeditoApp
 async def test_search_pages(app: ExpeditoApp) -> None:
     _many_persons(45)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "recherche_utilisateurs")
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
         app.screen.query_one("#search").focus()
         await pilot.press(*"zoulou")
         await settle(pilot)
@@ -349,7 +350,7 @@ async def test_search_pages(app: ExpeditoApp) -> None:
 
 async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "recherche_utilisateurs")
+        await enter_portal(pilot, "ursula", "recherche_utilisateurs")
         assert not page_of(pilot).query("#search")
         assert shown(pilot, "#search-denied").startswith("Seuls le gestionnaire local")
         page_text = "\n".join(str(w.render()) for w in page_of(pilot).query(Static))
@@ -367,7 +368,7 @@ async def test_qualite_detail_shows_todays_data_and_keeps_what_was_typed(
     """The form was built at login: changes made elsewhere since show when it opens; what the
     manager typed and left unsaved stays when they come back."""
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter")
+        await enter_portal(pilot, "dieter")
         _renamed_elsewhere("ENTREPRISE DEMO SRL")
         await open_page(pilot, "detail_qualite")
         await settle(pilot)
@@ -384,7 +385,7 @@ async def test_what_was_typed_stays_when_the_language_changes(app: ExpeditoApp) 
     """The form is built again in the new language with the unsaved value in it, and still
     counts as typed in (not reloaded when shown again); saving it then saves that value."""
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter")
+        await enter_portal(pilot, "dieter")
         await open_page(pilot, "detail_qualite")
         await settle(pilot)
         await fill(pilot, "name", "ENTREPRISE DEMO — brouillon")
@@ -409,7 +410,7 @@ async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(
     Tab pressed at once stays in the first field, a change made elsewhere still arrives, and
     what is typed before the reload lands is not overwritten."""
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter")
+        await enter_portal(pilot, "dieter")
         await open_page(pilot, "detail_qualite")
         name = page_of(pilot).query_one("#name", Input)
         await open_page(pilot, "accueil")
@@ -430,7 +431,7 @@ async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(
 
 async def test_typing_while_a_save_runs_is_kept(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "detail_qualite")
+        await enter_portal(pilot, "dieter", "detail_qualite")
         page = page_of(pilot)
         assert isinstance(page, DetailQualitePage)
         await fill(pilot, "name", "ENTREPRISE DEMO SRL")
@@ -447,7 +448,7 @@ async def test_two_quick_language_switches_keep_what_was_typed(app: ExpeditoApp)
     is built once (it was built twice: the app stopped on a duplicate id), nothing typed is
     lost."""
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter")
+        await enter_portal(pilot, "dieter")
         await open_page(pilot, "detail_qualite")
         await fill(pilot, "name", "ENTREPRISE DEMO — brouillon")
         await open_page(pilot, "accueil")  # the form is no longer on show: rebuilt later

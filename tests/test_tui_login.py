@@ -10,24 +10,24 @@ from screens.login import LoginScreen
 from screens.qualite_choice import QualiteChoiceScreen
 from store.clock import local_now
 from store.models import LoginFailure
-from tests.tui_helpers import log_in, screen_text, settle, text_of
+from tests.support.pilot import settle
+from tests.support.portal import log_in
+from tests.support.screen import SIZE, screen_text, shown
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.portal_header import PortalHeader
-
-SIZE = (80, 24)
 
 
 async def test_login_screen_shows_demo_logins(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen)
-        demo = text_of(app, "#demo-logins")
+        demo = shown(pilot, "#demo-logins")
         assert "dieter" in demo and "colette" in demo and "ursula" in demo
         # The title, cut at 80 columns by the countdown beside it.
         assert app.screen.query_one(PortalHeader).title_text == \
             "Gestion d'accès pour Entreprises et Organisations"
-        assert "Gestion d'accès pour Entrepri" in screen_text(app)
+        assert "Gestion d'accès pour Entrepri" in screen_text(pilot)
 
 
 async def test_login_not_demo_hides_demo_logins(demo: object) -> None:
@@ -42,12 +42,12 @@ async def test_wrong_password_says_nothing_about_which(app: ExpeditoApp) -> None
         await pilot.pause()
         await log_in(pilot, "dieter", "wrong")
         assert isinstance(app.screen, LoginScreen)
-        wrong_password = text_of(app, "#login-message")
+        wrong_password = shown(pilot, "#login-message")
         assert wrong_password == "Login ou mot de passe incorrect."
-        app.screen.query_one("#login").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#login", Input).value = ""
         app.screen.query_one("#login").focus()
         await log_in(pilot, "nobody", "wrong")
-        assert text_of(app, "#login-message") == wrong_password
+        assert shown(pilot, "#login-message") == wrong_password
 
 
 async def test_repeated_failures_throttle(app: ExpeditoApp) -> None:
@@ -59,10 +59,10 @@ async def test_repeated_failures_throttle(app: ExpeditoApp) -> None:
                 assert LoginFailure.get(LoginFailure.login == "ursula").count == 3
                 # the fourth try comes within a delay however slow the machine is: a longer one
                 LoginFailure.update(count=8, last_at=local_now()).execute()
-            app.screen.query_one("#login").value = ""  # type: ignore[attr-defined]
+            app.screen.query_one("#login", Input).value = ""
             app.screen.query_one("#login").focus()
             await log_in(pilot, "ursula", "nope")
-            messages.append(text_of(app, "#login-message"))
+            messages.append(shown(pilot, "#login-message"))
         assert messages[:2] == ["Login ou mot de passe incorrect."] * 2
         # The third failure starts the delay, and says so; the fourth try is refused at once.
         assert messages[2] == ("Login ou mot de passe incorrect. "
@@ -73,11 +73,11 @@ async def test_repeated_failures_throttle(app: ExpeditoApp) -> None:
         # Even the right password is refused while waiting (here: a longer wait, so the test
         # never races the clock).
         LoginFailure.update(count=8, last_at=local_now()).execute()
-        app.screen.query_one("#login").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#login", Input).value = ""
         app.screen.query_one("#login").focus()
         await log_in(pilot, "ursula", "demo")
         assert isinstance(app.screen, LoginScreen)
-        assert text_of(app, "#login-message").startswith("Trop de tentatives échouées.")
+        assert shown(pilot, "#login-message").startswith("Trop de tentatives échouées.")
 
 
 async def test_dieter_chooses_a_qualite_then_sees_accueil(app: ExpeditoApp) -> None:
@@ -95,7 +95,7 @@ async def test_dieter_chooses_a_qualite_then_sees_accueil(app: ExpeditoApp) -> N
         assert welcome.startswith("Bienvenue M. Dieter Expedito, vous accédez en tant que "
                                   "Gestionnaire Local au portail de la Sécurité Sociale pour "
                                   "la qualité suivante:")
-        text = screen_text(app)
+        text = screen_text(pilot)
         assert "Dénomination: ENTREPRISE DEMO; Numéro d'entreprise: 0403.123.486; " \
                "Qualité: Employeur ONSS; Matricule ONSS: 1234567-49" in text
         assert "Date de création: 05/11/2010" in text
@@ -119,7 +119,7 @@ async def test_login_typed_ahead_goes_to_the_right_fields(app: ExpeditoApp) -> N
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert app.screen.query_one("#login", Input).value == "colette"  # not "colettewrong"
-        assert text_of(app, "#login-message") == "Login ou mot de passe incorrect."
+        assert shown(pilot, "#login-message") == "Login ou mot de passe incorrect."
         # the password is cleared and has the keyboard; Enter from the login field goes
         # to the password too, and the whole password is sent, not its first letters
         app.screen.query_one("#login", Input).focus()

@@ -12,22 +12,25 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Button, Input
 
 from store.personal import register_personal_certificate
-from tests.helpers import person_id
-from tests.pages_helpers import SIZE, fixed_certificate, open_portal
-from tests.tui_helpers import settle
+from tests.support.credentials import fixed_certificate
+from tests.support.pilot import settle
+from tests.support.portal import enter_portal
+from tests.support.registration import person_id
+from tests.support.screen import SIZE
+from tests.support.snapshots import SnapCompare
 from tui.app import ExpeditoApp
 
 PAGES = ("utilisateurs", "detail_qualite", "recherche_utilisateurs", "routing_informations",
          "routing_module", "donnees_personnelles", "mot_de_passe", "certificat")
 
-SnapCompare = Callable[..., bool]
 
 
 def _opening(login: str, page: str) -> Callable[[Pilot[Any]], Any]:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_portal(pilot, login, page)
+        await enter_portal(pilot, login, page)
 
     return run_before
 
@@ -52,7 +55,7 @@ def test_registered_certificate(snap_compare: SnapCompare, app: ExpeditoApp,
 
 def test_give_access_dialog(snap_compare: SnapCompare, app: ExpeditoApp) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         pilot.app.screen.query_one("#users").focus()
         await pilot.press("a")
         await settle(pilot)
@@ -65,11 +68,11 @@ def test_give_access_dialog(snap_compare: SnapCompare, app: ExpeditoApp) -> None
 
 def test_personal_data_errors(snap_compare: SnapCompare, app: ExpeditoApp) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_portal(pilot, "ursula", "donnees_personnelles")
+        await enter_portal(pilot, "ursula", "donnees_personnelles")
         screen = pilot.app.screen
-        screen.query_one("#first_name").value = ""  # type: ignore[attr-defined]
-        screen.query_one("#phone").value = "12"  # type: ignore[attr-defined]
-        screen.query_one("#save").press()  # type: ignore[attr-defined]
+        screen.query_one("#first_name", Input).value = ""
+        screen.query_one("#phone", Input).value = "12"
+        screen.query_one("#save", Button).press()
         await settle(pilot)
         screen.query_one("#menu").focus()
         await pilot.pause()

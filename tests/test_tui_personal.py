@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from textual.widgets import DirectoryTree, Input, Select
+from textual.pilot import Pilot
+from textual.widgets import Button, DirectoryTree, Input, Select
 
 from screens.certificat import CertificatPage
 from screens.donnees_personnelles import DonneesPersonnellesPage
@@ -17,19 +18,11 @@ from store.access import authenticate
 from store.errors import AuthenticationFailed
 from store.models import Person, PersonCertificate
 from store.personal import change_password
-from tests.helpers import person_id
-from tests.pages_helpers import (
-    SIZE,
-    error_of,
-    fill,
-    fixed_certificate,
-    open_page,
-    open_portal,
-    page_of,
-    settle_tree,
-    shown,
-)
-from tests.tui_helpers import log_in, settle
+from tests.support.credentials import fixed_certificate
+from tests.support.pilot import fill, settle, settle_tree
+from tests.support.portal import enter_portal, log_in, open_page
+from tests.support.registration import person_id
+from tests.support.screen import SIZE, error_of, page_of, shown
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog
@@ -40,7 +33,7 @@ from tui.widgets.portal_header import PortalHeader
 
 async def test_personal_data_saved(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "donnees_personnelles")
+        await enter_portal(pilot, "ursula", "donnees_personnelles")
         assert isinstance(page_of(pilot), DonneesPersonnellesPage)
         assert app.screen.query_one("#email", Input).value == "ursula.lecture@entreprise-demo.be"
         await fill(pilot, "last_name", "Lecture-Neuve")
@@ -58,7 +51,7 @@ async def test_personal_data_saved(app: ExpeditoApp) -> None:
 
 async def test_personal_data_errors_next_to_each_field(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "donnees_personnelles")
+        await enter_portal(pilot, "ursula", "donnees_personnelles")
         await fill(pilot, "first_name", "")
         await fill(pilot, "email", "ursula@")
         await fill(pilot, "phone", "12")
@@ -78,9 +71,9 @@ async def test_personal_data_errors_next_to_each_field(app: ExpeditoApp) -> None
 
 async def test_a_new_language_switches_the_interface_at_once(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "colette", "donnees_personnelles")
+        await enter_portal(pilot, "colette", "donnees_personnelles")
         page_of(pilot).query_one("#language", Select).value = "nl"
-        page_of(pilot).query_one("#save").press()  # type: ignore[attr-defined]
+        page_of(pilot).query_one("#save", Button).press()
         await settle(pilot)
         await settle(pilot)
         assert Person.get(Person.login == "colette").language == "nl"
@@ -97,16 +90,16 @@ async def test_a_new_language_switches_the_interface_at_once(app: ExpeditoApp) -
 # --- Modifier mon mot de passe ----------------------------------------------------------------
 
 
-async def _change(pilot: object, current: str, new: str, confirm: str) -> None:
+async def _change(pilot: Pilot[None], current: str, new: str, confirm: str) -> None:
     for name, value in (("current", current), ("password", new), ("password_confirm", confirm)):
-        await fill(pilot, name, value)  # type: ignore[arg-type]
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+        await fill(pilot, name, value)
+    await pilot.press("enter")
+    await settle(pilot)
 
 
 async def test_password_rules_and_errors(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "mot_de_passe")
+        await enter_portal(pilot, "ursula", "mot_de_passe")
         assert isinstance(page_of(pilot), MotDePassePage)
         assert all(field.password for field in page_of(pilot).query(Input))
         assert "au moins 10 caractères" in shown(pilot, "#password-rules")
@@ -132,7 +125,7 @@ async def test_password_rules_and_errors(app: ExpeditoApp) -> None:
 async def test_password_fields_keep_what_was_typed_when_the_language_changes(
         app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "mot_de_passe")
+        await enter_portal(pilot, "ursula", "mot_de_passe")
         await fill(pilot, "current", "demo")
         await fill(pilot, "password", "NewSecret123")
         await pilot.press("f2")  # Nederlands: the page is built again
@@ -148,7 +141,7 @@ async def test_password_fields_keep_what_was_typed_when_the_language_changes(
 
 async def test_password_change_new_logs_in_old_refused(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "mot_de_passe")
+        await enter_portal(pilot, "ursula", "mot_de_passe")
         await _change(pilot, "demo", "NewSecret123", "NewSecret123")
         assert shown(pilot, "#password-status") == "Votre mot de passe a été modifié."
         assert app.screen.query_one("#current", Input).value == ""
@@ -179,7 +172,7 @@ async def test_password_change_new_logs_in_old_refused(app: ExpeditoApp) -> None
 async def test_a_password_changed_elsewhere_sends_this_session_to_login(
         app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "utilisateurs")
+        await enter_portal(pilot, "dieter", "utilisateurs")
         # Dieter changes his password in another session.
         change_password(person_id("dieter"), "demo", "NewSecret123", "NewSecret123")
         await open_page(pilot, "detail_qualite")
@@ -197,7 +190,7 @@ async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp,
                                                          tmp_path: Path) -> None:
     path = fixed_certificate(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "colette", "certificat")
+        await enter_portal(pilot, "colette", "certificat")
         assert isinstance(page_of(pilot), CertificatPage)
         assert shown(pilot, "#cert-none") == "Aucun certificat n'est enregistré."
         assert not app.screen.query_one("#remove").display
@@ -216,9 +209,9 @@ async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp,
             "Numéro de série (format décimal) : 4951760157141533718778698793"
         assert shown(pilot, "#cert-serial_hex") == \
             "Numéro de série (format hexadécimal) : 10 00 00 00 00 00 0b 7a 21 df 5c 29"
-        remove = app.screen.query_one("#remove")
+        remove = app.screen.query_one("#remove", Button)
         assert remove.display
-        remove.press()  # type: ignore[attr-defined]
+        remove.press()
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
@@ -233,9 +226,9 @@ async def test_certificate_errors_next_to_the_file(app: ExpeditoApp, tmp_path: P
     expired = fixed_certificate(tmp_path, "old.cer",
                                 not_after=datetime(2025, 6, 1, tzinfo=UTC))
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "colette", "certificat")
+        await enter_portal(pilot, "colette", "certificat")
         await pilot.press("enter")
-        app.screen.query_one("#register").press()  # type: ignore[attr-defined]
+        app.screen.query_one("#register", Button).press()
         await settle(pilot)
         assert error_of(pilot, "cert_path") == "Chargez le certificat."
         for name, message in (
@@ -255,7 +248,7 @@ async def test_certificate_file_browser(app: ExpeditoApp, tmp_path: Path) -> Non
     folder.mkdir()
     fixed_certificate(folder)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "colette", "certificat")
+        await enter_portal(pilot, "colette", "certificat")
         await fill(pilot, "cert_path", str(folder))
         await pilot.press("f6")
         await settle_tree(pilot)

@@ -3,60 +3,36 @@ the command palette, the qualité switch and Quit."""
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
-
 from screens.base import Page
 from screens.placeholder import DeniedPage, PlaceholderPage
 from screens.qualite_choice import QualiteChoiceScreen
 from screens.registry import PAGES
 from store.models import Person
-from tests.tui_helpers import frozen_countdown, log_in, screen_text, settle
+from tests.support.clock import frozen_countdown
+from tests.support.pilot import settle
+from tests.support.portal import choose_in_menu, enter_portal
+from tests.support.screen import SIZE, screen_text
 from tui.app import ExpeditoApp
-from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog, HelpDialog
 from tui.widgets.portal_header import PortalHeader
 from tui.widgets.sidebar import Sidebar
 
-SIZE = (80, 24)
-
-
-async def _portal(app: ExpeditoApp, pilot, login: str = "dieter") -> PortalScreen:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await log_in(pilot, login)
-    if isinstance(app.screen, QualiteChoiceScreen):
-        await pilot.press("enter")
-        await settle(pilot)
-    assert isinstance(app.screen, PortalScreen)
-    return app.screen
-
-
-async def _open_by_keys(pilot, portal: PortalScreen, page_id: str) -> None:  # type: ignore[no-untyped-def]
-    menu = portal.query_one("#menu", OptionList)
-    assert portal.app.focused is menu
-    for _ in range(2 * menu.option_count):
-        highlighted = menu.highlighted
-        if highlighted is not None and menu.get_option_at_index(highlighted).id == page_id:
-            break
-        await pilot.press("down")
-    await pilot.press("enter")
-    await settle(pilot)
-
 
 async def test_every_sidebar_item_opens_its_page_by_keyboard(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         pages = portal.query_one(Sidebar).pages
         assert pages == ("accueil", "utilisateurs", "detail_qualite", "recherche_utilisateurs",
                          "routing_informations", "routing_module", "messages",
                          "enregistrement", "donnees_personnelles", "mot_de_passe",
                          "certificat")
         for page_id in reversed(pages):  # down from Accueil wraps round to the end first
-            await _open_by_keys(pilot, portal, page_id)
+            await choose_in_menu(pilot, page_id, from_top=False)
             assert portal.current == page_id
             page = portal.query_one(f"#page-{page_id}", Page)
             assert isinstance(page, PAGES[page_id].load())
             if isinstance(page, PlaceholderPage):
-                assert "Cette page n'est pas encore disponible." in screen_text(app)
+                assert "Cette page n'est pas encore disponible." in screen_text(pilot)
             if page_id == "enregistrement":
                 # The wizard takes the keyboard; Escape asks to cancel it, then the sidebar
                 # has it back.
@@ -70,9 +46,9 @@ async def test_every_sidebar_item_opens_its_page_by_keyboard(app: ExpeditoApp) -
 
 async def test_messages_structures_without_sender(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
-        await _open_by_keys(pilot, portal, "messages")
-        text = screen_text(app)
+        portal = await enter_portal(pilot)
+        await choose_in_menu(pilot, "messages", from_top=False)
+        text = screen_text(pilot)
         assert "• Il n'y a pas d'expéditeur actif." in text
         assert portal.query("#open-enregistrement")
         # Tab goes to the page, Enter on the button opens the registration, Escape comes back.
@@ -91,7 +67,7 @@ async def test_messages_structures_without_sender(app: ExpeditoApp) -> None:
 
 async def test_tab_goes_to_the_page_s_first_field_or_to_a_text_page(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         area = portal.query_one("#page-area")
         # Accueil has nothing to focus: the area itself takes the keyboard, to scroll.
         await pilot.press("tab")
@@ -99,7 +75,7 @@ async def test_tab_goes_to_the_page_s_first_field_or_to_a_text_page(app: Expedit
         await pilot.press("shift+tab")
         assert app.focused is portal.query_one("#menu")
         # A page with fields: the first Tab lands in the first field, not on the area.
-        await _open_by_keys(pilot, portal, "detail_qualite")
+        await choose_in_menu(pilot, "detail_qualite", from_top=False)
         await pilot.press("tab")
         focused = app.focused
         assert focused is not area and focused is not None and area in focused.ancestors
@@ -118,11 +94,11 @@ async def test_tab_goes_to_the_page_s_first_field_or_to_a_text_page(app: Expedit
 
 async def test_plain_utilisateur_cannot_open_a_channel(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot, "ursula")
+        portal = await enter_portal(pilot, "ursula")
         assert "enregistrement" not in portal.query_one(Sidebar).pages
-        assert "Utilisateur" in screen_text(app)
-        await _open_by_keys(pilot, portal, "messages")
-        text = screen_text(app)
+        assert "Utilisateur" in screen_text(pilot)
+        await choose_in_menu(pilot, "messages", from_top=False)
+        text = screen_text(pilot)
         assert "Il n'y a pas d'expéditeur actif." in text
         assert ("Il n'y a que le gestionnaire local et le co-gestionnaire local de la qualité "
                 "qui peuvent ouvrir un canal.") in text
@@ -131,15 +107,15 @@ async def test_plain_utilisateur_cannot_open_a_channel(app: ExpeditoApp) -> None
         await app.open_page("enregistrement")
         await settle(pilot)
         assert isinstance(portal.page, DeniedPage)
-        assert "qui peuvent ouvrir un canal." in screen_text(app)
+        assert "qui peuvent ouvrir un canal." in screen_text(pilot)
 
 
 async def test_languages_switch_and_are_remembered(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         await pilot.press("f2")  # fr → nl
         await settle(pilot)
-        text = screen_text(app)
+        text = screen_text(pilot)
         assert portal.query_one(PortalHeader).title_text == \
             "Toegangsbeheer voor Ondernemingen en Organisaties"
         assert "Toegangsbeheer voor Ondernemin" in text
@@ -152,34 +128,34 @@ async def test_languages_switch_and_are_remembered(app: ExpeditoApp) -> None:
             "Zugriffsverwaltung für Unternehmen und Organisationen"
         await app.action_language("en")
         await settle(pilot)
-        assert "Welcome Mr Dieter Expedito" in screen_text(app)
+        assert "Welcome Mr Dieter Expedito" in screen_text(pilot)
         assert portal.query_one("#menu") is app.focused
         assert Person.get(Person.login == "dieter").language == "en"
     # The next login opens in English.
     again = ExpeditoApp(demo=True, **frozen_countdown())
     async with again.run_test(size=SIZE) as pilot:
-        portal = await _portal(again, pilot)
+        portal = await enter_portal(pilot)
         assert portal.query_one(PortalHeader).title_text == \
             "Access management for Companies and Organisations"
-        assert "Welcome Mr Dieter Expedito" in screen_text(again)
+        assert "Welcome Mr Dieter Expedito" in screen_text(pilot)
 
 
 async def test_switch_qualite(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, QualiteChoiceScreen)
         await pilot.press("down", "enter")
         await settle(pilot)
         assert app.screen is portal
-        assert "Secrétariat social" in screen_text(app)
-        assert "SECRETARIAT DEMO" in screen_text(app)
+        assert "Secrétariat social" in screen_text(pilot)
+        assert "SECRETARIAT DEMO" in screen_text(pilot)
 
 
 async def test_help_palette_and_quit(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpDialog)
@@ -211,7 +187,7 @@ async def test_help_palette_and_quit(app: ExpeditoApp) -> None:
 
 async def test_sync_status_slot(app: ExpeditoApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         countdown = portal.query_one("#countdown")
         # the countdown (frozen clock) fills the slot; see tests/test_tui_sync.py
         assert str(countdown.render()) == "Prochaine synchronisation à 14:30 — dans 12:34"
@@ -239,11 +215,11 @@ async def test_sync_status_slot(app: ExpeditoApp) -> None:
 
 async def test_narrow_terminal_hides_sidebar_until_asked(app: ExpeditoApp) -> None:
     async with app.run_test(size=(50, 24)) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         sidebar = portal.query_one(Sidebar)
         assert not sidebar.display or sidebar.region.width == 0
         await pilot.press("f4")
         await pilot.pause()
         assert sidebar.region.width > 0
-        await _open_by_keys(pilot, portal, "utilisateurs")
+        await choose_in_menu(pilot, "utilisateurs", from_top=False)
         assert portal.current == "utilisateurs"

@@ -9,9 +9,10 @@ from store import senders
 from store.democreds import DemoCredentials
 from store.dto import ChannelInput
 from store.models import RoutingChoice
-from tests.helpers import contact, person_id, qualite_id, sftp_input
-from tests.pages_helpers import SIZE, open_portal, page_of, shown
-from tests.tui_helpers import settle
+from tests.support.pilot import settle
+from tests.support.portal import enter_portal
+from tests.support.registration import person_id, qualite_id, register_demo_sender
+from tests.support.screen import SIZE, page_of, shown
 from tui.app import ExpeditoApp
 
 
@@ -23,15 +24,14 @@ def _routes(app: ExpeditoApp) -> dict[str, str]:
 
 def _with_sender(creds: DemoCredentials) -> None:
     dieter, q = person_id("dieter"), qualite_id()
-    senders.register_sender(dieter, q, contact(), sftp_input(creds), "EXPDEMOENTREPRISE",
-                            "EXPDEMOENTREPRISE")
+    register_demo_sender(creds, now=None)
     senders.add_channel(dieter, q, ChannelInput(kind="MQLINK", applications=("chantier",),
                                                 mq_queue_manager="QM1", mq_queue="Q.IN"))
 
 
 async def test_informations_in_four_languages(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "routing_informations")
+        await enter_portal(pilot, "ursula", "routing_informations")
         assert isinstance(page_of(pilot), RoutingInformationsPage)
         assert shown(pilot, "#routing-info-1").startswith(
             "Le Routing Module (aujourd'hui appelé DestHa) permet de choisir")
@@ -48,7 +48,7 @@ async def test_informations_in_four_languages(app: ExpeditoApp) -> None:
 
 async def test_defaults_and_only_the_ebox_without_a_sender(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "dieter", "routing_module")
+        await enter_portal(pilot, "dieter", "routing_module")
         assert isinstance(page_of(pilot), RoutingModulePage)
         assert set(_routes(app).values()) == {"e-Box (défaut)"}
         assert "Notifications DmfA" in _routes(app)
@@ -68,7 +68,7 @@ async def test_manager_routes_a_flow_to_a_batch_channel(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     _with_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "colette", "routing_module")  # the co-gestionnaire may
+        await enter_portal(pilot, "colette", "routing_module")  # the co-gestionnaire may
         app.screen.query_one("#routes").focus()
         await pilot.press("m")
         await settle(pilot)
@@ -99,7 +99,7 @@ async def test_utilisateur_sees_the_routing_read_only(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     _with_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
-        await open_portal(pilot, "ursula", "routing_module")
+        await enter_portal(pilot, "ursula", "routing_module")
         assert shown(pilot, "#routing-note").startswith("Seuls le gestionnaire local")
         app.screen.query_one("#routes").focus()
         for key in ("m", "enter"):

@@ -4,16 +4,17 @@ built ahead, the one-widget footer, Enter in the sidebar, the login screen's own
 from __future__ import annotations
 
 from textual import events
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from screens.base import Page
 from screens.utilisateurs import UtilisateursPage
 from store.access import create_person
 from store.models import UTILISATEUR
 from store.users import give_access
-from tests.helpers import person_id, qualite_id
-from tests.test_tui_portal import SIZE, _open_by_keys, _portal
-from tests.tui_helpers import settle
+from tests.support.pilot import settle
+from tests.support.portal import choose_in_menu, enter_portal
+from tests.support.registration import person_id, qualite_id
+from tests.support.screen import SIZE
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog
@@ -22,14 +23,14 @@ from tui.widgets.key_button import KeyButton
 from tui.widgets.sidebar import Sidebar
 
 
-def _footer_text(screen: object) -> list[str]:
-    footer = screen.query_one(PortalFooter)  # type: ignore[attr-defined]
+def _footer_text(portal: PortalScreen) -> list[str]:
+    footer = portal.query_one(PortalFooter)
     return [footer.render_line(y).text for y in range(footer.size.height)]
 
 
 async def test_sidebar_pages_are_built_ahead_with_their_data(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         await settle(pilot)
         built = {page.page_id: page for page in portal.query(Page)}
         sidebar_pages = set(portal.query_one(Sidebar).pages)
@@ -39,7 +40,7 @@ async def test_sidebar_pages_are_built_ahead_with_their_data(app: ExpeditoApp) -
         users = built["utilisateurs"]
         assert isinstance(users, UtilisateursPage)
         assert users.query_one(DataTable).row_count == 3  # loaded while hidden
-        await _open_by_keys(pilot, portal, "utilisateurs")
+        await choose_in_menu(pilot, "utilisateurs", from_top=False)
         assert portal.page is users  # shown, not built again
         assert users.display and not built["accueil"].display
 
@@ -47,7 +48,7 @@ async def test_sidebar_pages_are_built_ahead_with_their_data(app: ExpeditoApp) -
 async def test_enter_in_the_sidebar_opens_the_page_and_keeps_the_keyboard_there(
         app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         menu = portal.query_one("#menu")
         await pilot.press("down", "enter")
         await settle(pilot)
@@ -61,7 +62,7 @@ async def test_enter_in_the_sidebar_opens_the_page_and_keeps_the_keyboard_there(
 
 async def test_a_click_on_a_sidebar_item_opens_it(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         menu = portal.query_one("#menu")
         line = next(y for y in range(menu.size.height)
                     if "Informations" in menu.render_line(y).text)
@@ -73,14 +74,14 @@ async def test_a_click_on_a_sidebar_item_opens_it(app: ExpeditoApp) -> None:
 async def test_footer_shows_every_key_of_the_screen_on_two_lines_at_80_columns(
         app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         first, second = _footer_text(portal)
         assert len(first) == len(second) == 80
         assert first.split() == ["f3", "Qualité", "f4", "Menu", "f5", "Accueil", "esc",
                                  "Retour", "▏^p", "Commandes"]
         assert second.split() == ["f1", "Aide", "f2", "Langue", "f10", "Quitter"]
         # The page's own keys join when the keyboard is in the page.
-        await _open_by_keys(pilot, portal, "utilisateurs")
+        await choose_in_menu(pilot, "utilisateurs", from_top=False)
         portal.query_one("#page-utilisateurs DataTable").focus()
         await settle(pilot)
         shown = " ".join(_footer_text(portal))
@@ -92,7 +93,7 @@ async def test_footer_shows_every_key_of_the_screen_on_two_lines_at_80_columns(
 
 async def test_footer_is_empty_under_a_dialog_and_back_after_it(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         await pilot.press("f10")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
@@ -106,8 +107,8 @@ async def test_footer_is_empty_under_a_dialog_and_back_after_it(app: ExpeditoApp
 
 async def test_a_click_on_a_footer_key_presses_it(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
-        await _open_by_keys(pilot, portal, "utilisateurs")
+        portal = await enter_portal(pilot)
+        await choose_in_menu(pilot, "utilisateurs", from_top=False)
         footer = portal.query_one(PortalFooter)
         x = _footer_text(portal)[0].index("f5")
         await pilot.click(footer, offset=(x + 1, 0))  # "f5 Accueil"
@@ -130,7 +131,7 @@ async def test_login_button_by_enter_space_and_click(app: ExpeditoApp) -> None:
             await settle(pilot)
             assert "Introduisez votre login" in str(screen.query_one("#login-message").render()), \
                 press
-            screen.query_one("#login-message").update("")  # type: ignore[attr-defined]
+            screen.query_one("#login-message", Static).update("")
         button.disabled = True
         button.action_press()
         await settle(pilot)
@@ -148,13 +149,13 @@ async def test_a_page_built_ahead_shows_todays_data_when_opened(app: ExpeditoApp
     """Built at login, shown later: what changed in between (an access given in another
     session) is on the page a moment after it opens."""
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         await settle(pilot)
         table = portal.query_one("#page-utilisateurs DataTable", DataTable)
         assert table.row_count == 3
         create_person("nadia", "Secret123456", "Nadia", "Nouvelle")
         give_access(person_id("dieter"), qualite_id(), UTILISATEUR, "nadia")  # elsewhere
-        await _open_by_keys(pilot, portal, "utilisateurs")
+        await choose_in_menu(pilot, "utilisateurs", from_top=False)
         await settle(pilot)
         assert table.row_count == 4
         assert "nadia" in {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
@@ -164,7 +165,7 @@ async def test_keys_typed_ahead_in_the_sidebar_keep_their_order(app: ExpeditoApp
     """Down then Enter arriving together (a fast typist, a terminal sending both at once)
     open the item below, not the one highlighted before Down."""
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
+        portal = await enter_portal(pilot)
         app.post_message(events.Key("down", None))
         app.post_message(events.Key("enter", "\r"))
         await settle(pilot)

@@ -1,29 +1,25 @@
 """Snapshots of the key screens: the login and Accueil at 80x24 and 120x40, and in 16 colours.
 
 Deterministic: the demo data set is fixed, the header has no clock, the countdown reads a
-frozen clock (``tests.tui_helpers.frozen_countdown``). Update with
+frozen clock (``tests.support.clock.frozen_countdown``). Update with
 ``pytest --snapshot-update tests/test_tui_snapshots.py`` and review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui_helpers import frozen_countdown, log_in, settle
+from tests.support.clock import frozen_countdown
+from tests.support.portal import enter_portal
+from tests.support.snapshots import SnapCompare
 from tui.app import ExpeditoApp
 
-SnapCompare = Callable[..., bool]
 SIZES = [(80, 24), (120, 40)]
 
 
 async def _accueil(pilot: Pilot[None]) -> None:
-    await pilot.pause()
-    await log_in(pilot, "dieter")
-    await pilot.press("enter")  # the first qualité: ENTREPRISE DEMO, Employeur ONSS
-    await settle(pilot)
+    await enter_portal(pilot)  # dieter's first qualité: ENTREPRISE DEMO, Employeur ONSS
 
 
 async def _login_typed(pilot: Pilot[None]) -> None:

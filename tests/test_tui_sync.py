@@ -5,12 +5,12 @@ taken SFTP port does not stop the app."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from peewee import SqliteDatabase
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from screens.base import Page
@@ -19,29 +19,14 @@ from store.models import ACTIVE, Channel
 from sync.cycle import run_cycle
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig
-from tests.sync_support import register_demo_sender
-from tests.tui_helpers import BXL, frozen_countdown, log_in, settle, text_of
+from tests.support.clock import frozen_countdown, frozen_day
+from tests.support.network import free_port, listening
+from tests.support.pilot import settle
+from tests.support.portal import enter_portal
+from tests.support.registration import register_demo_sender
+from tests.support.screen import SIZE, shown
 from tui.app import ExpeditoApp
 from tui.backoffice import SyncNotice, format_remaining
-from tui.shell import PortalScreen
-
-SIZE = (80, 24)
-
-
-def at(hour: int, minute: int, second: int = 0) -> datetime:
-    return datetime(2026, 1, 15, hour, minute, second, tzinfo=BXL)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture
@@ -56,16 +41,8 @@ def notices(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, SyncNotice]]:
     return seen
 
 
-async def _portal(app: ExpeditoApp, pilot) -> PortalScreen:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await log_in(pilot, "dieter")
-    await pilot.press("enter")  # the first qualité
-    await settle(pilot)
-    assert isinstance(app.screen, PortalScreen)
-    return app.screen
-
-
-async def _until(pilot, condition, what: str, tries: int = 200) -> None:  # type: ignore[no-untyped-def]
+async def _until(pilot: Pilot[None], condition: Callable[[], object], what: str,
+                 tries: int = 200) -> None:
     """Wait for something another thread does (the services' worker), a bounded while."""
     for _ in range(tries):
         if condition():
@@ -85,28 +62,28 @@ async def test_the_countdown_shows_and_ticks_without_disturbing(app: ExpeditoApp
     clock = app.back_office.clock
     assert isinstance(clock, FakeClock)
     async with app.run_test(size=SIZE) as pilot:
-        portal = await _portal(app, pilot)
-        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:34"
+        portal = await enter_portal(pilot)
+        assert shown(pilot, "#countdown") == "Synchro 14:30 — 12:34"
         focused = app.focused
         countdown = portal.query_one("#countdown", Static)
         layouts = countdown._layout_updates
         clock.advance(seconds=4)
         await pilot.pause(1.2)  # the 1-second interval, not a call of ours
-        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:30"
-        clock.set(at(14, 29, 59))
+        assert shown(pilot, "#countdown") == "Synchro 14:30 — 12:30"
+        clock.set(frozen_day(14, 29, 59))
         app.tick_countdown()
         await pilot.pause()
-        assert text_of(app, "#countdown") == "Synchro 14:30 — 00:01"
+        assert shown(pilot, "#countdown") == "Synchro 14:30 — 00:01"
         assert app.focused is focused  # ticking moves no focus…
         assert countdown._layout_updates == layouts  # …and lays nothing out again
         await pilot.press("f2")  # Nederlands
         await settle(pilot)
-        assert text_of(app, "#countdown") == "Synchro 14:30 — 00:01"  # 80 columns: short
+        assert shown(pilot, "#countdown") == "Synchro 14:30 — 00:01"  # 80 columns: short
         assert app.sync_status.text == "Volgende synchronisatie om 14:30 — over 00:01"
-        clock.set(at(14, 30))
+        clock.set(frozen_day(14, 30))
         app.tick_countdown()
         await pilot.pause()
-        assert text_of(app, "#countdown") == "Synchro 15:00 — 30:00"
+        assert shown(pilot, "#countdown") == "Synchro 15:00 — 30:00"
 
 
 async def test_typing_goes_on_while_the_countdown_ticks(app: ExpeditoApp) -> None:
@@ -123,7 +100,7 @@ async def test_typing_goes_on_while_the_countdown_ticks(app: ExpeditoApp) -> Non
             await pilot.pause()
         await pilot.press(*"ter")
         assert app.focused is login and login.value == "dieter"
-        assert text_of(app, "#countdown").endswith("— 12:31")
+        assert shown(pilot, "#countdown").endswith("— 12:31")
 
 
 async def test_no_serve_app_learns_of_a_cycle_run_by_another_process(
@@ -133,31 +110,31 @@ async def test_no_serve_app_learns_of_a_cycle_run_by_another_process(
     clock = app.back_office.clock
     assert isinstance(clock, FakeClock)
     async with app.run_test(size=SIZE) as pilot:
-        await _portal(app, pilot)
+        await enter_portal(pilot)
         assert app.back_office.services is None  # --no-serve: no worker here
         app.tick_countdown()
         await settle(pilot)
         assert notices == [] and app.last_sync is None
         # 14:30: 'expedito serve' (here: the cycle itself, with the fake time) runs the slot
-        clock.set(at(14, 30, 3))
+        clock.set(frozen_day(14, 30, 3))
         app.tick_countdown()  # the slot is not done yet: nothing to tell
         await settle(pilot)
         assert notices == []
-        result = run_cycle(at(14, 30), tmp_path / "homes", clock.now, owner="serve")
+        result = run_cycle(frozen_day(14, 30), tmp_path / "homes", clock.now, owner="serve")
         assert (result.status, result.provisioned) == ("done", 1)
         clock.advance(seconds=2)
         app.tick_countdown()
         await settle(pilot)
-        assert app.last_sync == SyncNotice(at(14, 30))
+        assert app.last_sync == SyncNotice(frozen_day(14, 30))
         pages = {page_id for page_id, _ in notices}
         assert "accueil" in pages  # the page on show, and those kept hidden
-        assert {notice for _, notice in notices} == {SyncNotice(at(14, 30))}
+        assert {notice for _, notice in notices} == {SyncNotice(frozen_day(14, 30))}
         count = len(notices)
         clock.advance(seconds=2)
         app.tick_countdown()
         await settle(pilot)
         assert len(notices) == count  # told once
-        assert text_of(app, "#countdown").endswith("15:00 — 29:53")
+        assert shown(pilot, "#countdown").endswith("15:00 — 29:53")
 
 
 @pytest.fixture
@@ -188,16 +165,16 @@ async def test_the_app_runs_the_services_and_tells_the_pages(
         assert listening(port) and app.back_office.sftp_address == ("127.0.0.1", port)
         # the 14:00 slot was missed (no process ran): the worker runs it at start
         await _until(pilot, lambda: app.last_sync is not None, "the first cycle")
-        assert app.last_sync == SyncNotice(at(14, 0), 1)
+        assert app.last_sync == SyncNotice(frozen_day(14, 0), 1)
         assert Channel.get().status == ACTIVE
-        await _portal(app, pilot)
-        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:34"
+        await enter_portal(pilot)
+        assert shown(pilot, "#countdown") == "Synchro 14:30 — 12:34"
         clock = app.back_office.clock
         assert isinstance(clock, FakeClock) and services._loop is not None
-        services._loop.call_soon_threadsafe(clock.set, at(14, 30))  # the worker's loop
+        services._loop.call_soon_threadsafe(clock.set, frozen_day(14, 30))  # the worker's loop
         await _until(pilot, lambda: notices, "the 14:30 cycle")
-        assert app.last_sync == SyncNotice(at(14, 30), 0)
-        assert ("accueil", SyncNotice(at(14, 30), 0)) in notices
+        assert app.last_sync == SyncNotice(frozen_day(14, 30), 0)
+        assert ("accueil", SyncNotice(frozen_day(14, 30), 0)) in notices
     assert app.back_office.services is None  # stopped with the app
     assert not listening(port)
 
@@ -213,10 +190,10 @@ async def test_no_serve_starts_no_server(demo: SqliteDatabase) -> None:
     app = ExpeditoApp(demo=True, ansi=False, serve=False, service_config=config,
                       **frozen_countdown())
     async with app.run_test(size=SIZE) as pilot:
-        await _portal(app, pilot)
+        await enter_portal(pilot)
         assert app.back_office.services is None and asked == []
         assert not listening(port)
-        assert text_of(app, "#countdown") == "Synchro 14:30 — 12:34"
+        assert shown(pilot, "#countdown") == "Synchro 14:30 — 12:34"
 
 
 async def test_a_taken_port_leaves_the_app_working(
@@ -238,7 +215,7 @@ async def test_a_taken_port_leaves_the_app_working(
             # the worker runs all the same: the cycle, and the countdown from it
             await _until(pilot, lambda: app.last_sync is not None, "the first cycle")
             assert Channel.get().status == ACTIVE
-            await _portal(app, pilot)
-            assert text_of(app, "#countdown") == (
+            await enter_portal(pilot)
+            assert shown(pilot, "#countdown") == (
                 "sans SFTP · Synchro 14:30 — 12:34")
         assert app.back_office.services is None

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from textual.widgets import ContentSwitcher, DirectoryTree, Static
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import ContentSwitcher, DirectoryTree, Input, Select, Static
 
 from screens.apercu import ApercuPage
 from screens.wizard.channel_form import ChannelForm
@@ -17,42 +19,45 @@ from screens.wizard.wizard import Wizard
 from store import senders
 from store.democreds import DemoCredentials, make_test_certificate
 from store.models import PENDING, Channel, ChannelApplication, ContactPerson, Sender
-from tests.helpers import contact, person_id, qualite_id, sftp_input
-from tests.sync_support import register_demo_sender
-from tests.tui_helpers import FROZEN, frozen_countdown, screen_text, settle
-from tests.wizard_helpers import (
-    SIZE,
-    choose_in_menu,
-    enter_portal,
-    fill_contact,
-    load_channel,
-    page_text,
-    put,
-    shown,
-    tab_into_page,
-    type_text,
-    value_of,
+from tests.support.clock import FROZEN, frozen_countdown
+from tests.support.pilot import settle, type_in
+from tests.support.portal import choose_in_menu, enter_portal, tab_into_page
+from tests.support.registration import (
+    CONTACT,
+    person_id,
+    qualite_id,
+    register_demo_sender,
+    sftp_input,
 )
+from tests.support.screen import SIZE, error_of, page_text, screen_text, shown, value_of
+from tests.support.wizard import fill_contact, load_channel
 from tui.app import ExpeditoApp
 from tui.i18n import Translator, translate
+from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog
+from tui.widgets.sidebar import Sidebar
 
 
-def wizard(app: ExpeditoApp) -> Wizard:
+def portal(app: App[None]) -> PortalScreen:
+    assert isinstance(app.screen, PortalScreen), app.screen
+    return app.screen
+
+
+def wizard(app: App[None]) -> Wizard:
     return app.screen.query_one(Wizard)
 
 
-def step(app: ExpeditoApp) -> str | None:
+def step(app: App[None]) -> str | None:
     return wizard(app).query_one(ContentSwitcher).current
 
 
-async def start(pilot, login: str = "dieter") -> None:  # type: ignore[no-untyped-def]
+async def start(pilot: Pilot[None], login: str = "dieter") -> None:
     await enter_portal(pilot, login)
     await choose_in_menu(pilot, "enregistrement")
     assert step(pilot.app) == "information"
 
 
-async def to_channel_step(pilot) -> None:  # type: ignore[no-untyped-def]
+async def to_channel_step(pilot: Pilot[None]) -> None:
     await start(pilot)
     await pilot.press("f7")
     await fill_contact(pilot)
@@ -60,7 +65,7 @@ async def to_channel_step(pilot) -> None:  # type: ignore[no-untyped-def]
     assert step(pilot.app) == "channel"
 
 
-async def to_user_step(pilot, creds: DemoCredentials) -> None:  # type: ignore[no-untyped-def]
+async def to_user_step(pilot: Pilot[None], creds: DemoCredentials) -> None:
     await to_channel_step(pilot)
     await load_channel(pilot, creds.ssh_public_key, creds.certificate_der)
     await pilot.press("f7")
@@ -91,9 +96,9 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "user"
-        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await type_in(pilot, "EXPDEMOENTREPRISE")
         await pilot.press("tab")
-        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await type_in(pilot, "EXPDEMOENTREPRISE")
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
@@ -128,7 +133,7 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
                                                                                  "dimona"}
         assert ContactPerson.get().email1 == "batch@eranova.fgov.be"
         # ... and shown: the message, the overview, the post-registration menu.
-        assert "• L'expéditeur a bien été créé." in screen_text(app)  # on the overview
+        assert "• L'expéditeur a bien été créé." in screen_text(pilot)  # on the overview
         assert app.screen.query(ApercuPage)
         text = page_text(pilot)
         assert f"N° expéditeur : {senders.FIRST_SENDER_NUMBER}" in text
@@ -138,8 +143,8 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
         assert "Prochaine synchronisation à 14:30" in text  # as the header says
         assert "- DIMONA V2: Déclaration Immédiate à l'emploi" in text
         assert "Vous avez besoin de votre numéro d'expéditeur dans le nom de vos fichiers" in text
-        assert "apercu" in app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
-        assert "enregistrement" not in app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
+        assert "apercu" in app.screen.query_one(Sidebar).pages
+        assert "enregistrement" not in app.screen.query_one(Sidebar).pages
 
 
 async def test_the_key_is_parsed_once_from_loading_to_saving(
@@ -175,29 +180,25 @@ async def test_the_key_is_parsed_once_from_loading_to_saving(
 
 # --- Personne de contact ---------------------------------------------------------------------
 
-def error_of(pilot, field: str) -> str:  # type: ignore[no-untyped-def]
-    return shown(pilot, f"#contact-{field}-error")
-
-
 async def test_contact_required_fields_and_email(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot)
         await pilot.press("f7", "f7")
         assert step(app) == "contact"
         for field in ("last_name", "first_name", "function", "phone"):
-            assert error_of(pilot, field) == "Ce champ est obligatoire.", field
-        assert error_of(pilot, "email1") == "Au moins une adresse e-mail."
-        assert error_of(pilot, "fax") == ""
+            assert error_of(pilot, f"contact-{field}") == "Ce champ est obligatoire.", field
+        assert error_of(pilot, "contact-email1") == "Au moins une adresse e-mail."
+        assert error_of(pilot, "contact-fax") == ""
         assert app.focused is not None and app.focused.id == "contact-last_name"
         await fill_contact(pilot, email="pas-une-adresse")
         await pilot.press("f7")
         assert step(app) == "contact"
-        assert error_of(pilot, "email1") == "Adresse e-mail non valide : pas-une-adresse."
-        assert error_of(pilot, "last_name") == ""
+        assert error_of(pilot, "contact-email1") == "Adresse e-mail non valide : pas-une-adresse."
+        assert error_of(pilot, "contact-last_name") == ""
         # A valid address in the third field is enough.
-        app.screen.query_one("#contact-email1").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#contact-email1", Input).value = ""
         app.screen.query_one("#contact-email3").focus()
-        await type_text(pilot, "ok@entreprise-demo.be")
+        await type_in(pilot, "ok@entreprise-demo.be")
         await pilot.press("f7")
         assert step(app) == "channel"
 
@@ -209,11 +210,11 @@ async def test_errors_in_the_users_language(app: ExpeditoApp) -> None:
         await settle(pilot)
         await choose_in_menu(pilot, "enregistrement")
         await pilot.press("f7", "f7")
-        assert error_of(pilot, "last_name") == "Dit veld is verplicht."
+        assert error_of(pilot, "contact-last_name") == "Dit veld is verplicht."
         assert shown(pilot, "#wizard-title") == "Aanmaak van een technische gebruiker"
 
 
-async def back_to_what_was_typed(pilot, creds: DemoCredentials,  # type: ignore[no-untyped-def]
+async def back_to_what_was_typed(pilot: Pilot[None], creds: DemoCredentials,
                                   key_loaded: str) -> None:
     """From the user step, F6 twice: the channel step with its key (``key_loaded`` …), then
     the contact step with what ``to_channel_step`` typed."""
@@ -232,7 +233,7 @@ async def test_previous_keeps_what_was_typed(app: ExpeditoApp,
                                              demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await back_to_what_was_typed(pilot, demo_credentials, "Clé chargée : ssh-ed25519")
         await pilot.press("f6")
         assert step(app) == "information"
@@ -250,7 +251,7 @@ async def test_language_switch_in_the_wizard_keeps_what_was_typed(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("f2")  # Nederlands
         await settle(pilot)
         assert app.lang == "nl"
@@ -263,7 +264,7 @@ async def test_language_switch_in_the_wizard_keeps_what_was_typed(
             await settle(pilot)
         assert step(app) == "user"
         await pilot.press("tab")
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
@@ -279,9 +280,9 @@ async def test_cancel_asks_then_stores_nothing(app: ExpeditoApp,
                                                demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("tab")
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
@@ -299,7 +300,7 @@ async def test_cancel_asks_then_stores_nothing(app: ExpeditoApp,
         for wizard in app.screen.query(Wizard):
             assert wizard.step == "information"
             assert not app.screen.query_one("#page-enregistrement").display
-        assert app.screen.current == "messages"  # type: ignore[attr-defined]
+        assert portal(app).current == "messages"
         assert Sender.select().count() == 0 and ContactPerson.select().count() == 0
         assert Channel.select().count() == 0
 
@@ -344,13 +345,13 @@ async def test_channel_missing_file_and_pasted_key(app: ExpeditoApp, tmp_path: P
                                                    demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_channel_step(pilot)
-        await put(pilot, str(tmp_path / "nothing.pub"), typed=False)
+        await type_in(pilot, str(tmp_path / "nothing.pub"), paste=True)
         await pilot.press("enter")
         await settle(pilot)
         assert shown(pilot, "#ssh_key-error") == f"{tmp_path / 'nothing.pub'} n'existe pas."
         # A pasted key (the path field starts with "ssh-") is the key itself.
-        app.screen.query_one("#ssh_key-path").value = ""  # type: ignore[attr-defined]
-        await put(pilot, demo_credentials.ssh_public_key.read_text().strip(), typed=False)
+        app.screen.query_one("#ssh_key-path", Input).value = ""
+        await type_in(pilot, demo_credentials.ssh_public_key.read_text().strip(), paste=True)
         await pilot.press("enter")
         await settle(pilot)
         assert shown(pilot, "#ssh_key-error") == ""
@@ -361,10 +362,10 @@ async def test_typed_path_without_enter_is_loaded_on_next(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_channel_step(pilot)
-        await put(pilot, "~/../../../../../../" + str(demo_credentials.ssh_public_key).lstrip("/"),
-                  typed=False)
+        await type_in(pilot, "~/../../../../../../" + str(demo_credentials.ssh_public_key)
+                      .lstrip("/"), paste=True)
         await pilot.press("tab", "tab")
-        await put(pilot, str(demo_credentials.certificate_der), typed=False)
+        await type_in(pilot, str(demo_credentials.certificate_der), paste=True)
         await pilot.press("tab", "tab", "space")
         await pilot.press("f7")
         await settle(pilot)
@@ -392,7 +393,7 @@ async def test_file_browser_reaches_hidden_ssh_folder(
         async def children() -> list[str]:
             for _ in range(100):
                 await pilot.pause(0.02)
-                labels = [n.label.plain for n in tree.root.children]
+                labels = [str(n.label) for n in tree.root.children]
                 if labels:
                     return labels
             return []
@@ -428,7 +429,7 @@ USERNAME_CASES = [
 
 async def test_username_errors(app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     # Another qualité already uses TakenName1.
-    senders.register_sender(person_id("dieter"), qualite_id("0876543270"), contact(),
+    senders.register_sender(person_id("dieter"), qualite_id("0876543270"), CONTACT,
                             sftp_input(demo_credentials), "TakenName1", "TakenName1")
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
@@ -440,9 +441,9 @@ async def test_username_errors(app: ExpeditoApp, demo_credentials: DemoCredentia
             assert rule in rules
         for name, confirm, field, message in USERNAME_CASES:
             for selector, value in (("#username", name), ("#username_confirm", confirm)):
-                app.screen.query_one(selector).value = ""  # type: ignore[attr-defined]
+                app.screen.query_one(selector, Input).value = ""
                 app.screen.query_one(selector).focus()
-                await type_text(pilot, value)
+                await type_in(pilot, value)
             await pilot.press("f7")
             await settle(pilot)
             assert step(app) == "user", name
@@ -465,9 +466,7 @@ async def test_no_registration_wizard_while_a_sender_exists(
 
 async def test_delete_then_register_again_keeps_number_and_name(
         app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
-    first = senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                                    sftp_input(demo_credentials), "EXPDEMOENTREPRISE",
-                                    "EXPDEMOENTREPRISE")
+    first = register_demo_sender(demo_credentials, now=None)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
         await choose_in_menu(pilot, "suppression")
@@ -482,7 +481,7 @@ async def test_delete_then_register_again_keeps_number_and_name(
         await settle(pilot)
         assert not Sender.get().active
         assert Channel.get().status == "deleted"
-        assert app.screen.current == "messages"  # type: ignore[attr-defined]
+        assert portal(app).current == "messages"
         assert "Il n'y a pas d'expéditeur actif." in page_text(pilot)
         # The menu is back to Enregistrement; the wizard skips the technical user.
         await choose_in_menu(pilot, "enregistrement")
@@ -509,11 +508,9 @@ async def test_delete_then_register_again_keeps_number_and_name(
 
 # --- Ajout d'un canal, preferred channel -----------------------------------------------------
 
-async def open_ftp_page_of_an_sftp_sender(pilot, creds: DemoCredentials) -> None:  # type: ignore[no-untyped-def]
+async def open_ftp_page_of_an_sftp_sender(pilot: Pilot[None], creds: DemoCredentials) -> None:
     """A sender whose SFTP channel secures DmfA and DIMONA; its (empty) *Canal FTP* page."""
-    senders.register_sender(person_id("dieter"), qualite_id(), contact(),
-                            sftp_input(creds, applications=("dmfa", "dimona")),
-                            "EXPDEMOENTREPRISE", "EXPDEMOENTREPRISE")
+    register_demo_sender(creds, now=None)
     await enter_portal(pilot)
     await choose_in_menu(pilot, "canal_ftp")
 
@@ -532,7 +529,7 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
         await pilot.press("f7")
         assert step(app) == "channel"
         assert not app.screen.query("#field-ssh_key")  # FTP: a certificate only
-        await put(pilot, str(demo_credentials.certificate_der), typed=False)
+        await type_in(pilot, str(demo_credentials.certificate_der), paste=True)
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("tab", "tab", "space", "down", "down", "space")  # DmfA, Chômage
@@ -549,7 +546,7 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
         app.screen.query_one("#preferred-dmfa").focus()
         await pilot.press("enter", "down", "enter")  # open, first choice (FTP), pick
         await settle(pilot)
-        assert app.screen.query_one("#preferred-dmfa").value == "FTP"  # type: ignore[attr-defined]
+        assert app.screen.query_one("#preferred-dmfa", Select).value == "FTP"
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
@@ -577,7 +574,7 @@ async def test_language_switch_while_adding_a_channel_keeps_it(
         await tab_into_page(pilot)
         await pilot.press("f6", "f7")  # Ajouter, then the channel step
         await settle(pilot)
-        await put(pilot, str(demo_credentials.certificate_der), typed=False)
+        await type_in(pilot, str(demo_credentials.certificate_der), paste=True)
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("tab", "tab", "space")  # DmfA
@@ -632,14 +629,14 @@ async def test_modify_then_remove_a_channel(app: ExpeditoApp,
         await settle(pilot)
         assert wizard(app).steps == ("channel", "confirmation")
         assert value_of(pilot, "#channel-mq_queue_manager") == "QM1"
-        app.screen.query_one("#channel-mq_queue").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#channel-mq_queue", Input).value = ""
         app.screen.query_one("#channel-mq_queue").focus()
-        await type_text(pilot, "bad queue")
+        await type_in(pilot, "bad queue")
         await pilot.press("f7")
         await settle(pilot)
         assert shown(pilot, "#channel-mq_queue-error") == "1 à 48 lettres, chiffres ou . _ / %."
-        app.screen.query_one("#channel-mq_queue").value = ""  # type: ignore[attr-defined]
-        await type_text(pilot, "BATCH.IN")
+        app.screen.query_one("#channel-mq_queue", Input).value = ""
+        await type_in(pilot, "BATCH.IN")
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
@@ -664,13 +661,13 @@ async def test_modify_contact_person(app: ExpeditoApp,
         await choose_in_menu(pilot, "contact")
         assert value_of(pilot, "#contact-last_name") == "Expéditeur"
         await tab_into_page(pilot)
-        app.screen.query_one("#contact-function").value = ""  # type: ignore[attr-defined]
+        app.screen.query_one("#contact-function", Input).value = ""
         await pilot.press("f7")
-        assert error_of(pilot, "function") == "Ce champ est obligatoire."
+        assert error_of(pilot, "contact-function") == "Ce champ est obligatoire."
         app.screen.query_one("#contact-function").focus()
-        await type_text(pilot, "Directeur IT")
+        await type_in(pilot, "Directeur IT")
         app.screen.query_one("#contact-email2").focus()
-        await type_text(pilot, "second@entreprise-demo.be")
+        await type_in(pilot, "second@entreprise-demo.be")
         await pilot.press("f7")
         await settle(pilot)
         row = ContactPerson.get()
@@ -685,7 +682,7 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
                                                demo_credentials: DemoCredentials) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula")
-        pages = app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
+        pages = app.screen.query_one(Sidebar).pages
         assert "enregistrement" not in pages
         await app.open_page("enregistrement")  # e.g. from the command palette
         await settle(pilot)
@@ -696,7 +693,7 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
     app = ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula")
-        pages = app.screen.query_one("Sidebar").pages  # type: ignore[attr-defined]
+        pages = app.screen.query_one(Sidebar).pages
         assert "apercu" in pages and "suppression" not in pages
         await choose_in_menu(pilot, "apercu")
         assert "N° expéditeur : 100001" in page_text(pilot)
