@@ -165,9 +165,9 @@ async def test_the_key_is_parsed_once_from_loading_to_saving(
     monkeypatch.setattr(channels, "parse_ssh_public_key", counted)
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
-        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await type_in(pilot, "EXPDEMOENTREPRISE")
         await pilot.press("tab")
-        await type_text(pilot, "EXPDEMOENTREPRISE")
+        await type_in(pilot, "EXPDEMOENTREPRISE")
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
