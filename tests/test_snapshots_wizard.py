@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from peewee import SqliteDatabase
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from store import senders
 from store.democreds import DEMO_SERIAL, citizen_ca_name, make_test_certificate
@@ -80,6 +81,8 @@ async def wizard_to(pilot: Pilot[None], step: str) -> None:
 def before(step: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
         await wizard_to(pilot, step)
+        for field in pilot.app.screen.query(Input):  # the cursor shown, not caught blinking
+            field.cursor_blink = False
         await settle(pilot)
 
     return run
