@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,9 +94,9 @@ def der(cert: x509.Certificate) -> bytes:
     ids=["ed25519", "ecdsa256", "ecdsa384", "ecdsa521", "rsa2048", "rsa4096"],
 )
 def test_accepted_key_matches_ssh_keygen(
-    tmp_path: Path, make: object, key_type: str, bits: int
+    tmp_path: Path, make: Callable[[], PublicKeyHolder], key_type: str, bits: int
 ) -> None:
-    key = make()  # type: ignore[operator]
+    key = make()
     line = openssh_line(key, "alice@example")
     path = tmp_path / "id.pub"
     path.write_text(line + "\n")

@@ -69,7 +69,7 @@ def _rewrite_fs(partner: Partner, change: object) -> Path:
 def test_an_fs_of_deeply_nested_octet_strings_is_answered_125(partner: Partner) -> None:
     def nested(_: bytes) -> bytes:
         element = b"\x04\x01a"
-        for _ in range(400):
+        for _level in range(400):
             element = _tlv(0x24, element)  # a constructed OCTET STRING around the last
         return element
 

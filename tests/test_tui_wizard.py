@@ -174,7 +174,8 @@ async def test_the_key_is_parsed_once_from_loading_to_saving(
         assert "Clé chargée : ssh-ed25519 SHA256:" in shown(pilot, "#confirmation")
         await pilot.press("f7")
         await settle(pilot)
-    assert Channel.get().ssh_fingerprint.startswith("SHA256:")
+    fingerprint = Channel.get().ssh_fingerprint
+    assert fingerprint is not None and fingerprint.startswith("SHA256:")
     assert len(parsed) == 1
 
 

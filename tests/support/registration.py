@@ -7,6 +7,7 @@ from datetime import datetime
 
 from store import senders
 from store.accounts import Account, find_account
+from store.credentials import SshPublicKey
 from store.democreds import DemoCredentials
 from store.dto import ChannelInput, Overview
 from store.models import Channel, Organisation, Person, Qualite
@@ -23,7 +24,7 @@ CONTACT = ContactData(last_name="Expéditeur", first_name="Didier", title="Mr", 
 
 
 def sftp_input(creds: DemoCredentials, applications: tuple[str, ...] = ("dmfa", "dimona"),
-               ssh_key: str | None = None) -> ChannelInput:
+               ssh_key: str | SshPublicKey | None = None) -> ChannelInput:
     """An SFTP channel with the demo key (or ``ssh_key``) and signature certificate."""
     return ChannelInput(kind="SFTP", applications=applications,
                         ssh_key=creds.ssh_public_key.read_text() if ssh_key is None else ssh_key,

@@ -39,8 +39,9 @@ def tcp(server: Server, source: str = "127.0.0.1", timeout: float = 10) -> socke
 def transport(server: Server, source: str = "127.0.0.1",
               window: int | None = None) -> paramiko.Transport:
     """A paramiko client transport, key exchange done, not authenticated."""
-    kwargs = {} if window is None else {"default_window_size": window}
-    client = paramiko.Transport(tcp(server, source), **kwargs)
+    sock = tcp(server, source)
+    client = (paramiko.Transport(sock) if window is None
+              else paramiko.Transport(sock, default_window_size=window))
     client.start_client(timeout=10)
     return client
 
@@ -69,7 +70,7 @@ def rss_mib() -> float:
     raise AssertionError("no VmRSS")
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
