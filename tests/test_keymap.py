@@ -13,8 +13,10 @@ from textual.dom import DOMNode
 
 import screens
 import tui
-from tests.tui_helpers import frozen_countdown, settle
-from tests.wizard_helpers import SIZE, enter_portal
+from tests.support.clock import frozen_countdown
+from tests.support.pilot import settle
+from tests.support.portal import enter_portal
+from tests.support.screen import SIZE
 from tui.app import ExpeditoApp
 from tui.i18n import has_key
 from tui.keymap import TOGETHER, binding_ids, load_keymap, parse_keymap

@@ -11,9 +11,11 @@ from rich.style import Style
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select
 
+from tests.support.clock import frozen_countdown
+from tests.support.pilot import settle
+from tests.support.portal import choose_in_menu, enter_portal
+from tests.support.screen import SIZE
 from tests.support.snapshots import SnapCompare
-from tests.tui_helpers import frozen_countdown, settle
-from tests.wizard_helpers import SIZE, choose_in_menu, enter_portal
 from tui.app import ExpeditoApp
 from tui.widgets.sidebar import MenuList
 

@@ -6,9 +6,11 @@ import pytest
 from textual.widgets import OptionList
 
 from screens.base import Page
-from tests.sync_support import register_demo_sender
-from tests.tui_helpers import screen_text, settle
-from tests.wizard_helpers import SIZE, enter_portal
+from store.democreds import DemoCredentials
+from tests.support.pilot import settle
+from tests.support.portal import choose_in_menu, enter_portal, tab_into_page
+from tests.support.registration import register_demo_sender
+from tests.support.screen import SIZE, screen_text
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.sidebar import MenuList, Sidebar
@@ -19,7 +21,7 @@ def _notices(app: ExpeditoApp) -> list[str]:
 
 
 async def test_pagedown_with_the_sidebar_hidden_after_its_items_changed(
-        app: ExpeditoApp, demo_credentials) -> None:  # type: ignore[no-untyped-def]
+        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     """F4 hides the sidebar, a sender is created (the sidebar gets new items while hidden),
     Escape, then PageDown/PageUp: the app goes on (it ended with KeyError in OptionList)."""
     async with app.run_test(size=SIZE) as pilot:
@@ -72,7 +74,7 @@ async def test_an_unexpected_exception_in_a_key_keeps_the_session(
         app.unexpected_errors.clear()
         await pilot.press("down", "enter")  # the keyboard still works
         await settle(pilot)
-        assert app.screen.current == "utilisateurs"  # type: ignore[attr-defined]
+        assert app.screen.current == "utilisateurs"
 
 
 async def test_an_unexpected_exception_in_a_page_handler_keeps_the_session(
@@ -89,7 +91,7 @@ async def test_an_unexpected_exception_in_a_page_handler_keeps_the_session(
     monkeypatch.setattr(MessagesPage, "on_button_pressed", broken, raising=False)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
-        from tests.wizard_helpers import choose_in_menu
+        from tests.support.portal import choose_in_menu
 
         await choose_in_menu(pilot, "messages")
         await pilot.press("tab", "enter")
@@ -101,7 +103,7 @@ async def test_an_unexpected_exception_in_a_page_handler_keeps_the_session(
         await settle(pilot)
         assert calls == [1, 1]
         app.unexpected_errors.clear()
-        assert "Messages structurés" in screen_text(app)
+        assert "Messages structurés" in screen_text(pilot)
 
 
 async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_language_switch(
@@ -110,7 +112,6 @@ async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_langu
     had gone to the sidebar); "Non" stays with what was typed, "Oui" leaves and drops it."""
     from textual.widgets import Input
 
-    from tests.wizard_helpers import choose_in_menu, tab_into_page
     from tui.widgets.dialogs import ConfirmDialog
 
     async with app.run_test(size=SIZE) as pilot:
@@ -129,7 +130,7 @@ async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_langu
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
-        assert "Deze pagina verlaten?" in screen_text(app)
+        assert "Deze pagina verlaten?" in screen_text(pilot)
         await pilot.press("n")
         await settle(pilot)
         assert portal.current == "donnees_personnelles"
@@ -152,7 +153,6 @@ async def test_at_60_columns_the_sidebar_waits_for_f4_and_the_wizard_fits(
         app: ExpeditoApp) -> None:
     """60x20: the page has the whole width (the sidebar took half and the wizard's buttons
     fell off the screen); F4 shows the sidebar across the width, Enter opens a page."""
-    from tests.wizard_helpers import choose_in_menu
 
     async with app.run_test(size=(60, 20)) as pilot:
         await enter_portal(pilot)

@@ -16,8 +16,9 @@ from textual import events
 
 from screens.login import LoginScreen
 from screens.qualite_choice import QualiteChoiceScreen
-from tests.tui_helpers import log_in, settle
-from tests.wizard_helpers import SIZE
+from tests.support.pilot import settle
+from tests.support.portal import log_in
+from tests.support.screen import SIZE
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.sidebar import Sidebar

@@ -742,9 +742,9 @@ async def test_language_switch_on_the_confirmation_keeps_it_and_confirmer_stores
     nothing)."""
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("tab")
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
@@ -768,9 +768,9 @@ async def test_language_switch_on_the_user_step_then_f7_gives_a_full_confirmatio
         await settle(pilot)
         assert step(app) == "user"
         await pilot.press("tab", "shift+tab")  # the focus is on the first name field
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("tab")
-        await type_text(pilot, "Nomtechnique1")
+        await type_in(pilot, "Nomtechnique1")
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
