@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -68,7 +68,7 @@ class Client:
     def list(self) -> str:
         raise NotImplementedError
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         raise NotImplementedError
 
     def download(self, name: str, into: Path) -> None:
@@ -126,7 +126,7 @@ class OpenSSHSftp(Client):
     def list(self) -> str:
         return self.session("ls -l /\nls -l INTEST\nls OUTTEST\n")
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         self.session("cd INTEST\n" + "".join(f'{self.put} "{p}"\n' for p in files))
 
     def download(self, name: str, into: Path) -> None:
@@ -147,7 +147,7 @@ class OpenSSHScp(OpenSSHSftp):
     def scp(self, *args: str) -> None:
         ok(run([need("scp"), *self.flags, "-P", self.port, *ssh_options(self.bo), *args]))
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         self.scp(*map(str, files), f"{USER}@127.0.0.1:INTEST/")
 
     def download(self, name: str, into: Path) -> None:
@@ -168,7 +168,7 @@ class Curl(Client):
     def list(self) -> str:
         return self.curl(f"{self.url}/") + self.curl(f"{self.url}/INTEST/")
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         args: list[str] = []
         for path in files:
             args += ["-T", str(path), f"{self.url}/INTEST/"]
@@ -201,7 +201,7 @@ class Lftp(Client):
     def list(self) -> str:
         return self.lftp("cls -l INTEST; cls OUTTEST; cls")
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         outbox = files[0].parent
         if self.mode == "mirror":
             self.lftp(f'mirror -R "{outbox}" INTEST')  # alphabetical: FI, FS, GO
@@ -233,7 +233,7 @@ class Rclone(Client):
     def list(self) -> str:
         return self.rclone("lsf", self.remote) + self.rclone("lsf", f"{self.remote}INTEST")
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         outbox = str(files[0].parent)
         self.rclone("copy", outbox, f"{self.remote}INTEST", "--exclude", "GO.*")
         self.rclone("copy", outbox, f"{self.remote}INTEST", "--include", "GO.*")  # GO last
@@ -274,7 +274,7 @@ class Putty(Client):
             return ok(run([need("pscp"), *self.options(), "-ls", f"{USER}@127.0.0.1:INTEST/"]))
         return self.psftp("ls\nls INTEST\nls OUTTEST\n")
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         if self.pscp:
             ok(run([need("pscp"), *self.options(), "-p", *map(str, files),
                     f"{USER}@127.0.0.1:INTEST/"]))
@@ -312,7 +312,7 @@ class Sshfs(Client):
     def list(self) -> str:
         return ok(run(["ls", "-l", str(self.mount), str(self.mount / "INTEST")]))
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         ok(run(["cp", *map(str, files), f"{self.mount}/INTEST/"]))
 
     def download(self, name: str, into: Path) -> None:
@@ -344,7 +344,7 @@ class Paramiko(Client):
     def list(self) -> str:
         return self.step("ls", "/") + self.step("ls", "INTEST")
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         self.step("put", "INTEST", *map(str, files))
 
     def download(self, name: str, into: Path) -> None:
@@ -376,7 +376,7 @@ class AsyncSSH(Client):
             return "\n".join(names)
         return self.call(listing)
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         async def put(sftp: object) -> None:
             for path in files:
                 await sftp.put(str(path), "INTEST/", preserve=True)  # type: ignore[attr-defined]
@@ -407,7 +407,7 @@ class Fsspec(Client):
     def list(self) -> str:
         return "\n".join(self.fs.ls("/", detail=False) + self.fs.ls("INTEST", detail=False))
 
-    def upload(self, files: list[Path]) -> None:
+    def upload(self, files: Sequence[Path]) -> None:
         for path in files:
             self.fs.put_file(str(path), f"INTEST/{path.name}")
 
