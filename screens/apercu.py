@@ -17,7 +17,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
@@ -151,12 +150,6 @@ class ApercuPage(Page):
     ApercuPage #apercu-flash { text-style: bold; color: $success; margin-top: 1; }
     """
 
-    class Loaded(Message):
-        def __init__(self, overview: Overview | None, server: SftpServerInfo | None,
-                     service: ServiceCertificate | None = None) -> None:
-            super().__init__()
-            self.overview, self.server, self.service = overview, server, service
-
     service: ServiceCertificate | None = None
 
     def compose(self) -> ComposeResult:
@@ -184,18 +177,8 @@ class ApercuPage(Page):
     def sync_completed(self, notice: SyncNotice) -> None:
         self.load()  # a channel pending until now may be "actif"
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from store.senders import overview
-
-        data = overview(self.ctx.person.id, self.ctx.qualite.id)
-        server = None
-        app = self.portal_app
-        if data is not None and any(channel.kind == "SFTP" for channel in data.channels):
-            server = app.back_office.sftp_server_info(app.db_path)
-        from store.service_certificate import service_certificate
-
-        self.post_message(self.Loaded(data, server, service_certificate()))
+        self.load_and_show(self.fetch, self.show)
 
     def action_save_certificate(self) -> None:
         self.save_certificate()
@@ -218,9 +201,22 @@ class ApercuPage(Page):
         self.app.call_from_thread(self.notify, self.t("apercu.service_cert_saved",
                                                       file=str(target)), timeout=10)
 
-    async def on_apercu_page_loaded(self, message: Loaded) -> None:
-        t, overview = self.ctx.t, message.overview
-        self.service = message.service
+    def fetch(self) -> tuple[Overview | None, SftpServerInfo | None,
+                             ServiceCertificate | None]:
+        from store.senders import overview
+
+        data = overview(self.ctx.person.id, self.ctx.qualite.id)
+        server = None
+        app = self.portal_app
+        if data is not None and any(channel.kind == "SFTP" for channel in data.channels):
+            server = app.back_office.sftp_server_info(app.db_path)
+        from store.service_certificate import service_certificate
+
+        return data, server, service_certificate()
+
+    async def show(self, loaded: tuple[Overview | None, SftpServerInfo | None,
+                                       ServiceCertificate | None]) -> None:
+        t, (overview, server, self.service) = self.ctx.t, loaded
         body = self.query_one("#apercu-body", Vertical)
         await body.remove_children()
         if overview is None:
@@ -240,6 +236,6 @@ class ApercuPage(Page):
         ]
         upcoming = next_slot(self)
         for channel in overview.channels:
-            widgets += channel_widgets(t, channel, upcoming, message.server)
-        widgets += service_certificate_widgets(t, message.service)
+            widgets += channel_widgets(t, channel, upcoming, server)
+        widgets += service_certificate_widgets(t, self.service)
         await body.mount_all(widgets)

@@ -10,12 +10,20 @@ A page is a ``Widget`` built by the shell with the app context::
         def on_mount(self) -> None:
             self.load()
 
-        @work(thread=True, exclusive=True, exit_on_error=False)
-        def load(self) -> None:  # runs in a thread: the database is fine here
-            data = some_store_service(self.ctx.person.id, self.ctx.qualite.id)
-            self.post_message(self.Loaded(data))   # post_message is thread-safe
+        def load(self) -> None:
+            self.load_and_show(self.fetch, self.show)
 
-        def on_my_page_loaded(self, message: MyPage.Loaded) -> None: ...
+        def fetch(self) -> Data:  # runs in a thread: the database is fine here
+            return some_store_service(self.ctx.person.id, self.ctx.qualite.id)
+
+        async def show(self, data: Data) -> None: ...  # on the event loop
+
+``load_and_show(fetch, show)`` is the one way pages load: ``fetch`` in a thread worker
+(``@work(thread=True, exclusive=True, exit_on_error=False)``, group ``load``: a newer load of
+the page cancels an older one, whose result is then dropped), ``show`` with its result on the
+event loop; a failure goes to ``show_error``. A page shown again reloads *after* the frame
+(``self.call_after_refresh(self.load)`` in ``page_shown``): a thread started before it slows
+the page's first paint (measured with ``bench/startup.py``).
 
 ``self.ctx`` (``tui.context.AppContext``) holds the session, the qualité, the role, the
 language and the sender status; ``self.t(key, **params)`` translates. When the language
@@ -47,18 +55,22 @@ channel "en cours" reloads its data there, in a worker as always::
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
 from textual.message import Message
 from textual.widget import Widget
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.context import AppContext, PortalApp, portal_app
 from tui.i18n import error_text
 
 if TYPE_CHECKING:
     from tui.backoffice import SyncNotice
+
+Data = TypeVar("Data")
+Show = Callable[[Data], Awaitable[None] | None]
 
 
 class Page(Widget):
@@ -97,6 +109,15 @@ class Page(Widget):
     class SessionStale(Message):
         """The person's password changed after this session was opened: back to login."""
 
+    class DataLoaded(Message):
+        """A load finished (``load_and_show``): ``show()`` puts its data on the page."""
+
+        bubble = False
+
+        def __init__(self, show: Callable[[], Awaitable[None] | None]) -> None:
+            super().__init__()
+            self.show = show
+
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(id=f"page-{page_id}", classes="page")
         self.ctx = ctx
@@ -131,6 +152,25 @@ class Page(Widget):
         (``self.call_after_refresh(self.load)``): what was loaded shows at once, the fresh
         data a moment later. A form keeps what is typed in it.
         """
+
+    def load(self) -> None:
+        """Load the page's data afresh and show it (pages with data call ``load_and_show``)."""
+
+    def load_and_show(self, fetch: Callable[[], Data], show: Show[Data]) -> None:
+        """``fetch()`` in a thread, then ``show(data)`` on the event loop (see the module
+        docstring). Call it on the event loop."""
+        self._load_thread(fetch, show)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load_thread(self, fetch: Callable[[], Any], show: Show[Any]) -> None:
+        data = fetch()
+        if not get_current_worker().is_cancelled:  # a newer load is on its way
+            self.post_message(self.DataLoaded(partial(show, data)))
+
+    async def on_page_data_loaded(self, message: DataLoaded) -> None:
+        shown = message.show()
+        if shown is not None:
+            await shown
 
     def context_changed(self, ctx: AppContext) -> None:
         self.ctx = ctx

@@ -47,11 +47,6 @@ class CanalPage(Page):
         Binding("f8", "remove", "Supprimer", id="canal.remove"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, overview: Overview | None) -> None:
-            super().__init__()
-            self.overview = overview
-
     class SetupLoaded(Message):
         def __init__(self, setup: WizardSetup) -> None:
             super().__init__()
@@ -103,17 +98,19 @@ class CanalPage(Page):
         if not self._wizard_shown():  # a modification under way is left alone
             self.load()  # a channel pending until now may be "actif"
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self.load_and_show(self.fetch, self.show)
+
+    def fetch(self) -> Overview | None:
         from store.senders import overview
 
-        self.post_message(self.Loaded(overview(self.ctx.person.id, self.ctx.qualite.id)))
+        return overview(self.ctx.person.id, self.ctx.qualite.id)
 
-    async def on_canal_page_loaded(self, message: Loaded) -> None:
+    async def show(self, overview: Overview | None) -> None:
         t = self.ctx.t
-        self.overview = message.overview
-        self.channel = next((c for c in message.overview.channels if c.kind == self.kind),
-                            None) if message.overview else None
+        self.overview = overview
+        self.channel = next((c for c in overview.channels if c.kind == self.kind),
+                            None) if overview else None
         self.loaded = True
         self.remove_class("-wizard")
         self.query_one(".page-title").display = True
@@ -122,7 +119,7 @@ class CanalPage(Page):
         widgets: list[Widget] = []
         manager = self.ctx.is_manager
         label = kind_label(self.kind)
-        if message.overview is None:
+        if overview is None:
             widgets.append(Static(t("messages.no_sender"), classes="notice", markup=False))
         elif self.channel is None:
             widgets.append(Static(t("canal.none", kind=label), id="canal-none",
@@ -139,7 +136,7 @@ class CanalPage(Page):
                            compact=True),
                     Button(t("canal.remove"), id="canal-remove", variant="error", compact=True),
                     id="canal-actions"))
-        if not manager and message.overview is not None:
+        if not manager and overview is not None:
             widgets.append(Static(t("messages.managers_only"), id="managers-only",
                                   classes="notice", markup=False))
         await body.mount_all(widgets)

@@ -4,13 +4,13 @@ certificate — its details (as for a channel's certificate), registering one fr
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from screens.base import Page
@@ -25,12 +25,6 @@ DETAILS = ("owner", "company", "issuer", "expiry", "serial_decimal", "serial_hex
 
 class CertificatPage(KeepTyped, Page):
     BINDINGS = [Binding("f6", "browse", "Parcourir", id="certificate.browse")]
-
-    class Loaded(Message):
-        def __init__(self, summary: CertificateSummary | None, note: str = "") -> None:
-            super().__init__()
-            self.summary = summary
-            self.note = note
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -54,17 +48,18 @@ class CertificatPage(KeepTyped, Page):
     def page_shown(self) -> None:
         self.call_after_refresh(self.load)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, note: str = "") -> None:
+        self.load_and_show(self.fetch, partial(self.show, note=note))
+
+    def fetch(self) -> CertificateSummary | None:
         from store.personal import personal_certificate
 
-        self.post_message(self.Loaded(personal_certificate(self.ctx.person.id), note))
+        return personal_certificate(self.ctx.person.id)
 
-    async def on_certificat_page_loaded(self, message: Loaded) -> None:
+    async def show(self, summary: CertificateSummary | None, note: str) -> None:
         t = self.ctx.t
         details = self.query_one("#cert-details", Vertical)
         await details.remove_children()
-        summary = message.summary
         if summary is None:
             await details.mount(Static(t("error.certificate.none"), id="cert-none",
                                        classes="notice", markup=False))
@@ -74,7 +69,7 @@ class CertificatPage(KeepTyped, Page):
                        id=f"cert-{name}", classes="detail-line", markup=False)
                 for name in DETAILS)
         self.query_one("#remove", Button).display = summary is not None
-        self.query_one(StatusLine).show(message.note)
+        self.query_one(StatusLine).show(note)
 
     # --- actions ------------------------------------------------------------------------------
 

@@ -27,11 +27,6 @@ class ContactPage(ReloadWhenUntouched, Page):
         Binding("f7", "save", "Enregistrer", id="contact.save"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, overview: Overview | None) -> None:
-            super().__init__()
-            self.overview = overview
-
     class Saved(Message):
         def __init__(self, contact: ContactData | None, error: ExpeditoError | None) -> None:
             super().__init__()
@@ -44,24 +39,26 @@ class ContactPage(ReloadWhenUntouched, Page):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self.load_and_show(self.fetch, self.show)
+
+    def fetch(self) -> Overview | None:
         from store.senders import overview
 
-        self.post_message(self.Loaded(overview(self.ctx.person.id, self.ctx.qualite.id)))
+        return overview(self.ctx.person.id, self.ctx.qualite.id)
 
-    async def on_contact_page_loaded(self, message: Loaded) -> None:
-        contact = message.overview.contact if message.overview is not None else None
+    async def show(self, overview: Overview | None) -> None:
+        contact = overview.contact if overview is not None else None
         if contact is not None and self.refill(contact_values(contact), rows=False):
             return
         body = self.query_one("#contact-body", Vertical)
         await body.remove_children()
-        if message.overview is None:
+        if overview is None:
             await body.mount(Static(self.t("messages.no_sender"), classes="notice",
                                     markup=False))
             return
         manager = self.ctx.is_manager
-        await body.mount(ContactForm(self.ctx.t, message.overview.contact,
+        await body.mount(ContactForm(self.ctx.t, overview.contact,
                                      read_only=not manager))
         if manager:
             await body.mount(Button(self.t("contact.save"), id="contact-save",

@@ -38,11 +38,6 @@ from tui.formatting import fmt_date, qualite_kind
 
 
 class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
-    class Loaded(Message):
-        def __init__(self, qualite: QualiteInfo) -> None:
-            super().__init__()
-            self.qualite = qualite
-
     class Saved(Message):
         def __init__(self, qualite: QualiteInfo, session: SessionInfo) -> None:
             super().__init__()
@@ -57,14 +52,13 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self.load_and_show(self.fetch, self._show)
+
+    def fetch(self) -> QualiteInfo:
         from store.qualites import qualite_detail
 
-        self.post_message(self.Loaded(qualite_detail(self.ctx.person.id, self.ctx.qualite.id)))
-
-    async def on_detail_qualite_page_loaded(self, message: Loaded) -> None:
-        await self._show(message.qualite)
+        return qualite_detail(self.ctx.person.id, self.ctx.qualite.id)
 
     async def _show(self, q: QualiteInfo) -> None:
         t, editable = self.ctx.t, self.ctx.is_manager

@@ -43,11 +43,6 @@ def _optional_phone(value: str) -> None:
 
 
 class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
-    class Loaded(Message):
-        def __init__(self, person: PersonInfo) -> None:
-            super().__init__()
-            self.person = person
-
     class Saved(Message):
         def __init__(self, session: SessionInfo) -> None:
             super().__init__()
@@ -62,14 +57,16 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self.load_and_show(self.fetch, self.show)
+
+    def fetch(self) -> PersonInfo:
         from store.access import session_for
 
-        self.post_message(self.Loaded(session_for(self.ctx.person.id).person))
+        return session_for(self.ctx.person.id).person
 
-    async def on_donnees_personnelles_page_loaded(self, message: Loaded) -> None:
-        t, p, lang = self.ctx.t, message.person, self.ctx.lang
+    async def show(self, p: PersonInfo) -> None:
+        t, lang = self.ctx.t, self.ctx.lang
         rules = {"first_name": required, "last_name": required,
                  "email": lambda v: check_email(v) if v.strip() else required(v),
                  "phone": _optional_phone}

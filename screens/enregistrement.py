@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Static
 
 from screens.base import Page
@@ -25,34 +23,32 @@ class EnregistrementPage(Page):
     EnregistrementPage #enregistrement-body { height: 1fr; }
     """
 
-    class Loaded(Message):
-        def __init__(self, setup: WizardSetup | None, status: SenderStatus) -> None:
-            super().__init__()
-            self.setup, self.status = setup, status
-
     def compose(self) -> ComposeResult:
         yield Vertical(id="enregistrement-body")
 
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self.load_and_show(self.fetch, self.show)
+
+    def fetch(self) -> tuple[WizardSetup | None, SenderStatus]:
         from store.senders import sender_status
 
         status = sender_status(self.ctx.qualite.id)
         setup = None if status.has_active_sender else load_setup(
             self.ctx.person.id, self.ctx.qualite.id, REGISTER, "SFTP", self.ctx.t)
-        self.post_message(self.Loaded(setup, status))
+        return setup, status
 
-    async def on_enregistrement_page_loaded(self, message: Loaded) -> None:
+    async def show(self, loaded: tuple[WizardSetup | None, SenderStatus]) -> None:
+        setup, status = loaded
         body = self.query_one("#enregistrement-body", Vertical)
-        if message.setup is None:
+        if setup is None:
             await body.mount(Static(self.t("wizard.already_registered",
-                                           number=message.status.number), classes="notice",
+                                           number=status.number), classes="notice",
                                     markup=False))
             return
-        await body.mount(Wizard(self.ctx, message.setup))
+        await body.mount(Wizard(self.ctx, setup))
         self.screen.refresh_bindings()
 
     def unsaved_input(self) -> bool:

@@ -9,11 +9,11 @@ one), F6 reloads. The page reloads each time it is shown again.
 
 from __future__ import annotations
 
-from textual import work
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
@@ -120,12 +120,6 @@ class EnvoisPage(Page):
         Binding("f6", "refresh", "Actualiser", id="envois.refresh"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, offset: int, sets: list[BatchSetInfo]) -> None:
-            super().__init__()
-            self.start = offset
-            self.sets = sets
-
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(ctx, page_id)
         self.start = 0
@@ -162,25 +156,25 @@ class EnvoisPage(Page):
             return True if possible else None
         return True
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def load(self, offset: int) -> None:
+    def load(self, offset: int = 0) -> None:
+        self.load_and_show(partial(self.fetch, offset), partial(self.show, offset))
+
+    def fetch(self, offset: int) -> list[BatchSetInfo]:
         from store.batches import list_batch_sets
 
-        sets = list_batch_sets(self.ctx.person.id, self.ctx.qualite.id, PAGE_SIZE + 1,
-                               offset)
-        self.post_message(self.Loaded(offset, sets))
+        return list_batch_sets(self.ctx.person.id, self.ctx.qualite.id, PAGE_SIZE + 1, offset)
 
-    def on_envois_page_loaded(self, message: Loaded) -> None:
-        if message.start > 0 and not message.sets:
-            self.load(max(0, message.start - PAGE_SIZE))  # the page emptied meanwhile
+    def show(self, start: int, sets: list[BatchSetInfo]) -> None:
+        if start > 0 and not sets:
+            self.load(max(0, start - PAGE_SIZE))  # the page emptied meanwhile
             return
         t = self.ctx.t
         cursor = self.query_one("#envois", DataTable).cursor_row
-        if message.start != self.start:
+        if start != self.start:
             cursor = 0
-        self.start = message.start
-        self.has_next = len(message.sets) > PAGE_SIZE
-        self.sets = message.sets[:PAGE_SIZE]
+        self.start = start
+        self.has_next = len(sets) > PAGE_SIZE
+        self.sets = sets[:PAGE_SIZE]
         table = self.query_one("#envois", DataTable)
         table.clear()
         for batch in self.sets:

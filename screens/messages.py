@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Button, Static
 
 from screens.base import Page
@@ -13,11 +11,6 @@ from store.dto import SenderStatus
 
 
 class MessagesPage(Page):
-    class Loaded(Message):
-        def __init__(self, status: SenderStatus) -> None:
-            super().__init__()
-            self.status = status
-
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.messages.title"), classes="page-title", markup=False)
         yield Vertical(id="messages-body")
@@ -28,14 +21,15 @@ class MessagesPage(Page):
     def page_shown(self) -> None:
         self.call_after_refresh(self.load)  # after the frame: a thread would slow it
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self.load_and_show(self.fetch, self.show)
+
+    def fetch(self) -> SenderStatus:
         from store.senders import sender_status
 
-        self.post_message(self.Loaded(sender_status(self.ctx.qualite.id)))
+        return sender_status(self.ctx.qualite.id)
 
-    async def on_messages_page_loaded(self, message: Loaded) -> None:
-        status = message.status
+    async def show(self, status: SenderStatus) -> None:
         body = self.query_one("#messages-body", Vertical)
         await body.remove_children()
         widgets: list[Static | Button] = []

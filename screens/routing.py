@@ -4,11 +4,12 @@ sender's batch channels) of the messages coming from the institutions."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
@@ -84,13 +85,6 @@ class ChannelDialog(ModalScreen[str | None]):
 class RoutingModulePage(Page):
     BINDINGS = [Binding("m", "change", "Modifier", id="routing.change")]
 
-    class Loaded(Message):
-        def __init__(self, rows: list[RoutingRow], choices: list[str], note: str = "",
-                     error: bool = False) -> None:
-            super().__init__()
-            self.rows, self.choices = rows, choices
-            self.note, self.error = note, error
-
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(ctx, page_id)
         self.rows: list[RoutingRow] = []
@@ -122,16 +116,18 @@ class RoutingModulePage(Page):
     def page_shown(self) -> None:
         self.call_after_refresh(self.load)  # a channel may have come or gone since
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, note: str = "", error: bool = False) -> None:
+        self.load_and_show(self.fetch, partial(self.show, note=note, error=error))
+
+    def fetch(self) -> tuple[list[RoutingRow], list[str]]:
         from store.routing import channel_choices, routing_table
 
-        rows = routing_table(self.ctx.person.id, self.ctx.qualite.id)
-        self.post_message(self.Loaded(rows, channel_choices(self.ctx.qualite.id), note, error))
+        return (routing_table(self.ctx.person.id, self.ctx.qualite.id),
+                channel_choices(self.ctx.qualite.id))
 
-    def on_routing_module_page_loaded(self, message: Loaded) -> None:
+    def show(self, loaded: tuple[list[RoutingRow], list[str]], note: str, error: bool) -> None:
         t = self.ctx.t
-        self.rows, self.choices = message.rows, message.choices
+        self.rows, self.choices = loaded
         table = self.query_one("#routes", DataTable)
         cursor = table.cursor_row
         table.clear()
@@ -142,7 +138,7 @@ class RoutingModulePage(Page):
             table.add_row(flow_name(t, row.flow), channel, key=row.flow)
         if 0 <= cursor < len(self.rows):
             table.move_cursor(row=cursor)
-        self.query_one(StatusLine).show(message.note, message.error)
+        self.query_one(StatusLine).show(note, error)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

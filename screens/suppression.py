@@ -28,11 +28,6 @@ class SuppressionPage(Page):
         Binding("f8", "delete", "Supprimer", id="suppression.delete"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, status: SenderStatus) -> None:
-            super().__init__()
-            self.status = status
-
     class Deleted(Message):
         def __init__(self, sender: SenderInfo | None, error: ExpeditoError | None) -> None:
             super().__init__()
@@ -46,14 +41,16 @@ class SuppressionPage(Page):
         self.status: SenderStatus | None = None
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self.load_and_show(self.fetch, self.show)
+
+    def fetch(self) -> SenderStatus:
         from store.senders import sender_status
 
-        self.post_message(self.Loaded(sender_status(self.ctx.qualite.id)))
+        return sender_status(self.ctx.qualite.id)
 
-    async def on_suppression_page_loaded(self, message: Loaded) -> None:
-        t, status = self.ctx.t, message.status
+    async def show(self, status: SenderStatus) -> None:
+        t = self.ctx.t
         self.status = status
         body = self.query_one("#suppression-body", Vertical)
         await body.remove_children()

@@ -4,15 +4,17 @@ removing an access. Everyone else sees the list read-only; the services refuse t
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from screens.base import Page
 from screens.forms import StatusLine
 from screens.user_dialogs import GiveAccessDialog, RoleDialog
+from store.dto import SessionInfo
 from store.errors import ExpeditoError
 from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR
 from store.users import UserRow
@@ -30,13 +32,6 @@ class UtilisateursPage(Page):
         Binding("c", "co", "Co-gestionnaire", id="users.co"),
         Binding("x,delete", "remove", "Retirer", id="users.remove"),
     ]
-
-    class Loaded(Message):
-        def __init__(self, rows: list[UserRow], note: str = "", error: bool = False) -> None:
-            super().__init__()
-            self.rows = rows
-            self.note = note
-            self.error = error
 
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(ctx, page_id)
@@ -76,35 +71,43 @@ class UtilisateursPage(Page):
     def reload(self, note: str = "", error: bool = False, session_changed: bool = False) -> None:
         self.load(note, error, session_changed)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, note: str = "", error: bool = False, session_changed: bool = False) -> None:
+        self.load_and_show(partial(self.fetch, session_changed),
+                           partial(self.show, note=note, error=error))
+
+    def fetch(self, session_changed: bool) -> tuple[SessionInfo | None, list[UserRow]]:
+        """The users, and the session read again when my own role may have changed (a
+        handed-over gestionnaire local)."""
         from store.users import users_of
 
-        if session_changed:  # my own role may have changed (a handed-over gestionnaire local)
+        session = None
+        if session_changed:
             from store.access import session_for
 
-            self.app.call_from_thread(self.context_changed,
-                                      self.ctx.refreshed(session_for(self.ctx.person.id)))
-        self.post_message(self.Loaded(users_of(self.ctx.person.id, self.ctx.qualite.id), note,
-                                      error))
+            session = session_for(self.ctx.person.id)
+        return session, users_of(self.ctx.person.id, self.ctx.qualite.id)
 
-    def on_utilisateurs_page_loaded(self, message: Loaded) -> None:
+    def show(self, loaded: tuple[SessionInfo | None, list[UserRow]], note: str,
+             error: bool) -> None:
+        session, rows = loaded
+        if session is not None:
+            self.context_changed(self.ctx.refreshed(session))
         t = self.ctx.t
         table = self.query_one("#users", DataTable)
         selected = self._selected()
         table.clear()
-        self.rows = message.rows
-        for row in message.rows:
+        self.rows = rows
+        for row in rows:
             p = row.person
             table.add_row(p.full_name, p.login,
                           role_name(t, row.role), key=str(p.id))
         if selected is not None and str(selected.person.id) in {str(r.person.id)
                                                                 for r in self.rows}:
             table.move_cursor(row=table.get_row_index(str(selected.person.id)))
-        note = self.query_one("#users-note", Static)
-        note.update(t("users.keys") if self.may_edit else t("users.read_only"))
-        note.set_class(not self.may_edit, "notice")
-        self.query_one(StatusLine).show(message.note, message.error)
+        hint = self.query_one("#users-note", Static)
+        hint.update(t("users.keys") if self.may_edit else t("users.read_only"))
+        hint.set_class(not self.may_edit, "notice")
+        self.query_one(StatusLine).show(note, error)
         self.refresh_bindings()
 
     def _selected(self) -> UserRow | None:
