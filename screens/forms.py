@@ -1,10 +1,15 @@
 """Form pieces shared by the portal pages: a labelled field with its error line below it,
 validators that apply the store's rules in the user's language, and the mapping of a domain
-error (``store.errors``) to the fields it names."""
+error (``store.errors``) to the fields it names.
+
+The form behaviours (``SaveOnEnter``, ``ReloadWhenUntouched``, ``KeepTyped``) are ``Page``s a
+form page derives from, so mypy checks them as pages; what they keep of a form is keyed by
+field id."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.message import Message
@@ -12,12 +17,28 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
+from screens.base import Page
 from store.errors import ExpeditoError, ValidationError
 from store.rules import FIELD_MAX
 from tui.i18n import Translator, error_text
 
+FormField = Input | Select[Any]
 
-class SaveOnEnter:
+
+def form_fields(root: Widget) -> dict[str, FormField]:
+    """The Inputs and Selects under ``root``, by id (those without one are no field)."""
+    fields: list[FormField] = [*root.query(Input), *root.query(Select)]
+    return {field.id: field for field in fields if field.id}
+
+
+def set_field(field: FormField, value: object) -> None:
+    if isinstance(field, Input):
+        field.value = str(value)
+    else:
+        field.value = value
+
+
+class SaveOnEnter(Page):
     """For a form page: Enter in a field, or its *Enregistrer* button (id ``save``), calls
     ``save()``."""
 
@@ -34,29 +55,27 @@ class SaveOnEnter:
             self.save()
 
 
-class ReloadWhenUntouched:
+class ReloadWhenUntouched(Page):
     """For a form page (built ahead after login, kept between visits): shown again, it loads
     its data afresh — someone may have changed it since — unless something was typed in it
     since it was loaded: that stays, and it stays too when the page is built again in
-    another language. The page calls ``remember_loaded()`` once it has filled its fields, and
-    has a ``load()`` worker."""
+    another language. The page calls ``remember_loaded()`` once it has filled its fields;
+    ``load()`` loads it again."""
 
     _loaded_values: dict[str, object] | None = None
     _typed: dict[str, object] | None = None  # to put back once the fields are filled
     _sent_values: dict[str, object] | None = None  # what a save in progress sent
 
     def _form_values(self) -> dict[str, object]:
-        fields = self.query("Input, Select")  # type: ignore[attr-defined]
-        return {f"{i}:{field.id}": field.value for i, field in enumerate(fields)}
+        return {name: field.value for name, field in form_fields(self).items()}
 
     def remember_loaded(self) -> None:
         self._loaded_values = self._form_values()
         typed, self._typed = self._typed, None
         if typed:
-            fields = self.query("Input, Select")  # type: ignore[attr-defined]
-            for key, field in zip(self._loaded_values, fields, strict=True):
-                if key in typed and typed[key] != field.value:
-                    field.value = typed[key]
+            for name, field in form_fields(self).items():
+                if name in typed and typed[name] != field.value:
+                    set_field(field, typed[name])
 
     def saving(self) -> None:
         """Called when the form is sent to be saved: what it holds then is what will be
@@ -81,14 +100,14 @@ class ReloadWhenUntouched:
             return False
         if self._touched():
             return True
-        if not put_values(self, values, rows):  # type: ignore[arg-type]
+        if not put_values(self, values, rows):
             return False
         self.remember_loaded()
         return True
 
     def page_shown(self) -> None:
         if self._loaded_values is not None and not self._touched():
-            self.call_after_refresh(self.load)  # type: ignore[attr-defined]
+            self.call_after_refresh(self.load)
 
     def typed_values(self) -> dict[str, object] | None:
         if self._loaded_values is None:  # not filled yet: what it was given to put back
@@ -101,18 +120,19 @@ class ReloadWhenUntouched:
             self.remember_loaded()
 
 
-class KeepTyped:
+class KeepTyped(Page):
     """For a page whose fields start empty (no data to load): what was typed in them stays
     when the page is built again in another language."""
 
     def typed_values(self) -> dict[str, object] | None:
-        fields = self.query(Input)  # type: ignore[attr-defined]
-        return {field.id: field.value for field in fields if field.id and field.value} or None
+        fields = form_fields(self)
+        return {name: field.value for name, field in fields.items()
+                if isinstance(field, Input) and field.value} or None
 
     def restore_typed(self, values: dict[str, object]) -> None:
-        for field in self.query(Input):  # type: ignore[attr-defined]
-            if field.id in values:
-                field.value = str(values[field.id])
+        for name, field in form_fields(self).items():
+            if name in values:
+                set_field(field, values[name])
 
 
 class FieldRow(Widget):
@@ -205,7 +225,7 @@ def put_values(root: Widget, values: Mapping[str, object], rows: bool = True) ->
         widget = found[name].first()
         if isinstance(widget, Input | Select):
             if widget.value != value:
-                widget.value = value
+                set_field(widget, value)
         elif isinstance(widget, Static):
             widget.update(str(value))
     return True
