@@ -177,9 +177,6 @@ class ApercuPage(Page):
     def sync_completed(self, notice: SyncNotice) -> None:
         self.load()  # a channel pending until now may be "actif"
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self.show)
-
     def action_save_certificate(self) -> None:
         self.save_certificate()
 

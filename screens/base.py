@@ -8,17 +8,15 @@ A page is a ``Widget`` built by the shell with the app context::
             yield Static(id="data")
 
         def on_mount(self) -> None:
-            self.load()
-
-        def load(self) -> None:
-            self.load_and_show(self.fetch, self.show)
+            self.load()  # fetch in a thread, then show
 
         def fetch(self) -> Data:  # runs in a thread: the database is fine here
             return some_store_service(self.ctx.person.id, self.ctx.qualite.id)
 
         async def show(self, data: Data) -> None: ...  # on the event loop
 
-``load_and_show(fetch, show)`` is the one way pages load: ``fetch`` in a thread worker
+``load()`` (``load_and_show(self.fetch, self.show)``; a page whose load takes arguments calls
+``load_and_show`` with them) is the one way pages load: ``fetch`` in a thread worker
 (``@work(thread=True, exclusive=True, exit_on_error=False)``, group ``load``: a newer load of
 the page cancels an older one, whose result is then dropped), ``show`` with its result on the
 event loop; a failure goes to ``show_error``. A page shown again reloads *after* the frame
@@ -154,7 +152,16 @@ class Page(Widget):
         """
 
     def load(self) -> None:
-        """Load the page's data afresh and show it (pages with data call ``load_and_show``)."""
+        """Load the page's data afresh and show it: ``fetch`` in a thread, then ``show``."""
+        self.load_and_show(self.fetch, self.show)
+
+    def fetch(self) -> Any:
+        """The page's data, read in a thread (the database is fine there)."""
+        return None
+
+    def show(self, data: Any) -> Awaitable[None] | None:
+        """Put what ``fetch`` read on the page (on the event loop); may be ``async``."""
+        return None
 
     def load_and_show(self, fetch: Callable[[], Data], show: Show[Data]) -> None:
         """``fetch()`` in a thread, then ``show(data)`` on the event loop (see the module

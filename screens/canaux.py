@@ -98,9 +98,6 @@ class CanalPage(Page):
         if not self._wizard_shown():  # a modification under way is left alone
             self.load()  # a channel pending until now may be "actif"
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self.show)
-
     def fetch(self) -> Overview | None:
         from store.senders import overview
 

@@ -56,7 +56,7 @@ class CertificatPage(KeepTyped, Page):
 
         return personal_certificate(self.ctx.person.id)
 
-    async def show(self, summary: CertificateSummary | None, note: str) -> None:
+    async def show(self, summary: CertificateSummary | None, note: str = "") -> None:
         t = self.ctx.t
         details = self.query_one("#cert-details", Vertical)
         await details.remove_children()

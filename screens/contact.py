@@ -39,9 +39,6 @@ class ContactPage(ReloadWhenUntouched, Page):
     def on_mount(self) -> None:
         self.load()
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self.show)
-
     def fetch(self) -> Overview | None:
         from store.senders import overview
 

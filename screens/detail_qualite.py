@@ -52,15 +52,12 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
     def on_mount(self) -> None:
         self.load()
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self._show)
-
     def fetch(self) -> QualiteInfo:
         from store.qualites import qualite_detail
 
         return qualite_detail(self.ctx.person.id, self.ctx.qualite.id)
 
-    async def _show(self, q: QualiteInfo) -> None:
+    async def show(self, q: QualiteInfo) -> None:
         t, editable = self.ctx.t, self.ctx.is_manager
         org = q.organisation
         lang = self.ctx.lang
@@ -131,7 +128,7 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
     async def on_detail_qualite_page_saved(self, message: Saved) -> None:
         self.context_changed(self.ctx.refreshed(message.session))
         self.saved()
-        await self._show(message.qualite)
+        await self.show(message.qualite)
         self.query_one(StatusLine).show(self.t("detail.saved"))
         if self.query("#name"):
             self.query_one("#name", Input).focus()

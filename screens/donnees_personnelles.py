@@ -57,9 +57,6 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
     def on_mount(self) -> None:
         self.load()
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self.show)
-
     def fetch(self) -> PersonInfo:
         from store.access import session_for
 

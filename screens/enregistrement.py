@@ -29,9 +29,6 @@ class EnregistrementPage(Page):
     def on_mount(self) -> None:
         self.load()
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self.show)
-
     def fetch(self) -> tuple[WizardSetup | None, SenderStatus]:
         from store.senders import sender_status
 

@@ -157,14 +157,14 @@ class EnvoisPage(Page):
         return True
 
     def load(self, offset: int = 0) -> None:
-        self.load_and_show(partial(self.fetch, offset), partial(self.show, offset))
+        self.load_and_show(partial(self.fetch, offset), partial(self.show, start=offset))
 
-    def fetch(self, offset: int) -> list[BatchSetInfo]:
+    def fetch(self, offset: int = 0) -> list[BatchSetInfo]:
         from store.batches import list_batch_sets
 
         return list_batch_sets(self.ctx.person.id, self.ctx.qualite.id, PAGE_SIZE + 1, offset)
 
-    def show(self, start: int, sets: list[BatchSetInfo]) -> None:
+    def show(self, sets: list[BatchSetInfo], start: int = 0) -> None:
         if start > 0 and not sets:
             self.load(max(0, start - PAGE_SIZE))  # the page emptied meanwhile
             return

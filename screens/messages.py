@@ -21,9 +21,6 @@ class MessagesPage(Page):
     def page_shown(self) -> None:
         self.call_after_refresh(self.load)  # after the frame: a thread would slow it
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self.show)
-
     def fetch(self) -> SenderStatus:
         from store.senders import sender_status
 

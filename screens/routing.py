@@ -125,7 +125,8 @@ class RoutingModulePage(Page):
         return (routing_table(self.ctx.person.id, self.ctx.qualite.id),
                 channel_choices(self.ctx.qualite.id))
 
-    def show(self, loaded: tuple[list[RoutingRow], list[str]], note: str, error: bool) -> None:
+    def show(self, loaded: tuple[list[RoutingRow], list[str]], note: str = "",
+             error: bool = False) -> None:
         t = self.ctx.t
         self.rows, self.choices = loaded
         table = self.query_one("#routes", DataTable)

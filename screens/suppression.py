@@ -41,9 +41,6 @@ class SuppressionPage(Page):
         self.status: SenderStatus | None = None
         self.load()
 
-    def load(self) -> None:
-        self.load_and_show(self.fetch, self.show)
-
     def fetch(self) -> SenderStatus:
         from store.senders import sender_status
 

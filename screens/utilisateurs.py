@@ -75,7 +75,7 @@ class UtilisateursPage(Page):
         self.load_and_show(partial(self.fetch, session_changed),
                            partial(self.show, note=note, error=error))
 
-    def fetch(self, session_changed: bool) -> tuple[SessionInfo | None, list[UserRow]]:
+    def fetch(self, session_changed: bool = False) -> tuple[SessionInfo | None, list[UserRow]]:
         """The users, and the session read again when my own role may have changed (a
         handed-over gestionnaire local)."""
         from store.users import users_of
@@ -87,8 +87,8 @@ class UtilisateursPage(Page):
             session = session_for(self.ctx.person.id)
         return session, users_of(self.ctx.person.id, self.ctx.qualite.id)
 
-    def show(self, loaded: tuple[SessionInfo | None, list[UserRow]], note: str,
-             error: bool) -> None:
+    def show(self, loaded: tuple[SessionInfo | None, list[UserRow]], note: str = "",
+             error: bool = False) -> None:
         session, rows = loaded
         if session is not None:
             self.context_changed(self.ctx.refreshed(session))
