@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from screens.base import Page
+from screens.cert_warning import warning_text
 from screens.summary import (
     certificate_text,
     channel_applications_text,
@@ -31,6 +32,7 @@ from screens.summary import (
 )
 from store.dto import ChannelInfo, Overview
 from store.models import PENDING
+from store.ops import ExpiringCertificate
 from store.service_certificate import ServiceCertificate
 from tui.formatting import fmt_date
 from tui.i18n import Translator
@@ -199,7 +201,7 @@ class ApercuPage(Page):
                                                       file=str(target)), timeout=10)
 
     def fetch(self) -> tuple[Overview | None, SftpServerInfo | None,
-                             ServiceCertificate | None]:
+                             ServiceCertificate | None, list[ExpiringCertificate]]:
         from store.senders import overview
 
         data = overview(self.ctx.person.id, self.ctx.qualite.id)
@@ -209,18 +211,27 @@ class ApercuPage(Page):
             server = app.back_office.sftp_server_info(app.db_path)
         from store.service_certificate import service_certificate
 
-        return data, server, service_certificate()
+        expiring: list[ExpiringCertificate] = []
+        if self.ctx.is_manager:
+            from screens.cert_warning import expiring_for
+
+            expiring = expiring_for(self.ctx.qualite.id, app.back_office.local_now().date())
+        return data, server, service_certificate(), expiring
 
     async def show(self, loaded: tuple[Overview | None, SftpServerInfo | None,
-                                       ServiceCertificate | None]) -> None:
-        t, (overview, server, self.service) = self.ctx.t, loaded
+                                       ServiceCertificate | None,
+                                       list[ExpiringCertificate]]) -> None:
+        t, (overview, server, self.service, expiring) = self.ctx.t, loaded
         body = self.query_one("#apercu-body", Vertical)
         await body.remove_children()
         if overview is None:
             await body.mount(Static(t("messages.no_sender"), classes="notice", markup=False))
             return
         sender = overview.sender
-        widgets: list[Widget] = [
+        widgets: list[Widget] = [Static(warning_text(t, expiring), id="cert-warning",
+                                        classes="sync-pending", markup=False)
+                                 ] if expiring else []
+        widgets += [
             Static(t("apercu.contact"), classes="section-title", markup=False),
             Static(contact_text(t, overview.contact) if overview.contact else "-",
                    id="apercu-contact", markup=False),

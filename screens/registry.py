@@ -71,19 +71,43 @@ PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
              "screens.donnees_personnelles:DonneesPersonnellesPage"),
     PageSpec("mot_de_passe", "screens.mot_de_passe:MotDePassePage"),
     PageSpec("certificat", "screens.certificat:CertificatPage"),
+    # Exploitation (the service's own operators)
+    PageSpec("exploitation_synchronisations",
+             "screens.exploitation.synchronisations:SynchronisationsPage"),
+    PageSpec("exploitation_reception", "screens.exploitation.reception:ReceptionPage"),
+    PageSpec("exploitation_certificats", "screens.exploitation.certificats:CertificatsPage"),
+    PageSpec("exploitation_journal", "screens.exploitation.journal:JournalPage"),
 )}
+
+EXPLOITATION_PAGES = ("exploitation_synchronisations", "exploitation_reception",
+                      "exploitation_certificats", "exploitation_journal")
 
 HOME = "accueil"
 
 
-def menu(status: SenderStatus | None, is_manager: bool) -> tuple[MenuItem, ...]:
-    """The sidebar *Fonctionnalités* for a qualité's sender status and the person's role."""
-    return tuple(_menu(status, is_manager))
+def menu(status: SenderStatus | None, is_manager: bool,
+         operator: bool = False) -> tuple[MenuItem, ...]:
+    """The sidebar *Fonctionnalités* for a qualité's sender status and the person's role;
+    ``operator`` (the *Exploitation* role): Accueil, the *Exploitation* section and the
+    personal data."""
+    return tuple(_operator_menu() if operator else _menu(status, is_manager))
+
+
+def _item(page: str, level: int = 1) -> MenuItem:
+    return MenuItem(PAGES[page].title_key, page, level)
+
+
+def _operator_menu() -> Iterator[MenuItem]:
+    yield MenuItem("menu.gestion_qualite", None, 0)
+    yield _item("accueil")
+    yield MenuItem("menu.exploitation", None, 0)
+    yield from (_item(p) for p in EXPLOITATION_PAGES)
+    yield MenuItem("menu.donnees_personnelles", None, 0)
+    yield from (_item(p) for p in ("donnees_personnelles", "mot_de_passe"))
 
 
 def _menu(status: SenderStatus | None, is_manager: bool) -> Iterator[MenuItem]:
-    def item(page: str, level: int = 1) -> MenuItem:
-        return MenuItem(PAGES[page].title_key, page, level)
+    item = _item
 
     yield MenuItem("menu.gestion_qualite", None, 0)
     yield from (item(p) for p in ("accueil", "utilisateurs", "detail_qualite",

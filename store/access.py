@@ -13,6 +13,7 @@ from store.db import db
 from store.dto import PersonInfo, QualiteInfo, RoleInfo, SessionInfo
 from store.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from store.models import (
+    EXPLOITATION,
     MANAGER_ROLES,
     ROLES,
     LoginFailure,
@@ -127,7 +128,7 @@ def create_person(login: str, password: str, first_name: str, last_name: str,
 
 
 def grant_role(person_id: int, qualite_id: int, role: str) -> None:
-    if role not in ROLES:
+    if role not in (*ROLES, EXPLOITATION):
         raise ValidationError("role.unknown", "unknown role", "role", role=role)
     Role.insert(person=person_id, qualite=qualite_id, role=role).on_conflict(
         conflict_target=[Role.person, Role.qualite], update={Role.role: role}).execute()

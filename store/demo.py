@@ -14,8 +14,10 @@ from store.db import db
 from store.models import (
     CO_GESTIONNAIRE,
     EMPLOYEUR_ONSS,
+    EXPLOITATION,
     GESTIONNAIRE,
     SECRETARIAT_SOCIAL,
+    SERVICE,
     UTILISATEUR,
     Organisation,
     Person,
@@ -37,26 +39,32 @@ DEMO_LOGINS = (
     DemoLogin("dieter", DEMO_PASSWORD, "Gestionnaire local (2 qualités)"),
     DemoLogin("colette", DEMO_PASSWORD, "Co-gestionnaire local"),
     DemoLogin("ursula", DEMO_PASSWORD, "Utilisateur"),
+    DemoLogin("olivier", DEMO_PASSWORD, "Exploitation"),
 )
 
 ORGANISATIONS = (
     ("ENTREPRISE DEMO", "0403123486", date(2010, 11, 5)),
     ("SECRETARIAT DEMO", "0876543270", date(2012, 3, 1)),
+    ("EXPEDITO EXPLOITATION", "0400000086", date(2026, 1, 1)),
 )
 QUALITES = (
     ("0403123486", EMPLOYEUR_ONSS, "123456749", date(2010, 11, 5)),
     ("0876543270", SECRETARIAT_SOCIAL, None, date(2012, 3, 1)),
+    ("0400000086", SERVICE, None, date(2026, 1, 1)),
 )
 PERSONS = (
     ("dieter", "Dieter", "Expedito", "Mr", "dieter.expedito@entreprise-demo.be", "025455078"),
     ("colette", "Colette", "Gestion", "Mme", "colette.gestion@entreprise-demo.be", "025455079"),
     ("ursula", "Ursula", "Lecture", "Mme", "ursula.lecture@entreprise-demo.be", "025455080"),
+    ("olivier", "Olivier", "Exploitation", "Mr", "olivier.exploitation@expedito.be",
+     "025455081"),
 )
 ROLES = (
     ("dieter", "0403123486", GESTIONNAIRE),
     ("colette", "0403123486", CO_GESTIONNAIRE),
     ("ursula", "0403123486", UTILISATEUR),
     ("dieter", "0876543270", GESTIONNAIRE),
+    ("olivier", "0400000086", EXPLOITATION),
 )
 
 

@@ -28,11 +28,15 @@ CO_GESTIONNAIRE = "co_gestionnaire_local"
 UTILISATEUR = "utilisateur"
 ROLES = (GESTIONNAIRE, CO_GESTIONNAIRE, UTILISATEUR)
 MANAGER_ROLES = (GESTIONNAIRE, CO_GESTIONNAIRE)
+# The service's own operators (*Exploitation*): a role in the service's own qualité, not one a
+# local manager can give.
+EXPLOITATION = "exploitation"
 
 # Kinds of qualité.
 EMPLOYEUR_ONSS = "employeur_onss"
 SECRETARIAT_SOCIAL = "secretariat_social"
 PRESTATAIRE = "prestataire_services"
+SERVICE = "service"  # the service's own qualité, where its operators have their role
 QUALITE_KINDS = (EMPLOYEUR_ONSS, SECRETARIAT_SOCIAL, PRESTATAIRE)
 
 # Channels.

@@ -10,18 +10,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from peewee import SQL
+from peewee import JOIN, SQL, fn
 
 from store.batches import RESULT_ACCEPTED, RESULT_CANCELLED, RESULT_REJECTED
 from store.credentials import describe_certificate, load_certificate
 from store.models import (
     ACTIVE,
     PENDING,
+    AuditEntry,
     BatchSet,
     Channel,
     Organisation,
+    Person,
     Qualite,
     Sender,
     SyncCycle,
@@ -154,8 +156,12 @@ class CycleInfo:
 
 
 def recent_cycles(limit: int = 48) -> list[CycleInfo]:
-    """The latest cycles, newest first."""
-    return [CycleInfo(row.slot, row.owner, row.started_at, row.finished_at, row.status,
+    """The latest cycles, newest first; times are aware (UTC, as the table keeps them)."""
+    def utc(value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+    return [CycleInfo(row.slot.replace(tzinfo=UTC), row.owner,
+                      row.started_at.replace(tzinfo=UTC), utc(row.finished_at), row.status,
                       int(row.provisioned))
             for row in SyncCycle.select().order_by(SQL("slot DESC")).limit(limit)]
 
@@ -192,3 +198,39 @@ def waiting_sets() -> list[ReceivedSet]:
         row.received_at, row.processed_at, int(row.sender.number), row.go_name, row.folder,
         row.env, row.purpose, "pending", tuple(e["code"] for e in json.loads(row.errors)),
         row.ticket, row.ack_name, int(row.total_bytes)) for row in query]
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    at: datetime
+    actor: str  # the person's login, or "" (the system)
+    organisation: str  # the qualité's organisation, or ""
+    action: str
+    details: str  # key=value pairs
+
+
+def journal(search: str = "", limit: int = 50, offset: int = 0) -> list[JournalEntry]:
+    """The audit trail, newest first; ``search`` (words, all must match, any case) looks in
+    the actor's login, the organisation, the action, the details and the date
+    (``YYYY-MM-DD``)."""
+    query = (AuditEntry.select(AuditEntry, Person.login, Organisation.name)
+             .join(Person, JOIN.LEFT_OUTER, on=(AuditEntry.person == Person.id))
+             .switch(AuditEntry)
+             .join(Qualite, JOIN.LEFT_OUTER, on=(AuditEntry.qualite == Qualite.id))
+             .join(Organisation, JOIN.LEFT_OUTER, on=(Qualite.organisation == Organisation.id))
+             .order_by(AuditEntry.at.desc(), SQL("t1.id DESC")))
+    for word in search.split():
+        pattern = f"%{word}%"
+        query = query.where(Person.login ** pattern | Organisation.name ** pattern
+                            | AuditEntry.action ** pattern | AuditEntry.details ** pattern
+                            | fn.strftime("%Y-%m-%d", AuditEntry.at) ** pattern)
+    entries: list[JournalEntry] = []
+    for row in query.limit(limit).offset(offset):
+        person = row.person if row.person_id is not None else None
+        qualite = row.qualite if row.qualite_id is not None else None
+        details = json.loads(row.details or "{}")
+        entries.append(JournalEntry(
+            row.at, person.login if person is not None else "",
+            qualite.organisation.name if qualite is not None else "", row.action,
+            " ".join(f"{key}={value}" for key, value in sorted(details.items()))))
+    return entries

@@ -25,7 +25,7 @@ USER = "EXPDEMOENTREPRISE"
 
 
 def register(creds: DemoCredentials, expires: datetime | None = None,
-             directory: Path | None = None) -> Sender:
+             directory: Path | None = None, now: datetime | None = None) -> Sender:
     """The demo qualité's sender with an SFTP channel; its certificate expires at ``expires``
     (a fixed one, made in ``directory``) or is the demo one."""
     channel = sftp_input(creds)
@@ -33,7 +33,8 @@ def register(creds: DemoCredentials, expires: datetime | None = None,
         assert directory is not None
         channel = replace(channel, certificate=fixed_certificate(
             directory, not_after=expires).read_bytes())
-    senders.register_sender(person_id("dieter"), qualite_id(), CONTACT, channel, USER, USER)
+    senders.register_sender(person_id("dieter"), qualite_id(), CONTACT, channel, USER, USER,
+                            now=now)
     return Sender.get()
 
 

@@ -185,6 +185,24 @@ class BackOffice:
             log.warning("cannot read the SFTP host key %s: %s", path, exc)
             return SftpServerInfo(address, ())
 
+    def run_cycle_now(self, db_path: Path | None, owner: str) -> CycleResult:
+        """Blocking: a synchronisation cycle at once (the operators' *Lancer maintenant*), for
+        a slot of its own (this minute); its lease in the database decides who runs it, as for
+        the scheduled ones."""
+        from sync.cycle import run_cycle
+
+        services = self.services
+        if services is not None:
+            homes = services.config.homes_root
+        elif self._config is not None:
+            homes = self._config(db_path).homes_root
+        else:
+            from sync.homes import default_homes_root
+
+            homes = default_homes_root()
+        slot = self.clock.now().replace(second=0, microsecond=0)
+        return run_cycle(slot, homes, self.clock.now, owner=owner)
+
     # --- the countdown ------------------------------------------------------------------------
 
     def next_slot(self) -> datetime:

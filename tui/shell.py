@@ -87,8 +87,11 @@ class PortalScreen(Screen[None]):
         self.refresh_bindings()
 
     def _show_menu(self) -> None:
-        self.query_one(Sidebar).show(menu(self.ctx.status, self.ctx.is_manager), self.ctx.t,
-                                     self.current)
+        from store.models import EXPLOITATION
+
+        operator = self.ctx.role.role == EXPLOITATION
+        self.query_one(Sidebar).show(menu(self.ctx.status, self.ctx.is_manager, operator),
+                                     self.ctx.t, self.current)
 
     # --- pages --------------------------------------------------------------------------------
 
