@@ -129,7 +129,7 @@ def test_failure_half_way_leaves_nothing(demo: SqliteDatabase,
 def test_racing_registrations_get_different_numbers(
         tmp_path: Path, demo_credentials: DemoCredentials) -> None:
     from store.db import close_database, open_database
-    from store.demo import seed_demo
+    from store.demo import PERSONS, seed_demo
     from store.models import Person
     from store.passwords import hash_password
 
@@ -144,7 +144,7 @@ def test_racing_registrations_get_different_numbers(
             q = Qualite.create(organisation=org, kind="employeur_onss", created_on=NOW.date())
             grant_role(manager, q.id, "gestionnaire_local")
             qualites.append(q.id)
-        assert Person.select().count() == 3 and hashed
+        assert Person.select().count() == len(PERSONS) and hashed
         results: list[int] = []
         errors: list[BaseException] = []
         barrier = threading.Barrier(len(qualites))
