@@ -43,6 +43,7 @@ from store import senders
 from store.accounts import Account, find_account
 from store.batches import RESULT_ACCEPTED
 from store.batchnames import HOME_FOLDERS
+from store.cycles import activate_channels
 from store.db import close_database, open_database
 from store.demo import seed_demo
 from store.democreds import DemoCredentials, write_demo_credentials
@@ -71,7 +72,7 @@ def provision(creds: DemoCredentials) -> Account:
                            certificate=creds.certificate_der.read_bytes())
     overview = senders.register_sender(dieter, qualite.id, contact, channel, USER, USER)
     channel_id = overview.channels[0].id
-    senders.activate_channel(channel_id, Channel.get_by_id(channel_id).created_at)
+    activate_channels([channel_id], Channel.get_by_id(channel_id).created_at)
     account = find_account(USER, creds.ssh_public_key.read_text())
     assert account is not None
     return account

@@ -7,7 +7,6 @@ concurrent registrations never share a number.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from peewee import IntegrityError, fn
 
@@ -27,7 +26,6 @@ from store.db import db
 from store.dto import ChannelInfo, ChannelInput, Overview, SenderInfo, SenderStatus
 from store.errors import Conflict, NotFound, ValidationError, ValidationErrors
 from store.models import (
-    ACTIVE,
     DELETED,
     PENDING,
     Application,
@@ -267,30 +265,3 @@ def delete_sender(actor_id: int, qualite_id: int, now: datetime | None = None) -
         sender.save()
         record("sender.delete", actor_id, qualite_id, at=now, number=sender.number)
     return sender_info(sender)
-
-
-def activate_channel(channel_id: int, now: datetime) -> bool:
-    """Used by the sync cycle: the channel's registered key becomes the provisioned one."""
-    updated: int = (Channel.update(status=ACTIVE, provisioned_key=Channel.ssh_key,
-                                   provisioned_at=now,
-                                   activated_at=fn.COALESCE(Channel.activated_at, now))
-                    .where((Channel.id == channel_id) & (Channel.status != DELETED)).execute())
-    return updated == 1
-
-
-def activate_channels(channel_ids: list[int], now: datetime) -> list[tuple[int, str, str]]:
-    """``activate_channel`` for many channels in one statement (the sync cycle's chunks).
-
-    Returns ``(id, kind, status before)`` of those activated (a channel deleted meanwhile is
-    skipped). Call it inside a transaction so the answer matches what was updated.
-    """
-    channel_id: Any = Channel.id  # the declared ``int`` is the column here
-    rows: Any = (Channel.select(Channel.id, Channel.kind, Channel.status)
-                 .where(channel_id.in_(channel_ids) & (Channel.status != DELETED)).tuples())
-    live = [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
-    if live:
-        (Channel.update(status=ACTIVE, provisioned_key=Channel.ssh_key, provisioned_at=now,
-                        activated_at=fn.COALESCE(Channel.activated_at, now))
-         .where(channel_id.in_([row[0] for row in live]) & (Channel.status != DELETED))
-         .execute())
-    return live

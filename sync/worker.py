@@ -16,7 +16,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sync.cycle import DONE, FAILED, LEASE, CycleResult, default_owner, run_cycle
+from store.cycles import DONE, FAILED
+from sync.cycle import LEASE, CycleResult, default_owner, run_cycle
 from sync.schedule import Clock, Schedule, SystemClock, slot_key
 
 log = logging.getLogger("expedito.sync")

@@ -1,14 +1,17 @@
 """A separate process running one cycle on a shared SQLite file (race and crash tests).
 
-    python -m tests.sync_child DB HOMES SLOT_ISO NOW_ISO [GO_FILE]
+    python -m tests.sync_child DB HOMES SLOT_ISO NOW_ISO [GO_FILE [CHUNK [KILL_AFTER]]]
 
 Waits for GO_FILE to exist when given (so racing processes start together), runs the cycle
-and prints its result as JSON.
+and prints its result as JSON. With KILL_AFTER, the process kills itself (SIGKILL) once that
+many channels have their home, in the middle of a chunk: a crash half-way.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from datetime import datetime
@@ -28,7 +31,13 @@ def main(argv: list[str]) -> int:
         deadline = time.monotonic() + 20
         while not go.exists() and time.monotonic() < deadline:
             time.sleep(0.005)
-    result = run_cycle(slot, homes, lambda: now, chunk=chunk)
+    kill_after = int(argv[6]) if len(argv) > 6 else None
+
+    def crash(handled: int) -> None:
+        if kill_after is not None and handled >= kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    result = run_cycle(slot, homes, lambda: now, chunk=chunk, on_channel=crash)
     print(json.dumps({"status": result.status, "provisioned": result.provisioned,
                       "took_over": result.took_over, "owner": result.owner}))
     return 0

@@ -264,13 +264,14 @@ def test_account_lookup_follows_provisioning_and_revocation(
         find_account,
         provisioned_accounts,
     )
+    from store.cycles import activate_channels
 
     register_demo_sender(demo_credentials)
     key = demo_credentials.ssh_public_key.read_text()
     assert find_account("EXPDEMOENTREPRISE", key) is None  # not provisioned yet
     assert provisioned_accounts() == []
     channel = Channel.get()
-    assert senders.activate_channel(channel.id, NOW)
+    assert activate_channels([channel.id], NOW) == [(channel.id, "SFTP", PENDING)]
     account = find_account("EXPDEMOENTREPRISE", key)
     assert account is not None and account.sender_number == senders.FIRST_SENDER_NUMBER
     assert provisioned_accounts() == [account]

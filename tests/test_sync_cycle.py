@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,23 +14,14 @@ from peewee import SqliteDatabase
 from store import senders
 from store.accounts import find_account
 from store.batchnames import HOME_FOLDERS
+from store.cycles import DONE, RUNNING, work_to_do
 from store.db import database_path
 from store.democreds import DemoCredentials
 from store.dto import ChannelInput
 from store.models import ACTIVE, PENDING, Channel, SyncCycle
-from sync.cycle import (
-    DONE,
-    FAULT_ENV,
-    RUNNING,
-    CycleResult,
-    acquire_lease,
-    last_cycle,
-    run_cycle,
-    slot_done,
-    work_to_do,
-)
+from sync.cycle import CycleResult, acquire_lease, run_cycle, slot_done
 from sync.homes import home_of
-from sync.schedule import slot_key
+from sync.schedule import slot_key, to_local
 from tests.support.bulk import seed_pending_channels
 from tests.support.clock import BXL
 from tests.support.credentials import new_ssh_key
@@ -56,6 +46,13 @@ def run(homes: Path, slot: datetime = SLOT, owner: str = "test") -> CycleResult:
     return run_cycle(slot, homes, lambda: at(slot), owner=owner)
 
 
+def last_cycle() -> tuple[datetime, str] | None:
+    """The latest finished cycle's slot (aware, local) and status, or None."""
+    row = (SyncCycle.select().where(SyncCycle.status == DONE)
+           .order_by(SyncCycle.slot.desc()).first())
+    return (to_local(row.slot.replace(tzinfo=UTC)), row.status) if row is not None else None
+
+
 def key_of(creds: DemoCredentials) -> str:
     return creds.ssh_public_key.read_text().strip()
 
@@ -69,7 +66,7 @@ def test_pending_sftp_channel_becomes_an_account(demo: SqliteDatabase, tmp_path:
                                                  demo_credentials: DemoCredentials) -> None:
     register_demo_sender(demo_credentials)
     assert find_account(DEMO_USER, key_of(demo_credentials)) is None
-    assert [row[2] for row in work_to_do()] == [PENDING]
+    assert [work.status for work in work_to_do()] == [PENDING]
     result = run(tmp_path / "homes")
     assert (result.status, result.provisioned, result.rekeyed) == (DONE, 1, 0)
     channel = Channel.get()
@@ -81,8 +78,7 @@ def test_pending_sftp_channel_becomes_an_account(demo: SqliteDatabase, tmp_path:
     row = SyncCycle.get()
     assert (row.slot, row.status, row.owner, row.provisioned) == (slot_key(SLOT), DONE, "test", 1)
     assert json.loads(row.details)["provisioned"] == 1
-    record = last_cycle()
-    assert record is not None and record.slot == SLOT and record.status == DONE
+    assert last_cycle() == (SLOT, DONE)
     assert slot_done(SLOT) and work_to_do() == []
 
 
@@ -173,12 +169,14 @@ def test_an_overtaken_owner_stops(database: SqliteDatabase, tmp_path: Path,
 
 
 def _child(db: Path, homes: Path, now: datetime, go: Path | None = None,
-           env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+           kill_after: int | None = None) -> subprocess.Popen[str]:
+    """A cycle in another process, in chunks of 50; ``kill_after``: it dies (SIGKILL) once
+    that many channels have their home."""
+    crash = [str(kill_after)] if kill_after is not None else []
     return subprocess.Popen(
         [sys.executable, "-m", "tests.sync_child", str(db), str(homes), SLOT.isoformat(),
-         now.isoformat(), str(go or ""), "50"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})})
+         now.isoformat(), str(go or ""), "50", *crash],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.slow
@@ -207,7 +205,7 @@ def test_a_cycle_killed_half_way_is_finished_by_the_next_run(
         database: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials) -> None:
     names = seed_pending_channels(250, key_of(demo_credentials))
     homes = tmp_path / "homes"
-    child = _child(database_path(), homes, at(SLOT), env={FAULT_ENV: "120"})
+    child = _child(database_path(), homes, at(SLOT), kill_after=120)
     child.communicate(timeout=60)
     assert child.returncode == -9
     # killed in the third chunk of 50: two chunks committed, 20 homes made ahead

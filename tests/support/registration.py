@@ -8,6 +8,7 @@ from datetime import datetime
 from store import senders
 from store.accounts import Account, find_account
 from store.credentials import SshPublicKey
+from store.cycles import activate_channels
 from store.democreds import DemoCredentials
 from store.dto import ChannelInput, Overview
 from store.models import Channel, Organisation, Person, Qualite
@@ -56,7 +57,7 @@ def provisioned_account(creds: DemoCredentials,
     account the SFTP server and the intake know."""
     overview = register_demo_sender(creds, now=None, applications=applications)
     (channel,) = overview.channels
-    senders.activate_channel(channel.id, Channel.get_by_id(channel.id).created_at)
+    activate_channels([channel.id], Channel.get_by_id(channel.id).created_at)
     account = find_account(DEMO_USER, creds.ssh_public_key.read_text())
     assert account is not None
     return account
