@@ -28,6 +28,7 @@ from store import users
 from store.db import db, open_database
 from store.models import Organisation, Person, Qualite, Role
 from store.passwords import hash_password
+from store.rules import kbo_check_digits
 
 ORGS, PERSONS, MANAGED = 100_000, 300_000, 200
 FIRST = ["Anne", "Bart", "Chloé", "Dirk", "Els", "Fien", "Guy", "Hanne", "Ilse", "Jan", "Karin",
@@ -39,7 +40,7 @@ LAST = ["Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", 
 
 def kbo(n: int) -> str:
     first8 = 10_000_000 + n  # starts with 1, a valid first digit
-    return f"{first8:08d}{97 - first8 % 97:02d}"
+    return f"{first8:08d}{kbo_check_digits(first8):02d}"
 
 
 def generate(path: Path) -> None:

@@ -34,8 +34,6 @@ from store.rules import FIELD_MAX, TITLES, check_email, check_phone
 from tui.formatting import person_title
 from tui.i18n import LANGUAGE_NAMES, LANGUAGES
 
-TEXT_FIELDS = ("first_name", "last_name", "email", "phone")
-
 
 def _optional_phone(value: str) -> None:
     if value.strip():

@@ -37,7 +37,6 @@ EMPLOYEUR_ONSS = "employeur_onss"
 SECRETARIAT_SOCIAL = "secretariat_social"
 PRESTATAIRE = "prestataire_services"
 SERVICE = "service"  # the service's own qualité, where its operators have their role
-QUALITE_KINDS = (EMPLOYEUR_ONSS, SECRETARIAT_SOCIAL, PRESTATAIRE)
 
 # Channels.
 SFTP, FTP, MQLINK, WEBSERVICE = "SFTP", "FTP", "MQLINK", "WEBSERVICE"

@@ -39,7 +39,7 @@ def normalize_kbo(value: str) -> str:
         raise ValidationError("kbo.length", "the company number has 10 digits", "kbo")
     if raw[0] not in "01":
         raise ValidationError("kbo.first_digit", "the company number starts with 0 or 1", "kbo")
-    if 97 - int(raw[:8]) % 97 != int(raw[8:]):
+    if kbo_check_digits(int(raw[:8])) != int(raw[8:]):
         raise ValidationError("kbo.check_digits", "the company number's check digits are wrong",
                               "kbo")
     return raw
@@ -51,6 +51,7 @@ def format_kbo(kbo: str) -> str:
 
 
 def kbo_check_digits(first8: int) -> int:
+    """The last two digits of a company number whose first eight are ``first8``."""
     return 97 - first8 % 97
 
 

@@ -212,16 +212,6 @@ class Services:
         self._thread = self._loop = None
 
 
-def start_services(config: ServiceConfig | None = None) -> Services:
-    """Build the services and start them in a background thread (for callers without a loop).
-
-    From inside a running loop, build ``Services(config)`` and ``await services.start()``.
-    """
-    services = Services(config)
-    services.start_in_thread()
-    return services
-
-
 def start_services_or_worker(config: ServiceConfig, listener: Listener | None = None,
                              ) -> tuple[Services, OSError | None]:
     """Start everything in a thread; if the SFTP server cannot listen (``OSError``: the port

@@ -16,10 +16,6 @@ from sync.schedule import DEFAULT_PERIOD
 from tui.startup import DEMO_DB_NAME, DEMO_DIR, Startup
 
 
-def demo_dir() -> Path:
-    return DEMO_DIR
-
-
 def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     """The command line; ``with_batch=False`` leaves out the arguments of ``batch prepare``, whose
     module loads ``cryptography`` and the store (70 ms, on the app's start-up path)."""

@@ -14,7 +14,6 @@ from store.errors import ValidationError, ValidationErrors
 from store.rules import FIELD_MAX, LANGUAGES, TITLES, ContactData, check_contact
 from tui.i18n import Translator, error_text
 
-TEXT_FIELDS = ("last_name", "first_name")
 EMAILS = ("email1", "email2", "email3")
 # Field → catalogue key of its label (with its * or **), in the guide's order.
 ROWS = (
