@@ -75,10 +75,3 @@ def apply_migrations(database: SqliteDatabase) -> list[str]:
 def close_database() -> None:
     if db.obj is not None and not db.obj.is_closed():
         db.obj.close()
-
-
-def database_path() -> Path:
-    """The file the proxy is bound to."""
-    if db.obj is None:
-        raise RuntimeError("database not opened")
-    return Path(db.obj.database)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-from store.batchnames import HOME_FOLDERS, OUT_FOLDERS
+from store.batchnames import HOME_FOLDERS
 
 HOME_MODE = 0o750
 FILE_MODE = 0o640
@@ -63,26 +63,3 @@ def ensure_home(homes_root: str | os.PathLike[str], technical_user: str) -> bool
         except FileExistsError:
             pass
     return created
-
-
-def write_out_file(homes_root: str | os.PathLike[str], technical_user: str, folder: str,
-                   name: str, data: bytes) -> Path:
-    """Put a file in one of the user's OUT folders, atomically and never over another one.
-
-    The bytes go to a hidden temporary name first (hidden from SFTP listings) and are then
-    linked to ``name``; ``FileExistsError`` if ``name`` is already there.
-    """
-    if folder not in OUT_FOLDERS:
-        raise ValueError(f"not an OUT folder: {folder!r}")
-    if not name or name.startswith(".") or "/" in name or "\0" in name:
-        raise ValueError(f"not a plain file name: {name!r}")
-    directory = home_of(homes_root, technical_user) / folder
-    temporary = directory / part_name(name)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.link(temporary, directory / name)
-    finally:
-        os.unlink(temporary)
-    return directory / name

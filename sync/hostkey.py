@@ -98,11 +98,6 @@ def describe(key: paramiko.PKey) -> str:
     return f"{key.get_name()} {fingerprint(key)}"
 
 
-def host_key_fingerprint(path: str | os.PathLike[str] | None = None) -> str:
-    """The Ed25519 key's ``describe`` (creates the key if needed)."""
-    return describe(load_or_create_host_key(path))
-
-
 def host_key_fingerprints(path: str | os.PathLike[str]) -> tuple[str, ...]:
     """``describe`` of each host key already made at ``path`` (Ed25519) and beside it (RSA):
     what the overview shows; creates nothing."""

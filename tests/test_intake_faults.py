@@ -17,13 +17,14 @@ import pytest
 from peewee import SqliteDatabase
 
 from store import batches, claims
-from store.db import close_database, database_path, open_database
+from store.db import close_database, open_database
 from store.democreds import DemoCredentials
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import INTERNAL_ERROR, SIGNATURE_INVALID
 from sync.intake.service import Intake
 from tests.support.credentials import signing_pair
+from tests.support.database import database_path
 from tests.support.intake import NOW, Partner, make_home
 from tests.support.registration import provisioned_account
 

@@ -18,11 +18,12 @@ import pytest
 from peewee import SqliteDatabase
 
 from store.batches import sender_batch_sets
-from store.db import close_database, database_path
+from store.db import close_database
 from store.democreds import DemoCredentials
 from sync.intake.acrf import parse_acrf
 from sync.intake.service import Intake
 from tests.support.credentials import signing_pair
+from tests.support.database import database_path
 from tests.support.intake import Partner, make_home
 from tests.support.registration import provisioned_account
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.homes import write_out_file
 from sync.scp_server import ScpCommand, parse_command
 from tests.interop_support import USER, BackOffice, back_office
+from tests.support.sftp import write_out_file
 
 __all__ = ["back_office"]  # the module's fixture
 

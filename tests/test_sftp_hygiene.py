@@ -14,9 +14,9 @@ import pytest
 from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
-from sync.homes import write_out_file
 from sync.limits import ServerLimits
 from tests.support.registration import DEMO_USER as USER
+from tests.support.sftp import write_out_file
 from tests.support.sftp_attack import logged_in, provisioned, sftp_packet, tcp, wait_for
 
 

@@ -16,8 +16,7 @@ from paramiko.sftp import CMD_EXTENDED, CMD_READ
 from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
-from sync.homes import write_out_file
-from sync.hostkey import fingerprint, host_key_fingerprint, load_or_create_host_key
+from sync.hostkey import describe, fingerprint, load_or_create_host_key
 from sync.limits import (
     MAX_READ,
     MB,
@@ -32,7 +31,7 @@ from sync.sftp_server import SFTPService
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, register_demo_sender
 from tests.support.repo import ROOT
-from tests.support.sftp import Server, start_server
+from tests.support.sftp import Server, start_server, write_out_file
 
 LIMITS = ServerLimits(login_grace=0.6, max_startups=(2, 100, 2), max_sessions_per_user=1,
                       max_file_size=100_000, delay_after=100, ban_after=100)
@@ -203,7 +202,7 @@ def test_host_key_is_made_once_and_kept(tmp_path: Path) -> None:
     first = load_or_create_host_key(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert fingerprint(load_or_create_host_key(path)) == fingerprint(first)
-    assert host_key_fingerprint(path) == f"ssh-ed25519 {fingerprint(first)}"
+    assert describe(load_or_create_host_key(path)) == f"ssh-ed25519 {fingerprint(first)}"
     assert fingerprint(first).startswith("SHA256:") and "=" not in fingerprint(first)
 
 

@@ -14,10 +14,9 @@ from peewee import SqliteDatabase
 
 from store import senders
 from store.democreds import DemoCredentials
-from sync.homes import write_out_file
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, person_id, qualite_id, register_demo_sender
-from tests.support.sftp import SFTP, Server, sftp_command, start_server
+from tests.support.sftp import SFTP, Server, sftp_command, start_server, write_out_file
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 

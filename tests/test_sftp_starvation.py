@@ -14,11 +14,10 @@ import pytest
 from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
-from sync.homes import write_out_file
 from sync.limits import MB, ServerLimits
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER as USER
-from tests.support.sftp import Server
+from tests.support.sftp import Server, write_out_file
 from tests.support.sftp_attack import (
     forged,
     logged_in,

@@ -15,7 +15,6 @@ from store import senders
 from store.accounts import find_account
 from store.batchnames import HOME_FOLDERS
 from store.cycles import DONE, RUNNING, work_to_do
-from store.db import database_path
 from store.democreds import DemoCredentials
 from store.dto import ChannelInput
 from store.models import ACTIVE, PENDING, Channel, SyncCycle
@@ -25,6 +24,7 @@ from sync.schedule import slot_key, to_local
 from tests.support.bulk import seed_pending_channels
 from tests.support.clock import BXL
 from tests.support.credentials import new_ssh_key
+from tests.support.database import database_path
 from tests.support.registration import (
     DEMO_USER,
     person_id,

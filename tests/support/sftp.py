@@ -3,15 +3,17 @@ against it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from store.accounts import Account
+from store.batchnames import OUT_FOLDERS
 from store.democreds import DemoCredentials
 from sync.cycle import run_cycle
-from sync.homes import home_of
+from sync.homes import FILE_MODE, home_of, part_name
 from sync.hostkey import load_or_create_host_key
 from sync.limits import ServerLimits
 from sync.schedule import current_slot
@@ -78,3 +80,27 @@ def start_server(tmp_path: Path, limits: ServerLimits | None = None) -> Server:
     service.on_upload = lambda account, path: server.uploads.append((account, path))
     service.start()
     return server
+
+
+def write_out_file(homes_root: str | os.PathLike[str], technical_user: str, folder: str,
+                   name: str, data: bytes) -> Path:
+    """Put a file in one of the user's OUT folders, atomically and never over another one
+    (as the intake leaves its answers: what a partner finds to read and delete).
+
+    The bytes go to a hidden temporary name first (hidden from SFTP listings) and are then
+    linked to ``name``; ``FileExistsError`` if ``name`` is already there.
+    """
+    if folder not in OUT_FOLDERS:
+        raise ValueError(f"not an OUT folder: {folder!r}")
+    if not name or name.startswith(".") or "/" in name or "\0" in name:
+        raise ValueError(f"not a plain file name: {name!r}")
+    directory = home_of(homes_root, technical_user) / folder
+    temporary = directory / part_name(name)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.link(temporary, directory / name)
+    finally:
+        os.unlink(temporary)
+    return directory / name
