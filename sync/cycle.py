@@ -91,8 +91,9 @@ def slot_done(slot: datetime) -> bool:
     return cycles.slot_done(slot_key(slot))
 
 
-def acquire_lease(slot: datetime, owner: str, now: datetime,
-                  lease: timedelta = LEASE) -> tuple[str, bool, datetime | None]:
+def acquire_lease(
+    slot: datetime, owner: str, now: datetime, lease: timedelta = LEASE
+) -> tuple[str, bool, datetime | None]:
     """Try to become the one who runs ``slot``: ``(status, took_over, lease_until)``.
 
     ``status`` is ``running`` when we hold the lease, else ``already`` or ``busy``.
@@ -101,16 +102,22 @@ def acquire_lease(slot: datetime, owner: str, now: datetime,
     return claim.status, claim.took_over, claim.lease_until
 
 
-def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
-              lease: timedelta = LEASE, chunk: int = CHUNK,
-              on_channel: ChannelHook | None = None) -> dict[str, int]:
+def provision(
+    homes_root: Path,
+    slot: datetime,
+    owner: str,
+    now: Now,
+    lease: timedelta = LEASE,
+    chunk: int = CHUNK,
+    on_channel: ChannelHook | None = None,
+) -> dict[str, int]:
     """Do the cycle's work in chunks; returns the counts. Raises LeaseLost if overtaken."""
     counts = {"provisioned": 0, "rekeyed": 0, "other": 0, "homes_created": 0}
     homes_root.mkdir(parents=True, exist_ok=True)
     todo = work_to_do()
     done = 0
     for start in range(0, len(todo), chunk):
-        rows = todo[start:start + chunk]
+        rows = todo[start : start + chunk]
         for work in rows:
             if work.kind == SFTP and ensure_home(homes_root, work.technical_user):
                 counts["homes_created"] += 1
@@ -119,8 +126,12 @@ def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
                 on_channel(done)
         moment = now()
         for _channel_id, kind, status in activate_chunk(
-                slot_key(slot), owner, _utc(moment) + lease, [w.channel_id for w in rows],
-                domain_time(moment)):
+            slot_key(slot),
+            owner,
+            _utc(moment) + lease,
+            [w.channel_id for w in rows],
+            domain_time(moment),
+        ):
             if kind != SFTP:
                 counts["other"] += 1
             elif status == PENDING:
@@ -130,9 +141,15 @@ def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
     return counts
 
 
-def run_cycle(slot: datetime, homes_root: str | os.PathLike[str], now: Now,
-              owner: str | None = None, lease: timedelta = LEASE,
-              chunk: int = CHUNK, on_channel: ChannelHook | None = None) -> CycleResult:
+def run_cycle(
+    slot: datetime,
+    homes_root: str | os.PathLike[str],
+    now: Now,
+    owner: str | None = None,
+    lease: timedelta = LEASE,
+    chunk: int = CHUNK,
+    on_channel: ChannelHook | None = None,
+) -> CycleResult:
     """Run ``slot`` unless it is done or another process is running it (blocking)."""
     owner = owner or default_owner()
     status, took_over, until = acquire_lease(slot, owner, now(), lease)
@@ -153,10 +170,18 @@ def run_cycle(slot: datetime, homes_root: str | os.PathLike[str], now: Now,
         return CycleResult(slot, FAILED, owner, error=repr(exc))
     seconds = time.perf_counter() - started
     details: dict[str, object] = {**counts, "seconds": round(seconds, 3)}
-    finish_cycle(slot_key(slot), owner, _utc(now()), DONE,
-                 counts["provisioned"] + counts["rekeyed"], details)
+    finish_cycle(
+        slot_key(slot), owner, _utc(now()), DONE, counts["provisioned"] + counts["rekeyed"], details
+    )
     log.info("sync cycle %s done in %.2fs: %s", slot, seconds, counts)
-    return CycleResult(slot, DONE, owner, provisioned=counts["provisioned"],
-                       rekeyed=counts["rekeyed"], other=counts["other"],
-                       homes_created=counts["homes_created"], seconds=seconds,
-                       took_over=took_over)
+    return CycleResult(
+        slot,
+        DONE,
+        owner,
+        provisioned=counts["provisioned"],
+        rekeyed=counts["rekeyed"],
+        other=counts["other"],
+        homes_created=counts["homes_created"],
+        seconds=seconds,
+        took_over=took_over,
+    )

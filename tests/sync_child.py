@@ -38,8 +38,16 @@ def main(argv: list[str]) -> int:
             os.kill(os.getpid(), signal.SIGKILL)
 
     result = run_cycle(slot, homes, lambda: now, chunk=chunk, on_channel=crash)
-    print(json.dumps({"status": result.status, "provisioned": result.provisioned,
-                      "took_over": result.took_over, "owner": result.owner}))
+    print(
+        json.dumps(
+            {
+                "status": result.status,
+                "provisioned": result.provisioned,
+                "took_over": result.took_over,
+                "owner": result.owner,
+            }
+        )
+    )
     return 0
 
 

@@ -25,17 +25,42 @@ SFTP = shutil.which("sftp") or "/usr/bin/sftp"
 
 def sftp_command(port: int, key: Path, user: str) -> list[str]:
     """``sftp`` in batch mode (commands on stdin), with the key alone, trusting the host."""
-    return [SFTP, "-b", "-", "-i", str(key), "-P", str(port),
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
-            "-o", "ConnectTimeout=10", f"{user}@127.0.0.1"]
+    return [
+        SFTP,
+        "-b",
+        "-",
+        "-i",
+        str(key),
+        "-P",
+        str(port),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=10",
+        f"{user}@127.0.0.1",
+    ]
 
 
-def sftp(port: int, key: Path, user: str, commands: str, cwd: Path | None = None,
-         timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def sftp(
+    port: int, key: Path, user: str, commands: str, cwd: Path | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     """Run ``commands`` (one a line; a leading ``-`` lets batch mode go on after a failure)."""
-    return subprocess.run(sftp_command(port, key, user), input=commands, capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        sftp_command(port, key, user),
+        input=commands,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def provision(homes: Path) -> None:
@@ -65,8 +90,14 @@ class Server:
     def provision(self) -> None:
         provision(self.homes)
 
-    def sftp(self, creds: DemoCredentials, commands: str, cwd: Path | None = None,
-             user: str = DEMO_USER, key: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def sftp(
+        self,
+        creds: DemoCredentials,
+        commands: str,
+        cwd: Path | None = None,
+        user: str = DEMO_USER,
+        key: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """``sftp`` as ``user`` (the demo user) with ``key`` (the demo private key)."""
         return sftp(self.port, key or creds.ssh_private_key, user, commands, cwd=cwd)
 
@@ -82,8 +113,9 @@ def start_server(tmp_path: Path, limits: ServerLimits | None = None) -> Server:
     return server
 
 
-def write_out_file(homes_root: str | os.PathLike[str], technical_user: str, folder: str,
-                   name: str, data: bytes) -> Path:
+def write_out_file(
+    homes_root: str | os.PathLike[str], technical_user: str, folder: str, name: str, data: bytes
+) -> Path:
     """Put a file in one of the user's OUT folders, atomically and never over another one
     (as the intake leaves its answers: what a partner finds to read and delete).
 
