@@ -13,8 +13,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 PAGES = 10
-TEXT = "\n".join(f"Ligne {i} de la page, un texte de la largeur d'un paragraphe"
-                 for i in range(1, 18))
+TEXT = "\n".join(
+    f"Ligne {i} de la page, un texte de la largeur d'un paragraphe" for i in range(1, 18)
+)
 MENU = "\n".join(f"Page {i}" for i in range(PAGES + 1))
 
 

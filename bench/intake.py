@@ -64,11 +64,21 @@ def provision(creds: DemoCredentials) -> Account:
     seed_demo()
     dieter = Person.get(Person.login == "dieter").id
     qualite = Qualite.select().join(Organisation).where(Organisation.kbo == "0403123486").get()
-    contact = ContactData(last_name="Bench", first_name="Intake", title="Mr", function="IT",
-                          language="fr", phone="025455078", emails=("bench@example.be",))
-    channel = ChannelInput(kind="SFTP", applications=("dmfa", "dimona"),
-                           ssh_key=creds.ssh_public_key.read_text(),
-                           certificate=creds.certificate_der.read_bytes())
+    contact = ContactData(
+        last_name="Bench",
+        first_name="Intake",
+        title="Mr",
+        function="IT",
+        language="fr",
+        phone="025455078",
+        emails=("bench@example.be",),
+    )
+    channel = ChannelInput(
+        kind="SFTP",
+        applications=("dmfa", "dimona"),
+        ssh_key=creds.ssh_public_key.read_text(),
+        certificate=creds.certificate_der.read_bytes(),
+    )
     overview = senders.register_sender(dieter, qualite.id, contact, channel, USER, USER)
     channel_id = overview.channels[0].id
     senders.activate_channel(channel_id, Channel.get_by_id(channel_id).created_at)
@@ -77,16 +87,34 @@ def provision(creds: DemoCredentials) -> Account:
     return account
 
 
-def write_sets(home: Path, account: Account, creds: DemoCredentials, count: int, size: int,
-               today: str, first: int = 1, folder: str = "INTEST") -> list[PreparedSet]:
+def write_sets(
+    home: Path,
+    account: Account,
+    creds: DemoCredentials,
+    count: int,
+    size: int,
+    today: str,
+    first: int = 1,
+    folder: str = "INTEST",
+) -> list[PreparedSet]:
     cert = x509.load_der_x509_certificate(creds.certificate_der.read_bytes())
     key = serialization.load_pem_private_key(creds.certificate_key.read_bytes(), None)
     sets = []
     for sequence in range(first, first + count):
         body = base64.encodebytes(os.urandom(size * 3 // 4 + 3))[:size]
-        sets.append(write_set(home / folder, [body], purpose="DMFA",
-                              sender=account.sender_number, date=today, sequence=sequence,
-                              env="T", cert=cert, key=key))  # type: ignore[arg-type]
+        sets.append(
+            write_set(
+                home / folder,
+                [body],
+                purpose="DMFA",
+                sender=account.sender_number,
+                date=today,
+                sequence=sequence,
+                env="T",
+                cert=cert,
+                key=key,
+            )
+        )  # type: ignore[arg-type]
     return sets
 
 
@@ -97,8 +125,12 @@ def main() -> int:
     parser.add_argument("--direct", action="store_true", help="process_go in a loop")
     parser.add_argument("--profile", action="store_true", help="cProfile the direct loop")
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it")
-    parser.add_argument("--sftp-sets", type=int, default=100,
-                        help="sets uploaded with the OpenSSH sftp client (0: none)")
+    parser.add_argument(
+        "--sftp-sets",
+        type=int,
+        default=100,
+        help="sets uploaded with the OpenSSH sftp client (0: none)",
+    )
     parser.add_argument("--sftp-only", action="store_true", help="only the SFTP half")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="expedito-bench-intake-") as scratch:
@@ -126,8 +158,14 @@ def run(args: argparse.Namespace, root: Path) -> int:
     return 0 if ok else 1
 
 
-def run_direct(args: argparse.Namespace, root: Path, account: Account,
-               creds: DemoCredentials, home: Path, today: str) -> bool:
+def run_direct(
+    args: argparse.Namespace,
+    root: Path,
+    account: Account,
+    creds: DemoCredentials,
+    home: Path,
+    today: str,
+) -> bool:
     started = time.perf_counter()
     sets = write_sets(home, account, creds, args.sets, args.size, today)
     prepared_s = time.perf_counter() - started
@@ -161,16 +199,24 @@ def run_direct(args: argparse.Namespace, root: Path, account: Account,
     recorded = BatchSet.select().where(BatchSet.result == RESULT_ACCEPTED).count()
     left = len(os.listdir(home / "INTEST"))
     mode = "process_go loop" if args.direct or args.profile else "on_upload + worker thread"
-    print(f"bench/intake: {args.sets} sets of {args.size:,} bytes ({megabytes:.0f} MB), "
-          f"{os.cpu_count()} CPUs, {mode}")
+    print(
+        f"bench/intake: {args.sets} sets of {args.size:,} bytes ({megabytes:.0f} MB), "
+        f"{os.cpu_count()} CPUs, {mode}"
+    )
     print(f"  prepare (sign, write; not timed)  {prepared_s:7.2f} s")
-    print(f"  signature verification alone      {verify_s:7.2f} s  "
-          f"({verify_s / args.sets * 1000:.2f} ms/set)")
-    print(f"  intake: check, record, move, ACRF {total_s:7.2f} s  "
-          f"({total_s / args.sets * 1000:.2f} ms/set, {args.sets / total_s:.0f} sets/s, "
-          f"{megabytes / total_s:.0f} MB/s)")
-    print(f"  ACRFs {len(acks)} ({accepted} accepted), rows accepted {recorded}, "
-          f"files left in INTEST {left}")
+    print(
+        f"  signature verification alone      {verify_s:7.2f} s  "
+        f"({verify_s / args.sets * 1000:.2f} ms/set)"
+    )
+    print(
+        f"  intake: check, record, move, ACRF {total_s:7.2f} s  "
+        f"({total_s / args.sets * 1000:.2f} ms/set, {args.sets / total_s:.0f} sets/s, "
+        f"{megabytes / total_s:.0f} MB/s)"
+    )
+    print(
+        f"  ACRFs {len(acks)} ({accepted} accepted), rows accepted {recorded}, "
+        f"files left in INTEST {left}"
+    )
     if args.profile:
         print("  (under the profiler: the time above is inflated)")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
@@ -180,25 +226,51 @@ def run_direct(args: argparse.Namespace, root: Path, account: Account,
     return len(acks) == accepted == recorded == args.sets and left == 0
 
 
-def sftp_batch(port: int, creds: DemoCredentials, user: str, commands: str,
-               cwd: Path) -> float:
+def sftp_batch(port: int, creds: DemoCredentials, user: str, commands: str, cwd: Path) -> float:
     """Run one ``sftp -b`` session; its wall-clock seconds."""
     batch = cwd / "sftp-batch.txt"
     batch.write_text(commands)
     started = time.perf_counter()
     done = subprocess.run(
-        [SFTP, "-b", str(batch), "-i", str(creds.ssh_private_key), "-P", str(port),
-         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-         "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
-         f"{user}@127.0.0.1"], cwd=cwd, capture_output=True, text=True, timeout=600)
+        [
+            SFTP,
+            "-b",
+            str(batch),
+            "-i",
+            str(creds.ssh_private_key),
+            "-P",
+            str(port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "LogLevel=ERROR",
+            f"{user}@127.0.0.1",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"sftp failed: {done.stderr}")
     return seconds
 
 
-def run_sftp(args: argparse.Namespace, root: Path, account: Account, creds: DemoCredentials,
-             home: Path, today: str) -> bool:
+def run_sftp(
+    args: argparse.Namespace,
+    root: Path,
+    account: Account,
+    creds: DemoCredentials,
+    home: Path,
+    today: str,
+) -> bool:
     """The SFTP half: one OpenSSH session uploads every set; wait for all the ACRFs."""
     if not os.path.exists(SFTP):
         print("bench/intake: no OpenSSH sftp client, SFTP half skipped")
@@ -208,16 +280,19 @@ def run_sftp(args: argparse.Namespace, root: Path, account: Account, creds: Demo
     outbox.mkdir(exist_ok=True)
     for ack in (home / "OUTTEST").iterdir():  # the first half's, out of the count
         ack.unlink()
-    sets = write_sets(root, account, creds, count, args.size, today, first + 1,
-                      folder="outbox")
+    sets = write_sets(root, account, creds, count, args.size, today, first + 1, folder="outbox")
     megabytes = count * args.size / 1e6
-    services = Services(ServiceConfig(homes_root=root / "homes", port=0,
-                                      host_key_path=root / "host_key", run_worker=False))
+    services = Services(
+        ServiceConfig(
+            homes_root=root / "homes", port=0, host_key_path=root / "host_key", run_worker=False
+        )
+    )
     services.start_in_thread()
     try:
         port = services.sftp_address[1]
-        commands = "cd INTEST\n" + "".join(f"put {path.name}\n" for prepared in sets
-                                           for path in prepared.paths)
+        commands = "cd INTEST\n" + "".join(
+            f"put {path.name}\n" for prepared in sets for path in prepared.paths
+        )
         started = time.perf_counter()
         upload_s = sftp_batch(port, creds, account.technical_user, commands, outbox)
         while len(os.listdir(home / "OUTTEST")) < count:  # every ACRF there
@@ -235,16 +310,24 @@ def run_sftp(args: argparse.Namespace, root: Path, account: Account, creds: Demo
     accepted = sum(parse_acrf(path.read_bytes()).result == 1 for path in acks)
     left = len(os.listdir(home / "INTEST"))
     files = 3 * count
-    print(f"bench/intake SFTP: {count} sets of {args.size:,} bytes ({megabytes:.0f} MB, "
-          f"{files} files), OpenSSH sftp client -> Expedito's server + intake, one session")
-    print(f"  upload session (connect, {files} puts, quit)  {upload_s:7.2f} s  "
-          f"({megabytes / upload_s:.0f} MB/s, {files / upload_s:.0f} files/s)")
-    print(f"  session start to last ACRF in OUTTEST     {total_s:7.2f} s  "
-          f"({total_s / count * 1000:.1f} ms/set, {count / total_s:.0f} sets/s; the last "
-          f"ACRF {max(0.0, total_s - upload_s):.2f} s after the session ended)")
+    print(
+        f"bench/intake SFTP: {count} sets of {args.size:,} bytes ({megabytes:.0f} MB, "
+        f"{files} files), OpenSSH sftp client -> Expedito's server + intake, one session"
+    )
+    print(
+        f"  upload session (connect, {files} puts, quit)  {upload_s:7.2f} s  "
+        f"({megabytes / upload_s:.0f} MB/s, {files / upload_s:.0f} files/s)"
+    )
+    print(
+        f"  session start to last ACRF in OUTTEST     {total_s:7.2f} s  "
+        f"({total_s / count * 1000:.1f} ms/set, {count / total_s:.0f} sets/s; the last "
+        f"ACRF {max(0.0, total_s - upload_s):.2f} s after the session ended)"
+    )
     print(f"  get every ACRF (one session)               {get_s:7.2f} s")
-    print(f"  ACRFs fetched {len(acks)} ({accepted} accepted), files left in INTEST {left}, "
-          f"intake failures {len(services.intake.failures)}")
+    print(
+        f"  ACRFs fetched {len(acks)} ({accepted} accepted), files left in INTEST {left}, "
+        f"intake failures {len(services.intake.failures)}"
+    )
     return idle and len(acks) == accepted == count and left == 0
 
 

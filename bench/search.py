@@ -30,11 +30,50 @@ from store.models import Organisation, Person, Qualite, Role
 from store.passwords import hash_password
 
 ORGS, PERSONS, MANAGED = 100_000, 300_000, 200
-FIRST = ["Anne", "Bart", "Chloé", "Dirk", "Els", "Fien", "Guy", "Hanne", "Ilse", "Jan", "Karin",
-         "Luc", "Marie", "Nico", "Olga", "Pieter", "Quentin", "Rita", "Sofie", "Tom"]
-LAST = ["Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens",
-        "Wouters", "Dubois", "Lambert", "Dupont", "Martin", "Simon", "Laurent", "Lefebvre",
-        "Leroy", "Renard", "Collin", "Vermeulen"]
+FIRST = [
+    "Anne",
+    "Bart",
+    "Chloé",
+    "Dirk",
+    "Els",
+    "Fien",
+    "Guy",
+    "Hanne",
+    "Ilse",
+    "Jan",
+    "Karin",
+    "Luc",
+    "Marie",
+    "Nico",
+    "Olga",
+    "Pieter",
+    "Quentin",
+    "Rita",
+    "Sofie",
+    "Tom",
+]
+LAST = [
+    "Peeters",
+    "Janssens",
+    "Maes",
+    "Jacobs",
+    "Mertens",
+    "Willems",
+    "Claes",
+    "Goossens",
+    "Wouters",
+    "Dubois",
+    "Lambert",
+    "Dupont",
+    "Martin",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Leroy",
+    "Renard",
+    "Collin",
+    "Vermeulen",
+]
 
 
 def kbo(n: int) -> str:
@@ -52,30 +91,70 @@ def generate(path: Path) -> None:
     with db.atomic():
         for start in range(0, ORGS, 5000):
             Organisation.insert_many(
-                [{"id": i + 1, "name": f"ORG {i:06d} {rnd.choice(LAST).upper()}",
-                  "kbo": kbo(i), "created_on": today} for i in range(start, start + 5000)]
+                [
+                    {
+                        "id": i + 1,
+                        "name": f"ORG {i:06d} {rnd.choice(LAST).upper()}",
+                        "kbo": kbo(i),
+                        "created_on": today,
+                    }
+                    for i in range(start, start + 5000)
+                ]
             ).execute()
             Qualite.insert_many(
-                [{"id": i + 1, "organisation": i + 1, "kind": "employeur_onss",
-                  "created_on": today} for i in range(start, start + 5000)]).execute()
+                [
+                    {
+                        "id": i + 1,
+                        "organisation": i + 1,
+                        "kind": "employeur_onss",
+                        "created_on": today,
+                    }
+                    for i in range(start, start + 5000)
+                ]
+            ).execute()
         for start in range(0, PERSONS, 5000):
             rows = []
             for i in range(start, start + 5000):
                 first, last = rnd.choice(FIRST), rnd.choice(LAST)
-                rows.append({"id": i + 1, "login": f"{first.lower()}.{last.lower()}{i}",
-                             "password_hash": hashed, "first_name": first,
-                             "last_name": f"{last}{'' if i % 3 else '-' + rnd.choice(LAST)}",
-                             "email": f"{first.lower()}.{last.lower()}{i}@example.be",
-                             "password_changed_at": now, "created_at": now})
+                rows.append(
+                    {
+                        "id": i + 1,
+                        "login": f"{first.lower()}.{last.lower()}{i}",
+                        "password_hash": hashed,
+                        "first_name": first,
+                        "last_name": f"{last}{'' if i % 3 else '-' + rnd.choice(LAST)}",
+                        "email": f"{first.lower()}.{last.lower()}{i}@example.be",
+                        "password_changed_at": now,
+                        "created_at": now,
+                    }
+                )
             Person.insert_many(rows).execute()
             Role.insert_many(
-                [{"person": i + 1, "qualite": i // 3 + 1,
-                  "role": ("gestionnaire_local", "co_gestionnaire_local", "utilisateur")[i % 3]}
-                 for i in range(start, start + 5000)]).execute()
-        manager = Person.create(login="bench.manager", password_hash=hashed, first_name="Bench",
-                                last_name="Manager", password_changed_at=now, created_at=now)
-        Role.insert_many([{"person": manager.id, "qualite": q, "role": "co_gestionnaire_local"}
-                          for q in rnd.sample(range(1, ORGS + 1), MANAGED)]).execute()
+                [
+                    {
+                        "person": i + 1,
+                        "qualite": i // 3 + 1,
+                        "role": ("gestionnaire_local", "co_gestionnaire_local", "utilisateur")[
+                            i % 3
+                        ],
+                    }
+                    for i in range(start, start + 5000)
+                ]
+            ).execute()
+        manager = Person.create(
+            login="bench.manager",
+            password_hash=hashed,
+            first_name="Bench",
+            last_name="Manager",
+            password_changed_at=now,
+            created_at=now,
+        )
+        Role.insert_many(
+            [
+                {"person": manager.id, "qualite": q, "role": "co_gestionnaire_local"}
+                for q in rnd.sample(range(1, ORGS + 1), MANAGED)
+            ]
+        ).execute()
     db.execute_sql("ANALYZE")
 
 
@@ -93,15 +172,19 @@ def main() -> int:
     if args.fresh or not path.exists():
         t0 = time.perf_counter()
         generate(path)
-        print(f"generated {ORGS:,} organisations, {PERSONS:,} persons in "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {ORGS:,} organisations, {PERSONS:,} persons in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
     open_database(path)
     manager = Person.get(Person.login == "bench.manager").id
     rnd = random.Random(11)
-    queries = ([rnd.choice(LAST)[:k] for k in (3, 4, 5) for _ in range(60)]
-               + [rnd.choice(FIRST).lower() for _ in range(100)]
-               + [f"{rnd.choice(FIRST)} {rnd.choice(LAST)}" for _ in range(100)]
-               + ["example.be", "zzzz", "@example", "ma", "x y z"] * 20)
+    queries = (
+        [rnd.choice(LAST)[:k] for k in (3, 4, 5) for _ in range(60)]
+        + [rnd.choice(FIRST).lower() for _ in range(100)]
+        + [f"{rnd.choice(FIRST)} {rnd.choice(LAST)}" for _ in range(100)]
+        + ["example.be", "zzzz", "@example", "ma", "x y z"] * 20
+    )
     users.search_persons(manager, "warm-up")
     times, hits = [], 0
     for text in queries:
@@ -119,12 +202,17 @@ def main() -> int:
         users.users_of(manager, q)
         load.append((time.perf_counter() - t0) * 1000)
     p95 = percentile(times, 95)
-    print(f"search: {len(times)} queries over {len(managed)} managed organisations, "
-          f"{hits} hits shown")
-    print(f"search: median {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, "
-          f"max {max(times):.2f} ms  (goal p95 <= 20 ms: ratio {p95 / 20:.2f})")
-    print(f"Utilisateurs page load: median {statistics.median(load):.2f} ms, "
-          f"p95 {percentile(load, 95):.2f} ms")
+    print(
+        f"search: {len(times)} queries over {len(managed)} managed organisations, {hits} hits shown"
+    )
+    print(
+        f"search: median {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, "
+        f"max {max(times):.2f} ms  (goal p95 <= 20 ms: ratio {p95 / 20:.2f})"
+    )
+    print(
+        f"Utilisateurs page load: median {statistics.median(load):.2f} ms, "
+        f"p95 {percentile(load, 95):.2f} ms"
+    )
     return 0
 
 

@@ -46,9 +46,24 @@ def free_port() -> int:
 
 def sftp_command(port: int, key: Path, user: str, cipher: str, *extra: str) -> list[str]:
     """The client's command line: the same options whatever the server."""
-    command = [SFTP, "-b", "-", "-i", str(key), "-P", str(port),
-               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-               "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", *extra]
+    command = [
+        SFTP,
+        "-b",
+        "-",
+        "-i",
+        str(key),
+        "-P",
+        str(port),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        *extra,
+    ]
     if cipher != "default":
         command += ["-c", cipher]
     return [*command, f"{user}@127.0.0.1"]
@@ -56,8 +71,9 @@ def sftp_command(port: int, key: Path, user: str, cipher: str, *extra: str) -> l
 
 def negotiated_cipher(port: int, key: Path, user: str, cipher: str) -> str:
     """The client-to-server cipher of one short session, as ``sftp -v`` reports it."""
-    result = subprocess.run(sftp_command(port, key, user, cipher, "-v"), input="pwd\n",
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        sftp_command(port, key, user, cipher, "-v"), input="pwd\n", capture_output=True, text=True
+    )
     for line in result.stderr.splitlines():
         if "kex: client->server cipher:" in line:
             return line.split("cipher:", 1)[1].split()[0]
@@ -76,8 +92,7 @@ def sftp(port: int, key: Path, user: str, commands: str, cwd: Path, cipher: str)
 
 def start_sshd(work: Path, public_key: str, home: Path) -> tuple[subprocess.Popen[bytes], int]:
     host_key = work / "sshd_host_ed25519_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
-                   check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
     authorized = work / "authorized_keys"
     authorized.write_text(public_key + "\n")
     authorized.chmod(0o600)
@@ -113,12 +128,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--cipher", default="aes128-gcm@openssh.com",
-                        help="the client's -c for both servers, or 'default' (none)")
+    parser.add_argument(
+        "--cipher",
+        default="aes128-gcm@openssh.com",
+        help="the client's -c for both servers, or 'default' (none)",
+    )
     args = parser.parse_args()
     if not os.path.exists(SSHD):
-        print(f"{SSHD} is missing: install OpenSSH's server first "
-              "(apt-get install openssh-server); this script installs nothing.")
+        print(
+            f"{SSHD} is missing: install OpenSSH's server first "
+            "(apt-get install openssh-server); this script installs nothing."
+        )
         return 2
     import getpass
 
@@ -158,36 +178,59 @@ def main() -> int:
         for home in (ours, theirs):
             shutil.copy(payload, home / "OUT" / "payload.bin")
 
-        service = SFTPService(homes, load_or_create_host_keys(work / "host_key"), port=0,
-                              limits=ServerLimits(max_file_size=(args.size_mb + 16) * MB))
+        service = SFTPService(
+            homes,
+            load_or_create_host_keys(work / "host_key"),
+            port=0,
+            limits=ServerLimits(max_file_size=(args.size_mb + 16) * MB),
+        )
         service.start()
         sshd, sshd_port = start_sshd(work, creds.ssh_public_key.read_text().strip(), theirs)
-        targets = {"expedito": (service.address[1], USER, ours),
-                   "sshd": (sshd_port, getpass.getuser(), theirs)}
+        targets = {
+            "expedito": (service.address[1], USER, ours),
+            "sshd": (sshd_port, getpass.getuser(), theirs),
+        }
         for name, (port, user, _home) in targets.items():
             cipher = negotiated_cipher(port, creds.ssh_private_key, user, args.cipher)
             print(f"{name}: negotiated cipher {cipher}")
         times: dict[tuple[str, str], list[float]] = {}
         for run in range(args.runs):
             for name, (port, user, home) in targets.items():
-                up = sftp(port, creds.ssh_private_key, user, f"put payload.bin IN/up{run}\n",
-                          client, args.cipher)
+                up = sftp(
+                    port,
+                    creds.ssh_private_key,
+                    user,
+                    f"put payload.bin IN/up{run}\n",
+                    client,
+                    args.cipher,
+                )
                 (home / "IN" / f"up{run}").unlink()
                 (client / "down.bin").unlink(missing_ok=True)
-                down = sftp(port, creds.ssh_private_key, user,
-                            "get OUT/payload.bin down.bin\n", client, args.cipher)
+                down = sftp(
+                    port,
+                    creds.ssh_private_key,
+                    user,
+                    "get OUT/payload.bin down.bin\n",
+                    client,
+                    args.cipher,
+                )
                 times.setdefault((name, "upload"), []).append(up)
                 times.setdefault((name, "download"), []).append(down)
-                print(f"run {run + 1} {name:8} upload {up:6.2f} s  download {down:6.2f} s",
-                      flush=True)
-        print(f"\n{args.size_mb} MB, median of {args.runs} runs (OpenSSH sftp client, "
-              f"cipher: {args.cipher}):")
+                print(
+                    f"run {run + 1} {name:8} upload {up:6.2f} s  download {down:6.2f} s", flush=True
+                )
+        print(
+            f"\n{args.size_mb} MB, median of {args.runs} runs (OpenSSH sftp client, "
+            f"cipher: {args.cipher}):"
+        )
         for direction in ("upload", "download"):
             mine = statistics.median(times[("expedito", direction)])
             reference = statistics.median(times[("sshd", direction)])
-            print(f"  {direction:8}  expedito {mine:6.2f} s ({args.size_mb / mine:6.1f} MB/s)"
-                  f"  sshd {reference:6.2f} s ({args.size_mb / reference:6.1f} MB/s)"
-                  f"  ratio sshd/expedito {reference / mine:5.2f}")
+            print(
+                f"  {direction:8}  expedito {mine:6.2f} s ({args.size_mb / mine:6.1f} MB/s)"
+                f"  sshd {reference:6.2f} s ({args.size_mb / reference:6.1f} MB/s)"
+                f"  ratio sshd/expedito {reference / mine:5.2f}"
+            )
     finally:
         if service is not None:
             service.stop()

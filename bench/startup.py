@@ -157,8 +157,13 @@ def _env() -> dict[str, str]:
     env.update(TERM="xterm-256color", COLUMNS="80", LINES="24", PYTHONPATH=str(ROOT))
     # PYTHONDONTWRITEBYTECODE (set on some build machines) would have Expedito compile its
     # sources at every start, which no installed copy does: the untimed first run writes them.
-    for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL", "TEXTUAL_DEBUG",
-                 "PYTHONDONTWRITEBYTECODE"):
+    for name in (
+        "NO_COLOR",
+        "TEXTUAL_COLOR_SYSTEM",
+        "TEXTUAL",
+        "TEXTUAL_DEBUG",
+        "PYTHONDONTWRITEBYTECODE",
+    ):
         env.pop(name, None)
     return env
 
@@ -200,8 +205,9 @@ def run_minimal() -> Run:
     try:
         first = child.wait_for("Minimal ready") - child.started
         keys = child.wait_for("Minimal ready", "Next") - child.started
-        times = {f"n{i}": _timed_key(child, "n", f"Pressed {i} ")
-                 for i in range(1, MINIMAL_KEYS + 1)}
+        times = {
+            f"n{i}": _timed_key(child, "n", f"Pressed {i} ") for i in range(1, MINIMAL_KEYS + 1)
+        }
         return Run(first, keys, times)
     finally:
         child.stop()
@@ -254,29 +260,44 @@ def main() -> int:
                 ours.append(run_expedito(db))
                 minimal.append(run_minimal())
             floor.extend(run_floor())
-    print(f"runs: {args.runs} of each, alternating (ABBA); 80x24 pty; "
-          f"median [interquartile range] in ms")
+    print(
+        f"runs: {args.runs} of each, alternating (ABBA); 80x24 pty; "
+        f"median [interquartile range] in ms"
+    )
     rows = [
-        ("start-up to first frame", [r.first_frame for r in ours],
-         [r.first_frame for r in minimal]),
-        ("start-up to screen with keys", [r.with_keys for r in ours],
-         [r.with_keys for r in minimal]),
-        ("sidebar key to repainted page", [t for r in ours for t in r.keys.values()],
-         [t for r in minimal for t in r.keys.values()]),
+        (
+            "start-up to first frame",
+            [r.first_frame for r in ours],
+            [r.first_frame for r in minimal],
+        ),
+        (
+            "start-up to screen with keys",
+            [r.with_keys for r in ours],
+            [r.with_keys for r in minimal],
+        ),
+        (
+            "sidebar key to repainted page",
+            [t for r in ours for t in r.keys.values()],
+            [t for r in minimal for t in r.keys.values()],
+        ),
     ]
     worst = 0.0
     for label, ours_s, minimal_s in rows:
         a1, a, a3 = _quartiles([t * 1000 for t in ours_s])
         b1, b, b3 = _quartiles([t * 1000 for t in minimal_s])
         worst = max(worst, a / b)
-        print(f"{label:30} expedito {a:6.1f} [{a1:6.1f}–{a3:6.1f}]   "
-              f"minimal {b:6.1f} [{b1:6.1f}–{b3:6.1f}]   ratio {a / b:.2f}")
+        print(
+            f"{label:30} expedito {a:6.1f} [{a1:6.1f}–{a3:6.1f}]   "
+            f"minimal {b:6.1f} [{b1:6.1f}–{b3:6.1f}]   ratio {a / b:.2f}"
+        )
     minimal_key = statistics.median(t for r in minimal for t in r.keys.values())
     ours_key = statistics.median(t for r in ours for t in r.keys.values())
     f1, f, f3 = _quartiles([t * 1000 for t in floor])
-    print(f"{'floor: page switch, no work':30} floor    {f:6.1f} [{f1:6.1f}–{f3:6.1f}]   "
-          f"ratio to minimal {f / 1000 / minimal_key:.2f}   expedito to floor "
-          f"{ours_key * 1000 / f:.2f}")
+    print(
+        f"{'floor: page switch, no work':30} floor    {f:6.1f} [{f1:6.1f}–{f3:6.1f}]   "
+        f"ratio to minimal {f / 1000 / minimal_key:.2f}   expedito to floor "
+        f"{ours_key * 1000 / f:.2f}"
+    )
     print("key to page, each page (median ms, ratio to the minimal app's key):")
     for _move, page, _marker in WALK:
         median = statistics.median(r.keys[page] for r in ours)

@@ -21,8 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFkZGVkIGZvciB0aGUgYmVuY2ggb25seSAwMDAwMDA"
-       " bench")
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFkZGVkIGZvciB0aGUgYmVuY2ggb25seSAwMDAwMDA bench"
 
 
 def measure(count: int) -> tuple[float, float, float]:
@@ -64,14 +63,17 @@ def main(argv: list[str]) -> int:
         cycles = sorted(r[0] for r in runs)
         mkdirs = sorted(r[1] for r in runs)
         median = statistics.median(cycles)
-        line = (f"{count:>7} pending channels: cycle median {median:6.2f} s "
-                f"(min {cycles[0]:.2f}, {median / count * 1e6:5.1f} µs each); "
-                f"the same mkdir calls alone: median {statistics.median(mkdirs):6.2f} s "
-                f"(min {mkdirs[0]:.2f})")
+        line = (
+            f"{count:>7} pending channels: cycle median {median:6.2f} s "
+            f"(min {cycles[0]:.2f}, {median / count * 1e6:5.1f} µs each); "
+            f"the same mkdir calls alone: median {statistics.median(mkdirs):6.2f} s "
+            f"(min {mkdirs[0]:.2f})"
+        )
         if medians:
             first_count, first_time = medians[0]
-            line += (f"; x{median / first_time:.1f} the time for "
-                     f"x{count / first_count:.0f} the channels")
+            line += (
+                f"; x{median / first_time:.1f} the time for x{count / first_count:.0f} the channels"
+            )
         medians.append((count, median))
         print(line, flush=True)
     return 0

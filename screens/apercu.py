@@ -42,13 +42,14 @@ if TYPE_CHECKING:
 
 
 class NextSync(Static):
-    """"Prochaine synchronisation à 14:30", kept in step with the back office's schedule."""
+    """ "Prochaine synchronisation à 14:30", kept in step with the back office's schedule."""
 
     def __init__(self, t: Translator, upcoming: datetime, kind: str) -> None:
         self.t = t
         self.text = t("apercu.next_sync", time=f"{upcoming:%H:%M}")
-        super().__init__(self.text, id=f"next-sync-{kind.lower()}", classes="next-sync",
-                         markup=False)
+        super().__init__(
+            self.text, id=f"next-sync-{kind.lower()}", classes="next-sync", markup=False
+        )
 
     def follow(self, upcoming: datetime) -> None:
         text = self.t("apercu.next_sync", time=f"{upcoming:%H:%M}")
@@ -76,9 +77,8 @@ def next_slot(page: Page) -> datetime:
     return page.portal_app.back_office.next_slot()
 
 
-def sync_pending_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime
-                         ) -> list[Widget]:
-    """"La configuration … est en cours" and when the next synchronisation happens."""
+def sync_pending_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime) -> list[Widget]:
+    """ "La configuration … est en cours" and when the next synchronisation happens."""
     if channel.status != PENDING and not channel.change_pending:
         return []
     key = "apercu.pending" if channel.status == PENDING else "apercu.change_pending"
@@ -90,8 +90,11 @@ def sync_pending_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime
 
 def server_widgets(t: Translator, server: SftpServerInfo) -> list[Widget]:
     """The SFTP server's address and host key fingerprint (or that it never started)."""
-    text = [t("apercu.sftp_server", address=f"{server.address[0]}:{server.address[1]}")
-            ] if server.address is not None else []
+    text = (
+        [t("apercu.sftp_server", address=f"{server.address[0]}:{server.address[1]}")]
+        if server.address is not None
+        else []
+    )
     if server.fingerprints:
         text.append(t("apercu.host_key"))
         text += [f"  {fingerprint}" for fingerprint in server.fingerprints]
@@ -100,8 +103,9 @@ def server_widgets(t: Translator, server: SftpServerInfo) -> list[Widget]:
     return [Static("\n".join(text), id="sftp-server", markup=False)]
 
 
-def channel_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime,
-                    server: SftpServerInfo | None = None) -> list[Widget]:
+def channel_widgets(
+    t: Translator, channel: ChannelInfo, upcoming: datetime, server: SftpServerInfo | None = None
+) -> list[Widget]:
     """One channel as the overview and its *Canal* page show it."""
     widgets: list[Widget] = [
         Static(kind_label(channel.kind), classes="section-title", markup=False),
@@ -112,37 +116,43 @@ def channel_widgets(t: Translator, channel: ChannelInfo, upcoming: datetime,
         widgets += server_widgets(t, server)
     if channel.certificate is not None:
         widgets.append(Static(certificate_text(t, channel.certificate), markup=False))
-    widgets.append(Static(t("channel.applications_heading"), classes="subsection",
-                          markup=False))
-    widgets.append(Static(channel_applications_text(t, channel),
-                          id=f"applications-{channel.kind.lower()}", markup=False))
+    widgets.append(Static(t("channel.applications_heading"), classes="subsection", markup=False))
+    widgets.append(
+        Static(
+            channel_applications_text(t, channel),
+            id=f"applications-{channel.kind.lower()}",
+            markup=False,
+        )
+    )
     return widgets
 
 
 SERVICE_CERTIFICATE_FILE = "expedito-service.cer"
 
 
-def service_certificate_widgets(t: Translator, service: ServiceCertificate | None
-                                ) -> list[Widget]:
+def service_certificate_widgets(t: Translator, service: ServiceCertificate | None) -> list[Widget]:
     """The service's own certificate, which signs each ACRF (``FS.ACRF``): what partners'
     software checks the acknowledgements against; F6 saves it."""
-    widgets: list[Widget] = [Static(t("apercu.service_cert"), classes="section-title",
-                                    markup=False)]
+    widgets: list[Widget] = [
+        Static(t("apercu.service_cert"), classes="section-title", markup=False)
+    ]
     if service is None:
         widgets.append(Static(t("apercu.service_cert_missing"), markup=False))
         return widgets
-    text = "\n".join((t("apercu.service_cert_note"),
-                      certificate_text(t, service.summary),
-                      t("apercu.service_cert_fingerprint", fingerprint=service.fingerprint_sha256)))
+    text = "\n".join(
+        (
+            t("apercu.service_cert_note"),
+            certificate_text(t, service.summary),
+            t("apercu.service_cert_fingerprint", fingerprint=service.fingerprint_sha256),
+        )
+    )
     widgets.append(Static(text, id="service-certificate", markup=False))
-    widgets.append(Button(t("apercu.service_cert_save"),
-                          id="save-service-cert", compact=True))
+    widgets.append(Button(t("apercu.service_cert_save"), id="save-service-cert", compact=True))
     return widgets
 
 
 class ApercuPage(Page):
-    BINDINGS = [Binding("f6", "save_certificate", "Certificat du service",
-                        id="apercu.save_cert")]
+    BINDINGS = [Binding("f6", "save_certificate", "Certificat du service", id="apercu.save_cert")]
     DEFAULT_CSS = """
     ApercuPage #apercu-body { height: auto; }
     ApercuPage .section-title { text-style: bold; color: $primary; margin-top: 1; }
@@ -192,16 +202,21 @@ class ApercuPage(Page):
         """Write the service's certificate (DER) to ``~/expedito-service.cer``."""
         service = self.service
         if service is None:
-            self.app.call_from_thread(self.notify, self.t("apercu.service_cert_missing"),
-                                      severity="warning")
+            self.app.call_from_thread(
+                self.notify, self.t("apercu.service_cert_missing"), severity="warning"
+            )
             return
         target = Path.home() / SERVICE_CERTIFICATE_FILE
         target.write_bytes(service.der)
-        self.app.call_from_thread(self.notify, self.t("apercu.service_cert_saved",
-                                                      file=str(target)), timeout=10)
+        self.app.call_from_thread(
+            self.notify, self.t("apercu.service_cert_saved", file=str(target)), timeout=10
+        )
 
-    def fetch(self) -> tuple[Overview | None, SftpServerInfo | None,
-                             ServiceCertificate | None, list[ExpiringCertificate]]:
+    def fetch(
+        self,
+    ) -> tuple[
+        Overview | None, SftpServerInfo | None, ServiceCertificate | None, list[ExpiringCertificate]
+    ]:
         from store.senders import overview
 
         data = overview(self.ctx.person.id, self.ctx.qualite.id)
@@ -218,9 +233,15 @@ class ApercuPage(Page):
             expiring = expiring_for(self.ctx.qualite.id, app.back_office.local_now().date())
         return data, server, service_certificate(), expiring
 
-    async def show(self, loaded: tuple[Overview | None, SftpServerInfo | None,
-                                       ServiceCertificate | None,
-                                       list[ExpiringCertificate]]) -> None:
+    async def show(
+        self,
+        loaded: tuple[
+            Overview | None,
+            SftpServerInfo | None,
+            ServiceCertificate | None,
+            list[ExpiringCertificate],
+        ],
+    ) -> None:
         t, (overview, server, self.service, expiring) = self.ctx.t, loaded
         body = self.query_one("#apercu-body", Vertical)
         await body.remove_children()
@@ -228,18 +249,37 @@ class ApercuPage(Page):
             await body.mount(Static(t("messages.no_sender"), classes="notice", markup=False))
             return
         sender = overview.sender
-        widgets: list[Widget] = [Static(warning_text(t, expiring), id="cert-warning",
-                                        classes="sync-pending", markup=False)
-                                 ] if expiring else []
+        widgets: list[Widget] = (
+            [
+                Static(
+                    warning_text(t, expiring),
+                    id="cert-warning",
+                    classes="sync-pending",
+                    markup=False,
+                )
+            ]
+            if expiring
+            else []
+        )
         widgets += [
             Static(t("apercu.contact"), classes="section-title", markup=False),
-            Static(contact_text(t, overview.contact) if overview.contact else "-",
-                   id="apercu-contact", markup=False),
+            Static(
+                contact_text(t, overview.contact) if overview.contact else "-",
+                id="apercu-contact",
+                markup=False,
+            ),
             Static(t("apercu.technical_user"), classes="section-title", markup=False),
-            Static(lines(((t("apercu.number"), str(sender.number)),
-                          (t("apercu.registered_on"), fmt_date(sender.registered_on)),
-                          (t("user.name"), sender.technical_user))),
-                   id="apercu-sender", markup=False),
+            Static(
+                lines(
+                    (
+                        (t("apercu.number"), str(sender.number)),
+                        (t("apercu.registered_on"), fmt_date(sender.registered_on)),
+                        (t("user.name"), sender.technical_user),
+                    )
+                ),
+                id="apercu-sender",
+                markup=False,
+            ),
             Static(t("apercu.note"), classes="apercu-note", markup=False),
         ]
         upcoming = next_slot(self)

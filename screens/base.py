@@ -235,8 +235,9 @@ class Page(Widget):
                 await leave()
 
         t = self.ctx.t
-        self.app.push_screen(ConfirmDialog(t("leave.question"), t("leave.yes"), t("leave.no")),
-                             answered)
+        self.app.push_screen(
+            ConfirmDialog(t("leave.question"), t("leave.yes"), t("leave.no")), answered
+        )
 
     def show_error(self, exc: BaseException) -> None:
         self.notify(error_text(exc, self.ctx.lang), severity="error")

@@ -106,8 +106,9 @@ class CanalPage(Page):
     async def show(self, overview: Overview | None) -> None:
         t = self.ctx.t
         self.overview = overview
-        self.channel = next((c for c in overview.channels if c.kind == self.kind),
-                            None) if overview else None
+        self.channel = (
+            next((c for c in overview.channels if c.kind == self.kind), None) if overview else None
+        )
         self.loaded = True
         self.remove_class("-wizard")
         self.query_one(".page-title").display = True
@@ -119,23 +120,39 @@ class CanalPage(Page):
         if overview is None:
             widgets.append(Static(t("messages.no_sender"), classes="notice", markup=False))
         elif self.channel is None:
-            widgets.append(Static(t("canal.none", kind=label), id="canal-none",
-                                  classes="notice", markup=False))
+            widgets.append(
+                Static(t("canal.none", kind=label), id="canal-none", classes="notice", markup=False)
+            )
             if manager:
-                widgets.append(Horizontal(Button(t("canal.add", kind=label), id="canal-add",
-                                                 variant="primary", compact=True),
-                                          id="canal-actions"))
+                widgets.append(
+                    Horizontal(
+                        Button(
+                            t("canal.add", kind=label),
+                            id="canal-add",
+                            variant="primary",
+                            compact=True,
+                        ),
+                        id="canal-actions",
+                    )
+                )
         else:
             widgets += channel_widgets(t, self.channel, next_slot(self))
             if manager:
-                widgets.append(Horizontal(
-                    Button(t("canal.modify"), id="canal-modify", variant="primary",
-                           compact=True),
-                    Button(t("canal.remove"), id="canal-remove", variant="error", compact=True),
-                    id="canal-actions"))
+                widgets.append(
+                    Horizontal(
+                        Button(
+                            t("canal.modify"), id="canal-modify", variant="primary", compact=True
+                        ),
+                        Button(t("canal.remove"), id="canal-remove", variant="error", compact=True),
+                        id="canal-actions",
+                    )
+                )
         if not manager and overview is not None:
-            widgets.append(Static(t("messages.managers_only"), id="managers-only",
-                                  classes="notice", markup=False))
+            widgets.append(
+                Static(
+                    t("messages.managers_only"), id="managers-only", classes="notice", markup=False
+                )
+            )
         await body.mount_all(widgets)
         self.screen.refresh_bindings()
 
@@ -146,15 +163,22 @@ class CanalPage(Page):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("add", "modify", "remove"):
-            if not (self.ctx.is_manager and self.loaded and self.overview is not None
-                    and not self._wizard_shown()):
+            if not (
+                self.ctx.is_manager
+                and self.loaded
+                and self.overview is not None
+                and not self._wizard_shown()
+            ):
                 return False
             return (self.channel is None) == (action == "add")
         return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"canal-add": self.action_add, "canal-modify": self.action_modify,
-                   "canal-remove": self.action_remove}
+        actions = {
+            "canal-add": self.action_add,
+            "canal-modify": self.action_modify,
+            "canal-remove": self.action_remove,
+        }
         if event.button.id in actions:
             event.stop()
             actions[event.button.id]()
@@ -182,8 +206,7 @@ class CanalPage(Page):
 
     def on_wizard_done(self, message: Wizard.Done) -> None:
         message.stop()
-        self.notify(self.t(f"wizard.done.{message.mode}", kind=kind_label(self.kind)),
-                    timeout=10)
+        self.notify(self.t(f"wizard.done.{message.mode}", kind=kind_label(self.kind)), timeout=10)
         self.sender_changed()
         self.load()
 
@@ -201,17 +224,21 @@ class CanalPage(Page):
                 self.delete_channel()
 
         t, label = self.ctx.t, kind_label(self.kind)
-        self.app.push_screen(ConfirmDialog(t("canal.remove_question", kind=label),
-                                           t("canal.remove_yes"), t("canal.remove_no")),
-                             answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                t("canal.remove_question", kind=label), t("canal.remove_yes"), t("canal.remove_no")
+            ),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def delete_channel(self) -> None:
         from store.senders import remove_channel
 
         try:
-            remove_channel(self.ctx.person.id, self.ctx.qualite.id, self.kind,
-                           now=sync_time.now(self))
+            remove_channel(
+                self.ctx.person.id, self.ctx.qualite.id, self.kind, now=sync_time.now(self)
+            )
         except ExpeditoError as exc:
             self.post_message(self.Removed(exc))
             return

@@ -18,6 +18,12 @@ def expiring_for(qualite_id: int, today: date) -> list[ExpiringCertificate]:
 
 
 def warning_text(t: Translator, rows: list[ExpiringCertificate]) -> str:
-    return "\n".join(t("exploitation.cert_warning", kind=row.channel,
-                       date=fmt_date(row.expires_on), days=max(row.days_left, 0))
-                     for row in rows)
+    return "\n".join(
+        t(
+            "exploitation.cert_warning",
+            kind=row.channel,
+            date=fmt_date(row.expires_on),
+            days=max(row.days_left, 0),
+        )
+        for row in rows
+    )

@@ -31,13 +31,13 @@ class CertificatPage(KeepTyped, Page):
         yield Static(t("page.certificat.title"), classes="page-title", markup=False)
         yield Vertical(id="cert-details")
         yield Static(t("personal_cert.register_title"), classes="section-title", markup=False)
-        yield FieldRow(t("personal_cert.file"), Input(id="cert_path", compact=True),
-                       "cert_path")
+        yield FieldRow(t("personal_cert.file"), Input(id="cert_path", compact=True), "cert_path")
         yield Static(t("personal_cert.file_hint"), classes="hint", markup=False)
         with Horizontal(id="cert-buttons"):
             yield Button(t("personal_cert.browse"), id="browse", compact=True)
-            yield Button(t("personal_cert.register"), id="register", variant="primary",
-                         compact=True)
+            yield Button(
+                t("personal_cert.register"), id="register", variant="primary", compact=True
+            )
             yield Button(t("personal_cert.remove"), id="remove", variant="error", compact=True)
         yield StatusLine("cert-status")
 
@@ -61,13 +61,19 @@ class CertificatPage(KeepTyped, Page):
         details = self.query_one("#cert-details", Vertical)
         await details.remove_children()
         if summary is None:
-            await details.mount(Static(t("error.certificate.none"), id="cert-none",
-                                       classes="notice", markup=False))
+            await details.mount(
+                Static(t("error.certificate.none"), id="cert-none", classes="notice", markup=False)
+            )
         else:
             await details.mount_all(
-                Static(f"{t(f'personal_cert.{name}')} : {getattr(summary, name)}",
-                       id=f"cert-{name}", classes="detail-line", markup=False)
-                for name in DETAILS)
+                Static(
+                    f"{t(f'personal_cert.{name}')} : {getattr(summary, name)}",
+                    id=f"cert-{name}",
+                    classes="detail-line",
+                    markup=False,
+                )
+                for name in DETAILS
+            )
         self.query_one("#remove", Button).display = summary is not None
         self.query_one(StatusLine).show(note)
 
@@ -98,8 +104,9 @@ class CertificatPage(KeepTyped, Page):
                 field.value = str(path)
                 field.focus()
 
-        self.app.push_screen(FileBrowser(self.t("personal_cert.pick_title"), self.ctx.t,
-                                         start), picked)
+        self.app.push_screen(
+            FileBrowser(self.t("personal_cert.pick_title"), self.ctx.t, start), picked
+        )
 
     def submit(self) -> None:
         clear_errors(self)
@@ -107,7 +114,8 @@ class CertificatPage(KeepTyped, Page):
         path = self.query_one("#cert_path", Input).value.strip()
         if not path:
             self.query_one("#row-cert_path", FieldRow).set_error(
-                self.t("error.certificate.required"))
+                self.t("error.certificate.required")
+            )
             return
         self.register(path)
 
@@ -128,8 +136,13 @@ class CertificatPage(KeepTyped, Page):
         self.load(self.t("personal_cert.registered"))
 
     def on_form_failed(self, message: FormFailed) -> None:
-        report(self, message.error, self.ctx.t, self.query_one(StatusLine),
-               {"": "cert_path", "certificate": "cert_path", "path": "cert_path"})
+        report(
+            self,
+            message.error,
+            self.ctx.t,
+            self.query_one(StatusLine),
+            {"": "cert_path", "certificate": "cert_path", "path": "cert_path"},
+        )
 
     def ask_remove(self) -> None:
         t = self.t
@@ -138,9 +151,14 @@ class CertificatPage(KeepTyped, Page):
             if yes:
                 self.remove_certificate()
 
-        self.app.push_screen(ConfirmDialog(t("personal_cert.remove_question"),
-                                           t("personal_cert.remove"), t("portal_form.cancel")),
-                             answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                t("personal_cert.remove_question"),
+                t("personal_cert.remove"),
+                t("portal_form.cancel"),
+            ),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")
     def remove_certificate(self) -> None:

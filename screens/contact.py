@@ -51,18 +51,23 @@ class ContactPage(ReloadWhenUntouched, Page):
         body = self.query_one("#contact-body", Vertical)
         await body.remove_children()
         if overview is None:
-            await body.mount(Static(self.t("messages.no_sender"), classes="notice",
-                                    markup=False))
+            await body.mount(Static(self.t("messages.no_sender"), classes="notice", markup=False))
             return
         manager = self.ctx.is_manager
-        await body.mount(ContactForm(self.ctx.t, overview.contact,
-                                     read_only=not manager))
+        await body.mount(ContactForm(self.ctx.t, overview.contact, read_only=not manager))
         if manager:
-            await body.mount(Button(self.t("contact.save"), id="contact-save",
-                                    variant="primary", compact=True))
+            await body.mount(
+                Button(self.t("contact.save"), id="contact-save", variant="primary", compact=True)
+            )
         else:
-            await body.mount(Static(self.t("messages.managers_only"), classes="notice",
-                                    id="managers-only", markup=False))
+            await body.mount(
+                Static(
+                    self.t("messages.managers_only"),
+                    classes="notice",
+                    id="managers-only",
+                    markup=False,
+                )
+            )
         self.screen.refresh_bindings()
         self.remember_loaded()
 

@@ -61,9 +61,13 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
         t, editable = self.ctx.t, self.ctx.is_manager
         org = q.organisation
         lang = self.ctx.lang
-        values = {"name": org.name, "kbo": org.kbo_display,
-                  "org-created": fmt_date(org.created_on), "kind": qualite_kind(t, q.kind),
-                  "qualite-created": fmt_date(q.created_on)}
+        values = {
+            "name": org.name,
+            "kbo": org.kbo_display,
+            "org-created": fmt_date(org.created_on),
+            "kind": qualite_kind(t, q.kind),
+            "qualite-created": fmt_date(q.created_on),
+        }
         if q.kind == EMPLOYEUR_ONSS:
             values["onss"] = q.onss_display
         if self.refill(values):
@@ -73,9 +77,18 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
             label = t(f"detail.{name}")
             if not editable:
                 return value_row(label, value, name)
-            return FieldRow(label, Input(value, id=name, compact=True, max_length=FIELD_MAX,
-                                         validators=[RuleValidator(rule, lang)],
-                                         validate_on=["blur", "submitted"]), name)
+            return FieldRow(
+                label,
+                Input(
+                    value,
+                    id=name,
+                    compact=True,
+                    max_length=FIELD_MAX,
+                    validators=[RuleValidator(rule, lang)],
+                    validate_on=["blur", "submitted"],
+                ),
+                name,
+            )
 
         widgets = [
             Static(t("detail.organisation"), classes="section-title", markup=False),
@@ -89,11 +102,13 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
             widgets.append(field("onss", q.onss_display, normalize_onss))
         widgets.append(value_row(t("detail.created"), fmt_date(q.created_on), "qualite-created"))
         if editable:
-            widgets.append(Button(t("portal_form.save"), id="save", variant="primary",
-                                  compact=True))
+            widgets.append(
+                Button(t("portal_form.save"), id="save", variant="primary", compact=True)
+            )
         else:
-            widgets.append(Static(t("detail.read_only"), id="read-only", classes="notice",
-                                  markup=False))
+            widgets.append(
+                Static(t("detail.read_only"), id="read-only", classes="notice", markup=False)
+            )
         body = self.query_one("#detail-body", Vertical)
         await body.remove_children()
         await body.mount_all(widgets)
@@ -107,8 +122,11 @@ class DetailQualitePage(SaveOnEnter, ReloadWhenUntouched, Page):
         self.query_one(StatusLine).show("")
         if check_inputs(self):
             self.saving()
-            self.store(QualiteChanges(field_value(self, "name"), field_value(self, "kbo"),
-                                      field_value(self, "onss")))
+            self.store(
+                QualiteChanges(
+                    field_value(self, "name"), field_value(self, "kbo"), field_value(self, "onss")
+                )
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def store(self, changes: QualiteChanges) -> None:

@@ -49,8 +49,7 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
             self.session = session
 
     def compose(self) -> ComposeResult:
-        yield Static(self.t("page.donnees_personnelles.title"), classes="page-title",
-                     markup=False)
+        yield Static(self.t("page.donnees_personnelles.title"), classes="page-title", markup=False)
         yield Vertical(id="personal-body")
         yield StatusLine("personal-status")
 
@@ -64,46 +63,86 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
 
     async def show(self, p: PersonInfo) -> None:
         t, lang = self.ctx.t, self.ctx.lang
-        rules = {"first_name": required, "last_name": required,
-                 "email": lambda v: check_email(v) if v.strip() else required(v),
-                 "phone": _optional_phone}
+        rules = {
+            "first_name": required,
+            "last_name": required,
+            "email": lambda v: check_email(v) if v.strip() else required(v),
+            "phone": _optional_phone,
+        }
 
         def text(name: str, value: str) -> FieldRow:
-            return FieldRow(t(f"personal.{name}") + (" *" if name != "phone" else ""),
-                            Input(value, id=name, compact=True, max_length=FIELD_MAX,
-                                  validators=[RuleValidator(rules[name], lang)],
-                                  validate_on=["blur", "submitted"]), name)
+            return FieldRow(
+                t(f"personal.{name}") + (" *" if name != "phone" else ""),
+                Input(
+                    value,
+                    id=name,
+                    compact=True,
+                    max_length=FIELD_MAX,
+                    validators=[RuleValidator(rules[name], lang)],
+                    validate_on=["blur", "submitted"],
+                ),
+                name,
+            )
 
         title = p.title if p.title in TITLES else TITLES[0]
         language = p.language if p.language in LANGUAGES else self.ctx.lang
-        if self.refill({"title": title, "first_name": p.first_name, "last_name": p.last_name,
-                        "language": language, "email": p.email, "phone": p.phone}):
+        if self.refill(
+            {
+                "title": title,
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "language": language,
+                "email": p.email,
+                "phone": p.phone,
+            }
+        ):
             return
         body = self.query_one("#personal-body", Vertical)
         await body.remove_children()
-        await body.mount_all([
-            Static(t("personal.login", login=p.login), id="personal-login", markup=False),
-            FieldRow(t("personal.title") + " *", Select(
-                [(person_title(t, code), code) for code in TITLES], value=title,
-                allow_blank=False, compact=True, id="title"), "title"),
-            text("first_name", p.first_name),
-            text("last_name", p.last_name),
-            FieldRow(t("personal.language") + " *", Select(
-                [(LANGUAGE_NAMES[code], code) for code in LANGUAGES], value=language,
-                allow_blank=False, compact=True, id="language"), "language"),
-            text("email", p.email),
-            text("phone", p.phone),
-            Static(t("portal_form.required"), classes="hint", markup=False),
-            Button(t("portal_form.save"), id="save", variant="primary", compact=True),
-        ])
+        await body.mount_all(
+            [
+                Static(t("personal.login", login=p.login), id="personal-login", markup=False),
+                FieldRow(
+                    t("personal.title") + " *",
+                    Select(
+                        [(person_title(t, code), code) for code in TITLES],
+                        value=title,
+                        allow_blank=False,
+                        compact=True,
+                        id="title",
+                    ),
+                    "title",
+                ),
+                text("first_name", p.first_name),
+                text("last_name", p.last_name),
+                FieldRow(
+                    t("personal.language") + " *",
+                    Select(
+                        [(LANGUAGE_NAMES[code], code) for code in LANGUAGES],
+                        value=language,
+                        allow_blank=False,
+                        compact=True,
+                        id="language",
+                    ),
+                    "language",
+                ),
+                text("email", p.email),
+                text("phone", p.phone),
+                Static(t("portal_form.required"), classes="hint", markup=False),
+                Button(t("portal_form.save"), id="save", variant="primary", compact=True),
+            ]
+        )
         self.remember_loaded()
 
     def save(self) -> None:
         self.query_one(StatusLine).show("")
         if check_inputs(self):
             self.saving()
-            self.store(PersonalData(**{name: field_value(self, name)
-                                       for name in PersonalData.__dataclass_fields__}))
+            self.store(
+                PersonalData(
+                    **{name: field_value(self, name) for name in PersonalData.__dataclass_fields__}
+                )
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def store(self, data: PersonalData) -> None:

@@ -33,17 +33,24 @@ class EnregistrementPage(Page):
         from store.senders import sender_status
 
         status = sender_status(self.ctx.qualite.id)
-        setup = None if status.has_active_sender else load_setup(
-            self.ctx.person.id, self.ctx.qualite.id, REGISTER, "SFTP", self.ctx.t)
+        setup = (
+            None
+            if status.has_active_sender
+            else load_setup(self.ctx.person.id, self.ctx.qualite.id, REGISTER, "SFTP", self.ctx.t)
+        )
         return setup, status
 
     async def show(self, loaded: tuple[WizardSetup | None, SenderStatus]) -> None:
         setup, status = loaded
         body = self.query_one("#enregistrement-body", Vertical)
         if setup is None:
-            await body.mount(Static(self.t("wizard.already_registered",
-                                           number=status.number), classes="notice",
-                                    markup=False))
+            await body.mount(
+                Static(
+                    self.t("wizard.already_registered", number=status.number),
+                    classes="notice",
+                    markup=False,
+                )
+            )
             return
         await body.mount(Wizard(self.ctx, setup))
         self.screen.refresh_bindings()

@@ -58,14 +58,15 @@ def detail_lines(t: Translator, batch: BatchSetInfo) -> list[str]:
         t("envois.detail.go", name=batch.go_name),
         t("envois.detail.folder", folder=batch.folder),
         t("envois.detail.received", at=batch.received_at.strftime("%d/%m/%Y %H:%M:%S")),
-        t("envois.detail.processed", at=batch.processed_at.strftime("%d/%m/%Y %H:%M:%S")
-          if batch.processed_at else "-"),
+        t(
+            "envois.detail.processed",
+            at=batch.processed_at.strftime("%d/%m/%Y %H:%M:%S") if batch.processed_at else "-",
+        ),
         t("envois.detail.result", result=result_name(t, batch)),
         t("envois.detail.ticket", ticket=batch.ticket or "-"),
         t("envois.detail.ack", name=batch.ack_name or "-"),
         "",
-        t("envois.detail.files", count=len(batch.files),
-          total=size_text(t, batch.total_bytes)),
+        t("envois.detail.files", count=len(batch.files), total=size_text(t, batch.total_bytes)),
     ]
     lines += [f"  {f.name}  ({size_text(t, f.size)})" for f in batch.files]
     lines.append("")
@@ -80,9 +81,12 @@ def detail_lines(t: Translator, batch: BatchSetInfo) -> list[str]:
 class EnvoiDialog(ModalScreen[None]):
     """One received set in full; Escape or Enter closes it."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="EnvoiDialog") + """
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="EnvoiDialog")
+        + """
     EnvoiDialog VerticalScroll { height: auto; max-height: 17; }
     """
+    )
     BINDINGS = [Binding("escape,enter", "close", "Fermer", id="dialog.close")]
     AUTO_FOCUS = "#envoi-body"
 
@@ -93,11 +97,15 @@ class EnvoiDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.t("envois.detail.title", name=set_label(self.info)),
-                         classes="dialog-title", markup=False)
+            yield Static(
+                self.t("envois.detail.title", name=set_label(self.info)),
+                classes="dialog-title",
+                markup=False,
+            )
             with VerticalScroll(id="envoi-body", can_focus=True):
-                yield Static("\n".join(detail_lines(self.t, self.info)), id="envoi-details",
-                             markup=False)
+                yield Static(
+                    "\n".join(detail_lines(self.t, self.info)), id="envoi-details", markup=False
+                )
         yield PortalFooter()
 
     def on_mount(self) -> None:
@@ -115,8 +123,7 @@ class EnvoisPage(Page):
     """
     BINDINGS = [
         Binding("pagedown", "next_page", "Page suivante", id="envois.next", priority=True),
-        Binding("pageup", "previous_page", "Page précédente", id="envois.previous",
-                priority=True),
+        Binding("pageup", "previous_page", "Page précédente", id="envois.previous", priority=True),
         Binding("f6", "refresh", "Actualiser", id="envois.refresh"),
     ]
 
@@ -178,8 +185,14 @@ class EnvoisPage(Page):
         table = self.query_one("#envois", DataTable)
         table.clear()
         for batch in self.sets:
-            table.add_row(received(batch), set_label(batch), result_name(t, batch),
-                          errors_cell(batch), batch.ticket or "-", key=str(batch.id))
+            table.add_row(
+                received(batch),
+                set_label(batch),
+                result_name(t, batch),
+                errors_cell(batch),
+                batch.ticket or "-",
+                key=str(batch.id),
+            )
         empty = self.query_one("#envois-empty", Static)
         empty.update(t("envois.empty"))
         empty.display = not self.sets
@@ -188,9 +201,10 @@ class EnvoisPage(Page):
         count.display = bool(self.sets)
         if self.sets:
             table.move_cursor(row=min(max(cursor, 0), len(self.sets) - 1))
-            count.update(t("envois.count", first=self.start + 1,
-                           last=self.start + len(self.sets))
-                         + ("  " + t("envois.more") if self.has_next else ""))
+            count.update(
+                t("envois.count", first=self.start + 1, last=self.start + len(self.sets))
+                + ("  " + t("envois.more") if self.has_next else "")
+            )
         self.refresh_bindings()
 
     def selected(self) -> BatchSetInfo | None:

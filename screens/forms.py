@@ -126,8 +126,11 @@ class KeepTyped(Page):
 
     def typed_values(self) -> dict[str, object] | None:
         fields = form_fields(self)
-        return {name: field.value for name, field in fields.items()
-                if isinstance(field, Input) and field.value} or None
+        return {
+            name: field.value
+            for name, field in fields.items()
+            if isinstance(field, Input) and field.value
+        } or None
 
     def restore_typed(self, values: dict[str, object]) -> None:
         for name, field in form_fields(self).items():
@@ -177,8 +180,11 @@ class FieldRow(Widget):
 
     @property
     def error(self) -> str:
-        return str(self.query_one(".field-error", Static).render()) if self.has_class(
-            "-invalid") else ""
+        return (
+            str(self.query_one(".field-error", Static).render())
+            if self.has_class("-invalid")
+            else ""
+        )
 
 
 class FormFailed(Message):
@@ -292,8 +298,9 @@ def check_inputs(root: Widget, names: Iterable[str] | None = None) -> bool:
     return ok
 
 
-def show_errors(root: Widget, exc: BaseException, t: Translator,
-                fields: Mapping[str, str] | None = None) -> str:
+def show_errors(
+    root: Widget, exc: BaseException, t: Translator, fields: Mapping[str, str] | None = None
+) -> str:
     """Show each error of ``exc`` next to the field it names (``fields`` maps the store's field
     names to row names when they differ). Returns the text of the errors that name no row."""
     errors = getattr(exc, "errors", None)
@@ -315,8 +322,13 @@ def show_errors(root: Widget, exc: BaseException, t: Translator,
     return "\n".join(rest)
 
 
-def report(root: Widget, exc: BaseException, t: Translator, status: StatusLine,
-           fields: Mapping[str, str] | None = None) -> None:
+def report(
+    root: Widget,
+    exc: BaseException,
+    t: Translator,
+    status: StatusLine,
+    fields: Mapping[str, str] | None = None,
+) -> None:
     """A refused form: each error next to its field, the others on the status line."""
     clear_errors(root)
     status.show(show_errors(root, exc, t, fields), error=True)

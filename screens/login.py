@@ -34,10 +34,15 @@ class LoginScreen(Screen[None]):
     # they were meant for: Textual hands a key to the field focused when it arrives, and a
     # field's own Tab or Enter moves the focus only after the keys already on their way.
     BINDINGS = [
-        Binding("tab", "next_field", "Champ suivant", show=False, priority=True,
-                id="login.next"),
-        Binding("shift+tab", "previous_field", "Champ précédent", show=False, priority=True,
-                id="login.previous"),
+        Binding("tab", "next_field", "Champ suivant", show=False, priority=True, id="login.next"),
+        Binding(
+            "shift+tab",
+            "previous_field",
+            "Champ précédent",
+            show=False,
+            priority=True,
+            id="login.previous",
+        ),
         Binding("enter", "enter", "Se connecter", show=False, priority=True, id="login.enter"),
     ]
 

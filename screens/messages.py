@@ -31,21 +31,46 @@ class MessagesPage(Page):
         await body.remove_children()
         widgets: list[Static | Button] = []
         if status.has_active_sender:
-            widgets.append(Static(self.t(
-                "messages.active", number=status.number, user=status.technical_user,
-                channels=", ".join(status.channel_kinds) or "-"), markup=False,
-                id="messages-status"))
+            widgets.append(
+                Static(
+                    self.t(
+                        "messages.active",
+                        number=status.number,
+                        user=status.technical_user,
+                        channels=", ".join(status.channel_kinds) or "-",
+                    ),
+                    markup=False,
+                    id="messages-status",
+                )
+            )
             widgets.append(Button(self.t("page.apercu.title"), id="open-apercu"))
         else:
-            widgets.append(Static(self.t("messages.no_sender"), markup=False,
-                                  id="messages-status", classes="notice"))
+            widgets.append(
+                Static(
+                    self.t("messages.no_sender"),
+                    markup=False,
+                    id="messages-status",
+                    classes="notice",
+                )
+            )
             if self.ctx.is_manager:
                 widgets.append(Static(self.t("messages.click_register"), markup=False))
-                widgets.append(Button(self.t("page.enregistrement.title"),
-                                      id="open-enregistrement", variant="primary"))
+                widgets.append(
+                    Button(
+                        self.t("page.enregistrement.title"),
+                        id="open-enregistrement",
+                        variant="primary",
+                    )
+                )
         if not self.ctx.is_manager:
-            widgets.append(Static(self.t("messages.managers_only"), markup=False,
-                                  id="managers-only", classes="notice"))
+            widgets.append(
+                Static(
+                    self.t("messages.managers_only"),
+                    markup=False,
+                    id="managers-only",
+                    classes="notice",
+                )
+            )
         await body.mount_all(widgets)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -31,10 +31,14 @@ class MotDePassePage(KeepTyped, Page):
         t = self.t
         yield Static(t("page.mot_de_passe.title"), classes="page-title", markup=False)
         for name in FIELDS:
-            yield FieldRow(t(f"password.{name}"), Input(id=name, password=True, compact=True,
-                                                       max_length=200), name)
-        yield Static(t("password.rules", min=PASSWORD_MIN), id="password-rules",
-                     classes="hint", markup=False)
+            yield FieldRow(
+                t(f"password.{name}"),
+                Input(id=name, password=True, compact=True, max_length=200),
+                name,
+            )
+        yield Static(
+            t("password.rules", min=PASSWORD_MIN), id="password-rules", classes="hint", markup=False
+        )
         yield Button(t("password.submit"), id="change", variant="primary", compact=True)
         yield StatusLine("password-status")
 
@@ -73,8 +77,9 @@ class MotDePassePage(KeepTyped, Page):
 
     def on_form_failed(self, message: FormFailed) -> None:
         report(self, message.error, self.ctx.t, self.query_one(StatusLine))
-        self.query_one("#current" if getattr(message.error, "field", "") == "current"
-                       else "#password", Input).focus()
+        self.query_one(
+            "#current" if getattr(message.error, "field", "") == "current" else "#password", Input
+        ).focus()
 
     def on_mot_de_passe_page_changed(self, message: Changed) -> None:
         # This session stays valid: the app keeps the renewed one.

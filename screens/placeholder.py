@@ -11,8 +11,11 @@ from screens.base import Page
 class PlaceholderPage(Page):
     def compose(self) -> ComposeResult:
         yield Static(self.t(f"page.{self.page_id}.title"), classes="page-title", markup=False)
-        yield Static(self.t("placeholder.holds", holds=self.t(f"page.{self.page_id}.holds")),
-                     classes="block", markup=False)
+        yield Static(
+            self.t("placeholder.holds", holds=self.t(f"page.{self.page_id}.holds")),
+            classes="block",
+            markup=False,
+        )
         yield Static(self.t("placeholder.not_available"), classes="notice", markup=False)
 
 

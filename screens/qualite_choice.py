@@ -23,8 +23,9 @@ class QualiteChoiceScreen(Screen[RoleInfo | None]):
     AUTO_FOCUS = "#qualites"
     BINDINGS = [Binding("escape", "cancel", "Retour", id="qualite.cancel")]
 
-    def __init__(self, roles: tuple[RoleInfo, ...], lang: str, user: str = "",
-                 current: int | None = None) -> None:
+    def __init__(
+        self, roles: tuple[RoleInfo, ...], lang: str, user: str = "", current: int | None = None
+    ) -> None:
         super().__init__(id="qualite-screen")
         self.roles = roles
         self.lang = lang
@@ -37,14 +38,20 @@ class QualiteChoiceScreen(Screen[RoleInfo | None]):
         with Vertical(id="qualite-box"):
             yield Static(t("qualite.choose_title"), classes="page-title", markup=False)
             yield Static(t("qualite.choose_text"), markup=False)
-            yield OptionList(*(self._option(t, i, role) for i, role in enumerate(self.roles)),
-                             id="qualites")
+            yield OptionList(
+                *(self._option(t, i, role) for i, role in enumerate(self.roles)), id="qualites"
+            )
         yield PortalFooter()
 
     def _option(self, t: Translator, index: int, role: RoleInfo) -> Option:
         q = role.qualite
-        text = t("qualite.option", name=q.organisation.name, kbo=q.organisation.kbo_display,
-                 kind=qualite_kind(t, q.kind), role=role_name(t, role.role))
+        text = t(
+            "qualite.option",
+            name=q.organisation.name,
+            kbo=q.organisation.kbo_display,
+            kind=qualite_kind(t, q.kind),
+            role=role_name(t, role.role),
+        )
         return Option(Content(text), id=f"qualite-{q.id}")
 
     def on_mount(self) -> None:

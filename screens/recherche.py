@@ -27,8 +27,7 @@ class RecherchePage(KeepTyped, Page):
 
     BINDINGS = [
         Binding("pagedown", "next_page", "Page suivante", id="search.next", priority=True),
-        Binding("pageup", "previous_page", "Page précédente", id="search.previous",
-                priority=True),
+        Binding("pageup", "previous_page", "Page précédente", id="search.previous", priority=True),
     ]
 
     class Found(Message):
@@ -50,13 +49,15 @@ class RecherchePage(KeepTyped, Page):
         t = self.t
         yield Static(t("page.recherche_utilisateurs.title"), classes="page-title", markup=False)
         if not self.ctx.is_manager:
-            yield Static(t("search.managers_only"), id="search-denied", classes="notice",
-                         markup=False)
+            yield Static(
+                t("search.managers_only"), id="search-denied", classes="notice", markup=False
+            )
             return
         with Horizontal(id="search-row"):
             yield Label(t("search.label"), classes="field-label", markup=False)
-            yield Input(id="search", compact=True, max_length=100,
-                        placeholder=t("search.placeholder"))
+            yield Input(
+                id="search", compact=True, max_length=100, placeholder=t("search.placeholder")
+            )
         yield Static(id="search-count", markup=False)
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
 
@@ -121,13 +122,23 @@ class RecherchePage(KeepTyped, Page):
         table.clear()
         for i, hit in enumerate(page.hits):
             p = hit.person
-            table.add_row(f"{p.last_name} {p.first_name}", p.login, role_name(t, hit.role),
-                          f"{hit.organisation} ({qualite_kind(t, hit.qualite_kind)})",
-                          key=f"{page.offset + i}")
+            table.add_row(
+                f"{p.last_name} {p.first_name}",
+                p.login,
+                role_name(t, hit.role),
+                f"{hit.organisation} ({qualite_kind(t, hit.qualite_kind)})",
+                key=f"{page.offset + i}",
+            )
         count = self.query_one("#search-count", Static)
         if page.total == 0:
             count.update(t("search.none"))
         else:
-            count.update(t("search.count", first=page.offset + 1,
-                           last=page.offset + len(page.hits), total=page.total))
+            count.update(
+                t(
+                    "search.count",
+                    first=page.offset + 1,
+                    last=page.offset + len(page.hits),
+                    total=page.total,
+                )
+            )
         self.refresh_bindings()

@@ -46,47 +46,56 @@ class PageSpec:
         return cls
 
 
-PAGES: dict[str, PageSpec] = {spec.id: spec for spec in (
-    # Gestion Qualité
-    PageSpec("accueil", "screens.accueil:AccueilPage"),
-    PageSpec("utilisateurs", "screens.utilisateurs:UtilisateursPage"),
-    PageSpec("detail_qualite", "screens.detail_qualite:DetailQualitePage"),
-    PageSpec("recherche_utilisateurs", "screens.recherche:RecherchePage"),
-    # Routing Module
-    PageSpec("routing_informations", "screens.routing:RoutingInformationsPage"),
-    PageSpec("routing_module", "screens.routing:RoutingModulePage"),
-    # Messages structurés
-    PageSpec("messages", "screens.messages:MessagesPage"),
-    PageSpec("enregistrement", "screens.enregistrement:EnregistrementPage", manager_only=True),
-    PageSpec("apercu", "screens.apercu:ApercuPage"),
-    PageSpec("contact", "screens.contact:ContactPage"),
-    PageSpec("canal_sftp", "screens.canaux:CanalPage"),
-    PageSpec("canal_ftp", "screens.canaux:CanalPage"),
-    PageSpec("canal_mqlink", "screens.canaux:CanalPage"),
-    PageSpec("canal_webservice", "screens.canaux:CanalPage"),
-    PageSpec("envois", "screens.envois:EnvoisPage"),
-    PageSpec("suppression", "screens.suppression:SuppressionPage", manager_only=True),
-    # Données personnelles
-    PageSpec("donnees_personnelles",
-             "screens.donnees_personnelles:DonneesPersonnellesPage"),
-    PageSpec("mot_de_passe", "screens.mot_de_passe:MotDePassePage"),
-    PageSpec("certificat", "screens.certificat:CertificatPage"),
-    # Exploitation (the service's own operators)
-    PageSpec("exploitation_synchronisations",
-             "screens.exploitation.synchronisations:SynchronisationsPage"),
-    PageSpec("exploitation_reception", "screens.exploitation.reception:ReceptionPage"),
-    PageSpec("exploitation_certificats", "screens.exploitation.certificats:CertificatsPage"),
-    PageSpec("exploitation_journal", "screens.exploitation.journal:JournalPage"),
-)}
+PAGES: dict[str, PageSpec] = {
+    spec.id: spec
+    for spec in (
+        # Gestion Qualité
+        PageSpec("accueil", "screens.accueil:AccueilPage"),
+        PageSpec("utilisateurs", "screens.utilisateurs:UtilisateursPage"),
+        PageSpec("detail_qualite", "screens.detail_qualite:DetailQualitePage"),
+        PageSpec("recherche_utilisateurs", "screens.recherche:RecherchePage"),
+        # Routing Module
+        PageSpec("routing_informations", "screens.routing:RoutingInformationsPage"),
+        PageSpec("routing_module", "screens.routing:RoutingModulePage"),
+        # Messages structurés
+        PageSpec("messages", "screens.messages:MessagesPage"),
+        PageSpec("enregistrement", "screens.enregistrement:EnregistrementPage", manager_only=True),
+        PageSpec("apercu", "screens.apercu:ApercuPage"),
+        PageSpec("contact", "screens.contact:ContactPage"),
+        PageSpec("canal_sftp", "screens.canaux:CanalPage"),
+        PageSpec("canal_ftp", "screens.canaux:CanalPage"),
+        PageSpec("canal_mqlink", "screens.canaux:CanalPage"),
+        PageSpec("canal_webservice", "screens.canaux:CanalPage"),
+        PageSpec("envois", "screens.envois:EnvoisPage"),
+        PageSpec("suppression", "screens.suppression:SuppressionPage", manager_only=True),
+        # Données personnelles
+        PageSpec("donnees_personnelles", "screens.donnees_personnelles:DonneesPersonnellesPage"),
+        PageSpec("mot_de_passe", "screens.mot_de_passe:MotDePassePage"),
+        PageSpec("certificat", "screens.certificat:CertificatPage"),
+        # Exploitation (the service's own operators)
+        PageSpec(
+            "exploitation_synchronisations",
+            "screens.exploitation.synchronisations:SynchronisationsPage",
+        ),
+        PageSpec("exploitation_reception", "screens.exploitation.reception:ReceptionPage"),
+        PageSpec("exploitation_certificats", "screens.exploitation.certificats:CertificatsPage"),
+        PageSpec("exploitation_journal", "screens.exploitation.journal:JournalPage"),
+    )
+}
 
-EXPLOITATION_PAGES = ("exploitation_synchronisations", "exploitation_reception",
-                      "exploitation_certificats", "exploitation_journal")
+EXPLOITATION_PAGES = (
+    "exploitation_synchronisations",
+    "exploitation_reception",
+    "exploitation_certificats",
+    "exploitation_journal",
+)
 
 HOME = "accueil"
 
 
-def menu(status: SenderStatus | None, is_manager: bool,
-         operator: bool = False) -> tuple[MenuItem, ...]:
+def menu(
+    status: SenderStatus | None, is_manager: bool, operator: bool = False
+) -> tuple[MenuItem, ...]:
     """The sidebar *Fonctionnalités* for a qualité's sender status and the person's role;
     ``operator`` (the *Exploitation* role): Accueil, the *Exploitation* section and the
     personal data."""
@@ -110,8 +119,9 @@ def _menu(status: SenderStatus | None, is_manager: bool) -> Iterator[MenuItem]:
     item = _item
 
     yield MenuItem("menu.gestion_qualite", None, 0)
-    yield from (item(p) for p in ("accueil", "utilisateurs", "detail_qualite",
-                                  "recherche_utilisateurs"))
+    yield from (
+        item(p) for p in ("accueil", "utilisateurs", "detail_qualite", "recherche_utilisateurs")
+    )
     yield MenuItem("menu.routing", None, 0)
     yield from (item(p) for p in ("routing_informations", "routing_module"))
     # The section heading opens the Messages structurés page itself, as in the portal.
@@ -120,8 +130,9 @@ def _menu(status: SenderStatus | None, is_manager: bool) -> Iterator[MenuItem]:
         yield item("apercu")
         yield item("contact")
         yield MenuItem("menu.canaux", None, 1)
-        yield from (item(p, 2) for p in ("canal_sftp", "canal_ftp", "canal_mqlink",
-                                         "canal_webservice"))
+        yield from (
+            item(p, 2) for p in ("canal_sftp", "canal_ftp", "canal_mqlink", "canal_webservice")
+        )
         yield item("envois")
         if is_manager:
             yield item("suppression")

@@ -36,20 +36,26 @@ def flow_name(t: Translator, flow: str) -> str:
 
 class RoutingInformationsPage(Page):
     def compose(self) -> ComposeResult:
-        yield Static(self.t("page.routing_informations.title"), classes="page-title",
-                     markup=False)
+        yield Static(self.t("page.routing_informations.title"), classes="page-title", markup=False)
         for i in range(1, INFO_PARAGRAPHS + 1):
-            yield Static(self.t(f"routing.info.{i}"), id=f"routing-info-{i}", classes="paragraph",
-                         markup=False)
+            yield Static(
+                self.t(f"routing.info.{i}"),
+                id=f"routing-info-{i}",
+                classes="paragraph",
+                markup=False,
+            )
 
 
 class ChannelDialog(ModalScreen[str | None]):
     """Choose the channel of a flow among the e-Box and the sender's batch channels."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ChannelDialog") + """
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="ChannelDialog")
+        + """
     ChannelDialog OptionList { height: auto; margin: 1 0; }
     ChannelDialog #channel-note { color: $text-muted; }
     """
+    )
     BINDINGS = [Binding("escape", "cancel", "Annuler", id="dialog.cancel")]
     AUTO_FOCUS = "#channels"
 
@@ -61,10 +67,19 @@ class ChannelDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         t = self.t
         with Vertical():
-            yield Static(t("routing.choose", flow=flow_name(t, self.flow)),
-                         classes="dialog-title", markup=False)
-            yield OptionList(*[Option(channel_name(t, c) + (" ✓" if c == self.current else ""),
-                                      id=c) for c in self.choices], id="channels", compact=True)
+            yield Static(
+                t("routing.choose", flow=flow_name(t, self.flow)),
+                classes="dialog-title",
+                markup=False,
+            )
+            yield OptionList(
+                *[
+                    Option(channel_name(t, c) + (" ✓" if c == self.current else ""), id=c)
+                    for c in self.choices
+                ],
+                id="channels",
+                compact=True,
+            )
             yield Static(t("routing.choices_note"), id="channel-note", markup=False)
         yield PortalFooter()
 
@@ -96,9 +111,12 @@ class RoutingModulePage(Page):
         yield Static(t("routing.intro"), markup=False)
         yield Static(t("routing.recipient_line"), id="routing-recipient", markup=False)
         yield DataTable(id="routes", cursor_type="row", zebra_stripes=True)
-        yield Static(t("routing.keys") if self.ctx.is_manager else t("routing.read_only"),
-                     id="routing-note", classes="hint" if self.ctx.is_manager else "notice",
-                     markup=False)
+        yield Static(
+            t("routing.keys") if self.ctx.is_manager else t("routing.read_only"),
+            id="routing-note",
+            classes="hint" if self.ctx.is_manager else "notice",
+            markup=False,
+        )
         yield StatusLine("routing-status")
 
     def on_mount(self) -> None:
@@ -122,11 +140,14 @@ class RoutingModulePage(Page):
     def fetch(self) -> tuple[list[RoutingRow], list[str]]:
         from store.routing import channel_choices, routing_table
 
-        return (routing_table(self.ctx.person.id, self.ctx.qualite.id),
-                channel_choices(self.ctx.qualite.id))
+        return (
+            routing_table(self.ctx.person.id, self.ctx.qualite.id),
+            channel_choices(self.ctx.qualite.id),
+        )
 
-    def show(self, loaded: tuple[list[RoutingRow], list[str]], note: str = "",
-             error: bool = False) -> None:
+    def show(
+        self, loaded: tuple[list[RoutingRow], list[str]], note: str = "", error: bool = False
+    ) -> None:
         t = self.ctx.t
         self.rows, self.choices = loaded
         table = self.query_one("#routes", DataTable)
@@ -156,8 +177,9 @@ class RoutingModulePage(Page):
             if channel is not None and channel != row.channel:
                 self.change(row.flow, channel)
 
-        self.app.push_screen(ChannelDialog(row.flow, row.channel, self.choices, self.ctx.lang),
-                             chosen)
+        self.app.push_screen(
+            ChannelDialog(row.flow, row.channel, self.choices, self.ctx.lang), chosen
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")
     def change(self, flow: str, channel: str) -> None:
@@ -170,5 +192,7 @@ class RoutingModulePage(Page):
         except ExpeditoError as exc:
             self.app.call_from_thread(self.load, error_text(exc, self.ctx.lang), True)
             return
-        self.app.call_from_thread(self.load, t("routing.changed", flow=flow_name(t, flow),
-                                               channel=channel_name(t, channel)))
+        self.app.call_from_thread(
+            self.load,
+            t("routing.changed", flow=flow_name(t, flow), channel=channel_name(t, channel)),
+        )

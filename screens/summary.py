@@ -12,8 +12,12 @@ from store.rules import ContactData
 from tui.i18n import Translator, code_name
 
 KIND_LABELS = {"SFTP": "SFTP", "FTP": "FTP", "MQLINK": "MQLink", "WEBSERVICE": "Web Service"}
-KIND_PAGES = {"SFTP": "canal_sftp", "FTP": "canal_ftp", "MQLINK": "canal_mqlink",
-              "WEBSERVICE": "canal_webservice"}
+KIND_PAGES = {
+    "SFTP": "canal_sftp",
+    "FTP": "canal_ftp",
+    "MQLINK": "canal_mqlink",
+    "WEBSERVICE": "canal_webservice",
+}
 PAGE_KINDS = {page: kind for kind, page in KIND_PAGES.items()}
 LANGUAGE_LABELS = {"fr": "Français", "nl": "Nederlands", "de": "Deutsch"}
 
@@ -48,25 +52,30 @@ def contact_pairs(t: Translator, contact: ContactData) -> list[tuple[str, str]]:
 
 
 def contact_text(t: Translator, contact: ContactData) -> str:
-    return "\n".join(f"{label} : {value}" if label else f"  {value}"
-                     for label, value in contact_pairs(t, contact))
+    return "\n".join(
+        f"{label} : {value}" if label else f"  {value}"
+        for label, value in contact_pairs(t, contact)
+    )
 
 
 def certificate_text(t: Translator, cert: CertificateSummary) -> str:
-    return lines((
-        (t("cert.owner"), cert.owner),
-        (t("cert.company"), cert.company),
-        (t("cert.issuer"), cert.issuer),
-        (t("cert.expiry"), cert.expiry),
-        (t("cert.serial_decimal"), cert.serial_decimal),
-        (t("cert.serial_hex"), cert.serial_hex),
-    ))
+    return lines(
+        (
+            (t("cert.owner"), cert.owner),
+            (t("cert.company"), cert.company),
+            (t("cert.issuer"), cert.issuer),
+            (t("cert.expiry"), cert.expiry),
+            (t("cert.serial_decimal"), cert.serial_decimal),
+            (t("cert.serial_hex"), cert.serial_hex),
+        )
+    )
 
 
 def applications_text(t: Translator, apps: Iterable[tuple[str, str]]) -> str:
     """``- name`` then ``  canal préférentiel : SFTP`` for each (name, preferred kind)."""
-    return "\n".join(f"- {name}\n  {t('channel.preferred', kind=kind_label(kind))}"
-                     for name, kind in apps)
+    return "\n".join(
+        f"- {name}\n  {t('channel.preferred', kind=kind_label(kind))}" for name, kind in apps
+    )
 
 
 def status_text(t: Translator, status: str) -> str:
@@ -75,11 +84,17 @@ def status_text(t: Translator, status: str) -> str:
 
 def channel_data_text(t: Translator, channel: ChannelInfo) -> str:
     """Type de connexion, key, queues: the channel's data above its certificate."""
-    pairs = [(t("channel.status"), status_text(t, channel.status)),
-             (t("channel.connection_type"), channel.connection_type)]
+    pairs = [
+        (t("channel.status"), status_text(t, channel.status)),
+        (t("channel.connection_type"), channel.connection_type),
+    ]
     if channel.ssh_fingerprint:
-        pairs.append((t("channel.ssh_key"),
-                      f"{channel.ssh_key_type or ''} {channel.ssh_fingerprint}".strip()))
+        pairs.append(
+            (
+                t("channel.ssh_key"),
+                f"{channel.ssh_key_type or ''} {channel.ssh_fingerprint}".strip(),
+            )
+        )
     if channel.mq_queue_manager:
         pairs.append((t("channel.mq_queue_manager"), channel.mq_queue_manager))
     if channel.mq_queue:
@@ -88,5 +103,6 @@ def channel_data_text(t: Translator, channel: ChannelInfo) -> str:
 
 
 def channel_applications_text(t: Translator, channel: ChannelInfo) -> str:
-    return applications_text(t, ((application_name(t, a.code, a.name), a.preferred_kind)
-                                 for a in channel.applications))
+    return applications_text(
+        t, ((application_name(t, a.code, a.name), a.preferred_kind) for a in channel.applications)
+    )

@@ -55,21 +55,37 @@ class SuppressionPage(Page):
             await body.mount(Static(t("messages.no_sender"), classes="notice", markup=False))
             return
         channels = ", ".join(kind_label(k) for k in status.channel_kinds) or "-"
-        await body.mount_all([
-            Static(t("suppression.what", number=status.number, user=status.technical_user,
-                     channels=channels), id="suppression-what", markup=False),
-            Static(t("suppression.revoked"), markup=False),
-            Static(t("suppression.kept", number=status.number, user=status.technical_user),
-                   markup=False),
-            Button(t("suppression.button"), id="suppression-delete", variant="error",
-                   compact=True),
-        ])
+        await body.mount_all(
+            [
+                Static(
+                    t(
+                        "suppression.what",
+                        number=status.number,
+                        user=status.technical_user,
+                        channels=channels,
+                    ),
+                    id="suppression-what",
+                    markup=False,
+                ),
+                Static(t("suppression.revoked"), markup=False),
+                Static(
+                    t("suppression.kept", number=status.number, user=status.technical_user),
+                    markup=False,
+                ),
+                Button(
+                    t("suppression.button"), id="suppression-delete", variant="error", compact=True
+                ),
+            ]
+        )
         self.screen.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete":
-            return (self.ctx.is_manager and getattr(self, "status", None) is not None
-                    and bool(self.status and self.status.has_active_sender))
+            return (
+                self.ctx.is_manager
+                and getattr(self, "status", None) is not None
+                and bool(self.status and self.status.has_active_sender)
+            )
         return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -86,8 +102,10 @@ class SuppressionPage(Page):
                 self.delete_sender()
 
         t = self.ctx.t
-        self.app.push_screen(ConfirmDialog(t("suppression.question"), t("suppression.yes"),
-                                           t("suppression.no")), answered)
+        self.app.push_screen(
+            ConfirmDialog(t("suppression.question"), t("suppression.yes"), t("suppression.no")),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def delete_sender(self) -> None:

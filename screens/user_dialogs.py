@@ -36,12 +36,15 @@ DIALOG_CSS = """
 class GiveAccessDialog(ModalScreen[UserRow | None]):
     """*Donner accès*: find a person by login or e-mail, or create one, and choose a role."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="GiveAccessDialog") + """
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="GiveAccessDialog")
+        + """
     GiveAccessDialog VerticalScroll { height: auto; max-height: 16; }
     GiveAccessDialog #new-person { height: auto; display: none; }
     GiveAccessDialog.-new #new-person { display: block; }
     GiveAccessDialog.-new #row-login_or_email { display: none; }
     """
+    )
     BINDINGS = [Binding("escape", "cancel", "Annuler", id="dialog.cancel")]
     AUTO_FOCUS = "#login_or_email"
 
@@ -56,32 +59,68 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
             yield Static(t("users.give_title"), classes="dialog-title", markup=False)
             with VerticalScroll():
                 yield Checkbox(t("users.new_person"), id="new", compact=True)
-                yield FieldRow(t("users.login_or_email"),
-                               Input(id="login_or_email", compact=True, max_length=254),
-                               "login_or_email")
+                yield FieldRow(
+                    t("users.login_or_email"),
+                    Input(id="login_or_email", compact=True, max_length=254),
+                    "login_or_email",
+                )
                 with Vertical(id="new-person"):
-                    yield FieldRow(t("users.login"), Input(id="login", compact=True,
-                                                           max_length=100), "login")
-                    yield FieldRow(t("users.password"), Input(id="password", compact=True,
-                                                              password=True, max_length=200),
-                                   "password")
-                    yield FieldRow(t("personal.title"), Select(
-                        [(person_title(t, code), code) for code in TITLES], value=TITLES[0],
-                        allow_blank=False, compact=True, id="title"), "title")
-                    yield FieldRow(t("personal.first_name"),
-                                   Input(id="first_name", compact=True, max_length=100),
-                                   "first_name")
-                    yield FieldRow(t("personal.last_name"),
-                                   Input(id="last_name", compact=True, max_length=100),
-                                   "last_name")
-                    yield FieldRow(t("personal.email"), Input(id="email", compact=True,
-                                                              max_length=254), "email")
-                    yield FieldRow(t("personal.language"), Select(
-                        [(LANGUAGE_NAMES[code], code) for code in LANGUAGES], value=t.lang,
-                        allow_blank=False, compact=True, id="language"), "language")
-                yield FieldRow(t("users.role"), Select(
-                    [(role_name(t, r), r) for r in (UTILISATEUR, CO_GESTIONNAIRE)],
-                    value=UTILISATEUR, allow_blank=False, compact=True, id="role"), "role")
+                    yield FieldRow(
+                        t("users.login"), Input(id="login", compact=True, max_length=100), "login"
+                    )
+                    yield FieldRow(
+                        t("users.password"),
+                        Input(id="password", compact=True, password=True, max_length=200),
+                        "password",
+                    )
+                    yield FieldRow(
+                        t("personal.title"),
+                        Select(
+                            [(person_title(t, code), code) for code in TITLES],
+                            value=TITLES[0],
+                            allow_blank=False,
+                            compact=True,
+                            id="title",
+                        ),
+                        "title",
+                    )
+                    yield FieldRow(
+                        t("personal.first_name"),
+                        Input(id="first_name", compact=True, max_length=100),
+                        "first_name",
+                    )
+                    yield FieldRow(
+                        t("personal.last_name"),
+                        Input(id="last_name", compact=True, max_length=100),
+                        "last_name",
+                    )
+                    yield FieldRow(
+                        t("personal.email"),
+                        Input(id="email", compact=True, max_length=254),
+                        "email",
+                    )
+                    yield FieldRow(
+                        t("personal.language"),
+                        Select(
+                            [(LANGUAGE_NAMES[code], code) for code in LANGUAGES],
+                            value=t.lang,
+                            allow_blank=False,
+                            compact=True,
+                            id="language",
+                        ),
+                        "language",
+                    )
+                yield FieldRow(
+                    t("users.role"),
+                    Select(
+                        [(role_name(t, r), r) for r in (UTILISATEUR, CO_GESTIONNAIRE)],
+                        value=UTILISATEUR,
+                        allow_blank=False,
+                        compact=True,
+                        id="role",
+                    ),
+                    "role",
+                )
             yield Static(id="dialog-status", classes="dialog-status", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("portal_form.cancel"), id="cancel", compact=True)
@@ -116,13 +155,15 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
         new = self.has_class("-new")
         person = None
         if new:
-            person = NewPerson(login=field_value(self, "login").strip(),
-                               password=field_value(self, "password"),
-                               first_name=field_value(self, "first_name").strip(),
-                               last_name=field_value(self, "last_name").strip(),
-                               email=field_value(self, "email").strip(),
-                               title=field_value(self, "title"),
-                               language=field_value(self, "language"))
+            person = NewPerson(
+                login=field_value(self, "login").strip(),
+                password=field_value(self, "password"),
+                first_name=field_value(self, "first_name").strip(),
+                last_name=field_value(self, "last_name").strip(),
+                email=field_value(self, "email").strip(),
+                title=field_value(self, "title"),
+                language=field_value(self, "language"),
+            )
         self.give(field_value(self, "role"), field_value(self, "login_or_email"), person)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -130,8 +171,9 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
         from store.users import give_access
 
         try:
-            row = give_access(self.actor_id, self.qualite_id, role, login_or_email,
-                              new_person=person)
+            row = give_access(
+                self.actor_id, self.qualite_id, role, login_or_email, new_person=person
+            )
         except ExpeditoError as exc:
             self.post_message(FormFailed(exc))
             return
@@ -147,10 +189,13 @@ class RoleDialog(ModalScreen[str | None]):
     """Choose a role for a person; designating another gestionnaire local hands the role
     over (the current one becomes co-gestionnaire local)."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="RoleDialog") + """
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="RoleDialog")
+        + """
     RoleDialog OptionList { height: auto; margin: 1 0; }
     RoleDialog #role-note { color: $text-muted; }
     """
+    )
     BINDINGS = [Binding("escape", "cancel", "Annuler", id="dialog.cancel")]
     AUTO_FOCUS = "#roles"
 
@@ -162,10 +207,17 @@ class RoleDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         t = self.t
         with Vertical():
-            yield Static(t("users.role_title", name=self.person_name), classes="dialog-title",
-                         markup=False)
-            yield OptionList(*[Option(role_name(t, r) + (" ✓" if r == self.current else ""),
-                                      id=r) for r in ROLES], id="roles", compact=True)
+            yield Static(
+                t("users.role_title", name=self.person_name), classes="dialog-title", markup=False
+            )
+            yield OptionList(
+                *[
+                    Option(role_name(t, r) + (" ✓" if r == self.current else ""), id=r)
+                    for r in ROLES
+                ],
+                id="roles",
+                compact=True,
+            )
             yield Static(t("users.handover_note"), id="role-note", markup=False)
         yield PortalFooter()
 

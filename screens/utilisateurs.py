@@ -45,9 +45,12 @@ class UtilisateursPage(Page):
         yield Static(self.t("page.utilisateurs.title"), classes="page-title", markup=False)
         yield Static(self.t("users.intro"), markup=False)
         yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
-        yield Static(self.t("users.keys") if self.may_edit else self.t("users.read_only"),
-                     id="users-note", classes="notice" if not self.may_edit else "hint",
-                     markup=False)
+        yield Static(
+            self.t("users.keys") if self.may_edit else self.t("users.read_only"),
+            id="users-note",
+            classes="notice" if not self.may_edit else "hint",
+            markup=False,
+        )
         yield StatusLine("users-status")
 
     def on_mount(self) -> None:
@@ -72,8 +75,9 @@ class UtilisateursPage(Page):
         self.load(note, error, session_changed)
 
     def load(self, note: str = "", error: bool = False, session_changed: bool = False) -> None:
-        self.load_and_show(partial(self.fetch, session_changed),
-                           partial(self.show, note=note, error=error))
+        self.load_and_show(
+            partial(self.fetch, session_changed), partial(self.show, note=note, error=error)
+        )
 
     def fetch(self, session_changed: bool = False) -> tuple[SessionInfo | None, list[UserRow]]:
         """The users, and the session read again when my own role may have changed (a
@@ -87,8 +91,9 @@ class UtilisateursPage(Page):
             session = session_for(self.ctx.person.id)
         return session, users_of(self.ctx.person.id, self.ctx.qualite.id)
 
-    def show(self, loaded: tuple[SessionInfo | None, list[UserRow]], note: str = "",
-             error: bool = False) -> None:
+    def show(
+        self, loaded: tuple[SessionInfo | None, list[UserRow]], note: str = "", error: bool = False
+    ) -> None:
         session, rows = loaded
         if session is not None:
             self.context_changed(self.ctx.refreshed(session))
@@ -99,10 +104,10 @@ class UtilisateursPage(Page):
         self.rows = rows
         for row in rows:
             p = row.person
-            table.add_row(p.full_name, p.login,
-                          role_name(t, row.role), key=str(p.id))
-        if selected is not None and str(selected.person.id) in {str(r.person.id)
-                                                                for r in self.rows}:
+            table.add_row(p.full_name, p.login, role_name(t, row.role), key=str(p.id))
+        if selected is not None and str(selected.person.id) in {
+            str(r.person.id) for r in self.rows
+        }:
             table.move_cursor(row=table.get_row_index(str(selected.person.id)))
         hint = self.query_one("#users-note", Static)
         hint.update(t("users.keys") if self.may_edit else t("users.read_only"))
@@ -130,11 +135,15 @@ class UtilisateursPage(Page):
     def action_add(self) -> None:
         def given(row: UserRow | None) -> None:
             if row is not None:
-                self.reload(self.t("users.given", name=self._label(row),
-                                   role=role_name(self.ctx.t, row.role)))
+                self.reload(
+                    self.t(
+                        "users.given", name=self._label(row), role=role_name(self.ctx.t, row.role)
+                    )
+                )
 
-        self.app.push_screen(GiveAccessDialog(self.ctx.person.id, self.ctx.qualite.id,
-                                              self.ctx.lang), given)
+        self.app.push_screen(
+            GiveAccessDialog(self.ctx.person.id, self.ctx.qualite.id, self.ctx.lang), given
+        )
 
     def action_role(self) -> None:
         row = self._selected()
@@ -165,8 +174,9 @@ class UtilisateursPage(Page):
                 self.remove_person(row)
 
         question = t("users.remove_question", name=self._label(row))
-        self.app.push_screen(ConfirmDialog(question, t("users.remove_yes"),
-                                           t("portal_form.cancel")), answered)
+        self.app.push_screen(
+            ConfirmDialog(question, t("users.remove_yes"), t("portal_form.cancel")), answered
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")
     def change(self, row: UserRow, role: str) -> None:
@@ -177,8 +187,7 @@ class UtilisateursPage(Page):
         except ExpeditoError as exc:
             self.app.call_from_thread(self.reload, self._error(exc), True)
             return
-        note = self.t("users.role_changed", name=self._label(row),
-                      role=role_name(self.ctx.t, role))
+        note = self.t("users.role_changed", name=self._label(row), role=role_name(self.ctx.t, role))
         self.app.call_from_thread(self.reload, note, False, role == GESTIONNAIRE)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")

@@ -62,8 +62,9 @@ def authenticate(login: str, password: str, now: datetime | None = None) -> Sess
             failure = LoginFailure.get_or_none(LoginFailure.login == key)
             count = failure.count + 1 if failure else 1
             LoginFailure.insert(login=key, count=count, last_at=now).on_conflict_replace().execute()
-        raise AuthenticationFailed("login.failed", "login or password incorrect",
-                                   wait=login_delay(count))
+        raise AuthenticationFailed(
+            "login.failed", "login or password incorrect", wait=login_delay(count)
+        )
     LoginFailure.delete().where(LoginFailure.login == key).execute()
     return session_for(person.id)
 
@@ -76,8 +77,13 @@ def session_for(person_id: int) -> SessionInfo:
 
 
 def roles_of(person_id: int) -> tuple[RoleInfo, ...]:
-    query = (Role.select(Role, Qualite, Organisation).join(Qualite).join(Organisation)
-             .where(Role.person == person_id).order_by(Organisation.name, Qualite.kind))
+    query = (
+        Role.select(Role, Qualite, Organisation)
+        .join(Qualite)
+        .join(Organisation)
+        .where(Role.person == person_id)
+        .order_by(Organisation.name, Qualite.kind)
+    )
     return tuple(RoleInfo(qualite_info(r.qualite), r.role) for r in query)
 
 
@@ -97,32 +103,53 @@ def require_manager(person_id: int, qualite_id: int) -> str:
     """Only the gestionnaire local and the co-gestionnaire local may change a sender."""
     role = require_role(person_id, qualite_id)
     if role not in MANAGER_ROLES:
-        raise PermissionDenied("role.manager_required",
-                               "only the local manager and co-manager may do this", role=role)
+        raise PermissionDenied(
+            "role.manager_required", "only the local manager and co-manager may do this", role=role
+        )
     return role
 
 
 def get_qualite(qualite_id: int) -> QualiteInfo:
-    row = (Qualite.select(Qualite, Organisation).join(Organisation)
-           .where(Qualite.id == qualite_id).first())
+    row = (
+        Qualite.select(Qualite, Organisation)
+        .join(Organisation)
+        .where(Qualite.id == qualite_id)
+        .first()
+    )
     if row is None:
         raise NotFound("qualite.not_found", "no such qualité")
     return qualite_info(row)
 
 
-def create_person(login: str, password: str, first_name: str, last_name: str,
-                  title: str = "Mr", language: str = "fr", email: str = "", phone: str = "",
-                  now: datetime | None = None) -> PersonInfo:
+def create_person(
+    login: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    title: str = "Mr",
+    language: str = "fr",
+    email: str = "",
+    phone: str = "",
+    now: datetime | None = None,
+) -> PersonInfo:
     now = now or local_now()
     if not login.strip():
         raise ValidationError("field.required", "the login is required", "login")
     with db.atomic():
         if Person.get_or_none(fn.lower(Person.login) == login.strip().lower()):
             raise ValidationError("login.taken", "this login already exists", "login")
-        row = Person.create(login=login.strip(), password_hash=hash_password(password),
-                            first_name=first_name, last_name=last_name, title=title,
-                            language=language, email=email, phone=phone,
-                            password_changed_at=now, created_at=now)
+        row = Person.create(
+            login=login.strip(),
+            password_hash=hash_password(password),
+            first_name=first_name,
+            last_name=last_name,
+            title=title,
+            language=language,
+            email=email,
+            phone=phone,
+            password_changed_at=now,
+            created_at=now,
+        )
         record("person.create", row.id, None, at=now, login=row.login)
     return person_info(row)
 
@@ -131,7 +158,8 @@ def grant_role(person_id: int, qualite_id: int, role: str) -> None:
     if role not in (*ROLES, EXPLOITATION):
         raise ValidationError("role.unknown", "unknown role", "role", role=role)
     Role.insert(person=person_id, qualite=qualite_id, role=role).on_conflict(
-        conflict_target=[Role.person, Role.qualite], update={Role.role: role}).execute()
+        conflict_target=[Role.person, Role.qualite], update={Role.role: role}
+    ).execute()
 
 
 def set_language(person_id: int, language: str) -> None:

@@ -32,10 +32,17 @@ def find_account(technical_user: str, openssh_key: str) -> Account | None:
     if len(parts) < 2:
         return None
     wanted = (parts[0], parts[1])
-    query = (Channel.select(Channel, Sender).join(Sender)
-             .where((Sender.technical_user == technical_user) & (Sender.active == True)  # noqa: E712
-                    & (Channel.kind == SFTP) & (Channel.status == ACTIVE)
-                    & Channel.provisioned_key.is_null(False)))
+    query = (
+        Channel.select(Channel, Sender)
+        .join(Sender)
+        .where(
+            (Sender.technical_user == technical_user)
+            & (Sender.active == True)  # noqa: E712
+            & (Channel.kind == SFTP)
+            & (Channel.status == ACTIVE)
+            & Channel.provisioned_key.is_null(False)
+        )
+    )
     for channel in query:
         key = (channel.provisioned_key or "").split()
         if len(key) >= 2 and (key[0], key[1]) == wanted:
@@ -44,10 +51,17 @@ def find_account(technical_user: str, openssh_key: str) -> Account | None:
 
 
 def _live_query(channel_id: int) -> Any:
-    return (Channel.select(Channel.id).join(Sender)
-            .where((Channel.id == channel_id) & (Channel.status == ACTIVE)
-                   & Channel.provisioned_key.is_null(False) & (Sender.active == True))  # noqa: E712
-            .limit(1))
+    return (
+        Channel.select(Channel.id)
+        .join(Sender)
+        .where(
+            (Channel.id == channel_id)
+            & (Channel.status == ACTIVE)
+            & Channel.provisioned_key.is_null(False)
+            & (Sender.active == True)  # noqa: E712
+        )
+        .limit(1)
+    )
 
 
 def account_is_live(channel_id: int) -> bool:
@@ -73,10 +87,12 @@ def channel_certificate(channel_id: int) -> bytes | None:
 
 def channel_file_codes(channel_id: int) -> frozenset[str]:
     """The file-name purposes (DMFA, DIMN, …) of the applications secured on the channel."""
-    query = (Application.select(Application.file_codes)
-             .join(ChannelApplication, on=ChannelApplication.application == Application.code)
-             .join(Channel)
-             .where((Channel.id == channel_id) & (Channel.status != DELETED)))
+    query = (
+        Application.select(Application.file_codes)
+        .join(ChannelApplication, on=ChannelApplication.application == Application.code)
+        .join(Channel)
+        .where((Channel.id == channel_id) & (Channel.status != DELETED))
+    )
     return frozenset(code for app in query for code in app.file_codes.split(","))
 
 
@@ -85,8 +101,15 @@ def provisioned_accounts() -> list[Account]:
 
     For the intake at start-up: it looks in these homes for sets closed while it was down.
     """
-    query = (Channel.select(Channel, Sender).join(Sender)
-             .where((Sender.active == True) & (Channel.kind == SFTP)  # noqa: E712
-                    & (Channel.status == ACTIVE) & Channel.provisioned_key.is_null(False))
-             .order_by(Sender.technical_user, Channel.id))
+    query = (
+        Channel.select(Channel, Sender)
+        .join(Sender)
+        .where(
+            (Sender.active == True)  # noqa: E712
+            & (Channel.kind == SFTP)
+            & (Channel.status == ACTIVE)
+            & Channel.provisioned_key.is_null(False)
+        )
+        .order_by(Sender.technical_user, Channel.id)
+    )
     return [_account(channel, channel.sender) for channel in query]

@@ -22,10 +22,18 @@ class AuditInfo:
     details: dict[str, Any]
 
 
-def record(action: str, person_id: int | None, qualite_id: int | None,
-           at: datetime | None = None, **details: Any) -> None:
+def record(
+    action: str,
+    person_id: int | None,
+    qualite_id: int | None,
+    at: datetime | None = None,
+    **details: Any,
+) -> None:
     AuditEntry.create(
-        at=at or local_now(), person=person_id, qualite=qualite_id, action=action,
+        at=at or local_now(),
+        person=person_id,
+        qualite=qualite_id,
+        action=action,
         details=json.dumps(details, default=str, ensure_ascii=False, sort_keys=True),
     )
 
@@ -35,6 +43,5 @@ def entries(qualite_id: int | None = None, limit: int = 200) -> list[AuditInfo]:
     if qualite_id is not None:
         query = query.where(AuditEntry.qualite == qualite_id)
     return [
-        AuditInfo(e.at, e.person_id, e.qualite_id, e.action, json.loads(e.details))
-        for e in query
+        AuditInfo(e.at, e.person_id, e.qualite_id, e.action, json.loads(e.details)) for e in query
     ]

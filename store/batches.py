@@ -97,39 +97,68 @@ def _info(row: BatchSet) -> BatchSetInfo:
     files = tuple(BatchFile(f["name"], int(f["size"])) for f in json.loads(row.files))
     errors = tuple(BatchError(e["code"], e["file"]) for e in json.loads(row.errors))
     return BatchSetInfo(
-        sender_id=row.sender_id, channel_id=row.channel_id, go_name=row.go_name,
-        folder=row.folder, env=row.env, purpose=row.purpose, file_date=row.file_date,
-        sequence=row.sequence, files=files, received_at=row.received_at, id=row.id,
-        total_bytes=row.total_bytes, result=row.result, errors=errors, ticket=row.ticket,
-        ack_name=row.ack_name, processed_at=row.processed_at)
+        sender_id=row.sender_id,
+        channel_id=row.channel_id,
+        go_name=row.go_name,
+        folder=row.folder,
+        env=row.env,
+        purpose=row.purpose,
+        file_date=row.file_date,
+        sequence=row.sequence,
+        files=files,
+        received_at=row.received_at,
+        id=row.id,
+        total_bytes=row.total_bytes,
+        result=row.result,
+        errors=errors,
+        ticket=row.ticket,
+        ack_name=row.ack_name,
+        processed_at=row.processed_at,
+    )
 
 
 def _values(new: NewBatchSet) -> dict[str, object]:
     return dict(
-        sender=new.sender_id, channel=new.channel_id, go_name=new.go_name, folder=new.folder,
-        env=new.env, purpose=new.purpose, file_date=new.file_date, sequence=new.sequence,
+        sender=new.sender_id,
+        channel=new.channel_id,
+        go_name=new.go_name,
+        folder=new.folder,
+        env=new.env,
+        purpose=new.purpose,
+        file_date=new.file_date,
+        sequence=new.sequence,
         files=json.dumps([{"name": f.name, "size": f.size} for f in new.files]),
-        total_bytes=sum(f.size for f in new.files), received_at=new.received_at)
+        total_bytes=sum(f.size for f in new.files),
+        received_at=new.received_at,
+    )
 
 
-def name_used(sender_id: int, sender_number: int, file_date: str, sequence: str,
-              env: str) -> bool:
+def name_used(sender_id: int, sender_number: int, file_date: str, sequence: str, env: str) -> bool:
     """Whether an acknowledged set (accepted or rejected) already had this sender's name.
 
     Cancelled sets do not use their name. The sender number is compared on the stored GO
     name too, so a set rejected for carrying someone else's number blocks nothing.
     """
     number = f"{sender_number:06d}"
-    query = (BatchSet.select(BatchSet.go_name)
-             .where((BatchSet.sender == sender_id) & (BatchSet.file_date == file_date)
-                    & (BatchSet.sequence == sequence) & (BatchSet.env == env)
-                    & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))))
+    query = BatchSet.select(BatchSet.go_name).where(
+        (BatchSet.sender == sender_id)
+        & (BatchSet.file_date == file_date)
+        & (BatchSet.sequence == sequence)
+        & (BatchSet.env == env)
+        & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))
+    )
     return any(row.go_name.split(".")[2:3] == [number] for row in query)
 
 
-def record_acknowledged(new: NewBatchSet, errors: Sequence[BatchError], ack_env: str,
-                        today: date, sender_number: int, reuse_error: str | None = None,
-                        claim: claims.Claim | None = None) -> BatchSetInfo:
+def record_acknowledged(
+    new: NewBatchSet,
+    errors: Sequence[BatchError],
+    ack_env: str,
+    today: date,
+    sender_number: int,
+    reuse_error: str | None = None,
+    claim: claims.Claim | None = None,
+) -> BatchSetInfo:
     """Record a checked set with its ticket and acknowledgement name, in one transaction.
 
     With ``reuse_error``, the set's name is checked against the sets already recorded inside
@@ -141,33 +170,42 @@ def record_acknowledged(new: NewBatchSet, errors: Sequence[BatchError], ack_env:
         claims.check(claim)
         problems = list(errors)
         already = {p.code for p in problems}
-        if reuse_error and reuse_error not in already and name_used(
-                new.sender_id, sender_number, new.file_date, new.sequence, new.env):
+        if (
+            reuse_error
+            and reuse_error not in already
+            and name_used(new.sender_id, sender_number, new.file_date, new.sequence, new.env)
+        ):
             problems.insert(0, BatchError(reuse_error, new.go_name))
         ticket = f"{_increment(_TICKET_KEY):012d}"
         ack_name = acrf_name(today, _next_ack_sequence(today, ack_env), ack_env)
         row = BatchSet.create(
-            **_values(new), result=RESULT_REJECTED if problems else RESULT_ACCEPTED,
+            **_values(new),
+            result=RESULT_REJECTED if problems else RESULT_ACCEPTED,
             errors=json.dumps([{"code": p.code, "file": p.file} for p in problems]),
-            ticket=ticket, ack_name=ack_name)
+            ticket=ticket,
+            ack_name=ack_name,
+        )
     return _info(row)
 
 
-def record_cancelled(new: NewBatchSet, now: datetime | None = None,
-                     claim: claims.Claim | None = None) -> BatchSetInfo:
+def record_cancelled(
+    new: NewBatchSet, now: datetime | None = None, claim: claims.Claim | None = None
+) -> BatchSetInfo:
     """Record a set cancelled by its TD file (no ticket, no acknowledgement); with ``claim``,
     only while it is ours, and it is released in the same transaction."""
     with db.atomic("IMMEDIATE"):
         claims.check(claim)
-        row = BatchSet.create(**_values(new), result=RESULT_CANCELLED, errors="[]",
-                              processed_at=now or local_now())
+        row = BatchSet.create(
+            **_values(new), result=RESULT_CANCELLED, errors="[]", processed_at=now or local_now()
+        )
         if claim is not None:
             claims.release(*claim)
     return _info(row)
 
 
-def mark_processed(batch_id: int, at: datetime | None = None,
-                   claim: claims.Claim | None = None) -> None:
+def mark_processed(
+    batch_id: int, at: datetime | None = None, claim: claims.Claim | None = None
+) -> None:
     """The set's files are moved and its acknowledgement written; ``claim`` is released."""
     with db.atomic():
         BatchSet.update(processed_at=at or local_now()).where(BatchSet.id == batch_id).execute()
@@ -183,16 +221,35 @@ class NameState:
     used: bool  # an acknowledged set of this sender had the name
 
 
-def name_state(sender_id: int, sender_number: int, folder: str, go_name: str, file_date: str,
-               sequence: str, env: str) -> NameState:
+def name_state(
+    sender_id: int,
+    sender_number: int,
+    folder: str,
+    go_name: str,
+    file_date: str,
+    sequence: str,
+    env: str,
+) -> NameState:
     """One query for both questions the intake asks before checking a set."""
-    rows = list(BatchSet.select()
-                .where((BatchSet.sender == sender_id) & (BatchSet.file_date == file_date)
-                       & (BatchSet.sequence == sequence) & (BatchSet.env == env)
-                       & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED)))
-                .order_by(SQL("id DESC")))
-    unfinished = next((row for row in rows if row.processed_at is None
-                       and row.folder == folder and row.go_name == go_name), None)
+    rows = list(
+        BatchSet.select()
+        .where(
+            (BatchSet.sender == sender_id)
+            & (BatchSet.file_date == file_date)
+            & (BatchSet.sequence == sequence)
+            & (BatchSet.env == env)
+            & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))
+        )
+        .order_by(SQL("id DESC"))
+    )
+    unfinished = next(
+        (
+            row
+            for row in rows
+            if row.processed_at is None and row.folder == folder and row.go_name == go_name
+        ),
+        None,
+    )
     number = f"{sender_number:06d}"
     used = any(row.go_name.split(".")[2:3] == [number] for row in rows)
     return NameState(_info(unfinished) if unfinished is not None else None, used)
@@ -201,31 +258,41 @@ def name_state(sender_id: int, sender_number: int, folder: str, go_name: str, fi
 def unfinished_sets(sender_id: int) -> list[BatchSetInfo]:
     """The sender's sets recorded (decided, ticket given) but not marked processed: a crash
     came between the two. Oldest first."""
-    query = (BatchSet.select()
-             .where((BatchSet.sender == sender_id) & BatchSet.processed_at.is_null()
-                    & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED)))
-             .order_by(SQL("id")))
+    query = (
+        BatchSet.select()
+        .where(
+            (BatchSet.sender == sender_id)
+            & BatchSet.processed_at.is_null()
+            & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))
+        )
+        .order_by(SQL("id"))
+    )
     return [_info(row) for row in query]
 
 
 def recorded_sequences(sender_id: int, file_date: str, env: str) -> set[int]:
     """Every numeric sequence recorded for the sender, date and environment (any result)."""
-    query = (BatchSet.select(BatchSet.sequence)
-             .where((BatchSet.sender == sender_id) & (BatchSet.file_date == file_date)
-                    & (BatchSet.env == env)))
-    return {int(row.sequence) for row in query if row.sequence.isascii()
-            and row.sequence.isdigit()}
+    query = BatchSet.select(BatchSet.sequence).where(
+        (BatchSet.sender == sender_id) & (BatchSet.file_date == file_date) & (BatchSet.env == env)
+    )
+    return {int(row.sequence) for row in query if row.sequence.isascii() and row.sequence.isdigit()}
 
 
 def sender_batch_sets(sender_id: int, limit: int = 50, offset: int = 0) -> list[BatchSetInfo]:
     """The sender's sets, newest first."""
-    query = (BatchSet.select().where(BatchSet.sender == sender_id)
-             .order_by(SQL("received_at DESC"), SQL("id DESC")).limit(limit).offset(offset))
+    query = (
+        BatchSet.select()
+        .where(BatchSet.sender == sender_id)
+        .order_by(SQL("received_at DESC"), SQL("id DESC"))
+        .limit(limit)
+        .offset(offset)
+    )
     return [_info(row) for row in query]
 
 
-def list_batch_sets(actor_id: int, qualite_id: int, limit: int = 50,
-                    offset: int = 0) -> list[BatchSetInfo]:
+def list_batch_sets(
+    actor_id: int, qualite_id: int, limit: int = 50, offset: int = 0
+) -> list[BatchSetInfo]:
     """The sets received from the qualité's sender, newest first (any role may look)."""
     require_role(actor_id, qualite_id)
     sender = Sender.get_or_none(Sender.qualite == qualite_id)
@@ -242,10 +309,16 @@ def default_sender_number(certificate_der: bytes | None = None) -> int | None:
     """
     active = Sender.select().where(Sender.active == True)  # noqa: E712
     if certificate_der is not None:
-        holder = (active.join(Channel)
-                  .where((Channel.kind == SFTP) & (Channel.status == ACTIVE)
-                         & (Channel.certificate == certificate_der))
-                  .order_by(Sender.number).first())
+        holder = (
+            active.join(Channel)
+            .where(
+                (Channel.kind == SFTP)
+                & (Channel.status == ACTIVE)
+                & (Channel.certificate == certificate_der)
+            )
+            .order_by(Sender.number)
+            .first()
+        )
         if holder is not None:
             return int(holder.number)
     first = active.order_by(Sender.number).first()
@@ -261,7 +334,9 @@ def _increment(key: str) -> int:
     """Add one to an integer setting (1 when new), in one statement."""
     cursor = db.execute_sql(
         "INSERT INTO setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE "
-        "SET value = CAST(value AS INTEGER) + 1 RETURNING value", (key,))
+        "SET value = CAST(value AS INTEGER) + 1 RETURNING value",
+        (key,),
+    )
     return int(cursor.fetchone()[0])
 
 
@@ -275,9 +350,12 @@ def _next_ack_sequence(today: date, env: str) -> int:
         "INSERT INTO setting (key, value) VALUES (?, ? || ':1') ON CONFLICT (key) DO UPDATE "
         "SET value = CASE WHEN substr(value, 1, 9) = ? || ':' "
         "THEN ? || ':' || (CAST(substr(value, 10) AS INTEGER) + 1) ELSE ? || ':1' END "
-        "RETURNING value", (_ACK_KEY.format(env=env), stamp, stamp, stamp, stamp))
+        "RETURNING value",
+        (_ACK_KEY.format(env=env), stamp, stamp, stamp, stamp),
+    )
     value = int(cursor.fetchone()[0].partition(":")[2])
     if value > LAST_ACK_SEQUENCE:
-        raise Conflict("intake.ack_sequences_exhausted",
-                       "no acknowledgement sequence left today", env=env)
+        raise Conflict(
+            "intake.ack_sequences_exhausted", "no acknowledgement sequence left today", env=env
+        )
     return value

@@ -97,16 +97,29 @@ def closing_kind(name: str) -> str | None:
     return kind if kind in (GO, CANCEL) and not is_temporary_name(name) else None
 
 
-def format_name(kind: str, purpose: str, sender: int | str, date: str, sequence: int | str,
-                env: str, parts: int | str | None = None, part: int | str | None = None) -> str:
+def format_name(
+    kind: str,
+    purpose: str,
+    sender: int | str,
+    date: str,
+    sequence: int | str,
+    env: str,
+    parts: int | str | None = None,
+    part: int | str | None = None,
+) -> str:
     """Join fields into a name; integers are zero-padded (sender 6, sequence 5 digits)."""
-    fields = [kind, purpose, f"{sender:06d}" if isinstance(sender, int) else sender, date,
-              f"{sequence:05d}" if isinstance(sequence, int) else sequence, env]
+    fields = [
+        kind,
+        purpose,
+        f"{sender:06d}" if isinstance(sender, int) else sender,
+        date,
+        f"{sequence:05d}" if isinstance(sequence, int) else sequence,
+        env,
+    ]
     fields += [str(value) for value in (parts, part) if value is not None]
     return ".".join(fields)
 
 
 def acrf_name(today: date, sequence: int, env: str) -> str:
     """The name of the acknowledgement numbered ``sequence`` on ``today`` for ``env``."""
-    return format_name(ACK_TYPE, ACK_PURPOSE, INSTITUTION_NUMBER, f"{today:%Y%m%d}", sequence,
-                       env)
+    return format_name(ACK_TYPE, ACK_PURPOSE, INSTITUTION_NUMBER, f"{today:%Y%m%d}", sequence, env)

@@ -41,8 +41,10 @@ def application_codes() -> list[str]:
 
 def applications() -> tuple[ApplicationInfo, ...]:
     """The applications a channel can secure, in the portal's order."""
-    return tuple(ApplicationInfo(a.code, a.name, tuple(a.file_codes.split(",")))
-                 for a in Application.select().order_by(Application.position))
+    return tuple(
+        ApplicationInfo(a.code, a.name, tuple(a.file_codes.split(",")))
+        for a in Application.select().order_by(Application.position)
+    )
 
 
 def check_channel_input(data: ChannelInput, now: datetime) -> dict[str, object]:
@@ -59,8 +61,7 @@ def check_channel_input(data: ChannelInput, now: datetime) -> dict[str, object]:
             values["ssh_key"] = data.ssh_key.openssh
             values["ssh_fingerprint"] = data.ssh_key.fingerprint
         elif not data.ssh_key or not data.ssh_key.strip():
-            errors.append(ValidationError("ssh_key.required", "load the SSH public key",
-                                          "ssh_key"))
+            errors.append(ValidationError("ssh_key.required", "load the SSH public key", "ssh_key"))
         else:
             try:
                 key = parse_ssh_public_key(data.ssh_key)
@@ -71,12 +72,14 @@ def check_channel_input(data: ChannelInput, now: datetime) -> dict[str, object]:
                 errors.append(exc)
     if data.kind in NEEDS_CERTIFICATE:
         if not data.certificate:
-            errors.append(ValidationError("certificate.required", "load the certificate",
-                                          "certificate"))
+            errors.append(
+                ValidationError("certificate.required", "load the certificate", "certificate")
+            )
         else:
             try:
-                values["certificate"] = parse_certificate(data.certificate,
-                                                         now=now.astimezone(UTC)).der
+                values["certificate"] = parse_certificate(
+                    data.certificate, now=now.astimezone(UTC)
+                ).der
             except ValidationError as exc:
                 exc.field = "certificate"
                 errors.append(exc)
@@ -86,25 +89,38 @@ def check_channel_input(data: ChannelInput, now: datetime) -> dict[str, object]:
             if not value:
                 errors.append(ValidationError("field.required", "this field is required", name))
             elif not _MQ_NAME.match(value):
-                errors.append(ValidationError("mq.name", "1 to 48 letters, digits or . _ / %",
-                                              name))
+                errors.append(
+                    ValidationError("mq.name", "1 to 48 letters, digits or . _ / %", name)
+                )
             values[name] = value
     known = set(application_codes())
     if not data.applications:
-        errors.append(ValidationError("applications.required", "select at least one application",
-                                      "applications"))
+        errors.append(
+            ValidationError(
+                "applications.required", "select at least one application", "applications"
+            )
+        )
     unknown = [code for code in data.applications if code not in known]
     if unknown:
-        errors.append(ValidationError("applications.unknown", "unknown application",
-                                      "applications", codes=",".join(unknown)))
+        errors.append(
+            ValidationError(
+                "applications.unknown",
+                "unknown application",
+                "applications",
+                codes=",".join(unknown),
+            )
+        )
     if errors:
         raise ValidationErrors(errors)
     return values
 
 
 def live_channels(sender_id: int) -> list[Channel]:
-    return list(Channel.select().where((Channel.sender == sender_id)
-                                       & (Channel.status != DELETED)).order_by(Channel.id))
+    return list(
+        Channel.select()
+        .where((Channel.sender == sender_id) & (Channel.status != DELETED))
+        .order_by(Channel.id)
+    )
 
 
 def link_applications(channel: Channel, data: ChannelInput) -> None:
@@ -114,15 +130,21 @@ def link_applications(channel: Channel, data: ChannelInput) -> None:
     which one is preferred (``data.preferred``); otherwise this channel is.
     """
     wanted = list(dict.fromkeys(data.applications))
-    (ChannelApplication.delete()
-     .where((ChannelApplication.channel == channel.id)
-            & ChannelApplication.application.not_in(wanted)).execute())
+    (
+        ChannelApplication.delete()
+        .where(
+            (ChannelApplication.channel == channel.id)
+            & ChannelApplication.application.not_in(wanted)
+        )
+        .execute()
+    )
     existing = {link.application_id: link for link in channel.applications}
     others = _links_by_application(channel.sender_id, exclude=channel.id)
     errors: list[ValidationError] = []
     for code in wanted:
         link = existing.get(code) or ChannelApplication.create(
-            channel=channel.id, application=code, preferred=False)
+            channel=channel.id, application=code, preferred=False
+        )
         rivals = others.get(code, [])
         choice = data.preferred_kind(code)
         if not rivals:
@@ -130,15 +152,26 @@ def link_applications(channel: Channel, data: ChannelInput) -> None:
         elif choice is None:
             if code in existing:
                 continue  # unchanged link: keep the preference as it stands
-            errors.append(ValidationError(
-                "channel.preferred_required", "choose the preferred channel for this application",
-                "preferred", application=code))
+            errors.append(
+                ValidationError(
+                    "channel.preferred_required",
+                    "choose the preferred channel for this application",
+                    "preferred",
+                    application=code,
+                )
+            )
             continue
         kinds = {rival.channel.kind: rival for rival in rivals}
         if choice != channel.kind and choice not in kinds:
-            errors.append(ValidationError("channel.preferred_invalid",
-                                          "this channel does not secure the application",
-                                          "preferred", application=code, kind=choice))
+            errors.append(
+                ValidationError(
+                    "channel.preferred_invalid",
+                    "this channel does not secure the application",
+                    "preferred",
+                    application=code,
+                    kind=choice,
+                )
+            )
             continue
         for rival in rivals:
             rival.preferred = rival.channel.kind == choice
@@ -150,10 +183,14 @@ def link_applications(channel: Channel, data: ChannelInput) -> None:
     normalize_preferences(channel.sender_id)
 
 
-def _links_by_application(sender_id: int, exclude: int | None = None
-                          ) -> dict[str, list[ChannelApplication]]:
-    query = (ChannelApplication.select(ChannelApplication, Channel).join(Channel)
-             .where((Channel.sender == sender_id) & (Channel.status != DELETED)))
+def _links_by_application(
+    sender_id: int, exclude: int | None = None
+) -> dict[str, list[ChannelApplication]]:
+    query = (
+        ChannelApplication.select(ChannelApplication, Channel)
+        .join(Channel)
+        .where((Channel.sender == sender_id) & (Channel.status != DELETED))
+    )
     if exclude is not None:
         query = query.where(Channel.id != exclude)
     grouped: dict[str, list[ChannelApplication]] = defaultdict(list)
@@ -183,27 +220,42 @@ def certificate_summary(der: bytes | None) -> CertificateSummary | None:
     if not der:
         return None
     info = describe_certificate(load_certificate(der))
-    return CertificateSummary(info.owner, info.company, info.issuer, info.expiry,
-                              info.serial_decimal, info.serial_hex)
+    return CertificateSummary(
+        info.owner, info.company, info.issuer, info.expiry, info.serial_decimal, info.serial_hex
+    )
 
 
 def channel_info(row: Channel) -> ChannelInfo:
     names = {a.code: a.name for a in Application.select()}
     order = {a.code: a.position for a in Application.select()}
-    preferred = {code: next(link.channel.kind for link in links if link.preferred)
-                 for code, links in _links_by_application(row.sender_id).items()
-                 if any(link.preferred for link in links)}
+    preferred = {
+        code: next(link.channel.kind for link in links if link.preferred)
+        for code, links in _links_by_application(row.sender_id).items()
+        if any(link.preferred for link in links)
+    }
     links = sorted(row.applications, key=lambda link: order.get(link.application_id, 99))
-    apps = tuple(ChannelApplicationInfo(link.application_id, names[link.application_id],
-                                        bool(link.preferred),
-                                        preferred.get(link.application_id, row.kind))
-                 for link in links)
+    apps = tuple(
+        ChannelApplicationInfo(
+            link.application_id,
+            names[link.application_id],
+            bool(link.preferred),
+            preferred.get(link.application_id, row.kind),
+        )
+        for link in links
+    )
     key_type = row.ssh_key.split()[0] if row.ssh_key else None
     return ChannelInfo(
-        id=row.id, kind=row.kind, status=row.status, connection_type=row.connection_type,
-        ssh_key_type=key_type, ssh_fingerprint=row.ssh_fingerprint,
-        certificate=certificate_summary(row.certificate), applications=apps,
-        mq_queue_manager=row.mq_queue_manager, mq_queue=row.mq_queue,
-        created_at=row.created_at, activated_at=row.activated_at,
+        id=row.id,
+        kind=row.kind,
+        status=row.status,
+        connection_type=row.connection_type,
+        ssh_key_type=key_type,
+        ssh_fingerprint=row.ssh_fingerprint,
+        certificate=certificate_summary(row.certificate),
+        applications=apps,
+        mq_queue_manager=row.mq_queue_manager,
+        mq_queue=row.mq_queue,
+        created_at=row.created_at,
+        activated_at=row.activated_at,
         change_pending=bool(row.key_change_pending),
     )

@@ -65,14 +65,17 @@ def claim(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
     """Take ``key`` for ``owner`` for ``lease`` seconds; False when another holds it."""
     now = time.time()
     with db.atomic("IMMEDIATE"):
-        row = db.execute_sql("SELECT owner, lease_until FROM intake_claim WHERE key = ?",
-                             (key,)).fetchone()
+        row = db.execute_sql(
+            "SELECT owner, lease_until FROM intake_claim WHERE key = ?", (key,)
+        ).fetchone()
         if row is not None and row[0] != owner and row[1] >= now and not owner_gone(row[0]):
             return False
         db.execute_sql(
             "INSERT INTO intake_claim (key, owner, lease_until) VALUES (?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, "
-            "lease_until = excluded.lease_until", (key, owner, now + lease))
+            "lease_until = excluded.lease_until",
+            (key, owner, now + lease),
+        )
     return True
 
 
@@ -81,7 +84,8 @@ def holds(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
     if so the lease is renewed."""
     cursor = db.execute_sql(
         "UPDATE intake_claim SET lease_until = ? WHERE key = ? AND owner = ?",
-        (time.time() + lease, key, owner))
+        (time.time() + lease, key, owner),
+    )
     return bool(cursor.rowcount)
 
 

@@ -45,8 +45,9 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     return default_db_path()
 
 
-def open_database(path: str | os.PathLike[str], migrate: bool = True,
-                  busy_timeout: float = 10.0) -> SqliteDatabase:
+def open_database(
+    path: str | os.PathLike[str], migrate: bool = True, busy_timeout: float = 10.0
+) -> SqliteDatabase:
     """Open (creating if needed) the SQLite file at ``path``, bind the proxy, migrate.
 
     ``busy_timeout``: seconds a statement waits for another writer's lock before failing
@@ -55,8 +56,11 @@ def open_database(path: str | os.PathLike[str], migrate: bool = True,
     target.parent.mkdir(parents=True, exist_ok=True)
     pragmas = {**PRAGMAS, "busy_timeout": int(busy_timeout * 1000)}
     database = SqliteDatabase(
-        str(target), pragmas=pragmas, timeout=busy_timeout, check_same_thread=False,
-        autoconnect=True
+        str(target),
+        pragmas=pragmas,
+        timeout=busy_timeout,
+        check_same_thread=False,
+        autoconnect=True,
     )
     db.initialize(database)
     if migrate:

@@ -56,8 +56,7 @@ PERSONS = (
     ("dieter", "Dieter", "Expedito", "Mr", "dieter.expedito@entreprise-demo.be", "025455078"),
     ("colette", "Colette", "Gestion", "Mme", "colette.gestion@entreprise-demo.be", "025455079"),
     ("ursula", "Ursula", "Lecture", "Mme", "ursula.lecture@entreprise-demo.be", "025455080"),
-    ("olivier", "Olivier", "Exploitation", "Mr", "olivier.exploitation@expedito.be",
-     "025455081"),
+    ("olivier", "Olivier", "Exploitation", "Mr", "olivier.exploitation@expedito.be", "025455081"),
 )
 ROLES = (
     ("dieter", "0403123486", GESTIONNAIRE),
@@ -73,22 +72,38 @@ def seed_demo(now: datetime | None = None) -> None:
     with db.atomic():
         qualites: dict[str, int] = {}
         for name, kbo, created in ORGANISATIONS:
-            org, _ = Organisation.get_or_create(kbo=normalize_kbo(kbo),
-                                                defaults={"name": name, "created_on": created})
+            org, _ = Organisation.get_or_create(
+                kbo=normalize_kbo(kbo), defaults={"name": name, "created_on": created}
+            )
             qualites[kbo] = org.id
         for kbo, kind, onss, created in QUALITES:
             org_id = qualites[kbo]
             qualite = Qualite.get_or_none((Qualite.organisation == org_id) & (Qualite.kind == kind))
             if qualite is None:
-                qualite = Qualite.create(organisation=org_id, kind=kind, created_on=created,
-                                         onss_number=normalize_onss(onss) if onss else None)
+                qualite = Qualite.create(
+                    organisation=org_id,
+                    kind=kind,
+                    created_on=created,
+                    onss_number=normalize_onss(onss) if onss else None,
+                )
             qualites[kbo] = qualite.id
         people: dict[str, int] = {}
         for login, first, last, title, email, phone in PERSONS:
             person = Person.get_or_none(Person.login == login)
-            people[login] = person.id if person else create_person(
-                login, DEMO_PASSWORD, first, last, title=title, email=email, phone=phone,
-                now=now).id
+            people[login] = (
+                person.id
+                if person
+                else create_person(
+                    login,
+                    DEMO_PASSWORD,
+                    first,
+                    last,
+                    title=title,
+                    email=email,
+                    phone=phone,
+                    now=now,
+                ).id
+            )
         for login, kbo, role in ROLES:
             if role_in(people[login], qualites[kbo]) is None:
                 grant_role(people[login], qualites[kbo], role)

@@ -141,8 +141,9 @@ class DemoCredentials:
     ca_certificate: Path
 
 
-def write_demo_credentials(directory: Path, now: datetime | None = None,
-                           valid_from: datetime | None = None) -> DemoCredentials:
+def write_demo_credentials(
+    directory: Path, now: datetime | None = None, valid_from: datetime | None = None
+) -> DemoCredentials:
     """Create the demo credentials in ``directory``, keeping those already there and valid
     (at ``now`` and, if given, already at ``valid_from``: tests whose clock is frozen in the
     past use the same files as those on the real clock)."""
@@ -159,8 +160,9 @@ def write_demo_credentials(directory: Path, now: datetime | None = None,
     if not _ssh_pair_valid(creds):
         _write_ssh_pair(creds)
     start = min(valid_from, moment - timedelta(days=1)) if valid_from else None
-    if not (_certificate_valid(creds, moment)
-            and (start is None or _certificate_valid(creds, start))):
+    if not (
+        _certificate_valid(creds, moment) and (start is None or _certificate_valid(creds, start))
+    ):
         _write_certificate(creds, moment, start)
     return creds
 
@@ -179,8 +181,9 @@ def _write_ssh_pair(creds: DemoCredentials) -> None:
     _write(creds.ssh_public_key, public + b" expedito-demo\n")
 
 
-def _write_certificate(creds: DemoCredentials, now: datetime,
-                       start: datetime | None = None) -> None:
+def _write_certificate(
+    creds: DemoCredentials, now: datetime, start: datetime | None = None
+) -> None:
     start = start or now - timedelta(days=1)
     ca, ca_key = make_citizen_ca(start)
     cert, key = make_test_certificate(

@@ -135,8 +135,11 @@ def _key_change_pending(row: Any) -> bool:
 
 def _key_change_pending_sql(model: Any) -> Any:
     """``_key_change_pending`` as a condition (SQL's ``!=`` is not true for NULL)."""
-    return ((model.kind == SFTP) & (model.status != DELETED)
-            & (model.provisioned_key.is_null() | (model.provisioned_key != model.ssh_key)))
+    return (
+        (model.kind == SFTP)
+        & (model.status != DELETED)
+        & (model.provisioned_key.is_null() | (model.provisioned_key != model.ssh_key))
+    )
 
 
 class Channel(BaseModel):
@@ -166,8 +169,9 @@ class ChannelApplication(BaseModel):
     channel_id: int
     application_id: str
     channel = ForeignKeyField(Channel, backref="applications", on_delete="CASCADE")
-    application = ForeignKeyField(Application, column_name="application_code", field="code",
-                                  object_id_name="application_id")
+    application = ForeignKeyField(
+        Application, column_name="application_code", field="code", object_id_name="application_id"
+    )
     preferred = BooleanField(default=False)
 
 
@@ -234,7 +238,20 @@ class PersonCertificate(BaseModel):
 
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
-    Organisation, Qualite, Person, LoginFailure, Role, Application, Sender, ContactPerson,
-    Channel, ChannelApplication, SyncCycle, BatchSet, AuditEntry, Setting, RoutingChoice,
+    Organisation,
+    Qualite,
+    Person,
+    LoginFailure,
+    Role,
+    Application,
+    Sender,
+    ContactPerson,
+    Channel,
+    ChannelApplication,
+    SyncCycle,
+    BatchSet,
+    AuditEntry,
+    Setting,
+    RoutingChoice,
     PersonCertificate,
 )

@@ -46,14 +46,19 @@ class ExpiringCertificate:
     days_left: int  # negative: already expired
 
 
-def expiring_certificates(within_days: int = DEFAULT_WITHIN_DAYS, today: date | None = None,
-                          qualite_id: int | None = None) -> list[ExpiringCertificate]:
+def expiring_certificates(
+    within_days: int = DEFAULT_WITHIN_DAYS, today: date | None = None, qualite_id: int | None = None
+) -> list[ExpiringCertificate]:
     """Live channels (active or waiting for the sync) whose certificate expires within
     ``within_days`` of ``today`` (or has expired), soonest first."""
     today = today or date.today()
-    query = (Channel.select(Channel, Sender, Qualite, Organisation)
-             .join(Sender).join(Qualite).join(Organisation)
-             .where(Channel.status.in_((ACTIVE, PENDING)) & Channel.certificate.is_null(False)))
+    query = (
+        Channel.select(Channel, Sender, Qualite, Organisation)
+        .join(Sender)
+        .join(Qualite)
+        .join(Organisation)
+        .where(Channel.status.in_((ACTIVE, PENDING)) & Channel.certificate.is_null(False))
+    )
     if qualite_id is not None:
         query = query.where(Sender.qualite == qualite_id)
     found: list[ExpiringCertificate] = []
@@ -66,9 +71,18 @@ def expiring_certificates(within_days: int = DEFAULT_WITHIN_DAYS, today: date | 
         days = (expires - today).days
         if days <= within_days:
             sender = channel.sender
-            found.append(ExpiringCertificate(
-                int(sender.number), sender.qualite.organisation.name, int(sender.qualite_id),
-                sender.technical_user, channel.kind, info.owner, expires, days))
+            found.append(
+                ExpiringCertificate(
+                    int(sender.number),
+                    sender.qualite.organisation.name,
+                    int(sender.qualite_id),
+                    sender.technical_user,
+                    channel.kind,
+                    info.owner,
+                    expires,
+                    days,
+                )
+            )
     return sorted(found, key=lambda c: (c.expires_on, c.sender_number, c.channel))
 
 
@@ -98,16 +112,31 @@ def _status(result: int | None, processed_at: datetime | None) -> str:
 
 def sets_since(since: date, limit: int | None = None) -> list[ReceivedSet]:
     """Every set received from ``since`` (00:00) on, oldest first."""
-    query = (BatchSet.select(BatchSet, Sender.number).join(Sender)
-             .where(BatchSet.received_at >= datetime.combine(since, datetime.min.time()))
-             .order_by(SQL("received_at"), SQL("t1.id")))
+    query = (
+        BatchSet.select(BatchSet, Sender.number)
+        .join(Sender)
+        .where(BatchSet.received_at >= datetime.combine(since, datetime.min.time()))
+        .order_by(SQL("received_at"), SQL("t1.id"))
+    )
     if limit is not None:
         query = query.limit(limit)
-    return [ReceivedSet(
-        row.received_at, row.processed_at, int(row.sender.number), row.go_name, row.folder,
-        row.env, row.purpose, _status(row.result, row.processed_at),
-        tuple(e["code"] for e in json.loads(row.errors)), row.ticket, row.ack_name,
-        int(row.total_bytes)) for row in query]
+    return [
+        ReceivedSet(
+            row.received_at,
+            row.processed_at,
+            int(row.sender.number),
+            row.go_name,
+            row.folder,
+            row.env,
+            row.purpose,
+            _status(row.result, row.processed_at),
+            tuple(e["code"] for e in json.loads(row.errors)),
+            row.ticket,
+            row.ack_name,
+            int(row.total_bytes),
+        )
+        for row in query
+    ]
 
 
 @dataclass(frozen=True)
@@ -121,7 +150,8 @@ class SetTotals:
 def set_totals() -> SetTotals:
     results: Counter[str] = Counter()
     cursor = BatchSet._meta.database.execute_sql(
-        "SELECT result, processed_at IS NULL, COUNT(*) FROM batch_set GROUP BY 1, 2")
+        "SELECT result, processed_at IS NULL, COUNT(*) FROM batch_set GROUP BY 1, 2"
+    )
     for result, unfinished, count in cursor.fetchall():
         results[_status(result, None if unfinished else datetime.min)] += int(count)
     errors: Counter[str] = Counter()
@@ -134,7 +164,8 @@ def top_errors(since: datetime, limit: int = 5) -> list[tuple[str, int]]:
     """The most frequent ErrorIDs of the sets rejected since ``since``."""
     errors: Counter[str] = Counter()
     for row in BatchSet.select(BatchSet.errors).where(
-            (BatchSet.result == RESULT_REJECTED) & (BatchSet.received_at >= since)):
+        (BatchSet.result == RESULT_REJECTED) & (BatchSet.received_at >= since)
+    ):
         errors.update(e["code"] for e in json.loads(row.errors))
     return errors.most_common(limit)
 
@@ -157,13 +188,21 @@ class CycleInfo:
 
 def recent_cycles(limit: int = 48) -> list[CycleInfo]:
     """The latest cycles, newest first; times are aware (UTC, as the table keeps them)."""
+
     def utc(value: datetime | None) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
 
-    return [CycleInfo(row.slot.replace(tzinfo=UTC), row.owner,
-                      row.started_at.replace(tzinfo=UTC), utc(row.finished_at), row.status,
-                      int(row.provisioned))
-            for row in SyncCycle.select().order_by(SQL("slot DESC")).limit(limit)]
+    return [
+        CycleInfo(
+            row.slot.replace(tzinfo=UTC),
+            row.owner,
+            row.started_at.replace(tzinfo=UTC),
+            utc(row.finished_at),
+            row.status,
+            int(row.provisioned),
+        )
+        for row in SyncCycle.select().order_by(SQL("slot DESC")).limit(limit)
+    ]
 
 
 def daily_results(days: int = 30, today: date | None = None) -> dict[str, list[tuple[int, int]]]:
@@ -172,32 +211,52 @@ def daily_results(days: int = 30, today: date | None = None) -> dict[str, list[t
     today = today or date.today()
     first = today - timedelta(days=days - 1)
     series: dict[str, list[tuple[int, int]]] = {}
-    query = (BatchSet.select(BatchSet.purpose, BatchSet.result, BatchSet.received_at)
-             .where((BatchSet.received_at >= datetime.combine(first, datetime.min.time()))
-                    & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))
-                    & BatchSet.processed_at.is_null(False)))
+    query = BatchSet.select(BatchSet.purpose, BatchSet.result, BatchSet.received_at).where(
+        (BatchSet.received_at >= datetime.combine(first, datetime.min.time()))
+        & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))
+        & BatchSet.processed_at.is_null(False)
+    )
     for row in query:
         index = (row.received_at.date() - first).days
         if not 0 <= index < days:
             continue
         counts = series.setdefault(row.purpose, [(0, 0)] * days)
         accepted, rejected = counts[index]
-        counts[index] = ((accepted + 1, rejected) if row.result == RESULT_ACCEPTED
-                         else (accepted, rejected + 1))
+        counts[index] = (
+            (accepted + 1, rejected) if row.result == RESULT_ACCEPTED else (accepted, rejected + 1)
+        )
     return dict(sorted(series.items()))
 
 
 def waiting_sets() -> list[ReceivedSet]:
     """Sets decided but not finished (their files or ACRF still to write: a crash, or being
     worked on now), oldest first."""
-    query = (BatchSet.select(BatchSet, Sender.number).join(Sender)
-             .where(BatchSet.processed_at.is_null()
-                    & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED)))
-             .order_by(SQL("received_at")))
-    return [ReceivedSet(
-        row.received_at, row.processed_at, int(row.sender.number), row.go_name, row.folder,
-        row.env, row.purpose, "pending", tuple(e["code"] for e in json.loads(row.errors)),
-        row.ticket, row.ack_name, int(row.total_bytes)) for row in query]
+    query = (
+        BatchSet.select(BatchSet, Sender.number)
+        .join(Sender)
+        .where(
+            BatchSet.processed_at.is_null()
+            & BatchSet.result.in_((RESULT_ACCEPTED, RESULT_REJECTED))
+        )
+        .order_by(SQL("received_at"))
+    )
+    return [
+        ReceivedSet(
+            row.received_at,
+            row.processed_at,
+            int(row.sender.number),
+            row.go_name,
+            row.folder,
+            row.env,
+            row.purpose,
+            "pending",
+            tuple(e["code"] for e in json.loads(row.errors)),
+            row.ticket,
+            row.ack_name,
+            int(row.total_bytes),
+        )
+        for row in query
+    ]
 
 
 @dataclass(frozen=True)
@@ -213,24 +272,35 @@ def journal(search: str = "", limit: int = 50, offset: int = 0) -> list[JournalE
     """The audit trail, newest first; ``search`` (words, all must match, any case) looks in
     the actor's login, the organisation, the action, the details and the date
     (``YYYY-MM-DD``)."""
-    query = (AuditEntry.select(AuditEntry, Person.login, Organisation.name)
-             .join(Person, JOIN.LEFT_OUTER, on=(AuditEntry.person == Person.id))
-             .switch(AuditEntry)
-             .join(Qualite, JOIN.LEFT_OUTER, on=(AuditEntry.qualite == Qualite.id))
-             .join(Organisation, JOIN.LEFT_OUTER, on=(Qualite.organisation == Organisation.id))
-             .order_by(AuditEntry.at.desc(), SQL("t1.id DESC")))
+    query = (
+        AuditEntry.select(AuditEntry, Person.login, Organisation.name)
+        .join(Person, JOIN.LEFT_OUTER, on=(AuditEntry.person == Person.id))
+        .switch(AuditEntry)
+        .join(Qualite, JOIN.LEFT_OUTER, on=(AuditEntry.qualite == Qualite.id))
+        .join(Organisation, JOIN.LEFT_OUTER, on=(Qualite.organisation == Organisation.id))
+        .order_by(AuditEntry.at.desc(), SQL("t1.id DESC"))
+    )
     for word in search.split():
         pattern = f"%{word}%"
-        query = query.where(Person.login ** pattern | Organisation.name ** pattern
-                            | AuditEntry.action ** pattern | AuditEntry.details ** pattern
-                            | fn.strftime("%Y-%m-%d", AuditEntry.at) ** pattern)
+        query = query.where(
+            Person.login**pattern
+            | Organisation.name**pattern
+            | AuditEntry.action**pattern
+            | AuditEntry.details**pattern
+            | fn.strftime("%Y-%m-%d", AuditEntry.at) ** pattern
+        )
     entries: list[JournalEntry] = []
     for row in query.limit(limit).offset(offset):
         person = row.person if row.person_id is not None else None
         qualite = row.qualite if row.qualite_id is not None else None
         details = json.loads(row.details or "{}")
-        entries.append(JournalEntry(
-            row.at, person.login if person is not None else "",
-            qualite.organisation.name if qualite is not None else "", row.action,
-            " ".join(f"{key}={value}" for key, value in sorted(details.items()))))
+        entries.append(
+            JournalEntry(
+                row.at,
+                person.login if person is not None else "",
+                qualite.organisation.name if qualite is not None else "",
+                row.action,
+                " ".join(f"{key}={value}" for key, value in sorted(details.items())),
+            )
+        )
     return entries

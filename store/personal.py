@@ -46,8 +46,9 @@ def check_personal(data: PersonalData) -> PersonalData:
             errors.append(ValidationError("field.required", "this field is required", name))
     for name, value in values.items():
         if len(value) > FIELD_MAX:
-            errors.append(ValidationError("field.too_long", "this field is too long", name,
-                                          max=FIELD_MAX))
+            errors.append(
+                ValidationError("field.too_long", "this field is too long", name, max=FIELD_MAX)
+            )
     if values["title"] not in TITLES:
         errors.append(ValidationError("contact.title", "choose a title from the list", "title"))
     if values["language"] not in LANGUAGES:
@@ -63,8 +64,9 @@ def check_personal(data: PersonalData) -> PersonalData:
     return PersonalData(**values)
 
 
-def update_personal_data(person_id: int, data: PersonalData,
-                         now: datetime | None = None) -> PersonInfo:
+def update_personal_data(
+    person_id: int, data: PersonalData, now: datetime | None = None
+) -> PersonInfo:
     data = check_personal(data)
     with db.atomic():
         row = _person(person_id)
@@ -78,33 +80,40 @@ def update_personal_data(person_id: int, data: PersonalData,
 def check_new_password(login: str, new: str, confirmation: str) -> None:
     """At least 10 characters with letters and digits, not the login, typed twice the same."""
     if new != confirmation:
-        raise ValidationError("password.mismatch", "the two new passwords differ",
-                              "password_confirm")
+        raise ValidationError(
+            "password.mismatch", "the two new passwords differ", "password_confirm"
+        )
     if len(new) < PASSWORD_MIN:
-        raise ValidationError("password.too_short", "at least 10 characters", "password",
-                              min=PASSWORD_MIN)
+        raise ValidationError(
+            "password.too_short", "at least 10 characters", "password", min=PASSWORD_MIN
+        )
     if not any(c.isalpha() for c in new) or not any(c.isdigit() for c in new):
-        raise ValidationError("password.letters_digits", "letters and digits are both needed",
-                              "password")
+        raise ValidationError(
+            "password.letters_digits", "letters and digits are both needed", "password"
+        )
     if login.lower() in new.lower():
-        raise ValidationError("password.contains_login", "the password may not contain the login",
-                              "password")
+        raise ValidationError(
+            "password.contains_login", "the password may not contain the login", "password"
+        )
 
 
-def change_password(person_id: int, current: str, new: str, confirmation: str,
-                    now: datetime | None = None) -> SessionInfo:
+def change_password(
+    person_id: int, current: str, new: str, confirmation: str, now: datetime | None = None
+) -> SessionInfo:
     """Change the password; returns the caller's refreshed session. Other sessions of this
     person, opened before the change, are no longer valid (see ``session_is_current``)."""
     now = now or local_now()
     with db.atomic("IMMEDIATE"):
         row = _person(person_id)
         if not verify_password(current, row.password_hash):
-            raise AuthenticationFailed("password.current_wrong", "the current password is wrong",
-                                       "current")
+            raise AuthenticationFailed(
+                "password.current_wrong", "the current password is wrong", "current"
+            )
         check_new_password(row.login, new, confirmation)
         if verify_password(new, row.password_hash):
-            raise ValidationError("password.unchanged", "the new password is the current one",
-                                  "password")
+            raise ValidationError(
+                "password.unchanged", "the new password is the current one", "password"
+            )
         row.password_hash = hash_password(new)
         row.password_changed_at = max(datetime.now(), row.password_changed_at)
         row.save()
@@ -123,17 +132,24 @@ def personal_certificate(person_id: int) -> CertificateSummary | None:
     return certificate_summary(bytes(row.der)) if row else None
 
 
-def register_personal_certificate(person_id: int, data: bytes,
-                                  now: datetime | None = None) -> CertificateSummary:
+def register_personal_certificate(
+    person_id: int, data: bytes, now: datetime | None = None
+) -> CertificateSummary:
     now = now or local_now()
     info = parse_certificate(data, now=now.astimezone(UTC))
     with db.atomic():
         PersonCertificate.insert(person=person_id, der=info.der, registered_at=now).on_conflict(
             conflict_target=[PersonCertificate.person],
-            update={PersonCertificate.der: info.der,
-                    PersonCertificate.registered_at: now}).execute()
-        record("person.certificate.register", person_id, None, at=now, owner=info.owner,
-               serial=info.serial_decimal)
+            update={PersonCertificate.der: info.der, PersonCertificate.registered_at: now},
+        ).execute()
+        record(
+            "person.certificate.register",
+            person_id,
+            None,
+            at=now,
+            owner=info.owner,
+            serial=info.serial_decimal,
+        )
     summary = certificate_summary(info.der)
     assert summary is not None
     return summary

@@ -28,15 +28,17 @@ def qualite_detail(actor_id: int, qualite_id: int) -> QualiteInfo:
     return get_qualite(qualite_id)
 
 
-def update_qualite(actor_id: int, qualite_id: int, changes: QualiteChanges,
-                   now: datetime | None = None) -> QualiteInfo:
+def update_qualite(
+    actor_id: int, qualite_id: int, changes: QualiteChanges, now: datetime | None = None
+) -> QualiteInfo:
     errors: list[ValidationError] = []
     name = changes.name.strip()
     if not name:
         errors.append(ValidationError("field.required", "this field is required", "name"))
     elif len(name) > FIELD_MAX:
-        errors.append(ValidationError("field.too_long", "this field is too long", "name",
-                                      max=FIELD_MAX))
+        errors.append(
+            ValidationError("field.too_long", "this field is too long", "name", max=FIELD_MAX)
+        )
     kbo = onss = ""
     try:
         kbo = normalize_kbo(changes.kbo)
@@ -62,6 +64,12 @@ def update_qualite(actor_id: int, qualite_id: int, changes: QualiteChanges,
         if qualite.kind == EMPLOYEUR_ONSS:
             qualite.onss_number = onss
             qualite.save()
-        record("qualite.update", actor_id, qualite_id, at=now, old=list(old),
-               new=[name, kbo, qualite.onss_number])
+        record(
+            "qualite.update",
+            actor_id,
+            qualite_id,
+            at=now,
+            old=list(old),
+            new=[name, kbo, qualite.onss_number],
+        )
     return get_qualite(qualite_id)

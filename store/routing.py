@@ -38,9 +38,17 @@ class RoutingRow:
 
 
 def _batch_channels(qualite_id: int) -> list[str]:
-    return [c.kind for c in Channel.select(Channel.kind).join(Sender)
-            .where((Sender.qualite == qualite_id) & (Sender.active == True)  # noqa: E712
-                   & (Channel.status != DELETED)).order_by(Channel.id)]
+    return [
+        c.kind
+        for c in Channel.select(Channel.kind)
+        .join(Sender)
+        .where(
+            (Sender.qualite == qualite_id)
+            & (Sender.active == True)  # noqa: E712
+            & (Channel.status != DELETED)
+        )
+        .order_by(Channel.id)
+    ]
 
 
 def channel_choices(qualite_id: int) -> list[str]:
@@ -51,29 +59,41 @@ def channel_choices(qualite_id: int) -> list[str]:
 def routing_table(actor_id: int, qualite_id: int) -> list[RoutingRow]:
     require_role(actor_id, qualite_id)
     chosen = {r.flow: r for r in RoutingChoice.select().where(RoutingChoice.qualite == qualite_id)}
-    return [RoutingRow(flow, app, chosen[flow].recipient if flow in chosen else OWN,
-                       chosen[flow].channel_kind if flow in chosen else EBOX, flow not in chosen)
-            for flow, app in FLOWS]
+    return [
+        RoutingRow(
+            flow,
+            app,
+            chosen[flow].recipient if flow in chosen else OWN,
+            chosen[flow].channel_kind if flow in chosen else EBOX,
+            flow not in chosen,
+        )
+        for flow, app in FLOWS
+    ]
 
 
-def set_route(actor_id: int, qualite_id: int, flow: str, channel: str,
-              now: datetime | None = None) -> RoutingRow:
+def set_route(
+    actor_id: int, qualite_id: int, flow: str, channel: str, now: datetime | None = None
+) -> RoutingRow:
     flows = dict(FLOWS)
     if flow not in flows:
         raise ValidationError("routing.flow", "unknown flow", "flow", flow=flow)
     with db.atomic("IMMEDIATE"):
         require_manager(actor_id, qualite_id)
         if channel not in channel_choices(qualite_id):
-            raise ValidationError("routing.channel", "the sender has no such channel", "channel",
-                                  channel=channel)
+            raise ValidationError(
+                "routing.channel", "the sender has no such channel", "channel", channel=channel
+            )
         if channel == EBOX:
-            RoutingChoice.delete().where((RoutingChoice.qualite == qualite_id)
-                                         & (RoutingChoice.flow == flow)).execute()
+            RoutingChoice.delete().where(
+                (RoutingChoice.qualite == qualite_id) & (RoutingChoice.flow == flow)
+            ).execute()
         else:
-            RoutingChoice.insert(qualite=qualite_id, flow=flow, recipient=OWN,
-                                 channel_kind=channel).on_conflict(
+            RoutingChoice.insert(
+                qualite=qualite_id, flow=flow, recipient=OWN, channel_kind=channel
+            ).on_conflict(
                 conflict_target=[RoutingChoice.qualite, RoutingChoice.flow],
-                update={RoutingChoice.channel_kind: channel}).execute()
+                update={RoutingChoice.channel_kind: channel},
+            ).execute()
         record("routing.set", actor_id, qualite_id, at=now, flow=flow, channel=channel)
     return RoutingRow(flow, flows[flow], OWN, channel, channel == EBOX)
 

@@ -15,12 +15,15 @@ LANGUAGES = ("fr", "nl", "de")
 MAX_EMAILS = 3
 FIELD_MAX = 100
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _PHONE = re.compile(r"^\+?[0-9 ./()-]+$")
 
 
 # --- Numbers with check digits ---------------------------------------------------------------
+
 
 def digits_only(value: str) -> str:
     return "".join(ch for ch in value if not ch.isspace() and ch not in ".-/")
@@ -40,8 +43,9 @@ def normalize_kbo(value: str) -> str:
     if raw[0] not in "01":
         raise ValidationError("kbo.first_digit", "the company number starts with 0 or 1", "kbo")
     if 97 - int(raw[:8]) % 97 != int(raw[8:]):
-        raise ValidationError("kbo.check_digits", "the company number's check digits are wrong",
-                              "kbo")
+        raise ValidationError(
+            "kbo.check_digits", "the company number's check digits are wrong", "kbo"
+        )
     return raw
 
 
@@ -69,8 +73,9 @@ def normalize_onss(value: str) -> str:
     if len(raw) != 9:
         raise ValidationError("onss.length", "the ONSS number has 9 digits", "onss")
     if onss_check_digits(int(raw[:7])) != int(raw[7:]):
-        raise ValidationError("onss.check_digits", "the ONSS number's check digits are wrong",
-                              "onss")
+        raise ValidationError(
+            "onss.check_digits", "the ONSS number's check digits are wrong", "onss"
+        )
     return raw
 
 
@@ -83,6 +88,7 @@ def format_onss(onss: str | None) -> str:
 
 # --- Technical user name -----------------------------------------------------------------------
 
+
 def check_username(name: str, confirmation: str | None = None) -> str:
     """Apply the guide's rules for a technical user name; return it unchanged (case kept)."""
     if name == "":
@@ -92,13 +98,19 @@ def check_username(name: str, confirmation: str | None = None) -> str:
     bad = sorted({ch for ch in name if ch not in USERNAME_ALPHABET})
     if bad:
         raise ValidationError(
-            "username.characters", "only digits 0-9 and letters a-z are allowed", "username",
+            "username.characters",
+            "only digits 0-9 and letters a-z are allowed",
+            "username",
             chars="".join(bad),
         )
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         raise ValidationError(
-            "username.length", "a user name has 8 to 20 characters", "username",
-            length=len(name), min=USERNAME_MIN, max=USERNAME_MAX,
+            "username.length",
+            "a user name has 8 to 20 characters",
+            "username",
+            length=len(name),
+            min=USERNAME_MIN,
+            max=USERNAME_MAX,
         )
     if confirmation is not None and confirmation != name:
         raise ValidationError(
@@ -108,6 +120,7 @@ def check_username(name: str, confirmation: str | None = None) -> str:
 
 
 # --- Contact person ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ContactData:
@@ -130,8 +143,9 @@ REQUIRED_CONTACT_FIELDS = ("last_name", "first_name", "title", "function", "lang
 def check_email(value: str, field_name: str = "email") -> str:
     value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value):
-        raise ValidationError("email.invalid", "this is not a valid e-mail address", field_name,
-                              value=value)
+        raise ValidationError(
+            "email.invalid", "this is not a valid e-mail address", field_name, value=value
+        )
     return value
 
 
@@ -139,8 +153,9 @@ def check_phone(value: str, field_name: str = "phone") -> str:
     value = value.strip()
     digits = sum(ch.isdigit() for ch in value)
     if not _PHONE.match(value) or not 8 <= digits <= 15:
-        raise ValidationError("phone.invalid", "a phone number has 8 to 15 digits", field_name,
-                              value=value)
+        raise ValidationError(
+            "phone.invalid", "a phone number has 8 to 15 digits", field_name, value=value
+        )
     return value
 
 
@@ -148,20 +163,30 @@ def check_contact(data: ContactData) -> ContactData:
     """Validate the whole form; raise ``ValidationErrors`` listing every broken rule."""
     errors: list[ValidationError] = []
     cleaned: dict[str, str] = {}
-    for name in ("last_name", "first_name", "title", "function", "language", "phone", "fax",
-                 "mobile"):
+    for name in (
+        "last_name",
+        "first_name",
+        "title",
+        "function",
+        "language",
+        "phone",
+        "fax",
+        "mobile",
+    ):
         value = getattr(data, name).strip()
         cleaned[name] = value
         if name in REQUIRED_CONTACT_FIELDS and not value:
             errors.append(ValidationError("field.required", "this field is required", name))
         elif len(value) > FIELD_MAX:
-            errors.append(ValidationError("field.too_long", "this field is too long", name,
-                                          max=FIELD_MAX))
+            errors.append(
+                ValidationError("field.too_long", "this field is too long", name, max=FIELD_MAX)
+            )
     if cleaned["title"] and cleaned["title"] not in TITLES:
         errors.append(ValidationError("contact.title", "choose a title from the list", "title"))
     if cleaned["language"] and cleaned["language"] not in LANGUAGES:
-        errors.append(ValidationError("contact.language", "choose a language from the list",
-                                      "language"))
+        errors.append(
+            ValidationError("contact.language", "choose a language from the list", "language")
+        )
     for name in ("phone", "fax", "mobile"):
         if cleaned[name]:
             try:
@@ -170,8 +195,14 @@ def check_contact(data: ContactData) -> ContactData:
                 errors.append(exc)
     emails: list[str] = []
     if len(data.emails) > MAX_EMAILS:
-        errors.append(ValidationError("contact.too_many_emails", "at most three e-mail addresses",
-                                      "emails", max=MAX_EMAILS))
+        errors.append(
+            ValidationError(
+                "contact.too_many_emails",
+                "at most three e-mail addresses",
+                "emails",
+                max=MAX_EMAILS,
+            )
+        )
     for index, email in enumerate(data.emails[:MAX_EMAILS]):
         if email.strip():
             try:
@@ -179,8 +210,9 @@ def check_contact(data: ContactData) -> ContactData:
             except ValidationError as exc:
                 errors.append(exc)
     if not emails and not any(e.field and e.field.startswith("email") for e in errors):
-        errors.append(ValidationError("contact.email_required", "at least one e-mail address",
-                                      "email1"))
+        errors.append(
+            ValidationError("contact.email_required", "at least one e-mail address", "email1")
+        )
     if errors:
         raise ValidationErrors(errors)
     return ContactData(emails=tuple(emails), **cleaned)

@@ -66,15 +66,30 @@ def _allocate_number() -> int:
 
 def _contact_values(contact: ContactData) -> dict[str, str]:
     emails = [*contact.emails, "", "", ""][:3]
-    return dict(last_name=contact.last_name, first_name=contact.first_name, title=contact.title,
-                function=contact.function, language=contact.language, phone=contact.phone,
-                fax=contact.fax, mobile=contact.mobile, email1=emails[0], email2=emails[1],
-                email3=emails[2])
+    return dict(
+        last_name=contact.last_name,
+        first_name=contact.first_name,
+        title=contact.title,
+        function=contact.function,
+        language=contact.language,
+        phone=contact.phone,
+        fax=contact.fax,
+        mobile=contact.mobile,
+        email1=emails[0],
+        email2=emails[1],
+        email3=emails[2],
+    )
 
 
-def register_sender(actor_id: int, qualite_id: int, contact: ContactData, channel: ChannelInput,
-                    username: str | None = None, username_confirm: str | None = None,
-                    now: datetime | None = None) -> Overview:
+def register_sender(
+    actor_id: int,
+    qualite_id: int,
+    contact: ContactData,
+    channel: ChannelInput,
+    username: str | None = None,
+    username_confirm: str | None = None,
+    now: datetime | None = None,
+) -> Overview:
     """Create (or bring back) the qualité's sender with its contact person and first channel.
 
     A qualité that once had a sender gets its number and technical user name back; the names
@@ -95,43 +110,58 @@ def register_sender(actor_id: int, qualite_id: int, contact: ContactData, channe
         require_manager(actor_id, qualite_id)
         sender = Sender.get_or_none(Sender.qualite == qualite_id)
         if sender is not None and sender.active:
-            raise Conflict("sender.exists", "this qualité already has a sender",
-                           number=sender.number)
+            raise Conflict(
+                "sender.exists", "this qualité already has a sender", number=sender.number
+            )
         if sender is None:
             try:
                 name = check_username(username or "", username_confirm)
                 if not username_available(name):
-                    raise ValidationError("username.taken", "this user name already exists",
-                                          "username", name=name)
+                    raise ValidationError(
+                        "username.taken", "this user name already exists", "username", name=name
+                    )
             except ValidationError as exc:
                 errors.append(exc)
         if errors:
             raise ValidationErrors(errors)
         if sender is None:
-            sender = Sender.create(qualite=qualite_id, number=_allocate_number(),
-                                   technical_user=name, registered_on=now.date())
+            sender = Sender.create(
+                qualite=qualite_id,
+                number=_allocate_number(),
+                technical_user=name,
+                registered_on=now.date(),
+            )
             action = "sender.register"
         else:
             sender.active, sender.deleted_at = True, None
             sender.save()
             action = "sender.reregister"
         ContactPerson.insert(sender=sender.id, **_contact_values(contact)).on_conflict(
-            conflict_target=[ContactPerson.sender],
-            update=_contact_values(contact)).execute()
+            conflict_target=[ContactPerson.sender], update=_contact_values(contact)
+        ).execute()
         row = _create_channel(sender, channel, values, now)
-        record(action, actor_id, qualite_id, at=now, number=sender.number,
-               technical_user=sender.technical_user, channel=row.kind,
-               applications=list(channel.applications))
+        record(
+            action,
+            actor_id,
+            qualite_id,
+            at=now,
+            number=sender.number,
+            technical_user=sender.technical_user,
+            channel=row.kind,
+            applications=list(channel.applications),
+        )
     return _overview(sender)
 
 
-def _create_channel(sender: Sender, data: ChannelInput, values: dict[str, object],
-                    now: datetime) -> Channel:
+def _create_channel(
+    sender: Sender, data: ChannelInput, values: dict[str, object], now: datetime
+) -> Channel:
     try:
         row = Channel.create(sender=sender.id, status=PENDING, created_at=now, **values)
     except IntegrityError as exc:
-        raise Conflict("channel.exists", "the sender already has a channel of this kind",
-                       kind=data.kind) from exc
+        raise Conflict(
+            "channel.exists", "the sender already has a channel of this kind", kind=data.kind
+        ) from exc
     link_applications(row, data)
     return row
 
@@ -144,8 +174,9 @@ def _active_sender(qualite_id: int) -> Sender:
 
 
 def _live_channel(sender: Sender, kind: str) -> Channel:
-    row = Channel.get_or_none((Channel.sender == sender.id) & (Channel.kind == kind)
-                              & (Channel.status != DELETED))
+    row = Channel.get_or_none(
+        (Channel.sender == sender.id) & (Channel.kind == kind) & (Channel.status != DELETED)
+    )
     if row is None:
         raise NotFound("channel.none", "the sender has no channel of this kind", kind=kind)
     return row
@@ -155,14 +186,22 @@ def channel_input(actor_id: int, qualite_id: int, kind: str) -> ChannelInput:
     """The channel as stored, in the form *Données du canal* edits (to modify it)."""
     require_role(actor_id, qualite_id)
     row = _live_channel(_active_sender(qualite_id), kind)
-    links = list(ChannelApplication.select().join(Application)
-                 .where(ChannelApplication.channel == row.id).order_by(Application.position))
+    links = list(
+        ChannelApplication.select()
+        .join(Application)
+        .where(ChannelApplication.channel == row.id)
+        .order_by(Application.position)
+    )
     return ChannelInput(
-        kind=row.kind, applications=tuple(link.application_id for link in links),
-        ssh_key=row.ssh_key, certificate=bytes(row.certificate) if row.certificate else None,
+        kind=row.kind,
+        applications=tuple(link.application_id for link in links),
+        ssh_key=row.ssh_key,
+        certificate=bytes(row.certificate) if row.certificate else None,
         connection_type=row.connection_type,
         preferred=tuple((link.application_id, row.kind) for link in links if link.preferred),
-        mq_queue_manager=row.mq_queue_manager, mq_queue=row.mq_queue)
+        mq_queue_manager=row.mq_queue_manager,
+        mq_queue=row.mq_queue,
+    )
 
 
 def overview(actor_id: int, qualite_id: int) -> Overview | None:
@@ -177,27 +216,38 @@ def _overview(sender: Sender) -> Overview:
     contact = None
     if row is not None:
         emails = tuple(e for e in (row.email1, row.email2, row.email3) if e)
-        contact = ContactData(row.last_name, row.first_name, row.title, row.function,
-                              row.language, row.phone, row.fax, row.mobile, emails)
+        contact = ContactData(
+            row.last_name,
+            row.first_name,
+            row.title,
+            row.function,
+            row.language,
+            row.phone,
+            row.fax,
+            row.mobile,
+            emails,
+        )
     channels = tuple(channel_info(c) for c in live_channels(sender.id)) if sender.active else ()
     return Overview(sender_info(sender), contact, channels)
 
 
-def update_contact(actor_id: int, qualite_id: int, contact: ContactData,
-                   now: datetime | None = None) -> ContactData:
+def update_contact(
+    actor_id: int, qualite_id: int, contact: ContactData, now: datetime | None = None
+) -> ContactData:
     contact = check_contact(contact)
     with db.atomic("IMMEDIATE"):
         require_manager(actor_id, qualite_id)
         sender = _active_sender(qualite_id)
         ContactPerson.insert(sender=sender.id, **_contact_values(contact)).on_conflict(
-            conflict_target=[ContactPerson.sender],
-            update=_contact_values(contact)).execute()
+            conflict_target=[ContactPerson.sender], update=_contact_values(contact)
+        ).execute()
         record("contact.update", actor_id, qualite_id, at=now, **_contact_values(contact))
     return contact
 
 
-def add_channel(actor_id: int, qualite_id: int, channel: ChannelInput,
-                now: datetime | None = None) -> ChannelInfo:
+def add_channel(
+    actor_id: int, qualite_id: int, channel: ChannelInput, now: datetime | None = None
+) -> ChannelInfo:
     """*Ajout d'un canal*: a further channel for an existing sender."""
     now = now or local_now()
     values = check_channel_input(channel, now)
@@ -205,13 +255,20 @@ def add_channel(actor_id: int, qualite_id: int, channel: ChannelInput,
         require_manager(actor_id, qualite_id)
         sender = _active_sender(qualite_id)
         row = _create_channel(sender, channel, values, now)
-        record("channel.add", actor_id, qualite_id, at=now, kind=row.kind,
-               applications=list(channel.applications))
+        record(
+            "channel.add",
+            actor_id,
+            qualite_id,
+            at=now,
+            kind=row.kind,
+            applications=list(channel.applications),
+        )
     return channel_info(row)
 
 
-def update_channel(actor_id: int, qualite_id: int, channel: ChannelInput,
-                   now: datetime | None = None) -> ChannelInfo:
+def update_channel(
+    actor_id: int, qualite_id: int, channel: ChannelInput, now: datetime | None = None
+) -> ChannelInfo:
     """Change a channel's key, certificate, queues or applications.
 
     A new SSH key takes effect at the next synchronisation (the old one works until then);
@@ -227,13 +284,18 @@ def update_channel(actor_id: int, qualite_id: int, channel: ChannelInput,
             setattr(row, name, value)
         row.save()
         link_applications(row, channel)
-        record("channel.update", actor_id, qualite_id, at=now, kind=row.kind,
-               applications=list(channel.applications))
+        record(
+            "channel.update",
+            actor_id,
+            qualite_id,
+            at=now,
+            kind=row.kind,
+            applications=list(channel.applications),
+        )
     return channel_info(row)
 
 
-def remove_channel(actor_id: int, qualite_id: int, kind: str,
-                   now: datetime | None = None) -> None:
+def remove_channel(actor_id: int, qualite_id: int, kind: str, now: datetime | None = None) -> None:
     """Remove one channel; its access ends at once and preferences move to another channel."""
     now = now or local_now()
     with db.atomic("IMMEDIATE"):
@@ -271,10 +333,16 @@ def delete_sender(actor_id: int, qualite_id: int, now: datetime | None = None) -
 
 def activate_channel(channel_id: int, now: datetime) -> bool:
     """Used by the sync cycle: the channel's registered key becomes the provisioned one."""
-    updated: int = (Channel.update(status=ACTIVE, provisioned_key=Channel.ssh_key,
-                                   provisioned_at=now,
-                                   activated_at=fn.COALESCE(Channel.activated_at, now))
-                    .where((Channel.id == channel_id) & (Channel.status != DELETED)).execute())
+    updated: int = (
+        Channel.update(
+            status=ACTIVE,
+            provisioned_key=Channel.ssh_key,
+            provisioned_at=now,
+            activated_at=fn.COALESCE(Channel.activated_at, now),
+        )
+        .where((Channel.id == channel_id) & (Channel.status != DELETED))
+        .execute()
+    )
     return updated == 1
 
 
@@ -285,12 +353,21 @@ def activate_channels(channel_ids: list[int], now: datetime) -> list[tuple[int, 
     skipped). Call it inside a transaction so the answer matches what was updated.
     """
     channel_id: Any = Channel.id  # the declared ``int`` is the column here
-    rows: Any = (Channel.select(Channel.id, Channel.kind, Channel.status)
-                 .where(channel_id.in_(channel_ids) & (Channel.status != DELETED)).tuples())
+    rows: Any = (
+        Channel.select(Channel.id, Channel.kind, Channel.status)
+        .where(channel_id.in_(channel_ids) & (Channel.status != DELETED))
+        .tuples()
+    )
     live = [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
     if live:
-        (Channel.update(status=ACTIVE, provisioned_key=Channel.ssh_key, provisioned_at=now,
-                        activated_at=fn.COALESCE(Channel.activated_at, now))
-         .where(channel_id.in_([row[0] for row in live]) & (Channel.status != DELETED))
-         .execute())
+        (
+            Channel.update(
+                status=ACTIVE,
+                provisioned_key=Channel.ssh_key,
+                provisioned_at=now,
+                activated_at=fn.COALESCE(Channel.activated_at, now),
+            )
+            .where(channel_id.in_([row[0] for row in live]) & (Channel.status != DELETED))
+            .execute()
+        )
     return live

@@ -20,7 +20,8 @@ _KEY = "service.certificate"
 def publish(der: bytes) -> None:
     with db.atomic():
         Setting.insert(key=_KEY, value=der.hex()).on_conflict(
-            conflict_target=[Setting.key], update={Setting.value: der.hex()}).execute()
+            conflict_target=[Setting.key], update={Setting.value: der.hex()}
+        ).execute()
 
 
 def published() -> bytes | None:
@@ -45,5 +46,6 @@ def service_certificate() -> ServiceCertificate | None:
     if summary is None:
         return None
     fingerprint = hashlib.sha256(der).hexdigest()
-    return ServiceCertificate(summary, ":".join(fingerprint[i:i + 2]
-                                                for i in range(0, len(fingerprint), 2)), der)
+    return ServiceCertificate(
+        summary, ":".join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2)), der
+    )

@@ -37,8 +37,14 @@ SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 Data = bytes | Path  # the signed data: in memory, or a file read in chunks
 CHUNK = 1 << 20
 # What reading a partner's signature may raise besides ValidationError: all of it is "invalid"
-_PARSE_ERRORS = (ValueError, IndexError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion,
-                 RecursionError)
+_PARSE_ERRORS = (
+    ValueError,
+    IndexError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    RecursionError,
+)
 
 _SIGNED_DATA = "1.2.840.113549.1.7.2"
 _DATA = "1.2.840.113549.1.7.1"
@@ -225,8 +231,12 @@ def _check_attributes(
 
 
 def _check_signature(
-    cert: x509.Certificate, signature_oid: str, digest_oid: str, signature: bytes,
-    signed: bytes | None, data: _Digests,
+    cert: x509.Certificate,
+    signature_oid: str,
+    digest_oid: str,
+    signature: bytes,
+    signed: bytes | None,
+    data: _Digests,
 ) -> None:
     """Verify ``signature`` over ``signed`` (the signed attributes), or over the data's
     digest when there are none (``Prehashed``: the data is never needed whole)."""
@@ -269,6 +279,7 @@ def _invalid(reason: str, detail: str) -> ValidationError:
 
 # -- writing a SignedData (DER) ------------------------------------------------------------
 
+
 def _tlv(tag: int, content: bytes) -> bytes:
     size = len(content)
     if size < 0x80:
@@ -302,30 +313,42 @@ def _signed_data_der(digest: bytes, cert: x509.Certificate, key: SigningKey) -> 
     and messageDigest attributes that the signature covers."""
     now = f"{datetime.now(UTC):%y%m%d%H%M%S}Z".encode()
     sha256 = _tlv(der.SEQUENCE, _oid(_SHA256) + _tlv(der.NULL, b""))
-    attributes = _set_of([
-        _tlv(der.SEQUENCE, _oid(_CONTENT_TYPE) + _set_of([_oid(_DATA)])),
-        _tlv(der.SEQUENCE, _oid(_SIGNING_TIME) + _set_of([_tlv(_UTC_TIME, now)])),
-        _tlv(der.SEQUENCE, _oid(_MESSAGE_DIGEST) + _set_of([_tlv(der.OCTET_STRING, digest)])),
-    ])
+    attributes = _set_of(
+        [
+            _tlv(der.SEQUENCE, _oid(_CONTENT_TYPE) + _set_of([_oid(_DATA)])),
+            _tlv(der.SEQUENCE, _oid(_SIGNING_TIME) + _set_of([_tlv(_UTC_TIME, now)])),
+            _tlv(der.SEQUENCE, _oid(_MESSAGE_DIGEST) + _set_of([_tlv(der.OCTET_STRING, digest)])),
+        ]
+    )
     if isinstance(key, rsa.RSAPrivateKey):
         algorithm = _tlv(der.SEQUENCE, _oid(_RSA_ENCRYPTION) + _tlv(der.NULL, b""))
         value = key.sign(attributes, padding.PKCS1v15(), hashes.SHA256())
     else:
         algorithm = _tlv(der.SEQUENCE, _oid(_ECDSA_SHA256))
         value = key.sign(attributes, ec.ECDSA(hashes.SHA256()))
-    signer = _tlv(der.SEQUENCE, b"".join([
-        _int(1),
-        _tlv(der.SEQUENCE, _raw_issuer(cert) + _int(cert.serial_number)),
-        sha256,
-        bytes([der.context(0)]) + attributes[1:],  # [0] IMPLICIT: the SET's tag replaced
-        algorithm,
-        _tlv(der.OCTET_STRING, value),
-    ]))
-    signed_data = _tlv(der.SEQUENCE, b"".join([
-        _int(1),
-        _set_of([sha256]),
-        _tlv(der.SEQUENCE, _oid(_DATA)),
-        _tlv(der.context(0), cert.public_bytes(serialization.Encoding.DER)),
-        _set_of([signer]),
-    ]))
+    signer = _tlv(
+        der.SEQUENCE,
+        b"".join(
+            [
+                _int(1),
+                _tlv(der.SEQUENCE, _raw_issuer(cert) + _int(cert.serial_number)),
+                sha256,
+                bytes([der.context(0)]) + attributes[1:],  # [0] IMPLICIT: the SET's tag replaced
+                algorithm,
+                _tlv(der.OCTET_STRING, value),
+            ]
+        ),
+    )
+    signed_data = _tlv(
+        der.SEQUENCE,
+        b"".join(
+            [
+                _int(1),
+                _set_of([sha256]),
+                _tlv(der.SEQUENCE, _oid(_DATA)),
+                _tlv(der.context(0), cert.public_bytes(serialization.Encoding.DER)),
+                _set_of([signer]),
+            ]
+        ),
+    )
     return _tlv(der.SEQUENCE, _oid(_SIGNED_DATA) + _tlv(der.context(0), signed_data))

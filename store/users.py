@@ -77,51 +77,81 @@ class NewPerson:
 def _require_gestionnaire(actor_id: int, qualite_id: int) -> None:
     role = require_role(actor_id, qualite_id)
     if role != GESTIONNAIRE:
-        raise PermissionDenied("role.gestionnaire_required",
-                               "only the local manager may change roles", role=role)
+        raise PermissionDenied(
+            "role.gestionnaire_required", "only the local manager may change roles", role=role
+        )
 
 
 def users_of(actor_id: int, qualite_id: int) -> list[UserRow]:
     """Everyone with a role in the qualité, managers first."""
     require_role(actor_id, qualite_id)
-    rows = (Role.select(Role, Person).join(Person).where(Role.qualite == qualite_id))
+    rows = Role.select(Role, Person).join(Person).where(Role.qualite == qualite_id)
     result = [UserRow(person_info(r.person), r.role) for r in rows]
-    return sorted(result, key=lambda u: (ROLE_ORDER.get(u.role, 9), u.person.last_name.lower(),
-                                         u.person.first_name.lower()))
+    return sorted(
+        result,
+        key=lambda u: (
+            ROLE_ORDER.get(u.role, 9),
+            u.person.last_name.lower(),
+            u.person.first_name.lower(),
+        ),
+    )
 
 
 def find_person(login_or_email: str) -> PersonInfo | None:
     key = login_or_email.strip().lower()
     if not key:
         return None
-    row = (Person.select().where((fn.lower(Person.login) == key) | (fn.lower(Person.email) == key))
-           .order_by(Person.id).first())
+    row = (
+        Person.select()
+        .where((fn.lower(Person.login) == key) | (fn.lower(Person.email) == key))
+        .order_by(Person.id)
+        .first()
+    )
     return person_info(row) if row else None
 
 
-def give_access(actor_id: int, qualite_id: int, role: str, login_or_email: str = "",
-                new_person: NewPerson | None = None, now: datetime | None = None) -> UserRow:
+def give_access(
+    actor_id: int,
+    qualite_id: int,
+    role: str,
+    login_or_email: str = "",
+    new_person: NewPerson | None = None,
+    now: datetime | None = None,
+) -> UserRow:
     """Give an existing person (found by login or e-mail) or a new one a role in the qualité."""
     now = now or local_now()
     if role not in (CO_GESTIONNAIRE, UTILISATEUR):
-        raise ValidationError("role.unknown", "choose co-gestionnaire local or utilisateur",
-                              "role", role=role)
+        raise ValidationError(
+            "role.unknown", "choose co-gestionnaire local or utilisateur", "role", role=role
+        )
     with db.atomic("IMMEDIATE"):
         _require_gestionnaire(actor_id, qualite_id)
         if new_person is not None:
             check_new_person(new_person)
-            person = create_person(new_person.login, new_person.password, new_person.first_name,
-                                   new_person.last_name, title=new_person.title,
-                                   language=new_person.language, email=new_person.email, now=now)
+            person = create_person(
+                new_person.login,
+                new_person.password,
+                new_person.first_name,
+                new_person.last_name,
+                title=new_person.title,
+                language=new_person.language,
+                email=new_person.email,
+                now=now,
+            )
         else:
             found = find_person(login_or_email)
             if found is None:
-                raise NotFound("person.not_found", "no person with this login or e-mail",
-                               "login", value=login_or_email)
+                raise NotFound(
+                    "person.not_found",
+                    "no person with this login or e-mail",
+                    "login",
+                    value=login_or_email,
+                )
             person = found
         if Role.get_or_none((Role.person == person.id) & (Role.qualite == qualite_id)):
-            raise Conflict("role.exists", "this person already has access", "login",
-                           login=person.login)
+            raise Conflict(
+                "role.exists", "this person already has access", "login", login=person.login
+            )
         if role == CO_GESTIONNAIRE:
             _demote_co_gestionnaires(qualite_id)
         Role.create(person=person.id, qualite=qualite_id, role=role)
@@ -140,8 +170,9 @@ def check_new_person(person: NewPerson) -> None:
         if not getattr(person, name).strip():
             errors.append(ValidationError("field.required", "this field is required", name))
         elif len(getattr(person, name)) > FIELD_MAX:
-            errors.append(ValidationError("field.too_long", "this field is too long", name,
-                                          max=FIELD_MAX))
+            errors.append(
+                ValidationError("field.too_long", "this field is too long", name, max=FIELD_MAX)
+            )
     if person.title not in TITLES:
         errors.append(ValidationError("contact.title", "choose a title from the list", "title"))
     if person.language not in LANGUAGES:
@@ -161,8 +192,9 @@ def check_new_person(person: NewPerson) -> None:
 
 
 def _demote_co_gestionnaires(qualite_id: int) -> None:
-    Role.update(role=UTILISATEUR).where((Role.qualite == qualite_id)
-                                        & (Role.role == CO_GESTIONNAIRE)).execute()
+    Role.update(role=UTILISATEUR).where(
+        (Role.qualite == qualite_id) & (Role.role == CO_GESTIONNAIRE)
+    ).execute()
 
 
 def _role_row(person_id: int, qualite_id: int) -> Role:
@@ -173,12 +205,14 @@ def _role_row(person_id: int, qualite_id: int) -> Role:
 
 
 def _last_gestionnaire() -> Conflict:
-    return Conflict("role.last_gestionnaire",
-                    "the qualité must keep its local manager: designate another one")
+    return Conflict(
+        "role.last_gestionnaire", "the qualité must keep its local manager: designate another one"
+    )
 
 
-def change_role(actor_id: int, qualite_id: int, person_id: int, role: str,
-                now: datetime | None = None) -> None:
+def change_role(
+    actor_id: int, qualite_id: int, person_id: int, role: str, now: datetime | None = None
+) -> None:
     """Change a person's role. Designating a new gestionnaire local hands the role over: the
     current one becomes co-gestionnaire local. There is at most one co-gestionnaire local."""
     now = now or local_now()
@@ -193,19 +227,28 @@ def change_role(actor_id: int, qualite_id: int, person_id: int, role: str,
             raise _last_gestionnaire()
         if role == GESTIONNAIRE:
             Role.update(role=CO_GESTIONNAIRE).where(
-                (Role.qualite == qualite_id) & (Role.role == GESTIONNAIRE)).execute()
-            (Role.update(role=UTILISATEUR)
-             .where((Role.qualite == qualite_id) & (Role.role == CO_GESTIONNAIRE)
-                    & (Role.person != actor_id)).execute())
+                (Role.qualite == qualite_id) & (Role.role == GESTIONNAIRE)
+            ).execute()
+            (
+                Role.update(role=UTILISATEUR)
+                .where(
+                    (Role.qualite == qualite_id)
+                    & (Role.role == CO_GESTIONNAIRE)
+                    & (Role.person != actor_id)
+                )
+                .execute()
+            )
         elif role == CO_GESTIONNAIRE:
             _demote_co_gestionnaires(qualite_id)
         Role.update(role=role).where(Role.id == row.id).execute()
-        record("role.change", actor_id, qualite_id, at=now, target=person_id, old=row.role,
-               new=role)
+        record(
+            "role.change", actor_id, qualite_id, at=now, target=person_id, old=row.role, new=role
+        )
 
 
-def remove_access(actor_id: int, qualite_id: int, person_id: int,
-                  now: datetime | None = None) -> None:
+def remove_access(
+    actor_id: int, qualite_id: int, person_id: int, now: datetime | None = None
+) -> None:
     now = now or local_now()
     with db.atomic("IMMEDIATE"):
         _require_gestionnaire(actor_id, qualite_id)
@@ -216,24 +259,39 @@ def remove_access(actor_id: int, qualite_id: int, person_id: int,
         record("role.remove", actor_id, qualite_id, at=now, target=person_id, role=row.role)
 
 
-def search_persons(actor_id: int, text: str, offset: int = 0,
-                   limit: int = PAGE_SIZE) -> SearchPage:
+def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_SIZE) -> SearchPage:
     """Persons the actor may see — those with a role in a qualité of an organisation where the
     actor is (co-)gestionnaire local — whose name, login or e-mail contains ``text``."""
-    managed_orgs = (Qualite.select(Qualite.organisation).join(Role)
-                    .where((Role.person == actor_id) & Role.role.in_(MANAGER_ROLES)))
-    query = (Role.select(Role, Person, Qualite, Organisation)
-             .join(Person).switch(Role).join(Qualite).join(Organisation, JOIN.INNER)
-             .where(Qualite.organisation.in_(managed_orgs)))
+    managed_orgs = (
+        Qualite.select(Qualite.organisation)
+        .join(Role)
+        .where((Role.person == actor_id) & Role.role.in_(MANAGER_ROLES))
+    )
+    query = (
+        Role.select(Role, Person, Qualite, Organisation)
+        .join(Person)
+        .switch(Role)
+        .join(Qualite)
+        .join(Organisation, JOIN.INNER)
+        .where(Qualite.organisation.in_(managed_orgs))
+    )
     words = text.split()
     for word in words:
         pattern = f"%{word.replace('%', '').replace('_', '')}%"
-        query = query.where(Person.last_name ** pattern | Person.first_name ** pattern
-                            | Person.login ** pattern | Person.email ** pattern)
+        query = query.where(
+            Person.last_name**pattern
+            | Person.first_name**pattern
+            | Person.login**pattern
+            | Person.email**pattern
+        )
     total = query.count()
-    rows = query.order_by(fn.lower(Person.last_name), fn.lower(Person.first_name),
-                          Organisation.name).offset(offset).limit(limit)
-    hits = tuple(SearchHit(person_info(r.person), r.qualite.organisation.name, r.qualite.kind,
-                           r.role) for r in rows)
+    rows = (
+        query.order_by(fn.lower(Person.last_name), fn.lower(Person.first_name), Organisation.name)
+        .offset(offset)
+        .limit(limit)
+    )
+    hits = tuple(
+        SearchHit(person_info(r.person), r.qualite.organisation.name, r.qualite.kind, r.role)
+        for r in rows
+    )
     return SearchPage(hits, total, offset, limit)
-

@@ -109,24 +109,28 @@ def _record(row: SyncCycle) -> CycleRecord:
         details = json.loads(row.details or "{}")
     except ValueError:
         details = {}
-    return CycleRecord(slot, row.status, row.owner, started, local(row.finished_at),
-                       int(row.provisioned), details)
+    return CycleRecord(
+        slot, row.status, row.owner, started, local(row.finished_at), int(row.provisioned), details
+    )
 
 
 def last_cycle() -> CycleRecord | None:
     """The latest finished cycle, or None."""
-    row = (SyncCycle.select().where(SyncCycle.status == DONE)
-           .order_by(SyncCycle.slot.desc()).first())
+    row = SyncCycle.select().where(SyncCycle.status == DONE).order_by(SyncCycle.slot.desc()).first()
     return _record(row) if row is not None else None
 
 
 def slot_done(slot: datetime) -> bool:
-    return SyncCycle.select().where((SyncCycle.slot == slot_key(slot))
-                                    & (SyncCycle.status == DONE)).exists()
+    return (
+        SyncCycle.select()
+        .where((SyncCycle.slot == slot_key(slot)) & (SyncCycle.status == DONE))
+        .exists()
+    )
 
 
-def acquire_lease(slot: datetime, owner: str, now: datetime,
-                  lease: timedelta = LEASE) -> tuple[str, bool, datetime | None]:
+def acquire_lease(
+    slot: datetime, owner: str, now: datetime, lease: timedelta = LEASE
+) -> tuple[str, bool, datetime | None]:
     """Try to become the one who runs ``slot``: ``(status, took_over, lease_until)``.
 
     ``status`` is ``running`` when we hold the lease, else ``already`` or ``busy``.
@@ -136,49 +140,86 @@ def acquire_lease(slot: datetime, owner: str, now: datetime,
     with db.atomic("IMMEDIATE"):
         row = SyncCycle.get_or_none(SyncCycle.slot == key)
         if row is None:
-            SyncCycle.create(slot=key, owner=owner, lease_until=until, started_at=at,
-                             status=RUNNING, details="{}")
+            SyncCycle.create(
+                slot=key,
+                owner=owner,
+                lease_until=until,
+                started_at=at,
+                status=RUNNING,
+                details="{}",
+            )
             return RUNNING, False, until
         if row.status == DONE:
             return "already", False, None
         if row.status == RUNNING and row.lease_until >= at and row.owner != owner:
             return "busy", False, row.lease_until
         previous = row.owner
-        (SyncCycle.update(owner=owner, lease_until=until, status=RUNNING,
-                          details=json.dumps({"taken_over_from": previous}))
-         .where(SyncCycle.id == row.id).execute())
+        (
+            SyncCycle.update(
+                owner=owner,
+                lease_until=until,
+                status=RUNNING,
+                details=json.dumps({"taken_over_from": previous}),
+            )
+            .where(SyncCycle.id == row.id)
+            .execute()
+        )
         return RUNNING, previous != owner, until
 
 
 def _renew(slot: datetime, owner: str, now: datetime, lease: timedelta) -> None:
     """Extend our lease (inside the caller's transaction); LeaseLost if it is not ours."""
-    updated = (SyncCycle.update(lease_until=_utc(now) + lease)
-               .where((SyncCycle.slot == slot_key(slot)) & (SyncCycle.owner == owner)
-                      & (SyncCycle.status == RUNNING)).execute())
+    updated = (
+        SyncCycle.update(lease_until=_utc(now) + lease)
+        .where(
+            (SyncCycle.slot == slot_key(slot))
+            & (SyncCycle.owner == owner)
+            & (SyncCycle.status == RUNNING)
+        )
+        .execute()
+    )
     if updated != 1:
         raise LeaseLost(f"lease on {slot_key(slot)} lost by {owner}")
 
 
-def _finish(slot: datetime, owner: str, now: datetime, status: str, provisioned: int,
-            details: dict[str, object]) -> None:
+def _finish(
+    slot: datetime,
+    owner: str,
+    now: datetime,
+    status: str,
+    provisioned: int,
+    details: dict[str, object],
+) -> None:
     with db.atomic("IMMEDIATE"):
-        row = SyncCycle.get_or_none((SyncCycle.slot == slot_key(slot))
-                                    & (SyncCycle.owner == owner))
+        row = SyncCycle.get_or_none((SyncCycle.slot == slot_key(slot)) & (SyncCycle.owner == owner))
         if row is None:
             raise LeaseLost(f"lease on {slot_key(slot)} lost by {owner}")
         merged = {**json.loads(row.details or "{}"), **details}
-        (SyncCycle.update(status=status, finished_at=_utc(now), provisioned=provisioned,
-                          lease_until=_utc(now), details=json.dumps(merged, sort_keys=True))
-         .where(SyncCycle.id == row.id).execute())
+        (
+            SyncCycle.update(
+                status=status,
+                finished_at=_utc(now),
+                provisioned=provisioned,
+                lease_until=_utc(now),
+                details=json.dumps(merged, sort_keys=True),
+            )
+            .where(SyncCycle.id == row.id)
+            .execute()
+        )
 
 
 def work_to_do() -> list[tuple[int, str, str, str]]:
     """``(channel id, kind, status, technical user)`` of every channel the cycle must handle."""
-    query: Any = (Channel.select(Channel.id, Channel.kind, Channel.status, Sender.technical_user)
-             .join(Sender)
-             .where((Sender.active == True)  # noqa: E712
-                    & ((Channel.status == PENDING) | Channel.key_change_pending))
-             .order_by(Channel.id).tuples())
+    query: Any = (
+        Channel.select(Channel.id, Channel.kind, Channel.status, Sender.technical_user)
+        .join(Sender)
+        .where(
+            (Sender.active == True)  # noqa: E712
+            & ((Channel.status == PENDING) | Channel.key_change_pending)
+        )
+        .order_by(Channel.id)
+        .tuples()
+    )
     return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in query]
 
 
@@ -187,8 +228,14 @@ def _fault_after() -> int | None:
     return int(value) if value else None
 
 
-def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
-              lease: timedelta = LEASE, chunk: int = CHUNK) -> dict[str, int]:
+def provision(
+    homes_root: Path,
+    slot: datetime,
+    owner: str,
+    now: Now,
+    lease: timedelta = LEASE,
+    chunk: int = CHUNK,
+) -> dict[str, int]:
     """Do the cycle's work in chunks; returns the counts. Raises LeaseLost if overtaken."""
     counts = {"provisioned": 0, "rekeyed": 0, "other": 0, "homes_created": 0}
     homes_root.mkdir(parents=True, exist_ok=True)
@@ -196,7 +243,7 @@ def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
     fault = _fault_after()
     done = 0
     for start in range(0, len(todo), chunk):
-        rows = todo[start:start + chunk]
+        rows = todo[start : start + chunk]
         for _channel_id, kind, _status, user in rows:
             if kind == SFTP and ensure_home(homes_root, user):
                 counts["homes_created"] += 1
@@ -209,8 +256,7 @@ def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
         with db.atomic("IMMEDIATE"):
             _renew(slot, owner, moment, lease)
             # a channel deleted since work_to_do() is not in the answer: nothing to do
-            for _channel_id, kind, status in activate_channels([r[0] for r in rows],
-                                                               local_naive):
+            for _channel_id, kind, status in activate_channels([r[0] for r in rows], local_naive):
                 if kind != SFTP:
                     counts["other"] += 1
                 elif status == PENDING:
@@ -220,9 +266,14 @@ def provision(homes_root: Path, slot: datetime, owner: str, now: Now,
     return counts
 
 
-def run_cycle(slot: datetime, homes_root: str | os.PathLike[str], now: Now,
-              owner: str | None = None, lease: timedelta = LEASE,
-              chunk: int = CHUNK) -> CycleResult:
+def run_cycle(
+    slot: datetime,
+    homes_root: str | os.PathLike[str],
+    now: Now,
+    owner: str | None = None,
+    lease: timedelta = LEASE,
+    chunk: int = CHUNK,
+) -> CycleResult:
     """Run ``slot`` unless it is done or another process is running it (blocking)."""
     owner = owner or default_owner()
     status, took_over, until = acquire_lease(slot, owner, now(), lease)
@@ -245,7 +296,14 @@ def run_cycle(slot: datetime, homes_root: str | os.PathLike[str], now: Now,
     details: dict[str, object] = {**counts, "seconds": round(seconds, 3)}
     _finish(slot, owner, now(), DONE, counts["provisioned"] + counts["rekeyed"], details)
     log.info("sync cycle %s done in %.2fs: %s", slot, seconds, counts)
-    return CycleResult(slot, DONE, owner, provisioned=counts["provisioned"],
-                       rekeyed=counts["rekeyed"], other=counts["other"],
-                       homes_created=counts["homes_created"], seconds=seconds,
-                       took_over=took_over)
+    return CycleResult(
+        slot,
+        DONE,
+        owner,
+        provisioned=counts["provisioned"],
+        rekeyed=counts["rekeyed"],
+        other=counts["other"],
+        homes_created=counts["homes_created"],
+        seconds=seconds,
+        took_over=took_over,
+    )

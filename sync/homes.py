@@ -65,8 +65,9 @@ def ensure_home(homes_root: str | os.PathLike[str], technical_user: str) -> bool
     return created
 
 
-def write_out_file(homes_root: str | os.PathLike[str], technical_user: str, folder: str,
-                   name: str, data: bytes) -> Path:
+def write_out_file(
+    homes_root: str | os.PathLike[str], technical_user: str, folder: str, name: str, data: bytes
+) -> Path:
     """Put a file in one of the user's OUT folders, atomically and never over another one.
 
     The bytes go to a hidden temporary name first (hidden from SFTP listings) and are then

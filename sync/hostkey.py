@@ -39,14 +39,18 @@ def rsa_key_path(path: str | os.PathLike[str]) -> Path:
 
 def _ed25519_pem() -> bytes:
     return ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
 
 
 def _rsa_pem() -> bytes:
     return rsa.generate_private_key(65537, RSA_BITS).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
 
 
 def _ensure(target: Path, make: Callable[[], bytes]) -> None:
@@ -78,8 +82,9 @@ def load_or_create_host_key(path: str | os.PathLike[str] | None = None) -> param
     return paramiko.Ed25519Key(filename=str(target))
 
 
-def load_or_create_host_keys(path: str | os.PathLike[str] | None = None
-                             ) -> tuple[paramiko.PKey, ...]:
+def load_or_create_host_keys(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[paramiko.PKey, ...]:
     """The Ed25519 key at ``path`` and the RSA key beside it, each created first if missing."""
     ed = load_or_create_host_key(path)
     target = rsa_key_path(path if path is not None else default_host_key_path())
@@ -107,8 +112,7 @@ def host_key_fingerprints(path: str | os.PathLike[str]) -> tuple[str, ...]:
     """``describe`` of each host key already made at ``path`` (Ed25519) and beside it (RSA):
     what the overview shows; creates nothing."""
     found: list[str] = []
-    for target, kind in ((Path(path), paramiko.Ed25519Key),
-                         (rsa_key_path(path), paramiko.RSAKey)):
+    for target, kind in ((Path(path), paramiko.Ed25519Key), (rsa_key_path(path), paramiko.RSAKey)):
         if target.is_file():
             found.append(describe(kind(filename=str(target))))
     return tuple(found)

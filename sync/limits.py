@@ -28,41 +28,88 @@ def _option(name: str, unit: str, text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ServerLimits:
-    login_grace: float = field(default=30.0, metadata=_option(
-        "--login-grace", "s", "seconds a connection has to authenticate"))
+    login_grace: float = field(
+        default=30.0,
+        metadata=_option("--login-grace", "s", "seconds a connection has to authenticate"),
+    )
     max_auth_tries: int = 6  # per connection
     delay_after: int = 3  # failures from an address before each refusal is delayed...
     delay_base: float = 0.25  # ...by this, doubling with each further failure...
     delay_max: float = 4.0  # ...up to this
-    ban_after: int = field(default=20, metadata=_option(
-        "--ban-after", "failures", "failed logins from one address within 10 minutes "
-        "before it is banned for 15 minutes"))
+    ban_after: int = field(
+        default=20,
+        metadata=_option(
+            "--ban-after",
+            "failures",
+            "failed logins from one address within 10 minutes before it is banned for 15 minutes",
+        ),
+    )
     ban_window: float = 600.0
     ban_time: float = 900.0
-    max_startups: tuple[int, int, int] = field(default=(10, 30, 100), metadata=_option(
-        "--max-startups", "start:rate:full", "unauthenticated connections, all addresses: "
-        "from START on, each new one is dropped with a probability of RATE %, growing to "
-        "100 % at FULL (OpenSSH's MaxStartups)"))
-    per_source_max_startups: int = field(default=8, metadata=_option(
-        "--per-source-max-startups", "connections",
-        "unauthenticated connections from one address"))
-    max_sessions_per_user: int = field(default=4, metadata=_option(
-        "--max-sessions", "connections", "authenticated connections of one technical user"))
+    max_startups: tuple[int, int, int] = field(
+        default=(10, 30, 100),
+        metadata=_option(
+            "--max-startups",
+            "start:rate:full",
+            "unauthenticated connections, all addresses: "
+            "from START on, each new one is dropped with a probability of RATE %, growing to "
+            "100 % at FULL (OpenSSH's MaxStartups)",
+        ),
+    )
+    per_source_max_startups: int = field(
+        default=8,
+        metadata=_option(
+            "--per-source-max-startups",
+            "connections",
+            "unauthenticated connections from one address",
+        ),
+    )
+    max_sessions_per_user: int = field(
+        default=4,
+        metadata=_option(
+            "--max-sessions", "connections", "authenticated connections of one technical user"
+        ),
+    )
     max_channels_per_connection: int = 4
-    max_file_size: int = field(default=512 * MB, metadata=_option(
-        "--max-file-size", "MB", "largest file an SFTP user may upload"))
-    max_open_handles: int = field(default=64, metadata=_option(
-        "--max-open-handles", "handles", "files and folders one SFTP session may hold open"))
-    in_quota: int = field(default=2048 * MB, metadata=_option(
-        "--in-quota", "MB", "what may wait in one user's IN folders (uploads refused beyond)"))
-    idle_timeout: float = field(default=600.0, metadata=_option(
-        "--idle-timeout", "s", "an authenticated connection without a request for this long "
-        "is closed (0: never)"))
-    window_size: int = field(default=16 * MB, metadata=_option(
-        "--window", "MB", "SSH window of one channel: what the client may send ahead"))
-    connection_window: int = field(default=32 * MB, metadata=_option(
-        "--connection-window", "MB", "the windows of one connection's channels together: "
-        "the most it can make the server hold"))
+    max_file_size: int = field(
+        default=512 * MB,
+        metadata=_option("--max-file-size", "MB", "largest file an SFTP user may upload"),
+    )
+    max_open_handles: int = field(
+        default=64,
+        metadata=_option(
+            "--max-open-handles", "handles", "files and folders one SFTP session may hold open"
+        ),
+    )
+    in_quota: int = field(
+        default=2048 * MB,
+        metadata=_option(
+            "--in-quota", "MB", "what may wait in one user's IN folders (uploads refused beyond)"
+        ),
+    )
+    idle_timeout: float = field(
+        default=600.0,
+        metadata=_option(
+            "--idle-timeout",
+            "s",
+            "an authenticated connection without a request for this long is closed (0: never)",
+        ),
+    )
+    window_size: int = field(
+        default=16 * MB,
+        metadata=_option(
+            "--window", "MB", "SSH window of one channel: what the client may send ahead"
+        ),
+    )
+    connection_window: int = field(
+        default=32 * MB,
+        metadata=_option(
+            "--connection-window",
+            "MB",
+            "the windows of one connection's channels together: "
+            "the most it can make the server hold",
+        ),
+    )
     max_packet_size: int = 256 * 1024  # SSH channel packet (paramiko's default is 32 KB)
     liveness_sweep: float = 2.0  # also close idle sessions of revoked accounts this often
 
@@ -97,8 +144,15 @@ def limit_options() -> list[LimitOption]:
         default = item.default
         if item.metadata["unit"] == "MB" and isinstance(default, int):
             default = default // MB
-        options.append(LimitOption(item.name, item.metadata["option"], item.metadata["unit"],
-                                   item.metadata["help"], default))
+        options.append(
+            LimitOption(
+                item.name,
+                item.metadata["option"],
+                item.metadata["unit"],
+                item.metadata["help"],
+                default,
+            )
+        )
     return options
 
 
@@ -140,8 +194,9 @@ def parse_max_startups(text: str) -> tuple[int, int, int]:
     return start, rate, full
 
 
-def early_drop(startups: int, limits: ServerLimits,
-               draw: Callable[[], float] = random.random) -> bool:
+def early_drop(
+    startups: int, limits: ServerLimits, draw: Callable[[], float] = random.random
+) -> bool:
     """Drop a new connection when ``startups`` are already waiting to authenticate?
     OpenSSH's ``drop_connection``: never below START, always from FULL, in between with a
     probability growing linearly from RATE % to 100 %."""
@@ -199,6 +254,7 @@ class AddressGuard:
 
     def _forget_old(self, now: float) -> None:
         for address, record in list(self._records.items()):
-            if record.banned_until <= now and all(now - t >= self.limits.ban_window
-                                                  for t in record.failures):
+            if record.banned_until <= now and all(
+                now - t >= self.limits.ban_window for t in record.failures
+            ):
                 del self._records[address]

@@ -39,22 +39,31 @@ class ServicesCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         sftp = self.services.sftp
-        yield GaugeMetricFamily("expedito_sftp_sessions", "SFTP sessions open (logged in)",
-                                value=len(sftp.live_sessions()))
-        refused = CounterMetricFamily("expedito_sftp_logins_refused",
-                                      "Logins and connections refused, by reason",
-                                      labels=["reason"])
+        yield GaugeMetricFamily(
+            "expedito_sftp_sessions",
+            "SFTP sessions open (logged in)",
+            value=len(sftp.live_sessions()),
+        )
+        refused = CounterMetricFamily(
+            "expedito_sftp_logins_refused",
+            "Logins and connections refused, by reason",
+            labels=["reason"],
+        )
         for reason, count in sorted(sftp.stats.refusals().items()):
             refused.add_metric([reason], count)
         yield refused
         received, sent = sftp.bytes_moved()
-        yield CounterMetricFamily("expedito_sftp_received_bytes",
-                                  "SFTP bytes received from clients", value=received)
-        yield CounterMetricFamily("expedito_sftp_sent_bytes", "SFTP bytes sent to clients",
-                                  value=sent)
-        yield GaugeMetricFamily("expedito_intake_queue_length",
-                                "GO and TD files queued or waiting for a retry",
-                                value=self.services.intake.queue_length)
+        yield CounterMetricFamily(
+            "expedito_sftp_received_bytes", "SFTP bytes received from clients", value=received
+        )
+        yield CounterMetricFamily(
+            "expedito_sftp_sent_bytes", "SFTP bytes sent to clients", value=sent
+        )
+        yield GaugeMetricFamily(
+            "expedito_intake_queue_length",
+            "GO and TD files queued or waiting for a retry",
+            value=self.services.intake.queue_length,
+        )
         try:
             with db.connection_context():
                 yield from self._from_database()
@@ -63,13 +72,15 @@ class ServicesCollector(Collector):
 
     def _from_database(self) -> Iterator[Metric]:
         totals = set_totals()
-        sets = CounterMetricFamily("expedito_batch_sets", "Sets recorded, by result",
-                                   labels=["result"])
+        sets = CounterMetricFamily(
+            "expedito_batch_sets", "Sets recorded, by result", labels=["result"]
+        )
         for result in ("accepted", "rejected", "cancelled", "pending"):
             sets.add_metric([result], totals.by_result.get(result, 0))
         yield sets
-        errors = CounterMetricFamily("expedito_batch_errors",
-                                     "ErrorIDs of the rejected sets", labels=["error_id"])
+        errors = CounterMetricFamily(
+            "expedito_batch_errors", "ErrorIDs of the rejected sets", labels=["error_id"]
+        )
         for code, count in sorted(totals.by_error.items()):
             errors.add_metric([code], count)
         yield errors
@@ -77,20 +88,25 @@ class ServicesCollector(Collector):
         statuses: dict[str, int] = {}
         for cycle in cycles:
             statuses[cycle.status] = statuses.get(cycle.status, 0) + 1
-        by_status = CounterMetricFamily("expedito_sync_cycles",
-                                        "Synchronisation cycles (the latest 200), by status",
-                                        labels=["status"])
+        by_status = CounterMetricFamily(
+            "expedito_sync_cycles",
+            "Synchronisation cycles (the latest 200), by status",
+            labels=["status"],
+        )
         for status, count in sorted(statuses.items()):
             by_status.add_metric([status], count)
         yield by_status
         finished = next((c for c in cycles if c.seconds is not None), None)
-        yield GaugeMetricFamily("expedito_sync_cycle_duration_seconds",
-                                "Duration of the latest finished cycle",
-                                value=finished.seconds if finished and finished.seconds
-                                is not None else 0.0)
-        yield GaugeMetricFamily("expedito_sync_channels_provisioned",
-                                "Channels provisioned by the latest finished cycle",
-                                value=finished.provisioned if finished else 0)
+        yield GaugeMetricFamily(
+            "expedito_sync_cycle_duration_seconds",
+            "Duration of the latest finished cycle",
+            value=finished.seconds if finished and finished.seconds is not None else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "expedito_sync_channels_provisioned",
+            "Channels provisioned by the latest finished cycle",
+            value=finished.provisioned if finished else 0,
+        )
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -62,8 +62,7 @@ def next_slot(now: datetime, period: int = DEFAULT_PERIOD, tz: tzinfo | None = N
     return Schedule(period, tz).next_slot(now)
 
 
-def current_slot(now: datetime, period: int = DEFAULT_PERIOD,
-                 tz: tzinfo | None = None) -> datetime:
+def current_slot(now: datetime, period: int = DEFAULT_PERIOD, tz: tzinfo | None = None) -> datetime:
     """The latest slot at or before ``now``, as local time (the one due now, if not yet run)."""
     return Schedule(period, tz).current_slot(now)
 
@@ -86,8 +85,7 @@ class Clock(Protocol):
         """The current instant, aware."""
         ...
 
-    async def sleep(self, seconds: float) -> None:
-        ...
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:

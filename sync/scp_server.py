@@ -42,8 +42,10 @@ log = logging.getLogger("expedito.sftp")
 MAX_LINE = 4096
 CHUNK = 256 * 1024
 FLAGS = set("tfpdrvq")
-_MESSAGES = {SFTP_NO_SUCH_FILE: "No such file or directory",
-             SFTP_PERMISSION_DENIED: "Permission denied"}
+_MESSAGES = {
+    SFTP_NO_SUCH_FILE: "No such file or directory",
+    SFTP_PERMISSION_DENIED: "Permission denied",
+}
 
 
 def send_exit_status(channel: paramiko.Channel, status: int) -> None:
@@ -106,8 +108,9 @@ def _clean(path: str) -> str:
 
 
 class ScpTransfer:
-    def __init__(self, session: SessionServer, channel: paramiko.Channel,
-                 command: ScpCommand) -> None:
+    def __init__(
+        self, session: SessionServer, channel: paramiko.Channel, command: ScpCommand
+    ) -> None:
         self.session = session
         self.channel = channel
         self.command = command
@@ -293,8 +296,9 @@ class ScpTransfer:
             assert isinstance(found, SFTPAttributes)
             size = int(found.st_size or 0)
             if self.command.preserve:
-                self.channel.sendall(f"T{int(found.st_mtime or 0)} 0 "
-                                     f"{int(found.st_atime or 0)} 0\n".encode())
+                self.channel.sendall(
+                    f"T{int(found.st_mtime or 0)} 0 {int(found.st_atime or 0)} 0\n".encode()
+                )
                 if not self._answer():
                     return True
             name = path.rstrip("/").rpartition("/")[2]

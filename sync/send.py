@@ -81,8 +81,10 @@ def _load_identity(path: Path) -> paramiko.PKey:
     except FileNotFoundError:
         raise SendError(f"--identity {path}: no such file") from None
     except paramiko.PasswordRequiredException:
-        raise SendError(f"--identity {path}: the key is encrypted; use an unencrypted "
-                        "copy or an agent-less key for scripts") from None
+        raise SendError(
+            f"--identity {path}: the key is encrypted; use an unencrypted "
+            "copy or an agent-less key for scripts"
+        ) from None
     except (paramiko.SSHException, ValueError, OSError) as exc:
         raise SendError(f"--identity {path}: not a private SSH key ({exc})") from None
 
@@ -98,9 +100,11 @@ def _known_keys(target: Target) -> dict[str, paramiko.PKey]:
             raise SendError(f"{path}: cannot read it ({exc})") from None
     found = keys.lookup(target.host_entry)
     if not found:
-        raise SendError(f"{target.host_entry} is not in {path}: add its host key (ssh-keyscan -p "
-                        f"{target.port} {target.host} >> {path}) after checking its "
-                        "fingerprint, or give --host-key-fingerprint")
+        raise SendError(
+            f"{target.host_entry} is not in {path}: add its host key (ssh-keyscan -p "
+            f"{target.port} {target.host} >> {path}) after checking its "
+            "fingerprint, or give --host-key-fingerprint"
+        )
     return {name: found[name] for name in found}
 
 
@@ -111,15 +115,19 @@ def connect(target: Target, timeout: float = CONNECT_TIMEOUT) -> paramiko.Transp
     try:
         sock = socket.create_connection((target.host, target.port), timeout=timeout)
     except OSError as exc:
-        raise SendError(f"cannot connect to {target.host}:{target.port}: "
-                        f"{exc.strerror or exc}") from None
+        raise SendError(
+            f"cannot connect to {target.host}:{target.port}: {exc.strerror or exc}"
+        ) from None
     transport = paramiko.Transport(sock)
     try:
         transport.banner_timeout = transport.handshake_timeout = transport.auth_timeout = timeout
         if known is not None:  # ask for a key type we can check
             options = transport.get_security_options()
-            wanted = [kind for kind in options.key_types if _key_family(kind) in
-                      {_key_family(name) for name in known}]
+            wanted = [
+                kind
+                for kind in options.key_types
+                if _key_family(kind) in {_key_family(name) for name in known}
+            ]
             if wanted:
                 options.key_types = wanted
         try:
@@ -131,8 +139,10 @@ def connect(target: Target, timeout: float = CONNECT_TIMEOUT) -> paramiko.Transp
         try:
             transport.auth_publickey(target.user, identity)
         except paramiko.AuthenticationException:
-            raise SendError(f"the server refused {target.user} with the key {target.identity} "
-                            "(is the channel provisioned, with this public key?)") from None
+            raise SendError(
+                f"the server refused {target.user} with the key {target.identity} "
+                "(is the channel provisioned, with this public key?)"
+            ) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SendError(f"login failed: {exc}") from None
         return transport
@@ -146,22 +156,27 @@ def _key_family(name: str) -> str:
     return "ssh-rsa" if name.startswith("rsa-sha2-") else name
 
 
-def _check_host_key(target: Target, key: paramiko.PKey,
-                    known: dict[str, paramiko.PKey] | None) -> None:
+def _check_host_key(
+    target: Target, key: paramiko.PKey, known: dict[str, paramiko.PKey] | None
+) -> None:
     shown = f"{key.get_name()} {fingerprint(key)}"
     if target.host_key_fingerprint is not None:
         wanted = target.host_key_fingerprint.strip()
         if not wanted.startswith("SHA256:"):
             wanted = f"SHA256:{wanted}"
         if fingerprint(key) != wanted.rstrip("="):
-            raise SendError(f"WRONG HOST KEY: {target.host_entry} shows {shown}, not "
-                            f"{target.host_key_fingerprint}: nothing was sent")
+            raise SendError(
+                f"WRONG HOST KEY: {target.host_entry} shows {shown}, not "
+                f"{target.host_key_fingerprint}: nothing was sent"
+            )
         return
     assert known is not None
     expected = known.get(_key_family(key.get_name()))
     if expected is None or expected.asbytes() != key.asbytes():
-        raise SendError(f"WRONG HOST KEY: {target.host_entry} shows {shown}, which is not the "
-                        f"key in {target.known_hosts}: nothing was sent")
+        raise SendError(
+            f"WRONG HOST KEY: {target.host_entry} shows {shown}, which is not the "
+            f"key in {target.known_hosts}: nothing was sent"
+        )
 
 
 @contextlib.contextmanager
@@ -188,28 +203,39 @@ def listing(sftp: paramiko.SFTPClient, folder: str) -> set[str]:
         raise SendError(f"cannot list {folder}: {exc}") from None
 
 
-def upload(sftp: paramiko.SFTPClient, folder: str, paths: Sequence[Path],
-           progress: Progress | None = None) -> None:
+def upload(
+    sftp: paramiko.SFTPClient, folder: str, paths: Sequence[Path], progress: Progress | None = None
+) -> None:
     """``put`` each file into ``folder`` in order (the caller puts the GO last)."""
     for path in paths:
         size = path.stat().st_size
         callback = None
         if progress is not None:
+
             def callback(sent: int, total: int, name: str = path.name) -> None:
                 progress(name, sent, total)
+
         try:
             sftp.put(str(path), f"{folder}/{path.name}", callback=callback)
         except PermissionError:
-            raise SendError(f"{folder}/{path.name}: refused by the server (a file of that name "
-                            "is already there?)") from None
+            raise SendError(
+                f"{folder}/{path.name}: refused by the server (a file of that name "
+                "is already there?)"
+            ) from None
         except (OSError, paramiko.SSHException, EOFError) as exc:
             raise SendError(f"{folder}/{path.name}: upload failed: {exc}") from None
         if progress is not None and size == 0:
             progress(path.name, 0, 0)
 
 
-def wait_for_acrf(sftp: paramiko.SFTPClient, folder: str, go_name: str, before: set[str],
-                  deadline: float, poll: float = POLL_SECONDS) -> Answer:
+def wait_for_acrf(
+    sftp: paramiko.SFTPClient,
+    folder: str,
+    go_name: str,
+    before: set[str],
+    deadline: float,
+    poll: float = POLL_SECONDS,
+) -> Answer:
     """The acknowledgement of ``go_name`` once its ``GO.ACRF`` is in ``folder`` (answers
     present in ``before`` are someone else's); SendError at ``deadline`` (monotonic)."""
     seen = set(before)
@@ -226,11 +252,14 @@ def wait_for_acrf(sftp: paramiko.SFTPClient, folder: str, go_name: str, before: 
                 continue  # not an answer we can read: not ours
             if ack.file_name == go_name:
                 signature_name = ack_companions(f"{ACK_DATA}.{suffix}")[0]
-                return Answer(f"{ACK_DATA}.{suffix}", xml,
-                              _read(sftp, f"{folder}/{signature_name}"))
+                return Answer(
+                    f"{ACK_DATA}.{suffix}", xml, _read(sftp, f"{folder}/{signature_name}")
+                )
         if time.monotonic() >= deadline:
-            raise SendError(f"no acknowledgement for {go_name} in {folder} in time "
-                            "(the set was sent; its ACRF will come later)")
+            raise SendError(
+                f"no acknowledgement for {go_name} in {folder} in time "
+                "(the set was sent; its ACRF will come later)"
+            )
         time.sleep(poll)
 
 
@@ -246,8 +275,9 @@ def _read(sftp: paramiko.SFTPClient, path: str) -> bytes:
         raise SendError(f"cannot read {path}: {exc}") from None
 
 
-def verify_acrf(xml: bytes, signature: bytes, service: x509.Certificate,
-                name: str = "the ACRF") -> VerifiedAnswer:
+def verify_acrf(
+    xml: bytes, signature: bytes, service: x509.Certificate, name: str = "the ACRF"
+) -> VerifiedAnswer:
     """The acknowledgement, once its signature verifies and was made by ``service``."""
     try:
         signer = verify_detached(signature, xml)
@@ -255,8 +285,10 @@ def verify_acrf(xml: bytes, signature: bytes, service: x509.Certificate,
         raise SendError(f"{name}: its signature is not valid ({exc}): not trusted") from None
     if not same_certificate(signer, service):
         shown = signer.fingerprint(hashes.SHA256()).hex(":")
-        raise SendError(f"{name} is signed by another certificate than the service's "
-                        f"(SHA-256 {shown}): not trusted")
+        raise SendError(
+            f"{name} is signed by another certificate than the service's "
+            f"(SHA-256 {shown}): not trusted"
+        )
     try:
         ack = parse_acrf(xml)
     except ValueError as exc:

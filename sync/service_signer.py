@@ -47,45 +47,73 @@ class ServiceSigner:
         return sign_detached(data, self.certificate, self.key)
 
 
-def load_or_create_service_signer(cert_path: Path, key_path: Path,
-                                  create: bool = True) -> ServiceSigner:
+def load_or_create_service_signer(
+    cert_path: Path, key_path: Path, create: bool = True
+) -> ServiceSigner:
     """The signer at ``cert_path``/``key_path``; both are made first when missing and
     ``create`` (the default paths), else :class:`ServiceSignerError`."""
     if create:
         if not key_path.exists():
             made = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            _publish_file(key_path, made.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption()), 0o600)
+            _publish_file(
+                key_path,
+                made.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ),
+                0o600,
+            )
         if not cert_path.exists():
-            _publish_file(cert_path, _self_signed(_load_key(key_path)).public_bytes(
-                serialization.Encoding.DER), 0o644)
+            _publish_file(
+                cert_path,
+                _self_signed(_load_key(key_path)).public_bytes(serialization.Encoding.DER),
+                0o644,
+            )
     certificate = _load_certificate(cert_path)
     key = _load_key(key_path)
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
-    if key.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(
-            der, spki):
+    if key.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(der, spki):
         raise ServiceSignerError(f"{key_path} is not the private key of {cert_path}")
     return ServiceSigner(certificate, key)
 
 
 def _self_signed(key: SigningKey) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SUBJECT_CN),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Expedito"),
-                      x509.NameAttribute(NameOID.COUNTRY_NAME, "BE")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, SUBJECT_CN),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Expedito"),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "BE"),
+        ]
+    )
     now = datetime.now(UTC).replace(microsecond=0)
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
 
 
 def _publish_file(target: Path, data: bytes, mode: int) -> None:
@@ -123,11 +151,13 @@ def _load_certificate(path: Path) -> x509.Certificate:
 def _load_key(path: Path) -> SigningKey:
     data = _read(path)
     try:
-        key = (serialization.load_pem_private_key(data, None) if b"-----BEGIN" in data
-               else serialization.load_der_private_key(data, None))
+        key = (
+            serialization.load_pem_private_key(data, None)
+            if b"-----BEGIN" in data
+            else serialization.load_der_private_key(data, None)
+        )
     except (TypeError, ValueError):
-        raise ServiceSignerError(f"{path}: not an unencrypted private key (PEM or DER)"
-                                 ) from None
+        raise ServiceSignerError(f"{path}: not an unencrypted private key (PEM or DER)") from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise ServiceSignerError(f"{path}: an RSA or EC key is needed to sign")
     return key

@@ -83,8 +83,11 @@ class ServiceConfig:
         """The certificate and key paths, and whether they are made when missing."""
         folder = self.host_key_path.parent
         given = self.service_cert_path is not None
-        return (self.service_cert_path or folder / SERVICE_CERT_NAME,
-                self.service_key_path or folder / SERVICE_KEY_NAME, not given)
+        return (
+            self.service_cert_path or folder / SERVICE_CERT_NAME,
+            self.service_key_path or folder / SERVICE_KEY_NAME,
+            not given,
+        )
 
 
 class Services:
@@ -92,15 +95,27 @@ class Services:
 
     def __init__(self, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
-        self.worker = SyncWorker(self.config.homes_root, self.config.schedule,
-                                 self.config.clock, lease=self.config.lease)
+        self.worker = SyncWorker(
+            self.config.homes_root, self.config.schedule, self.config.clock, lease=self.config.lease
+        )
         self.signer: ServiceSigner = load_or_create_service_signer(
-            *self.config.service_signer_paths())
-        self.intake = Intake(self.config.homes_root, self.config.spool_root,
-                             now=self._intake_now(), signer=self.signer.sign)
+            *self.config.service_signer_paths()
+        )
+        self.intake = Intake(
+            self.config.homes_root,
+            self.config.spool_root,
+            now=self._intake_now(),
+            signer=self.signer.sign,
+        )
         self.host_keys = load_or_create_host_keys(self.config.host_key_path)
-        self.sftp = SFTPService(self.config.homes_root, self.host_keys, self.config.host,
-                                self.config.port, self.config.limits, self._on_upload)
+        self.sftp = SFTPService(
+            self.config.homes_root,
+            self.host_keys,
+            self.config.host,
+            self.config.port,
+            self.config.limits,
+            self._on_upload,
+        )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
@@ -222,13 +237,16 @@ def start_services(config: ServiceConfig | None = None) -> Services:
     return services
 
 
-def start_services_or_worker(config: ServiceConfig, listener: Listener | None = None,
-                             ) -> tuple[Services, OSError | None]:
+def start_services_or_worker(
+    config: ServiceConfig,
+    listener: Listener | None = None,
+) -> tuple[Services, OSError | None]:
     """Start everything in a thread; if the SFTP server cannot listen (``OSError``: the port
     is taken, most likely by an ``expedito serve`` on the same database), start the worker
     alone (no server, no intake: whoever holds the port receives the uploads) and return
     the error with it. ``listener`` is added to the worker before it starts (its first
     cycle, a missed slot, may complete at once)."""
+
     def build(config: ServiceConfig) -> Services:
         services = Services(config)
         if listener is not None:

@@ -159,8 +159,11 @@ class ConfinedSFTP(SFTPServerInterface):
             raise Refused(SFTP_NO_SUCH_FILE)
         expected = os.path.join(self.home, folder)
         if os.path.realpath(expected) != expected:
-            log.warning("%s: folder %s is not a plain folder of the home; refused",
-                        self.session.user, folder)
+            log.warning(
+                "%s: folder %s is not a plain folder of the home; refused",
+                self.session.user,
+                folder,
+            )
             raise Refused(SFTP_PERMISSION_DENIED)
         if len(parts) == 1:
             return Place(folder, None, expected)
@@ -197,8 +200,11 @@ class ConfinedSFTP(SFTPServerInterface):
             if place.name is not None:
                 return SFTP_NO_SUCH_FILE if not os.path.lexists(place.path) else SFTP_FAILURE
             if place.folder is None:
-                return [_attributes(os.path.join(self.home, f), f) for f in HOME_FOLDERS
-                        if os.path.isdir(os.path.join(self.home, f))]
+                return [
+                    _attributes(os.path.join(self.home, f), f)
+                    for f in HOME_FOLDERS
+                    if os.path.isdir(os.path.join(self.home, f))
+                ]
             entries = []
             with os.scandir(place.path) as scan:
                 for entry in scan:
@@ -247,8 +253,9 @@ class ConfinedSFTP(SFTPServerInterface):
         assert place.name is not None
         directory = os.path.dirname(place.path)
         temporary = os.path.join(directory, part_name(place.name))
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
-                     FILE_MODE)
+        fd = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE
+        )
         handle = UploadHandle(fd, temporary, place.path, self.session, self.recent)
         self.session.track(handle)
         return handle

@@ -154,12 +154,10 @@ class SessionServer(paramiko.ServerInterface):
         self.service.stats.refused(reason)
         self.failures += 1
         delay = self.service.guard.failure(self.address)
-        log.info("refused %r from %s (%d): %s", username, self.address, self.failures,
-                 reason)
+        log.info("refused %r from %s (%d): %s", username, self.address, self.failures, reason)
         if delay:
             time.sleep(delay)
-        if self.failures >= self.limits.max_auth_tries or self.service.guard.banned(
-                self.address):
+        if self.failures >= self.limits.max_auth_tries or self.service.guard.banned(self.address):
             self._close()
         return AUTH_FAILED
 
@@ -198,8 +196,7 @@ class SessionServer(paramiko.ServerInterface):
         if name != "sftp" or self.account is None or self.home is None:
             return False
         if not self.claim(channel):
-            log.info("%s: a second subsystem on channel %d refused", self.user,
-                     channel.get_id())
+            log.info("%s: a second subsystem on channel %d refused", self.user, channel.get_id())
             return False
         result: bool = super().check_channel_subsystem_request(channel, name)
         return result
@@ -252,8 +249,9 @@ class ExpeditoSFTP(_SFTPServerBase):
     file_table: dict[bytes, Any]
     folder_table: dict[bytes, Any]
 
-    def __init__(self, channel: paramiko.Channel, name: str, server: SessionServer,
-                 *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, channel: paramiko.Channel, name: str, server: SessionServer, *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(channel, name, server, ConfinedSFTP)
         self.session = server
         self._body = b""  # the packet being processed, after its type byte
@@ -267,8 +265,12 @@ class ExpeditoSFTP(_SFTPServerBase):
         size = int.from_bytes(self._read_all(4), "big")
         if size > MAX_SFTP_PACKET:
             if size >= 1 << 24 or size < 5:
-                log.info("%s from %s: SFTP protocol error: packet of %d bytes, session ended",
-                         self.session.user, self.session.address, size)
+                log.info(
+                    "%s from %s: SFTP protocol error: packet of %d bytes, session ended",
+                    self.session.user,
+                    self.session.address,
+                    size,
+                )
                 raise SFTPError(f"garbage packet ({size} bytes)")
             head = self._read_all(5)
             left = size - 5
@@ -280,8 +282,12 @@ class ExpeditoSFTP(_SFTPServerBase):
                     self._refused = self._read_all(length)
                     left -= length
             self._skip(left)
-            log.info("%s from %s: SFTP packet of %d bytes refused", self.session.user,
-                     self.session.address, size)
+            log.info(
+                "%s from %s: SFTP packet of %d bytes refused",
+                self.session.user,
+                self.session.address,
+                size,
+            )
             self._body = head[1:]
             return _TOO_LONG, self._body
         if not size:
@@ -334,17 +340,23 @@ class ExpeditoSFTP(_SFTPServerBase):
 
     def _send_data(self, request_number: int, data: bytes) -> None:
         """SSH_FXP_DATA without paramiko's three copies of the payload."""
-        self._write_all(struct.pack(">IBII", len(data) + 9, CMD_DATA, request_number,
-                                    len(data)) + data)
+        self._write_all(
+            struct.pack(">IBII", len(data) + 9, CMD_DATA, request_number, len(data)) + data
+        )
 
-    def start_subsystem(self, name: str, transport: paramiko.Transport,
-                        channel: paramiko.Channel) -> None:
+    def start_subsystem(
+        self, name: str, transport: paramiko.Transport, channel: paramiko.Channel
+    ) -> None:
         try:
             with db.connection_context():
                 super().start_subsystem(name, transport, channel)
         except (EOFError, OSError, SFTPError, paramiko.SSHException) as exc:
-            log.info("%s from %s: SFTP session ended: %s", self.session.user,
-                     self.session.address, str(exc) or type(exc).__name__)
+            log.info(
+                "%s from %s: SFTP session ended: %s",
+                self.session.user,
+                self.session.address,
+                str(exc) or type(exc).__name__,
+            )
         finally:
             self._abort_uploads()
 
@@ -414,20 +426,22 @@ class ExpeditoSFTP(_SFTPServerBase):
             length = msg.get_int()
             start = msg.packet.tell()
             entry = self.file_table.get(handle)
-            if isinstance(entry, UploadHandle | ReadHandle) and start + length <= len(
-                    self._body):
+            if isinstance(entry, UploadHandle | ReadHandle) and start + length <= len(self._body):
                 if isinstance(entry, UploadHandle) and not self._within_quota(
-                        handle, offset + length):
+                    handle, offset + length
+                ):
                     entry.failed = True  # never committed, even if the client closes it
                     self._send_status(request_number, SFTP_FAILURE, "IN quota exceeded")
                     return
-                payload = memoryview(self._body)[start:start + length]  # no copy
+                payload = memoryview(self._body)[start : start + length]  # no copy
                 self._send_status(request_number, entry.write(offset, payload))
                 return
             msg.packet.seek(position)
         elif t in (CMD_OPEN, CMD_OPENDIR):
-            if len(self.file_table) + len(self.folder_table) >= \
-                    self.session.limits.max_open_handles:
+            if (
+                len(self.file_table) + len(self.folder_table)
+                >= self.session.limits.max_open_handles
+            ):
                 self._send_status(request_number, SFTP_FAILURE, "too many open handles")
                 return
             if t == CMD_OPEN:
@@ -455,8 +469,11 @@ class ExpeditoSFTP(_SFTPServerBase):
         if grown <= 0:
             return True
         if not self.session.service.quota.take(self.session.user, grown):
-            log.info("%s: IN quota exceeded (%d bytes waiting)", self.session.user,
-                     self.session.service.quota.used(self.session.user))
+            log.info(
+                "%s: IN quota exceeded (%d bytes waiting)",
+                self.session.user,
+                self.session.service.quota.used(self.session.user),
+            )
             return False
         self._ends[handle] = end
         return True
@@ -482,11 +499,15 @@ class _Connection:
 class SFTPService:
     """The listening server. ``start()`` binds (port 0 = any free port), ``stop()`` ends all."""
 
-    def __init__(self, homes_root: str | os.PathLike[str],
-                 host_key: paramiko.PKey | Sequence[paramiko.PKey],
-                 host: str = "127.0.0.1", port: int = 8022,
-                 limits: ServerLimits | None = None,
-                 on_upload: UploadHook = no_upload_hook) -> None:
+    def __init__(
+        self,
+        homes_root: str | os.PathLike[str],
+        host_key: paramiko.PKey | Sequence[paramiko.PKey],
+        host: str = "127.0.0.1",
+        port: int = 8022,
+        limits: ServerLimits | None = None,
+        on_upload: UploadHook = no_upload_hook,
+    ) -> None:
         self.homes_root = Path(homes_root)
         self.host_keys = (host_key,) if isinstance(host_key, paramiko.PKey) else tuple(host_key)
         self.host = host
@@ -521,8 +542,10 @@ class SFTPService:
         listener.settimeout(0.5)
         self._listener = listener
         self._stopping.clear()
-        for target, name in ((self._accept_loop, "sftp-accept"),
-                             (self._housekeeping, "sftp-housekeeping")):
+        for target, name in (
+            (self._accept_loop, "sftp-accept"),
+            (self._housekeeping, "sftp-housekeeping"),
+        ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -595,8 +618,11 @@ class SFTPService:
         """Why a new connection from ``address`` is closed at once ("" if it is not): too many
         from this address are not authenticated yet, or the random early drop (MaxStartups)."""
         with self._lock:
-            waiting = [c.server.address for c in self._connections
-                       if c.transport.is_active() and not c.transport.is_authenticated()]
+            waiting = [
+                c.server.address
+                for c in self._connections
+                if c.transport.is_active() and not c.transport.is_authenticated()
+            ]
         if waiting.count(address) >= self.limits.per_source_max_startups:
             return "too many unauthenticated connections from this address"
         if early_drop(len(waiting), self.limits):
@@ -627,8 +653,11 @@ class SFTPService:
     def live_sessions(self) -> list[SessionServer]:
         """The authenticated connections still open (for the operators' views)."""
         with self._lock:
-            return [c.server for c in self._connections
-                    if c.server.account is not None and c.transport.is_active()]
+            return [
+                c.server
+                for c in self._connections
+                if c.server.account is not None and c.transport.is_active()
+            ]
 
     def bytes_moved(self) -> tuple[int, int]:
         """SFTP bytes received and sent since start (ended and open connections)."""

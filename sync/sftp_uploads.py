@@ -74,8 +74,9 @@ class RecentUploads:
     path on disk (which names the home, so the user), across the server's sessions (rclone
     sets times and stats over another connection than the one that uploaded)."""
 
-    def __init__(self, keep: float = 300.0, limit: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, keep: float = 300.0, limit: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.keep = keep
         self.limit = limit
         self.clock = clock
@@ -140,8 +141,9 @@ class RecentUploads:
 class UploadHandle(SFTPHandle):
     """A new file in an IN folder, written under a hidden name until closed complete."""
 
-    def __init__(self, fd: int, temporary: str, final: str, session: SessionServer,
-                 recent: RecentUploads) -> None:
+    def __init__(
+        self, fd: int, temporary: str, final: str, session: SessionServer, recent: RecentUploads
+    ) -> None:
         super().__init__()
         self.fd = fd
         self.temporary = temporary
@@ -189,15 +191,19 @@ class UploadHandle(SFTPHandle):
 
     def complete(self) -> bool:
         """No write failed and the bytes written leave no hole."""
-        return not self.failed and (not self.covered
-                                    or (len(self.covered) == 1 and self.covered[0][0] == 0))
+        return not self.failed and (
+            not self.covered or (len(self.covered) == 1 and self.covered[0][0] == 0)
+        )
 
     def left_empty(self) -> bool:
         """Closed with nothing written under a final name that is not a GO or TD: abandoned
         (a GO or TD file is empty by design; a temporary name waits for its rename)."""
         name = os.path.basename(self.final)
-        return (not self.covered and not is_temporary_name(name)
-                and name.split(".", 1)[0] not in (GO, CANCEL))
+        return (
+            not self.covered
+            and not is_temporary_name(name)
+            and name.split(".", 1)[0] not in (GO, CANCEL)
+        )
 
     def stat(self) -> SFTPAttributes | int:
         if self.fd < 0:
@@ -227,8 +233,11 @@ class UploadHandle(SFTPHandle):
             if aborted or not self.complete():
                 pass
             elif self.left_empty():
-                log.info("%s: %s closed with nothing written: not kept", self.session.user,
-                         os.path.basename(self.final))
+                log.info(
+                    "%s: %s closed with nothing written: not kept",
+                    self.session.user,
+                    os.path.basename(self.final),
+                )
                 status = SFTP_OK
             elif self.session.live():
                 os.link(self.temporary, self.final)  # fails rather than overwrite
@@ -240,8 +249,7 @@ class UploadHandle(SFTPHandle):
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(self.temporary)
-        self.recent.closed(self, attrs if committed and isinstance(attrs, SFTPAttributes)
-                           else None)
+        self.recent.closed(self, attrs if committed and isinstance(attrs, SFTPAttributes) else None)
         if committed and not is_temporary_name(os.path.basename(self.final)):
             self.session.uploaded(Path(self.final))
         return status

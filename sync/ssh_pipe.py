@@ -66,8 +66,10 @@ class ChunkPipe(BufferedPipe):
         with self._lock:
             if data:
                 if self._size + len(data) > self.limit:
-                    raise SSHException(f"more channel data than the window "
-                                       f"({self._size + len(data)} > {self.limit} bytes)")
+                    raise SSHException(
+                        f"more channel data than the window "
+                        f"({self._size + len(data)} > {self.limit} bytes)"
+                    )
                 self._chunks.append(bytes(data))
                 self._size += len(data)
             if self._event is not None:
@@ -107,7 +109,7 @@ class ChunkPipe(BufferedPipe):
                 nbytes -= available
                 self._size -= available
             else:
-                parts.append(memoryview(head)[start:start + nbytes])
+                parts.append(memoryview(head)[start : start + nbytes])
                 self._start += nbytes
                 self._size -= nbytes
                 nbytes = 0

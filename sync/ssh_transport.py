@@ -30,8 +30,12 @@ from sync.ssh_pipe import ChunkPipe, DiscardPipe
 
 LOG_CHANNEL = "expedito.ssh"
 # paramiko's ERROR lines about what a client did (not the server's fault): logged at INFO
-_CLIENT_CAUSED = ("Exception (server)", "Socket exception", "Exception in subsystem handler",
-                  "Channel request for unknown channel")
+_CLIENT_CAUSED = (
+    "Exception (server)",
+    "Socket exception",
+    "Exception in subsystem handler",
+    "Channel request for unknown channel",
+)
 
 
 class SignatureListener(Protocol):
@@ -64,10 +68,15 @@ class VerifiedAuthHandler(AuthHandler):
 class ServerTransport(paramiko.Transport):
     """One client connection, server side (see the module's docstring)."""
 
-    def __init__(self, sock: socket.socket, address: str, limits: ServerLimits,
-                 **kwargs: Any) -> None:
-        super().__init__(sock, default_window_size=limits.window_size,
-                         default_max_packet_size=limits.max_packet_size, **kwargs)
+    def __init__(
+        self, sock: socket.socket, address: str, limits: ServerLimits, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            sock,
+            default_window_size=limits.window_size,
+            default_max_packet_size=limits.max_packet_size,
+            **kwargs,
+        )
         self.address = address
         self.limits = limits
         self.packetizer.__class__ = BoundedPacketizer
@@ -84,15 +93,15 @@ class ServerTransport(paramiko.Transport):
         channels = self._channels.values()  # type: ignore[attr-defined]
         granted = sum(channel.in_window_size for channel in channels)
         left = self.limits.connection_window - granted
-        self.default_window_size = max(self.limits.max_packet_size,
-                                       min(self.limits.window_size, left))
+        self.default_window_size = max(
+            self.limits.max_packet_size, min(self.limits.window_size, left)
+        )
         known = {id(channel) for channel in channels}
         super()._parse_channel_open(m)  # type: ignore[misc]
         for channel in self._channels.values():  # type: ignore[attr-defined]
             if id(channel) not in known:
                 # on the transport thread, before any data of the channel can arrive
-                channel.in_buffer = ChunkPipe.replacing(channel.in_buffer,
-                                                        channel.in_window_size)
+                channel.in_buffer = ChunkPipe.replacing(channel.in_buffer, channel.in_window_size)
                 channel.in_stderr_buffer = DiscardPipe()
 
     def _log(self, level: int, msg: Any, *args: Any) -> None:

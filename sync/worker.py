@@ -31,9 +31,14 @@ class SyncWorker:
     """Runs ``run_cycle`` for each slot of ``schedule`` (the services' one, from the command
     line: the countdown shows the same); thread-safe getters and listeners."""
 
-    def __init__(self, homes_root: str | os.PathLike[str], schedule: Schedule,
-                 clock: Clock | None = None, owner: str | None = None,
-                 lease: timedelta = LEASE) -> None:
+    def __init__(
+        self,
+        homes_root: str | os.PathLike[str],
+        schedule: Schedule,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
         self.homes_root = homes_root
         self.schedule = schedule
         self.clock: Clock = clock or SystemClock(self.schedule.tz)
@@ -111,8 +116,9 @@ class SyncWorker:
         slot = self.schedule.current_slot(self.clock.now())
         if slot_key(slot) == self._done_slot:
             return None
-        result = await asyncio.to_thread(run_cycle, slot, self.homes_root, self.clock.now,
-                                         self.owner, self.lease)
+        result = await asyncio.to_thread(
+            run_cycle, slot, self.homes_root, self.clock.now, self.owner, self.lease
+        )
         if result.status in (DONE, "already"):
             self._done_slot = slot_key(slot)
             await self._completed(result)
@@ -127,8 +133,9 @@ class SyncWorker:
                 raise
             except Exception:
                 log.exception("sync worker: cycle attempt failed")
-                result = CycleResult(self.schedule.current_slot(self.clock.now()), FAILED,
-                                     self.owner)
+                result = CycleResult(
+                    self.schedule.current_slot(self.clock.now()), FAILED, self.owner
+                )
             nap = min(self.seconds_to_next(), MAX_NAP)
             if result is not None and result.status == "busy":
                 nap = min(nap, BUSY_POLL)

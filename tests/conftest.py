@@ -40,8 +40,7 @@ def demo_credentials(tmp_path_factory: pytest.TempPathFactory) -> DemoCredential
     from store.democreds import write_demo_credentials
     from tests.support.clock import FROZEN
 
-    return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"),
-                                  valid_from=FROZEN)
+    return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"), valid_from=FROZEN)
 
 
 @pytest.fixture

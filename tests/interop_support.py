@@ -61,8 +61,17 @@ class BackOffice:
         cert, key = signing_pair(self.creds)
         out = self.work / f"outbox-{self.sequence:05d}"
         today = local_now().strftime("%Y%m%d")
-        prepared = write_set(out, [DATA], purpose="DMFA", sender=self.sender_number,
-                             date=today, sequence=self.sequence, env=env, cert=cert, key=key)
+        prepared = write_set(
+            out,
+            [DATA],
+            purpose="DMFA",
+            sender=self.sender_number,
+            date=today,
+            sequence=self.sequence,
+            env=env,
+            cert=cert,
+            key=key,
+        )
         files = [*prepared.data, *prepared.signatures, prepared.go]
         for path in files:  # so that a client's preserved times can be told from "now"
             os.utime(path, (FILE_TIME, FILE_TIME))
@@ -73,8 +82,15 @@ class BackOffice:
         """A paramiko SFTP session as the demo sender's technical user."""
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        client.connect("127.0.0.1", self.port, USER, key_filename=str(self.key),
-                       look_for_keys=False, allow_agent=False, timeout=10)
+        client.connect(
+            "127.0.0.1",
+            self.port,
+            USER,
+            key_filename=str(self.key),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
         try:
             sftp = client.open_sftp()
             yield sftp
@@ -85,8 +101,9 @@ class BackOffice:
     def sets_of(self, go_name: str) -> list[BatchSetInfo]:
         return [b for b in sender_batch_sets(self.sender_id) if b.go_name == go_name]
 
-    def answer(self, go_name: str, folder: str = "INTEST", timeout: float = 30
-               ) -> tuple[BatchSetInfo, Acknowledgement]:
+    def answer(
+        self, go_name: str, folder: str = "INTEST", timeout: float = 30
+    ) -> tuple[BatchSetInfo, Acknowledgement]:
         """Wait until the set of ``go_name`` is answered; its one record and its ACRF (read
         on disk). Fails unless the set was recorded once and its ACRF is in the OUT folder."""
         deadline = time.monotonic() + timeout
@@ -105,8 +122,9 @@ class BackOffice:
 
 
 @pytest.fixture(scope="module")
-def back_office(tmp_path_factory: pytest.TempPathFactory,
-                demo_credentials: DemoCredentials) -> Iterator[BackOffice]:
+def back_office(
+    tmp_path_factory: pytest.TempPathFactory, demo_credentials: DemoCredentials
+) -> Iterator[BackOffice]:
     """The demo sender registered, the services started with a fake clock after the
     registration (their first cycle provisions the channel); one per test module."""
     from store.demo import seed_demo
@@ -119,10 +137,13 @@ def back_office(tmp_path_factory: pytest.TempPathFactory,
         overview = register_demo_sender(demo_credentials, now=registered)
         assert overview.sender is not None
         uploads: list[Path] = []
-        config = ServiceConfig(homes_root=work / "homes", port=0,
-                               clock=FakeClock(datetime.now(UTC)),
-                               host_key_path=work / "ssh_host_ed25519_key",
-                               on_upload=lambda account, path: uploads.append(path))
+        config = ServiceConfig(
+            homes_root=work / "homes",
+            port=0,
+            clock=FakeClock(datetime.now(UTC)),
+            host_key_path=work / "ssh_host_ed25519_key",
+            on_upload=lambda account, path: uploads.append(path),
+        )
         services = Services(config)
         services.start_in_thread()
         try:
@@ -130,8 +151,14 @@ def back_office(tmp_path_factory: pytest.TempPathFactory,
             while Channel.get().status != "active":
                 assert time.monotonic() < deadline, "the channel was not provisioned"
                 time.sleep(0.05)
-            yield BackOffice(services, demo_credentials, overview.sender.number,
-                             overview.sender.id, work, uploads)
+            yield BackOffice(
+                services,
+                demo_credentials,
+                overview.sender.number,
+                overview.sender.id,
+                work,
+                uploads,
+            )
         finally:
             services.stop_in_thread()
     finally:

@@ -24,34 +24,66 @@ from tests.support.registration import CONTACT, person_id, qualite_id, sftp_inpu
 USER = "EXPDEMOENTREPRISE"
 
 
-def register(creds: DemoCredentials, expires: datetime | None = None,
-             directory: Path | None = None, now: datetime | None = None) -> Sender:
+def register(
+    creds: DemoCredentials,
+    expires: datetime | None = None,
+    directory: Path | None = None,
+    now: datetime | None = None,
+) -> Sender:
     """The demo qualité's sender with an SFTP channel; its certificate expires at ``expires``
     (a fixed one, made in ``directory``) or is the demo one."""
     channel = sftp_input(creds)
     if expires is not None:
         assert directory is not None
-        channel = replace(channel, certificate=fixed_certificate(
-            directory, not_after=expires).read_bytes())
-    senders.register_sender(person_id("dieter"), qualite_id(), CONTACT, channel, USER, USER,
-                            now=now)
+        channel = replace(
+            channel, certificate=fixed_certificate(directory, not_after=expires).read_bytes()
+        )
+    senders.register_sender(
+        person_id("dieter"), qualite_id(), CONTACT, channel, USER, USER, now=now
+    )
     return Sender.get()
 
 
 def in_days(days: int) -> datetime:
-    return (datetime.now(UTC) + timedelta(days=days)).replace(hour=12, minute=0, second=0,
-                                                              microsecond=0)
+    return (datetime.now(UTC) + timedelta(days=days)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
 
 
-def record_set(sender: Sender, sequence: int, at: datetime, errors: tuple[str, ...] = (),
-               done: bool = True, purpose: str = "DMFA", env: str = "T") -> BatchSetInfo:
+def record_set(
+    sender: Sender,
+    sequence: int,
+    at: datetime,
+    errors: tuple[str, ...] = (),
+    done: bool = True,
+    purpose: str = "DMFA",
+    env: str = "T",
+) -> BatchSetInfo:
     stem = f"{purpose}.{int(sender.number):06d}.{at:%Y%m%d}.{sequence:05d}.{env}"
-    files = (BatchFile(f"FI.{stem}.1.1", 1234), BatchFile(f"FS.{stem}.1.1", 256),
-             BatchFile(f"GO.{stem}.1", 0))
-    new = NewBatchSet(int(sender.id), None, f"GO.{stem}.1", "INTEST", env, purpose,
-                      f"{at:%Y%m%d}", f"{sequence:05d}", files, at)
-    batch = record_acknowledged(new, [BatchError(code, f"FI.{stem}.1.1") for code in errors],
-                                env, at.date(), int(sender.number))
+    files = (
+        BatchFile(f"FI.{stem}.1.1", 1234),
+        BatchFile(f"FS.{stem}.1.1", 256),
+        BatchFile(f"GO.{stem}.1", 0),
+    )
+    new = NewBatchSet(
+        int(sender.id),
+        None,
+        f"GO.{stem}.1",
+        "INTEST",
+        env,
+        purpose,
+        f"{at:%Y%m%d}",
+        f"{sequence:05d}",
+        files,
+        at,
+    )
+    batch = record_acknowledged(
+        new,
+        [BatchError(code, f"FI.{stem}.1.1") for code in errors],
+        env,
+        at.date(),
+        int(sender.number),
+    )
     if done:
         mark_processed(batch.id, at + timedelta(seconds=5))
     return batch

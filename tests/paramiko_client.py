@@ -20,8 +20,15 @@ def main(argv: list[str]) -> int:
     port, key, user, step, *args = argv
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    client.connect("127.0.0.1", int(port), user, key_filename=key, look_for_keys=False,
-                   allow_agent=False, timeout=10)
+    client.connect(
+        "127.0.0.1",
+        int(port),
+        user,
+        key_filename=key,
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=10,
+    )
     try:
         sftp = client.open_sftp()
         if step == "ls":

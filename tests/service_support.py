@@ -40,16 +40,21 @@ class Provisioned:
         return self.services.config.homes_root / USER
 
 
-def provisioned_services(creds: DemoCredentials, tmp_path: Path,
-                         **config: object) -> Iterator[Provisioned]:
+def provisioned_services(
+    creds: DemoCredentials, tmp_path: Path, **config: object
+) -> Iterator[Provisioned]:
     """Register the demo sender (pending), start the services with a fake clock after the
     registration (the first cycle provisions the channel), yield, stop them."""
     registered = local_now() - timedelta(minutes=5)
-    overview = senders.register_sender(person_id("dieter"), qualite_id(), CONTACT,
-                                       sftp_input(creds), USER, USER, now=registered)
-    base = ServiceConfig(homes_root=tmp_path / "homes", port=0,
-                         clock=FakeClock(datetime.now(UTC)),
-                         host_key_path=tmp_path / "host_key")
+    overview = senders.register_sender(
+        person_id("dieter"), qualite_id(), CONTACT, sftp_input(creds), USER, USER, now=registered
+    )
+    base = ServiceConfig(
+        homes_root=tmp_path / "homes",
+        port=0,
+        clock=FakeClock(datetime.now(UTC)),
+        host_key_path=tmp_path / "host_key",
+    )
     services = Services(replace(base, **config))  # type: ignore[arg-type]
     cycled = threading.Event()
     results: list[CycleResult] = []
@@ -65,7 +70,13 @@ def provisioned_services(creds: DemoCredentials, tmp_path: Path,
         assert results[0].provisioned == 1
         assert Channel.get().status == ACTIVE
         assert overview.sender is not None
-        yield Provisioned(services, tmp_path / "expedito.sqlite3", creds,
-                          overview.sender.number, overview.sender.id, tmp_path)
+        yield Provisioned(
+            services,
+            tmp_path / "expedito.sqlite3",
+            creds,
+            overview.sender.number,
+            overview.sender.id,
+            tmp_path,
+        )
     finally:
         services.stop_in_thread()

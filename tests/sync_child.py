@@ -29,8 +29,16 @@ def main(argv: list[str]) -> int:
         while not go.exists() and time.monotonic() < deadline:
             time.sleep(0.005)
     result = run_cycle(slot, homes, lambda: now, chunk=chunk)
-    print(json.dumps({"status": result.status, "provisioned": result.provisioned,
-                      "took_over": result.took_over, "owner": result.owner}))
+    print(
+        json.dumps(
+            {
+                "status": result.status,
+                "provisioned": result.provisioned,
+                "took_over": result.took_over,
+                "owner": result.owner,
+            }
+        )
+    )
     return 0
 
 

@@ -26,37 +26,64 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def running(demo: SqliteDatabase, demo_credentials: DemoCredentials,
-            tmp_path: Path) -> Iterator[Provisioned]:
+def running(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> Iterator[Provisioned]:
     yield from provisioned_services(demo_credentials, tmp_path)
 
 
 def known_hosts(running: Provisioned, keys: tuple[paramiko.PKey, ...] | None = None) -> Path:
     path = running.work / "known_hosts"
     keys = keys if keys is not None else running.services.host_keys
-    path.write_text("".join(f"[127.0.0.1]:{running.port} {key.get_name()} {key.get_base64()}\n"
-                            for key in keys))
+    path.write_text(
+        "".join(f"[127.0.0.1]:{running.port} {key.get_name()} {key.get_base64()}\n" for key in keys)
+    )
     return path
 
 
-def send(running: Provisioned, *extra: str, purpose: str = "DMFA",
-         hosts: Path | None = None) -> subprocess.CompletedProcess[str]:
+def send(
+    running: Provisioned, *extra: str, purpose: str = "DMFA", hosts: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     data = running.work / "dmfa.xml"
     data.write_bytes(b"<DmfA>\n" + b"  <Worker/>\n" * 200 + b"</DmfA>\n")
     home = running.work / "user-home"
     home.mkdir(exist_ok=True)
     creds = running.creds
-    command = [sys.executable, "-m", "tui.cli", "--db", str(running.db_path), "batch", "send",
-               str(data), "--purpose", purpose, "--env", "T", "--host", "127.0.0.1",
-               "--port", str(running.port), "--user", USER,
-               "--identity", str(creds.ssh_private_key), "--key", str(creds.certificate_key),
-               "--cert", str(creds.certificate_pem), "--out", str(running.work / "outbox"),
-               "--known-hosts", str(hosts or known_hosts(running)), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "tui.cli",
+        "--db",
+        str(running.db_path),
+        "batch",
+        "send",
+        str(data),
+        "--purpose",
+        purpose,
+        "--env",
+        "T",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(running.port),
+        "--user",
+        USER,
+        "--identity",
+        str(creds.ssh_private_key),
+        "--key",
+        str(creds.certificate_key),
+        "--cert",
+        str(creds.certificate_pem),
+        "--out",
+        str(running.work / "outbox"),
+        "--known-hosts",
+        str(hosts or known_hosts(running)),
+        *extra,
+    ]
     env = {**os.environ, "HOME": str(home), "LANG": "fr_BE.UTF-8"}
     env.pop("LC_ALL", None)
     env.pop("LC_MESSAGES", None)
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env=env)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_an_accepted_set(running: Provisioned) -> None:
@@ -72,10 +99,25 @@ def test_an_accepted_set(running: Provisioned) -> None:
     kept = sorted(p.name.split(".")[0] for p in outbox.iterdir() if "ACRF" in p.name)
     assert kept == ["FO", "FS", "GO"]
     # batch show reads the kept ACRF and checks its signature again
-    show = subprocess.run([sys.executable, "-m", "tui.cli", "--db", str(running.db_path),
-                           "batch", "show", str(outbox / batch.ack_name), "--lang", "en"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "HOME": str(running.work / "user-home")})
+    show = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "--db",
+            str(running.db_path),
+            "batch",
+            "show",
+            str(outbox / batch.ack_name),
+            "--lang",
+            "en",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(running.work / "user-home")},
+    )
     assert show.returncode == 0, show.stderr
     assert show.stdout.startswith(f"Accepted: {batch.go_name}, ticket {batch.ticket}")
     assert "the service's signature verified" in show.stdout
@@ -103,13 +145,19 @@ def test_a_server_that_does_not_answer_in_time(running: Provisioned) -> None:
     assert "no acknowledgement for GO.DMFA." in result.stderr and "in time" in result.stderr
     assert "Traceback" not in result.stderr
     assert [p.split(".")[0] for p in sorted(os.listdir(running.home / "INTEST"))] == [
-        "FI", "FS", "GO"]  # it was sent all the same
+        "FI",
+        "FS",
+        "GO",
+    ]  # it was sent all the same
 
 
 def test_a_wrong_host_key_sends_nothing(running: Provisioned) -> None:
     stranger = running.work / "stranger"
-    stranger.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
-        Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
+    stranger.write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()
+        )
+    )
     hosts = known_hosts(running, (paramiko.Ed25519Key(filename=str(stranger)),))
     result = send(running, hosts=hosts)
     assert result.returncode == 2

@@ -27,6 +27,7 @@ def test_db_path_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert resolve_db_path(None) == tmp_path / "env.sqlite3"
     assert resolve_db_path(str(tmp_path / "cli.sqlite3")) == tmp_path / "cli.sqlite3"
 
+
 MIGRATIONS = sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
 
 
@@ -43,21 +44,33 @@ def test_pragmas_and_migrations(database: SqliteDatabase) -> None:
 
 def test_processes_opening_a_new_file_together_migrate_once(tmp_path: Path) -> None:
     path = tmp_path / "shared.sqlite3"
-    code = ("import sys; from store.db import open_database; "
-            "open_database(sys.argv[1]); print('ok')")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    code = "import sys; from store.db import open_database; open_database(sys.argv[1]); print('ok')"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, results
     database = SqliteDatabase(str(path))
     assert database.execute_sql("SELECT COUNT(*) FROM schema_migration").fetchone()[0] == len(
-        MIGRATIONS)
+        MIGRATIONS
+    )
     assert database.execute_sql("SELECT COUNT(*) FROM application").fetchone()[0] == 5
 
 
 def test_help_lists_the_commands() -> None:
-    result = subprocess.run([sys.executable, "-m", "tui.cli", "--help"], cwd=ROOT,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for command in ("app", "demo", "batch", "serve"):
         assert command in result.stdout

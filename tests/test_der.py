@@ -72,8 +72,9 @@ def test_nesting_is_bounded_across_children_calls() -> None:
     chain = b"\x04\x01a"
     for _ in range(400):
         size = len(chain)
-        header = bytes([0x24, size]) if size < 0x80 else bytes([0x24, 0x82]) + size.to_bytes(
-            2, "big")
+        header = (
+            bytes([0x24, size]) if size < 0x80 else bytes([0x24, 0x82]) + size.to_bytes(2, "big")
+        )
         chain = header + chain
     with pytest.raises(ValueError, match="too deep"):
         der.read_one(chain).as_octets()

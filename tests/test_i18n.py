@@ -25,8 +25,14 @@ from tui.i18n import (
     translate,
 )
 
-ERROR_CLASSES = {"ValidationError", "PermissionDenied", "NotFound", "Conflict",
-                 "AuthenticationFailed", "ExpeditoError"}
+ERROR_CLASSES = {
+    "ValidationError",
+    "PermissionDenied",
+    "NotFound",
+    "Conflict",
+    "AuthenticationFailed",
+    "ExpeditoError",
+}
 
 
 def _placeholders(text: str) -> set[str]:
@@ -34,14 +40,21 @@ def _placeholders(text: str) -> set[str]:
 
 
 def test_every_key_has_every_language() -> None:
-    missing = [f"{key} [{lang}]" for key, texts in catalogue().items()
-               for lang in LANGUAGES if not texts.get(lang, "").strip()]
+    missing = [
+        f"{key} [{lang}]"
+        for key, texts in catalogue().items()
+        for lang in LANGUAGES
+        if not texts.get(lang, "").strip()
+    ]
     assert not missing, missing
 
 
 def test_translations_use_the_same_placeholders() -> None:
-    odd = [key for key, texts in catalogue().items()
-           if len({frozenset(_placeholders(texts[lang])) for lang in LANGUAGES}) != 1]
+    odd = [
+        key
+        for key, texts in catalogue().items()
+        if len({frozenset(_placeholders(texts[lang])) for lang in LANGUAGES}) != 1
+    ]
     assert not odd, odd
 
 
@@ -57,10 +70,14 @@ def _domain_error_codes() -> set[str]:
     for package in ("store", "sync"):
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                        and node.func.id in ERROR_CLASSES and node.args
-                        and isinstance(node.args[0], ast.Constant)
-                        and isinstance(node.args[0].value, str)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in ERROR_CLASSES
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
                     codes.add(node.args[0].value)
     return codes
 
@@ -101,14 +118,16 @@ def _binding_ids() -> set[str]:
     ids: set[str] = set()
     for package in ("tui", "screens"):
         for path in (ROOT / package).rglob("*.py"):
-            ids |= set(re.findall(r'Binding\([^)]*?id="([^"]+)"', path.read_text("utf-8"),
-                                  re.S))
+            ids |= set(re.findall(r'Binding\([^)]*?id="([^"]+)"', path.read_text("utf-8"), re.S))
     return ids
 
 
 def test_every_binding_has_an_id_and_a_translated_description() -> None:
-    sources = "\n".join(p.read_text("utf-8") for package in ("tui", "screens")
-                        for p in (ROOT / package).rglob("*.py"))
+    sources = "\n".join(
+        p.read_text("utf-8")
+        for package in ("tui", "screens")
+        for p in (ROOT / package).rglob("*.py")
+    )
     assert sources.count("Binding(") == len(re.findall(r"Binding\([^)]*?id=", sources, re.S))
     ids = _binding_ids()
     assert {"app.help", "app.quit", "shell.back"} <= ids

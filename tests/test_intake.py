@@ -29,8 +29,7 @@ from tests.support.registration import person_id, provisioned_account, qualite_i
 
 
 @pytest.fixture
-def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
-            ) -> Partner:
+def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
     account = provisioned_account(demo_credentials)
     home = make_home(tmp_path / "homes")
     cert, key = signing_pair(demo_credentials)
@@ -55,8 +54,10 @@ def process(partner: Partner, go: Path) -> IntakeResult:
 
 # -- accepted sets -------------------------------------------------------------------------
 
-def test_prepared_set_in_intest_is_accepted_through_the_worker(partner: Partner,
-                                                               tmp_path: Path) -> None:
+
+def test_prepared_set_in_intest_is_accepted_through_the_worker(
+    partner: Partner, tmp_path: Path
+) -> None:
     prepared = partner.write()
     with partner.intake:
         for path in prepared.paths:  # as the server would, after each upload
@@ -73,9 +74,14 @@ def test_prepared_set_in_intest_is_accepted_through_the_worker(partner: Partner,
     (row,) = batches.sender_batch_sets(partner.account.sender_id)
     assert row.status == "accepted" and row.ticket == ack.ticket and row.ack_name == ack_name
     assert (row.go_name, row.folder, row.env, row.purpose, row.file_date, row.sequence) == (
-        prepared.go.name, "INTEST", "T", "DMFA", TODAY, "00001")
-    assert {f.name: f.size for f in row.files} == {p.name: p.stat().st_size
-                                                   for p in kept.iterdir()}
+        prepared.go.name,
+        "INTEST",
+        "T",
+        "DMFA",
+        TODAY,
+        "00001",
+    )
+    assert {f.name: f.size for f in row.files} == {p.name: p.stat().st_size for p in kept.iterdir()}
     assert row.total_bytes == sum(f.size for f in row.files)
     assert row.received_at == NOW and row.processed_at == NOW
     assert row.channel_id == partner.account.channel_id
@@ -89,19 +95,26 @@ def test_acrf_xml_has_the_exact_structure(partner: Partner) -> None:
 
     def shape(element: ET.Element) -> object:
         children = list(element)
-        return (element.tag, [shape(c) for c in children]) if children else (
-            element.tag, element.text)
+        return (
+            (element.tag, [shape(c) for c in children]) if children else (element.tag, element.text)
+        )
 
-    assert shape(root) == ("ACRF", [
-        ("Form", [("Identification", "ACRF001")]),
-        ("FileReference", [("FileName", result.batch.go_name),
-                           ("ReferenceNbr", result.batch.ticket)]),
-        ("ReceptionResult", [("ResultCode", "0"), ("ErrorID", "ACRF-127")]),
-    ])
+    assert shape(root) == (
+        "ACRF",
+        [
+            ("Form", [("Identification", "ACRF001")]),
+            (
+                "FileReference",
+                [("FileName", result.batch.go_name), ("ReferenceNbr", result.batch.ticket)],
+            ),
+            ("ReceptionResult", [("ResultCode", "0"), ("ErrorID", "ACRF-127")]),
+        ],
+    )
 
 
-def test_work_runs_on_the_worker_not_on_the_caller(partner: Partner,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_work_runs_on_the_worker_not_on_the_caller(
+    partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prepared = partner.write()
     threads: list[str] = []
     original = partner.intake.process_go
@@ -120,10 +133,13 @@ def test_work_runs_on_the_worker_not_on_the_caller(partner: Partner,
     assert len(partner.files("OUTTEST")) == 1
 
 
-@pytest.mark.parametrize("env, folder, out", [("R", "IN", "OUT"), ("T", "INTEST", "OUTTEST"),
-                                              ("S", "INTEST-S", "OUTTEST-S")])
-def test_each_environment_answers_in_its_out_folder(partner: Partner, env: str, folder: str,
-                                                   out: str) -> None:
+@pytest.mark.parametrize(
+    "env, folder, out",
+    [("R", "IN", "OUT"), ("T", "INTEST", "OUTTEST"), ("S", "INTEST-S", "OUTTEST-S")],
+)
+def test_each_environment_answers_in_its_out_folder(
+    partner: Partner, env: str, folder: str, out: str
+) -> None:
     result = process(partner, partner.write(env=env, folder=folder).go)
     assert result.accepted
     assert result.ack_path.parent == partner.home / out
@@ -148,7 +164,7 @@ def test_signature_line_layouts(partner: Partner, layout: str) -> None:
     prepared = partner.write()
     (fs,) = prepared.signatures
     text = b"".join(fs.read_bytes().split())
-    lines = [text[i:i + 76] for i in range(0, len(text), 76)]
+    lines = [text[i : i + 76] for i in range(0, len(text), 76)]
     separator = {"single line": None, "CR": b"\r", "CRLF": b"\r\n", "LF": b"\n"}[layout]
     fs.write_bytes(text if separator is None else separator.join(lines) + separator)
     assert process(partner, prepared.go).accepted
@@ -156,12 +172,22 @@ def test_signature_line_layouts(partner: Partner, layout: str) -> None:
 
 # -- rejected sets: each rule broken alone -------------------------------------------------
 
+
 def _rename(path: Path, parts: str | None = None, part: str | None = None) -> Path:
     """The file renamed with another PARTS or PART field."""
     name = split_name(path.name)
-    target = path.with_name(format_name(
-        name.kind, name.purpose, name.sender, name.date, name.sequence, name.env,
-        name.parts if parts is None else parts, (name.part or None) if part is None else part))
+    target = path.with_name(
+        format_name(
+            name.kind,
+            name.purpose,
+            name.sender,
+            name.date,
+            name.sequence,
+            name.env,
+            name.parts if parts is None else parts,
+            (name.part or None) if part is None else part,
+        )
+    )
     path.rename(target)
     return target
 
@@ -198,8 +224,11 @@ def _corrupted(p: Partner) -> Path:
 
 def _fs_missing(p: Partner) -> Path:
     p.write().signatures[0].unlink()
-    return p.home / "INTEST" / format_name("GO", "DMFA", p.account.sender_number, TODAY,
-                                           p.sequence, "T", 1)
+    return (
+        p.home
+        / "INTEST"
+        / format_name("GO", "DMFA", p.account.sender_number, TODAY, p.sequence, "T", 1)
+    )
 
 
 def _unknown_type(p: Partner) -> Path:
@@ -225,10 +254,15 @@ REJECTIONS: dict[str, tuple[str, Callable[[Partner], Path]]] = {
     "sequence 00000": ("ACRF-127", lambda p: p.write(sequence="00000").go),
     "name already used": ("ACRF-133", _used_name),
     "part count not a digit": ("ACRF-114", lambda p: _rename(p.write().go, parts="X")),
-    "part number 0": ("ACRF-115", lambda p: (_rename(p.write().data[0], part="0"),
-                                             p.home / "INTEST" / format_name(
-                                                 "GO", "DMFA", p.account.sender_number, TODAY,
-                                                 p.sequence, "T", 1))[1]),
+    "part number 0": (
+        "ACRF-115",
+        lambda p: (
+            _rename(p.write().data[0], part="0"),
+            p.home
+            / "INTEST"
+            / format_name("GO", "DMFA", p.account.sender_number, TODAY, p.sequence, "T", 1),
+        )[1],
+    ),
     "part beyond the count": ("ACRF-116", _beyond_count),
     "environment X": ("ACRF-117", lambda p: p.write(env="X").go),
     "R outside IN": ("ACRF-118", lambda p: p.write(env="R", folder="INTEST").go),
@@ -246,8 +280,7 @@ REJECTIONS: dict[str, tuple[str, Callable[[Partner], Path]]] = {
 
 
 @pytest.mark.parametrize("case", list(REJECTIONS))
-def test_each_broken_rule_is_named_in_the_acrf(partner: Partner, case: str,
-                                               tmp_path: Path) -> None:
+def test_each_broken_rule_is_named_in_the_acrf(partner: Partner, case: str, tmp_path: Path) -> None:
     code, build = REJECTIONS[case]
     go = build(partner)
     folder = go.parent.name
@@ -290,6 +323,7 @@ def test_a_go_name_without_fields_is_still_answered(partner: Partner) -> None:
 
 # -- what is not processed, cancelled, or reused -------------------------------------------
 
+
 def test_a_set_without_go_is_not_processed(partner: Partner) -> None:
     prepared = partner.write()
     with partner.intake:
@@ -297,8 +331,9 @@ def test_a_set_without_go_is_not_processed(partner: Partner) -> None:
             partner.intake.on_upload(partner.account, path)
         assert partner.intake.wait_idle(10)
     assert partner.files("OUTTEST") == []
-    assert partner.files("INTEST") == sorted(p.name for p in (*prepared.data,
-                                                              *prepared.signatures, prepared.go))
+    assert partner.files("INTEST") == sorted(
+        p.name for p in (*prepared.data, *prepared.signatures, prepared.go)
+    )
     assert BatchSet.select().count() == 0
 
 
@@ -315,8 +350,11 @@ def test_td_cancels_the_set(partner: Partner) -> None:
     assert partner.files("OUTTEST") == []
     (row,) = batches.sender_batch_sets(partner.account.sender_id)
     assert row.status == "cancelled" and row.ticket is None and row.ack_name is None
-    assert {f.name for f in row.files} == {td.name, prepared.data[0].name,
-                                           prepared.signatures[0].name}
+    assert {f.name for f in row.files} == {
+        td.name,
+        prepared.data[0].name,
+        prepared.signatures[0].name,
+    }
     # a cancelled set does not use its name: it may be sent again
     partner.sequence -= 2
     assert process(partner, partner.write().go).accepted
@@ -343,8 +381,7 @@ def test_other_files_in_in_are_left_alone(partner: Partner) -> None:
     assert partner.files("INTEST") == ["FI.garbage", "notes.txt"]
 
 
-def test_a_go_outside_the_accounts_in_folders_is_ignored(partner: Partner, tmp_path: Path
-                                                         ) -> None:
+def test_a_go_outside_the_accounts_in_folders_is_ignored(partner: Partner, tmp_path: Path) -> None:
     stranger = make_home(tmp_path / "homes", "someoneelse1")
     go = stranger / "INTEST" / "GO.DMFA.100001.20260115.00001.T.1"
     go.write_bytes(b"")
@@ -360,7 +397,11 @@ def test_tickets_and_acknowledgement_sequences_are_unique(partner: Partner) -> N
     results.append(process(partner, partner.write(env="R", folder="IN").go))
     assert [r.batch.ticket for r in results] == [f"{n:012d}" for n in (1, 2, 3, 4)]
     assert [r.ack_path.name.split(".")[4:] for r in results] == [
-        ["00001", "T"], ["00002", "T"], ["00003", "T"], ["00001", "R"]]
+        ["00001", "T"],
+        ["00002", "T"],
+        ["00003", "T"],
+        ["00001", "R"],
+    ]
 
 
 def test_acknowledgement_sequence_restarts_each_day(partner: Partner) -> None:
@@ -371,8 +412,9 @@ def test_acknowledgement_sequence_restarts_each_day(partner: Partner) -> None:
     assert second.ack_path.name == "FO.ACRF.999999.20260116.00001.T"
 
 
-def _crash_in(partner: Partner, monkeypatch: pytest.MonkeyPatch, step: str,
-              error: BaseException) -> tuple[Path, batches.BatchSetInfo]:
+def _crash_in(
+    partner: Partner, monkeypatch: pytest.MonkeyPatch, step: str, error: BaseException
+) -> tuple[Path, batches.BatchSetInfo]:
     """Close a set and let ``step`` of the intake (a name in ``sync.intake.service``) fail
     with ``error``, as a crash there would: the GO's path and the set left pending."""
     prepared = partner.write()
@@ -399,9 +441,11 @@ def _restart(partner: Partner) -> int:
 
 
 def test_a_crash_half_way_is_finished_with_the_same_decision(
-        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
-    go, pending = _crash_in(partner, monkeypatch, "write_acrf",
-                            OSError(28, "No space left on device"))
+    partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    go, pending = _crash_in(
+        partner, monkeypatch, "write_acrf", OSError(28, "No space left on device")
+    )
     assert go.exists()
     assert _restart(partner) == 1
     (done,) = batches.sender_batch_sets(partner.account.sender_id)
@@ -411,7 +455,8 @@ def test_a_crash_half_way_is_finished_with_the_same_decision(
 
 
 def test_a_crash_after_the_go_moved_out_is_finished_at_the_next_start(
-        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The GO was moved (last file), the process died before the set was marked processed:
     no GO is left to find, the start-up scan still finishes the set, without a second ACRF
     for the partner who fetched the first."""
@@ -429,19 +474,20 @@ def test_a_crash_after_the_go_moved_out_is_finished_at_the_next_start(
 
 
 def test_a_new_upload_of_a_crashed_set_s_name_gets_its_own_answer(
-        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The process died after moving the GO out; while it was down the partner sent the same
     names again. The old set is closed as it was; the new one is checked on its own (the
     name is used: rejected, with its own ACRF), and the first set's files stay as kept."""
     go, pending = _crash_in(partner, monkeypatch, "mark_processed", KeyboardInterrupt())
-    kept = partner.intake.accepted_root / f"{partner.account.sender_number:06d}" / str(
-        pending.ticket)
+    kept = (
+        partner.intake.accepted_root / f"{partner.account.sender_number:06d}" / str(pending.ticket)
+    )
     stored = {p.name: p.read_bytes() for p in kept.iterdir()}
     for name, data in stored.items():  # uploaded again under the same names
         (go.parent / name).write_bytes(data)
     assert _restart(partner) == 1
-    first, second = sorted(batches.sender_batch_sets(partner.account.sender_id),
-                           key=lambda b: b.id)
+    first, second = sorted(batches.sender_batch_sets(partner.account.sender_id), key=lambda b: b.id)
     assert first.ticket == pending.ticket and first.status == "accepted"
     assert second.status == "rejected" and second.error_codes == (NAME_USED,)
     assert first.ack_name is not None and second.ack_name is not None
@@ -450,9 +496,9 @@ def test_a_new_upload_of_a_crashed_set_s_name_gets_its_own_answer(
 
 
 def test_a_crashed_set_whose_go_the_partner_deleted_is_finished_with_its_acrf(
-        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
-    go, _ = _crash_in(partner, monkeypatch, "write_acrf",
-                      OSError(28, "No space left on device"))
+    partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    go, _ = _crash_in(partner, monkeypatch, "write_acrf", OSError(28, "No space left on device"))
     go.unlink()  # the partner deleted the GO before the restart
     assert _restart(partner) == 1
     (done,) = batches.sender_batch_sets(partner.account.sender_id)
@@ -469,6 +515,7 @@ def test_acrf_is_written_atomically_and_without_leftovers(partner: Partner) -> N
 
 # -- listing -------------------------------------------------------------------------------
 
+
 def test_list_batch_sets_newest_first_for_any_role(partner: Partner) -> None:
     for minute in range(3):
         partner.intake._now = partial(NOW.replace, minute=minute)
@@ -476,8 +523,10 @@ def test_list_batch_sets_newest_first_for_any_role(partner: Partner) -> None:
     for login in ("dieter", "ursula"):
         listed = batches.list_batch_sets(person_id(login), qualite_id(), limit=2)
         assert [b.sequence for b in listed] == ["00003", "00002"]
-    assert [b.sequence for b in batches.list_batch_sets(person_id("dieter"), qualite_id(),
-                                                        limit=2, offset=2)] == ["00001"]
+    assert [
+        b.sequence
+        for b in batches.list_batch_sets(person_id("dieter"), qualite_id(), limit=2, offset=2)
+    ] == ["00001"]
     assert batches.list_batch_sets(person_id("dieter"), qualite_id("0876543270")) == []
     with pytest.raises(PermissionDenied):
         batches.list_batch_sets(person_id("colette"), qualite_id("0876543270"))

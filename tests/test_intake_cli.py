@@ -23,9 +23,14 @@ from tests.support.repo import ROOT
 
 def prepare(tmp_path: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "EXPEDITO_DB": str(tmp_path / "no-such.sqlite3")}
-    return subprocess.run([sys.executable, "-m", "tui.cli", "batch", "prepare",
-                           *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "batch", "prepare", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -44,15 +49,25 @@ def upload(written: list[Path], home: Path, folder: str) -> Path:
 
 
 def test_prepared_set_is_accepted_and_the_next_sequence_follows(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path,
-        data_file: Path) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path, data_file: Path
+) -> None:
     account = provisioned_account(demo_credentials)
     home = make_home(tmp_path / "homes")
     out = tmp_path / "out"
     db = tmp_path / "expedito.sqlite3"
-    common = (data_file, "--purpose", "DMFA", "--env", "T", "--key",
-              demo_credentials.certificate_key, "--cert", demo_credentials.certificate_pem,
-              "--out", out)
+    common = (
+        data_file,
+        "--purpose",
+        "DMFA",
+        "--env",
+        "T",
+        "--key",
+        demo_credentials.certificate_key,
+        "--cert",
+        demo_credentials.certificate_pem,
+        "--out",
+        out,
+    )
     run = prepare(tmp_path, *common, "--db", db)
     assert run.returncode == 0, run.stderr
     written = [Path(line) for line in run.stdout.split()]
@@ -74,12 +89,24 @@ def test_prepared_set_is_accepted_and_the_next_sequence_follows(
 
 
 def test_simulation_set_in_parts_without_signature(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path,
-        data_file: Path) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path, data_file: Path
+) -> None:
     account = provisioned_account(demo_credentials)
     home = make_home(tmp_path / "homes")
-    run = prepare(tmp_path, data_file, "--purpose", "dimn", "--env", "S", "--parts", "3",
-                  "--db", tmp_path / "expedito.sqlite3", "--out", tmp_path / "out")
+    run = prepare(
+        tmp_path,
+        data_file,
+        "--purpose",
+        "dimn",
+        "--env",
+        "S",
+        "--parts",
+        "3",
+        "--db",
+        tmp_path / "expedito.sqlite3",
+        "--out",
+        tmp_path / "out",
+    )
     assert run.returncode == 0, run.stderr
     written = [Path(line) for line in run.stdout.split()]
     assert [p.name.split(".")[0] for p in written] == ["FI", "FI", "FI", "GO"]
@@ -88,15 +115,29 @@ def test_simulation_set_in_parts_without_signature(
     assert result is not None and result.accepted, result and result.error_codes
 
 
-def test_without_database_the_sender_is_needed(demo_credentials: DemoCredentials,
-                                               tmp_path: Path, data_file: Path) -> None:
-    keys = ("--key", demo_credentials.certificate_key, "--cert",
-            demo_credentials.certificate_der)
-    run = prepare(tmp_path, data_file, "--purpose", "DMFA", "--env", "R", *keys,
-                  "--out", tmp_path)
+def test_without_database_the_sender_is_needed(
+    demo_credentials: DemoCredentials, tmp_path: Path, data_file: Path
+) -> None:
+    keys = ("--key", demo_credentials.certificate_key, "--cert", demo_credentials.certificate_der)
+    run = prepare(tmp_path, data_file, "--purpose", "DMFA", "--env", "R", *keys, "--out", tmp_path)
     assert run.returncode == 2 and "--sender is needed" in run.stderr
-    run = prepare(tmp_path, data_file, "--purpose", "DMFA", "--env", "R", *keys,
-                  "--out", tmp_path, "--sender", "123456", "--seq", "42", "--date", "20260115")
+    run = prepare(
+        tmp_path,
+        data_file,
+        "--purpose",
+        "DMFA",
+        "--env",
+        "R",
+        *keys,
+        "--out",
+        tmp_path,
+        "--sender",
+        "123456",
+        "--seq",
+        "42",
+        "--date",
+        "20260115",
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split()[-1].endswith("GO.DMFA.123456.20260115.00042.R.1")
 
@@ -106,16 +147,36 @@ def test_refusals(demo_credentials: DemoCredentials, tmp_path: Path, data_file: 
     unsigned = prepare(tmp_path, *base, "--env", "T")
     assert unsigned.returncode == 2 and "--key and --cert" in unsigned.stderr
     other_key = tmp_path / "other.key"
-    other_key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    mismatch = prepare(tmp_path, *base, "--env", "T", "--cert",
-                       demo_credentials.certificate_der, "--key", other_key)
+    other_key.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    mismatch = prepare(
+        tmp_path,
+        *base,
+        "--env",
+        "T",
+        "--cert",
+        demo_credentials.certificate_der,
+        "--key",
+        other_key,
+    )
     assert mismatch.returncode == 2 and "not the private key" in mismatch.stderr
-    ssh_key = prepare(tmp_path, *base, "--env", "T", "--cert",
-                      demo_credentials.certificate_der, "--key",
-                      demo_credentials.ssh_private_key)
+    ssh_key = prepare(
+        tmp_path,
+        *base,
+        "--env",
+        "T",
+        "--cert",
+        demo_credentials.certificate_der,
+        "--key",
+        demo_credentials.ssh_private_key,
+    )
     assert ssh_key.returncode == 2 and "not a private key" in ssh_key.stderr
-    purpose = prepare(tmp_path, data_file, "--purpose", "DM", "--env", "S", "--sender", "1",
-                      "--out", tmp_path)
+    purpose = prepare(
+        tmp_path, data_file, "--purpose", "DM", "--env", "S", "--sender", "1", "--out", tmp_path
+    )
     assert purpose.returncode == 2 and "--purpose" in purpose.stderr

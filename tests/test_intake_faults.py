@@ -29,13 +29,11 @@ from tests.support.registration import provisioned_account
 
 
 @pytest.fixture
-def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
-            ) -> Partner:
+def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
     account = provisioned_account(demo_credentials)
     home = make_home(tmp_path / "homes")
     cert, key = signing_pair(demo_credentials)
-    intake = Intake(tmp_path / "homes", now=lambda: NOW, rescan=None,
-                    accounts=lambda: [account])
+    intake = Intake(tmp_path / "homes", now=lambda: NOW, rescan=None, accounts=lambda: [account])
     return Partner(account, home, intake, cert, key)
 
 
@@ -66,6 +64,7 @@ def _rewrite_fs(partner: Partner, change: object) -> Path:
 
 # -- never stranded: every FS is an answer -------------------------------------------------
 
+
 def test_an_fs_of_deeply_nested_octet_strings_is_answered_125(partner: Partner) -> None:
     def nested(_: bytes) -> bytes:
         element = b"\x04\x01a"
@@ -81,13 +80,16 @@ def test_an_fs_of_deeply_nested_octet_strings_is_answered_125(partner: Partner) 
 
 
 @pytest.mark.parametrize("damage", ["unknown key algorithm", "unknown version"])
-def test_an_fs_embedding_an_unreadable_certificate_is_answered_125(partner: Partner,
-                                                                  damage: str) -> None:
+def test_an_fs_embedding_an_unreadable_certificate_is_answered_125(
+    partner: Partner, damage: str
+) -> None:
     def spoil(raw: bytes) -> bytes:
         if damage == "unknown version":
             return raw.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x07", 1)
-        for oid in (b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01",  # rsaEncryption
-                    b"\x06\x07\x2a\x86\x48\xce\x3d\x02\x01"):  # id-ecPublicKey
+        for oid in (
+            b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01",  # rsaEncryption
+            b"\x06\x07\x2a\x86\x48\xce\x3d\x02\x01",
+        ):  # id-ecPublicKey
             if oid in raw:
                 return raw.replace(oid, oid[:-1] + b"\x63", 1)  # the certificate's key
         raise AssertionError("no key algorithm found")
@@ -99,8 +101,8 @@ def test_an_fs_embedding_an_unreadable_certificate_is_answered_125(partner: Part
 
 
 def test_an_unexpected_error_while_checking_is_answered_with_the_internal_error(
-        partner: Partner, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    partner: Partner, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("a bug")
 
@@ -135,10 +137,15 @@ def short_busy_timeout(partner: Partner) -> Iterator[Path]:
 
 
 def test_a_go_arriving_while_another_writer_holds_the_database_is_answered_after(
-        partner: Partner, short_busy_timeout: Path, caplog: pytest.LogCaptureFixture) -> None:
+    partner: Partner, short_busy_timeout: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="expedito.intake")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(short_busy_timeout)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(short_busy_timeout)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         go = partner.write().go
@@ -168,8 +175,9 @@ def test_a_go_arriving_while_another_writer_holds_the_database_is_answered_after
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "tmpfs"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -192,7 +200,8 @@ def _fill(folder: Path) -> Path:
 
 
 def test_a_full_spool_is_retried_and_the_set_answered_once_there_is_room(
-        partner: Partner, small_tmpfs: Path, caplog: pytest.LogCaptureFixture) -> None:
+    partner: Partner, small_tmpfs: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     intake = Intake(partner.home.parent, small_tmpfs, now=lambda: NOW, rescan=None)
     go = partner.write(parts=(b"x" * 100_000,)).go
     filler = _fill(small_tmpfs)
@@ -213,8 +222,10 @@ def test_a_full_spool_is_retried_and_the_set_answered_once_there_is_room(
 
 # -- claims: one answer whoever else runs --------------------------------------------------
 
+
 def test_a_set_claimed_by_a_live_intake_is_left_to_it_until_its_lease_runs_out(
-        partner: Partner) -> None:
+    partner: Partner,
+) -> None:
     go = partner.write().go
     other = Intake(partner.home.parent, now=lambda: NOW, rescan=None, lease=0.3)
     key = f"{partner.account.technical_user}/INTEST/{go.name[2:]}"
@@ -239,7 +250,8 @@ def test_a_claim_whose_process_died_is_taken_over_at_once(partner: Partner) -> N
 
 
 def test_a_decision_is_not_recorded_once_the_claim_was_taken_over(
-        partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The claim ran out while this intake checked the set and another took it: this one
     records nothing, moves nothing."""
     go = partner.write().go
@@ -248,8 +260,9 @@ def test_a_decision_is_not_recorded_once_the_claim_was_taken_over(
     def slow_check(self: Intake, *args: object) -> object:
         key = f"{partner.account.technical_user}/INTEST/{go.name[2:]}"
         with claims.db.atomic():
-            claims.db.execute_sql("UPDATE intake_claim SET owner = 'elsewhere:1:x' "
-                                  "WHERE key = ?", (key,))
+            claims.db.execute_sql(
+                "UPDATE intake_claim SET owner = 'elsewhere:1:x' WHERE key = ?", (key,)
+            )
         return check(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(service.Intake, "_check", slow_check)

@@ -43,8 +43,22 @@ class Waiting:
     def serve(self, name: str) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")
         return subprocess.Popen(
-            [sys.executable, "-m", "tui.cli", "--db", str(self.db_path), "serve", "--port", "0",
-             "--homes", str(self.homes)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "tui.cli",
+                "--db",
+                str(self.db_path),
+                "serve",
+                "--port",
+                "0",
+                "--homes",
+                str(self.homes),
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def acrfs(self) -> list[str]:
         return [n for n in os.listdir(self.partner.home / "OUTTEST") if n.startswith("FO.")]
@@ -71,8 +85,9 @@ class Waiting:
         kept = [p.name for p in (spool / "accepted").glob("*/*/GO.*")]
         assert sorted(kept) == sorted(self.gos)
         assert not (spool / "rejected").exists() or not any((spool / "rejected").iterdir())
-        assert [p for p in (spool / "accepted").glob("*/*")
-                if len(list(p.iterdir())) != 3] == []  # FI, FS, GO: each moved once
+        assert [
+            p for p in (spool / "accepted").glob("*/*") if len(list(p.iterdir())) != 3
+        ] == []  # FI, FS, GO: each moved once
         staging = spool / "tmp"
         assert not staging.exists() or os.listdir(staging) == []
         assert [n for n in os.listdir(home / "OUTTEST") if n.endswith(".tmp")] == []
@@ -81,16 +96,18 @@ class Waiting:
 
 
 @pytest.fixture
-def waiting(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
-            ) -> Iterator[Waiting]:
+def waiting(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> Iterator[Waiting]:
     """200 closed sets in INTEST of a provisioned account, no intake running yet."""
     account = provisioned_account(demo_credentials)
     homes = tmp_path / "homes"
     home = make_home(homes)
     cert, key = signing_pair(demo_credentials)
     partner = Partner(account, home, Intake(homes, rescan=None), cert, key)
-    gos = {partner.write(parts=(b"<DmfA>" + b"x" * 20_000 + b"</DmfA>",)).go.name
-           for _ in range(SETS)}
+    gos = {
+        partner.write(parts=(b"<DmfA>" + b"x" * 20_000 + b"</DmfA>",)).go.name for _ in range(SETS)
+    }
     path = database_path()
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -122,8 +139,7 @@ def test_two_serve_processes_on_one_database_answer_each_go_once(waiting: Waitin
 
 
 @pytest.mark.parametrize("after", [1, SETS // 3])
-def test_kill_9_half_way_then_a_restart_answers_each_go_once(waiting: Waiting,
-                                                            after: int) -> None:
+def test_kill_9_half_way_then_a_restart_answers_each_go_once(waiting: Waiting, after: int) -> None:
     """Killed as soon as ``after`` ACRFs are out (the next set is then half done), and
     again with another process serving meanwhile; the one started last finishes."""
     victim = waiting.serve("victim")

@@ -31,7 +31,6 @@ from tests.support.sftp import SFTP, sftp
 pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 
 
-
 @dataclass
 class Running:
     services: Services
@@ -54,10 +53,30 @@ class Running:
         data = self.work / "dmfa.xml"
         data.write_bytes(b"<DmfA>\n" + b"  <Worker/>\n" * 500 + b"</DmfA>\n")
         run = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "--db", str(self.db_path), "batch", "prepare",
-             str(data), "--purpose", "DMFA", "--key", str(self.creds.certificate_key),
-             "--cert", str(self.creds.certificate_pem), "--out", str(self.work / "outbox"),
-             *extra], cwd=ROOT, capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "tui.cli",
+                "--db",
+                str(self.db_path),
+                "batch",
+                "prepare",
+                str(data),
+                "--purpose",
+                "DMFA",
+                "--key",
+                str(self.creds.certificate_key),
+                "--cert",
+                str(self.creds.certificate_pem),
+                "--out",
+                str(self.work / "outbox"),
+                *extra,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 0, run.stderr
         return [Path(line) for line in run.stdout.split()]
 
@@ -73,22 +92,29 @@ class Running:
         """``get`` the file from ``folder`` with the sftp client and parse it as an ACRF."""
         target = self.work / "inbox"
         target.mkdir(exist_ok=True)
-        result = sftp(self.port, self.creds.ssh_private_key, DEMO_USER,
-                      f"cd {folder}\nget {name}\n", cwd=target)
+        result = sftp(
+            self.port,
+            self.creds.ssh_private_key,
+            DEMO_USER,
+            f"cd {folder}\nget {name}\n",
+            cwd=target,
+        )
         assert result.returncode == 0, result.stderr
         return parse_acrf((target / name).read_bytes())
 
 
 @pytest.fixture
-def running(demo: SqliteDatabase, demo_credentials: DemoCredentials,
-            tmp_path: Path) -> Iterator[Running]:
+def running(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> Iterator[Running]:
     """The demo sender registered (pending), then the services started with a fake clock
     after the registration: the worker's first cycle provisions the channel."""
     registered = local_now() - timedelta(minutes=5)
     overview = register_demo_sender(demo_credentials, now=registered)
     clock = FakeClock(datetime.now(UTC))
-    config = ServiceConfig(homes_root=tmp_path / "homes", port=0, clock=clock,
-                           host_key_path=tmp_path / "host_key")
+    config = ServiceConfig(
+        homes_root=tmp_path / "homes", port=0, clock=clock, host_key_path=tmp_path / "host_key"
+    )
     services = Services(config)
     cycled = threading.Event()
     results: list[CycleResult] = []
@@ -104,8 +130,14 @@ def running(demo: SqliteDatabase, demo_credentials: DemoCredentials,
         assert results[0].provisioned == 1
         assert Channel.get().status == ACTIVE
         assert overview.sender is not None
-        yield Running(services, tmp_path / "expedito.sqlite3", demo_credentials,
-                      overview.sender.number, overview.sender.id, tmp_path)
+        yield Running(
+            services,
+            tmp_path / "expedito.sqlite3",
+            demo_credentials,
+            overview.sender.number,
+            overview.sender.id,
+            tmp_path,
+        )
     finally:
         services.stop_in_thread()
 
@@ -118,7 +150,11 @@ def test_a_prepared_set_uploaded_with_sftp_is_accepted(running: Running) -> None
 
     (batch,) = sender_batch_sets(running.sender_id)
     assert (batch.go_name, batch.folder, batch.env, batch.result) == (
-        go, "INTEST", "T", RESULT_ACCEPTED)
+        go,
+        "INTEST",
+        "T",
+        RESULT_ACCEPTED,
+    )
     assert batch.processed_at is not None and batch.ticket and batch.ack_name
     assert [f.name for f in batch.files] == [p.name for p in files]
     ack = running.fetch("OUTTEST", batch.ack_name)
@@ -156,8 +192,7 @@ def test_a_test_set_uploaded_to_in_is_answered_in_out(running: Running) -> None:
     assert batch.ack_name not in listing.stdout
 
 
-def test_a_go_left_in_a_home_is_processed_at_start(
-        running: Running, tmp_path: Path) -> None:
+def test_a_go_left_in_a_home_is_processed_at_start(running: Running, tmp_path: Path) -> None:
     """A set closed while no intake ran (a crash): the next start finds and answers it."""
     running.services.stop_in_thread()
     files = running.prepare("--env", "T")
@@ -181,8 +216,9 @@ def test_a_second_copy_whose_port_is_taken_leaves_the_homes_alone(running: Runni
     files = running.prepare("--env", "T")
     for path in files:  # written behind the first copy's back
         (running.home / "INTEST" / path.name).write_bytes(path.read_bytes())
-    config = replace(running.services.config, port=running.port,
-                     host_key_path=running.work / "other_host_key")
+    config = replace(
+        running.services.config, port=running.port, host_key_path=running.work / "other_host_key"
+    )
     second = Services(config)
     with pytest.raises(OSError):
         second.start_in_thread()

@@ -41,16 +41,24 @@ def need(program: str) -> str:
     return path
 
 
-def run(command: list[str], cwd: Path | None = None,
-        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, input=stdin if stdin is not None else "",
-                          capture_output=True, text=True, timeout=TIMEOUT)
+def run(
+    command: list[str], cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, (
         f"{' '.join(map(str, result.args))[:300]}\nexit {result.returncode}\n"
-        f"stdout: {result.stdout[-1500:]}\nstderr: {result.stderr[-1500:]}")
+        f"stdout: {result.stdout[-1500:]}\nstderr: {result.stderr[-1500:]}"
+    )
     return result.stdout
 
 
@@ -107,10 +115,24 @@ def whole_job(client: Client) -> None:
 
 # OpenSSH --------------------------------------------------------------------------------------
 
+
 def ssh_options(bo: BackOffice) -> list[str]:
-    return ["-i", str(bo.key), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
+    return [
+        "-i",
+        str(bo.key),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=10",
+    ]
 
 
 class OpenSSHSftp(Client):
@@ -120,8 +142,20 @@ class OpenSSHSftp(Client):
         self.preserves = put == "put -p"
 
     def session(self, commands: str) -> str:
-        return ok(run([need("sftp"), "-b", "-", "-P", self.port, *ssh_options(self.bo),
-                       f"{USER}@127.0.0.1"], stdin=commands))
+        return ok(
+            run(
+                [
+                    need("sftp"),
+                    "-b",
+                    "-",
+                    "-P",
+                    self.port,
+                    *ssh_options(self.bo),
+                    f"{USER}@127.0.0.1",
+                ],
+                stdin=commands,
+            )
+        )
 
     def list(self) -> str:
         return self.session("ls -l /\nls -l INTEST\nls OUTTEST\n")
@@ -156,6 +190,7 @@ class OpenSSHScp(OpenSSHSftp):
 
 # curl (libssh2) -------------------------------------------------------------------------------
 
+
 class Curl(Client):
     def curl(self, *args: str) -> str:
         base = [need("curl"), "-sS", "--key", self.key, "--pubkey", f"{self.key}.pub", "-k"]
@@ -183,6 +218,7 @@ class Curl(Client):
 
 # lftp -----------------------------------------------------------------------------------------
 
+
 class Lftp(Client):
     """``mode``: put, mirror (``mirror -R``) or temp (``xfer:use-temp-file``)."""
 
@@ -193,10 +229,19 @@ class Lftp(Client):
 
     def lftp(self, script: str) -> str:
         ssh = " ".join(["ssh", "-a", "-x", *ssh_options(self.bo)])
-        settings = (f"set sftp:connect-program '{ssh}'; set cmd:fail-exit yes; "
-                    "set net:max-retries 1")
-        return ok(run([need("lftp"), "-u", f"{USER},", "-e", f"{settings}; {script}; bye",
-                       f"sftp://127.0.0.1:{self.port}"]))
+        settings = f"set sftp:connect-program '{ssh}'; set cmd:fail-exit yes; set net:max-retries 1"
+        return ok(
+            run(
+                [
+                    need("lftp"),
+                    "-u",
+                    f"{USER},",
+                    "-e",
+                    f"{settings}; {script}; bye",
+                    f"sftp://127.0.0.1:{self.port}",
+                ]
+            )
+        )
 
     def list(self) -> str:
         return self.lftp("cls -l INTEST; cls OUTTEST; cls")
@@ -219,8 +264,10 @@ class Lftp(Client):
 
 # rclone ---------------------------------------------------------------------------------------
 
+
 class Rclone(Client):
     preserves = True
+
     def rclone(self, *args: str) -> str:
         config = self.bo.work / "rclone.conf"
         config.touch()
@@ -247,6 +294,7 @@ class Rclone(Client):
 
 # PuTTY ----------------------------------------------------------------------------------------
 
+
 class Putty(Client):
     """``psftp``; with ``pscp``, ``pscp -p`` uploads and downloads (psftp lists and deletes)."""
 
@@ -257,8 +305,7 @@ class Putty(Client):
         self.ppk = bo.work / "key.ppk"
         if not self.ppk.exists():
             ok(run([need("puttygen"), self.key, "-O", "private", "-o", str(self.ppk)]))
-        self.hostkey = fingerprint(load_or_create_host_key(
-            bo.services.config.host_key_path))
+        self.hostkey = fingerprint(load_or_create_host_key(bo.services.config.host_key_path))
 
     def options(self) -> list[str]:
         return ["-batch", "-P", self.port, "-i", str(self.ppk), "-hostkey", self.hostkey]
@@ -266,8 +313,7 @@ class Putty(Client):
     def psftp(self, commands: str) -> str:
         script = self.bo.work / "psftp.txt"
         script.write_text(commands)
-        return ok(run([need("psftp"), *self.options(), "-b", str(script),
-                       f"{USER}@127.0.0.1"]))
+        return ok(run([need("psftp"), *self.options(), "-b", str(script), f"{USER}@127.0.0.1"]))
 
     def list(self) -> str:
         if self.pscp:
@@ -276,16 +322,35 @@ class Putty(Client):
 
     def upload(self, files: Sequence[Path]) -> None:
         if self.pscp:
-            ok(run([need("pscp"), *self.options(), "-p", *map(str, files),
-                    f"{USER}@127.0.0.1:INTEST/"]))
+            ok(
+                run(
+                    [
+                        need("pscp"),
+                        *self.options(),
+                        "-p",
+                        *map(str, files),
+                        f"{USER}@127.0.0.1:INTEST/",
+                    ]
+                )
+            )
             return
-        self.psftp(f'lcd "{files[0].parent}"\ncd INTEST\n'
-                   + "".join(f"put {p.name}\n" for p in files))
+        self.psftp(
+            f'lcd "{files[0].parent}"\ncd INTEST\n' + "".join(f"put {p.name}\n" for p in files)
+        )
 
     def download(self, name: str, into: Path) -> None:
         if self.pscp:
-            ok(run([need("pscp"), *self.options(), "-p", f"{USER}@127.0.0.1:OUTTEST/{name}",
-                    str(into)]))
+            ok(
+                run(
+                    [
+                        need("pscp"),
+                        *self.options(),
+                        "-p",
+                        f"{USER}@127.0.0.1:OUTTEST/{name}",
+                        str(into),
+                    ]
+                )
+            )
             return
         self.psftp(f'lcd "{into}"\nget OUTTEST/{name}\n')
 
@@ -295,6 +360,7 @@ class Putty(Client):
 
 # sshfs ----------------------------------------------------------------------------------------
 
+
 class Sshfs(Client):
     """The home mounted with sshfs (FUSE); ``ls``, ``cp`` and ``rm`` in it."""
 
@@ -303,11 +369,28 @@ class Sshfs(Client):
         assert os.path.exists("/dev/fuse"), "FUSE is not usable here (no /dev/fuse)"
         self.mount = bo.work / "mnt"
         self.mount.mkdir(exist_ok=True)
-        options = ",".join([f"IdentityFile={self.key}", "StrictHostKeyChecking=no",
-                            "UserKnownHostsFile=/dev/null", "BatchMode=yes",
-                            "IdentitiesOnly=yes"])
-        ok(run([need("sshfs"), "-p", self.port, "-o", options, f"{USER}@127.0.0.1:/",
-                str(self.mount)]))
+        options = ",".join(
+            [
+                f"IdentityFile={self.key}",
+                "StrictHostKeyChecking=no",
+                "UserKnownHostsFile=/dev/null",
+                "BatchMode=yes",
+                "IdentitiesOnly=yes",
+            ]
+        )
+        ok(
+            run(
+                [
+                    need("sshfs"),
+                    "-p",
+                    self.port,
+                    "-o",
+                    options,
+                    f"{USER}@127.0.0.1:/",
+                    str(self.mount),
+                ]
+            )
+        )
 
     def list(self) -> str:
         return ok(run(["ls", "-l", str(self.mount), str(self.mount / "INTEST")]))
@@ -327,6 +410,7 @@ class Sshfs(Client):
 
 # Python libraries -----------------------------------------------------------------------------
 
+
 class Paramiko(Client):
     """tests/paramiko_client.py (``put``, which STATs after closing, then ``utime``) run by
     ``python``: the project's paramiko or the old one."""
@@ -338,8 +422,7 @@ class Paramiko(Client):
         self.python = python
 
     def step(self, *args: str) -> str:
-        return ok(run([str(self.python), str(PARAMIKO_CLIENT), self.port, self.key, USER,
-                       *args]))
+        return ok(run([str(self.python), str(PARAMIKO_CLIENT), self.port, self.key, USER, *args]))
 
     def list(self) -> str:
         return self.step("ls", "/") + self.step("ls", "INTEST")
@@ -363,9 +446,16 @@ class AsyncSSH(Client):
         import asyncssh
 
         async def session() -> str:
-            async with asyncssh.connect("127.0.0.1", self.bo.port, username=USER,
-                                        client_keys=[self.key], known_hosts=None
-                                        ) as conn, conn.start_sftp_client() as sftp:
+            async with (
+                asyncssh.connect(
+                    "127.0.0.1",
+                    self.bo.port,
+                    username=USER,
+                    client_keys=[self.key],
+                    known_hosts=None,
+                ) as conn,
+                conn.start_sftp_client() as sftp,
+            ):
                 return str(await work(sftp))  # type: ignore[misc]
 
         return asyncio.run(session())
@@ -374,22 +464,26 @@ class AsyncSSH(Client):
         async def listing(sftp: object) -> str:
             names = await sftp.listdir("/") + await sftp.listdir("INTEST")  # type: ignore[attr-defined]
             return "\n".join(names)
+
         return self.call(listing)
 
     def upload(self, files: Sequence[Path]) -> None:
         async def put(sftp: object) -> None:
             for path in files:
                 await sftp.put(str(path), "INTEST/", preserve=True)  # type: ignore[attr-defined]
+
         self.call(put)
 
     def download(self, name: str, into: Path) -> None:
         async def get(sftp: object) -> None:
             await sftp.get(f"OUTTEST/{name}", str(into / name))  # type: ignore[attr-defined]
+
         self.call(get)
 
     def delete(self, name: str) -> None:
         async def remove(sftp: object) -> None:
             await sftp.remove(f"OUTTEST/{name}")  # type: ignore[attr-defined]
+
         self.call(remove)
 
 
@@ -400,9 +494,16 @@ class Fsspec(Client):
         super().__init__(bo)
         import fsspec
 
-        self.fs = fsspec.filesystem("sftp", host="127.0.0.1", port=bo.port, username=USER,
-                                    key_filename=self.key, look_for_keys=False,
-                                    allow_agent=False, skip_instance_cache=True)
+        self.fs = fsspec.filesystem(
+            "sftp",
+            host="127.0.0.1",
+            port=bo.port,
+            username=USER,
+            key_filename=self.key,
+            look_for_keys=False,
+            allow_agent=False,
+            skip_instance_cache=True,
+        )
 
     def list(self) -> str:
         return "\n".join(self.fs.ls("/", detail=False) + self.fs.ls("INTEST", detail=False))

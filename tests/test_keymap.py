@@ -59,27 +59,41 @@ def test_every_binding_has_an_id_described_in_every_language() -> None:
 
 def test_a_keymap_file_reads_ids_tables_and_reports_bad_entries(tmp_path: Path) -> None:
     path = tmp_path / "keymap.toml"
-    path.write_text('"app.help" = "F11"\napp.quit = "f12, ctrl+x"\n'
-                    '"app.hlep" = "f9"\n"shell.home" = ""\n"shell.back" = 3\n'
-                    '[wizard]\nnext = "f5"\n', encoding="utf-8")
+    path.write_text(
+        '"app.help" = "F11"\napp.quit = "f12, ctrl+x"\n'
+        '"app.hlep" = "f9"\n"shell.home" = ""\n"shell.back" = 3\n'
+        '[wizard]\nnext = "f5"\n',
+        encoding="utf-8",
+    )
     keymap = load_keymap(path)
-    assert keymap.keys == {"app.help": "f11", "app.quit": "f12,ctrl+x", "wizard.next": "f5",
-                           "wizard.confirm": "f5"}
-    assert keymap.problems == ("'app.hlep' is no key id", "shell.home = '' is no key",
-                               "shell.back = 3 is no key")
+    assert keymap.keys == {
+        "app.help": "f11",
+        "app.quit": "f12,ctrl+x",
+        "wizard.next": "f5",
+        "wizard.confirm": "f5",
+    }
+    assert keymap.problems == (
+        "'app.hlep' is no key id",
+        "shell.home = '' is no key",
+        "shell.back = 3 is no key",
+    )
     assert load_keymap(tmp_path / "none.toml").keys == {}
     assert parse_keymap("app.help = [").problems[0].startswith("not TOML")
 
 
 async def test_the_keymap_moves_keys_in_the_footer_and_in_f1(demo) -> None:  # type: ignore[no-untyped-def]
-    keymap = parse_keymap('"app.help" = "f11"\n"shell.sidebar" = "f12"\n"app.hlep" = "x"\n',
-                          Path("/home/op/.config/expedito/keymap.toml"))
+    keymap = parse_keymap(
+        '"app.help" = "f11"\n"shell.sidebar" = "f12"\n"app.hlep" = "x"\n',
+        Path("/home/op/.config/expedito/keymap.toml"),
+    )
     app = ExpeditoApp(demo=True, ansi=False, keymap=keymap, **frozen_countdown())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         notices = [str(n.message) for n in app._notifications]
-        assert notices == ["Fichier de touches /home/op/.config/expedito/keymap.toml : "
-                           "entrées ignorées — 'app.hlep' is no key id"]
+        assert notices == [
+            "Fichier de touches /home/op/.config/expedito/keymap.toml : "
+            "entrées ignorées — 'app.hlep' is no key id"
+        ]
         await enter_portal(pilot)
         footer = app.screen.query_one(PortalFooter)
         shown = " ".join(footer.render_line(y).text for y in range(footer.size.height))

@@ -31,13 +31,17 @@ def roles() -> dict[str, str]:
 def test_users_listed_managers_first(demo: SqliteDatabase) -> None:
     rows = users.users_of(person_id("ursula"), qualite_id())
     assert [(r.person.login, r.role) for r in rows] == [
-        ("dieter", GESTIONNAIRE), ("colette", CO_GESTIONNAIRE), ("ursula", UTILISATEUR)]
+        ("dieter", GESTIONNAIRE),
+        ("colette", CO_GESTIONNAIRE),
+        ("ursula", UTILISATEUR),
+    ]
 
 
 def test_give_access_existing_and_new(demo: SqliteDatabase) -> None:
     other = qualite_id("0876543270")
-    row = users.give_access(person_id("dieter"), other, UTILISATEUR,
-                            "ursula.lecture@entreprise-demo.be")
+    row = users.give_access(
+        person_id("dieter"), other, UTILISATEUR, "ursula.lecture@entreprise-demo.be"
+    )
     assert row.person.login == "ursula"
     with pytest.raises(Conflict):
         users.give_access(person_id("dieter"), other, UTILISATEUR, "ursula")
@@ -52,8 +56,7 @@ def test_give_access_existing_and_new(demo: SqliteDatabase) -> None:
 def test_only_the_gestionnaire_changes_roles(demo: SqliteDatabase) -> None:
     for login in ("colette", "ursula"):
         with pytest.raises(PermissionDenied):
-            users.change_role(person_id(login), qualite_id(), person_id("ursula"),
-                              CO_GESTIONNAIRE)
+            users.change_role(person_id(login), qualite_id(), person_id("ursula"), CO_GESTIONNAIRE)
     assert roles()["ursula"] == UTILISATEUR
 
 
@@ -89,21 +92,27 @@ def test_search_sees_only_the_managers_organisations(demo: SqliteDatabase) -> No
 
 def test_qualite_detail_changes_are_checked(demo: SqliteDatabase) -> None:
     dieter, q = person_id("dieter"), qualite_id()
-    changed = qualites.update_qualite(dieter, q, qualites.QualiteChanges(
-        "ENTREPRISE DEMO SA", "0403.123.486", "1234567-49"))
+    changed = qualites.update_qualite(
+        dieter, q, qualites.QualiteChanges("ENTREPRISE DEMO SA", "0403.123.486", "1234567-49")
+    )
     assert changed.organisation.name == "ENTREPRISE DEMO SA"
     with pytest.raises(ValidationErrors) as info:
         qualites.update_qualite(dieter, q, qualites.QualiteChanges("", "0403123487", "123456748"))
-    assert {e.code for e in info.value.errors} == {"field.required", "kbo.check_digits",
-                                                   "onss.check_digits"}
+    assert {e.code for e in info.value.errors} == {
+        "field.required",
+        "kbo.check_digits",
+        "onss.check_digits",
+    }
     with pytest.raises(PermissionDenied):
-        qualites.update_qualite(person_id("ursula"), q, qualites.QualiteChanges(
-            "X", "0403123486", "123456749"))
+        qualites.update_qualite(
+            person_id("ursula"), q, qualites.QualiteChanges("X", "0403123486", "123456749")
+        )
     assert qualites.qualite_detail(dieter, q).organisation.name == "ENTREPRISE DEMO SA"
 
 
 def test_routing_defaults_choices_and_channel_deletion(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials
+) -> None:
     dieter, q = person_id("dieter"), qualite_id()
     table = routing.routing_table(dieter, q)
     assert {(r.channel, r.is_default) for r in table} == {(routing.EBOX, True)}
@@ -111,8 +120,13 @@ def test_routing_defaults_choices_and_channel_deletion(
         routing.set_route(dieter, q, "dmfa_notifications", "SFTP")
     assert info.value.code == "routing.channel"  # no SFTP channel yet
     register_demo_sender(demo_credentials, now=None)
-    senders.add_channel(dieter, q, ChannelInput(
-        kind="MQLINK", applications=("chantier",), mq_queue_manager="QM1", mq_queue="Q.IN"))
+    senders.add_channel(
+        dieter,
+        q,
+        ChannelInput(
+            kind="MQLINK", applications=("chantier",), mq_queue_manager="QM1", mq_queue="Q.IN"
+        ),
+    )
     routing.set_route(dieter, q, "dmfa_notifications", "SFTP")
     routing.set_route(dieter, q, "chantier_answers", "MQLINK")
     with pytest.raises(PermissionDenied):
@@ -132,9 +146,12 @@ def test_personal_data_validated(demo: SqliteDatabase) -> None:
     with pytest.raises(ValidationErrors) as info:
         personal.update_personal_data(me, personal.PersonalData("Sir", "", "X", "xx", "bad", "1"))
     assert {(e.field, e.code) for e in info.value.errors} == {
-        ("title", "contact.title"), ("first_name", "field.required"),
-        ("language", "language.unknown"), ("email", "email.invalid"),
-        ("phone", "phone.invalid")}
+        ("title", "contact.title"),
+        ("first_name", "field.required"),
+        ("language", "language.unknown"),
+        ("email", "email.invalid"),
+        ("phone", "phone.invalid"),
+    }
 
 
 def test_password_change(demo: SqliteDatabase) -> None:
@@ -143,10 +160,12 @@ def test_password_change(demo: SqliteDatabase) -> None:
     elsewhere = authenticate("dieter", "demo")
     with pytest.raises(AuthenticationFailed):
         personal.change_password(me, "wrong", "NewSecret123", "NewSecret123")
-    for new, confirm, code in [("Short1", "Short1", "password.too_short"),
-                               ("onlyletterslong", "onlyletterslong", "password.letters_digits"),
-                               ("dieter123456", "dieter123456", "password.contains_login"),
-                               ("NewSecret123", "NewSecret124", "password.mismatch")]:
+    for new, confirm, code in [
+        ("Short1", "Short1", "password.too_short"),
+        ("onlyletterslong", "onlyletterslong", "password.letters_digits"),
+        ("dieter123456", "dieter123456", "password.contains_login"),
+        ("NewSecret123", "NewSecret124", "password.mismatch"),
+    ]:
         with pytest.raises(ValidationError) as info:
             personal.change_password(me, "demo", new, confirm)
         assert info.value.code == code
@@ -162,7 +181,8 @@ def test_personal_certificate(demo: SqliteDatabase, demo_credentials: DemoCreden
     me = person_id("colette")
     assert personal.personal_certificate(me) is None
     summary = personal.register_personal_certificate(
-        me, demo_credentials.certificate_pem.read_bytes())
+        me, demo_credentials.certificate_pem.read_bytes()
+    )
     assert summary.issuer == "SERIALNUMBER=200803, CN=Citizen CA, C=BE"
     assert personal.personal_certificate(me) == summary
     start = datetime.now(UTC) - timedelta(days=30)

@@ -31,12 +31,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def report(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", "--db", str(db), "report", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--db", str(db), "report", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-def test_report_certificates(demo: SqliteDatabase, demo_credentials: DemoCredentials,
-                             tmp_path: Path) -> None:
+def test_report_certificates(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     register(demo_credentials, in_days(30), tmp_path)
     db = tmp_path / "expedito.sqlite3"
     result = report(db, "certificates", "--within", "60", "--format", "csv")
@@ -45,19 +51,22 @@ def test_report_certificates(demo: SqliteDatabase, demo_credentials: DemoCredent
     assert len(rows) == 1
     row = rows[0]
     assert (row["technical_user"], row["channel"], row["organisation"]) == (
-        USER, "SFTP", "ENTREPRISE DEMO")
+        USER,
+        "SFTP",
+        "ENTREPRISE DEMO",
+    )
     assert int(row["days_left"]) in (29, 30)
     assert row["expires_on"] == in_days(30).date().isoformat()
-    as_json = json.loads(report(db, "certificates", "--within", "60",
-                                "--format", "json").stdout)
+    as_json = json.loads(report(db, "certificates", "--within", "60", "--format", "json").stdout)
     assert as_json[0]["sender_number"] == int(row["sender_number"])
     # not within 10 days: nothing
     assert report(db, "certificates", "--within", "10").stdout.strip().count("\n") == 0
     assert expiring_certificates(10) == []
 
 
-def test_report_sets(demo: SqliteDatabase, demo_credentials: DemoCredentials,
-                     tmp_path: Path) -> None:
+def test_report_sets(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     sender = register(demo_credentials)
     record_set(sender, 1, datetime(2026, 1, 10, 9, 0))
     record_set(sender, 2, datetime(2026, 1, 15, 9, 0), ("ACRF-125", "ACRF-120"))
@@ -67,7 +76,9 @@ def test_report_sets(demo: SqliteDatabase, demo_credentials: DemoCredentials,
     assert result.returncode == 0, result.stderr
     sets = json.loads(result.stdout)
     assert [(s["status"], s["errors"]) for s in sets] == [
-        ("rejected", ["ACRF-125", "ACRF-120"]), ("pending", [])]
+        ("rejected", ["ACRF-125", "ACRF-120"]),
+        ("pending", []),
+    ]
     assert sets[0]["received_at"] == "2026-01-15 09:00:00"
     rows = list(csv.DictReader(io.StringIO(report(db, "sets", "--since", "20260101").stdout)))
     assert [r["status"] for r in rows] == ["accepted", "rejected", "pending"]
@@ -80,8 +91,9 @@ def test_report_sets(demo: SqliteDatabase, demo_credentials: DemoCredentials,
 
 
 @pytest.fixture
-def running(demo: SqliteDatabase, demo_credentials: DemoCredentials,
-            tmp_path: Path) -> Iterator[Provisioned]:
+def running(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> Iterator[Provisioned]:
     yield from provisioned_services(demo_credentials, tmp_path)
 
 
@@ -97,8 +109,9 @@ def scrape(url: str) -> dict[str, float]:
 
 
 @pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
-def test_metrics_are_scraped(running: Provisioned, demo_credentials: DemoCredentials,
-                             tmp_path: Path) -> None:
+def test_metrics_are_scraped(
+    running: Provisioned, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     sender = __import__("store.models", fromlist=["Sender"]).Sender.get()
     record_set(sender, 1, datetime.now() - timedelta(minutes=3))
     record_set(sender, 2, datetime.now() - timedelta(minutes=2), ("ACRF-125",))
@@ -107,8 +120,9 @@ def test_metrics_are_scraped(running: Provisioned, demo_credentials: DemoCredent
     try:
         # a refused login (a key the channel does not have) and a session moving bytes
         stranger = tmp_path / "stranger"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)],
-                       check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True
+        )
         assert sftp(running.port, stranger, USER, "ls\n").returncode != 0
         listing = sftp(running.port, demo_credentials.ssh_private_key, USER, "ls OUTTEST\n")
         assert listing.returncode == 0, listing.stderr
@@ -139,9 +153,23 @@ def test_serve_with_metrics(demo: SqliteDatabase, tmp_path: Path) -> None:
     """The real ``expedito serve --metrics``: scraped, then stopped with SIGTERM."""
     db = tmp_path / "expedito.sqlite3"
     child = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "--db", str(db), "serve", "--port", "0",
-         "--metrics", "127.0.0.1:0"], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "--db",
+            str(db),
+            "serve",
+            "--port",
+            "0",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert child.stdout is not None
         url = None

@@ -59,9 +59,13 @@ def test_kbo_check_digits() -> None:
     assert normalize_kbo("0403.123.486") == "0403123486"
     assert normalize_kbo("403123486") == "0403123486"
     assert format_kbo("0403123486") == "0403.123.486"
-    for bad, code in [("0403123487", "kbo.check_digits"), ("2403123486", "kbo.first_digit"),
-                      ("04031234", "kbo.length"), ("04O3123486", "kbo.digits"),
-                      ("", "kbo.required")]:
+    for bad, code in [
+        ("0403123487", "kbo.check_digits"),
+        ("2403123486", "kbo.first_digit"),
+        ("04031234", "kbo.length"),
+        ("04O3123486", "kbo.digits"),
+        ("", "kbo.required"),
+    ]:
         with pytest.raises(ValidationError) as info:
             normalize_kbo(bad)
         assert info.value.code == code, bad
@@ -89,14 +93,22 @@ def test_contact_reports_every_broken_rule() -> None:
     with pytest.raises(ValidationErrors) as info:
         check_contact(replace(CONTACT, last_name="", function=" ", phone="abc", emails=()))
     got = {(e.field, e.code) for e in info.value.errors}
-    assert got == {("last_name", "field.required"), ("function", "field.required"),
-                   ("phone", "phone.invalid"), ("email1", "contact.email_required")}
+    assert got == {
+        ("last_name", "field.required"),
+        ("function", "field.required"),
+        ("phone", "phone.invalid"),
+        ("email1", "contact.email_required"),
+    }
 
 
 def test_contact_bad_email_and_choices() -> None:
     with pytest.raises(ValidationErrors) as info:
-        check_contact(replace(CONTACT, title="Sir", language="xx",
-                              emails=("no-at-sign", "", "x@y.be")))
+        check_contact(
+            replace(CONTACT, title="Sir", language="xx", emails=("no-at-sign", "", "x@y.be"))
+        )
     got = {(e.field, e.code) for e in info.value.errors}
-    assert got == {("title", "contact.title"), ("language", "contact.language"),
-                   ("email1", "email.invalid")}
+    assert got == {
+        ("title", "contact.title"),
+        ("language", "contact.language"),
+        ("email1", "email.invalid"),
+    }

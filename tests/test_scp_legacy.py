@@ -17,36 +17,64 @@ __all__ = ["back_office"]  # the module's fixture
 
 
 def options(bo: BackOffice) -> list[str]:
-    return ["-i", str(bo.key), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"]
+    return [
+        "-i",
+        str(bo.key),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "LogLevel=ERROR",
+    ]
 
 
 def scp(bo: BackOffice, *args: str) -> subprocess.CompletedProcess[str]:
     program = shutil.which("scp")
     assert program, "scp (openssh-client) is missing"
-    return subprocess.run([program, "-O", "-P", str(bo.port), *options(bo), *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [program, "-O", "-P", str(bo.port), *options(bo), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def ssh(bo: BackOffice, *command: str) -> subprocess.CompletedProcess[str]:
     program = shutil.which("ssh")
     assert program, "ssh (openssh-client) is missing"
-    return subprocess.run([program, "-p", str(bo.port), *options(bo), f"{USER}@127.0.0.1",
-                           *command], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [program, "-p", str(bo.port), *options(bo), f"{USER}@127.0.0.1", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-@pytest.mark.parametrize(("command", "parsed"), [
-    (b"scp -t INTEST/", ScpCommand(True, False, ("INTEST/",))),
-    (b"scp -v -p -d -t -- INTEST/", ScpCommand(True, True, ("INTEST/",))),
-    (b"scp -pt INTEST", ScpCommand(True, True, ("INTEST",))),
-    (b"scp -f OUTTEST/a OUTTEST/b", ScpCommand(False, False, ("OUTTEST/a", "OUTTEST/b"))),
-    (b"scp -f 'OUTTEST/FO.*'", ScpCommand(False, False, ("OUTTEST/FO.*",))),
-    (b"ls", None), (b"/usr/bin/scp -t INTEST", None), (b"scp -t", None),
-    (b"scp -t -f INTEST", None), (b"scp -t INTEST; touch x", None), (b"scp -x -t IN", None),
-    (b"scp -t 'INTEST", None), (b"sh -c 'scp -t INTEST'", None), (b"\xff", None),
-])
+@pytest.mark.parametrize(
+    ("command", "parsed"),
+    [
+        (b"scp -t INTEST/", ScpCommand(True, False, ("INTEST/",))),
+        (b"scp -v -p -d -t -- INTEST/", ScpCommand(True, True, ("INTEST/",))),
+        (b"scp -pt INTEST", ScpCommand(True, True, ("INTEST",))),
+        (b"scp -f OUTTEST/a OUTTEST/b", ScpCommand(False, False, ("OUTTEST/a", "OUTTEST/b"))),
+        (b"scp -f 'OUTTEST/FO.*'", ScpCommand(False, False, ("OUTTEST/FO.*",))),
+        (b"ls", None),
+        (b"/usr/bin/scp -t INTEST", None),
+        (b"scp -t", None),
+        (b"scp -t -f INTEST", None),
+        (b"scp -t INTEST; touch x", None),
+        (b"scp -x -t IN", None),
+        (b"scp -t 'INTEST", None),
+        (b"sh -c 'scp -t INTEST'", None),
+        (b"\xff", None),
+    ],
+)
 def test_only_scp_t_and_f_are_understood(command: bytes, parsed: ScpCommand | None) -> None:
     assert parse_command(command) == parsed
 
@@ -72,28 +100,36 @@ def test_legacy_scp_keeps_the_sftp_rules(back_office: BackOffice, tmp_path: Path
         assert not (tmp_path / "got").exists()
 
 
-def test_legacy_scp_downloads_by_pattern_with_times(back_office: BackOffice,
-                                                    tmp_path: Path) -> None:
+def test_legacy_scp_downloads_by_pattern_with_times(
+    back_office: BackOffice, tmp_path: Path
+) -> None:
     for name in ("FO.ACRF.999999.20260101.00001.T", "FO.ACRF.999999.20260101.00002.T"):
-        write_out_file(back_office.services.config.homes_root, USER, "OUTTEST", name,
-                       name.encode())
+        write_out_file(back_office.services.config.homes_root, USER, "OUTTEST", name, name.encode())
     into = tmp_path / "inbox"
     into.mkdir()
-    got = scp(back_office, "-p", f"{USER}@127.0.0.1:OUTTEST/FO.ACRF.999999.20260101.*",
-              f"{into}/")
+    got = scp(back_office, "-p", f"{USER}@127.0.0.1:OUTTEST/FO.ACRF.999999.20260101.*", f"{into}/")
     assert got.returncode == 0, got.stderr
     assert sorted(p.read_text() for p in into.iterdir()) == [
-        "FO.ACRF.999999.20260101.00001.T", "FO.ACRF.999999.20260101.00002.T"]
+        "FO.ACRF.999999.20260101.00001.T",
+        "FO.ACRF.999999.20260101.00002.T",
+    ]
     kept = back_office.home / "OUTTEST" / "FO.ACRF.999999.20260101.00001.T"
     assert int((into / kept.name).stat().st_mtime) == int(kept.stat().st_mtime)
 
 
-@pytest.mark.parametrize("command", [
-    ("touch", "{marker}"), ("sh", "-c", "'touch {marker}'"), ("scp -t INTEST/; touch {marker}",),
-    ("scp -f /etc/passwd; touch {marker}",), ("rsync", "--server", "-e.", ".", "INTEST/"),
-])
-def test_nothing_else_is_executed(back_office: BackOffice, tmp_path: Path,
-                                  command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("touch", "{marker}"),
+        ("sh", "-c", "'touch {marker}'"),
+        ("scp -t INTEST/; touch {marker}",),
+        ("scp -f /etc/passwd; touch {marker}",),
+        ("rsync", "--server", "-e.", ".", "INTEST/"),
+    ],
+)
+def test_nothing_else_is_executed(
+    back_office: BackOffice, tmp_path: Path, command: tuple[str, ...]
+) -> None:
     marker = tmp_path / "executed"
     result = ssh(back_office, *(part.format(marker=marker) for part in command))
     assert result.returncode != 0
@@ -103,7 +139,11 @@ def test_nothing_else_is_executed(back_office: BackOffice, tmp_path: Path,
 def test_no_shell(back_office: BackOffice) -> None:
     program = shutil.which("ssh")
     assert program
-    result = subprocess.run([program, "-T", "-p", str(back_office.port), *options(back_office),
-                             f"{USER}@127.0.0.1"], input="touch /tmp/x\n", capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [program, "-T", "-p", str(back_office.port), *options(back_office), f"{USER}@127.0.0.1"],
+        input="touch /tmp/x\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0

@@ -64,47 +64,63 @@ def test_without_a_signer_only_the_xml_is_written(tmp_path: Path) -> None:
 
 
 def test_the_certificate_is_made_once_and_kept(tmp_path: Path) -> None:
-    first = load_or_create_service_signer(tmp_path / SERVICE_CERT_NAME,
-                                          tmp_path / SERVICE_KEY_NAME)
+    first = load_or_create_service_signer(tmp_path / SERVICE_CERT_NAME, tmp_path / SERVICE_KEY_NAME)
     assert stat.S_IMODE((tmp_path / SERVICE_KEY_NAME).stat().st_mode) == 0o600
-    again = load_or_create_service_signer(tmp_path / SERVICE_CERT_NAME,
-                                          tmp_path / SERVICE_KEY_NAME)
+    again = load_or_create_service_signer(tmp_path / SERVICE_CERT_NAME, tmp_path / SERVICE_KEY_NAME)
     assert first.der == again.der
     usage = first.certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and usage.content_commitment
 
 
 def test_a_certificate_given_by_the_operator_is_used_as_it_is(
-        tmp_path: Path, demo_credentials: DemoCredentials) -> None:
-    given = load_or_create_service_signer(demo_credentials.certificate_pem,
-                                          demo_credentials.certificate_key, create=False)
+    tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
+    given = load_or_create_service_signer(
+        demo_credentials.certificate_pem, demo_credentials.certificate_key, create=False
+    )
     assert given.der == demo_credentials.certificate_der.read_bytes()
     with pytest.raises(ServiceSignerError, match="not a certificate"):
-        load_or_create_service_signer(demo_credentials.certificate_key,
-                                      demo_credentials.certificate_key, create=False)
+        load_or_create_service_signer(
+            demo_credentials.certificate_key, demo_credentials.certificate_key, create=False
+        )
     missing = tmp_path / "nowhere.cer"
     with pytest.raises(ServiceSignerError, match=r"nowhere\.cer"):
-        Services(ServiceConfig(homes_root=tmp_path / "homes", port=0,
-                               host_key_path=tmp_path / "host_key",
-                               service_cert_path=missing,
-                               service_key_path=demo_credentials.certificate_key))
+        Services(
+            ServiceConfig(
+                homes_root=tmp_path / "homes",
+                port=0,
+                host_key_path=tmp_path / "host_key",
+                service_cert_path=missing,
+                service_key_path=demo_credentials.certificate_key,
+            )
+        )
     assert not missing.exists()  # an operator's path is never made up
 
 
 @pytest.fixture
-def running(demo: SqliteDatabase, demo_credentials: DemoCredentials,
-            tmp_path: Path) -> Iterator[Provisioned]:
+def running(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> Iterator[Provisioned]:
     yield from provisioned_services(demo_credentials, tmp_path)
 
 
 @pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 def test_the_service_answers_with_a_signed_acrf_closed_by_a_go(
-        running: Provisioned, demo_credentials: DemoCredentials) -> None:
+    running: Provisioned, demo_credentials: DemoCredentials
+) -> None:
     cert, key = signing_pair(demo_credentials)
     outbox = running.work / "outbox"
-    prepared = write_set(outbox, [b"<DmfA/>\n"], purpose="DMFA", sender=running.sender_number,
-                         date=f"{date.today():%Y%m%d}", sequence=1, env="T", cert=cert,
-                         key=key)
+    prepared = write_set(
+        outbox,
+        [b"<DmfA/>\n"],
+        purpose="DMFA",
+        sender=running.sender_number,
+        date=f"{date.today():%Y%m%d}",
+        sequence=1,
+        env="T",
+        cert=cert,
+        key=key,
+    )
     commands = "cd INTEST\n" + "".join(f'put "{p}"\n' for p in prepared.paths)
     result = sftp(running.port, demo_credentials.ssh_private_key, USER, commands)
     assert result.returncode == 0, result.stderr
@@ -114,8 +130,13 @@ def test_the_service_answers_with_a_signed_acrf_closed_by_a_go(
     assert [n.split(".")[0] for n in names] == ["FO", "FS", "GO"]
     inbox = running.work / "inbox"
     inbox.mkdir()
-    got = sftp(running.port, demo_credentials.ssh_private_key, USER,
-               "cd OUTTEST\n" + "".join(f"get {n}\n" for n in names), cwd=inbox)
+    got = sftp(
+        running.port,
+        demo_credentials.ssh_private_key,
+        USER,
+        "cd OUTTEST\n" + "".join(f"get {n}\n" for n in names),
+        cwd=inbox,
+    )
     assert got.returncode == 0, got.stderr
     xml = (inbox / names[0]).read_bytes()
     assert parse_acrf(xml).accepted

@@ -42,34 +42,47 @@ def refused(bo: BackOffice, **options: Any) -> bool:
         return True
 
 
-@pytest.mark.parametrize(("cipher", "mac"), [
-    ("aes128-gcm@openssh.com", "hmac-sha2-256"),
-    ("aes256-gcm@openssh.com", "hmac-sha2-256"),
-    ("aes128-ctr", "hmac-sha2-256"),
-    ("aes256-ctr", "hmac-sha2-512"),
-    ("aes128-ctr", "hmac-sha2-256-etm@openssh.com"),
-    ("aes256-ctr", "hmac-sha2-512-etm@openssh.com"),
-])
-def test_aes_gcm_and_ctr_with_sha2_macs_are_offered(back_office: BackOffice, cipher: str,
-                                                    mac: str) -> None:
+@pytest.mark.parametrize(
+    ("cipher", "mac"),
+    [
+        ("aes128-gcm@openssh.com", "hmac-sha2-256"),
+        ("aes256-gcm@openssh.com", "hmac-sha2-256"),
+        ("aes128-ctr", "hmac-sha2-256"),
+        ("aes256-ctr", "hmac-sha2-512"),
+        ("aes128-ctr", "hmac-sha2-256-etm@openssh.com"),
+        ("aes256-ctr", "hmac-sha2-512-etm@openssh.com"),
+    ],
+)
+def test_aes_gcm_and_ctr_with_sha2_macs_are_offered(
+    back_office: BackOffice, cipher: str, mac: str
+) -> None:
     with handshake(back_office, ciphers=(cipher,), digests=(mac,)) as transport:
         transport.auth_publickey(USER, paramiko.Ed25519Key(filename=str(back_office.key)))
         sftp = paramiko.SFTPClient.from_transport(transport)
         assert sftp is not None
         assert sorted(sftp.listdir("/")) == sorted(
-            ["IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"])
+            ["IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"]
+        )
         assert transport.remote_cipher == cipher  # type: ignore[attr-defined]  # not in types-paramiko
         if not cipher.endswith("-gcm@openssh.com"):
             assert transport.remote_mac == mac  # type: ignore[attr-defined]  # not in types-paramiko
 
 
-@pytest.mark.parametrize("options", [
-    {"digests": ("hmac-sha1",)}, {"digests": ("hmac-md5",)}, {"digests": ("hmac-sha1-96",)},
-    {"ciphers": ("aes128-cbc",)}, {"ciphers": ("3des-cbc",)}, {"ciphers": ("aes192-ctr",)},
-    {"key_types": ("ecdsa-sha2-nistp256",)},
-])
-def test_weak_or_unknown_algorithms_are_not_offered(back_office: BackOffice,
-                                                    options: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"digests": ("hmac-sha1",)},
+        {"digests": ("hmac-md5",)},
+        {"digests": ("hmac-sha1-96",)},
+        {"ciphers": ("aes128-cbc",)},
+        {"ciphers": ("3des-cbc",)},
+        {"ciphers": ("aes192-ctr",)},
+        {"key_types": ("ecdsa-sha2-nistp256",)},
+    ],
+)
+def test_weak_or_unknown_algorithms_are_not_offered(
+    back_office: BackOffice, options: dict[str, Any]
+) -> None:
     if "digests" in options:  # a MAC is only negotiated with a non-AEAD cipher
         options = {**options, "ciphers": ("aes128-ctr",)}
     assert refused(back_office, **options)
@@ -90,8 +103,12 @@ def test_ed25519_and_rsa_host_keys_with_the_fingerprints_shown(back_office: Back
 def test_openssh_sees_both_host_keys(back_office: BackOffice) -> None:
     keyscan = shutil.which("ssh-keyscan")
     assert keyscan, "ssh-keyscan (openssh-client) is missing"
-    result = subprocess.run([keyscan, "-p", str(back_office.port), "-t", "ed25519,rsa",
-                             "127.0.0.1"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [keyscan, "-p", str(back_office.port), "-t", "ed25519,rsa", "127.0.0.1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     types = sorted(line.split()[1] for line in result.stdout.splitlines() if line.strip())
     assert types == ["ssh-ed25519", "ssh-rsa"], result.stderr
 

@@ -24,7 +24,8 @@ def upload_as(sftp: paramiko.SFTPClient, local: Path, remote: str) -> None:
 
 
 def test_setstat_and_fsetstat_on_ones_upload_apply_the_times_and_ignore_the_mode(
-        back_office: BackOffice) -> None:
+    back_office: BackOffice,
+) -> None:
     home = back_office.home
     with back_office.paramiko() as sftp:
         with sftp.open("INTEST/notes-1.txt", "wb") as handle:  # OpenSSH put -p, scp -p, PuTTY
@@ -52,11 +53,19 @@ def test_setstat_and_fsetstat_on_ones_upload_apply_the_times_and_ignore_the_mode
         (home / "OUTTEST" / "FO.ACRF.answer").unlink()
 
 
-@pytest.mark.parametrize("temporary", [
-    ".in.{name}", "{name}.filepart", "{name}.partial", "{name}.a1B2c3.partial", ".{name}",
-])
+@pytest.mark.parametrize(
+    "temporary",
+    [
+        ".in.{name}",
+        "{name}.filepart",
+        "{name}.partial",
+        "{name}.a1B2c3.partial",
+        ".{name}",
+    ],
+)
 def test_an_upload_under_a_temporary_name_then_renamed_is_taken_once_under_its_final_name(
-        back_office: BackOffice, temporary: str) -> None:
+    back_office: BackOffice, temporary: str
+) -> None:
     files = back_office.new_set()
     go = files[-1].name
     before = len(back_office.uploads)
@@ -73,7 +82,8 @@ def test_an_upload_under_a_temporary_name_then_renamed_is_taken_once_under_its_f
     assert (ack.result, ack.file_name, batch.result) == (1, go, 1)
     assert [p.name for p in back_office.uploads[before:]] == [p.name for p in files]
     assert os.listdir(back_office.home / "INTEST") == [
-        n for n in os.listdir(back_office.home / "INTEST") if n.startswith("notes-")]
+        n for n in os.listdir(back_office.home / "INTEST") if n.startswith("notes-")
+    ]
 
 
 def test_a_go_with_a_temporary_suffix_is_not_a_go(back_office: BackOffice) -> None:
@@ -143,7 +153,8 @@ def test_an_upload_closed_empty_and_abandoned_commits_nothing(back_office: BackO
 
 
 def test_a_stat_right_after_close_answers_when_the_intake_took_the_set(
-        back_office: BackOffice) -> None:
+    back_office: BackOffice,
+) -> None:
     files = back_office.new_set()
     with back_office.paramiko() as sftp:
         for local in files:

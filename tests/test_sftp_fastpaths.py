@@ -23,7 +23,8 @@ from tests.support.sftp import provision
 
 
 def test_liveness_statement_agrees_with_account_is_live(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     register_demo_sender(demo_credentials)
     provision(tmp_path / "homes")
     channel = Channel.get((Channel.kind == SFTP) & (Channel.status == ACTIVE))

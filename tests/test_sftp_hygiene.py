@@ -26,8 +26,9 @@ def sftp_client(client: paramiko.Transport) -> paramiko.SFTPClient:
     return sftp
 
 
-def test_idle_sessions_are_closed(demo: SqliteDatabase, tmp_path: Path,
-                                  demo_credentials: DemoCredentials) -> None:
+def test_idle_sessions_are_closed(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     server = provisioned(tmp_path, demo_credentials, ServerLimits(idle_timeout=0.8))
     try:
         busy, idle = (logged_in(server, demo_credentials) for _ in range(2))
@@ -44,8 +45,9 @@ def test_idle_sessions_are_closed(demo: SqliteDatabase, tmp_path: Path,
         server.service.stop()
 
 
-def test_what_waits_in_the_in_folders_is_capped(demo: SqliteDatabase, tmp_path: Path,
-                                                demo_credentials: DemoCredentials) -> None:
+def test_what_waits_in_the_in_folders_is_capped(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     server = provisioned(tmp_path, demo_credentials, ServerLimits(in_quota=300_000))
     try:
         client = logged_in(server, demo_credentials)
@@ -65,7 +67,8 @@ def test_what_waits_in_the_in_folders_is_capped(demo: SqliteDatabase, tmp_path: 
 
 
 def test_a_file_with_a_second_hard_link_is_not_served(
-        demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials) -> None:
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     server = provisioned(tmp_path, demo_credentials, ServerLimits())
     try:
         write_out_file(server.homes, USER, "OUT", "ACRF", b"answer")
@@ -86,13 +89,13 @@ def test_a_file_with_a_second_hard_link_is_not_served(
 
 
 def test_names_with_control_characters_are_refused(
-        demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials) -> None:
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     server = provisioned(tmp_path, demo_credentials, ServerLimits())
     try:
         client = logged_in(server, demo_credentials)
         sftp = sftp_client(client)
-        for name in ("bad\nname", "bad\rname", "esc\x1b[31m", "del\x7f", "c1\x85",
-                     "line\u2028sep"):
+        for name in ("bad\nname", "bad\rname", "esc\x1b[31m", "del\x7f", "c1\x85", "line\u2028sep"):
             with pytest.raises(OSError), sftp.open(f"IN/{name}", "wb") as handle:
                 handle.write(b"x")
         with sftp.open("IN/good", "wb") as handle:
@@ -105,9 +108,12 @@ def test_names_with_control_characters_are_refused(
         server.service.stop()
 
 
-def test_a_client_error_is_one_log_line(demo: SqliteDatabase, tmp_path: Path,
-                                        demo_credentials: DemoCredentials,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_a_client_error_is_one_log_line(
+    demo: SqliteDatabase,
+    tmp_path: Path,
+    demo_credentials: DemoCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     server = provisioned(tmp_path, demo_credentials, ServerLimits())
     try:
         caplog.set_level(logging.INFO)
@@ -130,8 +136,9 @@ def test_a_client_error_is_one_log_line(demo: SqliteDatabase, tmp_path: Path,
         channel = client.open_session()
         channel.invoke_subsystem("sftp")
         channel.sendall(sftp_packet(1, 3) + b"\xff\xff\xff\xff" + b"\0" * 100)
-        assert wait_for(lambda: channel.exit_status_ready() or channel.closed
-                        or channel.eof_received, timeout=5)
+        assert wait_for(
+            lambda: channel.exit_status_ready() or channel.closed or channel.eof_received, timeout=5
+        )
         client.close()
         time.sleep(0.5)
         for record in caplog.records:
@@ -140,11 +147,14 @@ def test_a_client_error_is_one_log_line(demo: SqliteDatabase, tmp_path: Path,
             assert not text.startswith(("  File", "    ")), text
             assert record.exc_info is None, text
         for address in ("127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"):
-            lines = [r for r in caplog.records if r.name.startswith("expedito")
-                     and address in r.getMessage() and "Connected" not in r.getMessage()
-                     and "Auth granted" not in r.getMessage()]
+            lines = [
+                r
+                for r in caplog.records
+                if r.name.startswith("expedito")
+                and address in r.getMessage()
+                and "Connected" not in r.getMessage()
+                and "Auth granted" not in r.getMessage()
+            ]
             assert len(lines) == 1, (address, [r.getMessage() for r in lines])
     finally:
         server.service.stop()
-
-

@@ -34,13 +34,20 @@ from tests.support.registration import DEMO_USER, register_demo_sender
 from tests.support.repo import ROOT
 from tests.support.sftp import Server, start_server
 
-LIMITS = ServerLimits(login_grace=0.6, max_startups=(2, 100, 2), max_sessions_per_user=1,
-                      max_file_size=100_000, delay_after=100, ban_after=100)
+LIMITS = ServerLimits(
+    login_grace=0.6,
+    max_startups=(2, 100, 2),
+    max_sessions_per_user=1,
+    max_file_size=100_000,
+    delay_after=100,
+    ban_after=100,
+)
 
 
 @pytest.fixture
-def limited(demo: SqliteDatabase, tmp_path: Path,
-            demo_credentials: DemoCredentials) -> Iterator[Server]:
+def limited(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> Iterator[Server]:
     server = start_server(tmp_path, LIMITS)
     register_demo_sender(demo_credentials)
     server.provision()
@@ -58,8 +65,7 @@ def key(creds: DemoCredentials) -> paramiko.PKey:
     return paramiko.Ed25519Key(filename=str(creds.ssh_private_key))
 
 
-def login(server: Server, creds: DemoCredentials) -> tuple[paramiko.Transport,
-                                                           paramiko.SFTPClient]:
+def login(server: Server, creds: DemoCredentials) -> tuple[paramiko.Transport, paramiko.SFTPClient]:
     transport = connect(server)
     transport.auth_publickey(DEMO_USER, key(creds))
     client = paramiko.SFTPClient.from_transport(transport)
@@ -68,8 +74,10 @@ def login(server: Server, creds: DemoCredentials) -> tuple[paramiko.Transport,
 
 
 def test_public_keys_only(limited: Server) -> None:
-    for attempt in (lambda t: t.auth_password(DEMO_USER, "demo"),
-                    lambda t: t.auth_interactive_dumb(DEMO_USER)):
+    for attempt in (
+        lambda t: t.auth_password(DEMO_USER, "demo"),
+        lambda t: t.auth_interactive_dumb(DEMO_USER),
+    ):
         transport = connect(limited)
         try:
             with pytest.raises(paramiko.BadAuthenticationType) as info:
@@ -116,7 +124,8 @@ def test_one_session_per_user(limited: Server, demo_credentials: DemoCredentials
 
 
 def test_a_session_that_ended_frees_its_place_at_once(
-        limited: Server, demo_credentials: DemoCredentials) -> None:
+    limited: Server, demo_credentials: DemoCredentials
+) -> None:
     """One session per user: a script logging in again and again, each time right after the
     last one ended, is never refused (an ended session used to count until the next sweep)."""
     for attempt in range(6):
@@ -125,8 +134,9 @@ def test_a_session_that_ended_frees_its_place_at_once(
         assert "IN" in result.stdout
 
 
-def test_file_size_limit_and_interrupted_upload(limited: Server,
-                                                demo_credentials: DemoCredentials) -> None:
+def test_file_size_limit_and_interrupted_upload(
+    limited: Server, demo_credentials: DemoCredentials
+) -> None:
     transport, client = login(limited, demo_credentials)
     try:
         with pytest.raises(OSError), client.open("IN/too-big", "wb") as handle:
@@ -147,8 +157,9 @@ def test_file_size_limit_and_interrupted_upload(limited: Server,
     assert [path.name for _, path in limited.uploads] == ["fits"]
 
 
-def test_reads_are_clamped_and_limits_announced(limited: Server,
-                                                demo_credentials: DemoCredentials) -> None:
+def test_reads_are_clamped_and_limits_announced(
+    limited: Server, demo_credentials: DemoCredentials
+) -> None:
     write_out_file(limited.homes, DEMO_USER, "OUT", "big", b"b" * 600_000)
     transport, client = login(limited, demo_credentials)
     try:
@@ -164,10 +175,12 @@ def test_reads_are_clamped_and_limits_announced(limited: Server,
         transport.close()
 
 
-def test_delay_then_ban(demo: SqliteDatabase, tmp_path: Path,
-                        demo_credentials: DemoCredentials) -> None:
-    server = start_server(tmp_path, ServerLimits(delay_after=1, delay_base=0.2, ban_after=3,
-                                                 ban_time=60))
+def test_delay_then_ban(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
+    server = start_server(
+        tmp_path, ServerLimits(delay_after=1, delay_base=0.2, ban_after=3, ban_time=60)
+    )
     try:
         wrong = paramiko.Ed25519Key(filename=str(new_ssh_key(tmp_path)[0]))
         times = []
@@ -187,8 +200,12 @@ def test_delay_then_ban(demo: SqliteDatabase, tmp_path: Path,
 
 def test_address_guard_counts_per_address() -> None:
     now = [0.0]
-    guard = AddressGuard(ServerLimits(delay_after=2, delay_base=1, delay_max=3, ban_after=5,
-                                      ban_window=10, ban_time=30), clock=lambda: now[0])
+    guard = AddressGuard(
+        ServerLimits(
+            delay_after=2, delay_base=1, delay_max=3, ban_after=5, ban_window=10, ban_time=30
+        ),
+        clock=lambda: now[0],
+    )
     assert [guard.failure("a") for _ in range(4)] == [0, 0, 1, 2]
     assert guard.failure("b") == 0 and not guard.banned("a")
     assert guard.failure("a") == 3 and guard.banned("a")
@@ -221,8 +238,20 @@ def test_limits_are_options_of_serve_and_the_app(tmp_path: Path, before_command:
     from tui.cli import build_parser
     from tui.startup import Startup
 
-    given = ["--max-startups", "5:50:20", "--per-source-max-startups", "3", "--in-quota", "10",
-             "--idle-timeout", "30", "--max-open-handles", "9", "--window", "4"]
+    given = [
+        "--max-startups",
+        "5:50:20",
+        "--per-source-max-startups",
+        "3",
+        "--in-quota",
+        "10",
+        "--idle-timeout",
+        "30",
+        "--max-open-handles",
+        "9",
+        "--window",
+        "4",
+    ]
     db = ["--db", str(tmp_path / "x.sqlite3")]
     argv = db + given + ["serve"] if before_command else [*db, "serve", *given]
     args = build_parser(with_batch=False).parse_args(argv)
@@ -234,11 +263,19 @@ def test_limits_are_options_of_serve_and_the_app(tmp_path: Path, before_command:
     assert Startup.from_args(app_args).service_config(tmp_path / "x.sqlite3").limits == limits
     plain = build_parser(with_batch=False).parse_args([*db, "serve"])
     assert Startup.from_args(plain).service_config(tmp_path / "x.sqlite3").limits == (
-        ServerLimits())
+        ServerLimits()
+    )
 
 
-@pytest.mark.parametrize("argv", [["--max-startups", "20:30:10"], ["--max-startups", "a:b:c"],
-                                  ["--in-quota", "-1"], ["--idle-timeout", "soon"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--max-startups", "20:30:10"],
+        ["--max-startups", "a:b:c"],
+        ["--in-quota", "-1"],
+        ["--idle-timeout", "soon"],
+    ],
+)
 def test_a_bad_limit_is_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     from tui.cli import build_parser
 
@@ -259,9 +296,11 @@ def test_early_drop_is_openssh_s() -> None:
     limits = ServerLimits(max_startups=(10, 30, 100))
     assert not early_drop(9, limits, draw=lambda: 0.0)
     assert early_drop(100, limits, draw=lambda: 0.999)
-    assert early_drop(10, limits, draw=lambda: 0.29) and not early_drop(10, limits,
-                                                                       draw=lambda: 0.31)
-    assert early_drop(55, limits, draw=lambda: 0.64) and not early_drop(55, limits,
-                                                                       draw=lambda: 0.66)
+    assert early_drop(10, limits, draw=lambda: 0.29) and not early_drop(
+        10, limits, draw=lambda: 0.31
+    )
+    assert early_drop(55, limits, draw=lambda: 0.64) and not early_drop(
+        55, limits, draw=lambda: 0.66
+    )
     assert parse_max_startups("10:30:100") == (10, 30, 100)
     assert parse_max_startups("7") == (7, 100, 7)

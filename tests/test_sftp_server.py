@@ -21,6 +21,7 @@ from tests.support.sftp import SFTP, Server, sftp_command, start_server
 
 pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 
+
 @pytest.fixture
 def server(demo: SqliteDatabase, tmp_path: Path) -> Iterator[Server]:
     running = start_server(tmp_path)
@@ -36,7 +37,8 @@ def account(server: Server, demo_credentials: DemoCredentials) -> Server:
 
 
 def test_login_refused_before_the_cycle_and_accepted_after(
-        server: Server, demo_credentials: DemoCredentials) -> None:
+    server: Server, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     before = server.sftp(demo_credentials, "ls\n")
     assert before.returncode != 0 and "Permission denied (publickey)" in before.stderr
@@ -47,8 +49,9 @@ def test_login_refused_before_the_cycle_and_accepted_after(
         assert folder in after.stdout
 
 
-def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: DemoCredentials,
-                                          tmp_path: Path) -> None:
+def test_upload_into_in_and_not_elsewhere(
+    account: Server, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     local = tmp_path / "FI.DMFA.100001.20261128.00001.T.1.1"
     local.write_bytes(b"batch data\n" * 1000)
     result = account.sftp(demo_credentials, f"put {local.name} INTEST/\n", cwd=tmp_path)
@@ -63,12 +66,20 @@ def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: Dem
         assert refused.returncode != 0, target
     assert not list((account.home / "OUT").iterdir())
     assert sorted(p.name for p in account.home.iterdir()) == sorted(
-        ["IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"])
+        ["IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"]
+    )
     # never over an existing file; no folders, links or deletions in IN
-    for command in (f"put {local.name} INTEST/", "mkdir IN/sub", "rmdir OUT",
-                    f"ln -s INTEST/{local.name} IN/link", f"rm INTEST/{local.name}",
-                    f"rename INTEST/{local.name} OUT/x", f"get INTEST/{local.name} copy",
-                    "chmod 777 OUTTEST", "chmod 777 INTEST"):
+    for command in (
+        f"put {local.name} INTEST/",
+        "mkdir IN/sub",
+        "rmdir OUT",
+        f"ln -s INTEST/{local.name} IN/link",
+        f"rm INTEST/{local.name}",
+        f"rename INTEST/{local.name} OUT/x",
+        f"get INTEST/{local.name} copy",
+        "chmod 777 OUTTEST",
+        "chmod 777 INTEST",
+    ):
         refused = account.sftp(demo_credentials, command + "\n", cwd=tmp_path)
         assert refused.returncode != 0, command
     # a chmod of one's own upload is answered, and ignored (sync.sftp_uploads)
@@ -78,20 +89,26 @@ def test_upload_into_in_and_not_elsewhere(account: Server, demo_credentials: Dem
     assert len(account.uploads) == 1
 
 
-def test_read_and_delete_in_out(account: Server, demo_credentials: DemoCredentials,
-                                tmp_path: Path) -> None:
-    write_out_file(account.homes, DEMO_USER, "OUTTEST", "FO.ACRF.999999.20261128.00001.T",
-                   b"<ack/>")
-    result = account.sftp(demo_credentials,
-                 "ls OUTTEST\nget OUTTEST/FO.ACRF.999999.20261128.00001.T ack.xml\n"
-                 "rm OUTTEST/FO.ACRF.999999.20261128.00001.T\n", cwd=tmp_path)
+def test_read_and_delete_in_out(
+    account: Server, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    write_out_file(
+        account.homes, DEMO_USER, "OUTTEST", "FO.ACRF.999999.20261128.00001.T", b"<ack/>"
+    )
+    result = account.sftp(
+        demo_credentials,
+        "ls OUTTEST\nget OUTTEST/FO.ACRF.999999.20261128.00001.T ack.xml\n"
+        "rm OUTTEST/FO.ACRF.999999.20261128.00001.T\n",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "ack.xml").read_bytes() == b"<ack/>"
     assert not list((account.home / "OUTTEST").iterdir())
 
 
-def test_large_transfers_arrive_intact(account: Server, demo_credentials: DemoCredentials,
-                                      tmp_path: Path) -> None:
+def test_large_transfers_arrive_intact(
+    account: Server, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     """Many 255 KB requests in flight, each spread over many SSH packets, both ways."""
     payload = os.urandom(9 * 1024 * 1024 + 12_345)
     (tmp_path / "big").write_bytes(payload)
@@ -102,8 +119,9 @@ def test_large_transfers_arrive_intact(account: Server, demo_credentials: DemoCr
     assert (tmp_path / "back").read_bytes() == payload
 
 
-def test_nothing_outside_the_home_is_reachable(account: Server, tmp_path: Path,
-                                               demo_credentials: DemoCredentials) -> None:
+def test_nothing_outside_the_home_is_reachable(
+    account: Server, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     secret = account.homes / "secret.txt"
     secret.write_text("top secret")
     other = account.homes / "OTHERUSER1" / "OUT"
@@ -113,12 +131,24 @@ def test_nothing_outside_the_home_is_reachable(account: Server, tmp_path: Path,
     os.symlink(secret, account.home / "OUT" / "link")
     os.symlink("../../OTHERUSER1/OUT/theirs", account.home / "OUT" / "relative")
     os.symlink("/etc", account.home / "OUT" / "etc")
-    attempts = ["get ../secret.txt a", "get /../secret.txt b", "get ../../../etc/passwd c",
-                "get //etc/passwd d", "get /etc/passwd e", "get OUT/../../secret.txt f",
-                "get OUT/link g", "get OUT/relative h", "get OUT/etc/passwd i",
-                "get ../OTHERUSER1/OUT/theirs j", "get %2e%2e/secret.txt k",
-                "get OUT/..%2f..%2fsecret.txt l", "rm OUT/link", "rm ../secret.txt",
-                "put /etc/hostname ../x", "put /etc/hostname OUT/etc/x"]
+    attempts = [
+        "get ../secret.txt a",
+        "get /../secret.txt b",
+        "get ../../../etc/passwd c",
+        "get //etc/passwd d",
+        "get /etc/passwd e",
+        "get OUT/../../secret.txt f",
+        "get OUT/link g",
+        "get OUT/relative h",
+        "get OUT/etc/passwd i",
+        "get ../OTHERUSER1/OUT/theirs j",
+        "get %2e%2e/secret.txt k",
+        "get OUT/..%2f..%2fsecret.txt l",
+        "rm OUT/link",
+        "rm ../secret.txt",
+        "put /etc/hostname ../x",
+        "put /etc/hostname OUT/etc/x",
+    ]
     client = tmp_path / "client"
     client.mkdir()
     for command in attempts:
@@ -140,12 +170,19 @@ def test_nothing_outside_the_home_is_reachable(account: Server, tmp_path: Path,
 
 
 def test_deletion_ends_an_open_session_and_later_logins(
-        account: Server, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    account: Server, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     data.write_bytes(b"x" * 100)
     command = sftp_command(account.port, demo_credentials.ssh_private_key, DEMO_USER)
-    client = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    client = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     assert client.stdin is not None
     try:
         client.stdin.write("put data IN/first\n")
@@ -170,7 +207,8 @@ def test_deletion_ends_an_open_session_and_later_logins(
 
 
 def test_unknown_user_and_wrong_key_get_the_same_refusal(
-        account: Server, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    account: Server, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     wrong_key, _ = new_ssh_key(tmp_path)
     wrong = account.sftp(demo_credentials, "ls\n", key=wrong_key)
     unknown = account.sftp(demo_credentials, "ls\n", user="NOSUCHUSER1")

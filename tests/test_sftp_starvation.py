@@ -39,15 +39,17 @@ from tests.support.sftp_attack import (
 
 
 @pytest.fixture
-def server(demo: SqliteDatabase, tmp_path: Path,
-           demo_credentials: DemoCredentials) -> Iterator[Server]:
+def server(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> Iterator[Server]:
     running = provisioned(tmp_path, demo_credentials, ServerLimits())
     yield running
     running.service.stop()
 
 
 def test_one_subsystem_per_channel_and_nothing_left_behind(
-        server: Server, demo_credentials: DemoCredentials) -> None:
+    server: Server, demo_credentials: DemoCredentials
+) -> None:
     # a first session, so what is made once (database connection, ...) is there before counting
     client = logged_in(server, demo_credentials)
     first = paramiko.SFTPClient.from_transport(client)
@@ -74,12 +76,14 @@ def test_one_subsystem_per_channel_and_nothing_left_behind(
     assert released, (before, after)
 
 
-def test_only_verified_signatures_count(demo: SqliteDatabase, tmp_path: Path,
-                                        demo_credentials: DemoCredentials) -> None:
+def test_only_verified_signatures_count(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     """A query of a known key (no signature) used to count as a login and clear the address's
     failures, and so did a forged signature over a known key (24 failures, no delay, no ban)."""
-    server = provisioned(tmp_path, demo_credentials,
-                         ServerLimits(delay_after=100, ban_after=4, ban_time=60))
+    server = provisioned(
+        tmp_path, demo_credentials, ServerLimits(delay_after=100, ban_after=4, ban_time=60)
+    )
     try:
         source, known = "127.0.0.7", user_key(demo_credentials)
         wrong = paramiko.Ed25519Key(filename=str(new_ssh_key(tmp_path)[0]))
@@ -91,8 +95,12 @@ def test_only_verified_signatures_count(demo: SqliteDatabase, tmp_path: Path,
             query_key(server, source, known)
             client = transport(server, source)
             with pytest.raises(paramiko.AuthenticationException):
-                client.auth_publickey(USER, forged(paramiko.Ed25519Key(
-                    filename=str(new_ssh_key(tmp_path, "signer")[0])), known))
+                client.auth_publickey(
+                    USER,
+                    forged(
+                        paramiko.Ed25519Key(filename=str(new_ssh_key(tmp_path, "signer")[0])), known
+                    ),
+                )
             client.close()
         assert server.service.guard.banned(source)
         with tcp(server, source) as sock:
@@ -122,7 +130,8 @@ def test_open_handles_are_capped(server: Server, demo_credentials: DemoCredentia
 
 
 def test_a_flood_from_one_address_does_not_delay_another(
-        server: Server, demo_credentials: DemoCredentials) -> None:
+    server: Server, demo_credentials: DemoCredentials
+) -> None:
     """300 silent connections from 127.0.0.5 used to hold every unauthenticated place: a
     valid login from another address waited 15.9 s (and again every 15 s)."""
     flood = [tcp(server, "127.0.0.5", timeout=5) for _ in range(300)]
@@ -154,7 +163,8 @@ def test_a_flood_from_one_address_does_not_delay_another(
 
 
 def test_memory_is_bounded_under_a_client_that_stops_reading(
-        server: Server, demo_credentials: DemoCredentials) -> None:
+    server: Server, demo_credentials: DemoCredentials
+) -> None:
     """A client that grants a small window and never reads blocks the SFTP threads; what it
     sends meanwhile used to be held up to 64 MB a channel (4 channels: RSS 111 → 353 MiB,
     never given back)."""
@@ -179,8 +189,10 @@ def test_memory_is_bounded_under_a_client_that_stops_reading(
             except TimeoutError:
                 pass
         held = rss_mib() - before
-        print(f"stalled channels: {sent / MB:.1f} MiB taken, RSS {before:.0f} → "
-              f"{before + held:.0f} MiB")
+        print(
+            f"stalled channels: {sent / MB:.1f} MiB taken, RSS {before:.0f} → "
+            f"{before + held:.0f} MiB"
+        )
         assert sent <= limits.connection_window + 4 * limits.max_packet_size + len(stats) * 4
         assert held < 80
     finally:
@@ -188,8 +200,9 @@ def test_memory_is_bounded_under_a_client_that_stops_reading(
     assert wait_for(lambda: rss_mib() - before < 40, timeout=5), rss_mib() - before
 
 
-def test_an_oversized_write_costs_nothing(server: Server,
-                                          demo_credentials: DemoCredentials) -> None:
+def test_an_oversized_write_costs_nothing(
+    server: Server, demo_credentials: DemoCredentials
+) -> None:
     """A WRITE longer than the 255 KB announced used to be read whole and copied (paramiko
     takes up to 16 MB); now it is dropped as it arrives and refused, the session goes on."""
     client = logged_in(server, demo_credentials)
@@ -204,8 +217,9 @@ def test_an_oversized_write_costs_nothing(server: Server,
         assert kind == 102  # HANDLE
         handle = body[8:]
         size = 12 * MB
-        write = sftp_packet(6, 2, sftp_string(handle) + (0).to_bytes(8, "big")
-                            + sftp_string(bytes(size)))
+        write = sftp_packet(
+            6, 2, sftp_string(handle) + (0).to_bytes(8, "big") + sftp_string(bytes(size))
+        )
         before = rss_mib()
         peak_rss_reset()
         channel.sendall(memoryview(write))  # type: ignore[arg-type]  # any buffer; stub: bytes

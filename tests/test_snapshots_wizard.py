@@ -28,21 +28,25 @@ from tui.app import ExpeditoApp
 KEY_FILE, CERT_FILE = "cle_ssh.pub", "signature.cer"
 
 
-
 @pytest.fixture
 def fixed(demo: SqliteDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fixed key and certificate in the working directory. The pages' dates and
     certificate checks and the next synchronisation come from the app's frozen clock
     (``app()``: 15/01/2026 14:17:26, next at 14:30)."""
     key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                           serialization.PublicFormat.OpenSSH)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
     (tmp_path / KEY_FILE).write_bytes(public + b" expedito-demo\n")
     ca_key = ec.derive_private_key(7, ec.SECP256R1())
     cert, _ = make_test_certificate(
-        issuer=citizen_ca_name(), issuer_key=ca_key, key=ec.derive_private_key(11, ec.SECP256R1()),
-        serial=DEMO_SERIAL, not_before=datetime(2026, 1, 1, tzinfo=UTC),
-        not_after=datetime(2029, 1, 1, tzinfo=UTC))
+        issuer=citizen_ca_name(),
+        issuer_key=ca_key,
+        key=ec.derive_private_key(11, ec.SECP256R1()),
+        serial=DEMO_SERIAL,
+        not_before=datetime(2026, 1, 1, tzinfo=UTC),
+        not_after=datetime(2029, 1, 1, tzinfo=UTC),
+    )
     (tmp_path / CERT_FILE).write_bytes(cert.public_bytes(serialization.Encoding.DER))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -96,11 +100,19 @@ def test_wizard_step(step: str, fixed: Path, snap_compare: SnapCompare) -> None:
 def _register(fixed: Path) -> None:
     """The demo manager's sender, with the fixed key and certificate."""
     senders.register_sender(
-        person_id("dieter"), qualite_id(), CONTACT,
-        ChannelInput(kind="SFTP", applications=("dmfa", "dimona"),
-                     ssh_key=(fixed / KEY_FILE).read_text(),
-                     certificate=(fixed / CERT_FILE).read_bytes()),
-        DEMO_USER, DEMO_USER, now=REGISTERED_AT)
+        person_id("dieter"),
+        qualite_id(),
+        CONTACT,
+        ChannelInput(
+            kind="SFTP",
+            applications=("dmfa", "dimona"),
+            ssh_key=(fixed / KEY_FILE).read_text(),
+            certificate=(fixed / CERT_FILE).read_bytes(),
+        ),
+        DEMO_USER,
+        DEMO_USER,
+        now=REGISTERED_AT,
+    )
 
 
 async def _open_overview(pilot: Pilot[None]) -> None:
@@ -120,7 +132,8 @@ def test_overview_scrolled_to_the_channel(fixed: Path, snap_compare: SnapCompare
     async def run(pilot: Pilot[None]) -> None:
         await _open_overview(pilot)
         pilot.app.screen.query_one("#page-area").scroll_to_widget(
-            pilot.app.screen.query_one("#next-sync-sftp"), top=True, animate=False)
+            pilot.app.screen.query_one("#next-sync-sftp"), top=True, animate=False
+        )
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=(80, 24), run_before=run)

@@ -65,8 +65,9 @@ def assert_home(homes: Path, user: str) -> None:
     assert sorted(p.name for p in home.iterdir()) == sorted(HOME_FOLDERS)
 
 
-def test_pending_sftp_channel_becomes_an_account(demo: SqliteDatabase, tmp_path: Path,
-                                                 demo_credentials: DemoCredentials) -> None:
+def test_pending_sftp_channel_becomes_an_account(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     assert find_account(DEMO_USER, key_of(demo_credentials)) is None
     assert [row[2] for row in work_to_do()] == [PENDING]
@@ -86,8 +87,9 @@ def test_pending_sftp_channel_becomes_an_account(demo: SqliteDatabase, tmp_path:
     assert slot_done(SLOT) and work_to_do() == []
 
 
-def test_a_slot_runs_once_and_a_rerun_changes_nothing(demo: SqliteDatabase, tmp_path: Path,
-                                                     demo_credentials: DemoCredentials) -> None:
+def test_a_slot_runs_once_and_a_rerun_changes_nothing(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     assert run(tmp_path).status == DONE
     provisioned_at = Channel.get().provisioned_at
@@ -104,18 +106,21 @@ def change_pending() -> tuple[bool, int]:
     """The overview's "change waits for the cycle" and the channels the cycle would re-key."""
     overview = senders.overview(person_id("dieter"), qualite_id())
     assert overview is not None
-    return (overview.channels[0].change_pending,
-            Channel.select().where(Channel.key_change_pending).count())
+    return (
+        overview.channels[0].change_pending,
+        Channel.select().where(Channel.key_change_pending).count(),
+    )
 
 
-def test_a_changed_key_is_provisioned_at_the_next_cycle(demo: SqliteDatabase, tmp_path: Path,
-                                                        demo_credentials: DemoCredentials
-                                                        ) -> None:
+def test_a_changed_key_is_provisioned_at_the_next_cycle(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     run(tmp_path)
     _, new_key = new_ssh_key(tmp_path)
-    senders.update_channel(person_id("dieter"), qualite_id(),
-                           sftp_input(demo_credentials, ssh_key=new_key))
+    senders.update_channel(
+        person_id("dieter"), qualite_id(), sftp_input(demo_credentials, ssh_key=new_key)
+    )
     # until the cycle the old key works and the new one does not
     assert find_account(DEMO_USER, key_of(demo_credentials)) is not None
     assert find_account(DEMO_USER, new_key) is None
@@ -127,20 +132,29 @@ def test_a_changed_key_is_provisioned_at_the_next_cycle(demo: SqliteDatabase, tm
     assert find_account(DEMO_USER, new_key) is not None
 
 
-def test_other_pending_channels_become_active(demo: SqliteDatabase, tmp_path: Path,
-                                              demo_credentials: DemoCredentials) -> None:
+def test_other_pending_channels_become_active(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
-    senders.add_channel(person_id("dieter"), qualite_id(), ChannelInput(
-        kind="FTP", applications=("dmfa",), preferred=(("dmfa", "SFTP"),),
-        certificate=demo_credentials.certificate_der.read_bytes()))
+    senders.add_channel(
+        person_id("dieter"),
+        qualite_id(),
+        ChannelInput(
+            kind="FTP",
+            applications=("dmfa",),
+            preferred=(("dmfa", "SFTP"),),
+            certificate=demo_credentials.certificate_der.read_bytes(),
+        ),
+    )
     result = run(tmp_path / "homes")
     assert (result.provisioned, result.other) == (1, 1)
     assert {c.kind: c.status for c in Channel.select()} == {"SFTP": ACTIVE, "FTP": ACTIVE}
     assert sorted(p.name for p in (tmp_path / "homes").iterdir()) == [DEMO_USER]
 
 
-def test_a_deleted_sender_is_not_provisioned(demo: SqliteDatabase, tmp_path: Path,
-                                             demo_credentials: DemoCredentials) -> None:
+def test_a_deleted_sender_is_not_provisioned(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     senders.delete_sender(person_id("dieter"), qualite_id())
     assert run(tmp_path).provisioned == 0
@@ -159,8 +173,9 @@ def test_the_lease(database: SqliteDatabase) -> None:
     assert json.loads(SyncCycle.get().details) == {"taken_over_from": "a"}
 
 
-def test_an_overtaken_owner_stops(database: SqliteDatabase, tmp_path: Path,
-                                  demo_credentials: DemoCredentials) -> None:
+def test_an_overtaken_owner_stops(
+    database: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     seed_pending_channels(10, key_of(demo_credentials))
     acquire_lease(SLOT, "a", at(SLOT))
     # "b" took over after a's lease expired; a's next renewal finds it out
@@ -172,18 +187,33 @@ def test_an_overtaken_owner_stops(database: SqliteDatabase, tmp_path: Path,
     assert Channel.select().where(Channel.status == ACTIVE).count() == 0
 
 
-def _child(db: Path, homes: Path, now: datetime, go: Path | None = None,
-           env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _child(
+    db: Path, homes: Path, now: datetime, go: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.sync_child", str(db), str(homes), SLOT.isoformat(),
-         now.isoformat(), str(go or ""), "50"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})})
+        [
+            sys.executable,
+            "-m",
+            "tests.sync_child",
+            str(db),
+            str(homes),
+            SLOT.isoformat(),
+            now.isoformat(),
+            str(go or ""),
+            "50",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.mark.slow
-def test_two_processes_racing_for_a_slot_run_it_once(database: SqliteDatabase, tmp_path: Path,
-                                                     demo_credentials: DemoCredentials) -> None:
+def test_two_processes_racing_for_a_slot_run_it_once(
+    database: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     names = seed_pending_channels(300, key_of(demo_credentials))
     go = tmp_path / "go"
     homes = tmp_path / "homes"
@@ -204,7 +234,8 @@ def test_two_processes_racing_for_a_slot_run_it_once(database: SqliteDatabase, t
 
 @pytest.mark.slow
 def test_a_cycle_killed_half_way_is_finished_by_the_next_run(
-        database: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials) -> None:
+    database: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     names = seed_pending_channels(250, key_of(demo_credentials))
     homes = tmp_path / "homes"
     child = _child(database_path(), homes, at(SLOT), env={FAULT_ENV: "120"})

@@ -17,8 +17,9 @@ from sync.schedule import (
 from tests.support.clock import BXL
 
 
-def local(year: int, month: int, day: int, hour: int, minute: int, second: int = 0,
-          fold: int = 0) -> datetime:
+def local(
+    year: int, month: int, day: int, hour: int, minute: int, second: int = 0, fold: int = 0
+) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=BXL, fold=fold)
 
 
@@ -27,14 +28,17 @@ def wall(moment: datetime) -> tuple[str, str]:
     return moment.strftime("%Y-%m-%d %H:%M:%S"), moment.strftime("%Z")
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (local(2026, 11, 28, 14, 29, 59), ("2026-11-28 14:30:00", "CET")),
-    (local(2026, 11, 28, 14, 30, 0), ("2026-11-28 15:00:00", "CET")),
-    (local(2026, 11, 28, 14, 30, 1), ("2026-11-28 15:00:00", "CET")),
-    (local(2026, 11, 28, 23, 59, 59), ("2026-11-29 00:00:00", "CET")),
-    (local(2026, 12, 31, 23, 59, 59), ("2027-01-01 00:00:00", "CET")),
-    (local(2026, 7, 1, 0, 0, 0), ("2026-07-01 00:30:00", "CEST")),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (local(2026, 11, 28, 14, 29, 59), ("2026-11-28 14:30:00", "CET")),
+        (local(2026, 11, 28, 14, 30, 0), ("2026-11-28 15:00:00", "CET")),
+        (local(2026, 11, 28, 14, 30, 1), ("2026-11-28 15:00:00", "CET")),
+        (local(2026, 11, 28, 23, 59, 59), ("2026-11-29 00:00:00", "CET")),
+        (local(2026, 12, 31, 23, 59, 59), ("2027-01-01 00:00:00", "CET")),
+        (local(2026, 7, 1, 0, 0, 0), ("2026-07-01 00:30:00", "CEST")),
+    ],
+)
 def test_next_slot(now: datetime, expected: tuple[str, str]) -> None:
     assert wall(next_slot(now, tz=BXL)) == expected
 
@@ -46,8 +50,7 @@ def test_seconds_to_the_next_slot() -> None:
 
 def test_spring_forward_skips_the_missing_hour() -> None:
     # 29 March 2026: 02:00 CET becomes 03:00 CEST; 02:00 and 02:30 do not exist.
-    assert wall(next_slot(local(2026, 3, 29, 1, 29, 59), tz=BXL)) == ("2026-03-29 01:30:00",
-                                                                      "CET")
+    assert wall(next_slot(local(2026, 3, 29, 1, 29, 59), tz=BXL)) == ("2026-03-29 01:30:00", "CET")
     before = local(2026, 3, 29, 1, 59, 59)
     after = next_slot(before, tz=BXL)
     assert wall(after) == ("2026-03-29 03:00:00", "CEST")
@@ -63,9 +66,14 @@ def test_fall_back_runs_the_repeated_slots_twice() -> None:
     for _ in range(6):
         moment = next_slot(moment, tz=BXL)
         seen.append(wall(moment))
-    assert seen == [("2026-10-25 02:00:00", "CEST"), ("2026-10-25 02:30:00", "CEST"),
-                    ("2026-10-25 02:00:00", "CET"), ("2026-10-25 02:30:00", "CET"),
-                    ("2026-10-25 03:00:00", "CET"), ("2026-10-25 03:30:00", "CET")]
+    assert seen == [
+        ("2026-10-25 02:00:00", "CEST"),
+        ("2026-10-25 02:30:00", "CEST"),
+        ("2026-10-25 02:00:00", "CET"),
+        ("2026-10-25 02:30:00", "CET"),
+        ("2026-10-25 03:00:00", "CET"),
+        ("2026-10-25 03:30:00", "CET"),
+    ]
     first = local(2026, 10, 25, 2, 0, fold=0)
     second = local(2026, 10, 25, 2, 0, fold=1)
     assert slot_key(first) != slot_key(second)

@@ -31,7 +31,8 @@ async def test_countdown_before_any_cycle(database: SqliteDatabase, tmp_path: Pa
 
 
 async def test_a_missed_slot_runs_at_once_then_each_slot(
-        demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials) -> None:
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     worker, clock = worker_at(datetime(2026, 11, 28, 14, 12, tzinfo=BXL), tmp_path)
     seen: list[CycleResult] = []
@@ -61,7 +62,8 @@ async def test_a_missed_slot_runs_at_once_then_each_slot(
 
 
 async def test_a_slot_done_by_another_process_is_reported(
-        demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials) -> None:
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     now = datetime(2026, 11, 28, 14, 30, 2, tzinfo=BXL)
     slot = datetime(2026, 11, 28, 14, 30, tzinfo=BXL)
@@ -74,7 +76,8 @@ async def test_a_slot_done_by_another_process_is_reported(
 
 
 async def test_the_worker_runs_the_repeated_autumn_slots(
-        database: SqliteDatabase, tmp_path: Path) -> None:
+    database: SqliteDatabase, tmp_path: Path
+) -> None:
     worker, clock = worker_at(datetime(2026, 10, 25, 2, 10, tzinfo=BXL, fold=0), tmp_path)
     assert (await worker.run_due()) is not None  # 02:00 CEST
     clock.set(datetime(2026, 10, 25, 2, 0, 1, tzinfo=BXL, fold=1))  # 02:00 CET, an hour later
@@ -83,8 +86,9 @@ async def test_the_worker_runs_the_repeated_autumn_slots(
     assert SyncCycle.select().count() == 2
 
 
-async def test_pending_until_the_slot(demo: SqliteDatabase, tmp_path: Path,
-                                      demo_credentials: DemoCredentials) -> None:
+async def test_pending_until_the_slot(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     worker, clock = worker_at(datetime(2026, 11, 28, 14, 0, 30, tzinfo=BXL), tmp_path)
     await worker.run_due()  # the 14:00 slot, before the registration
     register_demo_sender(demo_credentials)

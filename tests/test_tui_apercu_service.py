@@ -31,11 +31,16 @@ def fixed_service_certificate() -> bytes:
     serial and dates), so its fingerprint can be in a snapshot."""
     key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Expedito test service")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(0x1000000000000b7a21df5c29)
-            .not_valid_before(datetime(2025, 1, 1, tzinfo=UTC))
-            .not_valid_after(datetime(2040, 3, 26, 12, 0, tzinfo=UTC))
-            .sign(key, None))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x1000000000000B7A21DF5C29)
+        .not_valid_before(datetime(2025, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2040, 3, 26, 12, 0, tzinfo=UTC))
+        .sign(key, None)
+    )
     return cert.public_bytes(Encoding.DER)
 
 
@@ -48,8 +53,8 @@ def service_der(demo_credentials: DemoCredentials) -> bytes:
 
 
 async def test_apercu_shows_and_saves_the_service_certificate(
-        app: ExpeditoApp, service_der: bytes, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    app: ExpeditoApp, service_der: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     async with app.run_test(size=SIZE) as pilot:
@@ -71,15 +76,17 @@ async def test_apercu_shows_and_saves_the_service_certificate(
 
 
 async def test_apercu_says_when_the_service_never_started(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     provisioned_account(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "dieter", "apercu")
         assert "Le service n'a pas encore été démarré" in page_text(pilot)
 
 
-def test_apercu_service_certificate_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
-                                             service_der: bytes) -> None:
+def test_apercu_service_certificate_snapshot(
+    snap_compare: SnapCompare, app: ExpeditoApp, service_der: bytes
+) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await enter_portal(pilot, "dieter", "apercu")
         await pilot.press("tab", "tab")  # to the page, then its button (scrolled into view)

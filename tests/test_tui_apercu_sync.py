@@ -29,7 +29,8 @@ PENDING_TEXT = "La configuration pour la création du canal est en cours"
 
 
 async def test_the_pending_channel_turns_active_without_a_key(
-        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     register_demo_sender(demo_credentials)
     clock = app.back_office.clock
     assert isinstance(clock, FakeClock)
@@ -59,7 +60,8 @@ async def test_the_pending_channel_turns_active_without_a_key(
 
 
 async def test_a_hidden_canal_page_reloads_too(
-        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     register_demo_sender(demo_credentials)
     clock = app.back_office.clock
     assert isinstance(clock, FakeClock)
@@ -85,15 +87,18 @@ def _no_serve_app(tmp_path: Path) -> ExpeditoApp:
     """``expedito --no-serve``: the services' configuration known, the services not run."""
 
     def config(db_path: Path | None) -> ServiceConfig:
-        return ServiceConfig(homes_root=tmp_path / "homes", port=8022,
-                             host_key_path=tmp_path / "host_key")
+        return ServiceConfig(
+            homes_root=tmp_path / "homes", port=8022, host_key_path=tmp_path / "host_key"
+        )
 
-    return ExpeditoApp(demo=True, ansi=False, serve=False, service_config=config,
-                       **frozen_countdown())
+    return ExpeditoApp(
+        demo=True, ansi=False, serve=False, service_config=config, **frozen_countdown()
+    )
 
 
 async def test_the_overview_shows_the_sftp_server_and_its_fingerprint(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     register_demo_sender(demo_credentials)
     load_or_create_host_keys(tmp_path / "host_key")  # made by an earlier 'expedito serve'
     ed25519, rsa = host_key_fingerprints(tmp_path / "host_key")
@@ -105,11 +110,13 @@ async def test_the_overview_shows_the_sftp_server_and_its_fingerprint(
         await settle(pilot)
         assert shown(pilot, "#sftp-server") == (
             "Serveur SFTP : 127.0.0.1:8022\n"
-            f"Empreintes des clés du serveur SFTP :\n  {ed25519}\n  {rsa}")
+            f"Empreintes des clés du serveur SFTP :\n  {ed25519}\n  {rsa}"
+        )
 
 
 async def test_no_host_key_yet_says_the_server_never_started(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     register_demo_sender(demo_credentials)
     app = _no_serve_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -119,19 +126,25 @@ async def test_no_host_key_yet_says_the_server_never_started(
         assert shown(pilot, "#sftp-server") == (
             "Serveur SFTP : 127.0.0.1:8022\n"
             "Le serveur SFTP n'a pas encore été démarré : l'empreinte de sa clé sera "
-            "affichée ici")
+            "affichée ici"
+        )
     assert not (tmp_path / "host_key").exists()  # the page never makes one
 
 
 async def test_the_serving_app_shows_its_own_server(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     register_demo_sender(demo_credentials)
     port = free_port()
     frozen = frozen_countdown()
 
     def config(db_path: Path | None) -> ServiceConfig:
-        return ServiceConfig(homes_root=tmp_path / "homes", port=port,
-                             host_key_path=tmp_path / "host_key", schedule=frozen["schedule"])
+        return ServiceConfig(
+            homes_root=tmp_path / "homes",
+            port=port,
+            host_key_path=tmp_path / "host_key",
+            schedule=frozen["schedule"],
+        )
 
     app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config, **frozen)
     try:
@@ -146,14 +159,16 @@ async def test_the_serving_app_shows_its_own_server(
             assert shown(pilot, "#sftp-server") == (
                 f"Serveur SFTP : 127.0.0.1:{port}\n"
                 "Empreintes des clés du serveur SFTP :\n"
-                + "\n".join(f"  {line}" for line in services.host_key_fingerprints))
+                + "\n".join(f"  {line}" for line in services.host_key_fingerprints)
+            )
             assert len(services.host_key_fingerprints) == 2
     finally:
         app.back_office.stop()
 
 
 async def test_the_period_on_the_command_line_reaches_the_overview(
-        demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
     """``expedito --period 1``: one schedule, read from the command line, for the countdown,
     the overview's next synchronisation and the services' configuration."""
     register_demo_sender(demo_credentials)
@@ -172,6 +187,7 @@ async def test_the_period_on_the_command_line_reaches_the_overview(
 
 
 def test_a_period_that_does_not_divide_an_hour_is_one_line(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["--no-serve", "--period", "25"]) == 2
     assert capsys.readouterr().err == "expedito: the period must divide 60 minutes, not 25\n"

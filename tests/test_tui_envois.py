@@ -33,25 +33,44 @@ from tui.widgets.sidebar import Sidebar
 DAY = datetime(2026, 1, 15, 9, 0)
 
 
-
 def _register(creds: DemoCredentials) -> Sender:
     register_demo_sender(creds, now=None)
     return Sender.get()
 
 
-def _new(sender: Sender, sequence: int, at: datetime, env: str = "T",
-         purpose: str = "DMFA") -> NewBatchSet:
+def _new(
+    sender: Sender, sequence: int, at: datetime, env: str = "T", purpose: str = "DMFA"
+) -> NewBatchSet:
     stem = f"{purpose}.{int(sender.number):06d}.{at:%Y%m%d}.{sequence:05d}.{env}"
-    files = (BatchFile(f"FI.{stem}.1.1", 1234), BatchFile(f"FS.{stem}.1.1", 256),
-             BatchFile(f"GO.{stem}.1", 0))
-    return NewBatchSet(int(sender.id), None, f"GO.{stem}.1", "INTEST", env, purpose,
-                       f"{at:%Y%m%d}", f"{sequence:05d}", files, at)
+    files = (
+        BatchFile(f"FI.{stem}.1.1", 1234),
+        BatchFile(f"FS.{stem}.1.1", 256),
+        BatchFile(f"GO.{stem}.1", 0),
+    )
+    return NewBatchSet(
+        int(sender.id),
+        None,
+        f"GO.{stem}.1",
+        "INTEST",
+        env,
+        purpose,
+        f"{at:%Y%m%d}",
+        f"{sequence:05d}",
+        files,
+        at,
+    )
 
 
-def _acknowledged(sender: Sender, sequence: int, at: datetime,
-                  errors: tuple[BatchError, ...] = (), done: bool = True) -> BatchSetInfo:
-    batch = record_acknowledged(_new(sender, sequence, at), errors, "T", at.date(),
-                                int(sender.number))
+def _acknowledged(
+    sender: Sender,
+    sequence: int,
+    at: datetime,
+    errors: tuple[BatchError, ...] = (),
+    done: bool = True,
+) -> BatchSetInfo:
+    batch = record_acknowledged(
+        _new(sender, sequence, at), errors, "T", at.date(), int(sender.number)
+    )
     if done:
         mark_processed(batch.id, at + timedelta(seconds=5))
     return batch
@@ -61,10 +80,15 @@ def _three_sets(sender: Sender) -> tuple[BatchSetInfo, BatchSetInfo, BatchSetInf
     """Accepted at 9:00, rejected (two errors) at 10:00, cancelled at 11:00."""
     accepted = _acknowledged(sender, 1, DAY)
     stem = f"DMFA.{int(sender.number):06d}.20260115.00002.T"
-    rejected = _acknowledged(sender, 2, DAY + timedelta(hours=1), (
-        BatchError("ACRF-125", f"FI.{stem}.1.1"), BatchError("ACRF-120", f"FI.{stem}.1.1")))
-    cancelled = record_cancelled(_new(sender, 3, DAY + timedelta(hours=2)),
-                                 DAY + timedelta(hours=2))
+    rejected = _acknowledged(
+        sender,
+        2,
+        DAY + timedelta(hours=1),
+        (BatchError("ACRF-125", f"FI.{stem}.1.1"), BatchError("ACRF-120", f"FI.{stem}.1.1")),
+    )
+    cancelled = record_cancelled(
+        _new(sender, 3, DAY + timedelta(hours=2)), DAY + timedelta(hours=2)
+    )
     return accepted, rejected, cancelled
 
 
@@ -80,7 +104,8 @@ def envois_page(pilot: Pilot[None]) -> EnvoisPage:
 
 
 async def test_sets_newest_first_with_results_errors_and_details(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     sender = _register(demo_credentials)
     accepted, rejected, _ = _three_sets(sender)
     async with app.run_test(size=SIZE) as pilot:
@@ -88,8 +113,7 @@ async def test_sets_newest_first_with_results_errors_and_details(
         assert "envois" in app.screen.query_one(Sidebar).pages
         await open_page(pilot, "envois")
         rows = _rows(pilot)
-        assert [row[0] for row in rows] == ["15/01/26 11:00", "15/01/26 10:00",
-                                            "15/01/26 09:00"]
+        assert [row[0] for row in rows] == ["15/01/26 11:00", "15/01/26 10:00", "15/01/26 09:00"]
         assert [row[1] for row in rows] == ["DMFA 00003 T", "DMFA 00002 T", "DMFA 00001 T"]
         assert [row[2] for row in rows] == ["Annulé", "Refusé", "Accepté"]
         assert [row[3] for row in rows] == ["-", "ACRF-125 ACRF-120", "-"]
@@ -118,7 +142,8 @@ async def test_sets_newest_first_with_results_errors_and_details(
 
 
 async def test_a_utilisateur_sees_them_and_pending_sets_are_en_cours(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     sender = _register(demo_credentials)
     _acknowledged(sender, 1, DAY)
     _acknowledged(sender, 2, DAY + timedelta(minutes=1), done=False)
@@ -130,8 +155,7 @@ async def test_a_utilisateur_sees_them_and_pending_sets_are_en_cours(
         # Shown again after a new set arrived: reloaded.
         await app.open_page("accueil")
         await settle(pilot)
-        _acknowledged(sender, 3, DAY + timedelta(minutes=2),
-                      (BatchError("ACRF-133", "GO.x"),))
+        _acknowledged(sender, 3, DAY + timedelta(minutes=2), (BatchError("ACRF-133", "GO.x"),))
         await open_page(pilot, "envois")
         assert [row[2] for row in _rows(pilot)] == ["Refusé", "En cours", "Accepté"]
         # F6 reloads too.
@@ -166,14 +190,16 @@ async def test_pages_of_sets(app: ExpeditoApp, demo_credentials: DemoCredentials
 
 
 async def test_empty_state_and_no_page_keys(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     _register(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "colette")
         await open_page(pilot, "envois")
         page = envois_page(pilot)
         assert shown(pilot, "#envois-empty") == (
-            "Aucun envoi n'a encore été reçu de votre expéditeur.")
+            "Aucun envoi n'a encore été reçu de votre expéditeur."
+        )
         assert not page.query_one("#envois").display
         assert page.check_action("next_page", ()) is False  # one page: no PageDown shown
 
@@ -184,8 +210,9 @@ async def test_no_menu_item_without_a_sender(app: ExpeditoApp) -> None:
         assert "envois" not in app.screen.query_one(Sidebar).pages
 
 
-def test_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
-                  demo_credentials: DemoCredentials) -> None:
+def test_snapshot(
+    snap_compare: SnapCompare, app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     sender = _register(demo_credentials)
     _three_sets(sender)
 
@@ -197,8 +224,9 @@ def test_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_detail_dialog_snapshot(snap_compare: SnapCompare, app: ExpeditoApp,
-                                demo_credentials: DemoCredentials) -> None:
+def test_detail_dialog_snapshot(
+    snap_compare: SnapCompare, app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     _three_sets(_register(demo_credentials))
 
     async def run_before(pilot: Pilot[Any]) -> None:

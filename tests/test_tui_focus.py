@@ -34,8 +34,9 @@ def _marks(style: Style) -> tuple[bool, bool]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_focus_differs_by_more_than_a_shade(demo: object, mode: str,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_focus_differs_by_more_than_a_shade(
+    demo: object, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = _app(mode, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
@@ -93,20 +94,21 @@ async def _password_field(pilot: Pilot[None]) -> None:
     assert isinstance(pilot.app.focused, Input), pilot.app.focused
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False  # the cursor always shown: the snapshot does not depend on
-    await pilot.pause()             # when it was taken
+    await pilot.pause()  # when it was taken
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_messages_with_the_keyboard_in_the_sidebar(
-        snap_compare: SnapCompare, demo: object, mode: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    snap_compare: SnapCompare, demo: object, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The button is not drawn as focused while the sidebar has the keyboard."""
-    assert snap_compare(_app(mode, monkeypatch), terminal_size=SIZE,
-                        run_before=_messages_from_the_sidebar)
+    assert snap_compare(
+        _app(mode, monkeypatch), terminal_size=SIZE, run_before=_messages_from_the_sidebar
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_empty_fields_are_drawn(snap_compare: SnapCompare, demo: object, mode: str,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    assert snap_compare(_app(mode, monkeypatch), terminal_size=SIZE,
-                        run_before=_password_field)
+def test_empty_fields_are_drawn(
+    snap_compare: SnapCompare, demo: object, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert snap_compare(_app(mode, monkeypatch), terminal_size=SIZE, run_before=_password_field)

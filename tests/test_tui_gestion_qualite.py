@@ -46,9 +46,11 @@ async def test_users_listed_with_their_roles(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "dieter", "utilisateurs")
         assert isinstance(page_of(pilot), UtilisateursPage)
-        assert _users(app) == [["Dieter Expedito", "dieter", "Gestionnaire Local"],
-                               ["Colette Gestion", "colette", "Co-gestionnaire Local"],
-                               ["Ursula Lecture", "ursula", "Utilisateur"]]
+        assert _users(app) == [
+            ["Dieter Expedito", "dieter", "Gestionnaire Local"],
+            ["Colette Gestion", "colette", "Co-gestionnaire Local"],
+            ["Ursula Lecture", "ursula", "Utilisateur"],
+        ]
         assert "a : donner accès" in shown(pilot, "#users-note")
 
 
@@ -67,16 +69,20 @@ async def test_give_access_to_an_existing_person_by_email(app: ExpeditoApp) -> N
         await fill(pilot, "login_or_email", "ursula")
         await pilot.press("enter")
         await settle(pilot)
-        assert error_of(pilot, "login_or_email") == \
-            "Cette personne (ursula) a déjà accès à la qualité."
+        assert (
+            error_of(pilot, "login_or_email")
+            == "Cette personne (ursula) a déjà accès à la qualité."
+        )
         await fill(pilot, "login_or_email", "victor@demo.be")
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen.query_one(UtilisateursPage), UtilisateursPage)
         assert role_in(person_id("victor"), qualite_id()) == UTILISATEUR
         assert ["Victor Venu", "victor", "Utilisateur"] in _users(app)
-        assert shown(pilot, "#users-status") == \
-            "M. Victor Venu a reçu l'accès en tant que Utilisateur."
+        assert (
+            shown(pilot, "#users-status")
+            == "M. Victor Venu a reçu l'accès en tant que Utilisateur."
+        )
 
 
 async def test_give_access_to_a_new_person_validated(app: ExpeditoApp) -> None:
@@ -99,8 +105,7 @@ async def test_give_access_to_a_new_person_validated(app: ExpeditoApp) -> None:
         assert error_of(pilot, "first_name") == "Ce champ est obligatoire."
         assert error_of(pilot, "last_name") == "Ce champ est obligatoire."
         assert error_of(pilot, "email") == "Adresse e-mail non valide : not-an-email."
-        assert error_of(pilot, "password") == \
-            "Le mot de passe doit compter au moins 10 caractères."
+        assert error_of(pilot, "password") == "Le mot de passe doit compter au moins 10 caractères."
         assert Person.get_or_none(Person.login == "nina") is None
         await fill(pilot, "password", "Secret12345")
         await fill(pilot, "first_name", "Nina")
@@ -124,8 +129,10 @@ async def test_designate_and_remove_the_co_gestionnaire(app: ExpeditoApp) -> Non
         await settle(pilot)
         assert role_in(person_id("ursula"), qualite_id()) == CO_GESTIONNAIRE
         assert role_in(person_id("colette"), qualite_id()) == UTILISATEUR
-        assert shown(pilot, "#users-status") == "Mme Ursula Lecture est maintenant " \
-                                                "Co-gestionnaire Local."
+        assert (
+            shown(pilot, "#users-status") == "Mme Ursula Lecture est maintenant "
+            "Co-gestionnaire Local."
+        )
         _select(app, "ursula")
         await pilot.press("c")
         await settle(pilot)
@@ -160,8 +167,10 @@ async def test_the_last_gestionnaire_cannot_be_removed(app: ExpeditoApp) -> None
         await pilot.press("y")
         await settle(pilot)
         assert role_in(person_id("dieter"), qualite_id()) == GESTIONNAIRE
-        assert shown(pilot, "#users-status") == \
-            "La qualité doit garder son gestionnaire local : désignez-en d'abord un autre."
+        assert (
+            shown(pilot, "#users-status")
+            == "La qualité doit garder son gestionnaire local : désignez-en d'abord un autre."
+        )
         assert "error" in app.screen.query_one("#users-status").classes
 
 
@@ -196,8 +205,12 @@ async def test_co_gestionnaire_sees_users_read_only(app: ExpeditoApp) -> None:
             await settle(pilot)
             assert isinstance(app.screen.query_one(UtilisateursPage), UtilisateursPage)
         assert role_in(person_id("ursula"), qualite_id()) == UTILISATEUR
-        assert {b.binding.action for b in app.screen.active_bindings.values()
-                if b.enabled} & {"add", "role", "co", "remove"} == set()
+        assert {b.binding.action for b in app.screen.active_bindings.values() if b.enabled} & {
+            "add",
+            "role",
+            "co",
+            "remove",
+        } == set()
 
 
 # --- Détail de la qualité ---------------------------------------------------------------------
@@ -218,8 +231,9 @@ async def test_qualite_detail_change_updates_the_qualite_line(app: ExpeditoApp) 
         assert shown(pilot, "#qualite-line").startswith("Dénomination: ENTREPRISE DEMO SA; ")
         assert app.ctx is not None and app.ctx.qualite.organisation.name == "ENTREPRISE DEMO SA"
         # The qualité choice (F3) shows the new name too.
-        assert any(r.qualite.organisation.name == "ENTREPRISE DEMO SA"
-                   for r in app.ctx.session.roles)
+        assert any(
+            r.qualite.organisation.name == "ENTREPRISE DEMO SA" for r in app.ctx.session.roles
+        )
 
 
 async def test_qualite_detail_numbers_checked(app: ExpeditoApp) -> None:
@@ -228,8 +242,10 @@ async def test_qualite_detail_numbers_checked(app: ExpeditoApp) -> None:
         await fill(pilot, "kbo", "0403123487")
         await pilot.press("tab")  # leaving the field checks it
         await pilot.pause()
-        assert error_of(pilot, "kbo") == \
-            "Les chiffres de contrôle du numéro d'entreprise sont incorrects."
+        assert (
+            error_of(pilot, "kbo")
+            == "Les chiffres de contrôle du numéro d'entreprise sont incorrects."
+        )
         await fill(pilot, "onss", "12345")
         await pilot.press("enter")
         await settle(pilot)
@@ -273,11 +289,18 @@ async def test_qualite_detail_read_only_for_a_utilisateur(app: ExpeditoApp) -> N
 def _many_persons(count: int) -> None:
     q = qualite_id()
     for i in range(count):
-        person = Person.create(login=f"zed{i:03}", password_hash="x", first_name="Zed",
-                               last_name=f"Zoulou{i:03}", title="Mr", language="fr",
-                               email=f"zed{i:03}@demo.be", phone="",
-                               password_changed_at="2024-01-01 00:00:00",
-                               created_at="2024-01-01 00:00:00")
+        person = Person.create(
+            login=f"zed{i:03}",
+            password_hash="x",
+            first_name="Zed",
+            last_name=f"Zoulou{i:03}",
+            title="Mr",
+            language="fr",
+            email=f"zed{i:03}@demo.be",
+            phone="",
+            password_changed_at="2024-01-01 00:00:00",
+            created_at="2024-01-01 00:00:00",
+        )
         Role.create(person=person.id, qualite=q, role=UTILISATEUR)
 
 
@@ -359,12 +382,12 @@ async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
 
 def _renamed_elsewhere(name: str) -> None:
     """The co-gestionnaire renames the organisation in another session."""
-    update_qualite(person_id("colette"), qualite_id(),
-                   QualiteChanges(name, "0403123486", "123456749"))
+    update_qualite(
+        person_id("colette"), qualite_id(), QualiteChanges(name, "0403123486", "123456749")
+    )
 
 
-async def test_qualite_detail_shows_todays_data_and_keeps_what_was_typed(
-        app: ExpeditoApp) -> None:
+async def test_qualite_detail_shows_todays_data_and_keeps_what_was_typed(app: ExpeditoApp) -> None:
     """The form was built at login: changes made elsewhere since show when it opens; what the
     manager typed and left unsaved stays when they come back."""
     async with app.run_test(size=SIZE) as pilot:
@@ -404,8 +427,7 @@ async def test_what_was_typed_stays_when_the_language_changes(app: ExpeditoApp) 
         assert Qualite.get_by_id(qualite_id()).organisation.name == "ENTREPRISE DEMO"  # unsaved
 
 
-async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(
-        app: ExpeditoApp) -> None:
+async def test_the_reload_of_a_form_keeps_the_keyboard_and_what_is_typed(app: ExpeditoApp) -> None:
     """Shown again, the form reloads after its first paint, into the fields already there: a
     Tab pressed at once stays in the first field, a change made elsewhere still arrives, and
     what is typed before the reload lands is not overwritten."""

@@ -21,7 +21,8 @@ def _notices(app: ExpeditoApp) -> list[str]:
 
 
 async def test_pagedown_with_the_sidebar_hidden_after_its_items_changed(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     """F4 hides the sidebar, a sender is created (the sidebar gets new items while hidden),
     Escape, then PageDown/PageUp: the app goes on (it ended with KeyError in OptionList)."""
     async with app.run_test(size=SIZE) as pilot:
@@ -57,7 +58,8 @@ async def test_pagedown_with_the_sidebar_hidden_after_its_items_changed(
 
 
 async def test_an_unexpected_exception_in_a_key_keeps_the_session(
-        app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A key whose action raises: one line says so, the app and the session go on."""
 
     def broken(self: MenuList, direction: int) -> None:
@@ -78,7 +80,8 @@ async def test_an_unexpected_exception_in_a_key_keeps_the_session(
 
 
 async def test_an_unexpected_exception_in_a_page_handler_keeps_the_session(
-        app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A page's message handler that raises: reported, the page and the session go on."""
     from screens.messages import MessagesPage
 
@@ -107,7 +110,8 @@ async def test_an_unexpected_exception_in_a_page_handler_keeps_the_session(
 
 
 async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_language_switch(
-        app: ExpeditoApp) -> None:
+    app: ExpeditoApp,
+) -> None:
     """Données personnelles: a name typed, F2, Escape asks (it left without asking: the focus
     had gone to the sidebar); "Non" stays with what was typed, "Oui" leaves and drops it."""
     from textual.widgets import Input
@@ -149,8 +153,7 @@ async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_langu
         assert app.screen is portal and portal.current != "donnees_personnelles"
 
 
-async def test_at_60_columns_the_sidebar_waits_for_f4_and_the_wizard_fits(
-        app: ExpeditoApp) -> None:
+async def test_at_60_columns_the_sidebar_waits_for_f4_and_the_wizard_fits(app: ExpeditoApp) -> None:
     """60x20: the page has the whole width (the sidebar took half and the wizard's buttons
     fell off the screen); F4 shows the sidebar across the width, Enter opens a page."""
 

@@ -25,8 +25,10 @@ async def test_login_screen_shows_demo_logins(app: ExpeditoApp) -> None:
         demo = shown(pilot, "#demo-logins")
         assert "dieter" in demo and "colette" in demo and "ursula" in demo
         # The title, cut at 80 columns by the countdown beside it.
-        assert app.screen.query_one(PortalHeader).title_text == \
-            "Gestion d'accès pour Entreprises et Organisations"
+        assert (
+            app.screen.query_one(PortalHeader).title_text
+            == "Gestion d'accès pour Entreprises et Organisations"
+        )
         assert "Gestion d'accès pour Entrepri" in screen_text(pilot)
 
 
@@ -65,8 +67,9 @@ async def test_repeated_failures_throttle(app: ExpeditoApp) -> None:
             messages.append(shown(pilot, "#login-message"))
         assert messages[:2] == ["Login ou mot de passe incorrect."] * 2
         # The third failure starts the delay, and says so; the fourth try is refused at once.
-        assert messages[2] == ("Login ou mot de passe incorrect. "
-                               "Attendez 2 secondes avant de réessayer.")
+        assert messages[2] == (
+            "Login ou mot de passe incorrect. Attendez 2 secondes avant de réessayer."
+        )
         assert messages[3].startswith("Trop de tentatives échouées. Réessayez dans ")
         # a refused try is not counted as a failure
         assert LoginFailure.get(LoginFailure.login == "ursula").count == 8
@@ -92,12 +95,16 @@ async def test_dieter_chooses_a_qualite_then_sees_accueil(app: ExpeditoApp) -> N
         assert isinstance(app.screen, PortalScreen)
         page = app.screen.query_one(AccueilPage)
         welcome = str(page.query_one("#welcome").render())
-        assert welcome.startswith("Bienvenue M. Dieter Expedito, vous accédez en tant que "
-                                  "Gestionnaire Local au portail de la Sécurité Sociale pour "
-                                  "la qualité suivante:")
+        assert welcome.startswith(
+            "Bienvenue M. Dieter Expedito, vous accédez en tant que "
+            "Gestionnaire Local au portail de la Sécurité Sociale pour "
+            "la qualité suivante:"
+        )
         text = screen_text(pilot)
-        assert "Dénomination: ENTREPRISE DEMO; Numéro d'entreprise: 0403.123.486; " \
-               "Qualité: Employeur ONSS; Matricule ONSS: 1234567-49" in text
+        assert (
+            "Dénomination: ENTREPRISE DEMO; Numéro d'entreprise: 0403.123.486; "
+            "Qualité: Employeur ONSS; Matricule ONSS: 1234567-49" in text
+        )
         assert "Date de création: 05/11/2010" in text
         assert "Pensez à vérifier régulièrement les données de la qualité que vous gérez." in text
 

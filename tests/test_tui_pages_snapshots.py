@@ -23,9 +23,16 @@ from tests.support.screen import SIZE
 from tests.support.snapshots import SnapCompare
 from tui.app import ExpeditoApp
 
-PAGES = ("utilisateurs", "detail_qualite", "recherche_utilisateurs", "routing_informations",
-         "routing_module", "donnees_personnelles", "mot_de_passe", "certificat")
-
+PAGES = (
+    "utilisateurs",
+    "detail_qualite",
+    "recherche_utilisateurs",
+    "routing_informations",
+    "routing_module",
+    "donnees_personnelles",
+    "mot_de_passe",
+    "certificat",
+)
 
 
 def _opening(login: str, page: str) -> Callable[[Pilot[Any]], Any]:
@@ -41,15 +48,16 @@ def test_page_as_gestionnaire(snap_compare: SnapCompare, app: ExpeditoApp, page:
 
 
 @pytest.mark.parametrize("page", ("utilisateurs", "detail_qualite", "routing_module"))
-def test_page_read_only_for_a_utilisateur(snap_compare: SnapCompare, app: ExpeditoApp,
-                                          page: str) -> None:
+def test_page_read_only_for_a_utilisateur(
+    snap_compare: SnapCompare, app: ExpeditoApp, page: str
+) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=_opening("ursula", page))
 
 
-def test_registered_certificate(snap_compare: SnapCompare, app: ExpeditoApp,
-                                tmp_path: Path) -> None:
-    register_personal_certificate(person_id("colette"),
-                                  fixed_certificate(tmp_path).read_bytes())
+def test_registered_certificate(
+    snap_compare: SnapCompare, app: ExpeditoApp, tmp_path: Path
+) -> None:
+    register_personal_certificate(person_id("colette"), fixed_certificate(tmp_path).read_bytes())
     assert snap_compare(app, terminal_size=SIZE, run_before=_opening("colette", "certificat"))
 
 

@@ -43,9 +43,11 @@ async def test_personal_data_saved(app: ExpeditoApp) -> None:
         await settle(pilot)
         person = Person.get(Person.login == "ursula")
         assert (person.title, person.last_name, person.phone) == (
-            "Mr", "Lecture-Neuve", "+32 2 545 50 81")
-        assert shown(pilot, "#personal-status") == \
-            "Vos données personnelles ont été enregistrées."
+            "Mr",
+            "Lecture-Neuve",
+            "+32 2 545 50 81",
+        )
+        assert shown(pilot, "#personal-status") == "Vos données personnelles ont été enregistrées."
         assert app.screen.query_one(PortalHeader).user == "M. Ursula Lecture-Neuve (Utilisateur)"
 
 
@@ -78,12 +80,13 @@ async def test_a_new_language_switches_the_interface_at_once(app: ExpeditoApp) -
         await settle(pilot)
         assert Person.get(Person.login == "colette").language == "nl"
         assert app.lang == "nl"
-        assert app.screen.query_one(PortalHeader).title_text == \
-            "Toegangsbeheer voor Ondernemingen en Organisaties"
+        assert (
+            app.screen.query_one(PortalHeader).title_text
+            == "Toegangsbeheer voor Ondernemingen en Organisaties"
+        )
         page = page_of(pilot)
         assert isinstance(page, DonneesPersonnellesPage) and page.ctx.lang == "nl"
-        assert str(page.query_one(".page-title").render()) == \
-            "Mijn persoonlijke gegevens wijzigen"
+        assert str(page.query_one(".page-title").render()) == "Mijn persoonlijke gegevens wijzigen"
         assert page_of(pilot).query_one("#language", Select).value == "nl"
 
 
@@ -109,21 +112,25 @@ async def test_password_rules_and_errors(app: ExpeditoApp) -> None:
         assert error_of(pilot, "current") == "Le mot de passe actuel est incorrect."
         await _change(pilot, "demo", "NewSecret123", "NewSecret124")
         assert error_of(pilot, "current") == ""
-        assert error_of(pilot, "password_confirm") == \
-            "Les deux nouveaux mots de passe sont différents."
+        assert (
+            error_of(pilot, "password_confirm")
+            == "Les deux nouveaux mots de passe sont différents."
+        )
         await _change(pilot, "demo", "Short1", "Short1")
-        assert error_of(pilot, "password") == \
-            "Le mot de passe doit compter au moins 10 caractères."
+        assert error_of(pilot, "password") == "Le mot de passe doit compter au moins 10 caractères."
         await _change(pilot, "demo", "onlyletterslong", "onlyletterslong")
-        assert error_of(pilot, "password") == \
-            "Le mot de passe doit contenir des lettres et des chiffres."
+        assert (
+            error_of(pilot, "password")
+            == "Le mot de passe doit contenir des lettres et des chiffres."
+        )
         await _change(pilot, "demo", "ursula12345", "ursula12345")
         assert error_of(pilot, "password") == "Le mot de passe ne peut pas contenir votre login."
         assert authenticate("ursula", "demo").person.login == "ursula"
 
 
 async def test_password_fields_keep_what_was_typed_when_the_language_changes(
-        app: ExpeditoApp) -> None:
+    app: ExpeditoApp,
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula", "mot_de_passe")
         await fill(pilot, "current", "demo")
@@ -169,8 +176,7 @@ async def test_password_change_new_logs_in_old_refused(app: ExpeditoApp) -> None
         raise AssertionError("the old password still works")
 
 
-async def test_a_password_changed_elsewhere_sends_this_session_to_login(
-        app: ExpeditoApp) -> None:
+async def test_a_password_changed_elsewhere_sends_this_session_to_login(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "dieter", "utilisateurs")
         # Dieter changes his password in another session.
@@ -179,15 +185,16 @@ async def test_a_password_changed_elsewhere_sends_this_session_to_login(
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert app.ctx is None
-        assert any("Votre mot de passe a été modifié dans une autre session" in n.message
-                   for n in app._notifications)
+        assert any(
+            "Votre mot de passe a été modifié dans une autre session" in n.message
+            for n in app._notifications
+        )
 
 
 # --- Gestion du certificat ------------------------------------------------------------------
 
 
-async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp,
-                                                         tmp_path: Path) -> None:
+async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp, tmp_path: Path) -> None:
     path = fixed_certificate(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "colette", "certificat")
@@ -199,16 +206,24 @@ async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp,
         await settle(pilot)
         assert PersonCertificate.select().count() == 1
         assert shown(pilot, "#cert-status") == "Le certificat a été enregistré."
-        assert shown(pilot, "#cert-owner") == \
-            "Propriétaire du certificat : Didier Expéditeur (Signature)"
+        assert (
+            shown(pilot, "#cert-owner")
+            == "Propriétaire du certificat : Didier Expéditeur (Signature)"
+        )
         assert shown(pilot, "#cert-company") == "Nom de l'entreprise : Not specified"
-        assert shown(pilot, "#cert-issuer") == \
-            "Fournisseur du certificat : SERIALNUMBER=200803, CN=Citizen CA, C=BE"
+        assert (
+            shown(pilot, "#cert-issuer")
+            == "Fournisseur du certificat : SERIALNUMBER=200803, CN=Citizen CA, C=BE"
+        )
         assert shown(pilot, "#cert-expiry") == "Date d'expiration : 26/03/2040"
-        assert shown(pilot, "#cert-serial_decimal") == \
-            "Numéro de série (format décimal) : 4951760157141533718778698793"
-        assert shown(pilot, "#cert-serial_hex") == \
-            "Numéro de série (format hexadécimal) : 10 00 00 00 00 00 0b 7a 21 df 5c 29"
+        assert (
+            shown(pilot, "#cert-serial_decimal")
+            == "Numéro de série (format décimal) : 4951760157141533718778698793"
+        )
+        assert (
+            shown(pilot, "#cert-serial_hex")
+            == "Numéro de série (format hexadécimal) : 10 00 00 00 00 00 0b 7a 21 df 5c 29"
+        )
         remove = app.screen.query_one("#remove", Button)
         assert remove.display
         remove.press()
@@ -223,8 +238,7 @@ async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp,
 
 async def test_certificate_errors_next_to_the_file(app: ExpeditoApp, tmp_path: Path) -> None:
     (tmp_path / "garbage.cer").write_bytes(b"not a certificate")
-    expired = fixed_certificate(tmp_path, "old.cer",
-                                not_after=datetime(2025, 6, 1, tzinfo=UTC))
+    expired = fixed_certificate(tmp_path, "old.cer", not_after=datetime(2025, 6, 1, tzinfo=UTC))
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "colette", "certificat")
         await pilot.press("enter")
@@ -232,10 +246,11 @@ async def test_certificate_errors_next_to_the_file(app: ExpeditoApp, tmp_path: P
         await settle(pilot)
         assert error_of(pilot, "cert_path") == "Chargez le certificat."
         for name, message in (
-                ("missing.cer", f"{tmp_path / 'missing.cer'} n'existe pas."),
-                ("garbage.cer", "Ceci n'est pas un certificat X.509 lisible (DER ou PEM)."),
-                ("old.cer", "Ce certificat a expiré le 01/06/2025."),
-                ("", f"{tmp_path} est un dossier.")):
+            ("missing.cer", f"{tmp_path / 'missing.cer'} n'existe pas."),
+            ("garbage.cer", "Ceci n'est pas un certificat X.509 lisible (DER ou PEM)."),
+            ("old.cer", "Ce certificat a expiré le 01/06/2025."),
+            ("", f"{tmp_path} est un dossier."),
+        ):
             await fill(pilot, "cert_path", str(tmp_path / name) if name else str(tmp_path))
             await pilot.press("enter")
             await settle(pilot)

@@ -22,10 +22,19 @@ async def test_every_sidebar_item_opens_its_page_by_keyboard(app: ExpeditoApp) -
     async with app.run_test(size=SIZE) as pilot:
         portal = await enter_portal(pilot)
         pages = portal.query_one(Sidebar).pages
-        assert pages == ("accueil", "utilisateurs", "detail_qualite", "recherche_utilisateurs",
-                         "routing_informations", "routing_module", "messages",
-                         "enregistrement", "donnees_personnelles", "mot_de_passe",
-                         "certificat")
+        assert pages == (
+            "accueil",
+            "utilisateurs",
+            "detail_qualite",
+            "recherche_utilisateurs",
+            "routing_informations",
+            "routing_module",
+            "messages",
+            "enregistrement",
+            "donnees_personnelles",
+            "mot_de_passe",
+            "certificat",
+        )
         for page_id in reversed(pages):  # down from Accueil wraps round to the end first
             await choose_in_menu(pilot, page_id, from_top=False)
             assert portal.current == page_id
@@ -100,8 +109,10 @@ async def test_plain_utilisateur_cannot_open_a_channel(app: ExpeditoApp) -> None
         await choose_in_menu(pilot, "messages", from_top=False)
         text = screen_text(pilot)
         assert "Il n'y a pas d'expéditeur actif." in text
-        assert ("Il n'y a que le gestionnaire local et le co-gestionnaire local de la qualité "
-                "qui peuvent ouvrir un canal.") in text
+        assert (
+            "Il n'y a que le gestionnaire local et le co-gestionnaire local de la qualité "
+            "qui peuvent ouvrir un canal."
+        ) in text
         assert not portal.query("#open-enregistrement")
         # Even asked for directly, the wizard is refused.
         await app.open_page("enregistrement")
@@ -116,16 +127,20 @@ async def test_languages_switch_and_are_remembered(app: ExpeditoApp) -> None:
         await pilot.press("f2")  # fr → nl
         await settle(pilot)
         text = screen_text(pilot)
-        assert portal.query_one(PortalHeader).title_text == \
-            "Toegangsbeheer voor Ondernemingen en Organisaties"
+        assert (
+            portal.query_one(PortalHeader).title_text
+            == "Toegangsbeheer voor Ondernemingen en Organisaties"
+        )
         assert "Toegangsbeheer voor Ondernemin" in text
         assert "Welkom Dhr. Dieter Expedito" in text
         assert "Functionaliteiten" in text
         assert Person.get(Person.login == "dieter").language == "nl"
         await app.action_language("de")
         await settle(pilot)
-        assert portal.query_one(PortalHeader).title_text == \
-            "Zugriffsverwaltung für Unternehmen und Organisationen"
+        assert (
+            portal.query_one(PortalHeader).title_text
+            == "Zugriffsverwaltung für Unternehmen und Organisationen"
+        )
         await app.action_language("en")
         await settle(pilot)
         assert "Welcome Mr Dieter Expedito" in screen_text(pilot)
@@ -135,8 +150,10 @@ async def test_languages_switch_and_are_remembered(app: ExpeditoApp) -> None:
     again = ExpeditoApp(demo=True, **frozen_countdown())
     async with again.run_test(size=SIZE) as pilot:
         portal = await enter_portal(pilot)
-        assert portal.query_one(PortalHeader).title_text == \
-            "Access management for Companies and Organisations"
+        assert (
+            portal.query_one(PortalHeader).title_text
+            == "Access management for Companies and Organisations"
+        )
         assert "Welcome Mr Dieter Expedito" in screen_text(pilot)
 
 
@@ -198,8 +215,11 @@ async def test_sync_status_slot(app: ExpeditoApp) -> None:
         await pilot.resize_terminal(80, 24)
         app.tick_countdown()
         await pilot.pause()
-        for lang, short in (("fr", "Synchro 14:30 — 12:34"), ("de", "Synchro 14:30 — 12:34"),
-                            ("en", "Sync 14:30 — 12:34")):
+        for lang, short in (
+            ("fr", "Synchro 14:30 — 12:34"),
+            ("de", "Synchro 14:30 — 12:34"),
+            ("en", "Sync 14:30 — 12:34"),
+        ):
             await app.action_language(lang)
             await settle(pilot)
             header = app.screen.query_one(PortalHeader)
@@ -210,7 +230,8 @@ async def test_sync_status_slot(app: ExpeditoApp) -> None:
         await pilot.resize_terminal(120, 40)
         await settle(pilot)
         assert str(app.screen.query_one("#countdown").render()) == (
-            "Next synchronisation at 14:30 — in 12:34")
+            "Next synchronisation at 14:30 — in 12:34"
+        )
 
 
 async def test_narrow_terminal_hides_sidebar_until_asked(app: ExpeditoApp) -> None:

@@ -23,8 +23,21 @@ from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.sidebar import Sidebar
 
-NAVIGATION = ["up", "down", "left", "right", "tab", "shift+tab", "enter", "escape", "pageup",
-              "pagedown", "home", "end", "space"]
+NAVIGATION = [
+    "up",
+    "down",
+    "left",
+    "right",
+    "tab",
+    "shift+tab",
+    "enter",
+    "escape",
+    "pageup",
+    "pagedown",
+    "home",
+    "end",
+    "space",
+]
 FUNCTION = [f"f{n}" for n in (1, 3, 4, 5, 6, 7, 8, 9)]  # F10 quits: not a random key
 LANGUAGE = "f2"  # rebuilds every page: rarer, or the run takes minutes
 TYPED = list(string.ascii_lowercase + string.digits)
@@ -71,8 +84,9 @@ async def _into_portal(app: ExpeditoApp, pilot, login: str) -> PortalScreen:  # 
     raise AssertionError(f"cannot get back to the portal from {app.screen}")
 
 
-@pytest.mark.parametrize(("login", "run"), [("dieter", 0), ("dieter", 1), ("ursula", 0),
-                                             ("ursula", 1)])
+@pytest.mark.parametrize(
+    ("login", "run"), [("dieter", 0), ("dieter", 1), ("ursula", 0), ("ursula", 1)]
+)
 async def test_random_keys_never_crash(app: ExpeditoApp, login: str, run: int) -> None:
     seed = int(os.environ.get("EXPEDITO_KEYS_SEED", 0)) or (1800 + 10 * run + len(login))
     rng = random.Random(seed)
@@ -101,5 +115,7 @@ async def test_random_keys_never_crash(app: ExpeditoApp, login: str, run: int) -
                 await settle(pilot)
             assert not app.unexpected_errors, app.unexpected_errors
     except BaseException as error:
-        raise AssertionError(f"random keys as {login}: seed {seed} (EXPEDITO_KEYS_SEED), "
-                             f"{pressed} keys pressed, the last: {' '.join(last)}") from error
+        raise AssertionError(
+            f"random keys as {login}: seed {seed} (EXPEDITO_KEYS_SEED), "
+            f"{pressed} keys pressed, the last: {' '.join(last)}"
+        ) from error

@@ -18,15 +18,21 @@ from tui.app import ExpeditoApp
 
 def _routes(app: ExpeditoApp) -> dict[str, str]:
     table = app.screen.query_one("#routes", DataTable)
-    return {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1])
-            for i in range(table.row_count)}
+    return {
+        str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)
+    }
 
 
 def _with_sender(creds: DemoCredentials) -> None:
     dieter, q = person_id("dieter"), qualite_id()
     register_demo_sender(creds, now=None)
-    senders.add_channel(dieter, q, ChannelInput(kind="MQLINK", applications=("chantier",),
-                                                mq_queue_manager="QM1", mq_queue="Q.IN"))
+    senders.add_channel(
+        dieter,
+        q,
+        ChannelInput(
+            kind="MQLINK", applications=("chantier",), mq_queue_manager="QM1", mq_queue="Q.IN"
+        ),
+    )
 
 
 async def test_informations_in_four_languages(app: ExpeditoApp) -> None:
@@ -34,7 +40,8 @@ async def test_informations_in_four_languages(app: ExpeditoApp) -> None:
         await enter_portal(pilot, "ursula", "routing_informations")
         assert isinstance(page_of(pilot), RoutingInformationsPage)
         assert shown(pilot, "#routing-info-1").startswith(
-            "Le Routing Module (aujourd'hui appelé DestHa) permet de choisir")
+            "Le Routing Module (aujourd'hui appelé DestHa) permet de choisir"
+        )
         await pilot.press("f2")  # nl
         await settle(pilot)
         assert shown(pilot, "#routing-info-1").startswith("Met de Routing Module")
@@ -57,15 +64,15 @@ async def test_defaults_and_only_the_ebox_without_a_sender(app: ExpeditoApp) -> 
         await settle(pilot)
         assert isinstance(app.screen, ChannelDialog)
         options = app.screen.query_one("#channels", OptionList)
-        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == \
-            ["EBOX"]
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == ["EBOX"]
         await pilot.press("escape")
         await settle(pilot)
         assert RoutingChoice.select().count() == 0
 
 
 async def test_manager_routes_a_flow_to_a_batch_channel(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     _with_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "colette", "routing_module")  # the co-gestionnaire may
@@ -73,8 +80,11 @@ async def test_manager_routes_a_flow_to_a_batch_channel(
         await pilot.press("m")
         await settle(pilot)
         options = app.screen.query_one("#channels", OptionList)
-        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == \
-            ["EBOX", "SFTP", "MQLINK"]
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
+            "EBOX",
+            "SFTP",
+            "MQLINK",
+        ]
         await pilot.press("down", "enter")
         await settle(pilot)
         choice = RoutingChoice.get(RoutingChoice.flow == "dmfa_notifications")
@@ -96,7 +106,8 @@ async def test_manager_routes_a_flow_to_a_batch_channel(
 
 
 async def test_utilisateur_sees_the_routing_read_only(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     _with_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula", "routing_module")

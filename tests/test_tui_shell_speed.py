@@ -46,7 +46,8 @@ async def test_sidebar_pages_are_built_ahead_with_their_data(app: ExpeditoApp) -
 
 
 async def test_enter_in_the_sidebar_opens_the_page_and_keeps_the_keyboard_there(
-        app: ExpeditoApp) -> None:
+    app: ExpeditoApp,
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         portal = await enter_portal(pilot)
         menu = portal.query_one("#menu")
@@ -64,21 +65,33 @@ async def test_a_click_on_a_sidebar_item_opens_it(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         portal = await enter_portal(pilot)
         menu = portal.query_one("#menu")
-        line = next(y for y in range(menu.size.height)
-                    if "Informations" in menu.render_line(y).text)
+        line = next(
+            y for y in range(menu.size.height) if "Informations" in menu.render_line(y).text
+        )
         await pilot.click(menu, offset=(4, line))
         await settle(pilot)
         assert portal.current == "routing_informations"
 
 
 async def test_footer_shows_every_key_of_the_screen_on_two_lines_at_80_columns(
-        app: ExpeditoApp) -> None:
+    app: ExpeditoApp,
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         portal = await enter_portal(pilot)
         first, second = _footer_text(portal)
         assert len(first) == len(second) == 80
-        assert first.split() == ["f3", "Qualité", "f4", "Menu", "f5", "Accueil", "esc",
-                                 "Retour", "▏^p", "Commandes"]
+        assert first.split() == [
+            "f3",
+            "Qualité",
+            "f4",
+            "Menu",
+            "f5",
+            "Accueil",
+            "esc",
+            "Retour",
+            "▏^p",
+            "Commandes",
+        ]
         assert second.split() == ["f1", "Aide", "f2", "Langue", "f10", "Quitter"]
         # The page's own keys join when the keyboard is in the page.
         await choose_in_menu(pilot, "utilisateurs", from_top=False)
@@ -129,8 +142,9 @@ async def test_login_button_by_enter_space_and_click(app: ExpeditoApp) -> None:
             else:
                 await pilot.press(press)
             await settle(pilot)
-            assert "Introduisez votre login" in str(screen.query_one("#login-message").render()), \
+            assert "Introduisez votre login" in str(screen.query_one("#login-message").render()), (
                 press
+            )
             screen.query_one("#login-message", Static).update("")
         button.disabled = True
         button.action_press()

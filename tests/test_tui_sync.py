@@ -41,8 +41,9 @@ def notices(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, SyncNotice]]:
     return seen
 
 
-async def _until(pilot: Pilot[None], condition: Callable[[], object], what: str,
-                 tries: int = 200) -> None:
+async def _until(
+    pilot: Pilot[None], condition: Callable[[], object], what: str, tries: int = 200
+) -> None:
     """Wait for something another thread does (the services' worker), a bounded while."""
     for _ in range(tries):
         if condition():
@@ -104,8 +105,11 @@ async def test_typing_goes_on_while_the_countdown_ticks(app: ExpeditoApp) -> Non
 
 
 async def test_no_serve_app_learns_of_a_cycle_run_by_another_process(
-        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path,
-        notices: list[tuple[str, SyncNotice]]) -> None:
+    app: ExpeditoApp,
+    demo_credentials: DemoCredentials,
+    tmp_path: Path,
+    notices: list[tuple[str, SyncNotice]],
+) -> None:
     register_demo_sender(demo_credentials)
     clock = app.back_office.clock
     assert isinstance(clock, FakeClock)
@@ -144,8 +148,12 @@ def serving(demo: SqliteDatabase, tmp_path: Path) -> Iterator[tuple[ExpeditoApp,
     frozen = frozen_countdown()
 
     def config(db_path: Path | None) -> ServiceConfig:
-        return ServiceConfig(homes_root=tmp_path / "homes", port=port,
-                             host_key_path=tmp_path / "host_key", schedule=frozen["schedule"])
+        return ServiceConfig(
+            homes_root=tmp_path / "homes",
+            port=port,
+            host_key_path=tmp_path / "host_key",
+            schedule=frozen["schedule"],
+        )
 
     app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config, **frozen)
     yield app, port
@@ -153,8 +161,10 @@ def serving(demo: SqliteDatabase, tmp_path: Path) -> Iterator[tuple[ExpeditoApp,
 
 
 async def test_the_app_runs_the_services_and_tells_the_pages(
-        serving: tuple[ExpeditoApp, int], demo_credentials: DemoCredentials,
-        notices: list[tuple[str, SyncNotice]]) -> None:
+    serving: tuple[ExpeditoApp, int],
+    demo_credentials: DemoCredentials,
+    notices: list[tuple[str, SyncNotice]],
+) -> None:
     app, port = serving
     register_demo_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
@@ -187,8 +197,9 @@ async def test_no_serve_starts_no_server(demo: SqliteDatabase) -> None:
         asked.append(db_path)
         return ServiceConfig(port=port)
 
-    app = ExpeditoApp(demo=True, ansi=False, serve=False, service_config=config,
-                      **frozen_countdown())
+    app = ExpeditoApp(
+        demo=True, ansi=False, serve=False, service_config=config, **frozen_countdown()
+    )
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
         assert app.back_office.services is None and asked == []
@@ -197,7 +208,8 @@ async def test_no_serve_starts_no_server(demo: SqliteDatabase) -> None:
 
 
 async def test_a_taken_port_leaves_the_app_working(
-        serving: tuple[ExpeditoApp, int], demo_credentials: DemoCredentials) -> None:
+    serving: tuple[ExpeditoApp, int], demo_credentials: DemoCredentials
+) -> None:
     app, port = serving
     register_demo_sender(demo_credentials)
     with socket.socket() as taken:
@@ -210,12 +222,10 @@ async def test_a_taken_port_leaves_the_app_working(
             assert app.back_office.sftp_address is None
             # said at once (a notice lasts 10 s: a slow first cycle must not outlive it)
             await pilot.pause()
-            assert any("Le serveur SFTP n'a pas démarré" in n.message
-                       for n in app._notifications)
+            assert any("Le serveur SFTP n'a pas démarré" in n.message for n in app._notifications)
             # the worker runs all the same: the cycle, and the countdown from it
             await _until(pilot, lambda: app.last_sync is not None, "the first cycle")
             assert Channel.get().status == ACTIVE
             await enter_portal(pilot)
-            assert shown(pilot, "#countdown") == (
-                "sans SFTP · Synchro 14:30 — 12:34")
+            assert shown(pilot, "#countdown") == ("sans SFTP · Synchro 14:30 — 12:34")
         assert app.back_office.services is None

@@ -73,26 +73,31 @@ async def to_user_step(pilot: Pilot[None], creds: DemoCredentials) -> None:
     assert step(pilot.app) == "user"
 
 
-async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
-                                                  demo_credentials: DemoCredentials) -> None:
+async def test_whole_wizard_by_keys_then_overview(
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot)
         crumb = shown(pilot, "#wizard-breadcrumb")
-        assert crumb == ("Information > Personne de contact > Données du canal > "
-                         "Confirmation").replace("Information", " Information ", 1)
-        assert "Outre la gestion des utilisateurs pour les applications du portail" in \
-            page_text(pilot)
+        assert crumb == (
+            "Information > Personne de contact > Données du canal > Confirmation"
+        ).replace("Information", " Information ", 1)
+        assert "Outre la gestion des utilisateurs pour les applications du portail" in page_text(
+            pilot
+        )
         await pilot.press("f7")
         assert step(app) == "contact"
         await fill_contact(pilot, typed=True)
         await pilot.press("f7")
         assert step(app) == "channel"
-        await load_channel(pilot, demo_credentials.ssh_public_key,
-                           demo_credentials.certificate_der, typed=True)
+        await load_channel(
+            pilot, demo_credentials.ssh_public_key, demo_credentials.certificate_der, typed=True
+        )
         key_result = shown(pilot, "#ssh_key-result")
         assert key_result.startswith("Clé chargée : ssh-ed25519 SHA256:")
         assert shown(pilot, "#certificate-result").startswith(
-            "Certificat chargé : Didier Expéditeur (Signature), expire le ")
+            "Certificat chargé : Didier Expéditeur (Signature), expire le "
+        )
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "user"
@@ -103,19 +108,24 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
         await settle(pilot)
         assert step(app) == "confirmation"
         confirmation = shown(pilot, "#confirmation")
-        for line in ("Nom : Expéditeur", "Prénom : Didier", "Titre : Mr",
-                     "Régime linguistique : Français", "Adresses e-mail : batch@eranova.fgov.be",
-                     "Canal : SFTP", "Type de connexion : Internet",
-                     "Clé publique SSH : chargée",
-                     "Propriétaire du certificat : Didier Expéditeur (Signature)",
-                     "Nom de l'entreprise : Not specified",
-                     "Fournisseur du certificat : SERIALNUMBER=200803, CN=Citizen CA, C=BE",
-                     "Numéro de série (format décimal) : 4951760157141533718778698793",
-                     "Numéro de série (format hexadécimal) : 10 00 00 00 00 00 0b 7a 21 df 5c 29",
-                     "Nom d'utilisateur : EXPDEMOENTREPRISE",
-                     "- Déclaration multifonctionnelle DmfA\n  canal préférentiel : SFTP",
-                     "- DIMONA V2: Déclaration Immédiate à l'emploi\n"
-                     "  canal préférentiel : SFTP"):
+        for line in (
+            "Nom : Expéditeur",
+            "Prénom : Didier",
+            "Titre : Mr",
+            "Régime linguistique : Français",
+            "Adresses e-mail : batch@eranova.fgov.be",
+            "Canal : SFTP",
+            "Type de connexion : Internet",
+            "Clé publique SSH : chargée",
+            "Propriétaire du certificat : Didier Expéditeur (Signature)",
+            "Nom de l'entreprise : Not specified",
+            "Fournisseur du certificat : SERIALNUMBER=200803, CN=Citizen CA, C=BE",
+            "Numéro de série (format décimal) : 4951760157141533718778698793",
+            "Numéro de série (format hexadécimal) : 10 00 00 00 00 00 0b 7a 21 df 5c 29",
+            "Nom d'utilisateur : EXPDEMOENTREPRISE",
+            "- Déclaration multifonctionnelle DmfA\n  canal préférentiel : SFTP",
+            "- DIMONA V2: Déclaration Immédiate à l'emploi\n  canal préférentiel : SFTP",
+        ):
             assert line in confirmation, line
         assert str(wizard(app).query_one("#wizard-next").render()).strip() == "Confirmer"
         assert Sender.select().count() == 0  # nothing before Confirmer
@@ -123,14 +133,15 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
         await settle(pilot)
         # Stored: the sender, its number, the pending channel and its applications.
         sender = Sender.get()
-        assert (sender.number, sender.technical_user) == (senders.FIRST_SENDER_NUMBER,
-                                                          "EXPDEMOENTREPRISE")
+        assert (sender.number, sender.technical_user) == (
+            senders.FIRST_SENDER_NUMBER,
+            "EXPDEMOENTREPRISE",
+        )
         channel = Channel.get()
         assert (channel.kind, channel.status) == ("SFTP", PENDING)
         # dated by the app's clock (frozen at 14:17:26 in Brussels), as its countdown
         assert channel.created_at == FROZEN.replace(tzinfo=None)
-        assert {link.application_id for link in ChannelApplication.select()} == {"dmfa",
-                                                                                 "dimona"}
+        assert {link.application_id for link in ChannelApplication.select()} == {"dmfa", "dimona"}
         assert ContactPerson.get().email1 == "batch@eranova.fgov.be"
         # ... and shown: the message, the overview, the post-registration menu.
         assert "• L'expéditeur a bien été créé." in screen_text(pilot)  # on the overview
@@ -148,8 +159,8 @@ async def test_whole_wizard_by_keys_then_overview(app: ExpeditoApp,
 
 
 async def test_the_key_is_parsed_once_from_loading_to_saving(
-        app: ExpeditoApp, demo_credentials: DemoCredentials,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Loaded (parsed), checked on Suivant, saved on Confirmer: one parse, the checked channel
     kept, not read again from the widgets."""
     from screens.wizard import credential_field
@@ -180,6 +191,7 @@ async def test_the_key_is_parsed_once_from_loading_to_saving(
 
 
 # --- Personne de contact ---------------------------------------------------------------------
+
 
 async def test_contact_required_fields_and_email(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
@@ -215,8 +227,9 @@ async def test_errors_in_the_users_language(app: ExpeditoApp) -> None:
         assert shown(pilot, "#wizard-title") == "Aanmaak van een technische gebruiker"
 
 
-async def back_to_what_was_typed(pilot: Pilot[None], creds: DemoCredentials,
-                                  key_loaded: str) -> None:
+async def back_to_what_was_typed(
+    pilot: Pilot[None], creds: DemoCredentials, key_loaded: str
+) -> None:
     """From the user step, F6 twice: the channel step with its key (``key_loaded`` …), then
     the contact step with what ``to_channel_step`` typed."""
     await pilot.press("f6")
@@ -230,8 +243,9 @@ async def back_to_what_was_typed(pilot: Pilot[None], creds: DemoCredentials,
     assert value_of(pilot, "#contact-email1") == "batch@eranova.fgov.be"
 
 
-async def test_previous_keeps_what_was_typed(app: ExpeditoApp,
-                                             demo_credentials: DemoCredentials) -> None:
+async def test_previous_keeps_what_was_typed(
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
         await type_in(pilot, "Nomtechnique1")
@@ -249,7 +263,8 @@ async def test_previous_keeps_what_was_typed(app: ExpeditoApp,
 
 
 async def test_language_switch_in_the_wizard_keeps_what_was_typed(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
         await type_in(pilot, "Nomtechnique1")
@@ -277,8 +292,9 @@ async def test_language_switch_in_the_wizard_keeps_what_was_typed(
         assert ContactPerson.get().last_name == "Expéditeur"
 
 
-async def test_cancel_asks_then_stores_nothing(app: ExpeditoApp,
-                                               demo_credentials: DemoCredentials) -> None:
+async def test_cancel_asks_then_stores_nothing(
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
         await type_in(pilot, "Nomtechnique1")
@@ -308,6 +324,7 @@ async def test_cancel_asks_then_stores_nothing(app: ExpeditoApp,
 
 # --- Données du canal ------------------------------------------------------------------------
 
+
 async def test_channel_nothing_loaded_nothing_ticked(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_channel_step(pilot)
@@ -321,9 +338,11 @@ async def test_channel_nothing_loaded_nothing_ticked(app: ExpeditoApp) -> None:
 
 
 async def test_channel_private_key_and_expired_certificate_refused(
-        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path) -> None:
-    cert, _ = make_test_certificate(not_before=datetime(2020, 1, 1, tzinfo=UTC),
-                                    not_after=datetime(2021, 1, 1, tzinfo=UTC))
+    app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    cert, _ = make_test_certificate(
+        not_before=datetime(2020, 1, 1, tzinfo=UTC), not_after=datetime(2021, 1, 1, tzinfo=UTC)
+    )
     expired = tmp_path / "expired.cer"
     expired.write_bytes(cert.public_bytes(serialization.Encoding.DER))
     async with app.run_test(size=SIZE) as pilot:
@@ -342,8 +361,9 @@ async def test_channel_private_key_and_expired_certificate_refused(
         assert shown(pilot, "#applications-error") == ""
 
 
-async def test_channel_missing_file_and_pasted_key(app: ExpeditoApp, tmp_path: Path,
-                                                   demo_credentials: DemoCredentials) -> None:
+async def test_channel_missing_file_and_pasted_key(
+    app: ExpeditoApp, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_channel_step(pilot)
         await type_in(pilot, str(tmp_path / "nothing.pub"), paste=True)
@@ -360,11 +380,15 @@ async def test_channel_missing_file_and_pasted_key(app: ExpeditoApp, tmp_path: P
 
 
 async def test_typed_path_without_enter_is_loaded_on_next(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_channel_step(pilot)
-        await type_in(pilot, "~/../../../../../../" + str(demo_credentials.ssh_public_key)
-                      .lstrip("/"), paste=True)
+        await type_in(
+            pilot,
+            "~/../../../../../../" + str(demo_credentials.ssh_public_key).lstrip("/"),
+            paste=True,
+        )
         await pilot.press("tab", "tab")
         await type_in(pilot, str(demo_credentials.certificate_der), paste=True)
         await pilot.press("tab", "tab", "space")
@@ -374,8 +398,11 @@ async def test_typed_path_without_enter_is_loaded_on_next(
 
 
 async def test_file_browser_reaches_hidden_ssh_folder(
-        app: ExpeditoApp, demo_credentials: DemoCredentials, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    app: ExpeditoApp,
+    demo_credentials: DemoCredentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_ed25519.pub").write_bytes(demo_credentials.ssh_public_key.read_bytes())
@@ -420,25 +447,42 @@ async def test_file_browser_reaches_hidden_ssh_folder(
 
 USERNAME_CASES = [
     ("EXPDEMO", "EXPDEMO", "username", "Minimum 8 – maximum 20 caractères (7 donnés)."),
-    ("EXPDEMO01", "EXPDEMO02", "username_confirm",
-     "La confirmation ne correspond pas au nom d'utilisateur."),
-    ("TakenName1", "TakenName1", "username",
-     "Le nom d'utilisateur TakenName1 existe déjà dans le système web de la sécurité sociale."),
+    (
+        "EXPDEMO01",
+        "EXPDEMO02",
+        "username_confirm",
+        "La confirmation ne correspond pas au nom d'utilisateur.",
+    ),
+    (
+        "TakenName1",
+        "TakenName1",
+        "username",
+        "Le nom d'utilisateur TakenName1 existe déjà dans le système web de la sécurité sociale.",
+    ),
     ("Expedito 1", "Expedito 1", "username", "Pas d'espaces dans le nom d'utilisateur."),
 ]
 
 
 async def test_username_errors(app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     # Another qualité already uses TakenName1.
-    senders.register_sender(person_id("dieter"), qualite_id("0876543270"), CONTACT,
-                            sftp_input(demo_credentials), "TakenName1", "TakenName1")
+    senders.register_sender(
+        person_id("dieter"),
+        qualite_id("0876543270"),
+        CONTACT,
+        sftp_input(demo_credentials),
+        "TakenName1",
+        "TakenName1",
+    )
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
         rules = shown(pilot, "#username-rules")
         assert rules.startswith("Caractéristiques d'un nom d'utilisateur technique :")
-        for rule in ("- Minimum 8 – maximum 20 caractères", "- Pas d'espaces",
-                     "- Une fois créé, il n'y a plus moyen de le modifier",
-                     "- L'utilisation des lettres majuscules et minuscules doit être respectée"):
+        for rule in (
+            "- Minimum 8 – maximum 20 caractères",
+            "- Pas d'espaces",
+            "- Une fois créé, il n'y a plus moyen de le modifier",
+            "- L'utilisation des lettres majuscules et minuscules doit être respectée",
+        ):
             assert rule in rules
         for name, confirm, field, message in USERNAME_CASES:
             for selector, value in (("#username", name), ("#username_confirm", confirm)):
@@ -454,8 +498,10 @@ async def test_username_errors(app: ExpeditoApp, demo_credentials: DemoCredentia
 
 # --- The technical user is created once -------------------------------------------------------
 
+
 async def test_no_registration_wizard_while_a_sender_exists(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
@@ -466,15 +512,18 @@ async def test_no_registration_wizard_while_a_sender_exists(
 
 
 async def test_delete_then_register_again_keeps_number_and_name(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     first = register_demo_sender(demo_credentials, now=None)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
         await choose_in_menu(pilot, "suppression")
         text = page_text(pilot)
         assert "L'accès au serveur SFTP est retiré immédiatement" in text
-        assert "Le N° expéditeur 100001 et le nom d'utilisateur EXPDEMOENTREPRISE sont " \
-               "conservés" in text
+        assert (
+            "Le N° expéditeur 100001 et le nom d'utilisateur EXPDEMOENTREPRISE sont "
+            "conservés" in text
+        )
         await tab_into_page(pilot)
         await pilot.press("f8")
         assert isinstance(app.screen, ConfirmDialog)
@@ -487,13 +536,15 @@ async def test_delete_then_register_again_keeps_number_and_name(
         # The menu is back to Enregistrement; the wizard skips the technical user.
         await choose_in_menu(pilot, "enregistrement")
         assert wizard(app).steps == ("information", "contact", "channel", "confirmation")
-        assert "le nom d'utilisateur technique EXPDEMOENTREPRISE reste d'application" in \
-            page_text(pilot)
+        assert "le nom d'utilisateur technique EXPDEMOENTREPRISE reste d'application" in page_text(
+            pilot
+        )
         await pilot.press("f7")
         await fill_contact(pilot, first="Ann")
         await pilot.press("f7")
-        await load_channel(pilot, demo_credentials.ssh_public_key,
-                           demo_credentials.certificate_der, downs=(4,))
+        await load_channel(
+            pilot, demo_credentials.ssh_public_key, demo_credentials.certificate_der, downs=(4,)
+        )
         await pilot.press("f7")
         await settle(pilot)
         assert step(app) == "confirmation"
@@ -509,14 +560,17 @@ async def test_delete_then_register_again_keeps_number_and_name(
 
 # --- Ajout d'un canal, preferred channel -----------------------------------------------------
 
+
 async def open_ftp_page_of_an_sftp_sender(pilot: Pilot[None], creds: DemoCredentials) -> None:
     """A sender whose SFTP channel secures DmfA and DIMONA; its (empty) *Canal FTP* page."""
     register_demo_sender(creds, now=None)
     await enter_portal(pilot)
     await choose_in_menu(pilot, "canal_ftp")
 
+
 async def test_add_ftp_channel_choosing_the_preferred_channel(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_ftp_page_of_an_sftp_sender(pilot, demo_credentials)
         assert "Il n'y a pas de canal FTP." in page_text(pilot)
@@ -525,8 +579,9 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
         await settle(pilot)
         assert shown(pilot, "#wizard-title") == "Ajout d'un canal"
         assert wizard(app).steps == ("information", "channel", "confirmation")
-        assert shown(pilot, "#wizard-breadcrumb") == " Information  > Données du canal > " \
-                                                      "Confirmation"
+        assert (
+            shown(pilot, "#wizard-breadcrumb") == " Information  > Données du canal > Confirmation"
+        )
         await pilot.press("f7")
         assert step(app) == "channel"
         assert not app.screen.query("#field-ssh_key")  # FTP: a certificate only
@@ -543,7 +598,8 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
         assert step(app) == "channel"
         assert shown(pilot, "#preferred-error") == (
             "Choisissez le canal préférentiel pour l'application Déclaration "
-            "multifonctionnelle DmfA.")
+            "multifonctionnelle DmfA."
+        )
         app.screen.query_one("#preferred-dmfa").focus()
         await pilot.press("enter", "down", "enter")  # open, first choice (FTP), pick
         await settle(pilot)
@@ -560,16 +616,20 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
         assert "Le canal FTP a bien été ajouté." in [n.message for n in app._notifications]
         overview = senders.overview(person_id("dieter"), qualite_id())
         assert overview is not None
-        prefs = {(c.kind, a.code): a.preferred for c in overview.channels
-                 for a in c.applications}
-        assert prefs == {("SFTP", "dmfa"): False, ("SFTP", "dimona"): True,
-                         ("FTP", "dmfa"): True, ("FTP", "chomage"): True}
+        prefs = {(c.kind, a.code): a.preferred for c in overview.channels for a in c.applications}
+        assert prefs == {
+            ("SFTP", "dmfa"): False,
+            ("SFTP", "dimona"): True,
+            ("FTP", "dmfa"): True,
+            ("FTP", "chomage"): True,
+        }
         # The page now shows the FTP channel with its applications.
         assert "canal préférentiel : FTP" in shown(pilot, "#applications-ftp")
 
 
 async def test_language_switch_while_adding_a_channel_keeps_it(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_ftp_page_of_an_sftp_sender(pilot, demo_credentials)
         await tab_into_page(pilot)
@@ -591,12 +651,14 @@ async def test_language_switch_while_adding_a_channel_keeps_it(
         await pilot.press("escape", "y")  # Annuleren: the page shows the channels, in Dutch
         await settle(pilot)
         assert not app.screen.query(Wizard)
-        assert str(app.screen.query_one("#page-canal_ftp .page-title", Static).render()) == \
-            translate("page.canal_ftp.title", "nl")
+        assert str(
+            app.screen.query_one("#page-canal_ftp .page-title", Static).render()
+        ) == translate("page.canal_ftp.title", "nl")
 
 
 async def test_language_switch_while_changing_a_channel_relabels_its_current_credentials(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
@@ -606,21 +668,28 @@ async def test_language_switch_while_changing_a_channel_relabels_its_current_cre
         await settle(pilot)
         assert shown(pilot, "#ssh_key-result").startswith("Clé actuelle : ssh-ed25519 SHA256:")
         assert shown(pilot, "#certificate-result").startswith(
-            "Certificat actuel : Didier Expéditeur (Signature), expire le ")
+            "Certificat actuel : Didier Expéditeur (Signature), expire le "
+        )
         fingerprint = shown(pilot, "#ssh_key-result").split("ssh-ed25519 ")[1]
         await pilot.press("f2")  # Nederlands
         await settle(pilot)
         assert shown(pilot, "#ssh_key-result") == f"Huidige sleutel: ssh-ed25519 {fingerprint}"
         assert shown(pilot, "#certificate-result").startswith(
-            "Huidig certificaat: Didier Expéditeur (Signature), vervalt op ")
+            "Huidig certificaat: Didier Expéditeur (Signature), vervalt op "
+        )
 
 
-async def test_modify_then_remove_a_channel(app: ExpeditoApp,
-                                            demo_credentials: DemoCredentials) -> None:
+async def test_modify_then_remove_a_channel(
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     register_demo_sender(demo_credentials)
-    senders.add_channel(person_id("dieter"), qualite_id(),
-                        senders.ChannelInput(kind="MQLINK", applications=("chantier",),
-                                             mq_queue_manager="QM1", mq_queue="IN.QUEUE"))
+    senders.add_channel(
+        person_id("dieter"),
+        qualite_id(),
+        senders.ChannelInput(
+            kind="MQLINK", applications=("chantier",), mq_queue_manager="QM1", mq_queue="IN.QUEUE"
+        ),
+    )
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
         await choose_in_menu(pilot, "canal_mqlink")
@@ -654,8 +723,7 @@ async def test_modify_then_remove_a_channel(app: ExpeditoApp,
         assert "Il n'y a pas de canal MQLink." in page_text(pilot)
 
 
-async def test_modify_contact_person(app: ExpeditoApp,
-                                     demo_credentials: DemoCredentials) -> None:
+async def test_modify_contact_person(app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
     register_demo_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot)
@@ -674,13 +742,16 @@ async def test_modify_contact_person(app: ExpeditoApp,
         row = ContactPerson.get()
         assert (row.function, row.email2) == ("Directeur IT", "second@entreprise-demo.be")
         assert "Les données de la personne de contact ont été enregistrées." in [
-            n.message for n in app._notifications]
+            n.message for n in app._notifications
+        ]
 
 
 # --- A plain utilisateur ---------------------------------------------------------------------
 
-async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
-                                               demo_credentials: DemoCredentials) -> None:
+
+async def test_plain_user_sees_pages_read_only(
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula")
         pages = app.screen.query_one(Sidebar).pages
@@ -688,8 +759,7 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
         await app.open_page("enregistrement")  # e.g. from the command palette
         await settle(pilot)
         assert not app.screen.query(Wizard)
-        assert "Il n'y a que le gestionnaire local et le co-gestionnaire local" in \
-            page_text(pilot)
+        assert "Il n'y a que le gestionnaire local et le co-gestionnaire local" in page_text(pilot)
     register_demo_sender(demo_credentials)
     app = ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
     async with app.run_test(size=SIZE) as pilot:
@@ -719,24 +789,27 @@ async def test_plain_user_sees_pages_read_only(app: ExpeditoApp,
 
 
 def test_current_credentials_are_summarised_in_any_language_or_left_as_they_were(
-        demo_credentials: DemoCredentials) -> None:
+    demo_credentials: DemoCredentials,
+) -> None:
     """What ``current_credential`` says of the channel's key and certificate, and that a
     stored key refused by today's rules gives None (the caller keeps its summary) rather
     than stopping the wizard."""
     key = demo_credentials.ssh_public_key.read_bytes()
     said = current_credential(SSH_KEY, key, Translator("en"))
     assert said is not None and said.summary.startswith("Current key: ssh-ed25519 SHA256:")
-    cert = current_credential(CERTIFICATE, demo_credentials.certificate_der.read_bytes(),
-                              Translator("de"))
+    cert = current_credential(
+        CERTIFICATE, demo_credentials.certificate_der.read_bytes(), Translator("de")
+    )
     assert cert is not None and cert.summary.startswith(
-        "Aktuelles Zertifikat: Didier Expéditeur (Signature), läuft ab am ")
-    assert current_credential(SSH_KEY, b"ssh-dss AAAAB3NzaC1kc3MAAACBAP", Translator("fr")) \
-        is None
+        "Aktuelles Zertifikat: Didier Expéditeur (Signature), läuft ab am "
+    )
+    assert current_credential(SSH_KEY, b"ssh-dss AAAAB3NzaC1kc3MAAACBAP", Translator("fr")) is None
     assert current_credential(CERTIFICATE, b"not a certificate", Translator("fr")) is None
 
 
 async def test_language_switch_on_the_confirmation_keeps_it_and_confirmer_stores(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     """F2 on the Confirmation stays on it, showing the same in Dutch; F7 stores (it went back
     to the user-name step, and then F7 gave an empty Confirmation where Confirmer did
     nothing)."""
@@ -761,7 +834,8 @@ async def test_language_switch_on_the_confirmation_keeps_it_and_confirmer_stores
 
 
 async def test_language_switch_on_the_user_step_then_f7_gives_a_full_confirmation(
-        app: ExpeditoApp, demo_credentials: DemoCredentials) -> None:
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_user_step(pilot, demo_credentials)
         await pilot.press("f2")  # Nederlands

@@ -16,9 +16,12 @@ def test_a_new_person_is_checked_before_anything_is_stored(demo: SqliteDatabase)
     with pytest.raises(ValidationErrors) as info:
         users.give_access(person_id("dieter"), qualite_id(), UTILISATEUR, new_person=bad)
     assert {(e.field, e.code) for e in info.value.errors} == {
-        ("login", "field.required"), ("first_name", "field.required"),
-        ("title", "contact.title"), ("language", "language.unknown"),
-        ("email", "email.invalid")}
+        ("login", "field.required"),
+        ("first_name", "field.required"),
+        ("title", "contact.title"),
+        ("language", "language.unknown"),
+        ("email", "email.invalid"),
+    }
     weak = users.NewPerson("nina", "nina1234567", "Nina", "Nouveau", "nina@demo.be")
     with pytest.raises(ValidationErrors) as info:
         users.give_access(person_id("dieter"), qualite_id(), UTILISATEUR, new_person=weak)

@@ -76,18 +76,26 @@ class ExpeditoApp(App[None]):
         Binding("f2", "next_language", "Langue", id="app.language"),
         Binding("f10", "quit", "Quitter", id="app.quit"),
         Binding("ctrl+q", "quit", "Quitter", id="app.quit_ctrl", show=False, priority=True),
-        Binding("ctrl+p", "command_palette", "Commandes", id="app.palette", show=False,
-                priority=True),
+        Binding(
+            "ctrl+p", "command_palette", "Commandes", id="app.palette", show=False, priority=True
+        ),
     ]
 
     sync_status: reactive[SyncStatus] = reactive(SyncStatus("", ""))
     """The countdown (``#countdown`` in the header); set with ``set_sync_status``."""
 
-    def __init__(self, db_path: Path | None = None, demo: bool = False,
-                 ansi: bool | None = None, serve: bool = False,
-                 open_store: Callable[[], Path] | None = None,
-                 service_config: ConfigFactory | None = None, clock: Clock | None = None,
-                 schedule: Schedule | None = None, keymap: Keymap | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path | None = None,
+        demo: bool = False,
+        ansi: bool | None = None,
+        serve: bool = False,
+        open_store: Callable[[], Path] | None = None,
+        service_config: ConfigFactory | None = None,
+        clock: Clock | None = None,
+        schedule: Schedule | None = None,
+        keymap: Keymap | None = None,
+    ) -> None:
         """``open_store`` opens the database; it runs in a thread once the login screen is
         painted (``None``: the store is already open, as in tests).
 
@@ -122,9 +130,15 @@ class ExpeditoApp(App[None]):
         if self._ansi:
             self.theme = ANSI_THEME
         if self.keymap.problems:
-            self.notify(self.t("keymap.problems", path=str(self.keymap.path or ""),
-                               problems="; ".join(self.keymap.problems)),
-                        severity="warning", timeout=20)
+            self.notify(
+                self.t(
+                    "keymap.problems",
+                    path=str(self.keymap.path or ""),
+                    problems="; ".join(self.keymap.problems),
+                ),
+                severity="warning",
+                timeout=20,
+            )
         self.set_interval(1, self.tick_countdown)  # the only timer: 1 Hz
         self.tick_countdown()
         if self.store_ready.is_set():
@@ -137,16 +151,20 @@ class ExpeditoApp(App[None]):
     def start_store(self) -> None:
         """Open the store in a thread (called once the first screen is painted)."""
         if not self.store_ready.is_set() and self._open_store is not None:
-            self.run_worker(self._open_store_thread, thread=True, exclusive=True,
-                            exit_on_error=False, group="store")
+            self.run_worker(
+                self._open_store_thread,
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
+                group="store",
+            )
 
     def _open_store_thread(self) -> None:
         assert self._open_store is not None
         try:
             self.db_path = self._open_store()
         except OSError as exc:
-            self.call_from_thread(self.exit, 2,
-                                  f"expedito: cannot open the database: {exc}")
+            self.call_from_thread(self.exit, 2, f"expedito: cannot open the database: {exc}")
             return
         self.store_ready.set()
         self.call_from_thread(self._store_opened)
@@ -161,20 +179,27 @@ class ExpeditoApp(App[None]):
 
     def _start_back_office(self) -> None:
         if self.back_office.serve:
-            self.run_worker(self._start_services_thread, thread=True, exclusive=True,
-                            exit_on_error=False, group="services")
+            self.run_worker(
+                self._start_services_thread,
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
+                group="services",
+            )
 
     def _start_services_thread(self) -> None:
         # post_message, not call_from_thread: thread-safe and it does not wait for this
         # loop (which may be stopping, with the app waiting for the services to stop)
-        self.back_office.start(self.db_path,
-                               lambda notice: self.post_message(SyncCompleted(notice)))
+        self.back_office.start(
+            self.db_path, lambda notice: self.post_message(SyncCompleted(notice))
+        )
         self.post_message(BackOfficeStarted(self.back_office.sftp_error))
 
     def on_back_office_started(self, event: BackOfficeStarted) -> None:
         if event.error is not None:
-            self.notify(self.t("sync.sftp_failed", error=str(event.error)), severity="warning",
-                        timeout=10)
+            self.notify(
+                self.t("sync.sftp_failed", error=str(event.error)), severity="warning", timeout=10
+            )
         self.tick_countdown()
 
     def tick_countdown(self) -> None:
@@ -182,8 +207,13 @@ class ExpeditoApp(App[None]):
         in this process, a look at whether another process finished the last slot."""
         self.sync_status = self.back_office.countdown(self.t)
         if self.store_ready.is_set() and (slot := self.back_office.poll_due()) is not None:
-            self.run_worker(partial(self._check_slot_thread, slot), thread=True,
-                            exclusive=True, exit_on_error=False, group="sync-poll")
+            self.run_worker(
+                partial(self._check_slot_thread, slot),
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
+                group="sync-poll",
+            )
 
     def _check_slot_thread(self, slot: datetime) -> None:
         notice = self.back_office.check_slot(slot)
@@ -207,9 +237,12 @@ class ExpeditoApp(App[None]):
 
     # --- the guard: an unexpected exception does not end the session ------------------------
 
-    async def run_action(self, action: str | ActionParseResult,
-                         default_namespace: DOMNode | None = None,
-                         namespaces: Mapping[str, DOMNode] | None = None) -> bool:
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
         """Every key's action runs here: one that raises is reported, and the app goes on
         (Textual would end it, and over SSH drop the operator to the shell)."""
         try:
@@ -284,8 +317,9 @@ class ExpeditoApp(App[None]):
                 await portal.set_context(self.ctx)
 
         ctx = self.ctx
-        self.push_screen(QualiteChoiceScreen(ctx.session.roles, self.lang,
-                                             current=ctx.qualite.id), chosen)
+        self.push_screen(
+            QualiteChoiceScreen(ctx.session.roles, self.lang, current=ctx.qualite.id), chosen
+        )
 
     def on_page_context_changed(self, event: Page.ContextChanged) -> None:
         if self.ctx is not None:
@@ -338,13 +372,18 @@ class ExpeditoApp(App[None]):
         seen: set[str] = set()
         lines: list[str] = []
         for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
-            if not enabled or binding.action in seen or not (binding.show or binding.id in (
-                    "app.palette", "shell.back")):
+            if (
+                not enabled
+                or binding.action in seen
+                or not (binding.show or binding.id in ("app.palette", "shell.back"))
+            ):
                 continue
             seen.add(binding.action)
-            keys = ", ".join(self.get_key_display(b) for _n, b, _e, _t
-                             in self.screen.active_bindings.values()
-                             if b.action == binding.action)
+            keys = ", ".join(
+                self.get_key_display(b)
+                for _n, b, _e, _t in self.screen.active_bindings.values()
+                if b.action == binding.action
+            )
             lines.append(f"{keys:<12} {describe(binding, self.lang)}")
         return "\n".join([self.t("help.keys_heading"), *lines, "", self.t("help.navigation")])
 
@@ -374,8 +413,13 @@ class ExpeditoApp(App[None]):
         self.lang = lang
 
     def remember_language(self, person_id: int, lang: str) -> None:
-        self.run_worker(lambda: _store_language(person_id, lang), thread=True,
-                        exclusive=True, exit_on_error=False, group="language")
+        self.run_worker(
+            lambda: _store_language(person_id, lang),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group="language",
+        )
 
     # --- quit ---------------------------------------------------------------------------------
 
@@ -392,8 +436,7 @@ class ExpeditoApp(App[None]):
         from tui.widgets.dialogs import ConfirmDialog
 
         t = self.t
-        self.push_screen(ConfirmDialog(t("quit.question"), t("quit.yes"), t("quit.no")),
-                         answered)
+        self.push_screen(ConfirmDialog(t("quit.question"), t("quit.yes"), t("quit.no")), answered)
 
 
 if TYPE_CHECKING:
@@ -406,15 +449,22 @@ def _store_language(person_id: int, lang: str) -> None:
     set_language(person_id, lang)
 
 
-def startup_app(startup: Startup, clock: Clock | None = None,
-                keymap: Keymap | None = None) -> ExpeditoApp:
+def startup_app(
+    startup: Startup, clock: Clock | None = None, keymap: Keymap | None = None
+) -> ExpeditoApp:
     """The app as the command line asks (``tui.startup``): it opens the store in a thread once
     the login screen is painted; its countdown, its pages and the services it runs share
     ``startup.schedule``. ``clock``: tests freeze the time. ``keymap``: the operator's keys
     (``tui.keymap.load_keymap()``)."""
-    return ExpeditoApp(demo=startup.demo, serve=startup.serve, open_store=startup.open_store,
-                       service_config=startup.service_config, clock=clock,
-                       schedule=startup.schedule, keymap=keymap)
+    return ExpeditoApp(
+        demo=startup.demo,
+        serve=startup.serve,
+        open_store=startup.open_store,
+        service_config=startup.service_config,
+        clock=clock,
+        schedule=startup.schedule,
+        keymap=keymap,
+    )
 
 
 def run_app(startup: Startup) -> int:

@@ -100,8 +100,13 @@ class SyncStatus(NamedTuple):
 class BackOffice:
     """The services the app runs (or not), and what the countdown and the pages need."""
 
-    def __init__(self, serve: bool, config: ConfigFactory | None = None,
-                 clock: Clock | None = None, schedule: Schedule | None = None) -> None:
+    def __init__(
+        self,
+        serve: bool,
+        config: ConfigFactory | None = None,
+        clock: Clock | None = None,
+        schedule: Schedule | None = None,
+    ) -> None:
         self.serve = serve and config is not None
         self._config = config
         self._clock_given = clock is not None
@@ -126,8 +131,9 @@ class BackOffice:
 
         config = self._config(db_path)
         if config.schedule != self.schedule:
-            raise ValueError(f"the services' schedule {config.schedule} is not the "
-                             f"countdown's {self.schedule}")
+            raise ValueError(
+                f"the services' schedule {config.schedule} is not the countdown's {self.schedule}"
+            )
         if self._clock_given and config.clock is None:
             config = replace(config, clock=self.clock)
 
@@ -225,8 +231,10 @@ class BackOffice:
     def countdown(self, t: Translator) -> SyncStatus:
         """``Prochaine synchronisation à 14:30 — dans 12:34`` and its short form ``Synchro
         14:30 — 12:34`` (with a note without SFTP)."""
-        values = {"time": f"{self.next_slot():%H:%M}",
-                  "remaining": format_remaining(self.seconds_to_next())}
+        values = {
+            "time": f"{self.next_slot():%H:%M}",
+            "remaining": format_remaining(self.seconds_to_next()),
+        }
         status = SyncStatus(t("sync.countdown", **values), t("sync.countdown_short", **values))
         if self.sftp_error is not None:
             note = t("sync.sftp_off")

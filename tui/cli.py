@@ -28,16 +28,24 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         description="Gestion d'accès pour Entreprises et Organisations — Messages structurés "
         "(SFTP) in the terminal.",
     )
-    parser.add_argument("--db", metavar="PATH",
-                        help="SQLite database file (default: $EXPEDITO_DB, else the user data "
-                        "directory)")
-    parser.add_argument("--demo", action="store_true",
-                        help=f"open a demo database in {DEMO_DIR} (created and seeded when "
-                        "missing) and write the demo key and certificate there")
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite database file (default: $EXPEDITO_DB, else the user data directory)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"open a demo database in {DEMO_DIR} (created and seeded when "
+        "missing) and write the demo key and certificate there",
+    )
     parser.add_argument("--no-mouse", action="store_true", help="run with the mouse off")
-    parser.add_argument("--no-serve", action="store_true",
-                        help="do not run the sync worker and SFTP server in this process "
-                        "(when 'expedito serve' already runs on the database)")
+    parser.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="do not run the sync worker and SFTP server in this process "
+        "(when 'expedito serve' already runs on the database)",
+    )
     add_service_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("app", help="open the terminal app (the default)")
@@ -45,16 +53,20 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="batch files sent over the SFTP channel")
     actions = batch.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
     prepare = actions.add_parser(
-        "prepare", help="write a named and signed FI/FS/GO set, ready to upload",
+        "prepare",
+        help="write a named and signed FI/FS/GO set, ready to upload",
         description="Write a correctly named FI/FS/GO set, signed with the channel's "
         "certificate, ready to upload (the GO file last). With --demo, the demo database, "
-        "certificate and key are used.")
+        "certificate and key are used.",
+    )
     send = actions.add_parser(
-        "send", help="prepare a set, upload it over SFTP (the GO last), wait for its ACRF",
+        "send",
+        help="prepare a set, upload it over SFTP (the GO last), wait for its ACRF",
         description="Prepare the set as 'batch prepare' does, upload it over SFTP with the GO "
         "last, wait for its acknowledgement (ACRF), check the ACRF's signature against the "
         "service's certificate and print the outcome. Exit status: 0 accepted, 1 rejected, "
-        "2 could not send.")
+        "2 could not send.",
+    )
     show = actions.add_parser("show", help="print an ACRF (acknowledgement) readably")
     if with_batch:
         from sync.intake.prepare import add_arguments
@@ -63,13 +75,20 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         add_arguments(prepare)
         add_send_arguments(send)
         add_show_arguments(show)
-    serve = sub.add_parser("serve", help="run the synchronisation worker and the SFTP server "
-                           "without the app")
+    serve = sub.add_parser(
+        "serve", help="run the synchronisation worker and the SFTP server without the app"
+    )
     add_service_options(serve, suppress=True)
-    serve.add_argument("--metrics", metavar="HOST:PORT",
-                       help="serve Prometheus metrics there (e.g. 127.0.0.1:9108)")
-    report = sub.add_parser("report", help="reports for scripts: certificates about to expire, "
-                            "sets received (CSV or JSON on stdout)")
+    serve.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics there (e.g. 127.0.0.1:9108)",
+    )
+    report = sub.add_parser(
+        "report",
+        help="reports for scripts: certificates about to expire, "
+        "sets received (CSV or JSON on stdout)",
+    )
     from tui.report_cli import add_report_arguments
 
     add_report_arguments(report)
@@ -81,25 +100,47 @@ def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False)
 
     On the subcommand the defaults are suppressed so they do not hide values given before it.
     """
+
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
 
-    parser.add_argument("--host", default=default("127.0.0.1"),
-                        help="SFTP server address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=default(8022),
-                        help="SFTP server port (default 8022; 0 picks a free one)")
-    parser.add_argument("--period", type=int, default=default(DEFAULT_PERIOD),
-                        metavar="MINUTES",
-                        help="synchronisation period in minutes, dividing 60 (default "
-                        f"{DEFAULT_PERIOD}: on the hour and the half hour)")
-    parser.add_argument("--homes", metavar="DIR", default=default(None),
-                        help="where the SFTP homes are (default: the user data directory)")
+    parser.add_argument(
+        "--host", default=default("127.0.0.1"), help="SFTP server address (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=default(8022),
+        help="SFTP server port (default 8022; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--period",
+        type=int,
+        default=default(DEFAULT_PERIOD),
+        metavar="MINUTES",
+        help="synchronisation period in minutes, dividing 60 (default "
+        f"{DEFAULT_PERIOD}: on the hour and the half hour)",
+    )
+    parser.add_argument(
+        "--homes",
+        metavar="DIR",
+        default=default(None),
+        help="where the SFTP homes are (default: the user data directory)",
+    )
     add_limit_options(parser, suppress)
-    parser.add_argument("--service-cert", metavar="CERT", default=default(None),
-                        help="the service's own signing certificate, which signs each ACRF "
-                        "(default: made on first start, next to the host key)")
-    parser.add_argument("--service-key", metavar="KEY", default=default(None),
-                        help="the private key of --service-cert (PEM or DER, unencrypted)")
+    parser.add_argument(
+        "--service-cert",
+        metavar="CERT",
+        default=default(None),
+        help="the service's own signing certificate, which signs each ACRF "
+        "(default: made on first start, next to the host key)",
+    )
+    parser.add_argument(
+        "--service-key",
+        metavar="KEY",
+        default=default(None),
+        help="the private key of --service-cert (PEM or DER, unencrypted)",
+    )
 
 
 def add_limit_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -112,15 +153,19 @@ def add_limit_options(parser: argparse.ArgumentParser, suppress: bool = False) -
                 return option.parse(text)
             except ValueError as exc:
                 raise argparse.ArgumentTypeError(str(exc)) from None
+
         return parse
 
     for option in limit_options():
         unit = "" if option.unit == "start:rate:full" else f" {option.unit}"
-        parser.add_argument(option.option, dest=option.field, type=parser_of(option),
-                            metavar=option.unit.upper().replace(" ", "_"),
-                            default=argparse.SUPPRESS if suppress else None,
-                            help=f"{option.help} (default {format_default(option)}{unit})"
-                            .replace("%", "%%"))
+        parser.add_argument(
+            option.option,
+            dest=option.field,
+            type=parser_of(option),
+            metavar=option.unit.upper().replace(" ", "_"),
+            default=argparse.SUPPRESS if suppress else None,
+            help=f"{option.help} (default {format_default(option)}{unit})".replace("%", "%%"),
+        )
 
 
 def serve(startup: Startup, db_path: Path) -> int:
@@ -156,12 +201,17 @@ def serve(startup: Startup, db_path: Path) -> int:
         next_slot = services.worker.next_slot()
         print(f"Database: {db_path}")
         print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
-        print(f"Service certificate (signs each ACRF): SHA256 "
-              f"{services.signer.certificate.fingerprint(hashes.SHA256()).hex(':')}")
+        print(
+            f"Service certificate (signs each ACRF): SHA256 "
+            f"{services.signer.certificate.fingerprint(hashes.SHA256()).hex(':')}"
+        )
         print(f"Homes: {services.config.homes_root}")
         print(f"Batch intake: sets kept in {services.intake.spool_root}")
-        print(f"Next synchronisation at {next_slot:%H:%M} "
-              f"(every {services.config.schedule.period} minutes)", flush=True)
+        print(
+            f"Next synchronisation at {next_slot:%H:%M} "
+            f"(every {services.config.schedule.period} minutes)",
+            flush=True,
+        )
         try:
             if metrics is not None:
                 metrics_host, metrics_port = await asyncio.to_thread(metrics.start)

@@ -23,14 +23,23 @@ class PortalCommands(Provider):
 
             for page_id in pages:
                 title = t(PAGES[page_id].title_key)
-                commands.append((t("command.open", page=title),
-                                 partial(app.open_page, page_id), t(PAGES[page_id].help_key)))
+                commands.append(
+                    (
+                        t("command.open", page=title),
+                        partial(app.open_page, page_id),
+                        t(PAGES[page_id].help_key),
+                    )
+                )
         if app.has_other_qualites():
-            commands.append((t("key.shell.qualite"), app.action_switch_qualite,
-                             t("help.qualite")))
+            commands.append((t("key.shell.qualite"), app.action_switch_qualite, t("help.qualite")))
         for lang in LANGUAGES:
-            commands.append((t("command.language", language=LANGUAGE_NAMES[lang]),
-                             partial(app.action_language, lang), lang.upper()))
+            commands.append(
+                (
+                    t("command.language", language=LANGUAGE_NAMES[lang]),
+                    partial(app.action_language, lang),
+                    lang.upper(),
+                )
+            )
         commands.append((t("key.app.help"), app.action_help, "F1"))
         commands.append((t("key.app.quit"), app.action_quit, "F10"))
         return commands

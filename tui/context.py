@@ -82,7 +82,6 @@ def portal_app(node: DOMNode) -> PortalApp:
     return app
 
 
-
 @dataclass(frozen=True)
 class AppContext:
     """The session, the chosen qualité and role, the language, the sender status.
@@ -131,8 +130,9 @@ class AppContext:
     def refreshed(self, session: SessionInfo) -> AppContext:
         """New personal data or roles, read again; the session keeps its opening time (only a
         password change renews it, see ``store.personal.change_password``)."""
-        return self.with_session(replace(session,
-                                          password_changed_at=self.session.password_changed_at))
+        return self.with_session(
+            replace(session, password_changed_at=self.session.password_changed_at)
+        )
 
     def tr(self, key: str, /, **params: Any) -> str:
         return Translator(self.lang)(key, **params)

@@ -27,6 +27,10 @@ def person_title(t: Translator, title: str) -> str:
 
 def qualite_line(t: Translator, qualite: QualiteInfo) -> str:
     """``Dénomination: …; Numéro d'entreprise: …; Qualité: …; Matricule ONSS: …``."""
-    return t("shell.qualite_line", name=qualite.organisation.name,
-             kbo=qualite.organisation.kbo_display, kind=qualite_kind(t, qualite.kind),
-             onss=qualite.onss_display or "-")
+    return t(
+        "shell.qualite_line",
+        name=qualite.organisation.name,
+        kbo=qualite.organisation.kbo_display,
+        kind=qualite_kind(t, qualite.kind),
+        onss=qualite.onss_display or "-",
+    )

@@ -25,14 +25,19 @@ FORMATS = ("csv", "json")
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     kinds = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
-    certificates = kinds.add_parser("certificates",
-                                    help="channels whose certificate expires soon")
-    certificates.add_argument("--within", type=int, default=60, metavar="DAYS",
-                              help="expiring within DAYS days, or expired (default 60)")
+    certificates = kinds.add_parser("certificates", help="channels whose certificate expires soon")
+    certificates.add_argument(
+        "--within",
+        type=int,
+        default=60,
+        metavar="DAYS",
+        help="expiring within DAYS days, or expired (default 60)",
+    )
     certificates.add_argument("--format", choices=FORMATS, default="csv")
     sets = kinds.add_parser("sets", help="sets received since a date")
-    sets.add_argument("--since", required=True, metavar="DATE", type=_date,
-                      help="YYYY-MM-DD (or YYYYMMDD)")
+    sets.add_argument(
+        "--since", required=True, metavar="DATE", type=_date, help="YYYY-MM-DD (or YYYYMMDD)"
+    )
     sets.add_argument("--format", choices=FORMATS, default="csv")
 
 
@@ -49,7 +54,7 @@ def run_report(args: argparse.Namespace) -> int:
     from store.db import close_database, open_database, resolve_db_path
     from store.ops import expiring_certificates, sets_since
 
-    path: Path = (Path(args.db).expanduser() if args.db else resolve_db_path(None))
+    path: Path = Path(args.db).expanduser() if args.db else resolve_db_path(None)
     if not path.is_file():
         print(f"expedito report: no database at {path} (--db)", file=sys.stderr)
         return 2
@@ -58,8 +63,11 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     open_database(path)
     try:
-        rows: Sequence[Any] = (expiring_certificates(args.within) if args.report ==
-                               "certificates" else sets_since(args.since))
+        rows: Sequence[Any] = (
+            expiring_certificates(args.within)
+            if args.report == "certificates"
+            else sets_since(args.since)
+        )
     finally:
         close_database()
     write(rows, args.format, sys.stdout, _columns(args.report))
@@ -84,8 +92,11 @@ def _plain(value: object) -> object:
 
 
 def write(rows: Sequence[Any], layout: str, out: Any, columns: list[str]) -> None:
-    records = [{key: _plain(value) for key, value in asdict(row).items()}
-               for row in rows if is_dataclass(row) and not isinstance(row, type)]
+    records = [
+        {key: _plain(value) for key, value in asdict(row).items()}
+        for row in rows
+        if is_dataclass(row) and not isinstance(row, type)
+    ]
     if layout == "json":
         json.dump(records, out, ensure_ascii=False, indent=1)
         out.write("\n")
@@ -93,6 +104,9 @@ def write(rows: Sequence[Any], layout: str, out: Any, columns: list[str]) -> Non
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for record in records:
-        writer.writerow([" ".join(value) if isinstance(value, list) else
-                         "" if value is None else value for value in
-                         (record[column] for column in columns)])
+        writer.writerow(
+            [
+                " ".join(value) if isinstance(value, list) else "" if value is None else value
+                for value in (record[column] for column in columns)
+            ]
+        )

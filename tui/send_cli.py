@@ -44,37 +44,79 @@ def add_send_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", required=True, help="the SFTP server")
     parser.add_argument("--port", type=int, default=8022, help="its port (default 8022)")
     parser.add_argument("--user", required=True, help="the technical user name")
-    parser.add_argument("--identity", type=Path, required=True, metavar="SSHKEY",
-                        help="the SSH private key registered on the channel")
-    parser.add_argument("--known-hosts", type=Path, metavar="FILE",
-                        default=Path.home() / ".ssh" / "known_hosts",
-                        help="where the server's host key is (default ~/.ssh/known_hosts)")
-    parser.add_argument("--host-key-fingerprint", metavar="SHA256:…",
-                        help="the host key's fingerprint as 'expedito serve' prints it, "
-                        "instead of known_hosts")
-    parser.add_argument("--service-cert", type=Path, metavar="CERT",
-                        help="the service's certificate, which signs the ACRF (default: "
-                        f"~/{SERVICE_CERTIFICATE_FILE}, else the database's)")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="return once the set is uploaded, without waiting for the ACRF")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"how long to wait for the ACRF (default {DEFAULT_TIMEOUT:.0f})")
-    parser.add_argument("--lang", choices=LANGUAGES,
-                        help="language of the outcome (default: from LANG, else French)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show a progress bar (default: on a terminal, for sets of 1 MB "
-                        "and more)")
+    parser.add_argument(
+        "--identity",
+        type=Path,
+        required=True,
+        metavar="SSHKEY",
+        help="the SSH private key registered on the channel",
+    )
+    parser.add_argument(
+        "--known-hosts",
+        type=Path,
+        metavar="FILE",
+        default=Path.home() / ".ssh" / "known_hosts",
+        help="where the server's host key is (default ~/.ssh/known_hosts)",
+    )
+    parser.add_argument(
+        "--host-key-fingerprint",
+        metavar="SHA256:…",
+        help="the host key's fingerprint as 'expedito serve' prints it, instead of known_hosts",
+    )
+    parser.add_argument(
+        "--service-cert",
+        type=Path,
+        metavar="CERT",
+        help="the service's certificate, which signs the ACRF (default: "
+        f"~/{SERVICE_CERTIFICATE_FILE}, else the database's)",
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return once the set is uploaded, without waiting for the ACRF",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long to wait for the ACRF (default {DEFAULT_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="language of the outcome (default: from LANG, else French)",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: on a terminal, for sets of 1 MB and more)",
+    )
 
 
 def add_show_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("acrf", type=Path, metavar="ACRF-FILE",
-                        help="an FO.ACRF file (its FS.ACRF beside it is checked too)")
-    parser.add_argument("--service-cert", type=Path, metavar="CERT",
-                        help="the service's certificate to check the FS.ACRF against")
-    parser.add_argument("--lang", choices=LANGUAGES,
-                        help="language (default: from LANG, else French)")
-    parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the database to take the service's certificate from")
+    parser.add_argument(
+        "acrf",
+        type=Path,
+        metavar="ACRF-FILE",
+        help="an FO.ACRF file (its FS.ACRF beside it is checked too)",
+    )
+    parser.add_argument(
+        "--service-cert",
+        type=Path,
+        metavar="CERT",
+        help="the service's certificate to check the FS.ACRF against",
+    )
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, help="language (default: from LANG, else French)"
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the database to take the service's certificate from",
+    )
 
 
 def user_language(given: str | None = None) -> str:
@@ -113,8 +155,7 @@ def run_send(args: argparse.Namespace, db_path: Path | None) -> int:
         return _fail("send", str(exc))
 
 
-def _send(args: argparse.Namespace, prepared: object, service: object,
-          t: Translator) -> int:
+def _send(args: argparse.Namespace, prepared: object, service: object, t: Translator) -> int:
     from cryptography import x509
 
     from store.batchnames import FOLDER_OF_ENV, OUT_FOLDER_OF
@@ -133,8 +174,14 @@ def _send(args: argparse.Namespace, prepared: object, service: object,
     assert isinstance(prepared, PreparedSet)
     folder = FOLDER_OF_ENV[args.env]
     out_folder = OUT_FOLDER_OF[folder]
-    target = Target(args.host, args.port, args.user, args.identity.expanduser(),
-                    args.known_hosts.expanduser(), args.host_key_fingerprint)
+    target = Target(
+        args.host,
+        args.port,
+        args.user,
+        args.identity.expanduser(),
+        args.known_hosts.expanduser(),
+        args.host_key_fingerprint,
+    )
     go = prepared.go.name
     started = time.monotonic()
     with open_sftp(connect(target)) as sftp:
@@ -142,8 +189,9 @@ def _send(args: argparse.Namespace, prepared: object, service: object,
         total = sum(path.stat().st_size for path in prepared.paths)
         with _progress(total, args.progress) as progress:
             upload(sftp, folder, prepared.paths, progress)
-        print(t("send.sent", set=go, folder=folder, host=target.host_entry,
-                count=len(prepared.paths)))
+        print(
+            t("send.sent", set=go, folder=folder, host=target.host_entry, count=len(prepared.paths))
+        )
         if args.no_wait:
             return 0
         answer = wait_for_acrf(sftp, out_folder, go, before, started + args.timeout)
@@ -197,9 +245,11 @@ def _service_certificate(given: Path | None, db_path: Path | None) -> object:
             close_database()
         if der is not None:
             return x509.load_der_x509_certificate(der)
-    raise SendError("no service certificate to check the ACRF against: save it from "
-                    f"Aperçu (F6, ~/{SERVICE_CERTIFICATE_FILE}) or give --service-cert "
-                    "(or --no-wait)")
+    raise SendError(
+        "no service certificate to check the ACRF against: save it from "
+        f"Aperçu (F6, ~/{SERVICE_CERTIFICATE_FILE}) or give --service-cert "
+        "(or --no-wait)"
+    )
 
 
 @contextmanager
@@ -219,9 +269,15 @@ def _progress(total: int, wanted: bool | None) -> Iterator[Progress | None]:
         TransferSpeedColumn,
     )
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=False)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
     task = bar.add_task("upload", total=total)
     done: dict[str, int] = {}
 
@@ -254,8 +310,12 @@ def run_show(args: argparse.Namespace, db_path: Path | None) -> int:
     if signature is not None and signature.is_file():
         try:
             service = _service_certificate(args.service_cert, db_path)
-            verify_acrf(xml, signature.read_bytes(), service,  # type: ignore[arg-type]
-                        path.name)
+            verify_acrf(
+                xml,
+                signature.read_bytes(),
+                service,  # type: ignore[arg-type]
+                path.name,
+            )
             checked = True
         except SendError as exc:
             print_outcome(t, ack, path.name, checked=False)

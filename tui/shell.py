@@ -76,8 +76,10 @@ class PortalScreen(Screen[None]):
 
     def _user_text(self) -> str:
         t, ctx = self.ctx.t, self.ctx
-        return (f"{person_title(t, ctx.person.title)} {ctx.person.full_name} "
-                f"({role_name(t, ctx.role.role)})")
+        return (
+            f"{person_title(t, ctx.person.title)} {ctx.person.full_name} "
+            f"({role_name(t, ctx.role.role)})"
+        )
 
     def _relabel(self) -> None:
         t = self.ctx.t
@@ -90,8 +92,9 @@ class PortalScreen(Screen[None]):
         from store.models import EXPLOITATION
 
         operator = self.ctx.role.role == EXPLOITATION
-        self.query_one(Sidebar).show(menu(self.ctx.status, self.ctx.is_manager, operator),
-                                     self.ctx.t, self.current)
+        self.query_one(Sidebar).show(
+            menu(self.ctx.status, self.ctx.is_manager, operator), self.ctx.t, self.current
+        )
 
     # --- pages --------------------------------------------------------------------------------
 
@@ -236,8 +239,13 @@ class PortalScreen(Screen[None]):
                 kept = {pid: p for pid, p in self._pages.items() if p.KEEP_ON_LANGUAGE_CHANGE}
                 # What was typed and not saved goes to the page built again in the new language.
                 # Pages not built again yet since a previous switch keep what they were given.
-                self._typed.update({pid: typed for pid, p in self._pages.items()
-                                    if pid not in kept and (typed := p.typed_values())})
+                self._typed.update(
+                    {
+                        pid: typed
+                        for pid, p in self._pages.items()
+                        if pid not in kept and (typed := p.typed_values())
+                    }
+                )
                 for kept_page in kept.values():
                     kept_page.language_changed(ctx)
                 focused = self._focus_in_page()
@@ -253,8 +261,11 @@ class PortalScreen(Screen[None]):
         """The id of the focused widget when it is in the page on show (the page's own id
         when the widget has none); None when the keyboard is elsewhere."""
         page, focused = self.page, self.focused
-        if page is None or focused is None or (focused is not page
-                                               and page not in focused.ancestors):
+        if (
+            page is None
+            or focused is None
+            or (focused is not page and page not in focused.ancestors)
+        ):
             return None
         return focused.id or page.id
 

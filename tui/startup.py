@@ -89,8 +89,13 @@ class Startup:
         cert, key = getattr(args, "service_cert", None), getattr(args, "service_key", None)
         if (cert is None) != (key is None):
             raise ValueError("--service-cert and --service-key go together")
-        return ServiceConfig(homes_root=homes, host=args.host, port=args.port,
-                             host_key_path=key_dir / HOST_KEY_NAME, schedule=self.schedule,
-                             service_cert_path=Path(cert).expanduser() if cert else None,
-                             service_key_path=Path(key).expanduser() if key else None,
-                             limits=limits_from_options(vars(args)))
+        return ServiceConfig(
+            homes_root=homes,
+            host=args.host,
+            port=args.port,
+            host_key_path=key_dir / HOST_KEY_NAME,
+            schedule=self.schedule,
+            service_cert_path=Path(cert).expanduser() if cert else None,
+            service_key_path=Path(key).expanduser() if key else None,
+            limits=limits_from_options(vars(args)),
+        )

@@ -64,10 +64,16 @@ class ChannelForm(Widget):
     ChannelForm .form-note { color: $text-muted; margin-top: 1; }
     """
 
-    def __init__(self, t: Translator, kind: str, applications: Iterable[ApplicationInfo],
-                 rivals: Mapping[str, tuple[str, ...]], initial: ChannelInput | None = None,
-                 loaded: Mapping[str, LoadedCredential] | None = None,
-                 id: str | None = "channel-form") -> None:
+    def __init__(
+        self,
+        t: Translator,
+        kind: str,
+        applications: Iterable[ApplicationInfo],
+        rivals: Mapping[str, tuple[str, ...]],
+        initial: ChannelInput | None = None,
+        loaded: Mapping[str, LoadedCredential] | None = None,
+        id: str | None = "channel-form",
+    ) -> None:
         super().__init__(id=id)
         self.t = t
         self.kind = kind
@@ -85,29 +91,46 @@ class ChannelForm(Widget):
             yield Label(t("channel.label.connection_type"), classes="form-label", markup=False)
             yield Static(t("channel.internet"), markup=False)
         if kind in NEEDS_KEY:
-            yield CredentialField(SSH_KEY, t, t("credential.ssh_key.label"),
-                                  t("credential.ssh_key.hint"), self.loaded.get(SSH_KEY))
+            yield CredentialField(
+                SSH_KEY,
+                t,
+                t("credential.ssh_key.label"),
+                t("credential.ssh_key.hint"),
+                self.loaded.get(SSH_KEY),
+            )
         if kind in NEEDS_CERTIFICATE:
             yield Static(t("channel.certificate_warning"), classes="warning", markup=False)
-            yield CredentialField(CERTIFICATE, t, t("credential.certificate.label"),
-                                  t("credential.certificate.hint"),
-                                  self.loaded.get(CERTIFICATE))
+            yield CredentialField(
+                CERTIFICATE,
+                t,
+                t("credential.certificate.label"),
+                t("credential.certificate.hint"),
+                self.loaded.get(CERTIFICATE),
+            )
         if kind == "MQLINK":
             for name in MQ_FIELDS:
                 with Horizontal(classes="form-row"):
-                    yield Label(t(f"channel.label.{name}"), classes="form-label",
-                                markup=False)
-                    yield Input(getattr(self.initial, name, None) or "", id=f"channel-{name}",
-                                compact=True, max_length=48, select_on_focus=False)
-                yield Static("", id=f"channel-{name}-error", classes="field-error",
-                             markup=False)
+                    yield Label(t(f"channel.label.{name}"), classes="form-label", markup=False)
+                    yield Input(
+                        getattr(self.initial, name, None) or "",
+                        id=f"channel-{name}",
+                        compact=True,
+                        max_length=48,
+                        select_on_focus=False,
+                    )
+                yield Static("", id=f"channel-{name}-error", classes="field-error", markup=False)
         yield Static(t("channel.applications_heading"), classes="form-heading", markup=False)
         yield Static(t("channel.applications_text", kind=kind_label(kind)), markup=False)
         yield Static(t("channel.applications_list"), classes="form-heading", markup=False)
         selected = set(self.initial.applications) if self.initial else set()
         yield CheckList(
-            *((application_name(t, a.code, a.name), a.code, a.code in selected)
-              for a in self.applications), id="applications", compact=True)
+            *(
+                (application_name(t, a.code, a.name), a.code, a.code in selected)
+                for a in self.applications
+            ),
+            id="applications",
+            compact=True,
+        )
         yield Static("", id="applications-error", classes="field-error", markup=False)
         yield Vertical(id="preferred")
         yield Static("", id="preferred-error", classes="field-error", markup=False)
@@ -137,17 +160,26 @@ class ChannelForm(Widget):
             kinds = (self.kind, *others)
             rows.append(Static(names[code], classes="preferred-app", markup=False))
             current = self.choices.get(code)
-            rows.append(Horizontal(
-                Label(self.t("channel.preferred_label"), classes="preferred-label",
-                      markup=False),
-                Select([(kind_label(k), k) for k in kinds], prompt=self.t("channel.choose"),
-                       value=current if current in kinds else Select.NULL, compact=True,
-                       id=f"preferred-{code}"),
-                classes="form-row"))
+            rows.append(
+                Horizontal(
+                    Label(
+                        self.t("channel.preferred_label"), classes="preferred-label", markup=False
+                    ),
+                    Select(
+                        [(kind_label(k), k) for k in kinds],
+                        prompt=self.t("channel.choose"),
+                        value=current if current in kinds else Select.NULL,
+                        compact=True,
+                        id=f"preferred-{code}",
+                    ),
+                    classes="form-row",
+                )
+            )
         await box.mount_all(rows)
 
     async def on_selection_list_selected_changed(
-            self, event: SelectionList.SelectedChanged[str]) -> None:
+        self, event: SelectionList.SelectedChanged[str]
+    ) -> None:
         event.stop()
         await self._show_preferred()
 
@@ -169,18 +201,25 @@ class ChannelForm(Widget):
         loaded = self.loaded_credentials()
         certificate = loaded.get(CERTIFICATE)
         selected = self.selected()
+
         def mq(name: str) -> str | None:
             if self.kind != "MQLINK":
                 return None
             return self.query_one(f"#channel-{name}", Input).value.strip() or None
 
         return ChannelInput(
-            kind=self.kind, applications=tuple(selected),
+            kind=self.kind,
+            applications=tuple(selected),
             ssh_key=key_for_service(loaded.get(SSH_KEY)),
             certificate=certificate.raw if certificate is not None else None,
-            preferred=tuple((code, self.choices[code]) for code in selected
-                            if code in self.choices and self.rivals.get(code)),
-            mq_queue_manager=mq("mq_queue_manager"), mq_queue=mq("mq_queue"))
+            preferred=tuple(
+                (code, self.choices[code])
+                for code in selected
+                if code in self.choices and self.rivals.get(code)
+            ),
+            mq_queue_manager=mq("mq_queue_manager"),
+            mq_queue=mq("mq_queue"),
+        )
 
     def loaded_credentials(self) -> dict[str, LoadedCredential]:
         return {f.kind: f.loaded for f in self.credential_fields() if f.loaded is not None}
@@ -209,8 +248,12 @@ class ChannelForm(Widget):
             elif field == "preferred":
                 target = "preferred-error"
                 app = error.params.get("application", "")
-                error = ValidationError(error.code, error.message, error.field,
-                                        **{**error.params, "application": names.get(app, app)})
+                error = ValidationError(
+                    error.code,
+                    error.message,
+                    error.field,
+                    **{**error.params, "application": names.get(app, app)},
+                )
             else:
                 continue
             texts.setdefault(target, []).append(error_text(error, lang))

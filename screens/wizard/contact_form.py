@@ -36,8 +36,12 @@ FIELDS = tuple(name for name, _ in ROWS)
 def contact_values(contact: ContactData) -> dict[str, str]:
     """The contact form's widget ids → their values for ``contact`` (``put_values``)."""
     emails = [*contact.emails, "", "", ""]
-    values = {f"contact-{name}": emails[EMAILS.index(name)] if name in EMAILS
-              else str(getattr(contact, name)) for name, _ in ROWS}
+    values = {
+        f"contact-{name}": emails[EMAILS.index(name)]
+        if name in EMAILS
+        else str(getattr(contact, name))
+        for name, _ in ROWS
+    }
     values["contact-title"] = values["contact-title"] or TITLES[0]
     values["contact-language"] = values["contact-language"] or LANGUAGES[0]
     return values
@@ -58,8 +62,13 @@ class ContactForm(Widget):
     ContactForm .form-note.-first { margin-top: 1; }
     """
 
-    def __init__(self, t: Translator, initial: ContactData | None = None, read_only: bool = False,
-                 id: str | None = "contact-form") -> None:
+    def __init__(
+        self,
+        t: Translator,
+        initial: ContactData | None = None,
+        read_only: bool = False,
+        id: str | None = "contact-form",
+    ) -> None:
         super().__init__(id=id)
         self.t = t
         self.initial = initial
@@ -74,26 +83,41 @@ class ContactForm(Widget):
         yield Static(t("contact.identification"), classes="form-heading", markup=False)
         for name, label_key in ROWS:
             with Horizontal(classes="form-row"):
-                yield Label(t(label_key) if label_key else "", classes="form-label",
-                            markup=False)
+                yield Label(t(label_key) if label_key else "", classes="form-label", markup=False)
                 if name == "title":
-                    yield Select([(title, title) for title in TITLES], allow_blank=False,
-                                 value=self._value(name) or TITLES[0], compact=True,
-                                 id="contact-title", disabled=self.read_only)
+                    yield Select(
+                        [(title, title) for title in TITLES],
+                        allow_blank=False,
+                        value=self._value(name) or TITLES[0],
+                        compact=True,
+                        id="contact-title",
+                        disabled=self.read_only,
+                    )
                 elif name == "language":
-                    yield Select([(LANGUAGE_LABELS[code], code) for code in LANGUAGES],
-                                 allow_blank=False, value=self._value(name) or LANGUAGES[0],
-                                 compact=True, id="contact-language", disabled=self.read_only)
+                    yield Select(
+                        [(LANGUAGE_LABELS[code], code) for code in LANGUAGES],
+                        allow_blank=False,
+                        value=self._value(name) or LANGUAGES[0],
+                        compact=True,
+                        id="contact-language",
+                        disabled=self.read_only,
+                    )
                 else:
-                    yield Input(self._value(name), id=f"contact-{name}", compact=True,
-                                max_length=FIELD_MAX, disabled=self.read_only,
-                                select_on_focus=False)
+                    yield Input(
+                        self._value(name),
+                        id=f"contact-{name}",
+                        compact=True,
+                        max_length=FIELD_MAX,
+                        disabled=self.read_only,
+                        select_on_focus=False,
+                    )
             yield Static("", id=f"contact-{name}-error", classes="field-error", markup=False)
         yield Static(t("form.required_note"), classes="form-note -first", markup=False)
         yield Static(t("contact.email_note"), classes="form-note", markup=False)
 
     def value(self) -> ContactData:
         """What the form holds now, as typed (not yet validated)."""
+
         def text(name: str) -> str:
             return self.query_one(f"#contact-{name}", Input).value
 
@@ -102,10 +126,16 @@ class ContactForm(Widget):
             return selected if isinstance(selected, str) else ""
 
         return ContactData(
-            last_name=text("last_name"), first_name=text("first_name"), title=choice("title"),
-            function=text("function"), language=choice("language"), phone=text("phone"),
-            fax=text("fax"), mobile=text("mobile"),
-            emails=tuple(text(name) for name in EMAILS if text(name).strip()))
+            last_name=text("last_name"),
+            first_name=text("first_name"),
+            title=choice("title"),
+            function=text("function"),
+            language=choice("language"),
+            phone=text("phone"),
+            fax=text("fax"),
+            mobile=text("mobile"),
+            emails=tuple(text(name) for name in EMAILS if text(name).strip()),
+        )
 
     def clear_errors(self) -> None:
         for error in self.query(".field-error"):
@@ -118,8 +148,11 @@ class ContactForm(Widget):
         self.clear_errors()
         shown: dict[str, list[str]] = {}
         for error in errors:
-            field = error.field if error.field in FIELDS else (
-                "email1" if error.field == "emails" else None)
+            field = (
+                error.field
+                if error.field in FIELDS
+                else ("email1" if error.field == "emails" else None)
+            )
             if field is not None:
                 shown.setdefault(field, []).append(error_text(error, self.t.lang))
         for field, texts in shown.items():

@@ -60,12 +60,14 @@ def _loaded_key(source: str, raw: bytes, t: Translator, message: str) -> LoadedC
     """The SSH public key ``raw``, parsed, with ``message`` ("Clé chargée : …", "Clé actuelle
     : …") as its summary; ValidationError when refused."""
     key = parse_ssh_public_key(raw)
-    return LoadedCredential(source, raw, t(message, key_type=key.key_type,
-                                           fingerprint=key.fingerprint), key=key)
+    return LoadedCredential(
+        source, raw, t(message, key_type=key.key_type, fingerprint=key.fingerprint), key=key
+    )
 
 
-def key_summary(key: SshPublicKey | str | None, t: Translator,
-                message: str = "credential.key_loaded") -> str:
+def key_summary(
+    key: SshPublicKey | str | None, t: Translator, message: str = "credential.key_loaded"
+) -> str:
     """``message`` ("Clé chargée : …") for the SSH public key a channel holds, in ``t``'s
     language; "" when there is none or it does not read."""
     if not key:
@@ -102,8 +104,11 @@ def load_credential(kind: str, text: str, t: Translator, now: datetime) -> Loade
     same rule again."""
     source = text.strip()
     try:
-        raw = source.encode() if kind == SSH_KEY and is_pasted_key(source) \
+        raw = (
+            source.encode()
+            if kind == SSH_KEY and is_pasted_key(source)
             else read_credential_file(Path(source).expanduser())
+        )
     except ValidationError as exc:
         return LoadedCredential(source, None, error=exc)
     try:
@@ -138,8 +143,14 @@ class CredentialField(Widget):
             self.field = field
             self.result = result
 
-    def __init__(self, kind: str, t: Translator, label: str, hint: str,
-                 initial: LoadedCredential | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        t: Translator,
+        label: str,
+        hint: str,
+        initial: LoadedCredential | None = None,
+    ) -> None:
         super().__init__(id=f"field-{kind}")
         self.kind = kind
         self.t = t
@@ -151,9 +162,13 @@ class CredentialField(Widget):
         yield Label(self.label, classes="credential-label", markup=False)
         yield Static(self.hint, classes="credential-hint", markup=False)
         with Horizontal():
-            yield Input(self.loaded.source if self.loaded else "", id=f"{self.kind}-path",
-                        placeholder=self.t(f"credential.{self.kind}.placeholder"), compact=True,
-                        select_on_focus=False)
+            yield Input(
+                self.loaded.source if self.loaded else "",
+                id=f"{self.kind}-path",
+                placeholder=self.t(f"credential.{self.kind}.placeholder"),
+                compact=True,
+                select_on_focus=False,
+            )
             yield Button(self.t("credential.browse"), id=f"{self.kind}-browse", compact=True)
         yield Static("", id=f"{self.kind}-result", classes="credential-result", markup=False)
         yield Static("", id=f"{self.kind}-error", classes="field-error", markup=False)
@@ -180,7 +195,8 @@ class CredentialField(Widget):
 
     def show_error(self, error: ValidationError | None) -> None:
         self.query_one(f"#{self.kind}-error", Static).update(
-            error_text(error, self.t.lang) if error is not None else "")
+            error_text(error, self.t.lang) if error is not None else ""
+        )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -209,8 +225,9 @@ class CredentialField(Widget):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self, text: str) -> None:
-        self.post_message(self.Loaded(self, load_credential(self.kind, text, self.t,
-                                                            sync_time.instant(self))))
+        self.post_message(
+            self.Loaded(self, load_credential(self.kind, text, self.t, sync_time.instant(self)))
+        )
 
     def on_credential_field_loaded(self, message: Loaded) -> None:
         if message.field is self:

@@ -25,8 +25,7 @@ def rivals_of(overview: Overview | None, kind: str) -> dict[str, tuple[str, ...]
     return {code: tuple(kinds) for code, kinds in rivals.items()}
 
 
-def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str,
-               t: Translator) -> WizardSetup:
+def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str, t: Translator) -> WizardSetup:
     """Blocking (database): call it from a thread worker."""
     from store.channels import applications
     from store.senders import channel_input, overview, sender_status
@@ -34,9 +33,12 @@ def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str,
     apps = applications()
     if mode == REGISTER:
         status = sender_status(qualite_id)
-        return WizardSetup(REGISTER, kind, apps,
-                           existing_username=status.technical_user if status.had_sender
-                           else None)
+        return WizardSetup(
+            REGISTER,
+            kind,
+            apps,
+            existing_username=status.technical_user if status.had_sender else None,
+        )
     current = overview(actor_id, qualite_id)
     rivals = rivals_of(current, kind)
     if mode == ADD:
@@ -47,11 +49,24 @@ def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str,
     if isinstance(stored.ssh_key, str) and stored.ssh_key and info is not None:
         raw = stored.ssh_key.encode()
         loaded[SSH_KEY] = current_credential(SSH_KEY, raw, t) or LoadedCredential(
-            "", raw, t("credential.key_current", key_type=info.ssh_key_type or "",
-                       fingerprint=info.ssh_fingerprint or ""))
+            "",
+            raw,
+            t(
+                "credential.key_current",
+                key_type=info.ssh_key_type or "",
+                fingerprint=info.ssh_fingerprint or "",
+            ),
+        )
     if stored.certificate and info is not None and info.certificate is not None:
-        loaded[CERTIFICATE] = current_credential(CERTIFICATE, stored.certificate, t) or \
-            LoadedCredential("", stored.certificate, t(
-                "credential.cert_current", owner=info.certificate.owner,
-                expiry=info.certificate.expiry))
+        loaded[CERTIFICATE] = current_credential(
+            CERTIFICATE, stored.certificate, t
+        ) or LoadedCredential(
+            "",
+            stored.certificate,
+            t(
+                "credential.cert_current",
+                owner=info.certificate.owner,
+                expiry=info.certificate.expiry,
+            ),
+        )
     return WizardSetup(MODIFY, kind, apps, rivals, channel=stored, loaded=loaded)

@@ -32,8 +32,7 @@ class InformationStep(Widget):
     InformationStep Static { margin-top: 1; }
     """
 
-    def __init__(self, t: Translator, paragraphs: Iterable[str], id: str,
-                 **params: str) -> None:
+    def __init__(self, t: Translator, paragraphs: Iterable[str], id: str, **params: str) -> None:
         super().__init__(id=id)
         self.t = t
         self.paragraphs = tuple(paragraphs)
@@ -91,17 +90,26 @@ class UsernameForm(Widget):
         self.query_one("#username", Input).focus()
 
 
-def confirmation_text(t: Translator, *, contact: ContactData | None, channel: ChannelInput,
-                      certificate: CertificateSummary | None, key_summary: str,
-                      username: str | None, existing_username: str | None,
-                      applications: Iterable[ApplicationInfo],
-                      rivals: Mapping[str, tuple[str, ...]]) -> str:
+def confirmation_text(
+    t: Translator,
+    *,
+    contact: ContactData | None,
+    channel: ChannelInput,
+    certificate: CertificateSummary | None,
+    key_summary: str,
+    username: str | None,
+    existing_username: str | None,
+    applications: Iterable[ApplicationInfo],
+    rivals: Mapping[str, tuple[str, ...]],
+) -> str:
     """Everything entered, as *Confirmation* shows it before *Confirmer*."""
     parts: list[str] = []
     if contact is not None:
         parts.append(t("confirm.contact") + "\n" + contact_text(t, contact))
-    pairs = [(t("confirm.channel"), kind_label(channel.kind)),
-             (t("channel.connection_type"), channel.connection_type)]
+    pairs = [
+        (t("confirm.channel"), kind_label(channel.kind)),
+        (t("channel.connection_type"), channel.connection_type),
+    ]
     if channel.ssh_key:
         pairs.append((t("channel.ssh_key"), t("confirm.key_loaded")))
     if channel.mq_queue_manager:
@@ -115,15 +123,22 @@ def confirmation_text(t: Translator, *, contact: ContactData | None, channel: Ch
     if certificate is not None:
         parts.append(t("confirm.certificate") + "\n" + certificate_text(t, certificate))
     if username or existing_username:
-        user_part = t("user.heading") + "\n" + lines(
-            [(t("user.name"), username or existing_username or "")])
+        user_part = (
+            t("user.heading")
+            + "\n"
+            + lines([(t("user.name"), username or existing_username or "")])
+        )
         if existing_username and not username:
             user_part += "\n" + t("user.existing")
         parts.append(user_part)
     names = {a.code: application_name(t, a.code, a.name) for a in applications}
     preferred = dict(channel.preferred)
-    apps = [(names.get(code, code),
-             preferred.get(code, channel.kind) if rivals.get(code) else channel.kind)
-            for code in channel.applications]
+    apps = [
+        (
+            names.get(code, code),
+            preferred.get(code, channel.kind) if rivals.get(code) else channel.kind,
+        )
+        for code in channel.applications
+    ]
     parts.append(t("channel.applications_heading") + "\n" + applications_text(t, apps))
     return "\n\n".join(parts)

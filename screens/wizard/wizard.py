@@ -50,11 +50,30 @@ from tui.i18n import error_text
 from tui.widgets.dialogs import ConfirmDialog
 
 REGISTER, ADD, MODIFY = "register", "add", "modify"
-INFO, CONTACT, CHANNEL, USER, CONFIRM = ("information", "contact", "channel", "user",
-                                         "confirmation")
+INFO, CONTACT, CHANNEL, USER, CONFIRM = (
+    "information",
+    "contact",
+    "channel",
+    "user",
+    "confirmation",
+)
 CRUMB_OF = {INFO: INFO, CONTACT: CONTACT, CHANNEL: CHANNEL, USER: CHANNEL, CONFIRM: CONFIRM}
-CONTACT_FIELDS = frozenset({"last_name", "first_name", "title", "function", "language", "phone",
-                            "fax", "mobile", "email1", "email2", "email3", "emails"})
+CONTACT_FIELDS = frozenset(
+    {
+        "last_name",
+        "first_name",
+        "title",
+        "function",
+        "language",
+        "phone",
+        "fax",
+        "mobile",
+        "email1",
+        "email2",
+        "email3",
+        "emails",
+    }
+)
 USER_FIELDS = frozenset({"username", "username_confirm"})
 
 
@@ -130,10 +149,15 @@ class Wizard(Widget):
         """A step checked; for the channel, the channel as checked (its key parsed), which
         Confirmer saves as it is."""
 
-        def __init__(self, step: str, errors: list[ValidationError],
-                     loaded: Mapping[str, LoadedCredential] | None = None,
-                     certificate: CertificateSummary | None = None,
-                     channel: ChannelInput | None = None, key_summary: str = "") -> None:
+        def __init__(
+            self,
+            step: str,
+            errors: list[ValidationError],
+            loaded: Mapping[str, LoadedCredential] | None = None,
+            certificate: CertificateSummary | None = None,
+            channel: ChannelInput | None = None,
+            key_summary: str = "",
+        ) -> None:
             super().__init__()
             self.step, self.errors = step, errors
             self.loaded = dict(loaded or {})
@@ -145,8 +169,13 @@ class Wizard(Widget):
             super().__init__()
             self.error = error
 
-    def __init__(self, ctx: AppContext, setup: WizardSetup, id: str = "wizard",
-                 draft: WizardDraft | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        setup: WizardSetup,
+        id: str = "wizard",
+        draft: WizardDraft | None = None,
+    ) -> None:
         """``draft``: start from what another wizard held (``draft()``), in ``ctx``'s
         language, at its step (the *Confirmation* too, showing the same)."""
         super().__init__(id=id)
@@ -192,12 +221,20 @@ class Wizard(Widget):
                         paragraphs.append("wizard.info.existing")
                     if setup.mode == ADD:
                         paragraphs = ["wizard.info.1", "wizard.info.2", "wizard.info.add"]
-                    yield InformationStep(t, paragraphs, id=INFO,
-                                          name=setup.existing_username or "")
+                    yield InformationStep(
+                        t, paragraphs, id=INFO, name=setup.existing_username or ""
+                    )
                 if CONTACT in self.steps:
                     yield ContactForm(t, setup.contact, id=CONTACT)
-                yield ChannelForm(t, setup.kind, setup.applications, setup.rivals,
-                                  setup.channel, setup.loaded, id=CHANNEL)
+                yield ChannelForm(
+                    t,
+                    setup.kind,
+                    setup.applications,
+                    setup.rivals,
+                    setup.channel,
+                    setup.loaded,
+                    id=CHANNEL,
+                )
                 if USER in self.steps:
                     yield UsernameForm(t, id=USER)
                 yield Static(id=CONFIRM, markup=False)
@@ -218,9 +255,12 @@ class Wizard(Widget):
                     credential.query_one(Input).value = draft.typed[credential.kind]
                 elif credential.loaded is not None and credential.loaded.source:
                     credential.load(credential.loaded.source)  # its summary, in the new language
-                elif credential.loaded is not None and credential.loaded.raw and (
-                        now := current_credential(credential.kind, credential.loaded.raw,
-                                                  self.t)) is not None:  # the channel's
+                elif (
+                    credential.loaded is not None
+                    and credential.loaded.raw
+                    and (now := current_credential(credential.kind, credential.loaded.raw, self.t))
+                    is not None
+                ):  # the channel's
                     credential.show(now)
         self._show_step()
 
@@ -231,18 +271,27 @@ class Wizard(Widget):
         channel = self.query_one(ChannelForm)
         users = self.query(UsernameForm)
         return WizardDraft(
-            setup=replace(setup, contact=contacts.first().value() if contacts else setup.contact,
-                          channel=channel.value(), loaded=channel.loaded_credentials()),
+            setup=replace(
+                setup,
+                contact=contacts.first().value() if contacts else setup.contact,
+                channel=channel.value(),
+                loaded=channel.loaded_credentials(),
+            ),
             step=self.step,
             username=users.first().value() if users else None,
             typed={f.kind: f.text for f in channel.credential_fields() if not f.up_to_date},
-            checked=Checked(self.contact, self.channel, self.certificate, self.username))
+            checked=Checked(self.contact, self.channel, self.certificate, self.username),
+        )
 
     def _breadcrumb(self) -> Content:
         crumbs = [s for s in (INFO, CONTACT, CHANNEL, CONFIRM) if s in self.steps]
         current = CRUMB_OF[self.step]
-        parts = [Content.styled(f" {self.t(f'wizard.crumb.{s}')} ", "bold reverse")
-                 if s == current else Content(self.t(f"wizard.crumb.{s}")) for s in crumbs]
+        parts = [
+            Content.styled(f" {self.t(f'wizard.crumb.{s}')} ", "bold reverse")
+            if s == current
+            else Content(self.t(f"wizard.crumb.{s}"))
+            for s in crumbs
+        ]
         return Content(" > ").join(parts)
 
     def watch_step(self) -> None:
@@ -256,7 +305,8 @@ class Wizard(Widget):
         last = step == self.steps[-1]
         self.query_one("#wizard-previous", Button).disabled = first
         self.query_one("#wizard-next", Button).label = self.t(
-            "wizard.confirm" if last else "wizard.next")
+            "wizard.confirm" if last else "wizard.next"
+        )
         self.query_one("#wizard-status", Static).update("")
         if step == CONFIRM:
             self._show_confirmation()
@@ -314,8 +364,12 @@ class Wizard(Widget):
                 self.post_message(self.Cancelled())
 
         t = self.t
-        self.app.push_screen(ConfirmDialog(t("wizard.cancel_question"), t("wizard.cancel_yes"),
-                                           t("wizard.cancel_no")), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                t("wizard.cancel_question"), t("wizard.cancel_yes"), t("wizard.cancel_no")
+            ),
+            answered,
+        )
 
     def action_next(self) -> None:
         if self.busy:
@@ -328,8 +382,11 @@ class Wizard(Widget):
                 self._go(1)
         elif step == CHANNEL:
             form = self.query_one(ChannelForm)
-            to_load = {f.kind: f.text for f in form.credential_fields()
-                       if not f.up_to_date or (f.loaded is not None and f.loaded.raw is None)}
+            to_load = {
+                f.kind: f.text
+                for f in form.credential_fields()
+                if not f.up_to_date or (f.loaded is not None and f.loaded.raw is None)
+            }
             self._start(self.t("wizard.checking"))
             self._check_channel(form.value(), to_load, form.loaded_credentials())
         elif step == USER:
@@ -359,37 +416,49 @@ class Wizard(Widget):
     # --- checks in workers --------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
-    def _check_channel(self, channel: ChannelInput, to_load: dict[str, str],
-                       current: dict[str, LoadedCredential]) -> None:
+    def _check_channel(
+        self, channel: ChannelInput, to_load: dict[str, str], current: dict[str, LoadedCredential]
+    ) -> None:
         """Load what was typed but not loaded yet, then check the channel as the store will
         (the key parsed once, when loaded)."""
         from store.channels import certificate_summary, check_channel_input
 
         moment = sync_time.instant(self)
-        loaded = {kind: load_credential(kind, text, self.t, moment)
-                  for kind, text in to_load.items()}
+        loaded = {
+            kind: load_credential(kind, text, self.t, moment) for kind, text in to_load.items()
+        }
         if SSH_KEY in loaded:
             channel = replace(channel, ssh_key=key_for_service(loaded[SSH_KEY]))
         if "certificate" in loaded:
             channel = replace(channel, certificate=loaded["certificate"].raw)
         errors: list[ValidationError] = [
-            replace_field(result.error, kind) for kind, result in loaded.items()
-            if result.error is not None and result.raw is None]
+            replace_field(result.error, kind)
+            for kind, result in loaded.items()
+            if result.error is not None and result.raw is None
+        ]
         certificate = None
         try:
             values = check_channel_input(channel, moment)
             der = values.get("certificate")
             certificate = certificate_summary(der) if isinstance(der, bytes) else None
         except ValidationErrors as exc:
-            errors += [e for e in exc.errors
-                       if not any(e.field == other.field for other in errors)]
+            errors += [e for e in exc.errors if not any(e.field == other.field for other in errors)]
         for code in channel.applications:
             if self.setup.rivals.get(code) and channel.preferred_kind(code) is None:
-                errors.append(ValidationError("channel.preferred_required", "", "preferred",
-                                              application=code))
+                errors.append(
+                    ValidationError("channel.preferred_required", "", "preferred", application=code)
+                )
         key = {**current, **loaded}.get(SSH_KEY)
-        self.post_message(self._Checked(CHANNEL, errors, loaded, certificate, channel,
-                                        key.summary if key is not None else ""))
+        self.post_message(
+            self._Checked(
+                CHANNEL,
+                errors,
+                loaded,
+                certificate,
+                channel,
+                key.summary if key is not None else "",
+            )
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
     def _check_username(self, name: str, confirm: str) -> None:
@@ -434,8 +503,9 @@ class Wizard(Widget):
     def _back_to_channel(self) -> None:
         """The channel's check is missing: back to its step, saying to go on with F7."""
         self.step = CHANNEL
-        self.call_after_refresh(self.query_one("#wizard-status", Static).update,
-                                self.t("wizard.check_again"))
+        self.call_after_refresh(
+            self.query_one("#wizard-status", Static).update, self.t("wizard.check_again")
+        )
 
     def _show_confirmation(self) -> None:
         if self.channel is None:
@@ -443,23 +513,31 @@ class Wizard(Widget):
             return
         # In this wizard's language (built again after a switch, its fields reload later).
         key = self.query_one(ChannelForm).loaded_credentials().get("ssh_key")
-        message = "credential.key_current" if key is not None and not key.source \
+        message = (
+            "credential.key_current"
+            if key is not None and not key.source
             else "credential.key_loaded"
+        )
         summary = key_summary(self.channel.ssh_key, self.t, message) or self.key_summary
         text = confirmation_text(
-            self.t, contact=self.contact if CONTACT in self.steps else None,
-            channel=self.channel, certificate=self.certificate, key_summary=summary,
+            self.t,
+            contact=self.contact if CONTACT in self.steps else None,
+            channel=self.channel,
+            certificate=self.certificate,
+            key_summary=summary,
             username=self.username if USER in self.steps else None,
-            existing_username=self.setup.existing_username if self.setup.mode == REGISTER
-            else None,
-            applications=self.setup.applications, rivals=self.setup.rivals)
+            existing_username=self.setup.existing_username if self.setup.mode == REGISTER else None,
+            applications=self.setup.applications,
+            rivals=self.setup.rivals,
+        )
         self.query_one(f"#{CONFIRM}", Static).update(text)
 
     # --- Confirmer ----------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="wizard")
-    def _save(self, channel: ChannelInput, contact: ContactData | None,
-              username: str | None) -> None:
+    def _save(
+        self, channel: ChannelInput, contact: ContactData | None, username: str | None
+    ) -> None:
         from store import senders
 
         actor, qualite = self.ctx.person.id, self.ctx.qualite.id
@@ -469,8 +547,9 @@ class Wizard(Widget):
             result: Any
             if mode == REGISTER:
                 assert contact is not None
-                result = senders.register_sender(actor, qualite, contact, channel, username,
-                                                 username, now=now)
+                result = senders.register_sender(
+                    actor, qualite, contact, channel, username, username, now=now
+                )
             elif mode == ADD:
                 result = senders.add_channel(actor, qualite, channel, now=now)
             else:

@@ -95,8 +95,9 @@ def ack_companions(ack_name: str) -> tuple[str, str]:
     return f"{ACK_SIGNATURE}.{rest}", f"{ACK_GO}.{rest}"
 
 
-def write_acrf(target: Path, ack: Acknowledgement, signer: AckSigner | None = None,
-               staging: Path | None = None) -> Path:
+def write_acrf(
+    target: Path, ack: Acknowledgement, signer: AckSigner | None = None, staging: Path | None = None
+) -> Path:
     """Write the acknowledgement ``target`` (``FO.ACRF.…``): its XML, then, with ``signer``,
     its signature ``FS.ACRF.…`` and its ``GO.ACRF.…`` last (each atomically: a partner who
     sees the GO finds the other two whole). Writing again overwrites (a crash's redo)."""
@@ -159,8 +160,9 @@ def clean_temporaries(folder: Path, *, dot_only: bool = False) -> int:
         writer_host, _, pid = stem.rpartition(".")
         try:
             stale = now - entry.stat().st_mtime > STALE_AFTER
-            if stale or (writer_host.endswith(f".{host}") and pid.isdigit()
-                         and not _alive(int(pid))):
+            if stale or (
+                writer_host.endswith(f".{host}") and pid.isdigit() and not _alive(int(pid))
+            ):
                 os.unlink(entry.path)
                 removed += 1
         except OSError:

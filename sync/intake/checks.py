@@ -92,8 +92,9 @@ class SignedPart:
     signature: BatchName
 
 
-def check_go_name(go: BatchName, folder: str, sender_number: int, today: date,
-                  file_codes: frozenset[str]) -> list[BatchError]:
+def check_go_name(
+    go: BatchName, folder: str, sender_number: int, today: date, file_codes: frozenset[str]
+) -> list[BatchError]:
     """The GO file's own fields, in the order they appear in the name."""
     codes: list[str] = []
     if go.purpose not in file_codes:
@@ -128,8 +129,9 @@ def _date_problems(text: str, today: date) -> list[str]:
     return [DATE_IN_FUTURE] if day > today else []
 
 
-def check_members(go: BatchName, members: Sequence[BatchName]
-                  ) -> tuple[list[BatchError], list[SignedPart]]:
+def check_members(
+    go: BatchName, members: Sequence[BatchName]
+) -> tuple[list[BatchError], list[SignedPart]]:
     """The set's FI/FS files against its (valid) GO: problems, and the FI/FS pairs to verify."""
     if not members:
         return [BatchError(GO_WITHOUT_FILES, go.text)], []
@@ -173,8 +175,7 @@ def _part_problem(member: BatchName) -> str | None:
     return None
 
 
-def check_signature(signature: Path, data: Path,
-                    registered: x509.Certificate | None) -> str | None:
+def check_signature(signature: Path, data: Path, registered: x509.Certificate | None) -> str | None:
     """``ACRF-125`` when the FS ``signature`` does not verify over the FI ``data``,
     ``ACRF-153`` when it was made with another certificate than the channel's; None when all
     is well. The FI is hashed while it is read, never held whole; ``FileNotFoundError``

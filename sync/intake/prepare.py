@@ -56,10 +56,20 @@ class PreparedSet:
         return (*self.data, *self.signatures, self.go)
 
 
-def write_set(out_dir: Path, parts: Sequence[bytes], *, purpose: str, sender: int | str,
-              date: str, sequence: int | str, env: str,
-              cert: x509.Certificate | None = None, key: SigningKey | None = None,
-              sign: bool | None = None, overwrite: bool = False) -> PreparedSet:
+def write_set(
+    out_dir: Path,
+    parts: Sequence[bytes],
+    *,
+    purpose: str,
+    sender: int | str,
+    date: str,
+    sequence: int | str,
+    env: str,
+    cert: x509.Certificate | None = None,
+    key: SigningKey | None = None,
+    sign: bool | None = None,
+    overwrite: bool = False,
+) -> PreparedSet:
     """Write the FI files of ``parts``, their FS (when ``sign``, by default unless S) and a GO.
 
     Fields are used as given (integers zero-padded), so tests can also write broken names.
@@ -73,8 +83,11 @@ def write_set(out_dir: Path, parts: Sequence[bytes], *, purpose: str, sender: in
     fields = (purpose, sender, date, sequence, env)
     go = out_dir / format_name(GO, *fields, count)
     data = [out_dir / format_name(DATA, *fields, count, i) for i in range(1, count + 1)]
-    signatures = [out_dir / format_name(SIGNATURE, *fields, count, i)
-                  for i in range(1, count + 1)] if sign else []
+    signatures = (
+        [out_dir / format_name(SIGNATURE, *fields, count, i) for i in range(1, count + 1)]
+        if sign
+        else []
+    )
     if not overwrite:
         existing = [p.name for p in (*data, *signatures, go) if p.exists()]
         if existing:
@@ -97,11 +110,12 @@ def split_data(data: bytes, parts: int) -> list[bytes]:
         raise PrepareError(f"{len(data)} bytes cannot be cut in {parts} parts")
     size, extra = divmod(len(data), parts)
     bounds = [i * size + min(i, extra) for i in range(parts + 1)]
-    return [data[bounds[i]:bounds[i + 1]] for i in range(parts)]
+    return [data[bounds[i] : bounds[i + 1]] for i in range(parts)]
 
 
-def next_sequence(out_dir: Path, sender: int, date: str, env: str,
-                  recorded: Iterable[int] = ()) -> int:
+def next_sequence(
+    out_dir: Path, sender: int, date: str, env: str, recorded: Iterable[int] = ()
+) -> int:
     """One more than the highest sequence used for the sender, date and environment, in
     ``recorded`` (the database) and in the names of the files in ``out_dir``."""
     used = set(recorded)
@@ -109,9 +123,14 @@ def next_sequence(out_dir: Path, sender: int, date: str, env: str,
     if out_dir.is_dir():
         for entry in os.scandir(out_dir):
             name = split_name(entry.name)
-            if (name.kind in (DATA, SIGNATURE, GO, CANCEL) and name.sender == number
-                    and name.date == date and name.env == env and name.sequence.isdigit()
-                    and name.sequence.isascii()):
+            if (
+                name.kind in (DATA, SIGNATURE, GO, CANCEL)
+                and name.sender == number
+                and name.date == date
+                and name.env == env
+                and name.sequence.isdigit()
+                and name.sequence.isascii()
+            ):
                 used.add(int(name.sequence))
     value = max(used, default=0) + 1
     if value > LAST_SEQUENCE:
@@ -161,35 +180,63 @@ def _write(path: Path, data: bytes) -> None:
 def _key_matches(cert: x509.Certificate, key: SigningKey) -> bool:
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
-    return bool(key.public_key().public_bytes(der, spki)
-                == cert.public_key().public_bytes(der, spki))
+    return bool(
+        key.public_key().public_bytes(der, spki) == cert.public_key().public_bytes(der, spki)
+    )
 
 
 # -- the command ---------------------------------------------------------------------------
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", metavar="FILE", nargs="+", type=Path,
-                        help="the data: one file per part (or one file cut with --parts)")
-    parser.add_argument("--purpose", required=True,
-                        help="the application's file-name code: DMFA, DIMN, DUCN, …")
-    parser.add_argument("--env", required=True, choices=ENVIRONMENTS,
-                        help="R production (IN), T test (INTEST), S simulation (INTEST-S)")
+    parser.add_argument(
+        "files",
+        metavar="FILE",
+        nargs="+",
+        type=Path,
+        help="the data: one file per part (or one file cut with --parts)",
+    )
+    parser.add_argument(
+        "--purpose", required=True, help="the application's file-name code: DMFA, DIMN, DUCN, …"
+    )
+    parser.add_argument(
+        "--env",
+        required=True,
+        choices=ENVIRONMENTS,
+        help="R production (IN), T test (INTEST), S simulation (INTEST-S)",
+    )
     parser.add_argument("--key", type=Path, help="the signing certificate's private key (PEM)")
-    parser.add_argument("--cert", type=Path,
-                        help="the certificate registered on the channel (DER or PEM)")
-    parser.add_argument("--sender", type=int,
-                        help="sender number (default: the active sender in the database whose "
-                        "channel holds --cert, else the only or first one)")
-    parser.add_argument("--seq", type=int,
-                        help="sequence (default: the next unused one for the sender, date and "
-                        "environment, in the database and in --out)")
+    parser.add_argument(
+        "--cert", type=Path, help="the certificate registered on the channel (DER or PEM)"
+    )
+    parser.add_argument(
+        "--sender",
+        type=int,
+        help="sender number (default: the active sender in the database whose "
+        "channel holds --cert, else the only or first one)",
+    )
+    parser.add_argument(
+        "--seq",
+        type=int,
+        help="sequence (default: the next unused one for the sender, date and "
+        "environment, in the database and in --out)",
+    )
     parser.add_argument("--date", help="YYYYMMDD (default: today)")
-    parser.add_argument("--parts", type=int, metavar="N",
-                        help=f"cut the one FILE in N parts (1 to {MAX_PARTS})")
-    parser.add_argument("--out", type=Path, default=Path("."),
-                        help="where to write the set (default: the current directory)")
-    parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the database to take the sender and used sequences from")
+    parser.add_argument(
+        "--parts", type=int, metavar="N", help=f"cut the one FILE in N parts (1 to {MAX_PARTS})"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        help="where to write the set (default: the current directory)",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the database to take the sender and used sequences from",
+    )
 
 
 def run(args: argparse.Namespace, db_path: Path | None) -> int:
@@ -202,8 +249,11 @@ def run(args: argparse.Namespace, db_path: Path | None) -> int:
     for path in prepared.paths:
         print(path)
     folder = FOLDER_OF_ENV[args.env]
-    print(f"Upload them into {folder}, the GO file last; the acknowledgement (ACRF) appears "
-          f"in {OUT_FOLDER_OF[folder]}.", file=sys.stderr)
+    print(
+        f"Upload them into {folder}, the GO file last; the acknowledgement (ACRF) appears "
+        f"in {OUT_FOLDER_OF[folder]}.",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -234,16 +284,30 @@ def _prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
     sender, recorded = _from_database(db_path, args.sender, cert, date, args.env)
     if not 1 <= sender <= 999_999:
         raise PrepareError(f"--sender {sender}: six digits")
-    sequence = args.seq if args.seq is not None else next_sequence(
-        args.out, sender, date, args.env, recorded)
+    sequence = (
+        args.seq
+        if args.seq is not None
+        else next_sequence(args.out, sender, date, args.env, recorded)
+    )
     if not 1 <= sequence <= LAST_SEQUENCE:
         raise PrepareError(f"--seq {sequence}: 1 to {LAST_SEQUENCE}")
-    return write_set(args.out, parts, purpose=purpose, sender=sender, date=date,
-                     sequence=sequence, env=args.env, cert=cert, key=key, sign=sign)
+    return write_set(
+        args.out,
+        parts,
+        purpose=purpose,
+        sender=sender,
+        date=date,
+        sequence=sequence,
+        env=args.env,
+        cert=cert,
+        key=key,
+        sign=sign,
+    )
 
 
-def _from_database(db_path: Path | None, sender: int | None, cert: x509.Certificate | None,
-                   date: str, env: str) -> tuple[int, set[int]]:
+def _from_database(
+    db_path: Path | None, sender: int | None, cert: x509.Certificate | None, date: str, env: str
+) -> tuple[int, set[int]]:
     """The sender (given or found) and the sequences the database has for it."""
     if db_path is None:
         if sender is None:

@@ -17,10 +17,21 @@ import sqlite3
 import peewee
 
 MAX_DELAY = 60.0
-_TEMPORARY_ERRNOS = frozenset({
-    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
-    errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN, errno.EBUSY,
-})
+_TEMPORARY_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EIO,
+        errno.EMFILE,
+        errno.ENFILE,
+        errno.ENOMEM,
+        errno.EAGAIN,
+        errno.EBUSY,
+    }
+)
 _TEMPORARY_DATABASE = ("locked", "busy", "full", "disk i/o", "readonly", "unable to open")
 
 

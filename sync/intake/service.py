@@ -143,11 +143,17 @@ class Intake:
     claims' lease in seconds.
     """
 
-    def __init__(self, homes_root: Path, spool_root: Path | None = None, *,
-                 now: Now = local_now, rescan: float | None = RESCAN_SECONDS,
-                 lease: float = claims.LEASE_SECONDS,
-                 accounts: Callable[[], Iterable[Account]] = provisioned_accounts,
-                 signer: AckSigner | None = None) -> None:
+    def __init__(
+        self,
+        homes_root: Path,
+        spool_root: Path | None = None,
+        *,
+        now: Now = local_now,
+        rescan: float | None = RESCAN_SECONDS,
+        lease: float = claims.LEASE_SECONDS,
+        accounts: Callable[[], Iterable[Account]] = provisioned_accounts,
+        signer: AckSigner | None = None,
+    ) -> None:
         self.homes_root = Path(homes_root)
         self.spool_root = Path(spool_root) if spool_root else self.homes_root.parent / "intake"
         self.accepted_root = self.spool_root / "accepted"
@@ -206,8 +212,11 @@ class Intake:
                     continue
         paths = [path for _, path in sorted(found)]
         queued = set(paths)
-        paths += [path for batch in unfinished_sets(account.sender_id)
-                  if (path := home / batch.folder / batch.go_name) not in queued]
+        paths += [
+            path
+            for batch in unfinished_sets(account.sender_id)
+            if (path := home / batch.folder / batch.go_name) not in queued
+        ]
         for path in paths:
             self.on_upload(account, path)  # process_go finishes a recorded set, GO or not
         return len(paths)
@@ -292,8 +301,11 @@ class Intake:
     def _due_work(self) -> None:
         moment = time.monotonic()
         with self._idle:
-            due = [(path, retry.account) for path, retry in self._retries.items()
-                   if retry.due <= moment]
+            due = [
+                (path, retry.account)
+                for path, retry in self._retries.items()
+                if retry.due <= moment
+            ]
         for path, account in due:
             self._attempt(account, path)
         if self.rescan is not None and moment >= self._next_scan:
@@ -301,8 +313,11 @@ class Intake:
             try:
                 self.scan_all()
             except Exception as exc:
-                log.warning("intake: rescan of the homes failed (%s); next in %.0f s",
-                            _describe(exc), self.rescan)
+                log.warning(
+                    "intake: rescan of the homes failed (%s); next in %.0f s",
+                    _describe(exc),
+                    self.rescan,
+                )
 
     def _attempt(self, account: Account, path: Path) -> None:
         """Process one GO or TD file; a temporary failure is retried later, anything else
@@ -320,11 +335,20 @@ class Intake:
             delay = backoff(attempts)
             retry = _Retry(account, attempts, time.monotonic() + delay)
             if is_temporary(exc):
-                log.warning("intake: %s not answered yet (%s); attempt %d in %.0f s",
-                            path.name, _describe(exc), attempts + 1, delay)
+                log.warning(
+                    "intake: %s not answered yet (%s); attempt %d in %.0f s",
+                    path.name,
+                    _describe(exc),
+                    attempts + 1,
+                    delay,
+                )
             else:
-                log.exception("intake: %s could not be processed; attempt %d in %.0f s",
-                              path.name, attempts + 1, delay)
+                log.exception(
+                    "intake: %s could not be processed; attempt %d in %.0f s",
+                    path.name,
+                    attempts + 1,
+                    delay,
+                )
                 self.failures.append((path, exc))
         with self._idle:
             if retry is not None:
@@ -358,8 +382,9 @@ class Intake:
             _release(held)
             raise
 
-    def _process_go(self, account: Account, go_path: Path, go: BatchName,
-                    held: claims.Claim) -> IntakeResult | None:
+    def _process_go(
+        self, account: Account, go_path: Path, go: BatchName, held: claims.Claim
+    ) -> IntakeResult | None:
         folder = go_path.parent.name
         history = self._history(account, folder, go)
         if history.unfinished is not None:
@@ -383,29 +408,56 @@ class Intake:
         except Exception as exc:
             if is_temporary(exc):
                 raise
-            log.exception("intake: %s: internal error while checking the set; answered "
-                          "with %s", go.text, INTERNAL_ERROR)
+            log.exception(
+                "intake: %s: internal error while checking the set; answered with %s",
+                go.text,
+                INTERNAL_ERROR,
+            )
             errors, checked = [BatchError(INTERNAL_ERROR, go.text)], False
         files = (*(BatchFile(m.name.text, m.size) for m in members), BatchFile(go.text, go_size))
-        new = NewBatchSet(account.sender_id, account.channel_id, go.text, folder, go.env,
-                          go.purpose, go.date, go.sequence, files, now)
-        batch = record_acknowledged(new, errors, ENV_OF_FOLDER[folder], now.date(),
-                                    account.sender_number, NAME_USED if checked else None,
-                                    claim=held)
+        new = NewBatchSet(
+            account.sender_id,
+            account.channel_id,
+            go.text,
+            folder,
+            go.env,
+            go.purpose,
+            go.date,
+            go.sequence,
+            files,
+            now,
+        )
+        batch = record_acknowledged(
+            new,
+            errors,
+            ENV_OF_FOLDER[folder],
+            now.date(),
+            account.sender_number,
+            NAME_USED if checked else None,
+            claim=held,
+        )
         return self._finish(account, go_path, batch, held)
 
     def _history(self, account: Account, folder: str, go: BatchName) -> NameState:
-        return name_state(account.sender_id, account.sender_number, folder, go.text, go.date,
-                          go.sequence, go.env)
+        return name_state(
+            account.sender_id, account.sender_number, folder, go.text, go.date, go.sequence, go.env
+        )
 
-    def _check(self, account: Account, go_path: Path, go: BatchName, members: list[_Member],
-               history: NameState) -> tuple[list[BatchError], bool]:
+    def _check(
+        self,
+        account: Account,
+        go_path: Path,
+        go: BatchName,
+        members: list[_Member],
+        history: NameState,
+    ) -> tuple[list[BatchError], bool]:
         """The set's problems, and whether it was checked beyond its GO's name (then its
         name's reuse is checked again when it is recorded)."""
         folder = go_path.parent
         file_codes, registered = self._channel(account.channel_id)
-        errors = check_go_name(go, folder.name, account.sender_number, self._now().date(),
-                               file_codes)
+        errors = check_go_name(
+            go, folder.name, account.sender_number, self._now().date(), file_codes
+        )
         if not errors and history.used:
             errors = [BatchError(NAME_USED, go.text)]
         if errors:
@@ -414,8 +466,9 @@ class Intake:
         errors += member_errors
         for pair in pairs:
             try:
-                code = check_signature(folder / pair.signature.text, folder / pair.data.text,
-                                       registered)
+                code = check_signature(
+                    folder / pair.signature.text, folder / pair.data.text, registered
+                )
             except FileNotFoundError:  # deleted by the partner meanwhile
                 code = DATA_FILES_INCONSISTENT
             if code is not None:
@@ -441,12 +494,27 @@ class Intake:
             for member in members:
                 member.path.unlink(missing_ok=True)
             td_path.unlink(missing_ok=True)
-            files = (*(BatchFile(m.name.text, m.size) for m in members),
-                     BatchFile(td.text, td_size))
+            files = (
+                *(BatchFile(m.name.text, m.size) for m in members),
+                BatchFile(td.text, td_size),
+            )
             now = self._now()
-            batch = record_cancelled(NewBatchSet(
-                account.sender_id, account.channel_id, td.text, td_path.parent.name, td.env,
-                td.purpose, td.date, td.sequence, files, now), now, claim=held)
+            batch = record_cancelled(
+                NewBatchSet(
+                    account.sender_id,
+                    account.channel_id,
+                    td.text,
+                    td_path.parent.name,
+                    td.env,
+                    td.purpose,
+                    td.date,
+                    td.sequence,
+                    files,
+                    now,
+                ),
+                now,
+                claim=held,
+            )
         except claims.ClaimLost:
             log.warning("intake: %s was taken over by another intake", td.text)
             return None
@@ -459,7 +527,7 @@ class Intake:
     def _claim(self, account: Account, path: Path, name: BatchName) -> claims.Claim | None:
         """Claim the set ``name`` closes (or cancels) in this folder of the account's home;
         None when another intake holds it. GO and TD of one set share the claim."""
-        key = f"{account.technical_user}/{path.parent.name}/{name.text[len(name.kind):]}"
+        key = f"{account.technical_user}/{path.parent.name}/{name.text[len(name.kind) :]}"
         if claims.claim(key, self.owner, self.lease):
             return key, self.owner
         log.info("intake: %s is being processed by another intake", name.text)
@@ -519,8 +587,9 @@ class Intake:
         area = self.accepted_root if batch.result == RESULT_ACCEPTED else self.rejected_root
         return area / f"{account.sender_number:06d}" / str(batch.ticket)
 
-    def _finish(self, account: Account, go_path: Path, batch: BatchSetInfo,
-                held: claims.Claim | None = None) -> IntakeResult:
+    def _finish(
+        self, account: Account, go_path: Path, batch: BatchSetInfo, held: claims.Claim | None = None
+    ) -> IntakeResult:
         """Move the set out of the home, write its ACRF, mark it processed (in that order)."""
         assert batch.ticket is not None and batch.ack_name is not None
         destination = self._destination(account, batch)
@@ -532,16 +601,24 @@ class Intake:
         out = folder.parent / OUT_FOLDER_OF[folder.name]
         out.mkdir(exist_ok=True)
         ack_path = out / batch.ack_name
-        ack = Acknowledgement(batch.go_name, batch.ticket, RESULT_ACCEPTED
-                              if batch.result == RESULT_ACCEPTED else 0, batch.error_codes)
+        ack = Acknowledgement(
+            batch.go_name,
+            batch.ticket,
+            RESULT_ACCEPTED if batch.result == RESULT_ACCEPTED else 0,
+            batch.error_codes,
+        )
         write_acrf(ack_path, ack, self.signer, self.staging)
         _move(go_path, destination / go_path.name)
         done = self._now()
         mark_processed(batch.id, done, held)
         batch = replace(batch, processed_at=done)
-        log.info("intake: %s %s, ticket %s, %s", batch.go_name,
-                 "accepted" if ack.accepted else f"rejected {list(ack.errors)}", batch.ticket,
-                 batch.ack_name)
+        log.info(
+            "intake: %s %s, ticket %s, %s",
+            batch.go_name,
+            "accepted" if ack.accepted else f"rejected {list(ack.errors)}",
+            batch.ticket,
+            batch.ack_name,
+        )
         return IntakeResult(batch, ack_path, destination)
 
 

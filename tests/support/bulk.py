@@ -27,25 +27,61 @@ def seed_pending_channels(count: int, ssh_key: str, first: int = 0) -> list[str]
             stop = min(start + BATCH, first + count)
             indexes = range(start, stop)
             Organisation.insert_many(
-                [{"name": f"BULK {i}", "kbo": f"09{i:08d}", "created_on": date(2020, 1, 1)}
-                 for i in indexes]).execute()
-            orgs = {o.kbo: o.id for o in Organisation.select(Organisation.id, Organisation.kbo)
-                    .where(Organisation.kbo.in_([f"09{i:08d}" for i in indexes]))}
+                [
+                    {"name": f"BULK {i}", "kbo": f"09{i:08d}", "created_on": date(2020, 1, 1)}
+                    for i in indexes
+                ]
+            ).execute()
+            orgs = {
+                o.kbo: o.id
+                for o in Organisation.select(Organisation.id, Organisation.kbo).where(
+                    Organisation.kbo.in_([f"09{i:08d}" for i in indexes])
+                )
+            }
             Qualite.insert_many(
-                [{"organisation": orgs[f"09{i:08d}"], "kind": "employeur_onss",
-                  "created_on": date(2020, 1, 1)} for i in indexes]).execute()
-            quals = {q.organisation_id: q.id for q in Qualite.select(
-                Qualite.id, Qualite.organisation).where(
-                Qualite.organisation.in_(list(orgs.values())))}
+                [
+                    {
+                        "organisation": orgs[f"09{i:08d}"],
+                        "kind": "employeur_onss",
+                        "created_on": date(2020, 1, 1),
+                    }
+                    for i in indexes
+                ]
+            ).execute()
+            quals = {
+                q.organisation_id: q.id
+                for q in Qualite.select(Qualite.id, Qualite.organisation).where(
+                    Qualite.organisation.in_(list(orgs.values()))
+                )
+            }
             Sender.insert_many(
-                [{"qualite": quals[orgs[f"09{i:08d}"]], "number": 200000 + i,
-                  "technical_user": user_name(i), "registered_on": REGISTERED_AT.date()}
-                 for i in indexes]).execute()
-            senders = {s.technical_user: s.id for s in Sender.select(
-                Sender.id, Sender.technical_user).where(
-                Sender.technical_user.in_([user_name(i) for i in indexes]))}
+                [
+                    {
+                        "qualite": quals[orgs[f"09{i:08d}"]],
+                        "number": 200000 + i,
+                        "technical_user": user_name(i),
+                        "registered_on": REGISTERED_AT.date(),
+                    }
+                    for i in indexes
+                ]
+            ).execute()
+            senders = {
+                s.technical_user: s.id
+                for s in Sender.select(Sender.id, Sender.technical_user).where(
+                    Sender.technical_user.in_([user_name(i) for i in indexes])
+                )
+            }
             Channel.insert_many(
-                [{"sender": senders[user_name(i)], "kind": SFTP, "status": PENDING,
-                  "ssh_key": ssh_key, "created_at": REGISTERED_AT} for i in indexes]).execute()
+                [
+                    {
+                        "sender": senders[user_name(i)],
+                        "kind": SFTP,
+                        "status": PENDING,
+                        "ssh_key": ssh_key,
+                        "created_at": REGISTERED_AT,
+                    }
+                    for i in indexes
+                ]
+            ).execute()
             names.extend(user_name(i) for i in indexes)
     return names

@@ -19,22 +19,35 @@ def new_ssh_key(directory: Path, name: str = "other_ed25519") -> tuple[Path, str
     """A fresh ed25519 key pair: the private key file (0600) and the public key line."""
     key = ed25519.Ed25519PrivateKey.generate()
     private = directory / name
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.OpenSSH,
-                                          serialization.NoEncryption()))
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
     private.chmod(0o600)
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                           serialization.PublicFormat.OpenSSH).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
     (directory / f"{name}.pub").write_text(public + "\n")
     return private, public
 
 
-def fixed_certificate(directory: Path, name: str = "signature.cer",
-                      not_after: datetime = datetime(2040, 3, 26, 12, 0, tzinfo=UTC)) -> Path:
+def fixed_certificate(
+    directory: Path,
+    name: str = "signature.cer",
+    not_after: datetime = datetime(2040, 3, 26, 12, 0, tzinfo=UTC),
+) -> Path:
     """A signature certificate with fixed serial and dates (DER), issued by "Citizen CA"."""
-    cert, _ = make_test_certificate(issuer=citizen_ca_name(), serial=DEMO_SERIAL,
-                                    not_before=datetime(2025, 1, 1, tzinfo=UTC),
-                                    not_after=not_after)
+    cert, _ = make_test_certificate(
+        issuer=citizen_ca_name(),
+        serial=DEMO_SERIAL,
+        not_before=datetime(2025, 1, 1, tzinfo=UTC),
+        not_after=not_after,
+    )
     path = directory / name
     path.write_bytes(cert.public_bytes(serialization.Encoding.DER))
     return path

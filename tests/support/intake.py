@@ -41,18 +41,35 @@ class Partner:
     key: SigningKey
     sequence: int = field(default=0)
 
-    def write(self, parts: tuple[bytes, ...] = (DATA,), folder: str = "INTEST", *,
-              purpose: str = "DMFA", sender: int | str | None = None, date: str = TODAY,
-              sequence: int | str | None = None, env: str = "T",
-              cert: x509.Certificate | None = None, key: SigningKey | None = None,
-              sign: bool | None = None) -> PreparedSet:
+    def write(
+        self,
+        parts: tuple[bytes, ...] = (DATA,),
+        folder: str = "INTEST",
+        *,
+        purpose: str = "DMFA",
+        sender: int | str | None = None,
+        date: str = TODAY,
+        sequence: int | str | None = None,
+        env: str = "T",
+        cert: x509.Certificate | None = None,
+        key: SigningKey | None = None,
+        sign: bool | None = None,
+    ) -> PreparedSet:
         """Write a set into ``folder`` of the home: by default the account's next valid T set,
         signed with the partner's credentials; any field may be given, broken or not."""
         self.sequence += 1
-        return write_set(self.home / folder, list(parts), purpose=purpose,
-                         sender=self.account.sender_number if sender is None else sender,
-                         date=date, sequence=self.sequence if sequence is None else sequence,
-                         env=env, cert=cert or self.cert, key=key or self.key, sign=sign)
+        return write_set(
+            self.home / folder,
+            list(parts),
+            purpose=purpose,
+            sender=self.account.sender_number if sender is None else sender,
+            date=date,
+            sequence=self.sequence if sequence is None else sequence,
+            env=env,
+            cert=cert or self.cert,
+            key=key or self.key,
+            sign=sign,
+        )
 
     def files(self, folder: str) -> list[str]:
         return sorted(p.name for p in (self.home / folder).iterdir())

@@ -19,8 +19,9 @@ async def log_in(pilot: Pilot[None], login: str, password: str = "demo") -> None
     await settle(pilot)
 
 
-async def enter_portal(pilot: Pilot[None], login: str = "dieter",
-                       page: str | None = None) -> PortalScreen:
+async def enter_portal(
+    pilot: Pilot[None], login: str = "dieter", page: str | None = None
+) -> PortalScreen:
     """Log in and, when asked (dieter has two), choose the first qualité (ENTREPRISE DEMO);
     then open ``page`` if given."""
     await pilot.pause()

@@ -18,17 +18,30 @@ DEMO_USER = "EXPDEMOENTREPRISE"
 REGISTERED_AT = datetime(2026, 11, 28, 14, 12)
 """When ``register_demo_sender`` registers, unless told otherwise."""
 
-CONTACT = ContactData(last_name="Expéditeur", first_name="Didier", title="Mr", function="IT",
-                      language="fr", phone="025455078", emails=("batch@eranova.fgov.be",))
+CONTACT = ContactData(
+    last_name="Expéditeur",
+    first_name="Didier",
+    title="Mr",
+    function="IT",
+    language="fr",
+    phone="025455078",
+    emails=("batch@eranova.fgov.be",),
+)
 """A valid contact person (``dataclasses.replace`` it for another)."""
 
 
-def sftp_input(creds: DemoCredentials, applications: tuple[str, ...] = ("dmfa", "dimona"),
-               ssh_key: str | SshPublicKey | None = None) -> ChannelInput:
+def sftp_input(
+    creds: DemoCredentials,
+    applications: tuple[str, ...] = ("dmfa", "dimona"),
+    ssh_key: str | SshPublicKey | None = None,
+) -> ChannelInput:
     """An SFTP channel with the demo key (or ``ssh_key``) and signature certificate."""
-    return ChannelInput(kind="SFTP", applications=applications,
-                        ssh_key=creds.ssh_public_key.read_text() if ssh_key is None else ssh_key,
-                        certificate=creds.certificate_der.read_bytes())
+    return ChannelInput(
+        kind="SFTP",
+        applications=applications,
+        ssh_key=creds.ssh_public_key.read_text() if ssh_key is None else ssh_key,
+        certificate=creds.certificate_der.read_bytes(),
+    )
 
 
 def person_id(login: str) -> int:
@@ -40,18 +53,29 @@ def qualite_id(kbo: str = "0403123486") -> int:
     return int(Qualite.select().join(Organisation).where(Organisation.kbo == kbo).get().id)
 
 
-def register_demo_sender(creds: DemoCredentials, name: str = DEMO_USER,
-                         now: datetime | None = REGISTERED_AT,
-                         applications: tuple[str, ...] = ("dmfa", "dimona"),
-                         login: str = "dieter") -> Overview:
+def register_demo_sender(
+    creds: DemoCredentials,
+    name: str = DEMO_USER,
+    now: datetime | None = REGISTERED_AT,
+    applications: tuple[str, ...] = ("dmfa", "dimona"),
+    login: str = "dieter",
+) -> Overview:
     """``login`` (the demo gestionnaire local) registers the demo qualité's sender with an
     SFTP channel (``now=None``: at the store's clock)."""
-    return senders.register_sender(person_id(login), qualite_id(), CONTACT,
-                                   sftp_input(creds, applications), name, name, now=now)
+    return senders.register_sender(
+        person_id(login),
+        qualite_id(),
+        CONTACT,
+        sftp_input(creds, applications),
+        name,
+        name,
+        now=now,
+    )
 
 
-def provisioned_account(creds: DemoCredentials,
-                        applications: tuple[str, ...] = ("dmfa", "dimona")) -> Account:
+def provisioned_account(
+    creds: DemoCredentials, applications: tuple[str, ...] = ("dmfa", "dimona")
+) -> Account:
     """``register_demo_sender``, then its channel activated as the sync cycle would: the
     account the SFTP server and the intake know."""
     overview = register_demo_sender(creds, now=None, applications=applications)

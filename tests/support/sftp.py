@@ -23,17 +23,42 @@ SFTP = shutil.which("sftp") or "/usr/bin/sftp"
 
 def sftp_command(port: int, key: Path, user: str) -> list[str]:
     """``sftp`` in batch mode (commands on stdin), with the key alone, trusting the host."""
-    return [SFTP, "-b", "-", "-i", str(key), "-P", str(port),
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
-            "-o", "ConnectTimeout=10", f"{user}@127.0.0.1"]
+    return [
+        SFTP,
+        "-b",
+        "-",
+        "-i",
+        str(key),
+        "-P",
+        str(port),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=10",
+        f"{user}@127.0.0.1",
+    ]
 
 
-def sftp(port: int, key: Path, user: str, commands: str, cwd: Path | None = None,
-         timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def sftp(
+    port: int, key: Path, user: str, commands: str, cwd: Path | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     """Run ``commands`` (one a line; a leading ``-`` lets batch mode go on after a failure)."""
-    return subprocess.run(sftp_command(port, key, user), input=commands, capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        sftp_command(port, key, user),
+        input=commands,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def provision(homes: Path) -> None:
@@ -63,8 +88,14 @@ class Server:
     def provision(self) -> None:
         provision(self.homes)
 
-    def sftp(self, creds: DemoCredentials, commands: str, cwd: Path | None = None,
-             user: str = DEMO_USER, key: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def sftp(
+        self,
+        creds: DemoCredentials,
+        commands: str,
+        cwd: Path | None = None,
+        user: str = DEMO_USER,
+        key: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """``sftp`` as ``user`` (the demo user) with ``key`` (the demo private key)."""
         return sftp(self.port, key or creds.ssh_private_key, user, commands, cwd=cwd)
 

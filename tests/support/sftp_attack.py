@@ -36,12 +36,16 @@ def tcp(server: Server, source: str = "127.0.0.1", timeout: float = 10) -> socke
     return sock
 
 
-def transport(server: Server, source: str = "127.0.0.1",
-              window: int | None = None) -> paramiko.Transport:
+def transport(
+    server: Server, source: str = "127.0.0.1", window: int | None = None
+) -> paramiko.Transport:
     """A paramiko client transport, key exchange done, not authenticated."""
     sock = tcp(server, source)
-    client = (paramiko.Transport(sock) if window is None
-              else paramiko.Transport(sock, default_window_size=window))
+    client = (
+        paramiko.Transport(sock)
+        if window is None
+        else paramiko.Transport(sock, default_window_size=window)
+    )
     client.start_client(timeout=10)
     return client
 
@@ -50,8 +54,9 @@ def user_key(creds: DemoCredentials) -> paramiko.PKey:
     return paramiko.Ed25519Key(filename=str(creds.ssh_private_key))
 
 
-def logged_in(server: Server, creds: DemoCredentials, source: str = "127.0.0.1",
-              window: int | None = None) -> paramiko.Transport:
+def logged_in(
+    server: Server, creds: DemoCredentials, source: str = "127.0.0.1", window: int | None = None
+) -> paramiko.Transport:
     client = transport(server, source, window)
     client.auth_publickey(USER, user_key(creds))
     return client
@@ -92,6 +97,7 @@ def sftp_string(data: bytes | str) -> bytes:
 
 def read_sftp_packet(channel: paramiko.Channel) -> tuple[int, bytes]:
     """The next packet's type and body (after the type byte)."""
+
     def exactly(n: int) -> bytes:
         data = b""
         while len(data) < n:

@@ -11,7 +11,10 @@ from textual.pilot import Pilot
 
 
 class SnapCompare(Protocol):
-    def __call__(self, app: str | PurePath | App[Any], press: Iterable[str] = (),
-                 terminal_size: tuple[int, int] = (80, 24),
-                 run_before: Callable[[Pilot[Any]], Awaitable[None] | None] | None = None
-                 ) -> bool: ...
+    def __call__(
+        self,
+        app: str | PurePath | App[Any],
+        press: Iterable[str] = (),
+        terminal_size: tuple[int, int] = (80, 24),
+        run_before: Callable[[Pilot[Any]], Awaitable[None] | None] | None = None,
+    ) -> bool: ...

@@ -10,9 +10,16 @@ from textual.pilot import Pilot
 from tests.support.pilot import settle, type_in
 
 
-async def fill_contact(pilot: Pilot[None], *, last: str = "Expéditeur", first: str = "Didier",
-                       function: str = "IT", phone: str = "025455078",
-                       email: str = "batch@eranova.fgov.be", typed: bool = False) -> None:
+async def fill_contact(
+    pilot: Pilot[None],
+    *,
+    last: str = "Expéditeur",
+    first: str = "Didier",
+    function: str = "IT",
+    phone: str = "025455078",
+    email: str = "batch@eranova.fgov.be",
+    typed: bool = False,
+) -> None:
     """Focus is on Nom: fill each field, Tab between them (Titre and Régime keep Mr/Français);
     ``typed``: key by key, else pasted."""
     for value, tabs in ((last, 1), (first, 2), (function, 2), (phone, 3), (email, 0)):
@@ -21,8 +28,13 @@ async def fill_contact(pilot: Pilot[None], *, last: str = "Expéditeur", first: 
             await pilot.press(*["tab"] * tabs)
 
 
-async def load_channel(pilot: Pilot[None], key: Path | str | None, cert: Path | str | None,
-                       downs: tuple[int, ...] = (0, 3), typed: bool = False) -> None:
+async def load_channel(
+    pilot: Pilot[None],
+    key: Path | str | None,
+    cert: Path | str | None,
+    downs: tuple[int, ...] = (0, 3),
+    typed: bool = False,
+) -> None:
     """Focus is on the key's path: give the paths (Enter loads), tick applications by index."""
     if key is not None:
         await type_in(pilot, str(key), paste=not typed)

@@ -38,8 +38,7 @@ class FooterKey(NamedTuple):
 
 class PortalFooter(Widget, can_focus=False):
     ALLOW_SELECT = False
-    COMPONENT_CLASSES = {"portal-footer--key", "portal-footer--description",
-                         "portal-footer--edge"}
+    COMPONENT_CLASSES = {"portal-footer--key", "portal-footer--description", "portal-footer--edge"}
     DEFAULT_CSS = """
     PortalFooter {
         dock: bottom;
@@ -84,14 +83,16 @@ class PortalFooter(Widget, can_focus=False):
         keys: dict[str, FooterKey] = {}  # one per action, the first key bound to it
         for _node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in keys:
-                keys[binding.action] = FooterKey(binding.key, app.get_key_display(binding),
-                                                 describe(binding, lang), enabled)
+                keys[binding.action] = FooterKey(
+                    binding.key, app.get_key_display(binding), describe(binding, lang), enabled
+                )
         palette = None
         for _node, binding, enabled, _tooltip in active.values():
             # The palette's key, wherever a keymap put it (the first of its keys).
             if app.ENABLE_COMMAND_PALETTE and binding.action == "command_palette":
-                palette = FooterKey(binding.key, app.get_key_display(binding),
-                                    describe(binding, lang), enabled)
+                palette = FooterKey(
+                    binding.key, app.get_key_display(binding), describe(binding, lang), enabled
+                )
                 keys.pop(binding.action, None)
                 break
         shown = (tuple(keys.values()), palette)
@@ -124,8 +125,9 @@ class PortalFooter(Widget, can_focus=False):
         edge = 0
         cells: list[tuple[int, int, int, FooterKey]] = []
         if self.palette is not None:
-            edge = len(PALETTE_EDGE) + cell_len(f"{self.palette.display} "
-                                                f"{self.palette.description} ")
+            edge = len(PALETTE_EDGE) + cell_len(
+                f"{self.palette.display} {self.palette.description} "
+            )
             cells.append((0, width - edge, width, self.palette))
         area = max(0, width - edge)
         lines = 2 if self.has_class("-two-lines") else 1
@@ -147,11 +149,16 @@ class PortalFooter(Widget, can_focus=False):
             if x0 > x:
                 segments.append(Segment(" " * (x0 - x), base))
             dim = Style() if key.enabled else Style(dim=True)
-            label = Strip([Segment(key.display, key_style + dim),
-                           Segment(f" {key.description}", text_style + dim)])
+            label = Strip(
+                [
+                    Segment(key.display, key_style + dim),
+                    Segment(f" {key.description}", text_style + dim),
+                ]
+            )
             if key is self.palette:
-                edge = Segment(PALETTE_EDGE,
-                               base + self.get_component_rich_style("portal-footer--edge"))
+                edge = Segment(
+                    PALETTE_EDGE, base + self.get_component_rich_style("portal-footer--edge")
+                )
                 room = x1 - x0 - len(PALETTE_EDGE)
                 segments.append(edge)
                 segments.extend(label.crop(0, room).adjust_cell_length(room, base))

@@ -69,8 +69,9 @@ class PortalHeader(Widget):
     }
     """
 
-    def __init__(self, lang: str, user: str = "", home: bool = True,
-                 id: str | None = "header") -> None:
+    def __init__(
+        self, lang: str, user: str = "", home: bool = True, id: str | None = "header"
+    ) -> None:
         super().__init__(id=id)
         self.lang = lang
         self.user = user

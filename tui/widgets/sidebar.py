@@ -61,8 +61,11 @@ class MenuList(OptionList):
         step = max(1, self.scrollable_content_region.height - 1) * direction
         start = self.highlighted if self.highlighted is not None else 0
         target = min(max(start + step, 0), count - 1)
-        order = [*range(target, count), *reversed(range(target))] if direction > 0 else \
-            [*reversed(range(target + 1)), *range(target + 1, count)]
+        order = (
+            [*range(target, count), *reversed(range(target))]
+            if direction > 0
+            else [*reversed(range(target + 1)), *range(target + 1, count)]
+        )
         for index in order:
             if not self.get_option_at_index(index).disabled:
                 self.highlighted = index
@@ -91,8 +94,9 @@ class Sidebar(Widget):
             super().__init__()
             self.page_id = page_id
 
-    def __init__(self, open_page: Callable[[str], Awaitable[None]],
-                 id: str | None = "sidebar") -> None:
+    def __init__(
+        self, open_page: Callable[[str], Awaitable[None]], id: str | None = "sidebar"
+    ) -> None:
         """``open_page(page_id)``: what Enter on an item does (a click posts ``PageChosen``)."""
         super().__init__(id=id)
         self._items: tuple[MenuItem, ...] = ()
@@ -117,11 +121,16 @@ class Sidebar(Widget):
 
     @staticmethod
     def _option(item: MenuItem, t: Translator) -> Option:
-        text = Text(("· " if item.level == 2 else "") + t(item.label_key),
-                    style="bold" if item.level == 0 else "")
+        text = Text(
+            ("· " if item.level == 2 else "") + t(item.label_key),
+            style="bold" if item.level == 0 else "",
+        )
         # A hanging indent, so wrapped labels stay under their first line.
-        return Option(Padding(text, (0, 0, 0, INDENT.get(item.level, 0))), id=item.page,
-                      disabled=item.page is None)
+        return Option(
+            Padding(text, (0, 0, 0, INDENT.get(item.level, 0))),
+            id=item.page,
+            disabled=item.page is None,
+        )
 
     def mark(self, page_id: str | None) -> None:
         """Highlight the current page in the list."""
