@@ -58,8 +58,8 @@ def _live_query(channel_id: int) -> Any:
             (Channel.id == channel_id)
             & (Channel.status == ACTIVE)
             & Channel.provisioned_key.is_null(False)
-            & (Sender.active == True)
-        )  # noqa: E712
+            & (Sender.active == True)  # noqa: E712
+        )
         .limit(1)
     )
 
@@ -105,8 +105,8 @@ def provisioned_accounts() -> list[Account]:
         Channel.select(Channel, Sender)
         .join(Sender)
         .where(
-            (Sender.active == True)
-            & (Channel.kind == SFTP)  # noqa: E712
+            (Sender.active == True)  # noqa: E712
+            & (Channel.kind == SFTP)
             & (Channel.status == ACTIVE)
             & Channel.provisioned_key.is_null(False)
         )
