@@ -24,7 +24,6 @@ import os
 import shlex
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import paramiko
 from paramiko import SFTPAttributes
@@ -32,10 +31,7 @@ from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
 
 from store.db import db
 from sync.sftp_fs import ConfinedSFTP, ReadHandle
-from sync.sftp_uploads import UploadHandle
-
-if TYPE_CHECKING:
-    from sync.sftp_server import SessionServer
+from sync.sftp_uploads import Session, UploadHandle
 
 log = logging.getLogger("expedito.sftp")
 
@@ -87,7 +83,7 @@ def parse_command(command: bytes) -> ScpCommand | None:
     return ScpCommand("t" in flags, "p" in flags, tuple(rest))
 
 
-def start(session: SessionServer, channel: paramiko.Channel, command: bytes) -> bool:
+def start(session: Session, channel: paramiko.Channel, command: bytes) -> bool:
     """Serve ``command`` on ``channel`` in a thread if it is a legacy scp request."""
     parsed = parse_command(command)
     if parsed is None or session.home is None:
@@ -108,9 +104,7 @@ def _clean(path: str) -> str:
 
 
 class ScpTransfer:
-    def __init__(
-        self, session: SessionServer, channel: paramiko.Channel, command: ScpCommand
-    ) -> None:
+    def __init__(self, session: Session, channel: paramiko.Channel, command: ScpCommand) -> None:
         self.session = session
         self.channel = channel
         self.command = command

@@ -22,9 +22,9 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
-from paramiko import SFTPAttributes, SFTPHandle, SFTPServerInterface
+from paramiko import ServerInterface, SFTPAttributes, SFTPHandle, SFTPServerInterface
 from paramiko.sftp import (
     SFTP_FAILURE,
     SFTP_NO_SUCH_FILE,
@@ -37,12 +37,16 @@ from store.accounts import Account
 from store.batchnames import HOME_FOLDERS, IN_FOLDERS, OUT_FOLDERS, is_temporary_name
 from sync.homes import FILE_MODE, is_part_name, part_name
 from sync.limits import MAX_READ
-from sync.sftp_uploads import RecentUploads, UploadHandle, errno_status, set_attributes
+from sync.sftp_uploads import (
+    RecentUploads,
+    Session,
+    UploadHandle,
+    errno_status,
+    set_attributes,
+)
 
 __all__ = ["ConfinedSFTP", "ReadHandle", "UploadHandle", "UploadHook", "no_upload_hook"]
 
-if TYPE_CHECKING:
-    from sync.sftp_server import SessionServer
 
 log = logging.getLogger("expedito.sftp")
 
@@ -99,7 +103,7 @@ def _attributes(path: str, name: str | None = None) -> SFTPAttributes:
 class ReadHandle(SFTPHandle):
     """A file in an OUT folder, read with ``pread`` (READs clamped as OpenSSH does)."""
 
-    def __init__(self, fd: int, session: SessionServer) -> None:
+    def __init__(self, fd: int, session: Session) -> None:
         super().__init__()
         self.fd = fd
         self.session = session
@@ -132,13 +136,15 @@ class ReadHandle(SFTPHandle):
 class ConfinedSFTP(SFTPServerInterface):
     """paramiko's SFTP request interface for one session, confined to the user's home."""
 
-    def __init__(self, server: SessionServer, *args: Any, **kwargs: Any) -> None:
-        super().__init__(server)
+    def __init__(self, server: Session, *args: Any, **kwargs: Any) -> None:
+        super().__init__(
+            cast(ServerInterface, server)
+        )  # paramiko's SessionServer, seen as a Session
         self.session = server
         home = server.home
         assert home is not None
         self.home = os.path.realpath(home)
-        self.recent: RecentUploads = server.service.recent
+        self.recent: RecentUploads = server.recent
 
     # Where a path leads -------------------------------------------------------------------
 

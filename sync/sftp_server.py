@@ -97,12 +97,16 @@ class SessionServer(paramiko.ServerInterface):
         self.current_file = ""
         self._pending: Account | None = None  # its key matched; its signature not yet checked
         self._claimed: set[int] = set()  # channels that run something (one thing each)
-        self._handles: list[ReadHandle | UploadHandle] = []
+        self._handles: list[paramiko.SFTPHandle] = []
         self._live_statement: tuple[str, list[Any]] | None = None
 
     @property
     def user(self) -> str:
         return self.account.technical_user if self.account else "?"
+
+    @property
+    def recent(self) -> RecentUploads:
+        return self.service.recent
 
     # Authentication -----------------------------------------------------------------------
 
@@ -221,7 +225,7 @@ class SessionServer(paramiko.ServerInterface):
         sql, params = self._live_statement
         return db.execute_sql(sql, params).fetchone() is not None
 
-    def track(self, handle: ReadHandle | UploadHandle) -> None:
+    def track(self, handle: paramiko.SFTPHandle) -> None:
         self._handles.append(handle)
         self.current_file = os.path.basename(getattr(handle, "final", "") or "")
 

@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from paramiko import SFTPAttributes, SFTPHandle
 from paramiko.sftp import (
@@ -40,11 +40,30 @@ from paramiko.sftp import (
 )
 
 from store.batchnames import CANCEL, GO, is_temporary_name
-
-if TYPE_CHECKING:
-    from sync.sftp_server import SessionServer
+from sync.limits import ServerLimits
 
 log = logging.getLogger("expedito.sftp")
+
+
+class Session(Protocol):
+    """What the file system, the uploads and scp need of a logged-in technical user's
+    connection. ``sync.sftp_server.SessionServer`` implements it; they see only this, so none
+    of them imports the server back."""
+
+    home: Path | None
+    limits: ServerLimits
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def recent(self) -> RecentUploads: ...
+
+    def live(self) -> bool: ...
+
+    def track(self, handle: SFTPHandle) -> None: ...
+
+    def uploaded(self, path: Path) -> None: ...
 
 
 def errno_status(exc: OSError) -> int:
@@ -142,7 +161,7 @@ class UploadHandle(SFTPHandle):
     """A new file in an IN folder, written under a hidden name until closed complete."""
 
     def __init__(
-        self, fd: int, temporary: str, final: str, session: SessionServer, recent: RecentUploads
+        self, fd: int, temporary: str, final: str, session: Session, recent: RecentUploads
     ) -> None:
         super().__init__()
         self.fd = fd
