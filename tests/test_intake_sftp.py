@@ -26,9 +26,7 @@ from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
 from tests.support.registration import DEMO_USER, register_demo_sender
 from tests.support.repo import ROOT
-from tests.support.sftp import SFTP, sftp
-
-pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
+from tests.support.sftp import sftp
 
 
 @dataclass

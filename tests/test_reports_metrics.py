@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import select
 import subprocess
@@ -25,7 +24,7 @@ from store.ops import expiring_certificates
 from sync.metrics import MetricsServer, parse_address
 from tests.ops_support import in_days, record_set, register
 from tests.service_support import USER, Provisioned, provisioned_services
-from tests.support.sftp import SFTP, sftp
+from tests.support.sftp import sftp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +107,6 @@ def scrape(url: str) -> dict[str, float]:
     return values
 
 
-@pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 def test_metrics_are_scraped(
     running: Provisioned, demo_credentials: DemoCredentials, tmp_path: Path
 ) -> None:

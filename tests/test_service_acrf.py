@@ -29,7 +29,7 @@ from sync.service_signer import (
 from sync.services import ServiceConfig, Services
 from tests.service_support import USER, Provisioned, provisioned_services
 from tests.support.credentials import signing_pair
-from tests.support.sftp import SFTP, sftp
+from tests.support.sftp import sftp
 
 ACK = Acknowledgement("GO.DMFA.123456.20260115.00001.T.1", "000000000042", 0, ("ACRF-125",))
 
@@ -104,7 +104,6 @@ def running(
     yield from provisioned_services(demo_credentials, tmp_path)
 
 
-@pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
 def test_the_service_answers_with_a_signed_acrf_closed_by_a_go(
     running: Provisioned, demo_credentials: DemoCredentials
 ) -> None:

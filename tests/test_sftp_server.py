@@ -16,9 +16,7 @@ from store import senders
 from store.democreds import DemoCredentials
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, person_id, qualite_id, register_demo_sender
-from tests.support.sftp import SFTP, Server, sftp_command, start_server, write_out_file
-
-pytestmark = pytest.mark.skipif(not os.path.exists(SFTP), reason="OpenSSH sftp client missing")
+from tests.support.sftp import Server, sftp_command, start_server, write_out_file
 
 
 @pytest.fixture
