@@ -38,6 +38,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from store import senders
 from store.accounts import Account, find_account
@@ -100,6 +101,7 @@ def write_sets(
 ) -> list[PreparedSet]:
     cert = x509.load_der_x509_certificate(creds.certificate_der.read_bytes())
     key = serialization.load_pem_private_key(creds.certificate_key.read_bytes(), None)
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
     sets = []
     for sequence in range(first, first + count):
         body = base64.encodebytes(os.urandom(size * 3 // 4 + 3))[:size]
@@ -115,7 +117,7 @@ def write_sets(
                 cert=cert,
                 key=key,
             )
-        )  # type: ignore[arg-type]
+        )
     return sets
 
 

@@ -119,6 +119,7 @@ Subsystem sftp internal-sftp -d {home}
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return process, port
         if process.poll() is not None:
+            assert process.stderr is not None
             raise RuntimeError(f"sshd did not start: {process.stderr.read().decode()}")
         time.sleep(0.05)
     raise RuntimeError("sshd did not start listening")
