@@ -1,7 +1,9 @@
 """The SFTP server: paramiko, public keys of provisioned channels only, homes confined.
 
-One listening socket, one accept thread, one housekeeping thread; paramiko runs a thread per
-connection and one per SFTP session (one subsystem a channel). Authentication asks
+One listening socket, one accept thread, one housekeeping thread, one thread publishing the
+logged-in sessions in the database for the operators and ending those they end
+(``sync.session_board``); paramiko runs a thread per connection and one per SFTP session (one
+subsystem a channel). Authentication asks
 ``store.accounts.find_account`` (one indexed query, whatever the refusal reason, so an unknown
 user and a wrong key get the same answer) and counts for the address only once paramiko has
 verified the signature (``sync.ssh_transport``); every SFTP request first checks that the
@@ -23,6 +25,7 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +66,7 @@ from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_
 from sync.memory import give_back_memory
 from sync.quota import InQuota
 from sync.scp_server import send_exit_status
+from sync.session_board import SessionBoard
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
 from sync.sftp_uploads import RecentUploads
@@ -93,6 +97,7 @@ class SessionServer(paramiko.ServerInterface):
         self.counted = False
         self.last_active = time.monotonic()
         self.started_at = time.time()
+        self.session_id = uuid.uuid4().hex[:16]  # its row in sftp_session (sync.session_board)
         self.bytes_in = self.bytes_out = 0  # SFTP bytes, counted by the session's thread
         self.current_file = ""
         self._pending: Account | None = None  # its key matched; its signature not yet checked
@@ -168,6 +173,10 @@ class SessionServer(paramiko.ServerInterface):
     def _close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    def close(self) -> None:
+        """End the connection (an operator ended the session)."""
+        self._close()
 
     # Channels -----------------------------------------------------------------------------
 
@@ -528,6 +537,7 @@ class SFTPService:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.board = SessionBoard(self.live_sessions)  # the sessions, published for operators
 
     @property
     def address(self) -> tuple[str, int]:
@@ -549,6 +559,7 @@ class SFTPService:
         for target, name in (
             (self._accept_loop, "sftp-accept"),
             (self._housekeeping, "sftp-housekeeping"),
+            (lambda: self.board.run(self._stopping), "sftp-sessions"),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()

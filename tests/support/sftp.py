@@ -63,6 +63,41 @@ def sftp(
     )
 
 
+def sftp_shell(port: int, key: Path, user: str, cwd: Path) -> subprocess.Popen[str]:
+    """``sftp`` reading its commands from a pipe left open: the session stays logged in until
+    stdin closes or the server ends it (``write_command`` sends one)."""
+    return subprocess.Popen(
+        sftp_command(port, key, user),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def write_command(shell: subprocess.Popen[str], command: str) -> None:
+    assert shell.stdin is not None
+    shell.stdin.write(command + "\n")
+    shell.stdin.flush()
+
+
+def ssh_child(shell: subprocess.Popen[str]) -> int:
+    """The pid of the ``ssh`` process ``sftp`` talks through (its connection to the server)."""
+    children = Path(f"/proc/{shell.pid}/task/{shell.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def process_ended(pid: int) -> bool:
+    """Whether ``pid`` has exited (gone, or a zombie its parent has not reaped yet)."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return status.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
 def provision(homes: Path) -> None:
     """Run the sync cycle of the current slot: pending SFTP channels become accounts, each
     with its home below ``homes``."""
