@@ -13,6 +13,11 @@ on) or ``\\2msg\\n`` (fatal):
   for each file named (a ``*``/``?`` pattern in the last part is matched in its folder).
 
 The channel ends with exit-status 0, or 1 when something was refused, as ``scp`` does.
+
+Under the same limits as SFTP: one command a channel (the session's claim), the idle timeout
+(each line and chunk received or sent is activity), the file size and the IN quota (the size
+a ``C`` line announces is counted before a byte is taken: a file over the quota is refused at
+once, nothing written).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ log = logging.getLogger("expedito.sftp")
 
 MAX_LINE = 4096
 CHUNK = 256 * 1024
+WAIT_SLICE = 0.5  # seconds: how often a wait for the client looks at its window
 FLAGS = set("tfpdrvq")
 _MESSAGES = {
     SFTP_NO_SUCH_FILE: "No such file or directory",
@@ -132,26 +138,46 @@ class ScpTransfer:
 
     # The wire ----------------------------------------------------------------------------
 
+    def _read(self, size: int) -> bytes:
+        """What the client sends next (b"" at its end). Each piece received is activity for
+        the idle timeout, and so is, while waiting, the client taking what was sent to it
+        (its window grows back): a slow download is not idle."""
+        window = self.channel.out_window_size
+        while True:
+            self.channel.settimeout(WAIT_SLICE)  # the receive only: sends block as before
+            try:
+                data = self.channel.recv(size)
+            except TimeoutError:
+                if self.channel.out_window_size != window:
+                    window = self.channel.out_window_size
+                    self.session.touch()
+                continue
+            finally:
+                self.channel.settimeout(None)
+            if data:
+                self.session.touch()
+            return bytes(data)
+
     def _recv(self, size: int) -> bytes:
         if self.buffer:
             data, self.buffer = self.buffer[:size], self.buffer[size:]
             return data
-        data = self.channel.recv(size)
+        data = self._read(size)
         if not data:
             raise EOFError("the client closed the channel")
-        return bytes(data)
+        return data
 
     def _line(self) -> bytes | None:
         """A line without its newline; None at the end of the stream."""
         while b"\n" not in self.buffer:
             if len(self.buffer) > MAX_LINE:
                 raise ScpError("line too long")
-            data = self.channel.recv(MAX_LINE)
+            data = self._read(MAX_LINE)
             if not data:
                 if self.buffer:
                     raise ScpError("truncated line")
                 return None
-            self.buffer += bytes(data)
+            self.buffer += data
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line
 
@@ -222,6 +248,10 @@ class ScpTransfer:
         else:
             opened = self.fs.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SFTPAttributes())
             handle = opened if isinstance(opened, UploadHandle | int) else SFTP_PERMISSION_DENIED
+        if isinstance(handle, UploadHandle) and not handle.reserve(size):
+            # scp announces the size: the whole file is counted before a byte is sent
+            handle.finish(aborted=True)
+            handle = "IN quota exceeded"
         if not isinstance(handle, UploadHandle):
             self._refuse(path, handle)  # the client skips this file
             return
@@ -304,7 +334,8 @@ class ScpTransfer:
                 data = handle.read(offset, min(CHUNK, size - offset))
                 if isinstance(data, int) or not data:
                     raise ScpError(f"{path} could not be read")
-                self.channel.sendall(data)
+                self.channel.sendall(data)  # returns once the client's window took it
+                self.session.touch()
                 offset += len(data)
             self.channel.sendall(b"\0")
             return self._answer() or True

@@ -257,6 +257,7 @@ class ConfinedSFTP(SFTPServerInterface):
         if flags & os.O_APPEND or os.path.lexists(place.path):
             return SFTP_PERMISSION_DENIED  # never overwrite, never append
         assert place.name is not None
+        self.session.quota.measure(self.session.user, self.home)  # see sync.quota
         directory = os.path.dirname(place.path)
         temporary = os.path.join(directory, part_name(place.name))
         fd = os.open(

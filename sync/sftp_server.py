@@ -52,7 +52,6 @@ from paramiko.sftp import (
     CMD_WRITE,
     SFTP_EOF,
     SFTP_FAILURE,
-    SFTP_FLAG_WRITE,
     SFTP_OK,
     SFTP_PERMISSION_DENIED,
     SFTPError,
@@ -112,6 +111,10 @@ class SessionServer(paramiko.ServerInterface):
     @property
     def recent(self) -> RecentUploads:
         return self.service.recent
+
+    @property
+    def quota(self) -> InQuota:
+        return self.service.quota
 
     # Authentication -----------------------------------------------------------------------
 
@@ -268,7 +271,6 @@ class ExpeditoSFTP(_SFTPServerBase):
         super().__init__(channel, name, server, ConfinedSFTP)
         self.session = server
         self._body = b""  # the packet being processed, after its type byte
-        self._ends: dict[bytes, int] = {}  # furthest byte written, by upload handle (quota)
         self._refused = b""  # the handle of the last WRITE refused as too long
 
     def _read_packet(self) -> tuple[int, bytes]:
@@ -440,14 +442,12 @@ class ExpeditoSFTP(_SFTPServerBase):
             start = msg.packet.tell()
             entry = self.file_table.get(handle)
             if isinstance(entry, UploadHandle | ReadHandle) and start + length <= len(self._body):
-                if isinstance(entry, UploadHandle) and not self._within_quota(
-                    handle, offset + length
-                ):
-                    entry.failed = True  # never committed, even if the client closes it
-                    self._send_status(request_number, SFTP_FAILURE, "IN quota exceeded")
-                    return
                 payload = memoryview(self._body)[start : start + length]  # no copy
-                self._send_status(request_number, entry.write(offset, payload))
+                status = entry.write(offset, payload)
+                if isinstance(entry, UploadHandle) and entry.over_quota:
+                    self._send_status(request_number, status, "IN quota exceeded")
+                else:
+                    self._send_status(request_number, status)
                 return
             msg.packet.seek(position)
         elif t in (CMD_OPEN, CMD_OPENDIR):
@@ -457,12 +457,6 @@ class ExpeditoSFTP(_SFTPServerBase):
             ):
                 self._send_status(request_number, SFTP_FAILURE, "too many open handles")
                 return
-            if t == CMD_OPEN:
-                position = msg.packet.tell()
-                msg.get_binary()
-                if msg.get_int() & SFTP_FLAG_WRITE:
-                    self._measure_quota()
-                msg.packet.seek(position)
         elif t == CMD_EXTENDED:
             position = msg.packet.tell()
             if msg.get_text() == "limits@openssh.com":
@@ -470,26 +464,6 @@ class ExpeditoSFTP(_SFTPServerBase):
                 return
             msg.packet.seek(position)
         super()._process(t, request_number, msg)
-
-    def _measure_quota(self) -> None:
-        session = self.session
-        if session.account is not None and session.home is not None:
-            session.service.quota.measure(session.account.technical_user, session.home)
-
-    def _within_quota(self, handle: bytes, end: int) -> bool:
-        """Count the bytes a WRITE ending at ``end`` adds to its upload (``quota``)."""
-        grown = end - self._ends.get(handle, 0)
-        if grown <= 0:
-            return True
-        if not self.session.service.quota.take(self.session.user, grown):
-            log.info(
-                "%s: IN quota exceeded (%d bytes waiting)",
-                self.session.user,
-                self.session.service.quota.used(self.session.user),
-            )
-            return False
-        self._ends[handle] = end
-        return True
 
     def _send_limits(self, request_number: int) -> None:
         reply = Message()

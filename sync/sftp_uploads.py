@@ -41,6 +41,7 @@ from paramiko.sftp import (
 
 from store.batchnames import CANCEL, GO, is_temporary_name
 from sync.limits import ServerLimits
+from sync.quota import InQuota
 
 log = logging.getLogger("expedito.sftp")
 
@@ -58,6 +59,11 @@ class Session(Protocol):
 
     @property
     def recent(self) -> RecentUploads: ...
+
+    @property
+    def quota(self) -> InQuota: ...
+
+    def touch(self) -> None: ...
 
     def live(self) -> bool: ...
 
@@ -171,15 +177,37 @@ class UploadHandle(SFTPHandle):
         self.recent = recent
         self.max_size = session.limits.max_file_size
         self.failed = False
+        self.over_quota = False
+        self.counted = 0  # the bytes up to here are counted in the user's IN quota
         self.covered: list[list[int]] = []  # merged [start, end) ranges written
         recent.opened(self)
 
     def read(self, offset: int, length: int) -> bytes | int:
         return SFTP_PERMISSION_DENIED
 
+    def reserve(self, end: int) -> bool:
+        """Count the bytes up to ``end`` in the user's IN quota (``sync.quota``): what a
+        write past the furthest byte so far adds. False, and the upload failed (never
+        committed), past the quota."""
+        grown = end - self.counted
+        if grown <= 0:
+            return True
+        quota = self.session.quota
+        if not quota.take(self.session.user, grown):
+            self.failed = self.over_quota = True
+            log.info(
+                "%s: IN quota exceeded (%d bytes waiting): %s refused",
+                self.session.user,
+                quota.used(self.session.user),
+                os.path.basename(self.final),
+            )
+            return False
+        self.counted = end
+        return True
+
     def write(self, offset: int, data: Any) -> int:
         end = offset + len(data)
-        if self.failed or offset < 0 or end > self.max_size:
+        if self.failed or offset < 0 or end > self.max_size or not self.reserve(end):
             self.failed = True
             return SFTP_FAILURE
         view = memoryview(data)
