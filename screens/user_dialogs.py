@@ -18,6 +18,7 @@ from store.rules import TITLES
 from store.users import NewPerson, UserRow
 from tui.formatting import person_title, role_name
 from tui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
+from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import PortalFooter
 
 DIALOG_CSS = """
@@ -43,14 +44,22 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
     GiveAccessDialog #new-person { height: auto; display: none; }
     GiveAccessDialog.-new #new-person { display: block; }
     GiveAccessDialog.-new #row-login_or_email { display: none; }
+    GiveAccessDialog #login-rules { color: $text-muted; }
+    GiveAccessDialog #co-note { display: none; color: $warning; }
+    GiveAccessDialog.-co #co-note { display: block; }
     """
     )
     BINDINGS = [Binding("escape", "cancel", "Annuler", id="dialog.cancel")]
     AUTO_FOCUS = "#login_or_email"
 
-    def __init__(self, actor_id: int, qualite_id: int, lang: str) -> None:
+    def __init__(
+        self, actor_id: int, qualite_id: int, lang: str, co: tuple[int, str] | None = None
+    ) -> None:
+        """``co``: the qualité's co-gestionnaire local now (id, name), whom naming another
+        one would make utilisateur: said when that role is chosen, asked before giving it."""
         super().__init__()
         self.actor_id, self.qualite_id = actor_id, qualite_id
+        self.co = co
         self.t = Translator(lang)
 
     def compose(self) -> ComposeResult:
@@ -68,6 +77,7 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
                     yield FieldRow(
                         t("users.login"), Input(id="login", compact=True, max_length=100), "login"
                     )
+                    yield Static(t("users.login_rules"), id="login-rules", markup=False)
                     yield FieldRow(
                         t("users.password"),
                         Input(id="password", compact=True, password=True, max_length=200),
@@ -121,6 +131,15 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
                     ),
                     "role",
                 )
+                yield Static(
+                    t(
+                        "users.co_replaced_note",
+                        name=self.co[1] if self.co else "",
+                        role=role_name(t, UTILISATEUR),
+                    ),
+                    id="co-note",
+                    markup=False,
+                )
             yield Static(id="dialog-status", classes="dialog-status", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("portal_form.cancel"), id="cancel", compact=True)
@@ -134,6 +153,10 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
         event.stop()
         self.set_class(event.value, "-new")
         clear_errors(self)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "role":
+            self.set_class(self.co is not None and event.value == CO_GESTIONNAIRE, "-co")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -164,15 +187,43 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
                 title=field_value(self, "title"),
                 language=field_value(self, "language"),
             )
-        self.give(field_value(self, "role"), field_value(self, "login_or_email"), person)
+        role, login_or_email = field_value(self, "role"), field_value(self, "login_or_email")
+        if role != CO_GESTIONNAIRE or self.co is None:
+            self.give(role, login_or_email, person)
+            return
+        co_id, co_name = self.co
+        t = self.t
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.give(role, login_or_email, person, co_id)
+
+        question = t(
+            "users.others_question",
+            changes=t("users.will_become", name=co_name, role=role_name(t, UTILISATEUR)),
+        )
+        self.app.push_screen(
+            ConfirmDialog(question, t("users.confirm"), t("portal_form.cancel")), answered
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def give(self, role: str, login_or_email: str, person: NewPerson | None) -> None:
+    def give(
+        self,
+        role: str,
+        login_or_email: str,
+        person: NewPerson | None,
+        replace_co: int | None = None,
+    ) -> None:
         from store.users import give_access
 
         try:
             row = give_access(
-                self.actor_id, self.qualite_id, role, login_or_email, new_person=person
+                self.actor_id,
+                self.qualite_id,
+                role,
+                login_or_email,
+                new_person=person,
+                replace_co=replace_co,
             )
         except ExpeditoError as exc:
             self.post_message(FormFailed(exc))

@@ -1,6 +1,10 @@
 """*Utilisateurs*: the persons with a role in the qualité, and (for the gestionnaire local)
 giving access, changing a role, designating or removing the co-gestionnaire local and
-removing an access. Everyone else sees the list read-only; the services refuse too."""
+removing an access. Everyone else sees the list read-only; the services refuse too.
+
+A change that also changes a third person's role (the co-gestionnaire local replaced) is
+said and asked first; what cannot be done (the last gestionnaire local removed) is refused
+at once, before any question."""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ from screens.user_dialogs import GiveAccessDialog, RoleDialog
 from store.dto import SessionInfo
 from store.errors import ExpeditoError
 from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR
-from store.users import UserRow
+from store.users import RoleChange, UserRow
 from tui.context import AppContext
 from tui.formatting import person_title, role_name
 from tui.widgets.dialogs import ConfirmDialog
+from tui.widgets.fitted_table import FittedTable
 
 EDIT_ACTIONS = frozenset({"add", "role", "co", "remove"})
 
@@ -44,7 +49,7 @@ class UtilisateursPage(Page):
     def compose(self) -> ComposeResult:
         yield Static(self.t("page.utilisateurs.title"), classes="page-title", markup=False)
         yield Static(self.t("users.intro"), markup=False)
-        yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="users", keep={"role"}, visible_rows=11)
         yield Static(
             self.t("users.keys") if self.may_edit else self.t("users.read_only"),
             id="users-note",
@@ -54,11 +59,6 @@ class UtilisateursPage(Page):
         yield StatusLine("users-status")
 
     def on_mount(self) -> None:
-        table = self.query_one("#users", DataTable)
-        t = self.t
-        table.add_column(t("users.name"), key="name")
-        table.add_column(t("users.login"), key="login")
-        table.add_column(t("users.role"), key="role")
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -98,17 +98,14 @@ class UtilisateursPage(Page):
         if session is not None:
             self.context_changed(self.ctx.refreshed(session))
         t = self.ctx.t
-        table = self.query_one("#users", DataTable)
-        selected = self._selected()
-        table.clear()
         self.rows = rows
-        for row in rows:
-            p = row.person
-            table.add_row(p.full_name, p.login, role_name(t, row.role), key=str(p.id))
-        if selected is not None and str(selected.person.id) in {
-            str(r.person.id) for r in self.rows
-        }:
-            table.move_cursor(row=table.get_row_index(str(selected.person.id)))
+        self.query_one("#users", FittedTable).fill(
+            [("name", t("users.name")), ("login", t("users.login")), ("role", t("users.role"))],
+            [
+                (str(r.person.id), (r.person.full_name, r.person.login, role_name(t, r.role)))
+                for r in rows
+            ],
+        )
         hint = self.query_one("#users-note", Static)
         hint.update(t("users.keys") if self.may_edit else t("users.read_only"))
         hint.set_class(not self.may_edit, "notice")
@@ -122,7 +119,7 @@ class UtilisateursPage(Page):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((r for r in self.rows if str(r.person.id) == key), None)
 
-    def _label(self, row: UserRow) -> str:
+    def _label(self, row: UserRow | RoleChange) -> str:
         return f"{person_title(self.ctx.t, row.person.title)} {row.person.full_name}"
 
     # --- actions ------------------------------------------------------------------------------
@@ -133,39 +130,50 @@ class UtilisateursPage(Page):
             self.action_role()
 
     def action_add(self) -> None:
+        co = next((r for r in self.rows if r.role == CO_GESTIONNAIRE), None)
+
         def given(row: UserRow | None) -> None:
-            if row is not None:
-                self.reload(
-                    self.t(
-                        "users.given", name=self._label(row), role=role_name(self.ctx.t, row.role)
-                    )
+            if row is None:
+                return
+            t = self.ctx.t
+            note = t("users.given", name=self._label(row), role=role_name(t, row.role))
+            if co is not None and row.role == CO_GESTIONNAIRE:
+                note += " " + t(
+                    "users.role_changed", name=self._label(co), role=role_name(t, UTILISATEUR)
                 )
+            self.reload(note)
 
         self.app.push_screen(
-            GiveAccessDialog(self.ctx.person.id, self.ctx.qualite.id, self.ctx.lang), given
+            GiveAccessDialog(
+                self.ctx.person.id,
+                self.ctx.qualite.id,
+                self.ctx.lang,
+                co=(co.person.id, self._label(co)) if co else None,
+            ),
+            given,
         )
 
     def action_role(self) -> None:
         row = self._selected()
-        if row is None:
+        if row is None or self._refused(row):
             return
 
         def chosen(role: str | None) -> None:
             if role is not None and role != row.role:
-                self.change(row, role)
+                self.ask_then_change(row, role)
 
         self.app.push_screen(RoleDialog(self._label(row), row.role, self.ctx.lang), chosen)
 
     def action_co(self) -> None:
         """Designate the selected person co-gestionnaire local, or remove that role."""
         row = self._selected()
-        if row is None:
+        if row is None or self._refused(row):
             return
-        self.change(row, UTILISATEUR if row.role == CO_GESTIONNAIRE else CO_GESTIONNAIRE)
+        self.ask_then_change(row, UTILISATEUR if row.role == CO_GESTIONNAIRE else CO_GESTIONNAIRE)
 
     def action_remove(self) -> None:
         row = self._selected()
-        if row is None:
+        if row is None or self._refused(row):
             return
         t = self.t
 
@@ -178,17 +186,66 @@ class UtilisateursPage(Page):
             ConfirmDialog(question, t("users.remove_yes"), t("portal_form.cancel")), answered
         )
 
+    def _refused(self, row: UserRow) -> bool:
+        """The gestionnaire local's own role cannot be changed nor removed (only handed over
+        by designating another one): said at once, before any question."""
+        if row.role != GESTIONNAIRE:
+            return False
+        self.query_one(StatusLine).show(self.t("error.role.last_gestionnaire"), True)
+        return True
+
+    def ask_then_change(self, row: UserRow, role: str) -> None:
+        """Change ``row``'s role; when that changes a third person's role too, say who and
+        ask first."""
+        from store.users import role_changes, third_parties
+
+        try:
+            others = third_parties(role_changes(self.rows, row.person.id, role), self.ctx.person.id)
+        except ExpeditoError as exc:
+            self.query_one(StatusLine).show(self._error(exc), True)
+            return
+        if not others:
+            self.change(row, role)
+            return
+        t = self.ctx.t
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.change(row, role, frozenset(c.person.id for c in others))
+
+        lines = [t("users.will_become", name=self._label(row), role=role_name(t, role))]
+        lines += [
+            t("users.will_become", name=self._label(c), role=role_name(t, c.new)) for c in others
+        ]
+        question = t("users.others_question", changes="\n".join(lines))
+        self.app.push_screen(
+            ConfirmDialog(question, t("users.confirm"), t("portal_form.cancel")), answered
+        )
+
+    def changed_note(self, changes: tuple[RoleChange, ...]) -> str:
+        t = self.ctx.t
+        return " ".join(
+            t("users.role_changed", name=self._label(c), role=role_name(t, c.new)) for c in changes
+        )
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")
-    def change(self, row: UserRow, role: str) -> None:
+    def change(self, row: UserRow, role: str, confirmed: frozenset[int] = frozenset()) -> None:
         from store.users import change_role
 
         try:
-            change_role(self.ctx.person.id, self.ctx.qualite.id, row.person.id, role)
+            changes = change_role(
+                self.ctx.person.id,
+                self.ctx.qualite.id,
+                row.person.id,
+                role,
+                confirmed=confirmed,
+            )
         except ExpeditoError as exc:
             self.app.call_from_thread(self.reload, self._error(exc), True)
             return
-        note = self.t("users.role_changed", name=self._label(row), role=role_name(self.ctx.t, role))
-        self.app.call_from_thread(self.reload, note, False, role == GESTIONNAIRE)
+        self.app.call_from_thread(
+            self.reload, self.changed_note(changes), False, role == GESTIONNAIRE
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")
     def remove_person(self, row: UserRow) -> None:

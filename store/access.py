@@ -23,6 +23,7 @@ from store.models import (
     Role,
 )
 from store.passwords import hash_password, verify_password
+from store.rules import check_login
 
 FREE_ATTEMPTS = 3  # failures before any delay
 MAX_DELAY = 300  # seconds
@@ -133,13 +134,12 @@ def create_person(
     now: datetime | None = None,
 ) -> PersonInfo:
     now = now or local_now()
-    if not login.strip():
-        raise ValidationError("field.required", "the login is required", "login")
+    login = check_login(login.strip())
     with db.atomic():
-        if Person.get_or_none(fn.lower(Person.login) == login.strip().lower()):
+        if Person.get_or_none(fn.lower(Person.login) == login.lower()):
             raise ValidationError("login.taken", "this login already exists", "login")
         row = Person.create(
-            login=login.strip(),
+            login=login,
             password_hash=hash_password(password),
             first_name=first_name,
             last_name=last_name,

@@ -120,6 +120,39 @@ def check_username(name: str, confirmation: str | None = None) -> str:
     return name
 
 
+# --- Portal login ------------------------------------------------------------------------------
+
+LOGIN_MIN, LOGIN_MAX = 3, 50
+LOGIN_ALPHABET = frozenset(string.ascii_letters + string.digits + ".-_")
+
+
+def check_login(login: str) -> str:
+    """A portal login's rules, as the technical user name's: 3 to 50 characters; only digits
+    0-9, letters a-z (upper and lower case) and ``.`` ``-`` ``_``; no spaces. Returns it."""
+    if login == "":
+        raise ValidationError("field.required", "this field is required", "login")
+    if any(ch.isspace() for ch in login):
+        raise ValidationError("login.spaces", "no spaces are allowed in a login", "login")
+    bad = sorted({ch for ch in login if ch not in LOGIN_ALPHABET})
+    if bad:
+        raise ValidationError(
+            "login.characters",
+            "only digits 0-9, letters a-z and . - _ are allowed",
+            "login",
+            chars="".join(bad),
+        )
+    if not LOGIN_MIN <= len(login) <= LOGIN_MAX:
+        raise ValidationError(
+            "login.length",
+            "a login has 3 to 50 characters",
+            "login",
+            length=len(login),
+            min=LOGIN_MIN,
+            max=LOGIN_MAX,
+        )
+    return login
+
+
 # --- Contact person ----------------------------------------------------------------------------
 
 

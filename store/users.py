@@ -1,11 +1,14 @@
 """*Utilisateurs* and *Rechercher utilisateurs*: who has access to a qualité, in which role.
 
-Only the gestionnaire local changes roles, and a qualité always keeps exactly one
-gestionnaire local (designating another one hands the role over).
+Only the gestionnaire local changes roles. A qualité always keeps exactly one gestionnaire
+local (designating another one hands the role over) and has at most one co-gestionnaire local.
+A change that would also change a third person's role (the co-gestionnaire local replaced) is
+refused unless the caller confirms it: ``role_changes`` says beforehand who would change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +38,7 @@ from store.models import (
     Qualite,
     Role,
 )
-from store.rules import FIELD_MAX, TITLES, check_email
+from store.rules import FIELD_MAX, TITLES, check_email, check_login
 
 ROLE_ORDER = {GESTIONNAIRE: 0, CO_GESTIONNAIRE: 1, UTILISATEUR: 2}
 PAGE_SIZE = 20
@@ -45,6 +48,15 @@ PAGE_SIZE = 20
 class UserRow:
     person: PersonInfo
     role: str
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """One person's role before and after a change."""
+
+    person: PersonInfo
+    old: str
+    new: str
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,10 @@ def _require_gestionnaire(actor_id: int, qualite_id: int) -> None:
 def users_of(actor_id: int, qualite_id: int) -> list[UserRow]:
     """Everyone with a role in the qualité, managers first."""
     require_role(actor_id, qualite_id)
+    return _users(qualite_id)
+
+
+def _users(qualite_id: int) -> list[UserRow]:
     rows = Role.select(Role, Person).join(Person).where(Role.qualite == qualite_id)
     result = [UserRow(person_info(r.person), r.role) for r in rows]
     return sorted(
@@ -117,8 +133,13 @@ def give_access(
     login_or_email: str = "",
     new_person: NewPerson | None = None,
     now: datetime | None = None,
+    replace_co: int | None = None,
 ) -> UserRow:
-    """Give an existing person (found by login or e-mail) or a new one a role in the qualité."""
+    """Give an existing person (found by login or e-mail) or a new one a role in the qualité.
+
+    Naming a co-gestionnaire local where there is one already is refused (``role.co_taken``,
+    naming them) unless ``replace_co`` is that person's id (the caller asked): they then
+    become utilisateur."""
     now = now or local_now()
     if role not in (CO_GESTIONNAIRE, UTILISATEUR):
         raise ValidationError(
@@ -152,8 +173,17 @@ def give_access(
             raise Conflict(
                 "role.exists", "this person already has access", "login", login=person.login
             )
+        replaced = [r for r in _users(qualite_id) if r.role == CO_GESTIONNAIRE]
+        if role == CO_GESTIONNAIRE and replaced and replaced[0].person.id != replace_co:
+            raise Conflict(
+                "role.co_taken",
+                "the qualité has a co-gestionnaire local already",
+                "role",
+                name=replaced[0].person.full_name,
+            )
         if role == CO_GESTIONNAIRE:
-            _demote_co_gestionnaires(qualite_id)
+            for old in replaced:
+                _apply(actor_id, qualite_id, RoleChange(old.person, old.role, UTILISATEUR), now)
         Role.create(person=person.id, qualite=qualite_id, role=role)
         record("role.grant", actor_id, qualite_id, at=now, person=person.login, role=role)
     return UserRow(person, role)
@@ -166,7 +196,11 @@ def check_new_person(person: NewPerson) -> None:
     from store.personal import check_new_password
 
     errors: list[ValidationError] = []
-    for name in ("login", "first_name", "last_name", "password"):
+    try:
+        check_login(person.login)
+    except ValidationError as exc:
+        errors.append(exc)
+    for name in ("first_name", "last_name", "password"):
         if not getattr(person, name).strip():
             errors.append(ValidationError("field.required", "this field is required", name))
         elif len(getattr(person, name)) > FIELD_MAX:
@@ -191,12 +225,6 @@ def check_new_person(person: NewPerson) -> None:
         raise ValidationErrors(errors)
 
 
-def _demote_co_gestionnaires(qualite_id: int) -> None:
-    Role.update(role=UTILISATEUR).where(
-        (Role.qualite == qualite_id) & (Role.role == CO_GESTIONNAIRE)
-    ).execute()
-
-
 def _role_row(person_id: int, qualite_id: int) -> Role:
     row = Role.get_or_none((Role.person == person_id) & (Role.qualite == qualite_id))
     if row is None:
@@ -210,40 +238,76 @@ def _last_gestionnaire() -> Conflict:
     )
 
 
+def role_changes(rows: Sequence[UserRow], person_id: int, role: str) -> tuple[RoleChange, ...]:
+    """Every role that giving ``role`` to ``person_id`` changes, theirs first: a new
+    gestionnaire local makes the current one co-gestionnaire local, and a new co-gestionnaire
+    local (either way) makes the current one utilisateur. ``rows``: the qualité's users."""
+    target = next((r for r in rows if r.person.id == person_id), None)
+    if target is None:
+        raise NotFound("role.none", "this person has no access to the qualité")
+    if target.role == role:
+        return ()
+    if target.role == GESTIONNAIRE:
+        raise _last_gestionnaire()
+    changes = [RoleChange(target.person, target.role, role)]
+    for row in rows:
+        if row.person.id == person_id:
+            continue
+        if role == GESTIONNAIRE and row.role == GESTIONNAIRE:
+            changes.append(RoleChange(row.person, GESTIONNAIRE, CO_GESTIONNAIRE))
+        elif role in (GESTIONNAIRE, CO_GESTIONNAIRE) and row.role == CO_GESTIONNAIRE:
+            changes.append(RoleChange(row.person, CO_GESTIONNAIRE, UTILISATEUR))
+    return tuple(changes)
+
+
+def third_parties(changes: Sequence[RoleChange], actor_id: int) -> tuple[RoleChange, ...]:
+    """The changes to anyone but the person chosen (the first) and the actor."""
+    return tuple(c for c in changes[1:] if c.person.id != actor_id)
+
+
+def _apply(actor_id: int, qualite_id: int, change: RoleChange, now: datetime) -> None:
+    Role.update(role=change.new).where(
+        (Role.person == change.person.id) & (Role.qualite == qualite_id)
+    ).execute()
+    record(
+        "role.change",
+        actor_id,
+        qualite_id,
+        at=now,
+        target=change.person.id,
+        old=change.old,
+        new=change.new,
+    )
+
+
 def change_role(
-    actor_id: int, qualite_id: int, person_id: int, role: str, now: datetime | None = None
-) -> None:
-    """Change a person's role. Designating a new gestionnaire local hands the role over: the
-    current one becomes co-gestionnaire local. There is at most one co-gestionnaire local."""
+    actor_id: int,
+    qualite_id: int,
+    person_id: int,
+    role: str,
+    now: datetime | None = None,
+    confirmed: Collection[int] = (),
+) -> tuple[RoleChange, ...]:
+    """Change a person's role, and what follows from it (``role_changes``); returns every
+    change made. A change to a third person's role is refused (``role.others_change``)
+    unless their id is in ``confirmed``: the caller asked about them first."""
     now = now or local_now()
     if role not in ROLES:
         raise ValidationError("role.unknown", "unknown role", "role", role=role)
     with db.atomic("IMMEDIATE"):
         _require_gestionnaire(actor_id, qualite_id)
-        row = _role_row(person_id, qualite_id)
-        if row.role == role:
-            return
-        if row.role == GESTIONNAIRE:
-            raise _last_gestionnaire()
-        if role == GESTIONNAIRE:
-            Role.update(role=CO_GESTIONNAIRE).where(
-                (Role.qualite == qualite_id) & (Role.role == GESTIONNAIRE)
-            ).execute()
-            (
-                Role.update(role=UTILISATEUR)
-                .where(
-                    (Role.qualite == qualite_id)
-                    & (Role.role == CO_GESTIONNAIRE)
-                    & (Role.person != actor_id)
-                )
-                .execute()
+        _role_row(person_id, qualite_id)
+        changes = role_changes(_users(qualite_id), person_id, role)
+        others = [c for c in third_parties(changes, actor_id) if c.person.id not in confirmed]
+        if others:
+            raise Conflict(
+                "role.others_change",
+                "this would change someone else's role too",
+                names=", ".join(c.person.full_name for c in others),
             )
-        elif role == CO_GESTIONNAIRE:
-            _demote_co_gestionnaires(qualite_id)
-        Role.update(role=role).where(Role.id == row.id).execute()
-        record(
-            "role.change", actor_id, qualite_id, at=now, target=person_id, old=row.role, new=role
-        )
+        for change in changes:
+            _apply(actor_id, qualite_id, change, now)
+    return changes
 
 
 def remove_access(

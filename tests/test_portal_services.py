@@ -21,6 +21,7 @@ from store.errors import (
     ValidationErrors,
 )
 from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR, Role
+from store.rules import check_login
 from tests.support.registration import person_id, qualite_id, register_demo_sender
 
 
@@ -62,10 +63,78 @@ def test_only_the_gestionnaire_changes_roles(demo: SqliteDatabase) -> None:
 
 def test_one_co_gestionnaire_and_handing_over(demo: SqliteDatabase) -> None:
     dieter, q = person_id("dieter"), qualite_id()
-    users.change_role(dieter, q, person_id("ursula"), CO_GESTIONNAIRE)
+    # Colette, the co-gestionnaire now, would become utilisateur: refused unless asked.
+    with pytest.raises(Conflict) as info:
+        users.change_role(dieter, q, person_id("ursula"), CO_GESTIONNAIRE)
+    assert (info.value.code, info.value.params) == (
+        "role.others_change",
+        {"names": "Colette Gestion"},
+    )
+    assert roles()["colette"] == CO_GESTIONNAIRE
+    planned = users.role_changes(users.users_of(dieter, q), person_id("ursula"), CO_GESTIONNAIRE)
+    assert [(c.person.login, c.old, c.new) for c in planned] == [
+        ("ursula", UTILISATEUR, CO_GESTIONNAIRE),
+        ("colette", CO_GESTIONNAIRE, UTILISATEUR),
+    ]
+    done = users.change_role(
+        dieter, q, person_id("ursula"), CO_GESTIONNAIRE, confirmed={person_id("colette")}
+    )
+    assert done == planned
     assert roles() == {"dieter": GESTIONNAIRE, "ursula": CO_GESTIONNAIRE, "colette": UTILISATEUR}
-    users.change_role(dieter, q, person_id("colette"), GESTIONNAIRE)
-    assert roles() == {"colette": GESTIONNAIRE, "dieter": CO_GESTIONNAIRE, "ursula": UTILISATEUR}
+    # Handing over to the co-gestionnaire changes only the two of them: nothing to confirm.
+    users.change_role(dieter, q, person_id("ursula"), GESTIONNAIRE)
+    assert roles() == {"ursula": GESTIONNAIRE, "dieter": CO_GESTIONNAIRE, "colette": UTILISATEUR}
+    # Handing over to a utilisateur makes the co-gestionnaire (not the actor) utilisateur.
+    ursula = person_id("ursula")
+    with pytest.raises(Conflict):
+        users.change_role(ursula, q, person_id("colette"), GESTIONNAIRE)
+    users.change_role(ursula, q, person_id("colette"), GESTIONNAIRE, confirmed={dieter})
+    assert roles() == {"colette": GESTIONNAIRE, "ursula": CO_GESTIONNAIRE, "dieter": UTILISATEUR}
+
+
+def test_a_new_co_gestionnaire_replaces_the_one_there_only_when_asked(
+    demo: SqliteDatabase,
+) -> None:
+    dieter, q = person_id("dieter"), qualite_id()
+    new = users.NewPerson("nina", "Secret12345", "Nina", "Nouveau", "nina@demo.be")
+    with pytest.raises(Conflict) as info:
+        users.give_access(dieter, q, CO_GESTIONNAIRE, new_person=new)
+    assert (info.value.code, info.value.params) == ("role.co_taken", {"name": "Colette Gestion"})
+    assert users.find_person("nina") is None  # nothing half-written
+    with pytest.raises(Conflict):  # asked about someone else: still refused
+        users.give_access(dieter, q, CO_GESTIONNAIRE, new_person=new, replace_co=dieter)
+    users.give_access(dieter, q, CO_GESTIONNAIRE, new_person=new, replace_co=person_id("colette"))
+    assert roles() == {
+        "dieter": GESTIONNAIRE,
+        "nina": CO_GESTIONNAIRE,
+        "colette": UTILISATEUR,
+        "ursula": UTILISATEUR,
+    }
+
+
+@pytest.mark.parametrize(
+    ("login", "code"),
+    [
+        ("", "field.required"),
+        ("nina nouveau", "login.spaces"),
+        (" nina\t", "login.spaces"),
+        ("nina@demo.be", "login.characters"),
+        ("niña", "login.characters"),
+        ("ni", "login.length"),
+        ("n" * 51, "login.length"),
+    ],
+)
+def test_logins_follow_rules_like_technical_user_names(
+    demo: SqliteDatabase, login: str, code: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        check_login(login)
+    assert info.value.code == code
+    new = users.NewPerson(login, "Secret12345", "Nina", "Nouveau", "nina@demo.be")
+    with pytest.raises(ValidationErrors) as many:
+        users.give_access(person_id("dieter"), qualite_id(), UTILISATEUR, new_person=new)
+    assert [e.code for e in many.value.errors] == [code]
+    assert check_login("nina.nouveau-2_b") == "nina.nouveau-2_b"
 
 
 def test_last_gestionnaire_cannot_go(demo: SqliteDatabase) -> None:

@@ -97,28 +97,60 @@ async def test_give_access_to_a_new_person_validated(app: ExpeditoApp) -> None:
         await pilot.press("space")
         await pilot.pause()
         assert dialog.has_class("-new")
-        await fill(pilot, "login", "nina")
+        await fill(pilot, "login", "nina nouveau")
         await fill(pilot, "password", "short1")
         await fill(pilot, "email", "not-an-email")
         await pilot.press("enter")
         await settle(pilot)
+        assert error_of(pilot, "login") == "Pas d'espaces dans le login."
         assert error_of(pilot, "first_name") == "Ce champ est obligatoire."
         assert error_of(pilot, "last_name") == "Ce champ est obligatoire."
         assert error_of(pilot, "email") == "Adresse e-mail non valide : not-an-email."
         assert error_of(pilot, "password") == "Le mot de passe doit compter au moins 10 caractères."
-        assert Person.get_or_none(Person.login == "nina") is None
+        assert Person.get_or_none(Person.login == "nina nouveau") is None
+        await fill(pilot, "login", "nina@demo")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_of(pilot, "login") == (
+            "Les chiffres (0-9), les lettres de l'alphabet (a-z) et . - _ sont admis "
+            "uniquement (refusé : @)."
+        )
+        await fill(pilot, "login", "nina")
         await fill(pilot, "password", "Secret12345")
         await fill(pilot, "first_name", "Nina")
         await fill(pilot, "last_name", "Nouveau")
         await fill(pilot, "email", "nina@demo.be")
+        # One co-gestionnaire local per qualité: said as soon as the role is chosen...
+        assert not dialog.query_one("#co-note").display
         dialog.query_one("#role", Select).value = CO_GESTIONNAIRE
+        await pilot.pause()
+        assert dialog.query_one("#co-note").display
+        assert shown(pilot, "#co-note") == (
+            "Il ne peut y avoir qu'un co-gestionnaire local par qualité : "
+            "Mme Colette Gestion deviendra Utilisateur."
+        )
+        # ... and asked before Colette's role changes.
         dialog.query_one("#give", Button).press()
         await settle(pilot)
-        assert not isinstance(app.screen, GiveAccessDialog)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Mme Colette Gestion deviendra Utilisateur." in shown(pilot, "#dialog-question")
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is dialog
+        assert Person.get_or_none(Person.login == "nina") is None
+        assert role_in(person_id("colette"), qualite_id()) == CO_GESTIONNAIRE
+        dialog.query_one("#give", Button).press()
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not isinstance(app.screen, (GiveAccessDialog, ConfirmDialog))
         assert role_in(person_id("nina"), qualite_id()) == CO_GESTIONNAIRE
-        # One co-gestionnaire local: Colette is a utilisateur now.
         assert role_in(person_id("colette"), qualite_id()) == UTILISATEUR
         assert ["Nina Nouveau", "nina", "Co-gestionnaire Local"] in _users(app)
+        assert shown(pilot, "#users-status") == (
+            "M. Nina Nouveau a reçu l'accès en tant que Co-gestionnaire Local. "
+            "Mme Colette Gestion est maintenant Utilisateur."
+        )
 
 
 async def test_designate_and_remove_the_co_gestionnaire(app: ExpeditoApp) -> None:
@@ -127,16 +159,52 @@ async def test_designate_and_remove_the_co_gestionnaire(app: ExpeditoApp) -> Non
         _select(app, "ursula")
         await pilot.press("c")
         await settle(pilot)
-        assert role_in(person_id("ursula"), qualite_id()) == CO_GESTIONNAIRE
-        assert role_in(person_id("colette"), qualite_id()) == UTILISATEUR
-        assert (
-            shown(pilot, "#users-status") == "Mme Ursula Lecture est maintenant "
-            "Co-gestionnaire Local."
+        # Colette would lose her role: said and asked first.
+        assert isinstance(app.screen, ConfirmDialog)
+        assert shown(pilot, "#dialog-question") == (
+            "Mme Ursula Lecture deviendra Co-gestionnaire Local.\n"
+            "Mme Colette Gestion deviendra Utilisateur.\n"
+            "Il ne peut y avoir qu'un co-gestionnaire local par qualité. Confirmer ?"
         )
+        await pilot.press("escape")
+        await settle(pilot)
+        assert role_in(person_id("ursula"), qualite_id()) == UTILISATEUR
+        assert role_in(person_id("colette"), qualite_id()) == CO_GESTIONNAIRE
         _select(app, "ursula")
         await pilot.press("c")
         await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert role_in(person_id("ursula"), qualite_id()) == CO_GESTIONNAIRE
+        assert role_in(person_id("colette"), qualite_id()) == UTILISATEUR
+        assert shown(pilot, "#users-status") == (
+            "Mme Ursula Lecture est maintenant Co-gestionnaire Local. "
+            "Mme Colette Gestion est maintenant Utilisateur."
+        )
+        # Removing the role changes no one else: no question.
+        _select(app, "ursula")
+        await pilot.press("c")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmDialog)
         assert role_in(person_id("ursula"), qualite_id()) == UTILISATEUR
+
+
+async def test_a_long_login_leaves_the_role_column_on_screen(app: ExpeditoApp) -> None:
+    login = "victor.vandenbroucke-dewaele"
+    create_person(login, "Secret12345", "Victor", "Vandenbroucke")
+    Role.create(person=person_id(login), qualite=qualite_id(), role=UTILISATEUR)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "dieter", "utilisateurs")
+        table = app.screen.query_one("#users", DataTable)
+        widths = {str(key.value): column.width for key, column in table.columns.items()}
+        assert table.virtual_size.width <= table.size.width  # no sideways scrolling
+        assert widths["role"] == len("Co-gestionnaire Local")  # whole
+        assert widths["login"] < len(login)  # cut, with "…"
+        await pilot.press("f4")  # the sidebar hidden: room for the whole login
+        await settle(pilot)
+        widths = {str(key.value): column.width for key, column in table.columns.items()}
+        assert table.virtual_size.width <= table.size.width
+        assert widths["login"] == len(login)
 
 
 async def test_remove_an_access_after_confirmation(app: ExpeditoApp) -> None:
@@ -161,17 +229,18 @@ async def test_remove_an_access_after_confirmation(app: ExpeditoApp) -> None:
 async def test_the_last_gestionnaire_cannot_be_removed(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "dieter", "utilisateurs")
-        _select(app, "dieter")
-        await pilot.press("x")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
-        assert role_in(person_id("dieter"), qualite_id()) == GESTIONNAIRE
-        assert (
-            shown(pilot, "#users-status")
-            == "La qualité doit garder son gestionnaire local : désignez-en d'abord un autre."
-        )
-        assert "error" in app.screen.query_one("#users-status").classes
+        for key in ("x", "c", "enter"):
+            _select(app, "dieter")
+            await pilot.press(key)
+            await settle(pilot)
+            # Refused at once: no question first, no role dialog.
+            assert isinstance(app.screen.query_one(UtilisateursPage), UtilisateursPage), key
+            assert role_in(person_id("dieter"), qualite_id()) == GESTIONNAIRE
+            assert (
+                shown(pilot, "#users-status")
+                == "La qualité doit garder son gestionnaire local : désignez-en d'abord un autre."
+            )
+            assert "error" in app.screen.query_one("#users-status").classes
 
 
 async def test_handing_over_the_gestionnaire_role(app: ExpeditoApp) -> None:
@@ -185,6 +254,10 @@ async def test_handing_over_the_gestionnaire_role(app: ExpeditoApp) -> None:
         await settle(pilot)
         assert role_in(person_id("colette"), qualite_id()) == GESTIONNAIRE
         assert role_in(person_id("dieter"), qualite_id()) == CO_GESTIONNAIRE
+        assert shown(pilot, "#users-status") == (
+            "Mme Colette Gestion est maintenant Gestionnaire Local. "
+            "M. Dieter Expedito est maintenant Co-gestionnaire Local."
+        )
         # Dieter is now co-gestionnaire: the header says so, and the page is read-only.
         assert app.screen.query_one(PortalHeader).user.endswith("(Co-gestionnaire Local)")
         assert app.ctx is not None and app.ctx.role.role == CO_GESTIONNAIRE

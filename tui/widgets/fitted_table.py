@@ -1,0 +1,95 @@
+"""A table whose columns fit its width: no sideways scrolling at 80 columns.
+
+``FittedTable.fill`` takes the columns and the rows as text. The columns named in ``keep``
+(a role, a status) keep their natural width; the others give up width, the widest first, and
+their cells end in "…" where cut. It fits again when its width changes (F4, a resize).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable
+
+MIN_WIDTH = 6  # a cut column keeps this many cells at least
+
+
+def fit_widths(natural: Sequence[int], available: int, keep: Collection[int] = ()) -> list[int]:
+    """Content widths for columns of ``natural`` widths within ``available`` cells: the
+    columns at the indexes in ``keep`` stay whole; the others shrink, the widest first, down
+    to ``MIN_WIDTH`` (or their natural width, if smaller)."""
+    widths = list(natural)
+    excess = sum(widths) - available
+    while excess > 0:
+        cuttable = [i for i, w in enumerate(widths) if i not in keep and w > MIN_WIDTH]
+        if not cuttable:
+            break
+        widest = max(cuttable, key=lambda i: widths[i])
+        others = [widths[i] for i in cuttable if i != widest]
+        step = min(excess, widths[widest] - max(MIN_WIDTH, max(others, default=0)) or 1)
+        widths[widest] -= step
+        excess -= step
+    return widths
+
+
+Row = tuple[str, Sequence[str]]  # (row key, the cells' texts)
+
+
+class FittedTable(DataTable[Text]):
+    """A ``DataTable`` filled with ``fill``; ``keep``: the keys of the columns never cut;
+    ``visible_rows``: how many rows show before a vertical scrollbar takes its width."""
+
+    def __init__(
+        self,
+        *,
+        keep: Collection[str] = (),
+        visible_rows: int = 10,
+        id: str | None = None,
+        zebra_stripes: bool = True,
+    ) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=zebra_stripes)
+        self.keep = frozenset(keep)
+        self.visible_rows = visible_rows
+        self._columns: Sequence[tuple[str, str]] = ()
+        self._rows: Sequence[Row] = ()
+        self._fitted_to = -1
+
+    def fill(self, columns: Sequence[tuple[str, str]], rows: Sequence[Row]) -> None:
+        """Show ``rows`` under ``columns`` ((key, label) pairs); the cursor stays on the
+        row with the same key, if any."""
+        self._columns, self._rows = columns, rows
+        self._refit()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._columns and self.size.width != self._fitted_to:
+            self._refit()
+
+    def _available(self) -> int:
+        width = self.size.width
+        if width <= 0:
+            return 10_000  # not laid out yet (a hidden page): fitted again once shown
+        if len(self._rows) > self.visible_rows:
+            width -= self.styles.scrollbar_size_vertical
+        return width - 2 * self.cell_padding * len(self._columns)
+
+    def _refit(self) -> None:
+        self._fitted_to = self.size.width
+        cursor_key = None
+        if 0 <= self.cursor_row < self.row_count:
+            cursor_key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        natural = [
+            max([cell_len(label)] + [cell_len(cells[i]) for _, cells in self._rows])
+            for i, (_, label) in enumerate(self._columns)
+        ]
+        keep = {i for i, (key, _) in enumerate(self._columns) if key in self.keep}
+        widths = fit_widths(natural, self._available(), keep)
+        self.clear(columns=True)
+        for (key, label), width in zip(self._columns, widths, strict=True):
+            self.add_column(Text(label, overflow="ellipsis", no_wrap=True), width=width, key=key)
+        for key, cells in self._rows:
+            self.add_row(*(Text(c, overflow="ellipsis", no_wrap=True) for c in cells), key=key)
+        if cursor_key is not None and cursor_key in {key for key, _ in self._rows}:
+            self.move_cursor(row=self.get_row_index(cursor_key))
