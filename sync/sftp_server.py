@@ -10,10 +10,10 @@ verified the signature (``sync.ssh_transport``); every SFTP request first checks
 account is live (``account_is_live``'s indexed SELECT, compiled once per connection), so a
 deleted channel or sender stops an open session at its next request. Limits
 (``sync.limits``): login grace, growing delay then ban per address, unauthenticated connections
-per address and OpenSSH-style random early drop, sessions per user, channels and windows per
-connection, open handles, idle time, file size, READ length, SFTP packet length. Large SSH
-windows and packets and OpenSSH's ``limits@openssh.com`` extension let OpenSSH clients send
-255 KB requests.
+per address and OpenSSH-style random early drop, sessions per user (counted at authentication,
+channels or not), channels and windows per connection, open handles, idle time, file size,
+READ length, SFTP packet length. Large SSH windows and packets and OpenSSH's
+``limits@openssh.com`` extension let OpenSSH clients send 255 KB requests.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ SFTP_VERSION = 3
 # as it arrives, and refused (OpenSSH's sftp-server ends the session)
 MAX_SFTP_PACKET = MAX_PACKET + 1024
 EXTENSIONS = (("limits@openssh.com", "1"), ("posix-rename@openssh.com", "1"))
+SESSION_WAIT = 0.5  # seconds a login at the user's limit waits for an ended session to go
 
 
 class SessionServer(paramiko.ServerInterface):
@@ -146,21 +147,33 @@ class SessionServer(paramiko.ServerInterface):
         self._pending = account
         return AUTH_SUCCESSFUL
 
-    def signature_checked(self, verified: bool) -> None:
+    def signature_checked(self, verified: bool) -> str:
         """paramiko's verdict on the signature of the request ``check_auth_publickey`` just
         accepted the key of (``sync.ssh_transport.VerifiedAuthHandler``): only a verified
-        signature logs in and clears the address's failures; a bad one is a failure."""
+        signature logs in and clears the address's failures; a bad one is a failure. The
+        login is a session of the user from now on, channels or not: one past the user's
+        limit is not logged in, and the reason returned ends the connection."""
         account, self._pending = self._pending, None
         if account is None:
-            return
+            return ""
         if not verified:
             self._refuse(account.technical_user, stats.REFUSED_SIGNATURE)
-            return
+            return ""
+        user = account.technical_user
+        if not self.service.acquire_session(user):
+            limit = self.limits.max_sessions_per_user
+            log.info(
+                "%s from %s: too many sessions (%d), connection closed", user, self.address, limit
+            )
+            self.service.stats.refused(stats.REFUSED_SESSIONS)
+            return f"too many sessions for {user} (at most {limit} at once)"
+        self.counted = True
         self.account = account
         self._live_statement = liveness_statement(account.channel_id)
         self.home = home_of(self.service.homes_root, account.technical_user)
         self.last_active = time.monotonic()
         self.service.guard.success(self.address)
+        return ""
 
     def _refuse(self, username: str, reason: str = stats.REFUSED_KEY) -> int:
         self.service.stats.refused(reason)
@@ -188,12 +201,6 @@ class SessionServer(paramiko.ServerInterface):
             return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
         if self.channels >= self.limits.max_channels_per_connection:
             return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
-        if not self.counted:
-            if not self.service.acquire_session(self.account.technical_user):
-                log.info("%s: too many sessions", self.user)
-                self.service.stats.refused(stats.REFUSED_SESSIONS)
-                return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
-            self.counted = True
         self.channels += 1
         self.touch()
         return OPEN_SUCCEEDED
@@ -620,18 +627,25 @@ class SFTPService:
 
     # Sessions per user --------------------------------------------------------------------
 
-    def acquire_session(self, user: str) -> bool:
-        with self._lock:
-            if self._sessions.get(user, 0) >= self.limits.max_sessions_per_user:
-                # Sessions that just ended count until the next sweep (a quarter second):
-                # a client that logs in again at once (a script looping over files) must
-                # not be refused for them.
-                self._forget_ended()
-            count = self._sessions.get(user, 0)
-            if count >= self.limits.max_sessions_per_user:
+    def acquire_session(self, user: str, wait: float = SESSION_WAIT) -> bool:
+        """Count one more authenticated connection of ``user``; False at the limit.
+
+        Sessions that just ended count until the next sweep (a quarter second), and one
+        whose client has just quit may not have been seen to end yet: a client that logs in
+        again at once (a script looping over files) must not be refused for them, so at
+        the limit ended connections are let go, for up to ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                if self._sessions.get(user, 0) >= self.limits.max_sessions_per_user:
+                    self._forget_ended()
+                count = self._sessions.get(user, 0)
+                if count < self.limits.max_sessions_per_user:
+                    self._sessions[user] = count + 1
+                    return True
+            if time.monotonic() >= deadline or self._stopping.is_set():
                 return False
-            self._sessions[user] = count + 1
-            return True
+            time.sleep(0.05)
 
     def _forget_ended(self) -> None:
         """Release the sessions of the connections that have ended (holding ``_lock``)."""

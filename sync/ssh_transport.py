@@ -15,13 +15,15 @@ counted good only once its signature verified, and one log line per failure.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
+import time
 from typing import Any, Protocol
 
 import paramiko
 from paramiko.auth_handler import AuthHandler
-from paramiko.common import AUTH_SUCCESSFUL
+from paramiko.common import AUTH_SUCCESSFUL, cMSG_DISCONNECT
 from paramiko.packet import Packetizer
 from paramiko.ssh_exception import SSHException
 
@@ -38,8 +40,15 @@ _CLIENT_CAUSED = (
 )
 
 
+# RFC 4253 11.1: SSH_DISCONNECT_TOO_MANY_CONNECTIONS
+DISCONNECT_TOO_MANY_CONNECTIONS = 12
+
+
 class SignatureListener(Protocol):
-    def signature_checked(self, verified: bool) -> None: ...
+    def signature_checked(self, verified: bool) -> str:
+        """Take the verdict; a reason to end the connection instead of logging in ("" if
+        none)."""
+        ...
 
 
 class BoundedPacketizer(Packetizer):
@@ -55,14 +64,40 @@ class BoundedPacketizer(Packetizer):
 
 
 class VerifiedAuthHandler(AuthHandler):
-    """Reports the result of each signed public-key request to the server object."""
+    """Reports the result of each signed public-key request to the server object, which may
+    end the connection instead (a user with as many sessions as allowed)."""
 
     def _send_auth_result(self, username: str, method: str, result: int) -> None:
         server: Any = self.transport.server_object
         if method == "publickey" and hasattr(server, "signature_checked"):
             listener: SignatureListener = server
-            listener.signature_checked(result == AUTH_SUCCESSFUL)
+            refusal = listener.signature_checked(result == AUTH_SUCCESSFUL)
+            if refusal:
+                disconnect(self.transport, DISCONNECT_TOO_MANY_CONNECTIONS, refusal)
+                return
         super()._send_auth_result(username, method, result)  # type: ignore[misc]
+
+
+def disconnect(transport: paramiko.Transport, code: int, reason: str, linger: float = 1.0) -> None:
+    """Say why (SSH_MSG_DISCONNECT: OpenSSH prints "Received disconnect from …: REASON"),
+    then close. Closed at once, a socket with unread input resets the connection, and the
+    client may lose the message: the end is sent, and what the client still sends read and
+    dropped until it closes (at most ``linger`` seconds)."""
+    message = paramiko.Message()
+    message.add_byte(cMSG_DISCONNECT)
+    message.add_int(code)
+    message.add_string(reason)
+    message.add_string("en")
+    sock: Any = transport.sock
+    with contextlib.suppress(OSError, EOFError, SSHException):  # the client may have gone
+        transport._send_message(message)  # type: ignore[attr-defined]
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + linger
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not sock.recv(4096):
+                break
+    transport.close()
 
 
 class ServerTransport(paramiko.Transport):

@@ -32,6 +32,7 @@ from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, register_demo_sender
 from tests.support.repo import ROOT
 from tests.support.sftp import Server, start_server, write_out_file
+from tests.support.sftp_attack import wait_for
 
 LIMITS = ServerLimits(
     login_grace=0.6,
@@ -110,16 +111,28 @@ def test_unauthenticated_connections_are_capped(limited: Server) -> None:
 
 
 def test_one_session_per_user(limited: Server, demo_credentials: DemoCredentials) -> None:
-    first, client = login(limited, demo_credentials)
+    """Counted at authentication: a login that opens no channel holds its place too (it
+    used to be counted at the first channel, so a user could hold any number of them)."""
+    first = connect(limited)
+    first.auth_publickey(DEMO_USER, key(demo_credentials))  # no channel
     try:
-        assert sorted(client.listdir("/"))[0] == "IN"
+        assert limited.service.sessions(DEMO_USER) == 1
         second = connect(limited)
-        second.auth_publickey(DEMO_USER, key(demo_credentials))
-        with pytest.raises(paramiko.ChannelException):
-            second.open_session()
+        with pytest.raises((paramiko.SSHException, EOFError)):
+            second.auth_publickey(DEMO_USER, key(demo_credentials))
+        assert not second.is_authenticated()
+        assert wait_for(lambda: not second.is_active())
         second.close()
+        refused = limited.sftp(demo_credentials, "ls -1 /\n")  # OpenSSH says why
+        assert refused.returncode != 0
+        assert "too many sessions for EXPDEMOENTREPRISE (at most 1 at once)" in refused.stderr
+        assert limited.service.sessions(DEMO_USER) == 1
+        assert not limited.service.guard.banned("127.0.0.1")  # a valid key: no failure
     finally:
         first.close()
+    result = limited.sftp(demo_credentials, "ls -1 /\n")  # its place is free again
+    assert result.returncode == 0, result.stderr
+    assert "IN" in result.stdout
 
 
 def test_a_session_that_ended_frees_its_place_at_once(
