@@ -73,6 +73,7 @@ PAGES: dict[str, PageSpec] = {
         PageSpec("mot_de_passe", "screens.mot_de_passe:MotDePassePage"),
         PageSpec("certificat", "screens.certificat:CertificatPage"),
         # Exploitation (the service's own operators)
+        PageSpec("exploitation_sessions", "screens.exploitation.sessions:SessionsPage"),
         PageSpec(
             "exploitation_synchronisations",
             "screens.exploitation.synchronisations:SynchronisationsPage",
@@ -84,6 +85,7 @@ PAGES: dict[str, PageSpec] = {
 }
 
 EXPLOITATION_PAGES = (
+    "exploitation_sessions",
     "exploitation_synchronisations",
     "exploitation_reception",
     "exploitation_certificats",

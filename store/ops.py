@@ -273,7 +273,10 @@ def journal(search: str = "", limit: int = 50, offset: int = 0) -> list[JournalE
     the actor's login, the organisation, the action, the details and the date
     (``YYYY-MM-DD``)."""
     query = (
-        AuditEntry.select(AuditEntry, Person.login, Organisation.name)
+        # the joined rows' ids too: without them peewee sets person and qualite to None
+        AuditEntry.select(
+            AuditEntry, Person.id, Person.login, Qualite.id, Organisation.id, Organisation.name
+        )
         .join(Person, JOIN.LEFT_OUTER, on=(AuditEntry.person == Person.id))
         .switch(AuditEntry)
         .join(Qualite, JOIN.LEFT_OUTER, on=(AuditEntry.qualite == Qualite.id))
