@@ -112,6 +112,9 @@ class ServerLimits:
     )
     max_packet_size: int = 256 * 1024  # SSH channel packet (paramiko's default is 32 KB)
     liveness_sweep: float = 2.0  # also close idle sessions of revoked accounts this often
+    # lines logged about one address before it authenticates, each interval; then a count
+    log_burst: int = 10
+    log_interval: float = 60.0
 
 
 @dataclass(frozen=True)

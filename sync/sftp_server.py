@@ -62,6 +62,7 @@ from store.db import db
 from sync import scp_server, stats
 from sync.homes import home_of
 from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_drop
+from sync.log_limit import AddressLogLimit
 from sync.memory import give_back_memory
 from sync.quota import InQuota
 from sync.scp_server import send_exit_status
@@ -179,7 +180,14 @@ class SessionServer(paramiko.ServerInterface):
         self.service.stats.refused(reason)
         self.failures += 1
         delay = self.service.guard.failure(self.address)
-        log.info("refused %r from %s (%d): %s", username, self.address, self.failures, reason)
+        self.service.log_before_login(
+            self.address,
+            "refused %r from %s (%d): %s",
+            username,
+            self.address,
+            self.failures,
+            reason,
+        )
         if delay:
             time.sleep(delay)
         if self.failures >= self.limits.max_auth_tries or self.service.guard.banned(self.address):
@@ -509,6 +517,7 @@ class SFTPService:
         self.limits = limits or ServerLimits()
         self.on_upload = on_upload
         self.guard = AddressGuard(self.limits)
+        self.log_limit = AddressLogLimit(self.limits.log_burst, self.limits.log_interval)
         self.stats = ServerStats()
         self.quota = InQuota(self.limits.in_quota)
         self.recent = RecentUploads()  # uploads open or just made, for clients that look
@@ -584,19 +593,19 @@ class SFTPService:
 
     def _welcome(self, sock: socket.socket, address: str) -> None:
         if self.guard.banned(address):
-            log.info("banned address %s: connection closed", address)
+            self.log_before_login(address, "banned address %s: connection closed", address)
             self.stats.refused(stats.REFUSED_BANNED)
             sock.close()
             return
         refusal = self._startup_refusal(address)
         if refusal:
             self.stats.refused(stats.REFUSED_STARTUPS)
-            log.info("%s: connection closed (%s)", address, refusal)
+            self.log_before_login(address, "%s: connection closed (%s)", address, refusal)
             sock.close()
             return
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport = ServerTransport(sock, address, self.limits)
+        transport = ServerTransport(sock, address, self.limits, self.log_limit)
         configure(transport)
         for key in self.host_keys:
             transport.add_server_key(key)
@@ -624,6 +633,12 @@ class SFTPService:
         if early_drop(len(waiting), self.limits):
             return f"{len(waiting)} unauthenticated connections: early drop"
         return ""
+
+    def log_before_login(self, address: str, message: str, *args: object) -> None:
+        """Log a line about ``address`` before it authenticates, under its log limit: a
+        flood from one address is a few lines and a count (``sync.log_limit``)."""
+        if self.log_limit.allow(address, message % args):
+            log.info(message, *args)
 
     # Sessions per user --------------------------------------------------------------------
 
@@ -690,6 +705,7 @@ class SFTPService:
                     log.exception("housekeeping failed")
 
     def _sweep(self) -> None:
+        self.log_limit.flush()
         now = time.monotonic()
         with self._lock:
             connections = list(self._connections)
@@ -705,7 +721,9 @@ class SFTPService:
                         ended += 1
             elif not transport.is_authenticated():
                 if now - connection.started > self.limits.login_grace:
-                    log.info("login grace time over for %s", server.address)
+                    self.log_before_login(
+                        server.address, "login grace time over for %s", server.address
+                    )
                     closing.append(transport)
             elif self.limits.idle_timeout and now - server.last_active > self.limits.idle_timeout:
                 log.info("%s: idle for %.0f s, closing", server.user, now - server.last_active)

@@ -10,7 +10,8 @@ counted good only once its signature verified, and one log line per failure.
   (``signature_checked``): paramiko asks ``check_auth_publickey`` *before* it verifies the
   signature, and for a mere query (no signature) too, so that answer cannot be the success.
 - paramiko logs a client's disconnect or protocol error with a traceback, one record a line;
-  here it is one line with the client's address, the traceback dropped.
+  here it is one line with the client's address, the traceback dropped; before the login,
+  under the address's log limit (``sync.log_limit``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from paramiko.packet import Packetizer
 from paramiko.ssh_exception import SSHException
 
 from sync.limits import ServerLimits
+from sync.log_limit import AddressLogLimit
 from sync.ssh_pipe import ChunkPipe, DiscardPipe
 
 LOG_CHANNEL = "expedito.ssh"
@@ -104,7 +106,12 @@ class ServerTransport(paramiko.Transport):
     """One client connection, server side (see the module's docstring)."""
 
     def __init__(
-        self, sock: socket.socket, address: str, limits: ServerLimits, **kwargs: Any
+        self,
+        sock: socket.socket,
+        address: str,
+        limits: ServerLimits,
+        log_limit: AddressLogLimit | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             sock,
@@ -114,6 +121,7 @@ class ServerTransport(paramiko.Transport):
         )
         self.address = address
         self.limits = limits
+        self.log_limit = log_limit
         self.packetizer.__class__ = BoundedPacketizer
         # room for the largest channel packet with its headers, padding and MAC
         self.packetizer.limit = limits.max_packet_size + 4096  # type: ignore[attr-defined]
@@ -146,4 +154,17 @@ class ServerTransport(paramiko.Transport):
             level = logging.INFO
         if level >= logging.INFO:
             msg = f"{self.address}: {msg}"
+            if (
+                self.log_limit is not None
+                and not self.is_authenticated()
+                and not self.log_limit.allow(self.address, _text(msg, args))
+            ):
+                return  # one address's flood: counted, summarised once (sync.log_limit)
         super()._log(level, msg, *args)  # type: ignore[misc]
+
+
+def _text(msg: object, args: tuple[Any, ...]) -> str:
+    try:
+        return str(msg) % args if args else str(msg)
+    except (TypeError, ValueError):
+        return str(msg)

@@ -5,6 +5,8 @@ a client that stops reading."""
 from __future__ import annotations
 
 import contextlib
+import logging
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,6 +161,59 @@ def test_a_flood_from_one_address_does_not_delay_another(
     finally:
         for sock in flood:
             sock.close()
+
+
+def test_a_flood_from_one_address_is_a_few_log_lines(
+    demo: SqliteDatabase,
+    tmp_path: Path,
+    demo_credentials: DemoCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """300 silent connections and 100 that go at once, from one address: each dropped one
+    used to be a log line (about 390 lines). Now the first lines of the interval, then one
+    line with the count; another address's line is still written."""
+    limits = ServerLimits(log_burst=5)
+    server = provisioned(tmp_path, demo_credentials, limits)
+    now = [0.0]
+    server.service.log_limit.clock = lambda: now[0]  # the interval ends when the test says
+    caplog.set_level(logging.INFO)
+    flood: list[socket.socket] = []
+    try:
+        flood = [tcp(server, "127.0.0.5", timeout=5) for _ in range(300)]
+        for sock in flood:
+            with contextlib.suppress(OSError):
+                sock.recv(100)
+        for _ in range(100):
+            with tcp(server, "127.0.0.5", timeout=5) as sock, contextlib.suppress(OSError):
+                sock.recv(100)
+        other = transport(server, "127.0.0.9")  # another address: its line is written
+        with pytest.raises(paramiko.AuthenticationException):
+            other.auth_publickey(USER, paramiko.Ed25519Key(filename=str(new_ssh_key(tmp_path)[0])))
+        other.close()
+        assert wait_for(lambda: server.service.stats.refusals().get("key") == 1)
+
+        def lines(address: str) -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if r.name.startswith("expedito") and address in r.getMessage()
+            ]
+
+        flooded = lines("127.0.0.5")
+        print(f"{len(flooded)} lines for 400 connections from one address")
+        assert len(flooded) == limits.log_burst, flooded
+        assert len(lines("127.0.0.9")) >= 1
+        now[0] += limits.log_interval  # the interval is over: the next sweep says the rest
+        assert wait_for(lambda: len(lines("127.0.0.5")) == limits.log_burst + 1)
+        summary = lines("127.0.0.5")[-1]
+        count = int(summary.split(": ", 1)[1].split()[0])
+        print(summary)
+        assert count >= 300 - limits.per_source_max_startups - limits.log_burst, summary
+        assert "more lines before authentication not logged in 60 s" in summary
+    finally:
+        for sock in flood:
+            sock.close()
+        server.service.stop()
 
 
 def test_memory_is_bounded_under_a_client_that_stops_reading(
