@@ -17,6 +17,7 @@ from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
 from sync.limits import MB, ServerLimits
+from sync.log_limit import AddressLogLimit
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER as USER
 from tests.support.sftp import Server, write_out_file
@@ -288,3 +289,24 @@ def test_an_oversized_write_costs_nothing(
         assert not (server.home / "IN" / "big").exists()
     finally:
         client.close()
+
+
+def test_the_log_limit_counts_per_address_and_bounds_its_table(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [0.0]
+    limit = AddressLogLimit(burst=2, interval=10.0, max_addresses=2, clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger="expedito.sftp")
+    assert [limit.allow("10.0.0.1", f"line {n}") for n in range(4)] == [True, True, False, False]
+    assert limit.allow("10.0.0.2", "other")  # its own count
+    assert [limit.allow(f"10.0.1.{n}", "many") for n in range(3)] == [True, True, False]
+    limit.flush()
+    assert not caplog.records  # the interval is not over
+    now[0] = 10.0
+    limit.flush()
+    summaries = sorted(r.getMessage() for r in caplog.records)
+    assert summaries == [
+        "10.0.0.1: 2 more lines before authentication not logged in 10 s (the last: line 3)",
+        "other addresses: 1 more lines before authentication not logged in 10 s (the last: many)",
+    ]
+    assert limit.allow("10.0.0.1", "a new interval")
