@@ -10,7 +10,7 @@ from screens.login import LoginScreen
 from screens.qualite_choice import QualiteChoiceScreen
 from store.clock import local_now
 from store.models import LoginFailure
-from tests.support.pilot import settle
+from tests.support.pilot import settle, settle_until
 from tests.support.portal import log_in
 from tests.support.screen import SIZE, screen_text, shown
 from tui.app import ExpeditoApp
@@ -109,6 +109,9 @@ async def test_dieter_chooses_a_qualite_then_sees_accueil(app: ExpeditoApp) -> N
         assert "Pensez à vérifier régulièrement les données de la qualité que vous gérez." in text
 
 
+WRONG = "Login ou mot de passe incorrect."
+
+
 def _type_at_once(app: ExpeditoApp, *keys: str) -> None:
     """Every key posted before the app handles the first: a password manager's auto-type,
     a paste, a terminal sending a burst."""
@@ -123,14 +126,14 @@ async def test_login_typed_ahead_goes_to_the_right_fields(app: ExpeditoApp) -> N
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         _type_at_once(app, *"colette", "tab", *"wrong", "enter")
-        await settle(pilot)
+        await settle_until(pilot, lambda: shown(pilot, "#login-message") == WRONG)
         assert isinstance(app.screen, LoginScreen)
         assert app.screen.query_one("#login", Input).value == "colette"  # not "colettewrong"
-        assert shown(pilot, "#login-message") == "Login ou mot de passe incorrect."
+        assert shown(pilot, "#login-message") == WRONG
         # the password is cleared and has the keyboard; Enter from the login field goes
         # to the password too, and the whole password is sent, not its first letters
         app.screen.query_one("#login", Input).focus()
         await pilot.pause()
         _type_at_once(app, "enter", *"demo", "enter")
-        await settle(pilot)
+        await settle_until(pilot, lambda: not isinstance(app.screen, LoginScreen))
         assert not isinstance(app.screen, LoginScreen)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 
 from textual.app import App
 from textual.pilot import Pilot
@@ -25,6 +27,19 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
     await _workers_done(pilot.app)
     await pilot.pause()
+
+
+async def settle_until(
+    pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 15.0
+) -> None:
+    """``settle`` until ``condition()`` holds, at most ``timeout`` seconds: for work started
+    by a key whose handler runs later (``call_later``), which a single ``settle`` can look
+    for before it exists on a loaded machine. The caller asserts afterwards."""
+    deadline = time.monotonic() + timeout
+    await settle(pilot)
+    while not condition() and time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        await settle(pilot)
 
 
 async def settle_tree(pilot: Pilot[None], rounds: int = 3) -> None:
