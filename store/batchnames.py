@@ -75,8 +75,8 @@ def split_name(name: str) -> BatchName:
 
 
 # What clients add to a name they upload under before renaming it to the real one: WinSCP's
-# ``NAME.filepart``, ``NAME.partial`` and rclone's ``NAME.XXXXXX.partial``; and a leading dot
-# (lftp's ``.in.NAME``, sshfs and editors' hidden files).
+# ``NAME.filepart``, ``NAME.partial`` and rclone's ``NAME.XXXXXXXX.partial`` (8 random
+# characters); and a leading dot (lftp's ``.in.NAME``, sshfs and editors' hidden files).
 TEMPORARY_SUFFIXES = (".filepart", ".partial")
 
 

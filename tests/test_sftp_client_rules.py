@@ -5,14 +5,16 @@ look at a file while and just after writing it; and an empty upload left so comm
 from __future__ import annotations
 
 import os
+import random
 import stat
+import string
 from pathlib import Path
 
 import paramiko
 import pytest
 
 from store.accounts import find_account
-from tests.interop_support import USER, BackOffice, back_office
+from tests.interop_support import FILE_TIME, USER, BackOffice, back_office
 
 __all__ = ["back_office"]  # the module's fixture
 
@@ -84,6 +86,59 @@ def test_an_upload_under_a_temporary_name_then_renamed_is_taken_once_under_its_f
     assert os.listdir(back_office.home / "INTEST") == [
         n for n in os.listdir(back_office.home / "INTEST") if n.startswith("notes-")
     ]
+
+
+def rclone_partial_name(name: str) -> str:
+    """rclone's temporary name since 1.63 (``fs/operations/copy.go`` ``checkPartial``): the
+    name, a dot, 8 random letters and digits, ``.partial``."""
+    alphabet = string.ascii_letters + string.digits
+    return f"{name}.{''.join(random.choices(alphabet, k=8))}.partial"
+
+
+def rclone_upload(back_office: BackOffice, sftp: paramiko.SFTPClient, local: Path) -> None:
+    """One file as rclone >= 1.63's sftp backend copies it (Debian 12's rclone 1.60, which
+    the interop test runs, still writes in place): OpenFile(O_WRONLY|O_CREATE|O_TRUNC) of the
+    partial name, concurrent 32 KiB WRITEs, CLOSE, Chtimes (SETSTAT by name), Stat; then
+    Move: posix-rename@openssh.com to the final name, and NewObject: a STAT of it."""
+    partial, final = f"INTEST/{rclone_partial_name(local.name)}", f"INTEST/{local.name}"
+    data = local.read_bytes()
+    with sftp.open(partial, "wb") as handle:
+        handle.set_pipelined(True)  # pkg/sftp's concurrent writes: no wait for each answer
+        for start in range(0, len(data), 32 * 1024):
+            handle.write(data[start : start + 32 * 1024])
+    sftp.utime(partial, (FILE_TIME, FILE_TIME))
+    assert sftp.stat(partial).st_size == len(data)
+    assert back_office.services.intake.wait_idle(10)
+    assert not [p for p in back_office.uploads if p.name.endswith(".partial")]
+    if local.name.startswith("GO."):  # a GO under its partial name is not a GO
+        account = find_account(USER, back_office.creds.ssh_public_key.read_text())
+        assert account is not None
+        assert back_office.services.intake.scan(account) == 0
+        assert back_office.services.intake.wait_idle(10)
+        assert not back_office.sets_of(local.name)
+    sftp.posix_rename(partial, final)
+    found = sftp.stat(final)  # even when the intake has taken the set meanwhile
+    assert (found.st_size, found.st_mtime) == (len(data), FILE_TIME)
+
+
+def test_rclone_partial_upload_then_rename_is_taken_once(back_office: BackOffice) -> None:
+    files = back_office.new_set()
+    go = files[-1].name
+    before = len(back_office.uploads)
+    with back_office.paramiko() as sftp:
+        assert isinstance(sftp.listdir("INTEST"), list)  # rclone lists the destination first
+        for local in files[:-1]:
+            rclone_upload(back_office, sftp, local)
+        assert not back_office.sets_of(go)
+        rclone_upload(back_office, sftp, files[-1])  # the GO last (its own `rclone copy`)
+        batch, ack = back_office.answer(go)
+        assert not [n for n in sftp.listdir("INTEST") if n.endswith(".partial")]
+    assert (ack.result, ack.file_name, ack.errors, batch.result) == (1, go, (), 1)
+    assert [p.name for p in back_office.uploads[before:]] == [p.name for p in files]
+    kept = back_office.services.intake.accepted_root / f"{back_office.sender_number:06d}"
+    member = kept / str(batch.ticket) / files[0].name
+    assert member.read_bytes() == files[0].read_bytes()
+    assert int(member.stat().st_mtime) == FILE_TIME  # the times set on the partial name kept
 
 
 def test_a_go_with_a_temporary_suffix_is_not_a_go(back_office: BackOffice) -> None:
