@@ -2,8 +2,10 @@
 organisation where they are gestionnaire or co-gestionnaire local), by name, login or e-mail.
 
 Results follow the typing: each keystroke starts an exclusive thread worker (the previous
-search is cancelled, its result ignored), so the keyboard never waits. PageDown / PageUp turn
-the pages of results.
+search is cancelled, its result ignored), so the keyboard never waits. Accents and case do not
+matter ("muller" finds "Müller"). PageDown / PageUp turn the pages of results. Each result
+shows the person (name, login), the qualité (organisation, kind) and the role, on two lines,
+within 80 columns; Enter opens the person in *Utilisateurs* of that qualité.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static
 
 from screens.base import Page
-from screens.forms import KeepTyped
-from store.users import PAGE_SIZE, SearchPage
+from screens.forms import KeepTyped, StatusLine
+from store.users import PAGE_SIZE, SearchHit, SearchPage
 from tui.context import AppContext
 from tui.formatting import qualite_kind, role_name
+from tui.widgets.fitted_table import FittedTable
 
 
 class RecherchePage(KeepTyped, Page):
@@ -44,6 +47,7 @@ class RecherchePage(KeepTyped, Page):
         self.query_text = ""
         self.result_offset = 0
         self.result_total = 0
+        self.hits: tuple[SearchHit, ...] = ()
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -59,18 +63,12 @@ class RecherchePage(KeepTyped, Page):
                 id="search", compact=True, max_length=100, placeholder=t("search.placeholder")
             )
         yield Static(id="search-count", markup=False)
-        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="results", keep={"role"}, visible_rows=4, compact=True)
+        yield StatusLine("search-status")
 
     def on_mount(self) -> None:
-        if not self.ctx.is_manager:
-            return
-        t = self.t
-        table = self.query_one("#results", DataTable)
-        table.add_column(t("users.name"), key="name")
-        table.add_column(t("users.login"), key="login")
-        table.add_column(t("users.role"), key="role")
-        table.add_column(t("search.qualite"), key="qualite")
-        self.search("", 0)
+        if self.ctx.is_manager:
+            self.search("", 0)
 
     def page_shown(self) -> None:
         if self.ctx.is_manager:  # the same search, on today's persons and roles
@@ -118,17 +116,25 @@ class RecherchePage(KeepTyped, Page):
         page = message.page
         self.query_text = message.text
         self.result_offset, self.result_total = page.offset, page.total
-        table = self.query_one("#results", DataTable)
-        table.clear()
-        for i, hit in enumerate(page.hits):
-            p = hit.person
-            table.add_row(
-                f"{p.last_name} {p.first_name}",
-                p.login,
-                role_name(t, hit.role),
-                f"{hit.organisation} ({qualite_kind(t, hit.qualite_kind)})",
-                key=f"{page.offset + i}",
-            )
+        self.hits = page.hits
+        self.query_one("#results", FittedTable).fill(
+            [
+                ("name", t("search.person")),
+                ("qualite", t("search.qualite")),
+                ("role", t("users.role")),
+            ],
+            [
+                (
+                    f"{page.offset + i}",
+                    (
+                        f"{hit.person.last_name} {hit.person.first_name}\n{hit.person.login}",
+                        f"{hit.organisation}\n{qualite_kind(t, hit.qualite_kind)}",
+                        _two_lines(role_name(t, hit.role)),
+                    ),
+                )
+                for i, hit in enumerate(page.hits)
+            ],
+        )
         count = self.query_one("#search-count", Static)
         if page.total == 0:
             count.update(t("search.none"))
@@ -140,5 +146,27 @@ class RecherchePage(KeepTyped, Page):
                     last=page.offset + len(page.hits),
                     total=page.total,
                 )
+                + " · "
+                + t("search.open_hint")
             )
         self.refresh_bindings()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a result: that person in *Utilisateurs* of that qualité."""
+        event.stop()
+        index = event.cursor_row
+        if not 0 <= index < len(self.hits):
+            return
+        hit = self.hits[index]
+        # The app's worker, not the page's: opening another qualité rebuilds the pages.
+        self.app.run_worker(self._open(hit), group="open-person", exclusive=True)
+
+    async def _open(self, hit: SearchHit) -> None:
+        if not await self.portal_app.open_person(hit.qualite_id, hit.person.id):
+            self.query_one(StatusLine).show(self.t("error.role.none"), True)
+
+
+def _two_lines(text: str) -> str:
+    """A role's name on two lines ("Co-gestionnaire\nLocal"), to take less width."""
+    first, _, rest = text.rpartition(" ")
+    return f"{first}\n{rest}" if first else text

@@ -41,6 +41,7 @@ class UtilisateursPage(Page):
     def __init__(self, ctx: AppContext, page_id: str) -> None:
         super().__init__(ctx, page_id)
         self.rows: list[UserRow] = []
+        self.wanted: int | None = None  # a person to put the cursor on once loaded
 
     @property
     def may_edit(self) -> bool:
@@ -106,11 +107,21 @@ class UtilisateursPage(Page):
                 for r in rows
             ],
         )
+        if self.wanted is not None and any(r.person.id == self.wanted for r in rows):
+            table = self.query_one("#users", FittedTable)
+            table.move_cursor(row=table.get_row_index(str(self.wanted)))
+            table.focus()
+            self.wanted = None
         hint = self.query_one("#users-note", Static)
         hint.update(t("users.keys") if self.may_edit else t("users.read_only"))
         hint.set_class(not self.may_edit, "notice")
         self.query_one(StatusLine).show(note, error)
         self.refresh_bindings()
+
+    def select_person(self, person_id: int) -> None:
+        """Put the cursor (and the keyboard) on this person once the list is loaded."""
+        self.wanted = person_id
+        self.load()
 
     def _selected(self) -> UserRow | None:
         table = self.query_one("#users", DataTable)

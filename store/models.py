@@ -21,6 +21,7 @@ from peewee import (
 from playhouse.hybrid import hybrid_property
 
 from store.db import db
+from store.text import person_search_text
 
 # Roles of a person in a qualité.
 GESTIONNAIRE = "gestionnaire_local"
@@ -77,6 +78,13 @@ class Person(BaseModel):
     phone = TextField(default="")
     password_changed_at = DateTimeField()
     created_at = DateTimeField()
+    search_text = TextField(default="")  # kept by save(): store.text.person_search_text
+
+    def save(self, *args: Any, **kwargs: Any) -> int:
+        self.search_text = person_search_text(
+            self.last_name, self.first_name, self.login, self.email
+        )
+        return int(super().save(*args, **kwargs))
 
 
 class LoginFailure(BaseModel):

@@ -39,6 +39,7 @@ from store.models import (
     Role,
 )
 from store.rules import FIELD_MAX, TITLES, check_email, check_login
+from store.text import fold
 
 ROLE_ORDER = {GESTIONNAIRE: 0, CO_GESTIONNAIRE: 1, UTILISATEUR: 2}
 PAGE_SIZE = 20
@@ -65,6 +66,7 @@ class SearchHit:
     organisation: str
     qualite_kind: str
     role: str
+    qualite_id: int
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,8 @@ def remove_access(
 
 def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_SIZE) -> SearchPage:
     """Persons the actor may see — those with a role in a qualité of an organisation where the
-    actor is (co-)gestionnaire local — whose name, login or e-mail contains ``text``."""
+    actor is (co-)gestionnaire local — whose name, login or e-mail contains each word of
+    ``text``, accents and case aside (``deja`` finds ``Déjà``: ``store.text.fold``)."""
     managed_orgs = (
         Qualite.select(Qualite.organisation)
         .join(Role)
@@ -339,15 +342,8 @@ def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_
         .join(Organisation, JOIN.INNER)
         .where(Qualite.organisation.in_(managed_orgs))
     )
-    words = text.split()
-    for word in words:
-        pattern = f"%{word.replace('%', '').replace('_', '')}%"
-        query = query.where(
-            Person.last_name**pattern
-            | Person.first_name**pattern
-            | Person.login**pattern
-            | Person.email**pattern
-        )
+    for word in fold(text).split():
+        query = query.where(fn.instr(Person.search_text, word) > 0)  # no LIKE wildcards
     total = query.count()
     rows = (
         query.order_by(fn.lower(Person.last_name), fn.lower(Person.first_name), Organisation.name)
@@ -355,7 +351,9 @@ def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_
         .limit(limit)
     )
     hits = tuple(
-        SearchHit(person_info(r.person), r.qualite.organisation.name, r.qualite.kind, r.role)
+        SearchHit(
+            person_info(r.person), r.qualite.organisation.name, r.qualite.kind, r.role, r.qualite.id
+        )
         for r in rows
     )
     return SearchPage(hits, total, offset, limit)

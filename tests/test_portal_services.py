@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from peewee import SqliteDatabase
@@ -157,6 +158,52 @@ def test_search_sees_only_the_managers_organisations(demo: SqliteDatabase) -> No
     assert users.search_persons(person_id("ursula"), "").total == 0
     paged = users.search_persons(person_id("dieter"), "", offset=1, limit=2)
     assert (len(paged.hits), paged.total) == (2, 4)
+
+
+def test_search_ignores_accents_and_case(demo: SqliteDatabase) -> None:
+    from store.access import create_person, grant_role
+
+    for login, first, last in (("hmuller", "Hans", "Müller"), ("dvu", "Déjà", "Vu")):
+        grant_role(create_person(login, "Secret12345", first, last).id, qualite_id(), UTILISATEUR)
+    dieter = person_id("dieter")
+    for text, found in (
+        ("muller", ["hmuller"]),
+        ("MÜLLER", ["hmuller"]),
+        ("deja", ["dvu"]),
+        ("DÉJÀ", ["dvu"]),
+        ("hans müller", ["hmuller"]),
+        ("mullerhans", []),  # a word never spans two fields
+        ("%", []),
+        ("_", []),
+    ):
+        assert [h.person.login for h in users.search_persons(dieter, text).hits] == found, text
+    # A change of name is searched at once.
+    personal.update_personal_data(
+        person_id("dvu"),
+        personal.PersonalData("Mme", "Zoë", "Vu", "fr", "zoe@demo.be", ""),
+    )
+    assert [h.person.login for h in users.search_persons(dieter, "zoe").hits] == ["dvu"]
+    assert users.search_persons(dieter, "deja").total == 0
+
+
+def test_persons_stored_before_the_search_column_are_found(tmp_path: Path) -> None:
+    from playhouse.migrations import Runner
+
+    from store.db import MIGRATIONS_DIR, apply_migrations, close_database, open_database
+
+    database = open_database(tmp_path / "old.sqlite3", migrate=False)
+    try:
+        Runner(database, directory=str(MIGRATIONS_DIR)).up(target="0003_sftp_sessions")
+        database.execute_sql(
+            "INSERT INTO person (login, password_hash, title, first_name, last_name, language,"
+            " email, phone, password_changed_at, created_at) VALUES ('jmuller', 'x', 'Mr',"
+            " 'Jürgen', 'MÜLLER', 'de', 'j@demo.be', '', '2026-01-01', '2026-01-01')"
+        )
+        assert apply_migrations(database) == ["0004_person_search_text"]
+        text = database.execute_sql("SELECT search_text FROM person").fetchone()[0]
+        assert text == "muller jurgen jmuller j@demo.be"
+    finally:
+        close_database()
 
 
 def test_qualite_detail_changes_are_checked(demo: SqliteDatabase) -> None:

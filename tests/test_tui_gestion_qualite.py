@@ -378,8 +378,9 @@ def _many_persons(count: int) -> None:
 
 
 def _results(app: ExpeditoApp) -> list[str]:
+    """The logins found (the second line of each result's first column)."""
     table = app.screen.query_one("#results", DataTable)
-    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+    return [str(table.get_row_at(i)[0]).split("\n")[1] for i in range(table.row_count)]
 
 
 async def test_search_as_you_type(app: ExpeditoApp) -> None:
@@ -391,7 +392,7 @@ async def test_search_as_you_type(app: ExpeditoApp) -> None:
         await pilot.press("c", "o", "l")
         await settle(pilot)
         assert _results(app) == ["colette"]
-        assert shown(pilot, "#search-count") == "Résultats 1–1 sur 1"
+        assert shown(pilot, "#search-count") == "Résultats 1–1 sur 1 · Entrée : ouvrir"
         await pilot.press(*"ette.gestion@")  # by e-mail
         await settle(pilot)
         assert _results(app) == ["colette"]
@@ -421,27 +422,91 @@ async def test_search_pages(app: ExpeditoApp) -> None:
         app.screen.query_one("#search").focus()
         await pilot.press(*"zoulou")
         await settle(pilot)
-        assert shown(pilot, "#search-count") == "Résultats 1–20 sur 45"
+        assert shown(pilot, "#search-count") == "Résultats 1–20 sur 45 · Entrée : ouvrir"
         assert _results(app)[0] == "zed000"
         await pilot.press("pagedown")
         await settle(pilot)
-        assert shown(pilot, "#search-count") == "Résultats 21–40 sur 45"
+        assert shown(pilot, "#search-count") == "Résultats 21–40 sur 45 · Entrée : ouvrir"
         assert _results(app)[0] == "zed020"
         await pilot.press("pagedown")
         await settle(pilot)
-        assert shown(pilot, "#search-count") == "Résultats 41–45 sur 45"
+        assert shown(pilot, "#search-count") == "Résultats 41–45 sur 45 · Entrée : ouvrir"
         await pilot.press("pagedown")  # no further page
         await settle(pilot)
-        assert shown(pilot, "#search-count") == "Résultats 41–45 sur 45"
+        assert shown(pilot, "#search-count") == "Résultats 41–45 sur 45 · Entrée : ouvrir"
         app.screen.query_one("#results").focus()
         await pilot.press("pageup")
         await settle(pilot)
-        assert shown(pilot, "#search-count") == "Résultats 21–40 sur 45"
+        assert shown(pilot, "#search-count") == "Résultats 21–40 sur 45 · Entrée : ouvrir"
         # Typing again starts from the first page.
         app.screen.query_one("#search").focus()
         await pilot.press("0", "4")
         await settle(pilot)
         assert _results(app) == ["zed004", "zed040", "zed041", "zed042", "zed043", "zed044"]
+
+
+async def test_search_ignores_accents_and_case(app: ExpeditoApp) -> None:
+    for login, first, last in (("hmuller", "Hans", "Müller"), ("dvu", "Déjà", "Vu")):
+        create_person(login, "Secret12345", first, last)
+        Role.create(person=person_id(login), qualite=qualite_id(), role=UTILISATEUR)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
+        for typed, found in (
+            ("muller", ["hmuller"]),
+            ("MÜLLER", ["hmuller"]),
+            ("Muller hans", ["hmuller"]),
+            ("deja", ["dvu"]),
+            ("DÉJÀ VU", ["dvu"]),
+            ("expédito", ["dieter", "dieter"]),
+        ):
+            await fill(pilot, "search", typed)
+            await settle(pilot)
+            assert _results(app) == found, typed
+
+
+async def test_two_qualites_of_one_person_told_apart_at_80_columns(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
+        table = app.screen.query_one("#results", DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing beyond the right edge
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(2)]
+        assert rows == [
+            ["Expedito Dieter\ndieter", "ENTREPRISE DEMO\nEmployeur ONSS", "Gestionnaire\nLocal"],
+            [
+                "Expedito Dieter\ndieter",
+                "SECRETARIAT DEMO\nSecrétariat soci…",
+                "Gestionnaire\nLocal",
+            ],
+        ]
+
+
+async def test_enter_on_a_result_opens_the_person_in_utilisateurs(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
+        await fill(pilot, "search", "lecture")
+        await pilot.press("enter")  # to the results
+        await settle(pilot)
+        await pilot.press("enter")  # opens Ursula
+        await settle(pilot)
+        page = page_of(pilot)
+        assert isinstance(page, UtilisateursPage)
+        table = page.query_one("#users", DataTable)
+        assert app.focused is table
+        assert str(table.get_row_at(table.cursor_row)[1]) == "ursula"
+        # Dieter in the other qualité: the portal switches to it.
+        await open_page(pilot, "recherche_utilisateurs")
+        await fill(pilot, "search", "")
+        await settle(pilot)
+        results = page_of(pilot).query_one("#results", DataTable)
+        results.focus()
+        results.move_cursor(row=1)  # Dieter, SECRETARIAT DEMO
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.ctx is not None and app.ctx.qualite.organisation.name == "SECRETARIAT DEMO"
+        page = page_of(pilot)
+        assert isinstance(page, UtilisateursPage)
+        table = page.query_one("#users", DataTable)
+        assert str(table.get_row_at(table.cursor_row)[1]) == "dieter"
 
 
 async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:

@@ -354,6 +354,23 @@ class ExpeditoApp(App[None]):
             self.pop_screen()
         await portal.open_page(page_id)
 
+    async def open_person(self, qualite_id: int, person_id: int) -> bool:
+        portal = self._portal()
+        if portal is None or self.ctx is None:
+            return False
+        role = next((r for r in self.ctx.session.roles if r.qualite.id == qualite_id), None)
+        if role is None:
+            return False
+        if role.qualite.id != self.ctx.qualite.id:
+            self.ctx = self.ctx.with_role(role).with_language(self.lang)
+            await portal.set_context(self.ctx)
+        await self.open_page("utilisateurs")
+        from screens.utilisateurs import UtilisateursPage
+
+        if isinstance(page := portal.page, UtilisateursPage):
+            page.select_person(person_id)
+        return True
+
     def action_help(self) -> None:
         from tui.widgets.dialogs import HelpDialog
 

@@ -1,8 +1,9 @@
 """A table whose columns fit its width: no sideways scrolling at 80 columns.
 
-``FittedTable.fill`` takes the columns and the rows as text. The columns named in ``keep``
-(a role, a status) keep their natural width; the others give up width, the widest first, and
-their cells end in "…" where cut. It fits again when its width changes (F4, a resize).
+``FittedTable.fill`` takes the columns and the rows as text; a cell of several lines ("name\n
+login") makes its row as high. The columns named in ``keep`` (a role, a status) keep their
+natural width; the others give up width, the widest first, and their lines end in "…" where
+cut. It fits again when its width changes (F4, a resize).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ Row = tuple[str, Sequence[str]]  # (row key, the cells' texts)
 
 class FittedTable(DataTable[Text]):
     """A ``DataTable`` filled with ``fill``; ``keep``: the keys of the columns never cut;
-    ``visible_rows``: how many rows show before a vertical scrollbar takes its width."""
+    ``visible_rows``: how many rows show before a vertical scrollbar takes its width;
+    ``compact``: one space between columns and none at the edges (instead of one on each side
+    of every cell), for tables that need every column they can get."""
 
     def __init__(
         self,
@@ -48,9 +51,12 @@ class FittedTable(DataTable[Text]):
         keep: Collection[str] = (),
         visible_rows: int = 10,
         id: str | None = None,
-        zebra_stripes: bool = True,
+        compact: bool = False,
     ) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=zebra_stripes)
+        super().__init__(
+            id=id, cursor_type="row", zebra_stripes=True, cell_padding=0 if compact else 1
+        )
+        self.gap = 1 if compact else 0
         self.keep = frozenset(keep)
         self.visible_rows = visible_rows
         self._columns: Sequence[tuple[str, str]] = ()
@@ -73,7 +79,8 @@ class FittedTable(DataTable[Text]):
             return 10_000  # not laid out yet (a hidden page): fitted again once shown
         if len(self._rows) > self.visible_rows:
             width -= self.styles.scrollbar_size_vertical
-        return width - 2 * self.cell_padding * len(self._columns)
+        gaps = self.gap * (len(self._columns) - 1)
+        return width - 2 * self.cell_padding * len(self._columns) - gaps
 
     def _refit(self) -> None:
         self._fitted_to = self.size.width
@@ -81,15 +88,34 @@ class FittedTable(DataTable[Text]):
         if 0 <= self.cursor_row < self.row_count:
             cursor_key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         natural = [
-            max([cell_len(label)] + [cell_len(cells[i]) for _, cells in self._rows])
+            max(
+                [cell_len(label)]
+                + [cell_len(line) for _, cells in self._rows for line in cells[i].split("\n")]
+            )
             for i, (_, label) in enumerate(self._columns)
         ]
         keep = {i for i, (key, _) in enumerate(self._columns) if key in self.keep}
         widths = fit_widths(natural, self._available(), keep)
         self.clear(columns=True)
-        for (key, label), width in zip(self._columns, widths, strict=True):
-            self.add_column(Text(label, overflow="ellipsis", no_wrap=True), width=width, key=key)
+        last = len(widths) - 1
+        for i, ((key, label), width) in enumerate(zip(self._columns, widths, strict=True)):
+            gap = 0 if i == last else self.gap
+            self.add_column(_cut(label, width), width=width + gap, key=key)
         for key, cells in self._rows:
-            self.add_row(*(Text(c, overflow="ellipsis", no_wrap=True) for c in cells), key=key)
+            self.add_row(
+                *(_cut(c, w) for c, w in zip(cells, widths, strict=True)),
+                key=key,
+                height=max(c.count("\n") + 1 for c in cells),
+            )
         if cursor_key is not None and cursor_key in {key for key, _ in self._rows}:
             self.move_cursor(row=self.get_row_index(cursor_key))
+
+
+def _cut(text: str, width: int) -> Text:
+    """Each line of ``text`` within ``width`` cells, ending in "…" where cut."""
+    lines = []
+    for line in text.split("\n"):
+        part = Text(line, no_wrap=True)
+        part.truncate(width, overflow="ellipsis")
+        lines.append(part)
+    return Text("\n", no_wrap=True).join(lines)
