@@ -90,6 +90,11 @@ class LoginScreen(Screen[None]):
     def store_opened(self) -> None:
         self._show_demo_logins(Translator(self.lang))
 
+    def store_failed(self, message: str) -> None:
+        """The database cannot be used: say why, where the login's answer would be."""
+        self.query_one("#login-message", Static).update(message)
+        self.query_one("#login-submit", KeyButton).disabled = True
+
     def set_language(self, lang: str) -> None:
         self.lang = lang
         t = Translator(lang)
@@ -153,7 +158,11 @@ class LoginScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def authenticate(self, login: str, password: str) -> None:
-        portal_app(self).store_ready.wait()  # the database opens in the background at start-up
+        app = portal_app(self)
+        while not app.store_ready.wait(0.1):  # the database opens in the background
+            if app.store_error is not None:
+                self.app.call_from_thread(self.store_failed, app.store_error)
+                return
         from store.access import authenticate
         from store.errors import ExpeditoError
 

@@ -2,13 +2,23 @@
 
 SQLite (one file, WAL) is the embedded default. ``open_database`` binds the proxy, sets the
 pragmas (WAL, foreign keys, busy timeout) and applies the numbered migrations.
+
+Whatever keeps the database from being used at start — a file that is not SQLite, a
+read-only file or disk, a full disk, another process holding the write lock while there is
+something to migrate, a schema newer than this version knows, a directory that does not
+exist — raises :class:`DatabaseUnavailable`, whose message is one line saying what is wrong
+and what to do (the command line and the app show it as it is). The write lock is taken
+only when there is something to migrate, so a database another process is writing to opens
+at once.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
+import peewee
 import platformdirs
 from peewee import DatabaseProxy, SqliteDatabase
 from playhouse.migrations import Runner
@@ -24,6 +34,15 @@ PRAGMAS = {
     "synchronous": "normal",
     "cache_size": -16_000,
 }
+MIGRATION_WAIT = 3.0  # seconds to wait for another writer before migrating, at start
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used; ``str()`` is one line for the user: what, and what to do."""
+
+
+class SchemaTooNew(DatabaseUnavailable):
+    """The database was migrated by a newer version of Expedito."""
 
 
 def data_dir() -> Path:
@@ -46,14 +65,32 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
 
 
 def open_database(
-    path: str | os.PathLike[str], migrate: bool = True, busy_timeout: float = 10.0
+    path: str | os.PathLike[str],
+    migrate: bool = True,
+    busy_timeout: float = 10.0,
+    make_parent: bool = True,
 ) -> SqliteDatabase:
     """Open (creating if needed) the SQLite file at ``path``, bind the proxy, migrate.
 
     ``busy_timeout``: seconds a statement waits for another writer's lock before failing
-    with "database is locked" (what the intake then retries)."""
+    with "database is locked" (what the intake then retries). ``make_parent``: create the
+    file's directory when missing (the user data directory); False for a path the user gave,
+    whose directory must exist. :class:`DatabaseUnavailable` when it cannot be used."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        if not make_parent:
+            raise DatabaseUnavailable(
+                f"cannot open the database {target}: the directory {target.parent} does not "
+                "exist (create it, or give --db a file in an existing directory)"
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"cannot create the directory {target.parent} for the "
+                f"database: {exc.strerror or exc}"
+            ) from None
+    existed = target.exists()
     pragmas = {**PRAGMAS, "busy_timeout": int(busy_timeout * 1000)}
     database = SqliteDatabase(
         str(target),
@@ -63,16 +100,88 @@ def open_database(
         autoconnect=True,
     )
     db.initialize(database)
-    if migrate:
-        apply_migrations(database)
+    try:
+        database.connect(reuse_if_open=True)
+        database.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+        if migrate:
+            apply_migrations(database)
+    except (peewee.DatabaseError, sqlite3.DatabaseError, OSError) as exc:
+        database.close()
+        if not existed:  # nothing half-made left behind (a full disk, a read-only place)
+            for leftover in (
+                target,
+                target.with_name(f"{target.name}-wal"),
+                target.with_name(f"{target.name}-shm"),
+            ):
+                leftover.unlink(missing_ok=True)
+        raise DatabaseUnavailable(explain(target, exc)) from None
     return database
 
 
+def explain(path: Path, exc: BaseException) -> str:
+    """One line for the user: why the database at ``path`` cannot be used, what to do."""
+    text = str(exc).lower()
+    where = f"the database {path}"
+    if "not a database" in text or "malformed" in text:
+        return (
+            f"{path} is not an Expedito database (not an SQLite file, or damaged): give "
+            "--db another file"
+        )
+    if _read_only(path) or "readonly" in text or "read-only" in text:
+        return (
+            f"cannot write to {where} (read-only file, directory or disk): make it "
+            "writable, or give --db a file you can write"
+        )
+    if _disk_full(path) or "full" in text:
+        return f"no space left on the disk of {where}: free some space and start again"
+    if "locked" in text or "busy" in text:
+        return (
+            f"{where} is locked by another process writing to it (waited "
+            f"{MIGRATION_WAIT:.0f} s): start again once it is done"
+        )
+    return f"cannot open {where}: {exc}"
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return path.exists() and not os.access(path, os.W_OK)
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
+
+
 def apply_migrations(database: SqliteDatabase) -> list[str]:
-    """Apply pending migrations in one IMMEDIATE transaction, so racing processes wait."""
+    """Apply pending migrations in one IMMEDIATE transaction, so racing processes wait.
+
+    Nothing to migrate: no write lock is taken (another process writing meanwhile does not
+    delay the start). ``SchemaTooNew`` when the database has migrations this version does
+    not know."""
     runner = Runner(database, directory=str(MIGRATIONS_DIR))
-    with database.atomic("IMMEDIATE"):
-        applied: list[str] = runner.up() or []
+    status = runner.status()
+    unknown = [m.name for m in status if m.path is None and m.applied]
+    if unknown:
+        ours = max((m.name for m in status if m.path is not None), default="none")
+        raise SchemaTooNew(
+            f"the database {database.database} has schema version {max(unknown)[:4]}, newer "
+            f"than this Expedito knows ({ours[:4]}): use the newer Expedito that made it"
+        )
+    if all(m.applied for m in status):
+        return []
+    waited = database.execute_sql("PRAGMA busy_timeout").fetchone()[0]
+    database.execute_sql(f"PRAGMA busy_timeout = {int(MIGRATION_WAIT * 1000)}")
+    try:
+        with database.atomic("IMMEDIATE"):
+            applied: list[str] = runner.up() or []
+    finally:
+        database.execute_sql(f"PRAGMA busy_timeout = {int(waited)}")
     return applied
 
 

@@ -36,6 +36,21 @@ def default_homes_root() -> Path:
     return Path(platformdirs.user_data_dir("expedito", appauthor=False)) / "homes"
 
 
+def check_homes_root(homes_root: Path) -> None:
+    """Make ``homes_root`` if missing and check a file can be made in it; ``ValueError``
+    (one line for the user) when not: ``/proc``, a read-only disk, a file in the way."""
+    probe = homes_root / f".expedito-check-{os.getpid()}"
+    try:
+        homes_root.mkdir(parents=True, exist_ok=True)
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise ValueError(
+            f"--homes {homes_root}: the SFTP homes cannot be made there "
+            f"({exc.strerror or exc}): give a directory you can write"
+        ) from None
+
+
 def home_of(homes_root: str | os.PathLike[str], technical_user: str) -> Path:
     """The home of ``technical_user`` (names are 8-20 letters and digits: safe as a folder)."""
     if not technical_user.isalnum() or not technical_user.isascii():

@@ -22,8 +22,8 @@ MAX_READ = 261_120
 MAX_PACKET = 256 * 1024
 
 
-def _option(name: str, unit: str, text: str) -> dict[str, str]:
-    return {"option": name, "unit": unit, "help": text}
+def _option(name: str, unit: str, text: str, minimum: int = 0) -> dict[str, Any]:
+    return {"option": name, "unit": unit, "help": text, "minimum": minimum}
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,9 @@ class ServerLimits:
     max_channels_per_connection: int = 4
     max_file_size: int = field(
         default=512 * MB,
-        metadata=_option("--max-file-size", "MB", "largest file an SFTP user may upload"),
+        metadata=_option(
+            "--max-file-size", "MB", "largest file an SFTP user may upload", minimum=1
+        ),
     )
     max_open_handles: int = field(
         default=64,
@@ -124,6 +126,7 @@ class LimitOption:
     unit: str  # "MB": the option is in MiB, the limit in bytes
     help: str
     default: object  # in the option's unit
+    minimum: int = 0
 
     def parse(self, text: str) -> object:
         """The option's value from the command line (in its unit); ValueError, one line."""
@@ -133,8 +136,11 @@ class LimitOption:
             value: float = float(text) if isinstance(self.default, float) else int(text)
         except ValueError:
             raise ValueError(f"not a number: {text!r}") from None
-        if value < 0:
-            raise ValueError(f"must not be negative: {text}")
+        if value < self.minimum:
+            raise ValueError(
+                f"{text!r} is too small: give at least {self.minimum}"
+                + (f" ({self.unit})" if self.unit else "")
+            )
         return value
 
 
@@ -154,6 +160,7 @@ def limit_options() -> list[LimitOption]:
                 item.metadata["unit"],
                 item.metadata["help"],
                 default,
+                item.metadata["minimum"],
             )
         )
     return options

@@ -12,7 +12,9 @@ portal's pages (``screens.base.Page``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -41,6 +43,8 @@ from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from tui.i18n.bindings import describe
 from tui.keymap import Keymap
+
+log = logging.getLogger("expedito.app")
 
 if TYPE_CHECKING:  # store, pages and the shell load after the first paint
     from screens.base import Page
@@ -112,6 +116,7 @@ class ExpeditoApp(App[None]):
         self.demo = demo
         self._open_store = open_store
         self.store_ready = threading.Event()
+        self.store_error: str | None = None  # why the database cannot be used (one line)
         if open_store is None:
             self.store_ready.set()
         self.serve = serve
@@ -163,11 +168,28 @@ class ExpeditoApp(App[None]):
         assert self._open_store is not None
         try:
             self.db_path = self._open_store()
-        except OSError as exc:
-            self.call_from_thread(self.exit, 2, f"expedito: cannot open the database: {exc}")
+        except Exception as exc:
+            from store.db import DatabaseUnavailable
+
+            known = isinstance(exc, DatabaseUnavailable)
+            if not known:
+                log.exception("the database could not be opened")
+            self.store_error = (
+                f"expedito: {exc}"
+                if known
+                else f"expedito: unexpected error: {type(exc).__name__}: {exc}"
+            )
+            self.call_from_thread(self._store_failed)
             return
         self.store_ready.set()
         self.call_from_thread(self._store_opened)
+
+    def _store_failed(self) -> None:
+        """The database cannot be used: the login screen shows why (the line the command
+        line would print), instead of "Vérification…"; quitting prints it and exits 1."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LoginScreen) and self.store_error is not None:
+                screen.store_failed(self.store_error)
 
     def _store_opened(self) -> None:
         for screen in self.screen_stack:
@@ -493,4 +515,7 @@ def run_app(startup: Startup) -> int:
         app.run(mouse=startup.mouse)
     finally:
         app.back_office.stop()
+    if app.store_error is not None:
+        print(app.store_error, file=sys.stderr)
+        return 1
     return app.return_code or 0

@@ -3,6 +3,10 @@
 Textual is imported only by the commands that open the app, so ``expedito serve`` and the
 other headless commands never load it. What the command line asks for is read once into a
 ``tui.startup.Startup``, which both the app and ``serve`` use.
+
+Failures are one line on stderr saying what is wrong and what to do, within seconds: exit 2
+for a usage error (an argument's value), 1 when the database, the homes or the port cannot
+be used. No traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -11,15 +15,38 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sync.schedule import DEFAULT_PERIOD
 from tui.startup import DEMO_DB_NAME, DEMO_DIR, Startup
+
+USAGE, FAILED = 2, 1
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (not the usage block): ``expedito serve:
+    error: argument --port: … (see expedito serve --help)``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: give 0 to 65535 (0 picks a free one)"
+        )
+    return value
 
 
 def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     """The command line; ``with_batch=False`` leaves out the arguments of ``batch prepare``, whose
     module loads ``cryptography`` and the store (70 ms, on the app's start-up path)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="expedito",
         description="Gestion d'accès pour Entreprises et Organisations — Messages structurés "
         "(SFTP) in the terminal.",
@@ -36,6 +63,9 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         "missing) and write the demo key and certificate there",
     )
     parser.add_argument("--no-mouse", action="store_true", help="run with the mouse off")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
     parser.add_argument(
         "--no-serve",
         action="store_true",
@@ -105,7 +135,7 @@ def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False)
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=default(8022),
         help="SFTP server port (default 8022; 0 picks a free one)",
     )
@@ -222,9 +252,13 @@ def serve(startup: Startup, db_path: Path) -> int:
         asyncio.run(run())
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
-    except OSError as exc:
-        print(f"expedito: cannot serve: {exc}", file=sys.stderr)
-        return 1
+    except OSError as exc:  # the port taken, or not ours to take
+        print(
+            f"expedito: cannot serve on {startup.args.host}:{startup.args.port}: "
+            f"{exc.strerror or exc} (another program may hold the port: give --port)",
+            file=sys.stderr,
+        )
+        return FAILED
     return 0
 
 
@@ -260,6 +294,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(with_batch="batch" in argv)
     args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"expedito: unexpected error: {type(exc).__name__}: {exc} (--debug shows the "
+            "traceback)",
+            file=sys.stderr,
+        )
+        return FAILED
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The command ``args`` names; one line on stderr and 1 or 2 when it cannot run."""
     if args.command == "batch":
         return batch_prepare(args)
     if args.command == "report":
@@ -270,18 +319,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         startup = Startup.from_args(args)
     except ValueError as exc:  # --period
         print(f"expedito: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
+    if args.homes and args.command in (None, "app", "serve") and not args.no_serve:
+        from sync.homes import check_homes_root
+
+        try:
+            check_homes_root(Path(args.homes).expanduser())
+        except ValueError as exc:
+            print(f"expedito: {exc}", file=sys.stderr)
+            return FAILED
     if args.command in (None, "app"):
         # The app paints its first screen, then opens the store (``Startup.open_store``) in a
         # thread: peewee and the migrations stay off the start-up path.
         from tui.app import run_app
 
         return run_app(startup)
+    from store.db import DatabaseUnavailable
+
     try:
         path = startup.open_store()
-    except OSError as exc:
-        print(f"expedito: cannot open the database: {exc}", file=sys.stderr)
-        return 2
+    except DatabaseUnavailable as exc:
+        print(f"expedito: {exc}", file=sys.stderr)
+        return FAILED
     if args.command == "demo":
         print(f"Demo database: {path}")
         print(f"Demo key and certificate: {path.parent}")

@@ -43,6 +43,11 @@ class PortalApp(Protocol):
         ...
 
     @property
+    def store_error(self) -> str | None:
+        """Why the store cannot be opened (one line for the user); None while all is well."""
+        ...
+
+    @property
     def back_office(self) -> BackOffice:
         """The services, the schedule and the clock (``tui.backoffice``)."""
         ...

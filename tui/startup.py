@@ -52,13 +52,15 @@ class Startup:
         return not self.args.no_mouse
 
     def open_store(self) -> Path:
-        """Open the database the arguments name; for ``--demo`` seed it and write the files."""
+        """Open the database the arguments name; for ``--demo`` seed it and write the files.
+
+        ``store.db.DatabaseUnavailable`` (one line for the user) when it cannot be used."""
         from store.db import open_database, resolve_db_path
 
         args = self.args
         if args.demo or args.command == "demo":
             path = Path(args.db) if args.db else DEMO_DIR / DEMO_DB_NAME
-            open_database(path)
+            open_database(path, make_parent=not args.db)
             from store.demo import seed_demo
             from store.democreds import write_demo_credentials
 
@@ -66,7 +68,7 @@ class Startup:
             write_demo_credentials(path.parent if args.db else DEMO_DIR)
             return path
         path = resolve_db_path(args.db)
-        open_database(path)
+        open_database(path, make_parent=not args.db)  # a --db in a missing directory: refused
         return path
 
     def service_config(self, db_path: Path | None) -> ServiceConfig:

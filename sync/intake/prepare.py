@@ -4,6 +4,11 @@ For partners testing their channel, for demos and for the tests. Each data file 
 part of one file split with ``--parts``) becomes ``FI.<PURPOSE>.<SENDER>.<DATE>.<SEQ>.<ENV>
 .<PARTS>.<PART>`` with its detached signature in the matching FS file (none for simulation,
 S), and an empty GO file closes the set. Upload the FI and FS files first, the GO last.
+
+Memory stays bounded whatever the input's size: the data is copied into each FI 1 MiB at a
+time and the FI signed over its digest (``store.signing``). An input whose part would be
+larger than the server accepts (``--max-file-size``, 512 MB by default, as ``serve``) is
+refused with the ``--parts`` that would make it fit.
 """
 
 from __future__ import annotations
@@ -36,12 +41,27 @@ from store.clock import local_now
 from store.signing import SigningKey, sign_detached
 
 MAX_PARTS = 9
+DEFAULT_MAX_FILE_MB = 512  # what ``expedito serve`` accepts by default
+MB = 1024 * 1024
+CHUNK = 1 << 20
 LAST_SEQUENCE = 99_999
 _PURPOSE = re.compile(r"[A-Z]{4}")
 
 
 class PrepareError(Exception):
     """A set cannot be prepared as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class FileSlice:
+    """``length`` bytes of the file ``path`` from ``offset``: a part, never read whole."""
+
+    path: Path
+    offset: int
+    length: int
+
+
+Part = bytes | FileSlice
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,7 @@ class PreparedSet:
 
 def write_set(
     out_dir: Path,
-    parts: Sequence[bytes],
+    parts: Sequence[Part],
     *,
     purpose: str,
     sender: int | str,
@@ -92,25 +112,31 @@ def write_set(
         existing = [p.name for p in (*data, *signatures, go) if p.exists()]
         if existing:
             raise PrepareError(f"already there: {', '.join(existing)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PrepareError(
+            f"--out {out_dir}: cannot create it ({exc.strerror or exc}): give "
+            "a directory you can write"
+        ) from None
     for i, part in enumerate(parts):
         _write(data[i], part)
         if sign:
             assert cert is not None and key is not None
-            _write(signatures[i], sign_detached(part, cert, key))
+            _write(signatures[i], sign_detached(data[i], cert, key))  # read back in chunks
     _write(go, b"")
     return PreparedSet(tuple(data), tuple(signatures), go)
 
 
-def split_data(data: bytes, parts: int) -> list[bytes]:
-    """Cut ``data`` in ``parts`` pieces of (nearly) equal size, at byte boundaries."""
+def split_file(path: Path, size: int, parts: int) -> list[FileSlice]:
+    """Cut the file ``path`` of ``size`` bytes in ``parts`` slices of (nearly) equal size."""
     if not 1 <= parts <= MAX_PARTS:
-        raise PrepareError(f"--parts must be 1 to {MAX_PARTS}")
-    if len(data) < parts:
-        raise PrepareError(f"{len(data)} bytes cannot be cut in {parts} parts")
-    size, extra = divmod(len(data), parts)
-    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
-    return [data[bounds[i] : bounds[i + 1]] for i in range(parts)]
+        raise PrepareError(f"--parts {parts}: give 1 to {MAX_PARTS}")
+    if size < parts:
+        raise PrepareError(f"{path}: {size} bytes cannot be cut in {parts} parts")
+    length, extra = divmod(size, parts)
+    bounds = [i * length + min(i, extra) for i in range(parts + 1)]
+    return [FileSlice(path, bounds[i], bounds[i + 1] - bounds[i]) for i in range(parts)]
 
 
 def next_sequence(
@@ -171,10 +197,24 @@ def _read(path: Path) -> bytes:
         raise PrepareError(f"{path}: {exc.strerror or exc}") from None
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: Part) -> None:
+    """Write ``data`` as ``path`` (a temporary name, then renamed); a slice is copied 1 MiB at
+    a time."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        if isinstance(data, bytes):
+            temporary.write_bytes(data)
+        else:
+            with data.path.open("rb") as source, temporary.open("wb") as target:
+                source.seek(data.offset)
+                left = data.length
+                while left > 0 and (chunk := source.read(min(CHUNK, left))):
+                    target.write(chunk)
+                    left -= len(chunk)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise PrepareError(f"{path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _key_matches(cert: x509.Certificate, key: SigningKey) -> bool:
@@ -226,6 +266,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--parts", type=int, metavar="N", help=f"cut the one FILE in N parts (1 to {MAX_PARTS})"
     )
     parser.add_argument(
+        "--max-file-size",
+        type=int,
+        metavar="MB",
+        default=DEFAULT_MAX_FILE_MB,
+        help="the largest file the server accepts (default "
+        f"{DEFAULT_MAX_FILE_MB} MB, as 'expedito serve'): a larger part is "
+        "refused",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("."),
@@ -265,11 +314,20 @@ def prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
 
 def _prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
     purpose = str(args.purpose).upper()
-    if not _PURPOSE.fullmatch(purpose):
-        raise PrepareError(f"--purpose {args.purpose!r}: four letters such as DMFA")
+    known = _known_purposes(db_path)
+    if not _PURPOSE.fullmatch(purpose) or (known and purpose not in known):
+        valid = f"one of {', '.join(known)}" if known else "four letters such as DMFA"
+        raise PrepareError(f"--purpose {args.purpose!r} is not an application's code: give {valid}")
     date = args.date or f"{local_now():%Y%m%d}"
     if not re.fullmatch(r"[0-9]{8}", date):
         raise PrepareError(f"--date {date!r}: YYYYMMDD")
+    if args.parts is not None and not 1 <= args.parts <= MAX_PARTS:
+        raise PrepareError(f"--parts {args.parts}: give 1 to {MAX_PARTS}")
+    if len(args.files) > 1 and args.parts:
+        raise PrepareError("--parts cuts one FILE; with several, each FILE is a part")
+    if args.max_file_size < 1:
+        raise PrepareError(f"--max-file-size {args.max_file_size}: give at least 1 (MB)")
+    parts = _plan(args.files, args.parts, args.max_file_size * MB)
     sign = args.env != SIMULATION
     cert = load_certificate(args.cert) if args.cert else None
     key = load_private_key(args.key) if args.key else None
@@ -277,10 +335,6 @@ def _prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
         raise PrepareError(f"--key and --cert are needed to sign (environment {args.env})")
     if cert is not None and key is not None and not _key_matches(cert, key):
         raise PrepareError("--key is not the private key of --cert")
-    if len(args.files) > 1 and args.parts:
-        raise PrepareError("--parts cuts one FILE; with several, each FILE is a part")
-    contents = [_read(path) for path in args.files]
-    parts = split_data(contents[0], args.parts) if args.parts else contents
     sender, recorded = _from_database(db_path, args.sender, cert, date, args.env)
     if not 1 <= sender <= 999_999:
         raise PrepareError(f"--sender {sender}: six digits")
@@ -305,6 +359,62 @@ def _prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
     )
 
 
+def _plan(files: Sequence[Path], parts: int | None, limit: int) -> list[FileSlice]:
+    """The parts to write, as slices of the input files (nothing read yet); refused when an
+    input is empty or a part would be larger than ``limit`` bytes."""
+    sizes = []
+    for path in files:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise PrepareError(f"{path}: {exc.strerror or exc}") from None
+        if size == 0:
+            raise PrepareError(f"{path} is empty: there is nothing to send")
+        sizes.append(size)
+    slices = (
+        split_file(files[0], sizes[0], parts)
+        if parts
+        else [FileSlice(path, 0, size) for path, size in zip(files, sizes, strict=True)]
+    )
+    largest = max(slices, key=lambda s: s.length)
+    if largest.length > limit:
+        total = sum(sizes) if parts or len(files) == 1 else largest.length
+        needed = -(-total // limit)
+        if len(files) == 1 and needed <= MAX_PARTS:
+            advice = f"cut it with --parts {needed}"
+        else:
+            advice = (
+                f"split it into files of at most {limit // MB} MB (a set has "
+                f"{MAX_PARTS} parts at most)"
+            )
+        raise PrepareError(
+            f"{largest.path}: a part of {_size(largest.length)} is larger than "
+            f"the server accepts ({limit // MB} MB): {advice}"
+        )
+    return slices
+
+
+def _size(count: int) -> str:
+    return f"{count / MB:.1f} MB" if count >= MB else f"{count} bytes"
+
+
+def _known_purposes(db_path: Path | None) -> list[str]:
+    """The applications' file-name codes in the database (empty without one)."""
+    if db_path is None or not db_path.is_file():
+        return []
+    from store.channels import applications
+    from store.db import DatabaseUnavailable, close_database, open_database
+
+    try:
+        open_database(db_path, make_parent=False)
+    except DatabaseUnavailable as exc:
+        raise PrepareError(str(exc)) from None
+    try:
+        return [code for app in applications() for code in app.file_codes]
+    finally:
+        close_database()
+
+
 def _from_database(
     db_path: Path | None, sender: int | None, cert: x509.Certificate | None, date: str, env: str
 ) -> tuple[int, set[int]]:
@@ -316,9 +426,12 @@ def _from_database(
     if not db_path.is_file():
         raise PrepareError(f"no database at {db_path}")
     from store.batches import default_sender_number, recorded_sequences, sender_id_of
-    from store.db import close_database, open_database
+    from store.db import DatabaseUnavailable, close_database, open_database
 
-    open_database(db_path)
+    try:
+        open_database(db_path, make_parent=False)
+    except DatabaseUnavailable as exc:
+        raise PrepareError(str(exc)) from None
     try:
         if sender is None:
             der = cert.public_bytes(serialization.Encoding.DER) if cert is not None else None

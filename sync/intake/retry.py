@@ -36,7 +36,20 @@ _TEMPORARY_DATABASE = ("locked", "busy", "full", "disk i/o", "readonly", "unable
 
 
 def is_temporary(exc: BaseException) -> bool:
-    """Whether ``exc`` may go away by itself (then the work is retried, not answered)."""
+    """Whether ``exc`` may go away by itself (then the work is retried, not answered); the
+    error it was raised while handling counts too (SQLite rolls a transaction back itself
+    on a full disk, and the rollback that follows fails: "no transaction is active")."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if _temporary(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _temporary(exc: BaseException) -> bool:
     if isinstance(exc, peewee.OperationalError | sqlite3.OperationalError):
         text = str(exc).lower()
         return any(word in text for word in _TEMPORARY_DATABASE)
