@@ -21,7 +21,7 @@ from datetime import date, datetime
 
 from peewee import SQL
 
-from store import claims
+from store import claims, retries
 from store.access import require_role
 from store.batchnames import acrf_name
 from store.clock import local_now
@@ -200,17 +200,20 @@ def record_cancelled(
         )
         if claim is not None:
             claims.release(*claim)
+            retries.clear(claim[0])
     return _info(row)
 
 
 def mark_processed(
     batch_id: int, at: datetime | None = None, claim: claims.Claim | None = None
 ) -> None:
-    """The set's files are moved and its acknowledgement written; ``claim`` is released."""
+    """The set's files are moved and its acknowledgement written; ``claim`` is released and
+    the set's failed attempts forgotten (``store.retries``)."""
     with db.atomic():
         BatchSet.update(processed_at=at or local_now()).where(BatchSet.id == batch_id).execute()
         if claim is not None:
             claims.release(*claim)
+            retries.clear(claim[0])
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ another writer beyond the busy timeout, a full disk in the spool, the homes or t
 directory, a folder made unwritable for a while — is not answered with a rejection: its GO
 stays where it is and the intake tries again later, each time after a longer wait
 (:func:`backoff`: 1, 2, 4 … seconds, at most ``MAX_DELAY``), one log line per attempt, with
-no restart needed. Any other error while *checking* a set is answered with the internal
-error identifier (``sync.intake.checks.INTERNAL_ERROR``).
+no restart needed. The intake writes each failed attempt in the database
+(``store.retries``) so that the operators see the sets failing. Any other error while
+*checking* a set is answered with the internal error identifier
+(``sync.intake.checks.INTERNAL_ERROR``).
 """
 
 from __future__ import annotations

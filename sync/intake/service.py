@@ -35,7 +35,9 @@ Never stranded: every failure while checking a set is an answer (a parse failure
 is ``ACRF-125``; anything unexpected ``ACRF-999``), and a temporary one (database locked
 beyond its busy timeout, a full disk, a folder not writable for a while) is retried by the
 worker with a growing delay (:mod:`sync.intake.retry`), one log line per attempt; the GO
-stays in the folder until it is answered. The worker also rescans every home each
+stays in the folder until it is answered. Each failed attempt is also written in the
+database (:mod:`store.retries`: attempts, last error, next try) for the operators'
+*Réception*, and forgotten when the set is answered. The worker also rescans every home each
 ``rescan`` seconds, for GOs another intake left (it died) or that arrived while this one
 could not take them, and clears the temporary files of ACRF writes a killed process left.
 """
@@ -55,7 +57,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from store import claims
+from store import claims, retries
 from store.accounts import Account, channel_certificate, channel_file_codes, provisioned_accounts
 from store.batches import (
     RESULT_ACCEPTED,
@@ -323,6 +325,7 @@ class Intake:
         """Process one GO or TD file; a temporary failure is retried later, anything else
         is logged and recorded in ``failures``."""
         retry: _Retry | None = None
+        retried: _Retry | None = None
         try:
             if closing_kind(path.name) == CANCEL:
                 self.process_td(account, path)
@@ -333,6 +336,7 @@ class Intake:
                 previous = self._retries.get(path)
             attempts = previous.attempts + 1 if previous else 1
             delay = backoff(attempts)
+            attempts = self._record_failure(account, path, attempts, exc, delay)
             retry = _Retry(account, attempts, time.monotonic() + delay)
             if is_temporary(exc):
                 log.warning(
@@ -354,9 +358,40 @@ class Intake:
             if retry is not None:
                 self._retries[path] = retry
             else:
-                self._retries.pop(path, None)
+                retried = self._retries.pop(path, None)
                 self._known.discard(path)
             self._idle.notify_all()
+        if retry is None and retried is not None:  # answered, cancelled, gone or taken over
+            self._forget_failures(account, path)
+
+    def _record_failure(
+        self, account: Account, path: Path, attempts: int, exc: BaseException, delay: float
+    ) -> int:
+        """Write the failed attempt for the operators (``store.retries``); the attempts
+        counted for the set (an earlier intake's too). A database that cannot take it costs
+        a log line: the next failure writes it."""
+        try:
+            return retries.record_failure(
+                _claim_key(account, path, split_name(path.name)),
+                account.technical_user,
+                account.sender_number,
+                path.parent.name,
+                path.name,
+                attempts,
+                is_temporary(exc),
+                _describe(exc),
+                delay,
+                self.owner,
+            )
+        except Exception as error:
+            log.warning("intake: failure of %s not recorded (%s)", path.name, _describe(error))
+            return attempts
+
+    def _forget_failures(self, account: Account, path: Path) -> None:
+        try:
+            retries.clear(_claim_key(account, path, split_name(path.name)))
+        except Exception as error:
+            log.warning("intake: retries of %s not cleared (%s)", path.name, _describe(error))
 
     # -- the work --------------------------------------------------------------------------
 
@@ -527,7 +562,7 @@ class Intake:
     def _claim(self, account: Account, path: Path, name: BatchName) -> claims.Claim | None:
         """Claim the set ``name`` closes (or cancels) in this folder of the account's home;
         None when another intake holds it. GO and TD of one set share the claim."""
-        key = f"{account.technical_user}/{path.parent.name}/{name.text[len(name.kind) :]}"
+        key = _claim_key(account, path, name)
         if claims.claim(key, self.owner, self.lease):
             return key, self.owner
         log.info("intake: %s is being processed by another intake", name.text)
@@ -620,6 +655,11 @@ class Intake:
             batch.ack_name,
         )
         return IntakeResult(batch, ack_path, destination)
+
+
+def _claim_key(account: Account, path: Path, name: BatchName) -> str:
+    """The set's key in the claims and the retries: GO and TD of one set share it."""
+    return f"{account.technical_user}/{path.parent.name}/{name.text[len(name.kind) :]}"
 
 
 def _release(held: claims.Claim) -> None:
