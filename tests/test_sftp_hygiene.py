@@ -45,6 +45,25 @@ def test_idle_sessions_are_closed(
         server.service.stop()
 
 
+def test_a_login_without_a_channel_is_idle_too(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
+    """A login holds one of its user's sessions from authentication on: one that opens
+    nothing is closed at the idle timeout, and its place is free again."""
+    limits = ServerLimits(idle_timeout=0.8, max_sessions_per_user=1)
+    server = provisioned(tmp_path, demo_credentials, limits)
+    try:
+        idle = logged_in(server, demo_credentials)  # no channel
+        assert server.service.sessions(USER) == 1
+        assert wait_for(lambda: not idle.is_active(), timeout=5)
+        assert wait_for(lambda: server.service.sessions(USER) == 0, timeout=5)
+        again = logged_in(server, demo_credentials)
+        assert "IN" in sftp_client(again).listdir("/")
+        again.close()
+    finally:
+        server.service.stop()
+
+
 def test_what_waits_in_the_in_folders_is_capped(
     demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
 ) -> None:
