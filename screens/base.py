@@ -151,6 +151,10 @@ class Page(Widget):
         data a moment later. A form keeps what is typed in it.
         """
 
+    def page_hidden(self) -> None:
+        """Called when the shell hides this page to show another (it is kept for the next
+        visit). Pages that must not keep what was typed (a password) forget it here."""
+
     def load(self) -> None:
         """Load the page's data afresh and show it: ``fetch`` in a thread, then ``show``."""
         self.load_and_show(self.fetch, self.show)

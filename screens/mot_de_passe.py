@@ -3,6 +3,9 @@
 The service stores it with scrypt and returns this session renewed; the other sessions of the
 person, opened before the change, are sent back to the login page when they next open a page
 (``Page.check_session``).
+
+The fields are emptied when the page is left (kept across a language switch only), and a
+field reached by Tab does not come with its text selected.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class MotDePassePage(KeepTyped, Page):
         for name in FIELDS:
             yield FieldRow(
                 t(f"password.{name}"),
-                Input(id=name, password=True, compact=True, max_length=200),
+                Input(id=name, password=True, compact=True, max_length=200, select_on_focus=False),
                 name,
             )
         yield Static(
@@ -41,6 +44,17 @@ class MotDePassePage(KeepTyped, Page):
         )
         yield Button(t("password.submit"), id="change", variant="primary", compact=True)
         yield StatusLine("password-status")
+
+    def page_hidden(self) -> None:
+        """Nothing typed here outlives the visit: the passwords, their errors, the message."""
+        self.workers.cancel_group(self, "change")
+        self._clear()
+        clear_errors(self)
+        self.query_one(StatusLine).show("")
+
+    def _clear(self) -> None:
+        for name in FIELDS:
+            self.query_one(f"#{name}", Input).value = ""
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -84,6 +98,5 @@ class MotDePassePage(KeepTyped, Page):
     def on_mot_de_passe_page_changed(self, message: Changed) -> None:
         # This session stays valid: the app keeps the renewed one.
         self.context_changed(self.ctx.with_session(message.session))
-        for name in FIELDS:
-            self.query_one(f"#{name}", Input).value = ""
+        self._clear()
         self.query_one(StatusLine).show(self.t("password.changed"))

@@ -20,7 +20,7 @@ from store.models import Person, PersonCertificate
 from store.personal import change_password
 from tests.support.credentials import fixed_certificate
 from tests.support.pilot import fill, settle, settle_tree
-from tests.support.portal import enter_portal, log_in, open_page
+from tests.support.portal import choose_in_menu, enter_portal, log_in, open_page
 from tests.support.registration import person_id
 from tests.support.screen import SIZE, error_of, page_of, shown
 from tui.app import ExpeditoApp
@@ -144,6 +144,31 @@ async def test_password_fields_keep_what_was_typed_when_the_language_changes(
         await pilot.press("enter")
         await settle(pilot)
         assert authenticate("ursula", "NewSecret123").person.login == "ursula"
+
+
+async def test_password_fields_emptied_when_the_page_is_left(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "ursula", "mot_de_passe")
+        await _change(pilot, "wrong", "NewSecret123", "NewSecret123")
+        assert error_of(pilot, "current") == "Le mot de passe actuel est incorrect."
+        await fill(pilot, "current", "demo")
+        await choose_in_menu(pilot, "donnees_personnelles")
+        if isinstance(app.screen, ConfirmDialog):  # leaving unsaved input is asked first
+            await pilot.press("y")
+            await settle(pilot)
+        assert not isinstance(page_of(pilot), MotDePassePage)
+        await choose_in_menu(pilot, "mot_de_passe")
+        page = page_of(pilot)
+        assert isinstance(page, MotDePassePage)
+        assert [f.value for f in page.query(Input)] == ["", "", ""]
+        assert error_of(pilot, "current") == ""
+        # Typed again, reached by Tab: the text is not selected (a key adds to it).
+        page.query_one("#password", Input).focus()
+        await pilot.press(*"NewSecret12", "shift+tab", "tab")
+        await pilot.pause()
+        assert app.focused is page.query_one("#password", Input)
+        await pilot.press("3")
+        assert page.query_one("#password", Input).value == "NewSecret123"
 
 
 async def test_password_change_new_logs_in_old_refused(app: ExpeditoApp) -> None:

@@ -143,6 +143,7 @@ class PortalScreen(Screen[None]):
         page = self._pages.get(page_id)
         if previous is not None and previous is not page:
             previous.display = False
+            previous.page_hidden()
         if page is None:
             page = await self._build(page_id, shown=True)
         else:
