@@ -15,10 +15,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from sync.schedule import DEFAULT_PERIOD
-from tui.startup import DEMO_DB_NAME, DEMO_DIR, Startup
+if TYPE_CHECKING:
+    from tui.startup import Startup
 
 USAGE, FAILED = 2, 1
 
@@ -46,6 +46,8 @@ def port_number(text: str) -> int:
 def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     """The command line; ``with_batch=False`` leaves out the arguments of ``batch prepare``, whose
     module loads ``cryptography`` and the store (70 ms, on the app's start-up path)."""
+    from tui.startup import DEMO_DIR
+
     parser = Parser(
         prog="expedito",
         description="Gestion d'accès pour Entreprises et Organisations — Messages structurés "
@@ -126,6 +128,8 @@ def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False)
 
     On the subcommand the defaults are suppressed so they do not hide values given before it.
     """
+
+    from sync.schedule import DEFAULT_PERIOD
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
@@ -268,6 +272,7 @@ def batch_prepare(args: argparse.Namespace) -> int:
     from store.db import resolve_db_path
     from store.democreds import CERTIFICATE_NAME
     from sync.intake.prepare import run
+    from tui.startup import DEMO_DB_NAME, DEMO_DIR
 
     db_path: Path | None = None
     if args.db:
@@ -292,6 +297,10 @@ def batch_prepare(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "authorized-keys" in argv[:3]:  # sshd's AuthorizedKeysCommand: nothing else loaded
+        from tui.keys_cli import main as authorized_keys
+
+        return authorized_keys(argv)
     parser = build_parser(with_batch="batch" in argv)
     args = parser.parse_args(argv)
     try:
@@ -315,6 +324,8 @@ def run_command(args: argparse.Namespace) -> int:
         from tui.report_cli import run_report
 
         return run_report(args)
+    from tui.startup import Startup
+
     try:
         startup = Startup.from_args(args)
     except ValueError as exc:  # --period

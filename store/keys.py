@@ -1,0 +1,53 @@
+"""The key sshd may accept for a technical user: ``expedito authorized-keys``'s one query.
+
+sshd runs its ``AuthorizedKeysCommand`` at every login attempt, so this module stays small:
+the standard library's ``sqlite3`` only (no peewee, no migrations), the database opened
+read-only (``mode=ro``), one indexed query. The rule is :func:`store.accounts.find_account`'s
+written in SQL — a provisioned SFTP channel of an active sender — and the tests check that
+both agree. SQLite only: the project has no other database yet.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import NamedTuple
+from urllib.parse import quote
+
+# ``store.models``'s values (SFTP, ACTIVE), not imported from there: that module loads
+# peewee, four times this command's work. tests/test_openssh_keys.py checks they agree.
+SFTP_KIND, ACTIVE_STATUS = "SFTP", "active"
+
+_QUERY = """
+SELECT sender.id, channel.provisioned_key
+FROM sender JOIN channel ON channel.sender_id = sender.id
+WHERE sender.technical_user = ? AND sender.active = 1
+  AND channel.kind = ? AND channel.status = ? AND channel.provisioned_key IS NOT NULL
+ORDER BY channel.id
+"""
+
+
+class ProvisionedKey(NamedTuple):
+    """A live technical user's sender id and provisioned key (``type base64``); a named
+    tuple, not a dataclass: ``dataclasses`` loads ``inspect``, more than this command's work."""
+
+    sender_id: int
+    key: str
+
+
+def open_read_only(path: str | os.PathLike[str], busy_timeout: float = 2.0) -> sqlite3.Connection:
+    """The SQLite file at ``path``, read-only: a missing file is an error, never created."""
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+    connection.execute("PRAGMA query_only = 1")
+    return connection
+
+
+def provisioned_keys(connection: sqlite3.Connection, technical_user: str) -> list[ProvisionedKey]:
+    """The keys sshd may accept for ``technical_user`` (case matters), comment dropped."""
+    found = []
+    for sender_id, text in connection.execute(_QUERY, (technical_user, SFTP_KIND, ACTIVE_STATUS)):
+        fields = str(text).split()
+        if len(fields) >= 2:
+            found.append(ProvisionedKey(int(sender_id), f"{fields[0]} {fields[1]}"))
+    return found
