@@ -53,7 +53,9 @@ def test_a_live_user_gets_the_provisioned_key_restricted(
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == f"restrict {key_of(demo_credentials)} expedito:{DEMO_USER}\n"
     # with sshd's %U: the uid the cycle gave this user, and no other
-    right = authorized_keys("--db", db, "authorized-keys", DEMO_USER, uid_of(account.sender_id))
+    right = authorized_keys(
+        "--db", db, "authorized-keys", DEMO_USER, str(uid_of(account.sender_id))
+    )
     assert right.stdout == done.stdout
     wrong = authorized_keys("--db", db, "authorized-keys", DEMO_USER, "0")
     assert (wrong.returncode, wrong.stdout, wrong.stderr) == (0, "", "")
