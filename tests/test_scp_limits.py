@@ -157,26 +157,27 @@ def test_an_idle_legacy_scp_session_is_closed(
 def test_a_slow_scp_transfer_is_not_idle(
     demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
 ) -> None:
-    """Bandwidth-limited, each way lasts about 3 s, twice the idle timeout. A download counts
-    as activity as the client's window takes it (OpenSSH's ``scp`` gives back its 2 MB window a
-    megabyte at a time), so it is larger than the window."""
-    server = provisioned(tmp_path, demo_credentials, ServerLimits(idle_timeout=1.5))
+    """Bandwidth-limited, each way lasts about 4.5 s, more than twice the idle timeout. A
+    download counts as activity as the client's window takes it (OpenSSH's ``scp`` gives its
+    2 MB window back a megabyte at a time), so it is larger than the window."""
+    limits = ServerLimits(idle_timeout=2.0)
+    server = provisioned(tmp_path, demo_credentials, limits)
     try:
         slow = tmp_path / "slow.txt"
-        slow.write_bytes(b"s" * 150_000)
+        slow.write_bytes(b"s" * 225_000)
         started = time.monotonic()
         up = scp(server, demo_credentials, "-l", "400", str(slow), f"{USER}@127.0.0.1:INTEST/")
         assert up.returncode == 0, up.stderr
-        assert time.monotonic() - started > 2.0  # it did last longer than the idle timeout
+        assert time.monotonic() - started > 2 * limits.idle_timeout
         assert (server.home / "INTEST" / "slow.txt").read_bytes() == slow.read_bytes()
-        data = bytes(range(256)) * 16 * 1024  # 4 MiB
+        data = bytes(range(256)) * 24 * 1024  # 6 MiB
         write_out_file(server.homes, USER, "OUTTEST", "FO.ACRF.slow", data)
         started = time.monotonic()
         into = tmp_path / "got"
         source = f"{USER}@127.0.0.1:OUTTEST/FO.ACRF.slow"
         down = scp(server, demo_credentials, "-l", "10000", source, str(into))
         assert down.returncode == 0, down.stderr
-        assert time.monotonic() - started > 2.0
+        assert time.monotonic() - started > 2 * limits.idle_timeout
         assert into.read_bytes() == data
     finally:
         server.service.stop()
