@@ -22,6 +22,7 @@ from store.claims import new_owner
 from store.democreds import DemoCredentials
 from store.models import AuditEntry
 from store.sessions import PublishedSession
+from tests.support.clock import FROZEN
 from tests.support.pilot import settle
 from tests.support.portal import choose_in_menu, enter_portal, tab_into_page
 from tests.support.registration import DEMO_USER, register_demo_sender
@@ -67,11 +68,13 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: flo
         await pilot.pause(0.1)
 
 
-def publish(ident: str, user: str, address: str, bytes_in: int, file: str = "") -> str:
+def publish(
+    ident: str, user: str, address: str, bytes_in: int, file: str = "", started: float = 0.0
+) -> str:
     server = new_owner()
+    started = started or time.time() - 60
     sessions.publish(
-        server,
-        [PublishedSession(ident, user, 123456, address, time.time() - 60, bytes_in, 512, file)],
+        server, [PublishedSession(ident, user, 123456, address, started, bytes_in, 512, file)]
     )
     return server
 
@@ -89,10 +92,11 @@ async def test_the_page_follows_the_database_and_ends_a_session(app: ExpeditoApp
         await enter_portal(pilot, "olivier")
         await choose_in_menu(pilot, PAGE)
         assert "Aucune session SFTP n'est ouverte." in page_text(pilot)
-        publish("s1", "partenaire01", "127.0.0.7", 1536, FILE)
+        yesterday = FROZEN.timestamp() - 24 * 3600 - 60  # the app's clock: 15/01 14:17:26
+        publish("s1", "partenaire01", "127.0.0.7", 1536, FILE, yesterday)
         await until(pilot, lambda: rows(pilot))  # by itself, within a second or so
         (row,) = rows(pilot)
-        assert row[0] == "partenaire01"
+        assert row[:2] == ["partenaire01", "14/01 14:16"]  # not today: the day too
         assert row[2:] == ["1,5 Ko", "512 o", "127.0.0.7", "123456", FILE]
         assert "Adresse 127.0.0.7 — N° expéditeur 123456" in page_text(pilot)
         assert f"Fichier en cours : {FILE}" in page_text(pilot)
