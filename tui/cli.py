@@ -112,6 +112,24 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="serve Prometheus metrics there (e.g. 127.0.0.1:9108)",
     )
+    sshd = sub.add_parser(
+        "sshd-config",
+        help="print the sshd_config fragment that makes OpenSSH the SFTP front",
+        description="Print the sshd_config fragment for OpenSSH's sshd + internal-sftp as the "
+        "SFTP front (see the README's deployment section): include it at the top of "
+        "sshd_config. The database is --db's, the command is this expedito.",
+    )
+    sshd.add_argument(
+        "--homes", metavar="DIR", required=True, help="the SFTP homes (as given to serve)"
+    )
+    sshd.add_argument("--port", type=port_number, help="the port sshd listens on (a Port line)")
+    sshd.add_argument(
+        "--keys-user",
+        metavar="USER",
+        default="root",
+        help="AuthorizedKeysCommandUser: who runs 'expedito authorized-keys' (default root; "
+        "a dedicated user needs read access to the database and its -wal and -shm files)",
+    )
     report = sub.add_parser(
         "report",
         help="reports for scripts: certificates about to expire, "
@@ -295,6 +313,34 @@ def batch_prepare(args: argparse.Namespace) -> int:
     return run(args, db_path)
 
 
+def sshd_config(args: argparse.Namespace) -> int:
+    """``expedito sshd-config``: print the fragment (``sync.openssh.sshd_config``)."""
+    import shutil
+
+    from store.db import resolve_db_path
+    from sync.openssh.sshd_config import Fragment, render, sftp_requests, sshd_version
+
+    homes = Path(args.homes).expanduser().absolute()
+    command = Path(sys.executable).parent / "expedito"
+    if not command.is_file():
+        found = shutil.which("expedito")
+        if found is None:
+            print("expedito: the expedito command is not on PATH: install it", file=sys.stderr)
+            return FAILED
+        command = Path(found)
+    fragment = Fragment(
+        homes_root=homes,
+        command=command.absolute(),
+        db_path=resolve_db_path(args.db).absolute(),
+        port=args.port,
+        keys_user=args.keys_user,
+        version=sshd_version(),
+        requests=sftp_requests(),
+    )
+    sys.stdout.write(render(fragment))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if "authorized-keys" in argv[:3]:  # sshd's AuthorizedKeysCommand: nothing else loaded
@@ -324,6 +370,8 @@ def run_command(args: argparse.Namespace) -> int:
         from tui.report_cli import run_report
 
         return run_report(args)
+    if args.command == "sshd-config":
+        return sshd_config(args)
     from tui.startup import Startup
 
     try:

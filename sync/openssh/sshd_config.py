@@ -1,0 +1,165 @@
+"""``expedito sshd-config``: the ``sshd_config`` fragment that makes OpenSSH the SFTP front.
+
+The fragment confines every member of :data:`sync.openssh.names.GROUP` to its home
+(``ChrootDirectory``), runs ``internal-sftp`` for it whatever it asks (``ForceCommand``), with
+a umask that leaves its uploads unreadable even to itself and the list of SFTP requests the
+embedded server also allows (``-p``; the others, ``-P``), takes its keys from
+``expedito authorized-keys`` only, and turns off everything else sshd could give it: passwords,
+forwarding, a tty, ``~/.ssh/rc``. Global lines come first, as sshd wants (before any ``Match``):
+``MaxStartups`` sized for bursts of partners and, where the installed sshd has it (9.8+),
+``PerSourcePenalties``. The README explains each line.
+
+What the requests cannot say (IN write-only, OUT read and delete) the kernel does, with the
+owners and modes :mod:`sync.openssh.layout` gives the folders.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sync.openssh.names import GROUP
+
+SSHD = "/usr/sbin/sshd"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"  # internal-sftp's twin: lists the request names
+# What the embedded server lets a partner do, as internal-sftp request names: list, stat,
+# read, write new files, rename within a folder (SSH_FXP_RENAME never replaces a file), delete,
+# set times. Not: mkdir, rmdir, symlink, hardlink, readlink, posix-rename (replaces a file),
+# lsetstat, copy-data, users-groups-by-id.
+ALLOWED_REQUESTS = (
+    "open",
+    "close",
+    "read",
+    "write",
+    "lstat",
+    "fstat",
+    "setstat",
+    "fsetstat",
+    "opendir",
+    "readdir",
+    "remove",
+    "realpath",
+    "stat",
+    "rename",
+    "statvfs",
+    "fstatvfs",
+    "fsync",
+    "limits",
+    "expand-path",
+    "home-directory",
+)
+KNOWN_DENIED = (
+    "mkdir",
+    "rmdir",
+    "readlink",
+    "symlink",
+    "hardlink",
+    "posix-rename",
+    "lsetstat",
+    "copy-data",
+    "users-groups-by-id",
+)
+UPLOAD_UMASK = "0777"  # uploads are mode 0000: written through the open handle, then unreadable
+MAX_STARTUPS = "200:30:1000"  # 200 partners logging in at once before any random drop
+LOGIN_GRACE_SECONDS = 30
+ALIVE_SECONDS = 30  # a partner's connection that died is noticed within 2 minutes (4 x 30 s)
+PENALTIES = "authfail:5s noauth:1s crash:90s max:600s"
+PENALTIES_SINCE = (9, 8)
+
+
+@dataclass(frozen=True)
+class Fragment:
+    homes_root: Path
+    command: Path  # the ``expedito`` executable sshd runs as AuthorizedKeysCommand
+    db_path: Path
+    port: int | None = None
+    keys_user: str = "root"
+    version: tuple[int, int] | None = None  # the installed sshd's, None: unknown
+    requests: frozenset[str] | None = None  # internal-sftp's request names, None: unknown
+
+
+def sshd_version(sshd: str = SSHD) -> tuple[int, int] | None:
+    """``(9, 2)`` for ``OpenSSH_9.2p1``; None when sshd is missing or says something else."""
+    try:
+        done = subprocess.run([sshd, "-V"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"OpenSSH_(\d+)\.(\d+)", done.stderr + done.stdout)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def sftp_requests(sftp_server: str = SFTP_SERVER) -> frozenset[str] | None:
+    """The request names the installed ``sftp-server -Q requests`` knows (internal-sftp is
+    the same code); None when it cannot say."""
+    try:
+        done = subprocess.run(
+            [sftp_server, "-Q", "requests"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = frozenset(done.stdout.split())
+    return names if done.returncode == 0 and "open" in names else None
+
+
+def _known(names: Iterable[str], requests: frozenset[str] | None) -> list[str]:
+    return [name for name in names if requests is None or name in requests]
+
+
+def force_command(requests: frozenset[str] | None) -> str:
+    """``internal-sftp -u 0777 -p … -P …``, naming only requests this sshd knows (an unknown
+    name stops every session)."""
+    allowed = ",".join(_known(ALLOWED_REQUESTS, requests))
+    denied = _known(KNOWN_DENIED, requests)
+    if requests is not None:
+        denied += sorted(requests - set(ALLOWED_REQUESTS) - set(KNOWN_DENIED))
+    line = f"internal-sftp -u {UPLOAD_UMASK} -p {allowed}"
+    return f"{line} -P {','.join(denied)}" if denied else line
+
+
+def render(fragment: Fragment) -> str:
+    """The fragment's text."""
+    version = fragment.version
+    command = " ".join(
+        shlex.quote(str(part))
+        for part in (fragment.command, "--db", fragment.db_path, "authorized-keys")
+    )
+    lines = [
+        "# Expedito: OpenSSH as the SFTP front (made by `expedito sshd-config`).",
+        "# Include it at the top of sshd_config (Debian: /etc/ssh/sshd_config.d/expedito.conf).",
+        "",
+        "# Global: bursts of partners logging in at once.",
+    ]
+    if fragment.port is not None:
+        lines.append(f"Port {fragment.port}")
+    lines += [f"MaxStartups {MAX_STARTUPS}", f"LoginGraceTime {LOGIN_GRACE_SECONDS}"]
+    if version is not None and version >= PENALTIES_SINCE:
+        lines.append(f"PerSourcePenalties {PENALTIES}")
+    else:
+        seen = "unknown" if version is None else f"{version[0]}.{version[1]}"
+        lines.append(f"# PerSourcePenalties: needs OpenSSH 9.8 or later (this sshd: {seen}).")
+    lines += [
+        "",
+        f"# The technical users: members of {GROUP}, kept by the cycle.",
+        f"Match Group {GROUP}",
+        f"    ChrootDirectory {shlex.quote(str(fragment.homes_root))}/%u",
+        f"    ForceCommand {force_command(fragment.requests)}",
+        "    AuthenticationMethods publickey",
+        "    PubkeyAuthentication yes",
+        "    PasswordAuthentication no",
+        "    KbdInteractiveAuthentication no",
+        "    HostbasedAuthentication no",
+        "    AuthorizedKeysFile none",
+        f"    AuthorizedKeysCommand {command} %u %U",
+        f"    AuthorizedKeysCommandUser {fragment.keys_user}",
+        "    DisableForwarding yes",
+        "    PermitTunnel no",
+        "    PermitTTY no",
+        "    PermitUserRC no",
+        f"    ClientAliveInterval {ALIVE_SECONDS}",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""``expedito sshd-config``: the fragment, as the installed sshd reads it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sync.openssh.sshd_config import (
+    ALLOWED_REQUESTS,
+    KNOWN_DENIED,
+    Fragment,
+    force_command,
+    render,
+    sftp_requests,
+    sshd_version,
+)
+from tests.support.repo import ROOT
+
+SSHD = "/usr/sbin/sshd"
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "EXPEDITO_DB": "/nonexistent/expedito.sqlite3"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_installed_sshd_accepts_the_fragment(tmp_path: Path) -> None:
+    db = tmp_path / "expedito.sqlite3"
+    done = run_cli("--db", db, "sshd-config", "--homes", tmp_path / "homes", "--port", "2299")
+    assert (done.returncode, done.stderr) == (0, "")
+    text = done.stdout
+    assert f"ChrootDirectory {tmp_path / 'homes'}/%u" in text
+    assert f"--db {db} authorized-keys %u %U" in text
+    assert "Match Group expedito-sftp" in text
+    # global lines before the Match block (sshd takes nothing global after one)
+    assert text.index("MaxStartups") < text.index("Match Group")
+    assert text.index("Port 2299") < text.index("Match Group")
+    fragment = tmp_path / "expedito.conf"
+    fragment.write_text(text)
+    host_key = tmp_path / "host_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
+    config = tmp_path / "sshd_config"
+    config.write_text(f"HostKey {host_key}\nPidFile none\nInclude {fragment}\n")
+    checked = subprocess.run(
+        [SSHD, "-t", "-f", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert (checked.returncode, checked.stderr) == (0, "")
+    effective = subprocess.run(
+        [SSHD, "-T", "-f", str(config), "-C", "user=nobody,host=h,addr=127.0.0.1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    assert "port 2299" in effective and "maxstartups 200:30:1000" in effective
+
+
+def test_internal_sftp_gets_only_requests_it_knows() -> None:
+    installed = sftp_requests()
+    assert installed is not None and "open" in installed
+    line = force_command(installed)
+    allowed = line.split(" -p ")[1].split()[0].split(",")
+    denied = line.split(" -P ")[1].split(",")
+    assert set(allowed) <= installed and set(denied) <= installed
+    assert not set(allowed) & set(denied)
+    for request in ("mkdir", "symlink", "hardlink", "posix-rename", "readlink"):
+        assert request in denied
+    # an older sshd without some requests: only those it knows are named
+    old = frozenset({"open", "close", "read", "write", "stat", "remove", "symlink"})
+    assert force_command(old) == (
+        "internal-sftp -u 0777 -p open,close,read,write,remove,stat -P symlink"
+    )
+    assert not set(ALLOWED_REQUESTS) & set(KNOWN_DENIED)
+
+
+def test_per_source_penalties_only_where_sshd_has_them(tmp_path: Path) -> None:
+    common = Fragment(tmp_path, Path("/usr/bin/expedito"), tmp_path / "db")
+    assert "\nPerSourcePenalties authfail:" in render(
+        Fragment(**{**common.__dict__, "version": (9, 8)})
+    )
+    older = render(Fragment(**{**common.__dict__, "version": (9, 2)}))
+    assert "\nPerSourcePenalties" not in older
+    assert "# PerSourcePenalties: needs OpenSSH 9.8 or later (this sshd: 9.2)." in older
+    version = sshd_version()
+    assert version is not None and version >= (7, 0)
+
+
+def test_bad_input_is_one_line(tmp_path: Path) -> None:
+    for args in (("sshd-config",), ("sshd-config", "--homes", tmp_path, "--port", "99999")):
+        done = run_cli(*args)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert len(done.stderr.splitlines()) == 1, done.stderr
