@@ -56,6 +56,12 @@ class InQuota:
             self._written[user] = self._written.get(user, 0) + grown
             return True
 
+    def fits(self, user: str, more: int) -> bool:
+        """Would ``more`` bytes fit now (nothing counted)?"""
+        with self._lock:
+            used = self._measured.get(user, 0) + self._written.get(user, 0)
+            return used + more <= self.limit
+
     def used(self, user: str) -> int:
         with self._lock:
             return self._measured.get(user, 0) + self._written.get(user, 0)

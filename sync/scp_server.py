@@ -16,8 +16,8 @@ The channel ends with exit-status 0, or 1 when something was refused, as ``scp``
 
 Under the same limits as SFTP: one command a channel (the session's claim), the idle timeout
 (each line and chunk received or sent is activity), the file size and the IN quota (the size
-a ``C`` line announces is counted before a byte is taken: a file over the quota is refused at
-once, nothing written).
+a ``C`` line announces is checked before a byte is taken: a file that cannot fit is refused at
+once, nothing written; its bytes are counted as they are written, as SFTP WRITEs are).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
 
 from store.db import db
 from sync.sftp_fs import ConfinedSFTP, ReadHandle
-from sync.sftp_uploads import Session, UploadHandle
+from sync.sftp_uploads import QUOTA_EXCEEDED, Session, UploadHandle
 
 log = logging.getLogger("expedito.sftp")
 
@@ -248,10 +248,11 @@ class ScpTransfer:
         else:
             opened = self.fs.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SFTPAttributes())
             handle = opened if isinstance(opened, UploadHandle | int) else SFTP_PERMISSION_DENIED
-        if isinstance(handle, UploadHandle) and not handle.reserve(size):
-            # scp announces the size: the whole file is counted before a byte is sent
+        if isinstance(handle, UploadHandle) and not handle.fits(size):
+            # scp announces the size: a file that cannot fit is refused before a byte is sent
+            # (its bytes are counted as they are written, as SFTP WRITEs are)
             handle.finish(aborted=True)
-            handle = "IN quota exceeded"
+            handle = QUOTA_EXCEEDED
         if not isinstance(handle, UploadHandle):
             self._refuse(path, handle)  # the client skips this file
             return
@@ -277,7 +278,9 @@ class ScpTransfer:
         if status == SFTP_OK and closed == SFTP_OK:
             self._ok()
         else:
-            self._refuse(path, status if status != SFTP_OK else closed)
+            self._refuse(
+                path, QUOTA_EXCEEDED if handle.over_quota else status if status else closed
+            )
 
     def _destination(self, target: str, name: str) -> str:
         """``target`` names a folder (``INTEST``, ``INTEST/``) or a file in one."""

@@ -69,7 +69,7 @@ from sync.scp_server import send_exit_status
 from sync.session_board import SessionBoard
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
-from sync.sftp_uploads import RecentUploads
+from sync.sftp_uploads import QUOTA_EXCEEDED, RecentUploads
 from sync.ssh_transport import ServerTransport
 from sync.stats import ServerStats
 
@@ -460,7 +460,7 @@ class ExpeditoSFTP(_SFTPServerBase):
                 payload = memoryview(self._body)[start : start + length]  # no copy
                 status = entry.write(offset, payload)
                 if isinstance(entry, UploadHandle) and entry.over_quota:
-                    self._send_status(request_number, status, "IN quota exceeded")
+                    self._send_status(request_number, status, QUOTA_EXCEEDED)
                 else:
                     self._send_status(request_number, status)
                 return

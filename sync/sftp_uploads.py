@@ -45,6 +45,8 @@ from sync.quota import InQuota
 
 log = logging.getLogger("expedito.sftp")
 
+QUOTA_EXCEEDED = "IN quota exceeded"  # what the client is told
+
 
 class Session(Protocol):
     """What the file system, the uploads and scp need of a logged-in technical user's
@@ -185,6 +187,15 @@ class UploadHandle(SFTPHandle):
     def read(self, offset: int, length: int) -> bytes | int:
         return SFTP_PERMISSION_DENIED
 
+    def fits(self, size: int) -> bool:
+        """Would ``size`` bytes fit in the user's IN quota now (nothing counted)? False: the
+        upload failed (never committed)."""
+        if self.session.quota.fits(self.session.user, size - self.counted):
+            return True
+        self.failed = self.over_quota = True
+        self._log_over_quota()
+        return False
+
     def reserve(self, end: int) -> bool:
         """Count the bytes up to ``end`` in the user's IN quota (``sync.quota``): what a
         write past the furthest byte so far adds. False, and the upload failed (never
@@ -195,15 +206,19 @@ class UploadHandle(SFTPHandle):
         quota = self.session.quota
         if not quota.take(self.session.user, grown):
             self.failed = self.over_quota = True
-            log.info(
-                "%s: IN quota exceeded (%d bytes waiting): %s refused",
-                self.session.user,
-                quota.used(self.session.user),
-                os.path.basename(self.final),
-            )
+            self._log_over_quota()
             return False
         self.counted = end
         return True
+
+    def _log_over_quota(self) -> None:
+        log.info(
+            "%s: %s (%d bytes waiting): %s refused",
+            self.session.user,
+            QUOTA_EXCEEDED,
+            self.session.quota.used(self.session.user),
+            os.path.basename(self.final),
+        )
 
     def write(self, offset: int, data: Any) -> int:
         end = offset + len(data)

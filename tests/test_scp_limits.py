@@ -104,6 +104,36 @@ def test_scp_uploads_are_under_the_in_quota(
         server.service.stop()
 
 
+def test_an_scp_upload_overtaken_by_another_session_stops_at_the_quota(
+    demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
+) -> None:
+    """The announced size fits when the scp upload starts; an SFTP upload takes the room
+    meanwhile: scp's bytes are counted as they come, as SFTP WRITEs are, and it is refused."""
+    server = provisioned(tmp_path, demo_credentials, ServerLimits(in_quota=300_000))
+    try:
+        legacy = logged_in(server, demo_credentials)
+        channel = legacy.open_session()
+        channel.settimeout(10)
+        channel.exec_command("scp -t IN/")  # what scp -O runs
+        assert channel.recv(1) == b"\0"
+        channel.sendall(b"C0644 200000 late.txt\n")
+        assert channel.recv(1) == b"\0"  # it fits: go on
+        other = logged_in(server, demo_credentials)
+        sftp = paramiko.SFTPClient.from_transport(other)
+        assert sftp is not None
+        with sftp.open("INTEST/first.txt", "wb") as handle:
+            handle.write(b"f" * 200_000)
+        channel.sendall(b"l" * 200_000 + b"\0")
+        answer = channel.recv(200)
+        assert answer == b"\1scp: IN/late.txt: IN quota exceeded\n", answer
+        other.close()
+        legacy.close()
+        assert in_folder(server, "IN") == []
+        assert in_folder(server, "INTEST") == ["first.txt"]
+    finally:
+        server.service.stop()
+
+
 def test_scp_uploads_are_under_the_file_size_limit(
     demo: SqliteDatabase, tmp_path: Path, demo_credentials: DemoCredentials
 ) -> None:
