@@ -73,3 +73,37 @@ def test_attempts_go_on_counting_across_intakes(demo: SqliteDatabase) -> None:
     assert row.owner == "b" and row.attempts == 3 and row.temporary
     retries.clear("user/INTEST/.DMFA.1")
     assert retries.failing() == []
+
+
+async def test_reception_shows_a_real_intake_s_failing_set_until_it_is_answered(
+    partner: Partner, tmp_path: Path
+) -> None:
+    from tests.support.clock import frozen_countdown
+    from tests.support.pilot import settle
+    from tests.support.portal import choose_in_menu, enter_portal
+    from tests.support.screen import SIZE, page_text
+    from tui.app import ExpeditoApp
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("in the way\n")
+    intake = Intake(partner.home.parent, blocked / "spool", now=lambda: NOW, rescan=None)
+    go = partner.write().go
+    app = ExpeditoApp(demo=True, ansi=False, **frozen_countdown())
+    with intake:
+        intake.on_upload(partner.account, go)
+        assert wait_for(lambda: retries.failing(), timeout=10)
+        async with app.run_test(size=SIZE) as pilot:
+            await enter_portal(pilot, "olivier")
+            await choose_in_menu(pilot, "exploitation_reception")
+            text = page_text(pilot)
+            assert "Envois en échec, nouvel essai prévu : 1" in text
+            assert f"INTEST/{go.name}" in text
+            assert "tentative(s), prochain essai à" in text
+            assert "erreur inattendue : NotADirectoryError" in text
+            blocked.unlink()
+            assert intake.wait_idle(15)
+            await choose_in_menu(pilot, "exploitation_journal")
+            await choose_in_menu(pilot, "exploitation_reception")  # shown again: read afresh
+            await settle(pilot)
+            assert "Envois en échec, nouvel essai prévu : 0" in page_text(pilot)
+    assert not app.unexpected_errors
