@@ -114,9 +114,16 @@ class ServerLimits:
     )
     max_packet_size: int = 256 * 1024  # SSH channel packet (paramiko's default is 32 KB)
     liveness_sweep: float = 2.0  # also close idle sessions of revoked accounts this often
-    # lines logged about one address before it authenticates, each interval; then a count
-    log_burst: int = 10
-    log_interval: float = 60.0
+    log_burst: int = field(
+        default=10,
+        metadata=_option(
+            "--pre-auth-log-lines",
+            "lines",
+            "log lines about one address before it authenticates, each minute "
+            "(the others: one line with their count)",
+        ),
+    )
+    log_interval: float = 60.0  # the minute of log_burst
 
 
 @dataclass(frozen=True)
