@@ -76,11 +76,14 @@ class SessionBoard:
 
     def run(self, stopping: threading.Event) -> None:
         """The thread's body: until ``stopping`` is set."""
-        with db.connection_context():
-            self._guarded(sessions.clean_dead)
-            while not stopping.wait(POLL_SECONDS):
-                self._guarded(self.tick)
-            self._guarded(lambda: sessions.withdraw(self.server))
+        try:
+            with db.connection_context():
+                self._guarded(sessions.clean_dead)
+                while not stopping.wait(POLL_SECONDS):
+                    self._guarded(self.tick)
+                self._guarded(lambda: sessions.withdraw(self.server))
+        except Exception as exc:  # no database at all: the server serves on, unpublished
+            log.warning("sessions not published: %s", exc)
 
     def _guarded(self, step: Callable[[], object]) -> None:
         try:
