@@ -113,3 +113,20 @@ def provisioned_accounts() -> list[Account]:
         .order_by(Sender.technical_user, Channel.id)
     )
     return [_account(channel, channel.sender) for channel in query]
+
+
+def live_users() -> dict[str, int]:
+    """``{technical user: sender id}`` of every account that may log in now; one light query
+    (tuples, no rows) that the OpenSSH front runs each second to end revoked users' sessions."""
+    query: Any = (
+        Sender.select(Sender.technical_user, Sender.id)
+        .join(Channel)
+        .where(
+            (Sender.active == True)  # noqa: E712
+            & (Channel.kind == SFTP)
+            & (Channel.status == ACTIVE)
+            & Channel.provisioned_key.is_null(False)
+        )
+        .tuples()
+    )
+    return {str(user): int(sender_id) for user, sender_id in query}

@@ -42,6 +42,8 @@ from sync.homes import default_homes_root
 from sync.hostkey import HOST_KEY_NAME, describe, load_or_create_host_keys
 from sync.intake.service import Intake
 from sync.limits import ServerLimits
+from sync.openssh.accounts import SystemAccounts
+from sync.openssh.front import SCAN_SECONDS, SETTLE_SECONDS, OpenSSHFront
 from sync.schedule import Clock, Schedule, domain_time
 from sync.service_signer import (
     SERVICE_CERT_NAME,
@@ -57,6 +59,8 @@ log = logging.getLogger("expedito.services")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8022
+EMBEDDED, OPENSSH = "embedded", "openssh"
+FRONTS = (EMBEDDED, OPENSSH)
 
 
 @dataclass
@@ -78,6 +82,10 @@ class ServiceConfig:
     # host key, made on first start. Given by the operator, they must exist.
     service_cert_path: Path | None = None
     service_key_path: Path | None = None
+    # The SFTP front: ``embedded`` (the paramiko server, the default) or ``openssh`` (sshd +
+    # internal-sftp serve; see ``sync.openssh``): then ``system_accounts`` keeps the accounts.
+    front: str = "embedded"
+    system_accounts: SystemAccounts | None = None
 
     def service_signer_paths(self) -> tuple[Path, Path, bool]:
         """The certificate and key paths, and whether they are made when missing."""
@@ -95,6 +103,8 @@ class Services:
 
     def __init__(self, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
+        if self.config.front == OPENSSH:  # sshd serves; the intake follows the folders
+            self.config = replace(self.config, serve_sftp=False)
         self.worker = SyncWorker(
             self.config.homes_root, self.config.schedule, self.config.clock, lease=self.config.lease
         )
@@ -106,7 +116,19 @@ class Services:
             self.config.spool_root,
             now=self._intake_now(),
             signer=self.signer.sign,
+            settle=SETTLE_SECONDS if self.config.front == OPENSSH else 0.0,
         )
+        self.openssh: OpenSSHFront | None = None
+        if self.config.front == OPENSSH:
+            if self.config.system_accounts is None:
+                raise ValueError("the OpenSSH front needs a way to keep the system accounts")
+            self.openssh = OpenSSHFront(
+                self.config.homes_root,
+                self.config.system_accounts,
+                self.intake if self.config.run_intake else None,
+            )
+            if not self.openssh.follows:
+                self.intake.rescan = SCAN_SECONDS
         self.host_keys = load_or_create_host_keys(self.config.host_key_path)
         self.sftp = SFTPService(
             self.config.homes_root,
@@ -165,6 +187,8 @@ class Services:
                 await asyncio.to_thread(publish_certificate, self.signer.der)
                 self.intake.start()
                 await asyncio.to_thread(self.scan_homes)
+            if self.openssh is not None:
+                await asyncio.to_thread(self.openssh.start)
         except BaseException:
             if sftp_started:
                 await asyncio.to_thread(self.sftp.stop)
@@ -178,6 +202,8 @@ class Services:
         """Stop taking uploads, stop the worker, then let the intake finish its queue."""
         if self._started and self.config.serve_sftp:
             await asyncio.to_thread(self.sftp.stop)
+        if self._started and self.openssh is not None:
+            await asyncio.to_thread(self.openssh.stop)
         await self.worker.stop()
         if self._started and self.config.run_intake:
             await asyncio.to_thread(self.intake.stop)

@@ -12,6 +12,7 @@ be used. No traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -107,6 +108,27 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         "serve", help="run the synchronisation worker and the SFTP server without the app"
     )
     add_service_options(serve, suppress=True)
+    serve.add_argument(
+        "--front",
+        choices=("embedded", "openssh"),
+        default="embedded",
+        help="who serves SFTP: the embedded server (default) or OpenSSH's sshd with the "
+        "fragment of 'expedito sshd-config' (then this process keeps the system accounts and "
+        "the chroot homes, and its intake follows the folders; run as root)",
+    )
+    serve.add_argument(
+        "--accounts",
+        choices=("extrausers", "useradd"),
+        default="extrausers",
+        help="with --front openssh: keep the technical users' system accounts in "
+        "libnss-extrausers' files (default) or with useradd/userdel",
+    )
+    serve.add_argument(
+        "--extrausers-dir",
+        metavar="DIR",
+        default="/var/lib/extrausers",
+        help="where libnss-extrausers reads passwd, group and shadow (default %(default)s)",
+    )
     serve.add_argument(
         "--metrics",
         metavar="HOST:PORT",
@@ -228,6 +250,13 @@ def serve(startup: Startup, db_path: Path) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     metrics = None
+    front = getattr(startup.args, "front", "embedded")
+    if front == "openssh" and os.geteuid() != 0:
+        print(
+            "expedito: --front openssh keeps system accounts and chroot homes: run it as root",
+            file=sys.stderr,
+        )
+        return FAILED
     try:
         services = Services(startup.service_config(db_path))
         if getattr(startup.args, "metrics", None):
@@ -248,7 +277,14 @@ def serve(startup: Startup, db_path: Path) -> int:
         host, port = services.sftp_address
         next_slot = services.worker.next_slot()
         print(f"Database: {db_path}")
-        print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
+        if services.openssh is None:
+            print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
+        else:
+            follows = "inotify" if services.openssh.follows else "a scan every few seconds"
+            print(
+                f"SFTP: OpenSSH's sshd (expedito sshd-config); system accounts: "
+                f"{startup.args.accounts}; the intake follows the folders ({follows})"
+            )
         print(
             f"Service certificate (signs each ACRF): SHA256 "
             f"{services.signer.certificate.fingerprint(hashes.SHA256()).hex(':')}"

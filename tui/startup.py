@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sync.schedule import Schedule
 
 if TYPE_CHECKING:
+    from sync.openssh.accounts import SystemAccounts
     from sync.services import ServiceConfig
 
 DEMO_DIR = Path.home() / "expedito-demo"
@@ -100,4 +101,17 @@ class Startup:
             service_cert_path=Path(cert).expanduser() if cert else None,
             service_key_path=Path(key).expanduser() if key else None,
             limits=limits_from_options(vars(args)),
+            front=getattr(args, "front", "embedded"),
+            system_accounts=system_accounts(args),
         )
+
+
+def system_accounts(args: argparse.Namespace) -> SystemAccounts | None:
+    """``serve --front openssh``'s keeper of the system accounts (``--accounts``)."""
+    if getattr(args, "front", "embedded") != "openssh":
+        return None
+    from sync.openssh.accounts import ExtraUsers, UserAdd
+
+    if args.accounts == "useradd":
+        return UserAdd()
+    return ExtraUsers(Path(args.extrausers_dir))

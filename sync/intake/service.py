@@ -142,7 +142,11 @@ class Intake:
     ``process_go`` and ``process_td`` do the work synchronously (the worker, tests, bench).
     ``accounts`` lists the homes the periodic rescan looks in (default: every provisioned
     account); ``rescan`` is its period in seconds (None: no periodic rescan), ``lease`` the
-    claims' lease in seconds.
+    claims' lease in seconds. ``settle``: a scan leaves a GO or TD whose set (same folder,
+    same PURPOSE.SENDER.DATE.SEQ.ENV) had a file changed less than ``settle`` seconds ago for
+    the next scan — where uploads appear under their final name while still being written
+    (OpenSSH's internal-sftp), so a file being written is never taken; 0 with the embedded
+    server, whose files appear whole.
     """
 
     def __init__(
@@ -155,6 +159,7 @@ class Intake:
         lease: float = claims.LEASE_SECONDS,
         accounts: Callable[[], Iterable[Account]] = provisioned_accounts,
         signer: AckSigner | None = None,
+        settle: float = 0.0,
     ) -> None:
         self.homes_root = Path(homes_root)
         self.spool_root = Path(spool_root) if spool_root else self.homes_root.parent / "intake"
@@ -164,6 +169,7 @@ class Intake:
         self.failures: list[tuple[Path, BaseException]] = []
         self.owner = claims.new_owner()
         self.rescan = rescan
+        self.settle = settle
         self.lease = lease
         self._accounts = accounts
         self._now = now
@@ -204,8 +210,11 @@ class Intake:
                 entries = list(os.scandir(home / folder))
             except FileNotFoundError:
                 continue
+            unsettled = self._unsettled(entries) if self.settle > 0 else set()
             for entry in entries:
                 if closing_kind(entry.name) is None:
+                    continue
+                if split_name(entry.name).key in unsettled:
                     continue
                 try:
                     if entry.is_file():
@@ -222,6 +231,18 @@ class Intake:
         for path in paths:
             self.on_upload(account, path)  # process_go finishes a recorded set, GO or not
         return len(paths)
+
+    def _unsettled(self, entries: list[os.DirEntry[str]]) -> set[tuple[str, ...]]:
+        """The set keys of ``entries`` with a file changed within ``settle`` seconds."""
+        recent = time.time() - self.settle
+        keys: set[tuple[str, ...]] = set()
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime > recent:
+                    keys.add(split_name(entry.name).key)
+            except FileNotFoundError:
+                continue
+        return keys
 
     def scan_all(self) -> int:
         """Scan every home ``accounts`` lists, and clear the temporaries of ACRF writes a

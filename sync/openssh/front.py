@@ -1,0 +1,163 @@
+"""OpenSSH as the SFTP front, on Expedito's side: accounts, homes, revocation, the intake's
+eyes on the folders.
+
+:class:`OpenSSHFront` runs one thread. Each second it reads who may log in
+(:func:`store.accounts.live_users`, one light query); when that changes it lays out the new
+users' homes (:func:`sync.openssh.accounts.lay_out`), brings the system accounts to the new
+set, ends the sessions of those who left (revocation: the key is already gone, since
+``authorized-keys`` reads the database) and tells the intake's follower which folders to
+watch. The cycle's activation of a channel is thus on the system within a second, and so is
+a revocation. It also reads the folders: with inotify, a GO or TD closed after writing, or
+renamed into an IN folder, is handed to the intake at once (:meth:`Intake.on_upload`, the
+same path as the embedded server's hook, the same claims); without inotify, or when events
+were lost, the intake's scans (``settle``: a set still being written is left for the next)
+find it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from store.accounts import Account, live_users, provisioned_accounts
+from store.batchnames import IN_FOLDERS, closing_kind
+from store.db import db
+from sync.intake.service import Intake
+from sync.openssh.accounts import SystemAccounts, end_sessions, is_ours, lay_out
+from sync.openssh.inotify import IN_IGNORED, IN_Q_OVERFLOW, Inotify
+from sync.openssh.names import uid_of
+
+log = logging.getLogger("expedito.openssh")
+
+POLL_SECONDS = 1.0
+SETTLE_SECONDS = 2.0  # a set changed within this is still being written (scans only)
+SCAN_SECONDS = 2.0  # the intake's rescan period when there is no inotify
+
+
+class OpenSSHFront:
+    """Keeps the system side of the OpenSSH front equal to the database, and feeds the intake."""
+
+    def __init__(
+        self,
+        homes_root: Path,
+        accounts: SystemAccounts,
+        intake: Intake | None,
+        poll: float = POLL_SECONDS,
+    ) -> None:
+        self.homes_root = Path(homes_root)
+        self.accounts = accounts
+        self.intake = intake
+        self.poll = poll
+        self._live: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        try:
+            self.inotify: Inotify | None = Inotify() if intake is not None else None
+        except OSError as exc:
+            log.warning("openssh: %s; the intake scans every %.0f s", exc, SCAN_SECONDS)
+            self.inotify = None
+        self._watches: dict[int, tuple[Account, Path]] = {}
+        self._watched: dict[str, list[int]] = {}
+
+    @property
+    def follows(self) -> bool:
+        """Does inotify tell the intake of uploads (else its scans find them)?"""
+        return self.inotify is not None
+
+    def reconcile(self) -> tuple[list[str], list[str]]:
+        """Bring homes, accounts, sessions and watches to the database now: ``(added,
+        removed)`` system accounts. Blocking."""
+        with self._lock:
+            live = live_users()
+            if live == self._live and self._thread is not None:
+                return [], []
+            wanted = {name: uid_of(sender_id) for name, sender_id in live.items()}
+            for name, uid in wanted.items():
+                if name not in self._live:
+                    lay_out(self.homes_root, name, uid)
+            for name, uid in self.accounts.managed().items():
+                if name not in wanted and is_ours(uid):  # revoked: end its sessions first
+                    killed = end_sessions(uid)
+                    if killed:
+                        log.info("openssh: %s revoked, %d session process(es) ended", name, killed)
+            added, removed = self.accounts.apply(wanted)
+            self._live = live
+            if self.inotify is not None:
+                self._follow(provisioned_accounts())
+            if added or removed:
+                log.info("openssh: system accounts added %s, removed %s", added, removed)
+            return added, removed
+
+    def _follow(self, accounts: list[Account]) -> None:
+        assert self.inotify is not None
+        by_user = {account.technical_user: account for account in accounts}
+        for user in set(self._watched) - set(by_user):
+            for wd in self._watched.pop(user):
+                self.inotify.remove(wd)
+                self._watches.pop(wd, None)
+        for user, account in by_user.items():
+            if user in self._watched:
+                continue
+            wds = []
+            for folder in IN_FOLDERS:
+                path = self.homes_root / user / folder
+                try:
+                    wd = self.inotify.add(os.fspath(path))
+                except OSError as exc:
+                    log.warning("openssh: cannot follow %s (%s)", path, exc)
+                    continue
+                self._watches[wd] = (account, path)
+                wds.append(wd)
+            self._watched[user] = wds
+            if self.intake is not None:
+                self.intake.scan(account)  # what arrived before the watch
+
+    # the thread -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Reconcile once (blocking), then keep at it in a thread."""
+        self.reconcile()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="expedito-openssh", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        thread, self._thread = self._thread, None
+        self._stop.set()
+        if thread is not None:
+            thread.join(timeout)
+        if self.inotify is not None:
+            self.inotify.close()
+            self.inotify = None
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if self.inotify is not None:
+                    self._read_events(self.poll)
+                else:
+                    self._stop.wait(self.poll)
+                try:
+                    self.reconcile()
+                except Exception:
+                    log.exception("openssh: could not bring the system accounts up to date")
+        finally:
+            if db.obj is not None and not db.is_closed():
+                db.close()  # this thread's connection
+
+    def _read_events(self, timeout: float) -> None:
+        assert self.inotify is not None and self.intake is not None
+        for wd, mask, name in self.inotify.read(timeout):
+            if mask & IN_Q_OVERFLOW:
+                log.warning("openssh: inotify events lost; scanning the homes")
+                self.intake.scan_all()
+                continue
+            if mask & IN_IGNORED or closing_kind(name) is None:
+                continue
+            watched = self._watches.get(wd)
+            if watched is not None:
+                account, folder = watched
+                self.intake.on_upload(account, folder / name)

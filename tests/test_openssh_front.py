@@ -1,0 +1,164 @@
+"""The OpenSSH front's system side without sshd: the accounts files, the chroot layout, ending a
+revoked user's processes, and the intake following the folders (real files, real inotify)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from peewee import SqliteDatabase
+
+from store import senders
+from store.accounts import live_users
+from store.batchnames import HOME_FOLDERS, IN_FOLDERS
+from store.clock import local_now
+from store.democreds import DemoCredentials
+from sync.intake.prepare import write_set
+from sync.intake.service import Intake
+from sync.openssh.accounts import ExtraUsers, end_sessions, lay_out
+from sync.openssh.front import OpenSSHFront
+from sync.openssh.names import GROUP, UID_BASE, uid_of
+from tests.support.credentials import signing_pair
+from tests.support.registration import DEMO_USER, person_id, provisioned_account, qualite_id
+
+FOREIGN_PASSWD = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n"
+
+
+def wait_for(condition: object, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_extrausers_files_keep_foreign_lines_and_change_atomically(tmp_path: Path) -> None:
+    files = ExtraUsers(tmp_path)
+    (tmp_path / "passwd").write_text(FOREIGN_PASSWD)
+    (tmp_path / "group").write_text("alice:x:1000:\n")
+    added, removed = files.apply({"partner01": UID_BASE + 1, "partner02": UID_BASE + 2})
+    assert (added, removed) == (["partner01", "partner02"], [])
+    passwd = (tmp_path / "passwd").read_text()
+    assert passwd.startswith(FOREIGN_PASSWD)
+    assert (
+        f"partner01:x:{UID_BASE + 1}:{UID_BASE + 1}:Expedito partner01:/:/usr/sbin/nologin\n"
+        in (passwd)
+    )
+    group = (tmp_path / "group").read_text().splitlines()
+    assert group[0] == "alice:x:1000:"
+    assert f"{GROUP}:x:{UID_BASE}:partner01,partner02" in group
+    assert f"partner02:x:{UID_BASE + 2}:" in group
+    shadow = tmp_path / "shadow"
+    assert "partner01:*:" in shadow.read_text()  # no password, not locked ("!")
+    assert stat.S_IMODE(shadow.stat().st_mode) == 0o640
+    assert files.managed() == {"partner01": UID_BASE + 1, "partner02": UID_BASE + 2}
+    before = (tmp_path / "passwd").stat().st_mtime_ns
+    time.sleep(0.01)
+    assert files.apply({"partner01": UID_BASE + 1, "partner02": UID_BASE + 2}) == ([], [])
+    assert (tmp_path / "passwd").stat().st_mtime_ns == before  # unchanged: not rewritten
+    assert files.apply({"partner02": UID_BASE + 2}) == ([], ["partner01"])
+    assert "partner01" not in (tmp_path / "passwd").read_text()
+    assert "partner01" not in shadow.read_text()
+    assert f"{GROUP}:x:{UID_BASE}:partner02" in (tmp_path / "group").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["group", "passwd", "shadow"]
+    # a name the machine has for another uid is not made
+    assert files.apply({"root": UID_BASE + 3, "partner02": UID_BASE + 2}) == ([], [])
+    names = [line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()]
+    assert names == ["root", "alice", "partner02"]
+
+
+def test_the_home_is_laid_out_for_a_chroot(tmp_path: Path) -> None:
+    homes = tmp_path / "homes"
+    homes.mkdir(mode=0o777)
+    os.chmod(homes, 0o777)
+    uid = UID_BASE + 7
+    lay_out(homes, "partner07", uid)
+    info = homes.stat()
+    assert info.st_uid == 0 and not info.st_mode & 0o022  # sshd's rule for the chroot's parents
+    home = homes / "partner07"
+    assert (home.stat().st_uid, home.stat().st_gid, stat.S_IMODE(home.stat().st_mode)) == (
+        0,
+        uid,
+        0o750,
+    )
+    for folder in HOME_FOLDERS:
+        found = (home / folder).stat()
+        assert (found.st_uid, found.st_gid, stat.S_IMODE(found.st_mode)) == (0, uid, 0o770)
+    lay_out(homes, "partner07", uid)  # idempotent
+
+
+def test_a_revoked_users_processes_end(tmp_path: Path) -> None:
+    uid = UID_BASE + 99
+    child = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
+    try:
+        assert wait_for(lambda: end_sessions(uid) >= 1, 10)
+        assert child.wait(timeout=10) < 0
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    assert end_sessions(uid) == 0
+
+
+@pytest.fixture
+def front(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> Iterator[tuple[OpenSSHFront, Intake]]:
+    intake = Intake(tmp_path / "homes", tmp_path / "spool", rescan=None, settle=2.0)
+    keeper = OpenSSHFront(tmp_path / "homes", ExtraUsers(tmp_path / "extrausers"), intake, 0.1)
+    intake.start()
+    try:
+        yield keeper, intake
+    finally:
+        keeper.stop()
+        intake.stop()
+
+
+def test_the_front_follows_the_database_and_the_folders(
+    front: tuple[OpenSSHFront, Intake], demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    keeper, _ = front
+    account = provisioned_account(demo_credentials)
+    keeper.start()
+    assert keeper.follows
+    uid = uid_of(account.sender_id)
+    home = tmp_path / "homes" / DEMO_USER
+    assert (home / "IN").stat().st_gid == uid
+    assert ExtraUsers(tmp_path / "extrausers").managed() == {DEMO_USER: uid}
+    # a set written as internal-sftp leaves it (the final names, closed after writing)
+    cert, key = signing_pair(demo_credentials)
+    today = f"{local_now():%Y%m%d}"
+    written = write_set(
+        home / "INTEST", [b"<DmfA/>\n"], purpose="DMFA", sender=account.sender_number,
+        date=today, sequence=1, env="T", cert=cert, key=key,
+    )  # fmt: skip
+    assert wait_for(lambda: any((home / "OUTTEST").glob("GO.ACRF.*")))
+    (acrf,) = (home / "OUTTEST").glob("FO.ACRF.*")
+    assert "<ResultCode>1</ResultCode>" in acrf.read_text()
+    assert not written.go.exists()
+    # revocation: the account goes within a poll
+    senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")
+    assert live_users() == {}
+    assert wait_for(lambda: ExtraUsers(tmp_path / "extrausers").managed() == {})
+
+
+def test_a_scan_leaves_a_set_still_being_written(
+    front: tuple[OpenSSHFront, Intake], demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    _, intake = front
+    account = provisioned_account(demo_credentials)
+    folder = tmp_path / "homes" / DEMO_USER / IN_FOLDERS[1]
+    folder.mkdir(parents=True)
+    fields = f"DMFA.{account.sender_number:06d}.{local_now():%Y%m%d}.00001.T"
+    (folder / f"FI.{fields}.1.1").write_bytes(b"<DmfA>")  # just written: not settled
+    (folder / f"GO.{fields}.1").write_bytes(b"")
+    assert intake.scan(account) == 0
+    old = time.time() - 10
+    for path in folder.iterdir():
+        os.utime(path, (old, old))
+    assert intake.scan(account) == 1
