@@ -137,7 +137,7 @@ def test_the_front_follows_the_database_and_the_folders(
         home / "INTEST", [b"<DmfA/>\n"], purpose="DMFA", sender=account.sender_number,
         date=today, sequence=1, env="T", cert=cert, key=key,
     )  # fmt: skip
-    assert wait_for(lambda: any((home / "OUTTEST").glob("GO.ACRF.*")))
+    assert wait_for(lambda: any((home / "OUTTEST").glob("FO.ACRF.*")))
     (acrf,) = (home / "OUTTEST").glob("FO.ACRF.*")
     assert "<ResultCode>1</ResultCode>" in acrf.read_text()
     assert not written.go.exists()
