@@ -1,6 +1,8 @@
 """*Gestion du certificat à utiliser sur le portail de la Sécurité Sociale*: the personal
-certificate — its details (as for a channel's certificate), registering one from a file
-(typed path or the keyboard file browser, F6) and removing it (confirmed)."""
+certificate — the one the person logs into the portal with, not the one that signs batch
+files (the page and its refusals say so) — its details (as for a channel's certificate),
+loading one from a file (typed path or the keyboard file browser, F6), replacing it and
+removing it (confirmed)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from textual.widgets import Button, Input, Static
 from screens.base import Page
 from screens.forms import FieldRow, FormFailed, KeepTyped, StatusLine, clear_errors, report
 from screens.wizard.file_browser import FileBrowser
+from store.credentials import NOT_SPECIFIED
 from store.dto import CertificateSummary
 from store.errors import ExpeditoError
 from tui.widgets.dialogs import ConfirmDialog
@@ -29,8 +32,14 @@ class CertificatPage(KeepTyped, Page):
     def compose(self) -> ComposeResult:
         t = self.t
         yield Static(t("page.certificat.title"), classes="page-title", markup=False)
+        yield Static(t("personal_cert.intro"), id="cert-intro", markup=False)
         yield Vertical(id="cert-details")
-        yield Static(t("personal_cert.register_title"), classes="section-title", markup=False)
+        yield Static(
+            t("personal_cert.register_title"),
+            id="cert-register-title",
+            classes="section-title",
+            markup=False,
+        )
         yield FieldRow(t("personal_cert.file"), Input(id="cert_path", compact=True), "cert_path")
         yield Static(t("personal_cert.file_hint"), classes="hint", markup=False)
         with Horizontal(id="cert-buttons"):
@@ -40,6 +49,8 @@ class CertificatPage(KeepTyped, Page):
             )
             yield Button(t("personal_cert.remove"), id="remove", variant="error", compact=True)
         yield StatusLine("cert-status")
+
+    has_certificate = False  # one is registered (as last shown): loading another replaces it
 
     def on_mount(self) -> None:
         self.query_one("#remove", Button).display = False
@@ -67,15 +78,23 @@ class CertificatPage(KeepTyped, Page):
         else:
             await details.mount_all(
                 Static(
-                    f"{t(f'personal_cert.{name}')} : {getattr(summary, name)}",
+                    f"{t(f'personal_cert.{name}')} : {self._value(summary, name)}",
                     id=f"cert-{name}",
                     classes="detail-line",
                     markup=False,
                 )
                 for name in DETAILS
             )
-        self.query_one("#remove", Button).display = summary is not None
+        self.has_certificate = summary is not None
+        self.query_one("#remove", Button).display = self.has_certificate
+        replace = "replace" if self.has_certificate else "register"
+        self.query_one("#cert-register-title", Static).update(t(f"personal_cert.{replace}_title"))
+        self.query_one("#register", Button).label = t(f"personal_cert.{replace}")
         self.query_one(StatusLine).show(note)
+
+    def _value(self, summary: CertificateSummary, name: str) -> str:
+        value = str(getattr(summary, name))
+        return self.t("personal_cert.not_specified") if value == NOT_SPECIFIED else value
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -124,16 +143,18 @@ class CertificatPage(KeepTyped, Page):
         from store.credentials import read_credential_file
         from store.personal import register_personal_certificate
 
+        replaced = self.has_certificate
         try:
-            register_personal_certificate(self.ctx.person.id, read_credential_file(path))
+            summary = register_personal_certificate(self.ctx.person.id, read_credential_file(path))
         except ExpeditoError as exc:
             self.post_message(FormFailed(exc))
             return
-        self.app.call_from_thread(self.registered)
+        note = "personal_cert.replaced" if replaced else "personal_cert.loaded"
+        self.app.call_from_thread(self.registered, self.t(note, owner=summary.owner))
 
-    def registered(self) -> None:
+    def registered(self, note: str) -> None:
         self.query_one("#cert_path", Input).value = ""
-        self.load(self.t("personal_cert.registered"))
+        self.load(note)
 
     def on_form_failed(self, message: FormFailed) -> None:
         report(

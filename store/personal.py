@@ -132,11 +132,23 @@ def personal_certificate(person_id: int) -> CertificateSummary | None:
     return certificate_summary(bytes(row.der)) if row else None
 
 
+FOR_FILES = frozenset({"certificate.cannot_sign", "certificate.ssh_key"})
+"""Refusals whose message speaks of the certificate that signs batch files; the personal
+certificate is for logging into the portal, so they get their own codes (``personal_…``)."""
+
+
 def register_personal_certificate(
     person_id: int, data: bytes, now: datetime | None = None
 ) -> CertificateSummary:
     now = now or local_now()
-    info = parse_certificate(data, now=now.astimezone(UTC))
+    try:
+        info = parse_certificate(data, now=now.astimezone(UTC))
+    except ValidationError as exc:
+        if exc.code in FOR_FILES:  # said of signing files: here it is about logging in
+            raise ValidationError(
+                "personal_" + exc.code, exc.message, exc.field, **exc.params
+            ) from exc
+        raise
     with db.atomic():
         PersonCertificate.insert(person=person_id, der=info.der, registered_at=now).on_conflict(
             conflict_target=[PersonCertificate.person],

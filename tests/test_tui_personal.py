@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from textual.pilot import Pilot
 from textual.widgets import Button, DirectoryTree, Input, Select
 
@@ -15,10 +17,11 @@ from screens.login import LoginScreen
 from screens.mot_de_passe import MotDePassePage
 from screens.wizard.file_browser import FileBrowser
 from store.access import authenticate
+from store.democreds import make_test_certificate
 from store.errors import AuthenticationFailed
 from store.models import Person, PersonCertificate
 from store.personal import change_password
-from tests.support.credentials import fixed_certificate
+from tests.support.credentials import fixed_certificate, new_ssh_key
 from tests.support.pilot import fill, settle, settle_tree
 from tests.support.portal import choose_in_menu, enter_portal, log_in, open_page
 from tests.support.registration import person_id
@@ -230,12 +233,14 @@ async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp, tmp_p
         await pilot.press("enter")
         await settle(pilot)
         assert PersonCertificate.select().count() == 1
-        assert shown(pilot, "#cert-status") == "Le certificat a été enregistré."
+        assert shown(pilot, "#cert-status") == (
+            "Le certificat de Didier Expéditeur (Signature) a été chargé et enregistré."
+        )
         assert (
             shown(pilot, "#cert-owner")
             == "Propriétaire du certificat : Didier Expéditeur (Signature)"
         )
-        assert shown(pilot, "#cert-company") == "Nom de l'entreprise : Not specified"
+        assert shown(pilot, "#cert-company") == "Nom de l'entreprise : Non spécifié"
         assert (
             shown(pilot, "#cert-issuer")
             == "Fournisseur du certificat : SERIALNUMBER=200803, CN=Citizen CA, C=BE"
@@ -249,6 +254,19 @@ async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp, tmp_p
             shown(pilot, "#cert-serial_hex")
             == "Numéro de série (format hexadécimal) : 10 00 00 00 00 00 0b 7a 21 df 5c 29"
         )
+        # Loading another one replaces it: the page says so before and after.
+        assert shown(pilot, "#cert-register-title") == "Remplacer le certificat"
+        assert str(app.screen.query_one("#register", Button).label) == "Remplacer"
+        other = fixed_certificate(tmp_path, "other.cer", not_after=datetime(2041, 1, 1, tzinfo=UTC))
+        await fill(pilot, "cert_path", str(other))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert PersonCertificate.select().count() == 1
+        assert shown(pilot, "#cert-expiry") == "Date d'expiration : 01/01/2041"
+        assert shown(pilot, "#cert-status") == (
+            "Le certificat de Didier Expéditeur (Signature) a été chargé : "
+            "il remplace le précédent."
+        )
         remove = app.screen.query_one("#remove", Button)
         assert remove.display
         remove.press()
@@ -259,6 +277,7 @@ async def test_certificate_registered_viewed_and_removed(app: ExpeditoApp, tmp_p
         assert PersonCertificate.select().count() == 0
         assert shown(pilot, "#cert-status") == "Le certificat a été supprimé."
         assert shown(pilot, "#cert-none") == "Aucun certificat n'est enregistré."
+        assert shown(pilot, "#cert-register-title") == "Enregistrer un certificat"
 
 
 async def test_certificate_errors_next_to_the_file(app: ExpeditoApp, tmp_path: Path) -> None:
@@ -270,7 +289,36 @@ async def test_certificate_errors_next_to_the_file(app: ExpeditoApp, tmp_path: P
         app.screen.query_one("#register", Button).press()
         await settle(pilot)
         assert error_of(pilot, "cert_path") == "Chargez le certificat."
+        assert shown(pilot, "#cert-intro").startswith(
+            "Le certificat avec lequel vous vous connectez au portail"
+        )
+        new_ssh_key(tmp_path, "id_ed25519")
+        cert, _ = make_test_certificate(
+            key_usage=x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            )
+        )
+        (tmp_path / "encipher.cer").write_bytes(cert.public_bytes(serialization.Encoding.DER))
         for name, message in (
+            # About logging into the portal, not about signing files:
+            (
+                "id_ed25519.pub",
+                "Ceci est une clé SSH ; le certificat (.cer) avec lequel vous vous connectez "
+                "au portail est demandé.",
+            ),
+            (
+                "encipher.cer",
+                "Ce certificat ne permet pas de vous connecter au portail ; chargez votre "
+                "certificat d'authentification.",
+            ),
             ("missing.cer", f"{tmp_path / 'missing.cer'} n'existe pas."),
             ("garbage.cer", "Ceci n'est pas un certificat X.509 lisible (DER ou PEM)."),
             ("old.cer", "Ce certificat a expiré le 01/06/2025."),
