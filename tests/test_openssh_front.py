@@ -4,8 +4,10 @@ revoked user's processes, and the intake following the folders (real files, real
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +22,12 @@ from store.clock import local_now
 from store.democreds import DemoCredentials
 from sync.intake.prepare import write_set
 from sync.intake.service import Intake
-from sync.openssh.accounts import ExtraUsers, end_sessions, lay_out
+from sync.openssh.accounts import ExtraUsers, end_sessions, lay_out, nss_reads_extrausers
 from sync.openssh.front import OpenSSHFront
 from sync.openssh.names import GROUP, UID_BASE, uid_of
 from tests.support.credentials import signing_pair
 from tests.support.registration import DEMO_USER, person_id, provisioned_account, qualite_id
+from tests.support.repo import ROOT
 
 FOREIGN_PASSWD = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n"
 
@@ -162,3 +165,45 @@ def test_a_scan_leaves_a_set_still_being_written(
     for path in folder.iterdir():
         os.utime(path, (old, old))
     assert intake.scan(account) == 1
+
+
+def test_nsswitch_listing_extrausers_is_recognised(tmp_path: Path) -> None:
+    conf = tmp_path / "nsswitch.conf"
+    conf.write_text("# passwd: files extrausers\npasswd:         files systemd\n")
+    assert not nss_reads_extrausers(conf)
+    conf.write_text("passwd:   files extrausers systemd\ngroup: files extrausers\n")
+    assert nss_reads_extrausers(conf)
+    assert not nss_reads_extrausers(tmp_path / "missing")
+
+
+def test_serve_with_the_openssh_front_runs_no_sftp_server(tmp_path: Path) -> None:
+    extrausers = tmp_path / "extrausers"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--db", str(tmp_path / "e.sqlite3"), "serve",
+         "--front", "openssh", "--homes", str(tmp_path / "homes"), "--port", "0",
+         "--accounts", "extrausers", "--extrausers-dir", str(extrausers)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Next synchronisation"):
+                break
+        text = "".join(lines)
+        assert "SFTP: OpenSSH's sshd" in text and "host keys" not in text, text
+        assert (extrausers / "group").read_text() == f"{GROUP}:x:{UID_BASE}:\n"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert ("does not list extrausers" in stderr) == (not nss_reads_extrausers())

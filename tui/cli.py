@@ -280,6 +280,14 @@ def serve(startup: Startup, db_path: Path) -> int:
         if services.openssh is None:
             print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
         else:
+            from sync.openssh.accounts import nss_reads_extrausers
+
+            if startup.args.accounts == "extrausers" and not nss_reads_extrausers():
+                print(
+                    "expedito: warning: /etc/nsswitch.conf does not list extrausers on its "
+                    "passwd line: sshd will not know the technical users (see the README)",
+                    file=sys.stderr,
+                )
             follows = "inotify" if services.openssh.follows else "a scan every few seconds"
             print(
                 f"SFTP: OpenSSH's sshd (expedito sshd-config); system accounts: "

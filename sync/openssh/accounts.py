@@ -19,8 +19,10 @@ of the folder rules, whoever serves: the home root-owned (``ChrootDirectory``), 
 owned by root with the user's private group — IN folders ``0770`` (write; the umask of
 ``internal-sftp`` makes uploads mode 0000, unreadable by their writer), OUT folders ``0770``
 (read, delete: the acknowledgements are ``0644``). POSIX cannot let a user delete in a
-folder without letting it create there, nor stop it deleting its own upload in IN: the SFTP
-request list cannot either; those two stay possible with OpenSSH.
+folder without letting it create there, nor stop it deleting its own upload in IN, and the
+SFTP request list cannot either: a file written in an OUT folder is removed by the front as
+soon as it is closed (:mod:`sync.openssh.front`), and deleting one's own upload before the
+intake takes it stays possible with OpenSSH.
 
 :func:`end_sessions` ends a revoked user's sessions: every process running as its uid (the
 sshd session processes) is killed.
@@ -158,6 +160,19 @@ def _in_files(name: str, uid: int) -> bool:
         log.warning("system account %s exists with another uid: not made for Expedito", name)
         return True
     return False
+
+
+def nss_reads_extrausers(nsswitch: Path = Path("/etc/nsswitch.conf")) -> bool:
+    """Does the ``passwd`` line of ``nsswitch.conf`` list ``extrausers``?"""
+    try:
+        lines = nsswitch.read_text().splitlines()
+    except OSError:
+        return False
+    return any(
+        line.split(":", 1)[0].strip() == "passwd" and "extrausers" in line.split(":", 1)[1]
+        for line in lines
+        if ":" in line and not line.lstrip().startswith("#")
+    )
 
 
 class UserAdd:

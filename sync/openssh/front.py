@@ -11,7 +11,8 @@ a revocation. It also reads the folders: with inotify, a GO or TD closed after w
 renamed into an IN folder, is handed to the intake at once (:meth:`Intake.on_upload`, the
 same path as the embedded server's hook, the same claims); without inotify, or when events
 were lost, the intake's scans (``settle``: a set still being written is left for the next)
-find it.
+find it. A file the partner writes in an OUT folder (the kernel cannot refuse it where it
+allows deleting) is removed as soon as it is closed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import threading
 from pathlib import Path
 
 from store.accounts import Account, live_users, provisioned_accounts
-from store.batchnames import IN_FOLDERS, closing_kind
+from store.batchnames import HOME_FOLDERS, OUT_FOLDERS, closing_kind
 from store.db import db
 from sync.intake.service import Intake
 from sync.openssh.accounts import SystemAccounts, end_sessions, is_ours, lay_out
@@ -102,7 +103,7 @@ class OpenSSHFront:
             if user in self._watched:
                 continue
             wds = []
-            for folder in IN_FOLDERS:
+            for folder in HOME_FOLDERS:
                 path = self.homes_root / user / folder
                 try:
                     wd = self.inotify.add(os.fspath(path))
@@ -155,9 +156,22 @@ class OpenSSHFront:
                 log.warning("openssh: inotify events lost; scanning the homes")
                 self.intake.scan_all()
                 continue
-            if mask & IN_IGNORED or closing_kind(name) is None:
-                continue
             watched = self._watches.get(wd)
-            if watched is not None:
-                account, folder = watched
+            if mask & IN_IGNORED or watched is None:
+                continue
+            account, folder = watched
+            if folder.name in OUT_FOLDERS:
+                _refuse_out(folder / name, account.technical_user)
+            elif closing_kind(name) is not None:
                 self.intake.on_upload(account, folder / name)
+
+
+def _refuse_out(path: Path, user: str) -> None:
+    """A file the partner wrote in an OUT folder (POSIX lets whoever may delete there create
+    too): removed once closed; the acknowledgements are root's."""
+    try:
+        if os.lstat(path).st_uid != 0:
+            os.unlink(path)
+            log.warning("openssh: %s wrote %s in an OUT folder; removed", user, path.name)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,284 @@
+"""End to end with OpenSSH as the SFTP front: a real sshd (its own config, host key and port
+on 127.0.0.1, the fragment of ``expedito sshd-config`` included), the services with
+``front=openssh`` keeping real system accounts (``useradd``), and the OpenSSH ``sftp`` and
+``scp`` clients doing a partner's whole job — and what sshd must refuse.
+
+Runs as root (as the suite does here and in CI). The machine is left as it was found: sshd
+is killed, the accounts and the group are removed, the site directory too, whatever happens.
+The machine's own sshd, its config and port 22 are never touched.
+"""
+
+from __future__ import annotations
+
+import grp
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from peewee import SqliteDatabase
+
+from store import senders
+from store.clock import local_now
+from store.democreds import DemoCredentials
+from sync.cycle import run_cycle
+from sync.intake.prepare import PreparedSet, write_set
+from sync.openssh.accounts import UserAdd, end_sessions
+from sync.openssh.names import GROUP, uid_of
+from sync.services import ServiceConfig, Services
+from tests.support.credentials import signing_pair
+from tests.support.database import database_path
+from tests.support.registration import DEMO_USER, person_id, qualite_id, register_demo_sender
+from tests.support.repo import ROOT
+from tests.support.sftp import sftp, sftp_shell, write_command
+
+pytestmark = pytest.mark.slow
+
+SSHD = "/usr/sbin/sshd"
+SCP = shutil.which("scp") or "/usr/bin/scp"
+CLIENT_OPTIONS = [
+    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
+    "-o", "ConnectTimeout=10",
+]  # fmt: skip
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def member(name: str) -> bool:
+    try:
+        return name in grp.getgrnam(GROUP).gr_mem
+    except KeyError:
+        return False
+
+
+@pytest.fixture
+def site() -> Iterator[Path]:
+    """A directory whose every parent is root's and writable by no one else (sshd's rule for
+    a chroot): not under /tmp."""
+    path = Path("/srv") / f"expedito-e2e-{secrets.token_hex(4)}"
+    path.mkdir(mode=0o755, parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def accounts() -> Iterator[UserAdd]:
+    """Real system accounts, removed at the end (with their sessions)."""
+    keeper = UserAdd()
+    assert keeper.managed() == {}, "this machine already has Expedito accounts: not touched"
+    try:
+        yield keeper
+    finally:
+        for uid in keeper.managed().values():
+            end_sessions(uid)
+        time.sleep(0.2)
+        keeper.remove_all()
+        assert keeper.managed() == {}
+
+
+@pytest.fixture
+def services(demo: SqliteDatabase, site: Path, accounts: UserAdd) -> Iterator[Services]:
+    config = ServiceConfig(
+        homes_root=site / "homes",
+        host_key_path=site / "unused_host_key",
+        spool_root=site / "intake",
+        front="openssh",
+        system_accounts=accounts,
+        run_worker=False,  # the test runs the cycle
+    )
+    running = Services(config)
+    running.start_in_thread()
+    try:
+        yield running
+    finally:
+        running.stop_in_thread()
+
+
+@pytest.fixture
+def sshd(services: Services, site: Path) -> Iterator[int]:
+    """sshd on a free loopback port with the generated fragment; killed at the end."""
+    port = free_port()
+    made = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--db", str(database_path()), "sshd-config",
+         "--homes", str(site / "homes"), "--port", str(port)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    fragment = site / "expedito.conf"
+    fragment.write_text(made.stdout)
+    host_key = site / "ssh_host_ed25519_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
+        check=True, timeout=30,
+    )  # fmt: skip
+    config = site / "sshd_config"
+    config.write_text(
+        f"ListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile none\nUsePAM no\n"
+        f"LogLevel VERBOSE\nInclude {fragment}\n"
+        # as in Debian's sshd_config: sshd answers a subsystem request only for a name it
+        # knows; the fragment's ForceCommand then runs internal-sftp instead
+        "Subsystem sftp /usr/lib/openssh/sftp-server\n"
+    )
+    log = (site / "sshd.log").open("w")
+    process = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        assert wait_for(lambda: listening(port) or process.poll() is not None, 20)
+        assert process.poll() is None, (site / "sshd.log").read_text()
+        yield port
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        log.close()
+
+
+def scp(port: int, key: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SCP, "-P", str(port), "-i", str(key), *CLIENT_OPTIONS, *args],
+        capture_output=True, text=True, cwd=cwd, timeout=60,
+    )  # fmt: skip
+
+
+def prepared(creds: DemoCredentials, directory: Path, sender: int, sequence: int) -> PreparedSet:
+    cert, key = signing_pair(creds)
+    directory.mkdir(parents=True, exist_ok=True)
+    return write_set(
+        directory, [b"<DmfA>\n  <Quarter>20254</Quarter>\n</DmfA>\n"], purpose="DMFA",
+        sender=sender, date=f"{local_now():%Y%m%d}", sequence=sequence, env="T", cert=cert,
+        key=key,
+    )  # fmt: skip
+
+
+def test_a_partner_does_the_whole_job_through_sshd(
+    services: Services, sshd: int, site: Path, demo_credentials: DemoCredentials,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    port, key = sshd, demo_credentials.ssh_private_key
+    homes = site / "homes"
+    # registered through the app's services, provisioned by a cycle
+    overview = register_demo_sender(demo_credentials, now=None)
+    assert not user_exists(DEMO_USER)
+    slot = datetime.now(UTC).replace(second=0, microsecond=0)
+    assert run_cycle(slot, homes, lambda: datetime.now(UTC)).ran
+    made = wait_for(lambda: user_exists(DEMO_USER) and member(DEMO_USER), 15)
+    assert made, "the front made no system account"
+    entry = pwd.getpwnam(DEMO_USER)
+    home = homes / DEMO_USER
+    assert (home / "INTEST").stat().st_gid == entry.pw_uid
+    sender_number = overview.sender.number
+    assert entry.pw_uid == uid_of(overview.sender.id)
+
+    # 1. sftp: a set into INTEST (the GO last), its ACRF back in OUTTEST, fetched, deleted
+    first = prepared(demo_credentials, tmp_path / "set1", sender_number, 1)
+    puts = "".join(f"put {path.name} INTEST/{path.name}\n" for path in first.paths)
+    done = sftp(port, key, DEMO_USER, puts, cwd=first.go.parent)
+    assert done.returncode == 0, done.stderr
+    assert wait_for(lambda: any((home / "OUTTEST").glob("FO.ACRF.*")), 30)
+    (acrf,) = (home / "OUTTEST").glob("FO.ACRF.*")
+    fetched = tmp_path / "fetched"
+    fetched.mkdir()
+    done = sftp(port, key, DEMO_USER, f"get OUTTEST/{acrf.name}\nrm OUTTEST/{acrf.name}\n",
+                cwd=fetched)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "<ResultCode>1</ResultCode>" in (fetched / acrf.name).read_text()
+    assert not acrf.exists()
+
+    # 2. scp (SFTP mode, OpenSSH's default): the next set, its ACRF fetched with scp
+    second = prepared(demo_credentials, tmp_path / "set2", sender_number, 2)
+    done = scp(port, key, *(p.name for p in second.paths), f"{DEMO_USER}@127.0.0.1:INTEST/",
+               cwd=second.go.parent)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert wait_for(lambda: any((home / "OUTTEST").glob("FO.ACRF.*.00002.T")), 30)
+    done = scp(port, key, f"{DEMO_USER}@127.0.0.1:OUTTEST/FO.ACRF.*", str(fetched), cwd=fetched)
+    assert done.returncode == 0, done.stderr
+    assert "<ResultCode>1</ResultCode>" in next(fetched.glob("FO.ACRF.*.00002.T")).read_text()
+
+    # 3. what sshd and the kernel refuse
+    other = homes / "OTHERUSER1" / "IN"
+    other.mkdir(parents=True)
+    (other / "secret.txt").write_text("not yours")
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "note.txt").write_text("hello")
+    done = sftp(port, key, DEMO_USER, "put note.txt IN/note.txt\n", cwd=local)
+    assert done.returncode == 0, done.stderr  # a lone file: waits for no GO
+    attempts = {
+        "read IN": "get IN/note.txt read-back.txt\n",
+        "overwrite IN": "put note.txt IN/note.txt\n",
+        "climb": "get ../../etc/passwd passwd.txt\n",
+        "other home": "get /../OTHERUSER1/IN/secret.txt secret.txt\n",
+        "symlink": "ln -s /OUTTEST IN/link\n",
+        "hard link": f"ln OUTTEST/{acrf.name} IN/hard\n",
+        "mkdir": "mkdir IN/sub\n",
+    }
+    for what, command in attempts.items():
+        done = sftp(port, key, DEMO_USER, command, cwd=local)
+        assert done.returncode != 0, f"{what}: {done.stdout} {done.stderr}"
+    assert not (local / "read-back.txt").exists() and not (local / "passwd.txt").exists()
+    assert not (local / "secret.txt").exists()
+    assert not (home / "IN" / "link").exists() and not (home / "IN" / "sub").exists()
+    listing = sftp(port, key, DEMO_USER, "ls -1 /\nls -1 /..\n", cwd=local)
+    assert listing.returncode == 0
+    assert "OTHERUSER1" not in listing.stdout and "etc" not in listing.stdout.split()
+    # writing in OUT: the kernel lets whoever may delete there create too; the front
+    # removes it as soon as it is closed
+    done = sftp(port, key, DEMO_USER, "put note.txt OUT/note.txt\n", cwd=local)
+    assert wait_for(lambda: not (home / "OUT" / "note.txt").exists(), 10)
+
+    # 4. revocation ends an open session at once
+    shell = sftp_shell(port, key, DEMO_USER, local)
+    try:
+        write_command(shell, "ls -1 /")
+        assert wait_for(lambda: end_sessions_count(entry.pw_uid) > 0, 15), "no session seen"
+        senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")
+        shell.wait(timeout=15)
+    finally:
+        shell.kill()
+        shell.wait(timeout=10)
+    assert wait_for(lambda: not user_exists(DEMO_USER), 15)
+    done = sftp(port, key, DEMO_USER, "ls\n", cwd=local)
+    assert done.returncode != 0
+
+
+def end_sessions_count(uid: int) -> int:
+    """How many processes run as ``uid`` (without signalling them)."""
+    return end_sessions(uid, 0)
