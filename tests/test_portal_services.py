@@ -199,7 +199,7 @@ def test_persons_stored_before_the_search_column_are_found(tmp_path: Path) -> No
             " email, phone, password_changed_at, created_at) VALUES ('jmuller', 'x', 'Mr',"
             " 'Jürgen', 'MÜLLER', 'de', 'j@demo.be', '', '2026-01-01', '2026-01-01')"
         )
-        assert "0004_person_search_text" in apply_migrations(database)
+        assert "0005_person_search_text" in apply_migrations(database)
         text = database.execute_sql("SELECT search_text FROM person").fetchone()[0]
         assert text == "muller jurgen jmuller j@demo.be"
     finally:
