@@ -26,6 +26,7 @@ import contextlib
 import fnmatch
 import logging
 import os
+import re
 import shlex
 import threading
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ log = logging.getLogger("expedito.sftp")
 
 MAX_LINE = 4096
 CHUNK = 256 * 1024
+_MODE = re.compile(rb"[0-7]{4}")
 WAIT_SLICE = 0.5  # seconds: how often a wait for the client looks at its window
 FLAGS = set("tfpdrvq")
 _MESSAGES = {
@@ -210,16 +212,17 @@ class ScpTransfer:
         self._ok()
         times: tuple[int, int] | None = None
         while (line := self._line()) is not None:
-            kind, text = line[:1], line[1:].decode("utf-8", "replace")
+            kind = line[:1]
             if kind == b"T":
-                fields = text.split()
-                if len(fields) != 4 or not all(f.isdigit() for f in fields):
+                fields = line[1:].split()
+                if len(fields) != 4 or not all(f.isdigit() and len(f) <= 12 for f in fields):
+                    self.channel.sendall(b"\2scp: protocol error\n")
                     raise ScpError("bad T line")
                 times = (int(fields[2]), int(fields[0]))  # (atime, mtime)
                 self._ok()
             elif kind == b"C":
                 self._live()
-                self._file(target, text, times)
+                self._file(target, line[1:], times)
                 times = None
             elif kind == b"D":
                 self._refuse(target, "folders are not accepted")
@@ -233,13 +236,19 @@ class ScpTransfer:
                 self.channel.sendall(b"\2scp: protocol error\n")
                 raise ScpError("unexpected line")
 
-    def _file(self, target: str, text: str, times: tuple[int, int] | None) -> None:
-        fields = text.split(" ", 2)
-        if len(fields) != 3 or not fields[1].isdigit():
+    def _file(self, target: str, line: bytes, times: tuple[int, int] | None) -> None:
+        """``C<mode> <size> <name>`` (OpenSSH's sink: four octal digits, digits), then the
+        bytes."""
+        fields = line.split(b" ", 2)
+        if len(fields) != 3 or not _MODE.fullmatch(fields[0]) or not fields[1].isdigit():
             self.channel.sendall(b"\2scp: protocol error\n")
             raise ScpError("bad C line")
-        size, name = int(fields[1]), fields[2]
-        path = self._destination(target, name)
+        size = int(fields[1])
+        try:
+            name = fields[2].decode("utf-8")
+        except UnicodeDecodeError:  # as SFTP: a name is UTF-8
+            name = ""
+        path = self._destination(target, name or fields[2].decode("utf-8", "replace"))
         handle: UploadHandle | int | str
         if name in ("", ".", "..") or "/" in name:
             handle = SFTP_PERMISSION_DENIED
@@ -270,7 +279,7 @@ class ScpTransfer:
             if times is not None and status == SFTP_OK:
                 attrs = SFTPAttributes()
                 attrs.st_atime, attrs.st_mtime = times
-                handle.chattr(attrs)
+                status = handle.chattr(attrs)  # times the file system cannot hold: refused
         except BaseException:
             handle.finish(aborted=True)
             raise

@@ -93,6 +93,8 @@ def set_attributes(target: int | str, attr: SFTPAttributes, size: int) -> int:
                 os.utime(target, (attr.st_atime, attr.st_mtime), follow_symlinks=False)
         except OSError as exc:
             return errno_status(exc)
+        except (OverflowError, ValueError):  # beyond what the system's time_t holds
+            return SFTP_FAILURE
     return SFTP_OK
 
 

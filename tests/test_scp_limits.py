@@ -6,12 +6,14 @@ protocol idle), and paramiko for what no real client sends (two requests on one 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import paramiko
+import pytest
 from paramiko.common import cMSG_CHANNEL_REQUEST
 from peewee import SqliteDatabase
 
@@ -130,6 +132,46 @@ def test_an_scp_upload_overtaken_by_another_session_stops_at_the_quota(
         legacy.close()
         assert in_folder(server, "IN") == []
         assert in_folder(server, "INTEST") == ["first.txt"]
+    finally:
+        server.service.stop()
+
+
+@pytest.mark.parametrize(
+    ("sent", "answer"),
+    [
+        # times no file system holds (used to end in a traceback, the file lost silently)
+        (b"T99999999999999999999 0 99999999999999999999 0\n", b"\2scp: protocol error\n"),
+        (b"Cxyz 3 bad-mode.txt\n", b"\2scp: protocol error\n"),  # OpenSSH: 4 octal digits
+        (b"C0644 -3 negative.txt\n", b"\2scp: protocol error\n"),
+        # a name that is not UTF-8 (was written with U+FFFD in it), as SFTP refuses it
+        (
+            b"C0644 3 \xff\xfe.txt\n",
+            b"\1scp: INTEST/\xef\xbf\xbd\xef\xbf\xbd.txt: Permission denied\n",
+        ),
+        (b"C0644 3 \x1b[31m.txt\n", b"\1scp: INTEST/\x1b[31m.txt: Permission denied\n"),
+    ],
+)
+def test_bad_scp_input_is_refused_in_one_line(
+    demo: SqliteDatabase,
+    tmp_path: Path,
+    demo_credentials: DemoCredentials,
+    caplog: pytest.LogCaptureFixture,
+    sent: bytes,
+    answer: bytes,
+) -> None:
+    caplog.set_level(logging.INFO)
+    server = provisioned(tmp_path, demo_credentials, ServerLimits())
+    try:
+        client = logged_in(server, demo_credentials)
+        channel = client.open_session()
+        channel.settimeout(10)
+        channel.exec_command("scp -pt INTEST/")
+        assert channel.recv(1) == b"\0"
+        channel.sendall(sent)
+        assert channel.recv(200) == answer
+        client.close()
+        assert in_folder(server, "INTEST") == []
+        assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     finally:
         server.service.stop()
 
