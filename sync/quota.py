@@ -1,10 +1,11 @@
 """What may wait in one user's IN folders: a quota on the bytes of their uploads.
 
-At each upload's OPEN the IN folders are measured on disk (finished files and uploads in
-progress alike) and the count of bytes written since is reset; a WRITE that grows an upload
-past its furthest byte takes the growth from the quota, or is refused. Several sessions of a
-user share one count, so together they cannot pass it either. Sets the intake has taken out
-are freed at the next OPEN's measure.
+At each upload's open (an SFTP OPEN, a legacy scp ``C`` line) the IN folders are measured on
+disk (finished files and uploads in progress alike) and the count of bytes written since is
+reset; a write that grows an upload past its furthest byte takes the growth from the quota,
+or is refused (``sync.sftp_uploads.UploadHandle.reserve``, for SFTP and scp alike). Several
+sessions of a user share one count, so together they cannot pass it either. Sets the intake
+has taken out are freed at the next open's measure.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ look at a file while they write it or just after.
 An upload is written under a hidden name (``sync.homes.part_name``) and gets its name only when
 closed complete: never over another file, never appended to. Then the ``uploaded`` hook runs,
 unless the name is a temporary one (``store.batchnames.is_temporary_name``): that file counts once
-renamed to its final name.
+renamed to its final name. The bytes written are counted in the user's IN quota as they come
+(``sync.quota``); an upload past it fails and is never committed.
 
 Common clients' defaults, each accepted:
 
