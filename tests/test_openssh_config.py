@@ -15,6 +15,7 @@ from sync.openssh.sshd_config import (
     render,
     sftp_requests,
     sshd_version,
+    unsafe_for_sshd,
 )
 from tests.support.repo import ROOT
 
@@ -35,7 +36,10 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_the_installed_sshd_accepts_the_fragment(tmp_path: Path) -> None:
     db = tmp_path / "expedito.sqlite3"
     done = run_cli("--db", db, "sshd-config", "--homes", tmp_path / "homes", "--port", "2299")
-    assert (done.returncode, done.stderr) == (0, "")
+    assert done.returncode == 0
+    # /tmp is writable by everyone: sshd would refuse that chroot, and the command says so
+    (warning,) = done.stderr.splitlines()
+    assert warning.startswith(f"expedito: warning: sshd will refuse the ChrootDirectory {tmp_path}")
     text = done.stdout
     assert f"ChrootDirectory {tmp_path / 'homes'}/%u" in text
     assert f"--db {db} authorized-keys %u %U" in text
@@ -92,8 +96,22 @@ def test_per_source_penalties_only_where_sshd_has_them(tmp_path: Path) -> None:
     assert version is not None and version >= (7, 0)
 
 
+def test_paths_sshd_refuses_are_found(tmp_path: Path) -> None:
+    assert unsafe_for_sshd(Path("/usr/sbin/sshd")) is None
+    assert unsafe_for_sshd(Path("/srv/not/made/yet")) is None
+    assert unsafe_for_sshd(tmp_path / "homes") in (Path("/tmp"), tmp_path, tmp_path.parent)
+    safe = tmp_path / "x"
+    safe.mkdir(mode=0o755)
+    os.chmod(safe, 0o775)
+    assert unsafe_for_sshd(safe / "homes") == safe
+
+
 def test_bad_input_is_one_line(tmp_path: Path) -> None:
-    for args in (("sshd-config",), ("sshd-config", "--homes", tmp_path, "--port", "99999")):
+    for args in (
+        ("sshd-config",),
+        ("sshd-config", "--homes", tmp_path, "--port", "99999"),
+        ("sshd-config", "--homes", tmp_path, "--command", tmp_path / "nothing"),
+    ):
         done = run_cli(*args)
         assert (done.returncode, done.stdout) == (2, "")
         assert len(done.stderr.splitlines()) == 1, done.stderr

@@ -137,9 +137,14 @@ def services(demo: SqliteDatabase, site: Path, accounts: UserAdd) -> Iterator[Se
 def sshd(services: Services, site: Path) -> Iterator[int]:
     """sshd on a free loopback port with the generated fragment; killed at the end."""
     port = free_port()
+    # sshd runs an AuthorizedKeysCommand only from directories root owns and no one else
+    # may write: the checkout may be anywhere (/tmp), so a root-owned wrapper in the site
+    command = site / "expedito"
+    command.write_text(f'#!/bin/sh\nexec {sys.executable} -m tui.cli "$@"\n')
+    command.chmod(0o755)
     made = subprocess.run(
         [sys.executable, "-m", "tui.cli", "--db", str(database_path()), "sshd-config",
-         "--homes", str(site / "homes"), "--port", str(port)],
+         "--homes", str(site / "homes"), "--port", str(port), "--command", str(command)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     fragment = site / "expedito.conf"
@@ -157,6 +162,9 @@ def sshd(services: Services, site: Path) -> Iterator[int]:
         # knows; the fragment's ForceCommand then runs internal-sftp instead
         "Subsystem sftp /usr/lib/openssh/sftp-server\n"
     )
+    privsep = Path("/run/sshd")  # sshd's privilege separation directory
+    made_privsep = not privsep.exists()
+    privsep.mkdir(mode=0o755, exist_ok=True)
     log = (site / "sshd.log").open("w")
     process = subprocess.Popen(
         [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
@@ -169,6 +177,8 @@ def sshd(services: Services, site: Path) -> Iterator[int]:
         process.kill()
         process.wait(timeout=10)
         log.close()
+        if made_privsep:
+            privsep.rmdir()
 
 
 def scp(port: int, key: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

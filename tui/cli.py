@@ -146,6 +146,13 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     )
     sshd.add_argument("--port", type=port_number, help="the port sshd listens on (a Port line)")
     sshd.add_argument(
+        "--command",
+        dest="keys_command",  # not "command": the subcommand's name lives there
+        metavar="PATH",
+        help="the expedito executable sshd runs as AuthorizedKeysCommand (default: the one "
+        "running; sshd wants it and its directories owned by root, writable by no one else)",
+    )
+    sshd.add_argument(
         "--keys-user",
         metavar="USER",
         default="root",
@@ -362,10 +369,19 @@ def sshd_config(args: argparse.Namespace) -> int:
     import shutil
 
     from store.db import resolve_db_path
-    from sync.openssh.sshd_config import Fragment, render, sftp_requests, sshd_version
+    from sync.openssh.sshd_config import (
+        Fragment,
+        render,
+        sftp_requests,
+        sshd_version,
+        unsafe_for_sshd,
+    )
 
     homes = Path(args.homes).expanduser().absolute()
-    command = Path(sys.executable).parent / "expedito"
+    command = Path(args.keys_command or Path(sys.executable).parent / "expedito").expanduser()
+    if not command.is_file() and args.keys_command:
+        print(f"expedito: --command {command}: no such file", file=sys.stderr)
+        return USAGE
     if not command.is_file():
         found = shutil.which("expedito")
         if found is None:
@@ -381,6 +397,14 @@ def sshd_config(args: argparse.Namespace) -> int:
         version=sshd_version(),
         requests=sftp_requests(),
     )
+    for what, path in (("ChrootDirectory", homes), ("AuthorizedKeysCommand", fragment.command)):
+        unsafe = unsafe_for_sshd(path)
+        if unsafe is not None:
+            print(
+                f"expedito: warning: sshd will refuse the {what} {path}: {unsafe} is not "
+                "owned by root or others can write to it",
+                file=sys.stderr,
+            )
     sys.stdout.write(render(fragment))
     return 0
 

@@ -105,6 +105,23 @@ def sftp_requests(sftp_server: str = SFTP_SERVER) -> frozenset[str] | None:
     return names if done.returncode == 0 and "open" in names else None
 
 
+def unsafe_for_sshd(path: Path) -> Path | None:
+    """The first of ``path`` and the directories above it that sshd refuses (it wants each
+    owned by root and writable by no one else: ``ChrootDirectory``, ``AuthorizedKeysCommand``),
+    or None. A path that does not exist yet is checked from its first existing parent."""
+    current = Path(path).absolute()
+    while True:
+        try:
+            info = current.stat()
+        except FileNotFoundError:
+            info = None
+        if info is not None and (info.st_uid != 0 or info.st_mode & 0o022):
+            return current
+        if current.parent == current:
+            return None
+        current = current.parent
+
+
 def _known(names: Iterable[str], requests: frozenset[str] | None) -> list[str]:
     return [name for name in names if requests is None or name in requests]
 
