@@ -144,10 +144,16 @@ def test_the_front_follows_the_database_and_the_folders(
     (acrf,) = (home / "OUTTEST").glob("FO.ACRF.*")
     assert "<ResultCode>1</ResultCode>" in acrf.read_text()
     assert not written.go.exists()
-    # revocation: the account goes within a poll
-    senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")
-    assert live_users() == {}
-    assert wait_for(lambda: ExtraUsers(tmp_path / "extrausers").managed() == {})
+    # revocation: the account goes within a poll, and its processes with it
+    child = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
+    try:
+        senders.delete_sender(person_id("dieter"), qualite_id())  # structured messaging
+        assert live_users() == {}
+        assert wait_for(lambda: ExtraUsers(tmp_path / "extrausers").managed() == {})
+        assert child.wait(timeout=10) < 0
+    finally:
+        child.kill()
+        child.wait(timeout=10)
 
 
 def test_a_scan_leaves_a_set_still_being_written(
