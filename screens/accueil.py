@@ -11,7 +11,7 @@ from textual.widgets import Static
 from screens.base import Page
 from screens.cert_warning import expiring_for, warning_text
 from store.ops import ExpiringCertificate
-from tui.formatting import fmt_date, person_title, qualite_kind, role_name
+from tui.formatting import as_role, fmt_date, person_title, qualite_kind
 
 
 def _b(text: str) -> str:
@@ -37,7 +37,7 @@ class AccueilPage(Page):
         q, org = ctx.qualite, ctx.qualite.organisation
         name = f"{person_title(t, ctx.person.title)} {ctx.person.full_name}"
         yield Static(
-            t("accueil.welcome", name=_b(name), role=_b(role_name(t, ctx.role.role))), id="welcome"
+            t("accueil.welcome", name=_b(name), as_role=as_role(t, ctx.role.role, _b)), id="welcome"
         )
         yield Static(
             "\n".join(

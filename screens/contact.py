@@ -62,7 +62,7 @@ class ContactPage(ReloadWhenUntouched, Page):
         else:
             await body.mount(
                 Static(
-                    self.t("messages.managers_only"),
+                    self.t("contact.read_only"),
                     classes="notice",
                     id="managers-only",
                     markup=False,

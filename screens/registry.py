@@ -126,9 +126,16 @@ def _menu(status: SenderStatus | None, is_manager: bool) -> Iterator[MenuItem]:
     )
     yield MenuItem("menu.routing", None, 0)
     yield from (item(p) for p in ("routing_informations", "routing_module"))
-    # The section heading opens the Messages structurés page itself, as in the portal.
-    yield MenuItem("menu.messages", "messages", 0)
-    if status is not None and status.has_active_sender:
+    active = status is not None and status.has_active_sender
+    if not active and not is_manager:
+        # Nothing to register or look at: the section holds its one page, as in the guide
+        # ("Messages structurés - Messages structurés"), never an empty heading.
+        yield MenuItem("menu.messages", None, 0)
+        yield item("messages")
+    else:
+        # The section heading opens the Messages structurés page itself, as in the portal.
+        yield MenuItem("menu.messages", "messages", 0)
+    if active:
         yield item("apercu")
         yield item("contact")
         yield MenuItem("menu.canaux", None, 1)

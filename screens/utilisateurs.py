@@ -23,7 +23,7 @@ from store.errors import ExpeditoError
 from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR
 from store.users import RoleChange, UserRow
 from tui.context import AppContext
-from tui.formatting import person_title, role_name
+from tui.formatting import as_role, person_title, role_name
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.fitted_table import FittedTable
 
@@ -147,7 +147,7 @@ class UtilisateursPage(Page):
             if row is None:
                 return
             t = self.ctx.t
-            note = t("users.given", name=self._label(row), role=role_name(t, row.role))
+            note = t("users.given", name=self._label(row), as_role=as_role(t, row.role))
             if co is not None and row.role == CO_GESTIONNAIRE:
                 note += " " + t(
                     "users.role_changed", name=self._label(co), role=role_name(t, UTILISATEUR)

@@ -28,6 +28,9 @@ from tui.app import ExpeditoApp
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.portal_header import PortalHeader
 
+GESTIONNAIRE_ONLY = "Il n'y a que le gestionnaire local de la qualité qui peut modifier les rôles."
+MANAGERS_ONLY = "Il n'y a que le gestionnaire local et le co-gestionnaire local de la qualité"
+
 # --- Utilisateurs ---------------------------------------------------------------------------
 
 
@@ -80,8 +83,7 @@ async def test_give_access_to_an_existing_person_by_email(app: ExpeditoApp) -> N
         assert role_in(person_id("victor"), qualite_id()) == UTILISATEUR
         assert ["Victor Venu", "victor", "Utilisateur"] in _users(app)
         assert (
-            shown(pilot, "#users-status")
-            == "M. Victor Venu a reçu l'accès en tant que Utilisateur."
+            shown(pilot, "#users-status") == "M. Victor Venu a reçu l'accès en tant qu'Utilisateur."
         )
 
 
@@ -261,7 +263,7 @@ async def test_handing_over_the_gestionnaire_role(app: ExpeditoApp) -> None:
         # Dieter is now co-gestionnaire: the header says so, and the page is read-only.
         assert app.screen.query_one(PortalHeader).user.endswith("(Co-gestionnaire Local)")
         assert app.ctx is not None and app.ctx.role.role == CO_GESTIONNAIRE
-        assert shown(pilot, "#users-note") == "Seul le gestionnaire local peut modifier les rôles."
+        assert shown(pilot, "#users-note") == GESTIONNAIRE_ONLY
         await pilot.press("a")
         await settle(pilot)
         assert not isinstance(app.screen, GiveAccessDialog)
@@ -271,7 +273,7 @@ async def test_co_gestionnaire_sees_users_read_only(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "colette", "utilisateurs")
         assert len(_users(app)) == 3
-        assert shown(pilot, "#users-note") == "Seul le gestionnaire local peut modifier les rôles."
+        assert shown(pilot, "#users-note") == GESTIONNAIRE_ONLY
         _select(app, "ursula")
         for key in ("a", "c", "x", "enter"):
             await pilot.press(key)
@@ -353,7 +355,7 @@ async def test_qualite_detail_read_only_for_a_utilisateur(app: ExpeditoApp) -> N
         assert not page_of(pilot).query("#save")
         assert shown(pilot, "#name") == "ENTREPRISE DEMO"
         assert shown(pilot, "#onss") == "1234567-49"
-        assert shown(pilot, "#read-only").startswith("Seuls le gestionnaire local")
+        assert shown(pilot, "#read-only").startswith(MANAGERS_ONLY)
 
 
 # --- Rechercher utilisateurs ------------------------------------------------------------------
@@ -513,7 +515,7 @@ async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula", "recherche_utilisateurs")
         assert not page_of(pilot).query("#search")
-        assert shown(pilot, "#search-denied").startswith("Seuls le gestionnaire local")
+        assert shown(pilot, "#search-denied").startswith(MANAGERS_ONLY)
         page_text = "\n".join(str(w.render()) for w in page_of(pilot).query(Static))
         assert "ursula" not in page_text
 

@@ -3,6 +3,8 @@ the command palette, the qualité switch and Quit."""
 
 from __future__ import annotations
 
+from textual.widgets import Static
+
 from screens.base import Page
 from screens.placeholder import DeniedPage, PlaceholderPage
 from screens.qualite_choice import QualiteChoiceScreen
@@ -119,6 +121,39 @@ async def test_plain_utilisateur_cannot_open_a_channel(app: ExpeditoApp) -> None
         await settle(pilot)
         assert isinstance(portal.page, DeniedPage)
         assert "qui peuvent ouvrir un canal." in screen_text(pilot)
+
+
+REFUSAL = "Il n'y a que le gestionnaire local "
+
+
+async def test_a_utilisateur_sees_one_refusal_wording_everywhere(app: ExpeditoApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot, "ursula")
+        welcome = str(portal.query_one("#welcome", Static).render())
+        assert "vous accédez en tant qu'Utilisateur au portail" in welcome
+        # Messages structurés is no empty heading: it holds its page, as in the guide.
+        menu = portal.query_one(Sidebar)
+        items = [(item.page, item.level) for item in menu.items]
+        at = items.index((None, 0), items.index(("routing_module", 1)))
+        assert items[at : at + 2] == [(None, 0), ("messages", 1)]
+        refusals = {
+            "utilisateurs": "#users-note",
+            "detail_qualite": "#read-only",
+            "recherche_utilisateurs": "#search-denied",
+            "routing_module": "#routing-note",
+            "messages": "#managers-only",
+            "enregistrement": "#managers-only",
+            "suppression": "#managers-only",
+        }
+        for page, selector in refusals.items():
+            await app.open_page(page)
+            await settle(pilot)
+            text = str(portal.page.query_one(selector, Static).render()) if portal.page else ""
+            assert text.startswith(REFUSAL) and text.endswith("."), (page, text)
+        assert text == (
+            "Il n'y a que le gestionnaire local et le co-gestionnaire local de la qualité qui "
+            "peuvent supprimer l'envoi par messages structurés."
+        )
 
 
 async def test_languages_switch_and_are_remembered(app: ExpeditoApp) -> None:

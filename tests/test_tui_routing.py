@@ -111,7 +111,9 @@ async def test_utilisateur_sees_the_routing_read_only(
     _with_sender(demo_credentials)
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "ursula", "routing_module")
-        assert shown(pilot, "#routing-note").startswith("Seuls le gestionnaire local")
+        assert shown(pilot, "#routing-note").startswith(
+            "Il n'y a que le gestionnaire local et le co-gestionnaire local de la qualité"
+        )
         app.screen.query_one("#routes").focus()
         for key in ("m", "enter"):
             await pilot.press(key)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from store.dto import QualiteInfo
-from tui.i18n import Translator, code_name
+from tui.i18n import Translator, code_name, has_key
 
 
 def fmt_date(value: date | None) -> str:
@@ -19,6 +20,14 @@ def qualite_kind(t: Translator, kind: str) -> str:
 
 def role_name(t: Translator, role: str) -> str:
     return code_name(t, "role", role)
+
+
+def as_role(t: Translator, role: str, wrap: Callable[[str], str] = str) -> str:
+    """ "en tant que Gestionnaire Local", "en tant qu'Utilisateur" (French elides); ``wrap``
+    marks the role's name up (bold on *Accueil*)."""
+    name = wrap(role_name(t, role))
+    key = f"role_as.{role}"
+    return t(key, role=name) if has_key(key) else t("role_as.gestionnaire_local", role=name)
 
 
 def person_title(t: Translator, title: str) -> str:

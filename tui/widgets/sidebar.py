@@ -107,6 +107,11 @@ class Sidebar(Widget):
         yield MenuList(self._open_page, id="menu", compact=True)
 
     @property
+    def items(self) -> tuple[MenuItem, ...]:
+        """What the sidebar shows, top to bottom: section headings and page items."""
+        return self._items
+
+    @property
     def pages(self) -> tuple[str, ...]:
         """The page ids the sidebar offers, top to bottom."""
         return tuple(item.page for item in self._items if item.page)
