@@ -161,17 +161,20 @@ class OpenSSHFront:
                 continue
             account, folder = watched
             if folder.name in OUT_FOLDERS:
-                _refuse_out(folder / name, account.technical_user)
+                _refuse_out(folder / name, account)
             elif closing_kind(name) is not None:
                 self.intake.on_upload(account, folder / name)
 
 
-def _refuse_out(path: Path, user: str) -> None:
+def _refuse_out(path: Path, account: Account) -> None:
     """A file the partner wrote in an OUT folder (POSIX lets whoever may delete there create
-    too): removed once closed; the acknowledgements are root's."""
+    too): removed once closed. Only the partner's own files (its uid): the acknowledgements
+    are the intake's, whichever node and user wrote them."""
     try:
-        if os.lstat(path).st_uid != 0:
+        if os.lstat(path).st_uid == uid_of(account.sender_id):
             os.unlink(path)
-            log.warning("openssh: %s wrote %s in an OUT folder; removed", user, path.name)
+            log.warning(
+                "openssh: %s wrote %s in an OUT folder; removed", account.technical_user, path.name
+            )
     except FileNotFoundError:
         pass
