@@ -242,7 +242,20 @@ def test_a_partner_does_the_whole_job_through_sshd(
     assert done.returncode == 0, done.stderr
     assert "<ResultCode>1</ResultCode>" in next(fetched.glob("FO.ACRF.*.00002.T")).read_text()
 
-    # 3. what sshd and the kernel refuse
+    # 3. under temporary names, renamed (OpenSSH's rename: posix-rename): inotify sees the
+    # final names arrive
+    third = prepared(demo_credentials, tmp_path / "set3", sender_number, 3)
+    commands = "".join(
+        f"put {p.name} INTEST/{p.name}.filepart\nrename INTEST/{p.name}.filepart INTEST/{p.name}\n"
+        for p in third.paths
+    )
+    done = sftp(port, key, DEMO_USER, commands, cwd=third.go.parent)
+    assert done.returncode == 0, done.stderr
+    assert wait_for(lambda: any((home / "OUTTEST").glob("FO.ACRF.*.00003.T")), 30)
+    (third_acrf,) = (home / "OUTTEST").glob("FO.ACRF.*.00003.T")
+    assert "<ResultCode>1</ResultCode>" in third_acrf.read_text()
+
+    # 4. what sshd and the kernel refuse
     other = homes / "OTHERUSER1" / "IN"
     other.mkdir(parents=True)
     (other / "secret.txt").write_text("not yours")
@@ -274,7 +287,7 @@ def test_a_partner_does_the_whole_job_through_sshd(
     done = sftp(port, key, DEMO_USER, "put note.txt OUT/note.txt\n", cwd=local)
     assert wait_for(lambda: not (home / "OUT" / "note.txt").exists(), 10)
 
-    # 4. revocation ends an open session at once
+    # 5. revocation ends an open session at once
     shell = sftp_shell(port, key, DEMO_USER, local)
     try:
         write_command(shell, "ls -1 /")

@@ -27,9 +27,10 @@ from sync.openssh.names import GROUP
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"  # internal-sftp's twin: lists the request names
 # What the embedded server lets a partner do, as internal-sftp request names: list, stat,
-# read, write new files, rename within a folder (SSH_FXP_RENAME never replaces a file), delete,
-# set times. Not: mkdir, rmdir, symlink, hardlink, readlink, posix-rename (replaces a file),
-# lsetstat, copy-data, users-groups-by-id.
+# read, write new files, rename (SSH_FXP_RENAME never replaces a file; posix-rename, which
+# OpenSSH's sftp and rclone use by default for a temporary name, may replace one of the
+# partner's own files: its home is its alone), delete, set times. Not: mkdir, rmdir, symlink,
+# hardlink, readlink, lsetstat, copy-data, users-groups-by-id.
 ALLOWED_REQUESTS = (
     "open",
     "close",
@@ -45,6 +46,7 @@ ALLOWED_REQUESTS = (
     "realpath",
     "stat",
     "rename",
+    "posix-rename",
     "statvfs",
     "fstatvfs",
     "fsync",
@@ -58,7 +60,6 @@ KNOWN_DENIED = (
     "readlink",
     "symlink",
     "hardlink",
-    "posix-rename",
     "lsetstat",
     "copy-data",
     "users-groups-by-id",
