@@ -63,9 +63,11 @@ class Startup:
             path = Path(args.db) if args.db else DEMO_DIR / DEMO_DB_NAME
             open_database(path, make_parent=not args.db)
             from store.demo import seed_demo
+            from store.demo_sender import seed_demo_sender
             from store.democreds import write_demo_credentials
 
             seed_demo()
+            seed_demo_sender()
             write_demo_credentials(path.parent if args.db else DEMO_DIR)
             return path
         path = resolve_db_path(args.db)
