@@ -269,7 +269,9 @@ class RoleDialog(ModalScreen[str | None]):
                 id="roles",
                 compact=True,
             )
-            yield Static(t("users.handover_note"), id="role-note", markup=False)
+            yield Static(
+                f"{t('users.handover_note')}\n{t('users.co_rule')}", id="role-note", markup=False
+            )
         yield PortalFooter()
 
     def on_mount(self) -> None:

@@ -252,6 +252,9 @@ async def test_handing_over_the_gestionnaire_role(app: ExpeditoApp) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RoleDialog)
+        # Both rules said before anything is chosen.
+        assert "fait de vous le co-gestionnaire local" in shown(pilot, "#role-note")
+        assert "qu'un co-gestionnaire local par qualité" in shown(pilot, "#role-note")
         await pilot.press("up", "enter")  # from Co-gestionnaire Local up to Gestionnaire Local
         await settle(pilot)
         assert role_in(person_id("colette"), qualite_id()) == GESTIONNAIRE
