@@ -13,6 +13,7 @@ from store.access import create_person, role_in
 from store.models import (
     CO_GESTIONNAIRE,
     GESTIONNAIRE,
+    PRESTATAIRE,
     UTILISATEUR,
     Organisation,
     Person,
@@ -512,6 +513,27 @@ async def test_enter_on_a_result_opens_the_person_in_utilisateurs(app: ExpeditoA
         assert isinstance(page, UtilisateursPage)
         table = page.query_one("#users", DataTable)
         assert str(table.get_row_at(table.cursor_row)[1]) == "dieter"
+
+
+async def test_enter_on_a_qualite_without_a_role_of_mine_says_so(app: ExpeditoApp) -> None:
+    # A second qualité of ENTREPRISE DEMO, where Ursula works and Dieter has no role.
+    org = Organisation.get(Organisation.kbo == "0403123486")
+    other = Qualite.create(organisation=org, kind=PRESTATAIRE, created_on=org.created_on)
+    Role.create(person=person_id("ursula"), qualite=other, role=UTILISATEUR)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
+        await fill(pilot, "search", "lecture")
+        await settle(pilot)
+        results = page_of(pilot).query_one("#results", DataTable)
+        assert results.row_count == 2
+        kinds = [str(results.get_row_at(i)[1]).split("\n")[1] for i in range(2)]
+        row = next(i for i, kind in enumerate(kinds) if kind.startswith("Prestataire"))
+        results.focus()
+        results.move_cursor(row=row)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(page_of(pilot), RecherchePage)
+        assert shown(pilot, "#search-status") == "Vous n'avez aucun rôle dans cette qualité."
 
 
 async def test_search_refused_to_a_utilisateur(app: ExpeditoApp) -> None:
