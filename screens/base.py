@@ -225,6 +225,13 @@ class Page(Widget):
                 raise
             app.unexpected_error(error)
 
+    def key_owners(self) -> list[Widget]:
+        """The widgets whose function keys (F6 Ajouter, F7 Modifier, F8 Supprimer, …) work
+        wherever the keyboard is while the page is on show — in the sidebar, on the page's
+        scroll area — not only from a field of the page: the page itself, and a wizard it
+        shows (those pages say so). Letters and other keys stay where the keyboard is."""
+        return [self]
+
     def unsaved_input(self) -> bool:
         """Whether something typed here is not saved: Escape then asks before leaving."""
         return self.typed_values() is not None

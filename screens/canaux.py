@@ -76,6 +76,9 @@ class CanalPage(Page):
         if not self._wizard_shown():  # a channel being added or changed is left alone
             self.call_after_refresh(self.load)
 
+    def key_owners(self) -> list[Widget]:
+        return [*self.query(Wizard), self]  # F6–F8 of the wizard under way too
+
     def unsaved_input(self) -> bool:
         return bool(self.query(Wizard))  # a wizard under way: it asks (like F8)
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Static
 
 from screens.base import Page
@@ -54,6 +55,9 @@ class EnregistrementPage(Page):
             return
         await body.mount(Wizard(self.ctx, setup))
         self.screen.refresh_bindings()
+
+    def key_owners(self) -> list[Widget]:
+        return [*self.query(Wizard), self]  # F6–F8 of the wizard under way too
 
     def unsaved_input(self) -> bool:
         return bool(self.query(Wizard))  # a wizard under way: it asks (like F8)

@@ -11,8 +11,9 @@ from functools import partial
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -74,11 +75,17 @@ class PortalScreen(Screen[None]):
         self.load_status()
         self.call_after_refresh(self.prebuild)
 
-    def _user_text(self) -> str:
-        t, ctx = self.ctx.t, self.ctx
+    def _user_text(self) -> tuple[str, ...]:
+        """Who is logged in, for the header: the whole form, then shorter ones where it does
+        not fit beside the links (German at 80 columns): without the title, with the first
+        name's initial."""
+        t, person = self.ctx.t, self.ctx.person
+        role = role_name(t, self.ctx.role.role)
+        initial = f"{person.first_name[:1]}. " if person.first_name else ""
         return (
-            f"{person_title(t, ctx.person.title)} {ctx.person.full_name} "
-            f"({role_name(t, ctx.role.role)})"
+            f"{person_title(t, person.title)} {person.full_name} ({role})",
+            f"{person.full_name} ({role})",
+            f"{initial}{person.last_name} ({role})",
         )
 
     def _relabel(self) -> None:
@@ -154,8 +161,7 @@ class PortalScreen(Screen[None]):
         area = self.query_one("#page-area", PageArea)
         if area.scroll_offset.y:
             area.scroll_home(animate=False)
-        if page.BINDINGS or (previous is not None and previous.BINDINGS):
-            self.refresh_bindings()
+        self.refresh_bindings()  # the page's function keys work from the sidebar too
 
     async def _clear_pages(self) -> None:
         self._pages.clear()
@@ -299,6 +305,32 @@ class PortalScreen(Screen[None]):
             page.ctx = self.ctx
         self.call_after_refresh(self.prebuild)  # the pages a new sidebar offers
 
+    # --- keys ---------------------------------------------------------------------------------
+
+    @property
+    def _binding_chain(self) -> list[tuple[DOMNode, BindingsMap]]:
+        """Textual's chain (the focused widget, its ancestors, the screen, the app), with the
+        function keys of the page on show (``Page.key_owners``) before the screen's when the
+        keyboard is not in the page: F7 *Modifier* works, and shows in the footer, from the
+        sidebar and from the page's scroll area too. Letters stay with the focused widget."""
+        chain = super()._binding_chain
+        page = self.page
+        if page is None or not page.display or any(node is page for node, _ in chain):
+            return chain
+        keymap = self.app._keymap
+        lifted: list[tuple[DOMNode, BindingsMap]] = []
+        for owner in page.key_owners():
+            bindings = owner._bindings.copy()
+            if keymap:
+                bindings.apply_keymap(keymap)
+            for key in list(bindings.key_to_bindings):
+                if not _is_function_key(key):
+                    del bindings.key_to_bindings[key]
+            if bindings.key_to_bindings:
+                lifted.append((owner, bindings))
+        at = next((i for i, (node, _) in enumerate(chain) if node is self), len(chain))
+        return [*chain[:at], *lifted, *chain[at:]]
+
     # --- actions ------------------------------------------------------------------------------
 
     async def action_back(self) -> None:
@@ -347,3 +379,8 @@ class PortalScreen(Screen[None]):
         else:
             self.toggle_class("-sidebar-hidden")
         self.focus_menu()
+
+
+def _is_function_key(key: str) -> bool:
+    """F1 to F24, the keys a page's actions live on (a letter goes to the focused widget)."""
+    return key[:1] == "f" and key[1:].isdigit()

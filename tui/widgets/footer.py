@@ -1,11 +1,13 @@
-"""The footer: every key of the screen, on two lines when the terminal is narrow (< 100).
+"""The footer: every key of the screen, on two lines when the terminal is narrow (< 100) or one
+line cannot hold them.
 
 One widget drawing every key itself, instead of Textual's ``Footer`` (a widget per key, all
 composed again whenever the keys change): a page switch then repaints one or two lines and
 adds nothing to the screen's layout pass (``bench/startup.py``).
 
 The keys are the screen's active bindings that ``show``, one per action (the first key bound
-to it), in columns of equal width, the command palette's key at the right of the first line.
+to it), in columns as wide as their labels (each line on its own where columns do not fit:
+see ``layout``), the command palette's key at the right of the first line.
 A disabled binding is dimmed; a click on a key presses it. Under a dialog the footer is empty.
 """
 
@@ -34,6 +36,52 @@ class FooterKey(NamedTuple):
     display: str  # how the key is shown ("f1", "^p")
     description: str
     enabled: bool
+
+
+def _spread(sizes: list[int], room: int) -> list[int]:
+    """``sizes`` widened to fill ``room`` (the space left shared out evenly), or, when they do
+    not fit, the widest narrowed first until they do (their labels then cut at the end)."""
+    total = sum(sizes)
+    if total <= room:
+        extra, rest = divmod(room - total, max(1, len(sizes)))
+        return [size + extra + (1 if i < rest else 0) for i, size in enumerate(sizes)]
+    cap = max(sizes, default=0)
+    while cap > 1 and sum(min(size, cap) for size in sizes) > room:
+        cap -= 1
+    return [min(size, cap) for size in sizes]
+
+
+def _place(line: int, widths: list[int], first: int) -> list[tuple[int, int, int, int]]:
+    cells, x = [], 0
+    for offset, w in enumerate(widths):
+        cells.append((line, x, x + w, first + offset))
+        x += w
+    return cells
+
+
+def layout(sizes: list[int], rooms: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+    """Where the keys go: (line, first column, end column, index) for keys of ``sizes`` cells
+    (label and the space after it), on ``len(rooms)`` lines of ``rooms`` cells each.
+
+    In columns when every column's widest label fits; else each line laid out on its own,
+    split where both lines fit (as near the middle as can be); only when no split fits are
+    labels cut, the longest first."""
+    if not sizes:
+        return []
+    if len(rooms) == 1:
+        return _place(0, _spread(sizes, rooms[0]), 0)
+    first, second = rooms[0], rooms[1]
+    columns = math.ceil(len(sizes) / 2)
+    column_sizes = [
+        max(sizes[c], sizes[c + columns] if c + columns < len(sizes) else 0) for c in range(columns)
+    ]
+    if sum(column_sizes) <= first:
+        widths = _spread(column_sizes, first)
+        return _place(0, widths, 0) + _place(1, widths[: len(sizes) - columns], columns)
+    splits = sorted(range(1, len(sizes)), key=lambda k: (abs(k - columns), -k))
+    fitting = [k for k in splits if sum(sizes[:k]) <= first and sum(sizes[k:]) <= second]
+    k = fitting[0] if fitting else columns
+    return _place(0, _spread(sizes[:k], first), 0) + _place(1, _spread(sizes[k:], second), k)
 
 
 class PortalFooter(Widget, can_focus=False):
@@ -105,7 +153,17 @@ class PortalFooter(Widget, can_focus=False):
 
     @property
     def two_lines(self) -> bool:
-        return self.app.size.width < WIDE and len(self.keys) > 4
+        """Below 100 columns with more than four keys, or wherever one line cannot hold
+        every label whole."""
+        width = self.app.size.width
+        if width < WIDE and len(self.keys) > 4:
+            return True
+        edge = (
+            len(PALETTE_EDGE) + cell_len(f"{self.palette.display} {self.palette.description} ")
+            if self.palette is not None
+            else 0
+        )
+        return sum(cell_len(f"{k.display} {k.description}") + 1 for k in self.keys) > width - edge
 
     def _fit(self) -> None:
         if self.app.screen is not self.screen:
@@ -129,12 +187,10 @@ class PortalFooter(Widget, can_focus=False):
                 f"{self.palette.display} {self.palette.description} "
             )
             cells.append((0, width - edge, width, self.palette))
-        area = max(0, width - edge)
         lines = 2 if self.has_class("-two-lines") else 1
-        columns = max(1, math.ceil(len(self.keys) / lines))
-        for index, key in enumerate(self.keys):
-            y, column = divmod(index, columns)
-            cells.append((y, area * column // columns, area * (column + 1) // columns, key))
+        sizes = [cell_len(f"{key.display} {key.description}") + 1 for key in self.keys]
+        for y, x0, x1, index in layout(sizes, (max(0, width - edge), width)[:lines]):
+            cells.append((y, x0, x1, self.keys[index]))
         return cells
 
     def render_line(self, y: int) -> Strip:

@@ -70,11 +70,17 @@ class PortalHeader(Widget):
     """
 
     def __init__(
-        self, lang: str, user: str = "", home: bool = True, id: str | None = "header"
+        self,
+        lang: str,
+        user: str | tuple[str, ...] = "",
+        home: bool = True,
+        id: str | None = "header",
     ) -> None:
         super().__init__(id=id)
         self.lang = lang
-        self.user = user
+        self.user = ""  # who is logged in, whole
+        self._user_forms: tuple[str, ...] = ()  # and shorter, for narrow terminals
+        self._set_user(user)
         self.home = home
         self._title = Content("")
         self._nav = Content("")
@@ -121,10 +127,12 @@ class PortalHeader(Widget):
         if self.is_mounted:
             self.query_one(_HeaderLines).refresh()
 
-    def set_language(self, lang: str, user: str | None = None) -> None:
+    def set_language(self, lang: str, user: str | tuple[str, ...] | None = None) -> None:
+        """``user``: who is logged in, or several forms of it, longest first: the first
+        that fits beside the links is shown (at 80 columns in German, a shorter one)."""
         self.lang = lang
         if user is not None:
-            self.user = user
+            self._set_user(user)
         t = Translator(lang)
         self._title = Content.styled(t("shell.title"), "bold")
         parts = []
@@ -141,11 +149,18 @@ class PortalHeader(Widget):
         if self.is_mounted:
             self._show_sync_status(self._sync)  # a title of another length
 
+    def _set_user(self, user: str | tuple[str, ...]) -> None:
+        self._user_forms = (user,) if isinstance(user, str) else user
+        self.user = self._user_forms[0] if self._user_forms else ""
+
     def lines(self, width: int) -> Content:
         """The two lines at ``width`` cells."""
         status = self._sync_text
         title = _fit(self._title, max(0, width - cell_len(status) - 2))
         nav_width = min(width, self._nav.cell_length + 2)
         nav = _fit(self._nav, nav_width)
-        user = _fit(Content(self.user), width - nav_width, right=True)
+        forms = self._user_forms or ("",)
+        room = width - nav_width - 2
+        text = next((f for f in forms if cell_len(f) <= room), forms[-1])
+        user = _fit(Content(text), width - nav_width, right=True)
         return Content("\n").join([title, nav + user])
