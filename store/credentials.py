@@ -135,6 +135,13 @@ def _openssh_line(text: str) -> tuple[str, bytes, str]:
         )
     fields = lines[0].split(maxsplit=2)
     declared = fields[0]
+    if options := _authorized_keys_options(lines[0]):
+        raise ValidationError(
+            "ssh_key.options",
+            f"This line starts with authorized_keys options ({options}); remove them and give "
+            "the key alone (type, key, comment).",
+            options=options,
+        )
     if declared == "ssh-dss":
         raise _dsa()
     if len(fields) < 2:
@@ -143,6 +150,24 @@ def _openssh_line(text: str) -> tuple[str, bytes, str]:
     if _blob_type(blob) != declared:
         raise _garbage()
     return declared, blob, fields[2] if len(fields) > 2 else ""
+
+
+_KEY_AFTER_OPTIONS = re.compile(r"\s((?:ssh|ecdsa|sk)-[A-Za-z0-9@.-]+)\s+AAAA[A-Za-z0-9+/]")
+
+
+def _authorized_keys_options(line: str) -> str:
+    """The options before the key on a line copied from an ``authorized_keys`` file
+    (``from="10.0.0.1",no-pty ssh-ed25519 AAAA…``), shortened to be quoted; '' when the
+    line starts with the key. They are refused, not dropped: a key registered here opens
+    the account from anywhere, and an operator who wrote ``from=`` meant otherwise."""
+    first = line.split(maxsplit=1)[0] if line.split() else ""
+    if first.startswith(("ssh-", "ecdsa-", "sk-")) or first.startswith("---- "):
+        return ""
+    found = _KEY_AFTER_OPTIONS.search(line)
+    if found is None:
+        return ""
+    options = _CONTROL.sub("", line[: found.start()].strip())
+    return options if len(options) <= 60 else options[:59] + "…"
 
 
 def _rfc4716(text: str) -> tuple[bytes, str]:

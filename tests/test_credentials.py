@@ -238,6 +238,27 @@ def test_declared_type_must_match_the_blob() -> None:
     refused("ssh_key.garbage", line.replace("ssh-ed25519", "ssh-rsa", 1))
 
 
+@pytest.mark.parametrize(
+    ("options", "quoted"),
+    [
+        ('from="10.0.0.1",no-pty', 'from="10.0.0.1",no-pty'),
+        ('command="rrsync -wo /in",restrict', 'command="rrsync -wo /in",restrict'),
+        ("restrict", "restrict"),
+        ('from="' + ",".join(f"10.0.0.{i}" for i in range(30)) + '"', None),
+    ],
+    ids=["from-no-pty", "quoted-spaces", "restrict", "long"],
+)
+def test_authorized_keys_options_are_refused_naming_them(options: str, quoted: str | None) -> None:
+    """Refused, not stripped: a key registered here opens the account from anywhere, which
+    the ``from=`` (or ``command=``) its owner wrote says is not what was meant."""
+    line = openssh_line(ed25519.Ed25519PrivateKey.generate(), "ops@example")
+    error = refused("ssh_key.options", f"{options} {line}")
+    shown = str(error.params["options"])
+    assert shown == quoted if quoted is not None else (len(shown) == 60 and shown.endswith("…"))
+    assert error.message.startswith(f"This line starts with authorized_keys options ({shown})")
+    parse_ssh_public_key(line)  # the same key alone is accepted
+
+
 def test_two_keys_are_refused() -> None:
     first = openssh_line(ed25519.Ed25519PrivateKey.generate())
     second = openssh_line(ed25519.Ed25519PrivateKey.generate())
