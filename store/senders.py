@@ -210,23 +210,34 @@ def overview(actor_id: int, qualite_id: int) -> Overview | None:
 
 
 def _overview(sender: Sender) -> Overview:
-    row = ContactPerson.get_or_none(ContactPerson.sender == sender.id)
-    contact = None
-    if row is not None:
-        emails = tuple(e for e in (row.email1, row.email2, row.email3) if e)
-        contact = ContactData(
-            row.last_name,
-            row.first_name,
-            row.title,
-            row.function,
-            row.language,
-            row.phone,
-            row.fax,
-            row.mobile,
-            emails,
-        )
     channels = tuple(channel_info(c) for c in live_channels(sender.id)) if sender.active else ()
-    return Overview(sender_info(sender), contact, channels)
+    return Overview(sender_info(sender), _contact_of(sender.id), channels)
+
+
+def _contact_of(sender_id: int) -> ContactData | None:
+    row = ContactPerson.get_or_none(ContactPerson.sender == sender_id)
+    if row is None:
+        return None
+    emails = tuple(e for e in (row.email1, row.email2, row.email3) if e)
+    return ContactData(
+        row.last_name,
+        row.first_name,
+        row.title,
+        row.function,
+        row.language,
+        row.phone,
+        row.fax,
+        row.mobile,
+        emails,
+    )
+
+
+def kept_contact(actor_id: int, qualite_id: int) -> ContactData | None:
+    """The contact person last registered for the qualité, kept when its structured messaging
+    was deleted: registering again starts from it (None when there never was one)."""
+    require_manager(actor_id, qualite_id)
+    sender = Sender.get_or_none(Sender.qualite == qualite_id)
+    return _contact_of(sender.id) if sender is not None else None
 
 
 def update_contact(

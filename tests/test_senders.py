@@ -227,6 +227,10 @@ def test_delete_then_register_again_keeps_number_and_name(
     status = senders.sender_status(qualite_id())
     assert (status.has_active_sender, status.had_sender) == (False, True)
     assert senders.overview(person_id("dieter"), qualite_id()) is None
+    # The contact person is kept too: registering again starts from it (managers only).
+    assert senders.kept_contact(person_id("dieter"), qualite_id()) == CONTACT
+    with pytest.raises(PermissionDenied):
+        senders.kept_contact(person_id("ursula"), qualite_id())
     again = senders.register_sender(
         person_id("dieter"),
         qualite_id(),

@@ -511,7 +511,7 @@ async def test_no_registration_wizard_while_a_sender_exists(
         assert "Cette qualité a déjà un expéditeur (N° expéditeur 100001)" in page_text(pilot)
 
 
-async def test_delete_then_register_again_keeps_number_and_name(
+async def test_delete_then_register_again_keeps_number_name_and_contact(
     app: ExpeditoApp, demo_credentials: DemoCredentials
 ) -> None:
     first = register_demo_sender(demo_credentials, now=None)
@@ -540,7 +540,15 @@ async def test_delete_then_register_again_keeps_number_and_name(
             pilot
         )
         await pilot.press("f7")
-        await fill_contact(pilot, first="Ann")
+        # The contact person kept from before, to check: here a new first name.
+        assert value_of(pilot, "#contact-last_name") == CONTACT.last_name
+        assert value_of(pilot, "#contact-phone") == CONTACT.phone
+        assert value_of(pilot, "#contact-email1") == CONTACT.emails[0]
+        first_name = app.screen.query_one("#contact-first_name", Input)
+        assert first_name.value == CONTACT.first_name
+        first_name.focus()
+        first_name.value = ""
+        await type_in(pilot, "Ann")
         await pilot.press("f7")
         await load_channel(
             pilot, demo_credentials.ssh_public_key, demo_credentials.certificate_der, downs=(4,)

@@ -28,7 +28,7 @@ def rivals_of(overview: Overview | None, kind: str) -> dict[str, tuple[str, ...]
 def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str, t: Translator) -> WizardSetup:
     """Blocking (database): call it from a thread worker."""
     from store.channels import applications
-    from store.senders import channel_input, overview, sender_status
+    from store.senders import channel_input, kept_contact, overview, sender_status
 
     apps = applications()
     if mode == REGISTER:
@@ -38,6 +38,8 @@ def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str, t: Translat
             kind,
             apps,
             existing_username=status.technical_user if status.had_sender else None,
+            # Registering again: the contact person kept from before, to check and confirm.
+            contact=kept_contact(actor_id, qualite_id) if status.had_sender else None,
         )
     current = overview(actor_id, qualite_id)
     rivals = rivals_of(current, kind)
