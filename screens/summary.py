@@ -19,7 +19,16 @@ KIND_PAGES = {
     "WEBSERVICE": "canal_webservice",
 }
 PAGE_KINDS = {page: kind for kind, page in KIND_PAGES.items()}
-LANGUAGE_LABELS = {"fr": "Français", "nl": "Nederlands", "de": "Deutsch"}
+
+
+def regime_name(t: Translator, code: str) -> str:
+    """A contact person's *Régime linguistique* ("fr" → Français, Frans, Französisch…)."""
+    return code_name(t, "regime", code)
+
+
+def contact_title(t: Translator, code: str) -> str:
+    """A contact person's *Titre* ("Mr" → Mr, Dhr., Herr…), as the guide's form shows it."""
+    return code_name(t, "contact_title", code)
 
 
 def kind_label(kind: str) -> str:
@@ -39,9 +48,9 @@ def contact_pairs(t: Translator, contact: ContactData) -> list[tuple[str, str]]:
     pairs = [
         (t("contact.last_name"), contact.last_name),
         (t("contact.first_name"), contact.first_name),
-        (t("contact.title"), contact.title),
+        (t("contact.title"), contact_title(t, contact.title)),
         (t("contact.function"), contact.function),
-        (t("contact.language"), LANGUAGE_LABELS.get(contact.language, contact.language)),
+        (t("contact.language"), regime_name(t, contact.language)),
         (t("contact.phone"), contact.phone),
         (t("contact.fax"), contact.fax),
         (t("contact.mobile"), contact.mobile),

@@ -73,7 +73,9 @@ def wants_ansi_theme(environ: os._Environ[str] | dict[str, str] = os.environ) ->
 class ExpeditoApp(App[None]):
     CSS_PATH = ["styles/app.tcss", "styles/portal_pages.tcss", "styles/focus.tcss"]
     TITLE = "Expedito"
-    COMMANDS = App.COMMANDS | {PortalCommands}
+    # Ours only: Textual's own (Theme, Keys, Screenshot…) speak English and would change
+    # the colours 16-colour terminals rely on.
+    COMMANDS = {PortalCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("f1", "help", "Aide", id="app.help"),
@@ -461,6 +463,21 @@ class ExpeditoApp(App[None]):
         )
 
     # --- quit ---------------------------------------------------------------------------------
+
+    def action_command_palette(self) -> None:
+        """Ctrl+P: the palette, in the user's language."""
+        from tui.commands import PortalCommandPalette
+
+        if self.use_command_palette and not isinstance(self.screen, PortalCommandPalette):
+            self.push_screen(PortalCommandPalette(self.t))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (which copies): say which key quits, in the user's language."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                display = self.get_key_display(active.binding)
+                self.notify(self.t("quit.hint", key=display), title=self.t("quit.hint_title"))
+                return
 
     async def action_quit(self) -> None:
         if self._quitting:

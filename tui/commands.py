@@ -1,5 +1,6 @@
 """The command palette (ctrl+p) reaches every page of the sidebar, the languages, the
-qualité switch and Quit."""
+qualité switch and Quit — in the user's language, Textual's own words included (its search
+placeholder and its "No matches found")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from rich.align import Align
+from rich.text import Text
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.widgets.option_list import Option
 
 from tui.context import portal_app
 from tui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
@@ -54,3 +58,31 @@ class PortalCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), callback, help=help_text)
+
+
+class PortalCommandPalette(CommandPalette):
+    """Textual's palette, its English words in the user's language."""
+
+    def __init__(self, t: Translator) -> None:
+        super().__init__(placeholder=t("palette.placeholder"), id="--command-palette")
+        self.no_matches = t("palette.no_matches")
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        """As Textual's, with the words translated: after a moment without a match, say so
+        (only for a search: an empty one lists what there is)."""
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(
+                        Align.center(Text(self.no_matches, style="not bold")),
+                        disabled=True,
+                        id=self._NO_MATCHES,
+                    )
+                )
+                self._list_visible = True
+            else:
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)

@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
-from screens.summary import LANGUAGE_LABELS
+from screens.summary import contact_title, regime_name
 from store.errors import ValidationError, ValidationErrors
 from store.rules import FIELD_MAX, LANGUAGES, TITLES, ContactData, check_contact
 from tui.i18n import Translator, error_text
@@ -85,7 +85,7 @@ class ContactForm(Widget):
                 yield Label(t(label_key) if label_key else "", classes="form-label", markup=False)
                 if name == "title":
                     yield Select(
-                        [(title, title) for title in TITLES],
+                        [(contact_title(t, title), title) for title in TITLES],
                         allow_blank=False,
                         value=self._value(name) or TITLES[0],
                         compact=True,
@@ -94,7 +94,7 @@ class ContactForm(Widget):
                     )
                 elif name == "language":
                     yield Select(
-                        [(LANGUAGE_LABELS[code], code) for code in LANGUAGES],
+                        [(regime_name(t, code), code) for code in LANGUAGES],
                         allow_blank=False,
                         value=self._value(name) or LANGUAGES[0],
                         compact=True,
