@@ -35,6 +35,11 @@ NEEDS_CERTIFICATE = frozenset(CHANNEL_KINDS) - {MQLINK}
 _MQ_NAME = re.compile(r"^[A-Za-z0-9._/%]{1,48}$")
 
 
+def mq_name_valid(value: str) -> bool:
+    """Whether ``value`` is a queue (manager) name an MQLink channel accepts."""
+    return bool(_MQ_NAME.match(value.strip()))
+
+
 def application_codes() -> list[str]:
     return [a.code for a in Application.select().order_by(Application.position)]
 

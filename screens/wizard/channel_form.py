@@ -181,6 +181,8 @@ class ChannelForm(Widget):
         self, event: SelectionList.SelectedChanged[str]
     ) -> None:
         event.stop()
+        if self.selected():  # "at least one application": right now
+            self._clear_error("applications-error")
         await self._show_preferred()
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -190,6 +192,23 @@ class ChannelForm(Widget):
                 self.choices[code] = event.value
             else:
                 self.choices.pop(code, None)
+            if all(code in self.choices for code in self.selected() if self.rivals.get(code)):
+                self._clear_error("preferred-error")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        from store.channels import mq_name_valid  # the store's rule, loaded when first typed
+
+        name = (event.input.id or "").removeprefix("channel-")
+        if name in MQ_FIELDS and mq_name_valid(event.value):
+            self._clear_error(f"channel-{name}-error")
+
+    def _clear_error(self, widget_id: str) -> None:
+        """An error shown goes as soon as its field is right; new ones wait for *Suivant*."""
+        found = self.query(f"#{widget_id}")
+        if found:
+            widget = found.first()
+            assert isinstance(widget, Static)
+            widget.update("")
 
     # --- the payload --------------------------------------------------------------------------
 

@@ -147,11 +147,7 @@ class ContactForm(Widget):
         self.clear_errors()
         shown: dict[str, list[str]] = {}
         for error in errors:
-            field = (
-                error.field
-                if error.field in FIELDS
-                else ("email1" if error.field == "emails" else None)
-            )
+            field = self._row(error)
             if field is not None:
                 shown.setdefault(field, []).append(error_text(error, self.t.lang))
         for field, texts in shown.items():
@@ -162,6 +158,35 @@ class ContactForm(Widget):
             first = next(name for name in FIELDS if name in shown)
             self.query_one(f"#contact-{first}").focus()
         return bool(shown)
+
+    def _failing_fields(self) -> set[str]:
+        """The fields that break a rule now (as ``show_errors`` places them)."""
+        try:
+            check_contact(self.value())
+        except ValidationErrors as exc:
+            return {self._row(error) or "" for error in exc.errors}
+        except ValidationError as exc:
+            return {self._row(exc) or ""}
+        return set()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """An error shown goes as soon as its field is right (typing); new errors wait for
+        *Suivant* or *Enregistrer*."""
+        shown = [w for w in self.query(".field-error.-shown") if isinstance(w, Static)]
+        if not shown:
+            return
+        failing = self._failing_fields()
+        for widget in shown:
+            name = (widget.id or "").removeprefix("contact-").removesuffix("-error")
+            if name not in failing:
+                widget.update("")
+                widget.remove_class("-shown")
+
+    @staticmethod
+    def _row(error: ValidationError) -> str | None:
+        if error.field in FIELDS:
+            return error.field
+        return "email1" if error.field == "emails" else None
 
     def check(self) -> ContactData | None:
         """Validate (``store.rules.check_contact``): the cleaned data, or None and errors shown."""

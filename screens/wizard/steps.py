@@ -59,6 +59,7 @@ class UsernameForm(Widget):
     def __init__(self, t: Translator, id: str = "user") -> None:
         super().__init__(id=id)
         self.t = t
+        self._errors_for: tuple[str, str] | None = None  # what the errors shown were about
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -80,11 +81,30 @@ class UsernameForm(Widget):
         for error in errors:
             if error.field in USERNAME_FIELDS:
                 texts.setdefault(error.field, []).append(error_text(error, self.t.lang))
+        self._errors_for = self.value()
         for name in USERNAME_FIELDS:
             self.query_one(f"#{name}-error", Static).update("\n".join(texts.get(name, [])))
         if texts:
             self.query_one(f"#{next(n for n in USERNAME_FIELDS if n in texts)}", Input).focus()
         return bool(texts)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """An error shown goes as soon as the guide's rules hold for its field (whether the
+        name is free is asked again at *Suivant*)."""
+        from store.rules import check_username
+
+        name, confirm = self.value()
+        if (name, confirm) == self._errors_for:  # not changed since (a language switch)
+            return
+        failing = {"username_confirm"} if confirm != name else set()
+        try:
+            check_username(name)
+        except ValidationError:
+            failing.add("username")
+        for field in USERNAME_FIELDS:
+            error = self.query_one(f"#{field}-error", Static)
+            if field not in failing and str(error.render()):
+                error.update("")
 
     def focus_first(self) -> None:
         self.query_one("#username", Input).focus()
