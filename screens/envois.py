@@ -25,7 +25,7 @@ from tui.i18n import Translator
 from tui.widgets.footer import PortalFooter
 
 PAGE_SIZE = 10
-ERRORS_SHOWN = 2  # error identifiers in the table; the details show them all
+ERRORS_SHOWN = 1  # error identifiers in the table (then "+N"); the details show them all
 
 
 def result_name(t: Translator, batch: BatchSetInfo) -> str:
@@ -38,11 +38,15 @@ def set_label(batch: BatchSetInfo) -> str:
 
 
 def received(batch: BatchSetInfo) -> str:
-    return batch.received_at.strftime("%d/%m/%y %H:%M")
+    """``15/01 11:00``: the table fits beside the sidebar at 80 columns (the details have
+    the year)."""
+    return batch.received_at.strftime("%d/%m %H:%M")
 
 
 def errors_cell(batch: BatchSetInfo) -> str:
-    codes = list(dict.fromkeys(batch.error_codes))
+    """``125 +1``: the first ErrorID without its ``ACRF-`` (every one has it), and how many
+    more; the details list them all."""
+    codes = [code.removeprefix("ACRF-") for code in dict.fromkeys(batch.error_codes)]
     if len(codes) <= ERRORS_SHOWN:
         return " ".join(codes) or "-"
     return " ".join(codes[:ERRORS_SHOWN]) + f" +{len(codes) - ERRORS_SHOWN}"
@@ -146,8 +150,7 @@ class EnvoisPage(Page):
         table.add_column(t("envois.col.received"), key="received")
         table.add_column(t("envois.col.set"), key="set")
         table.add_column(t("envois.col.result"), key="result")
-        table.add_column(t("envois.col.errors"), key="errors")
-        table.add_column(t("envois.col.ticket"), key="ticket")
+        table.add_column(t("envois.col.errors"), key="errors")  # the ticket: in the details
         table.display = False
         self.query_one("#envois-count").display = False
         self.load(0)
@@ -190,7 +193,6 @@ class EnvoisPage(Page):
                 set_label(batch),
                 result_name(t, batch),
                 errors_cell(batch),
-                batch.ticket or "-",
                 key=str(batch.id),
             )
         empty = self.query_one("#envois-empty", Static)
