@@ -179,13 +179,13 @@ class FieldRow(Widget):
             self.set_error(first_failure(event.input))
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        """An error goes as soon as the field is right ("Ce champ est obligatoire." once
-        something is typed); a new one waits until the field is left or the form sent. A
-        field without validators had its error from the service, about what it held then."""
+        """A field whose error shows is checked as it is typed in: the error goes as soon as
+        the field is right, or says what is wrong now; a field without an error waits until
+        it is left or the form sent. A field without validators had its error from the
+        service, about what it held then: it goes."""
         if event.input is not self.field or not self.has_class("-invalid"):
             return
-        if not event.input.validators or not first_failure(event.input):
-            self.set_error("")
+        self.set_error(first_failure(event.input) if event.input.validators else "")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select is self.field and self.has_class("-invalid"):

@@ -159,26 +159,35 @@ class ContactForm(Widget):
             self.query_one(f"#contact-{first}").focus()
         return bool(shown)
 
-    def _failing_fields(self) -> set[str]:
-        """The fields that break a rule now (as ``show_errors`` places them)."""
+    def _current_errors(self) -> dict[str, list[str]]:
+        """What each field breaks now (row name → texts, as ``show_errors`` places them)."""
         try:
             check_contact(self.value())
         except ValidationErrors as exc:
-            return {self._row(error) or "" for error in exc.errors}
+            errors = list(exc.errors)
         except ValidationError as exc:
-            return {self._row(exc) or ""}
-        return set()
+            errors = [exc]
+        else:
+            errors = []
+        texts: dict[str, list[str]] = {}
+        for error in errors:
+            if (row := self._row(error)) is not None:
+                texts.setdefault(row, []).append(error_text(error, self.t.lang))
+        return texts
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        """An error shown goes as soon as its field is right (typing); new errors wait for
-        *Suivant* or *Enregistrer*."""
+        """A field whose error shows is checked as it is typed in: the error goes as soon as
+        the field is right, or says what is wrong now ("Ce champ est obligatoire." becomes
+        the phone number's rule). Fields without an error wait for *Suivant*."""
         shown = [w for w in self.query(".field-error.-shown") if isinstance(w, Static)]
         if not shown:
             return
-        failing = self._failing_fields()
+        current = self._current_errors()
         for widget in shown:
             name = (widget.id or "").removeprefix("contact-").removesuffix("-error")
-            if name not in failing:
+            if name in current:
+                widget.update("\n".join(current[name]))
+            else:
                 widget.update("")
                 widget.remove_class("-shown")
 

@@ -89,22 +89,27 @@ class UsernameForm(Widget):
         return bool(texts)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        """An error shown goes as soon as the guide's rules hold for its field (whether the
-        name is free is asked again at *Suivant*)."""
+        """A field whose error shows is checked against the guide's rules as it is typed in:
+        the error goes as soon as they hold, or says which one breaks now (whether the name
+        is free is asked again at *Suivant*)."""
         from store.rules import check_username
 
         name, confirm = self.value()
         if (name, confirm) == self._errors_for:  # not changed since (a language switch)
             return
-        failing = {"username_confirm"} if confirm != name else set()
+        current: dict[str, str] = {}
         try:
             check_username(name)
-        except ValidationError:
-            failing.add("username")
+        except ValidationError as exc:
+            current["username"] = error_text(exc, self.t.lang)
+        if confirm != name:
+            current["username_confirm"] = error_text(
+                ValidationError("username.mismatch", "", "username_confirm"), self.t.lang
+            )
         for field in USERNAME_FIELDS:
             error = self.query_one(f"#{field}-error", Static)
-            if field not in failing and str(error.render()):
-                error.update("")
+            if str(error.render()):
+                error.update(current.get(field, ""))
 
     def focus_first(self) -> None:
         self.query_one("#username", Input).focus()
