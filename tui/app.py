@@ -473,11 +473,11 @@ class ExpeditoApp(App[None]):
 
     def action_help_quit(self) -> None:
         """Ctrl+C (which copies): say which key quits, in the user's language."""
-        for active in self.active_bindings.values():
-            if active.binding.action in ("quit", "app.quit"):
-                display = self.get_key_display(active.binding)
-                self.notify(self.t("quit.hint", key=display), title=self.t("quit.hint_title"))
-                return
+        quits = [a.binding for a in self.active_bindings.values() if a.binding.action == "quit"]
+        quits.sort(key=lambda binding: not binding.show)  # the footer's (F10) first
+        if quits:
+            display = self.get_key_display(quits[0])
+            self.notify(self.t("quit.hint", key=display), title=self.t("quit.hint_title"))
 
     async def action_quit(self) -> None:
         if self._quitting:
