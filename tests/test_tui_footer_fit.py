@@ -161,6 +161,11 @@ async def test_every_footer_label_is_whole_with_a_sender_and_in_the_wizards(
         portal = await enter_portal(pilot)
         footers = Footers(pilot)
         await walk_wizard(footers, portal, demo_credentials, "enregistrement")
+        await pilot.resize_terminal(100, 30)  # one line would cut them: two ("f6 Précé")
+        await settle(pilot)
+        assert not cut_labels(app.screen) and portal.query_one(PortalFooter).size.height == 2
+        await pilot.resize_terminal(*SIZE)
+        await settle(pilot)
         await pilot.press("f7")  # Confirmer
         await settle(pilot)
         # The pages a sender brings (the others: in the test above).
