@@ -156,7 +156,8 @@ def sshd(services: Services, site: Path) -> Iterator[int]:
     )  # fmt: skip
     config = site / "sshd_config"
     config.write_text(
-        f"ListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile none\nUsePAM no\n"
+        # UsePAM yes: Debian's default (the account check of pam_unix runs)
+        f"ListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile none\nUsePAM yes\n"
         f"LogLevel VERBOSE\nInclude {fragment}\n"
         # as in Debian's sshd_config: sshd answers a subsystem request only for a name it
         # knows; the fragment's ForceCommand then runs internal-sftp instead
