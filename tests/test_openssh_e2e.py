@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import grp
 import pwd
-import secrets
 import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,44 +29,21 @@ from sync.intake.prepare import PreparedSet, write_set
 from sync.openssh.accounts import UserAdd, end_sessions
 from sync.openssh.names import GROUP, uid_of
 from sync.services import ServiceConfig, Services
+from tests.support import openssh
 from tests.support.credentials import signing_pair
 from tests.support.database import database_path
+from tests.support.openssh import wait_for
 from tests.support.registration import DEMO_USER, person_id, qualite_id, register_demo_sender
-from tests.support.repo import ROOT
 from tests.support.sftp import sftp, sftp_shell, write_command
 
 pytestmark = pytest.mark.slow
 
-SSHD = "/usr/sbin/sshd"
 SCP = shutil.which("scp") or "/usr/bin/scp"
 CLIENT_OPTIONS = [
     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
     "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
     "-o", "ConnectTimeout=10",
 ]  # fmt: skip
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def user_exists(name: str) -> bool:
@@ -90,29 +63,14 @@ def member(name: str) -> bool:
 
 @pytest.fixture
 def site() -> Iterator[Path]:
-    """A directory whose every parent is root's and writable by no one else (sshd's rule for
-    a chroot): not under /tmp."""
-    path = Path("/srv") / f"expedito-e2e-{secrets.token_hex(4)}"
-    path.mkdir(mode=0o755, parents=True)
-    try:
+    with openssh.site() as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
 def accounts() -> Iterator[UserAdd]:
-    """Real system accounts, removed at the end (with their sessions)."""
-    keeper = UserAdd()
-    assert keeper.managed() == {}, "this machine already has Expedito accounts: not touched"
-    try:
+    with openssh.system_accounts() as keeper:
         yield keeper
-    finally:
-        for uid in keeper.managed().values():
-            end_sessions(uid)
-        time.sleep(0.2)
-        keeper.remove_all()
-        assert keeper.managed() == {}
 
 
 @pytest.fixture
@@ -135,51 +93,8 @@ def services(demo: SqliteDatabase, site: Path, accounts: UserAdd) -> Iterator[Se
 
 @pytest.fixture
 def sshd(services: Services, site: Path) -> Iterator[int]:
-    """sshd on a free loopback port with the generated fragment; killed at the end."""
-    port = free_port()
-    # sshd runs an AuthorizedKeysCommand only from directories root owns and no one else
-    # may write: the checkout may be anywhere (/tmp), so a root-owned wrapper in the site
-    command = site / "expedito"
-    command.write_text(f'#!/bin/sh\nexec {sys.executable} -m tui.cli "$@"\n')
-    command.chmod(0o755)
-    made = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "--db", str(database_path()), "sshd-config",
-         "--homes", str(site / "homes"), "--port", str(port), "--command", str(command)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    fragment = site / "expedito.conf"
-    fragment.write_text(made.stdout)
-    host_key = site / "ssh_host_ed25519_key"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
-        check=True, timeout=30,
-    )  # fmt: skip
-    config = site / "sshd_config"
-    config.write_text(
-        # UsePAM yes: Debian's default (the account check of pam_unix runs)
-        f"ListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile none\nUsePAM yes\n"
-        f"LogLevel VERBOSE\nInclude {fragment}\n"
-        # as in Debian's sshd_config: sshd answers a subsystem request only for a name it
-        # knows; the fragment's ForceCommand then runs internal-sftp instead
-        "Subsystem sftp /usr/lib/openssh/sftp-server\n"
-    )
-    privsep = Path("/run/sshd")  # sshd's privilege separation directory
-    made_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
-    log = (site / "sshd.log").open("w")
-    process = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        assert wait_for(lambda: listening(port) or process.poll() is not None, 20)
-        assert process.poll() is None, (site / "sshd.log").read_text()
+    with openssh.sshd(site, database_path(), site / "homes") as port:
         yield port
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        log.close()
-        if made_privsep:
-            privsep.rmdir()
 
 
 def scp(port: int, key: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -258,10 +258,9 @@ def _own(path: Path, gid: int, mode: int) -> None:
         os.close(fd)
 
 
-def end_sessions(uid: int, sig: int = signal.SIGKILL) -> int:
-    """Kill every process whose real or effective uid is ``uid`` (a revoked user's sshd
-    session processes); returns how many were signalled."""
-    killed = 0
+def _processes_of(uid: int) -> list[int]:
+    """The pids whose real or effective uid is ``uid``."""
+    found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -271,9 +270,39 @@ def end_sessions(uid: int, sig: int = signal.SIGKILL) -> int:
         except (OSError, StopIteration):
             continue
         if str(uid) in uids:
+            found.append(int(entry.name))
+    return found
+
+
+def written_by(uid: int, path: Path) -> bool:
+    """Does a process of ``uid`` (a session of the partner) hold ``path`` open for writing?"""
+    target = os.fspath(path)
+    for pid in _processes_of(uid):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
             try:
-                os.kill(int(entry.name), sig)
-                killed += 1
-            except ProcessLookupError:
-                pass
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != target:
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                    flags = next(line for line in info if line.startswith("flags:")).split()[1]
+            except (OSError, StopIteration):
+                continue
+            if int(flags, 8) & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR):
+                return True
+    return False
+
+
+def end_sessions(uid: int, sig: int = signal.SIGKILL) -> int:
+    """Kill every process whose real or effective uid is ``uid`` (a revoked user's sshd
+    session processes); returns how many were signalled."""
+    killed = 0
+    for pid in _processes_of(uid):
+        try:
+            os.kill(pid, sig)
+            killed += 1
+        except ProcessLookupError:
+            pass
     return killed

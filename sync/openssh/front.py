@@ -7,12 +7,16 @@ users' homes (:func:`sync.openssh.accounts.lay_out`), brings the system accounts
 set, ends the sessions of those who left (revocation: the key is already gone, since
 ``authorized-keys`` reads the database) and tells the intake's follower which folders to
 watch. The cycle's activation of a channel is thus on the system within a second, and so is
-a revocation. It also reads the folders: with inotify, a GO or TD closed after writing, or
-renamed into an IN folder, is handed to the intake at once (:meth:`Intake.on_upload`, the
-same path as the embedded server's hook, the same claims); without inotify, or when events
-were lost, the intake's scans (``settle``: a set still being written is left for the next)
-find it. A file the partner writes in an OUT folder (the kernel cannot refuse it where it
-allows deleting) is removed as soon as it is closed.
+a revocation.
+
+It also reads the folders. With inotify, a GO or TD closed after writing, renamed into an IN
+folder, or linked there (internal-sftp's SSH_FXP_RENAME links the new name, then unlinks the
+old: a file created that no session of the partner holds open for writing) is handed to the
+intake at once (:meth:`Intake.on_upload`, the same path as the embedded server's hook, the
+same claims). Without inotify, or when events were lost, the intake's scans find it
+(``settle``: a set still being written is left for the next). A file the partner writes in
+an OUT folder (the kernel cannot refuse it where it allows deleting) is removed as soon as it
+is closed.
 """
 
 from __future__ import annotations
@@ -26,8 +30,15 @@ from store.accounts import Account, live_users, provisioned_accounts
 from store.batchnames import HOME_FOLDERS, OUT_FOLDERS, closing_kind
 from store.db import db
 from sync.intake.service import Intake
-from sync.openssh.accounts import SystemAccounts, end_sessions, is_ours, lay_out
-from sync.openssh.inotify import IN_IGNORED, IN_Q_OVERFLOW, Inotify
+from sync.openssh.accounts import SystemAccounts, end_sessions, is_ours, lay_out, written_by
+from sync.openssh.inotify import (
+    IN_CLOSE_WRITE,
+    IN_CREATE,
+    IN_IGNORED,
+    IN_MOVED_TO,
+    IN_Q_OVERFLOW,
+    Inotify,
+)
 from sync.openssh.names import uid_of
 
 log = logging.getLogger("expedito.openssh")
@@ -106,7 +117,7 @@ class OpenSSHFront:
             for folder in HOME_FOLDERS:
                 path = self.homes_root / user / folder
                 try:
-                    wd = self.inotify.add(os.fspath(path))
+                    wd = self.inotify.add(os.fspath(path), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
                 except OSError as exc:
                     log.warning("openssh: cannot follow %s (%s)", path, exc)
                     continue
@@ -163,7 +174,12 @@ class OpenSSHFront:
             if folder.name in OUT_FOLDERS:
                 _refuse_out(folder / name, account)
             elif closing_kind(name) is not None:
-                self.intake.on_upload(account, folder / name)
+                path = folder / name
+                # created: by SSH_FXP_RENAME (internal-sftp links the new name, then unlinks
+                # the old: no close, no move), or opened to be written (its close will come)
+                if mask & IN_CREATE and written_by(uid_of(account.sender_id), path):
+                    continue
+                self.intake.on_upload(account, path)
 
 
 def _refuse_out(path: Path, account: Account) -> None:

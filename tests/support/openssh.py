@@ -1,0 +1,123 @@
+"""OpenSSH's sshd as the SFTP front, for the tests: a site directory sshd accepts for chroots
+(root's, not under /tmp), the technical users' real system accounts (removed afterwards), and
+sshd itself on a free loopback port with the fragment of ``expedito sshd-config`` — never the
+machine's own sshd, config or port 22. Everything started is stopped, everything made removed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sync.openssh.accounts import UserAdd, end_sessions
+from tests.support.repo import ROOT
+
+SSHD = "/usr/sbin/sshd"
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def site() -> Iterator[Path]:
+    """A directory whose every parent is root's and writable by no one else (sshd's rule for
+    a chroot and for the AuthorizedKeysCommand): in /srv, removed at the end."""
+    path = Path("/srv") / f"expedito-test-{secrets.token_hex(4)}"
+    path.mkdir(mode=0o755, parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def system_accounts() -> Iterator[UserAdd]:
+    """Real accounts (``useradd``), all removed at the end with their processes."""
+    keeper = UserAdd()
+    assert keeper.managed() == {}, "this machine already has Expedito accounts: not touched"
+    try:
+        yield keeper
+    finally:
+        for uid in keeper.managed().values():
+            end_sessions(uid)
+        time.sleep(0.2)
+        keeper.remove_all()
+        assert keeper.managed() == {}
+
+
+@contextmanager
+def sshd(site: Path, db: Path, homes: Path, host_key: Path | None = None) -> Iterator[int]:
+    """sshd with the generated fragment on a free loopback port, with ``host_key`` (default:
+    one made in the site); killed at the end."""
+    port = free_port()
+    # sshd runs an AuthorizedKeysCommand only from directories root owns and no one else may
+    # write: the checkout may be anywhere (/tmp), so a root-owned wrapper in the site
+    command = site / "expedito"
+    command.write_text(f'#!/bin/sh\nexec {sys.executable} -m tui.cli "$@"\n')
+    command.chmod(0o755)
+    made = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--db", str(db), "sshd-config", "--homes", str(homes),
+         "--port", str(port), "--command", str(command)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    fragment = site / "expedito.conf"
+    fragment.write_text(made.stdout)
+    if host_key is None:
+        host_key = site / "ssh_host_ed25519_key"
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
+            check=True, timeout=30,
+        )  # fmt: skip
+    config = site / "sshd_config"
+    config.write_text(
+        # UsePAM yes: Debian's default (the account check of pam_unix runs)
+        f"ListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile none\nUsePAM yes\n"
+        f"LogLevel VERBOSE\nInclude {fragment}\n"
+        # as in Debian's sshd_config: sshd answers a subsystem request only for a name it
+        # knows; the fragment's ForceCommand then runs internal-sftp instead
+        "Subsystem sftp /usr/lib/openssh/sftp-server\n"
+    )
+    privsep = Path("/run/sshd")  # sshd's privilege separation directory
+    made_privsep = not privsep.exists()
+    privsep.mkdir(mode=0o755, exist_ok=True)
+    log = (site / "sshd.log").open("w")
+    process = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        assert wait_for(lambda: listening(port) or process.poll() is not None, 20)
+        assert process.poll() is None, (site / "sshd.log").read_text()
+        yield port
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        log.close()
+        if made_privsep:
+            privsep.rmdir()
