@@ -6,11 +6,13 @@ machine's own sshd, config or port 22. Everything started is stopped, everything
 
 from __future__ import annotations
 
+import fcntl
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from sync.openssh.accounts import UserAdd, end_sessions
 from tests.support.repo import ROOT
 
 SSHD = "/usr/sbin/sshd"
+LOCK = Path(tempfile.gettempdir()) / "expedito-openssh-tests.lock"
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> bool:
@@ -58,18 +61,29 @@ def site() -> Iterator[Path]:
 
 
 @contextmanager
-def system_accounts() -> Iterator[UserAdd]:
-    """Real accounts (``useradd``), all removed at the end with their processes."""
-    keeper = UserAdd()
-    assert keeper.managed() == {}, "this machine already has Expedito accounts: not touched"
-    try:
-        yield keeper
-    finally:
-        for uid in keeper.managed().values():
-            end_sessions(uid)
-        time.sleep(0.2)
-        keeper.remove_all()
-        assert keeper.managed() == {}
+def system_accounts(wait: float = 300.0) -> Iterator[UserAdd]:
+    """Real accounts (``useradd``), all removed at the end with their processes. One test at
+    a time on the machine (``pytest -n 2`` runs modules side by side; the accounts are the
+    machine's): a lock file, waited for at most ``wait`` seconds."""
+    with LOCK.open("a") as lock:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"{LOCK} held for {wait:.0f} s"
+                time.sleep(0.2)
+        keeper = UserAdd()
+        assert keeper.managed() == {}, "this machine already has Expedito accounts: not touched"
+        try:
+            yield keeper
+        finally:
+            for uid in keeper.managed().values():
+                end_sessions(uid)
+            time.sleep(0.2)
+            keeper.remove_all()
+            assert keeper.managed() == {}
 
 
 @contextmanager
