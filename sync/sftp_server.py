@@ -287,6 +287,8 @@ class ExpeditoSFTP(_SFTPServerBase):
         self.session = server
         self._body = b""  # the packet being processed, after its type byte
         self._refused = b""  # the handle of the last WRITE refused as too long
+        self._failures = 0  # requests that raised (logged once)
+        self._gone = False  # the connection ended: drop what is still buffered
 
     def _read_packet(self) -> tuple[int, bytes]:
         """The next packet's type and body. A packet longer than ``MAX_SFTP_PACKET`` is read
@@ -406,6 +408,26 @@ class ExpeditoSFTP(_SFTPServerBase):
         super().finish_subsystem()
 
     def _process(self, t: int, request_number: int, msg: Message) -> None:
+        """Every request gets an answer: an unexpected error (the database gone, a bug) is
+        SSH_FX_FAILURE and one log line for the session, not paramiko's traceback formatted
+        again for each packet. Once the connection is gone the requests still buffered are
+        dropped at no cost (a stopped server's threads end at once)."""
+        if self._gone:
+            return
+        try:
+            self._serve(t, request_number, msg)
+        except Exception:
+            self._failures += 1
+            if self._failures == 1:
+                log.exception("%s: SFTP request %d failed", self.session.user, t)
+            transport = self.sock.get_transport()
+            if transport is None or not transport.is_active():
+                self._gone = True
+                return
+            with contextlib.suppress(Exception):
+                self._send_status(request_number, SFTP_FAILURE, "internal error")
+
+    def _serve(self, t: int, request_number: int, msg: Message) -> None:
         self.session.touch()
         if t == _TOO_LONG:
             entry = self.file_table.get(self._refused)

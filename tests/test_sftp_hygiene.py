@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
+from store.models import Channel
 from sync.limits import ServerLimits
 from tests.support.registration import DEMO_USER as USER
 from tests.support.sftp import write_out_file
@@ -175,5 +177,42 @@ def test_a_client_error_is_one_log_line(
                 and "Auth granted" not in r.getMessage()
             ]
             assert len(lines) == 1, (address, [r.getMessage() for r in lines])
+    finally:
+        server.service.stop()
+
+
+def test_a_request_that_fails_inside_the_server_is_answered_and_logged_once(
+    demo: SqliteDatabase,
+    tmp_path: Path,
+    demo_credentials: DemoCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database breaks under an open session (here its channel table disappears): every
+    request is still answered — a failure, since the account cannot be checked — and the log
+    says it once, instead of a traceback formatted for each request."""
+    server = provisioned(tmp_path, demo_credentials, ServerLimits())
+    table = Channel._meta.table_name
+    try:
+        client = logged_in(server, demo_credentials)
+        sftp = sftp_client(client)
+        assert "IN" in sftp.listdir("/")
+        other = sqlite3.connect(demo.database)
+        other.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+        other.commit()
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="sync.sftp_server"):
+            started = time.monotonic()
+            for _ in range(100):
+                with pytest.raises(OSError):
+                    sftp.listdir("/")
+            spent = time.monotonic() - started
+        failed = [r for r in caplog.records if "SFTP request" in r.getMessage()]
+        assert len(failed) == 1, [r.getMessage() for r in caplog.records]
+        assert spent < 20  # answered each time, not stalled on the failure
+        other.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+        other.commit()
+        other.close()
+        assert "IN" in sftp.listdir("/")  # the session lives on once the database is back
+        client.close()
     finally:
         server.service.stop()
