@@ -24,6 +24,7 @@ import pytest
 from sync.hostkey import fingerprint, load_or_create_host_key
 from sync.intake.acrf import parse_acrf
 from tests.interop_support import FILE_TIME, USER, BackOffice, back_office
+from tests.support.sftp import openssh_options
 
 __all__ = ["back_office"]  # the module's fixture
 
@@ -118,22 +119,7 @@ def whole_job(client: Client) -> None:
 
 
 def ssh_options(bo: BackOffice) -> list[str]:
-    return [
-        "-i",
-        str(bo.key),
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "ConnectTimeout=10",
-    ]
+    return openssh_options(bo.key)
 
 
 class OpenSSHSftp(Client):

@@ -20,29 +20,14 @@ from peewee import SqliteDatabase
 from store.democreds import DemoCredentials
 from sync.limits import ServerLimits
 from tests.support.registration import DEMO_USER as USER
-from tests.support.sftp import Server, write_out_file
+from tests.support.sftp import Server, openssh_options, write_out_file
 from tests.support.sftp_attack import logged_in, provisioned, threads_and_fds, wait_for
 
 TIMEOUT = 60
 
 
 def options(server: Server, creds: DemoCredentials) -> list[str]:
-    return [
-        "-i",
-        str(creds.ssh_private_key),
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "ConnectTimeout=10",
-    ]
+    return openssh_options(creds.ssh_private_key)
 
 
 def scp(

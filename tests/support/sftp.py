@@ -23,16 +23,12 @@ from tests.support.registration import DEMO_USER
 SFTP = shutil.which("sftp") or "/usr/bin/sftp"
 
 
-def sftp_command(port: int, key: Path, user: str) -> list[str]:
-    """``sftp`` in batch mode (commands on stdin), with the key alone, trusting the host."""
+def openssh_options(key: Path) -> list[str]:
+    """The OpenSSH clients' options in every test: the key alone, any host key trusted, never
+    a prompt, errors only, a bounded connect."""
     return [
-        SFTP,
-        "-b",
-        "-",
         "-i",
         str(key),
-        "-P",
-        str(port),
         "-o",
         "StrictHostKeyChecking=no",
         "-o",
@@ -45,6 +41,18 @@ def sftp_command(port: int, key: Path, user: str) -> list[str]:
         "LogLevel=ERROR",
         "-o",
         "ConnectTimeout=10",
+    ]
+
+
+def sftp_command(port: int, key: Path, user: str) -> list[str]:
+    """``sftp`` in batch mode (commands on stdin), with the key alone, trusting the host."""
+    return [
+        SFTP,
+        "-b",
+        "-",
+        "-P",
+        str(port),
+        *openssh_options(key),
         f"{user}@127.0.0.1",
     ]
 
