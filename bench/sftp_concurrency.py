@@ -231,9 +231,16 @@ def main() -> int:
             )  # fmt: skip
             services.start_in_thread()
             port = free_port()
+            # sshd runs the AuthorizedKeysCommand only from a root-owned path nobody else can
+            # write (a checkout under /tmp or a home is refused): a wrapper in the site
+            command = site / "expedito"
+            command.write_text(
+                f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m tui.cli "$@"\n'
+            )
+            command.chmod(0o755)
             fragment = subprocess.run(
                 [sys.executable, "-m", "tui.cli", "--db", str(db), "sshd-config", "--homes",
-                 str(homes), "--port", str(port)],
+                 str(homes), "--port", str(port), "--command", str(command)],
                 cwd=ROOT, capture_output=True, text=True, check=True,
             ).stdout  # fmt: skip
             (site / "expedito.conf").write_text(fragment)
