@@ -131,9 +131,11 @@ class Child:
                 raise TimeoutError(f"{markers!r} not shown; last output: {tail!r}")
             self._read(0.05)
 
-    def drain(self, quiet: float = 0.3) -> None:
-        """Read until the app has been quiet for ``quiet`` seconds."""
-        while self._read(quiet):
+    def drain(self, quiet: float = 0.3, limit: float = 5.0) -> None:
+        """Read until the app has been quiet for ``quiet`` seconds, or for ``limit`` seconds
+        at most (Expedito's header redraws its countdown every second: never quiet for 1 s)."""
+        deadline = time.perf_counter() + limit
+        while self._read(quiet) and time.perf_counter() < deadline:
             pass
 
     def send(self, keys: str) -> None:
