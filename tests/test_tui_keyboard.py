@@ -7,7 +7,7 @@ from textual.widgets import OptionList
 
 from screens.base import Page
 from store.democreds import DemoCredentials
-from tests.support.pilot import settle
+from tests.support.pilot import settle, settle_until
 from tests.support.portal import choose_in_menu, enter_portal, tab_into_page
 from tests.support.registration import register_demo_sender
 from tests.support.screen import SIZE, screen_text
@@ -97,13 +97,19 @@ async def test_an_unexpected_exception_in_a_page_handler_keeps_the_session(
         from tests.support.portal import choose_in_menu
 
         await choose_in_menu(pilot, "messages")
-        await pilot.press("tab", "enter")
+        await pilot.press("tab")
         await settle(pilot)
+        button = app.focused
+        assert button is not None
+        await pilot.press("enter")
+        await settle_until(pilot, lambda: calls == [1])
         assert calls == [1]
         assert app.is_running and "page handler" in " ".join(_notices(app))
         app.unexpected_errors.clear()
-        await pilot.press("enter")  # the page's loop still runs
+        button.focus()  # the notice of the error may have taken the keyboard
         await settle(pilot)
+        await pilot.press("enter")  # the page's loop still runs
+        await settle_until(pilot, lambda: calls == [1, 1])
         assert calls == [1, 1]
         app.unexpected_errors.clear()
         assert "Messages structurés" in screen_text(pilot)
