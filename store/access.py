@@ -62,7 +62,10 @@ def authenticate(login: str, password: str, now: datetime | None = None) -> Sess
         with db.atomic("IMMEDIATE"):
             failure = LoginFailure.get_or_none(LoginFailure.login == key)
             count = failure.count + 1 if failure else 1
-            LoginFailure.insert(login=key, count=count, last_at=now).on_conflict_replace().execute()
+            LoginFailure.insert(login=key, count=count, last_at=now).on_conflict(
+                conflict_target=[LoginFailure.login],
+                update={LoginFailure.count: count, LoginFailure.last_at: now},
+            ).execute()
         raise AuthenticationFailed(
             "login.failed", "login or password incorrect", wait=login_delay(count)
         )

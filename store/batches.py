@@ -25,7 +25,7 @@ from store import claims, retries
 from store.access import require_role
 from store.batchnames import acrf_name
 from store.clock import local_now
-from store.db import db
+from store.db import db, execute
 from store.errors import Conflict
 from store.models import ACTIVE, SFTP, BatchSet, Channel, Sender
 
@@ -335,9 +335,9 @@ def sender_id_of(number: int) -> int | None:
 
 def _increment(key: str) -> int:
     """Add one to an integer setting (1 when new), in one statement."""
-    cursor = db.execute_sql(
+    cursor = execute(
         "INSERT INTO setting (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE "
-        "SET value = CAST(value AS INTEGER) + 1 RETURNING value",
+        "SET value = CAST(setting.value AS INTEGER) + 1 RETURNING value",
         (key,),
     )
     return int(cursor.fetchone()[0])
@@ -349,10 +349,10 @@ def _next_ack_sequence(today: date, env: str) -> int:
     The setting holds ``YYYYMMDD:N``; a new day starts again from 1.
     """
     stamp = f"{today:%Y%m%d}"
-    cursor = db.execute_sql(
+    cursor = execute(
         "INSERT INTO setting (key, value) VALUES (?, ? || ':1') ON CONFLICT (key) DO UPDATE "
-        "SET value = CASE WHEN substr(value, 1, 9) = ? || ':' "
-        "THEN ? || ':' || (CAST(substr(value, 10) AS INTEGER) + 1) ELSE ? || ':1' END "
+        "SET value = CASE WHEN substr(setting.value, 1, 9) = ? || ':' "
+        "THEN ? || ':' || (CAST(substr(setting.value, 10) AS INTEGER) + 1) ELSE ? || ':1' END "
         "RETURNING value",
         (_ACK_KEY.format(env=env), stamp, stamp, stamp, stamp),
     )

@@ -14,8 +14,9 @@ each GO once. A claim is a row ``intake_claim(key, owner, lease_until)``:
 
 Lease times are wall-clock seconds since the epoch (``time.time()``), not the domain clock:
 they must mean the same in every process. The locking is here and only here: on SQLite an
-IMMEDIATE transaction serialises the claimers; another backend (PostgreSQL: ``SELECT … FOR
-UPDATE SKIP LOCKED``) replaces the body of :func:`claim`, nothing else.
+IMMEDIATE transaction serialises the claimers; on PostgreSQL the claim row's own lock does
+(``INSERT … ON CONFLICT DO NOTHING``, then ``SELECT … FOR UPDATE SKIP LOCKED``: a row another
+transaction has in hand is theirs), and claimers of different sets never wait for each other.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import socket
 import time
 import uuid
 
-from store.db import db
+from store.db import db, execute, is_postgresql
 
 LEASE_SECONDS = 120.0
 
@@ -64,13 +65,15 @@ def owner_gone(owner: str) -> bool:
 def claim(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
     """Take ``key`` for ``owner`` for ``lease`` seconds; False when another holds it."""
     now = time.time()
+    if is_postgresql():
+        return _claim_postgresql(key, owner, now, lease)
     with db.atomic("IMMEDIATE"):
-        row = db.execute_sql(
+        row = execute(
             "SELECT owner, lease_until FROM intake_claim WHERE key = ?", (key,)
         ).fetchone()
         if row is not None and row[0] != owner and row[1] >= now and not owner_gone(row[0]):
             return False
-        db.execute_sql(
+        execute(
             "INSERT INTO intake_claim (key, owner, lease_until) VALUES (?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, "
             "lease_until = excluded.lease_until",
@@ -79,10 +82,34 @@ def claim(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
     return True
 
 
+def _claim_postgresql(key: str, owner: str, now: float, lease: float) -> bool:
+    with db.atomic():
+        taken = execute(
+            "INSERT INTO intake_claim (key, owner, lease_until) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING RETURNING owner",
+            (key, owner, now + lease),
+        ).fetchone()
+        if taken is not None:
+            return True
+        row = execute(
+            "SELECT owner, lease_until FROM intake_claim WHERE key = ? FOR UPDATE SKIP LOCKED",
+            (key,),
+        ).fetchone()
+        if row is None:  # another claimer or holder has the row in hand (or just released it)
+            return False
+        if row[0] != owner and row[1] >= now and not owner_gone(row[0]):
+            return False
+        execute(
+            "UPDATE intake_claim SET owner = ?, lease_until = ? WHERE key = ?",
+            (owner, now + lease, key),
+        )
+    return True
+
+
 def holds(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
     """Inside the caller's (IMMEDIATE) transaction: whether ``owner`` still holds ``key``;
     if so the lease is renewed."""
-    cursor = db.execute_sql(
+    cursor = execute(
         "UPDATE intake_claim SET lease_until = ? WHERE key = ? AND owner = ?",
         (time.time() + lease, key, owner),
     )
@@ -99,4 +126,4 @@ def check(held: Claim | None) -> None:
 def release(key: str, owner: str) -> None:
     """Give ``key`` up (only if ``owner`` holds it); inside or outside a transaction."""
     with db.atomic():
-        db.execute_sql("DELETE FROM intake_claim WHERE key = ? AND owner = ?", (key, owner))
+        execute("DELETE FROM intake_claim WHERE key = ? AND owner = ?", (key, owner))

@@ -1,7 +1,10 @@
-"""The one database proxy, where its file lives, and how it is opened.
+"""The one database proxy, where the database lives, and how it is opened.
 
-SQLite (one file, WAL) is the embedded default. ``open_database`` binds the proxy, sets the
-pragmas (WAL, foreign keys, busy timeout) and applies the numbered migrations.
+SQLite (one file, WAL) is the embedded default; ``--db postgresql://USER@HOST:PORT/DB`` (or
+``EXPEDITO_DB``) selects PostgreSQL (``store.postgres``). :func:`database_target` is the one
+place that turns the option into a target (a ``Path`` for SQLite, the URL for PostgreSQL), and
+:func:`open_database` the one that binds the proxy to it, sets the pragmas (SQLite: WAL,
+foreign keys, busy timeout) and applies the numbered migrations, the same on both.
 
 Whatever keeps the database from being used at start — a file that is not SQLite, a
 read-only file or disk, a full disk, another process holding the write lock while there is
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import peewee
 import platformdirs
@@ -54,14 +59,75 @@ def default_db_path() -> Path:
     return data_dir() / "expedito.sqlite3"
 
 
-def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
-    """``--db PATH`` wins, then ``EXPEDITO_DB``, then the user data directory."""
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+SQLITE_SCHEME = "sqlite:///"
+
+# Where the database is: a SQLite file, or a PostgreSQL URL (``postgresql://…``).
+Target = Path | str
+
+
+def is_postgresql_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(POSTGRESQL_SCHEMES)
+
+
+def database_target(value: str | os.PathLike[str]) -> Target:
+    """``--db``'s value as a target: a ``postgresql://`` URL stays a URL (PostgreSQL); a path
+    or ``sqlite:///PATH`` is a SQLite file."""
+    text = os.fspath(value)
+    if is_postgresql_url(text):
+        return text
+    if text.startswith(SQLITE_SCHEME):  # sqlite:///relative.db, sqlite:////absolute.db
+        text = text[len(SQLITE_SCHEME) :]
+    return Path(text).expanduser()
+
+
+def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Target:
+    """``--db`` wins, then ``EXPEDITO_DB``, then the user data directory's SQLite file."""
     if cli_value:
-        return Path(cli_value).expanduser()
+        return database_target(cli_value)
     env = os.environ.get(ENV_VAR)
     if env:
-        return Path(env).expanduser()
+        return database_target(env)
     return default_db_path()
+
+
+def shown(target: Target) -> str:
+    """``target`` for the user's eyes (a PostgreSQL URL's password left out)."""
+    if isinstance(target, Path):
+        return str(target)
+    from store.postgres import without_password
+
+    return without_password(target)
+
+
+def is_postgresql() -> bool:
+    """Whether the store is bound to PostgreSQL (else SQLite)."""
+    return db.obj is not None and not isinstance(db.obj, SqliteDatabase)
+
+
+def execute(sql: str, params: Sequence[Any] = ()) -> Any:
+    """Run SQL written with ``?`` placeholders on whichever backend the store is bound to
+    (psycopg's are ``%s``); returns the cursor."""
+    if db.param != "?":
+        sql = sql.replace("%", "%%").replace("?", db.param)
+    return db.execute_sql(sql, params)
+
+
+def greatest() -> str:
+    """The SQL function of the larger of two values: SQLite's ``MAX(a, b)``, PostgreSQL's
+    ``GREATEST(a, b)``."""
+    return "GREATEST" if is_postgresql() else "MAX"
+
+
+def run_sql(database: peewee.Database, statement: str, params: Sequence[Any] = ()) -> Any:
+    """For the migrations (bound to ``database``, not the proxy): run a statement written for
+    SQLite, with ``?`` placeholders; on PostgreSQL its types are PostgreSQL's
+    (``store.postgres.ddl``)."""
+    if not isinstance(database, SqliteDatabase):
+        from store.postgres import ddl
+
+        statement = ddl(statement).replace("%", "%%").replace("?", database.param)
+    return database.execute_sql(statement, params)
 
 
 def open_database(
@@ -69,14 +135,31 @@ def open_database(
     migrate: bool = True,
     busy_timeout: float = 10.0,
     make_parent: bool = True,
-) -> SqliteDatabase:
-    """Open (creating if needed) the SQLite file at ``path``, bind the proxy, migrate.
+) -> peewee.Database:
+    """Open the database ``path`` names (a SQLite file, created if needed, or a PostgreSQL
+    URL), bind the proxy, migrate.
 
     ``busy_timeout``: seconds a statement waits for another writer's lock before failing
-    with "database is locked" (what the intake then retries). ``make_parent``: create the
-    file's directory when missing (the user data directory); False for a path the user gave,
-    whose directory must exist. :class:`DatabaseUnavailable` when it cannot be used."""
-    target = Path(path)
+    (SQLite: "database is locked"; PostgreSQL: a lock timeout), what the intake then retries.
+    ``make_parent``: create the file's directory when missing (the user data directory);
+    False for a path the user gave, whose directory must exist. :class:`DatabaseUnavailable`
+    when it cannot be used."""
+    if is_postgresql_url(os.fspath(path)):
+        from store.postgres import open_postgresql
+
+        server = open_postgresql(os.fspath(path), busy_timeout)
+        db.initialize(server)
+        try:
+            if migrate:
+                apply_migrations(server)
+        except peewee.DatabaseError as exc:
+            server.close()
+            raise DatabaseUnavailable(
+                f"cannot use the database {shown(os.fspath(path))}: {exc}"
+            ) from None
+        return server
+    target = database_target(path)
+    assert isinstance(target, Path)
     if not target.parent.is_dir():
         if not make_parent:
             raise DatabaseUnavailable(
@@ -158,8 +241,9 @@ def _disk_full(path: Path) -> bool:
         return False
 
 
-def apply_migrations(database: SqliteDatabase) -> list[str]:
-    """Apply pending migrations in one IMMEDIATE transaction, so racing processes wait.
+def apply_migrations(database: peewee.Database) -> list[str]:
+    """Apply pending migrations in one IMMEDIATE transaction (PostgreSQL: under an advisory
+    lock), so racing processes wait.
 
     Nothing to migrate: no write lock is taken (another process writing meanwhile does not
     delay the start). ``SchemaTooNew`` when the database has migrations this version does
@@ -170,11 +254,16 @@ def apply_migrations(database: SqliteDatabase) -> list[str]:
     if unknown:
         ours = max((m.name for m in status if m.path is not None), default="none")
         raise SchemaTooNew(
-            f"the database {database.database} has schema version {max(unknown)[:4]}, newer "
+            f"the database {shown(database.database)} has schema version {max(unknown)[:4]}, newer "
             f"than this Expedito knows ({ours[:4]}): use the newer Expedito that made it"
         )
     if all(m.applied for m in status):
         return []
+    if not isinstance(database, SqliteDatabase):
+        from store.postgres import migrating
+
+        with migrating(database, MIGRATION_WAIT):
+            return runner.up() or []
     waited = database.execute_sql("PRAGMA busy_timeout").fetchone()[0]
     database.execute_sql(f"PRAGMA busy_timeout = {int(MIGRATION_WAIT * 1000)}")
     try:

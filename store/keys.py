@@ -4,14 +4,15 @@ sshd runs its ``AuthorizedKeysCommand`` at every login attempt, so this module s
 the standard library's ``sqlite3`` only (no peewee, no migrations), the database opened
 read-only (``mode=ro``), one indexed query. The rule is :func:`store.accounts.find_account`'s
 written in SQL — a provisioned SFTP channel of an active sender — and the tests check that
-both agree. SQLite only: the project has no other database yet.
+both agree. On PostgreSQL (a ``postgresql://`` URL) the same query through psycopg, in a
+read-only session.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 # ``store.models``'s values (SFTP, ACTIVE), not imported from there: that module loads
@@ -35,18 +36,30 @@ class ProvisionedKey(NamedTuple):
     key: str
 
 
-def open_read_only(path: str | os.PathLike[str], busy_timeout: float = 2.0) -> sqlite3.Connection:
-    """The SQLite file at ``path``, read-only: a missing file is an error, never created."""
+def open_read_only(path: str | os.PathLike[str], busy_timeout: float = 2.0) -> Any:
+    """The SQLite file at ``path``, read-only: a missing file is an error, never created; or
+    the PostgreSQL database of a ``postgresql://`` URL, in a read-only session."""
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        return psycopg.connect(
+            path,
+            autocommit=True,
+            connect_timeout=max(1, int(busy_timeout)),
+            options=f"-c default_transaction_read_only=on "
+            f"-c statement_timeout={int(busy_timeout * 1000)}",
+        )
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
     connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
     connection.execute("PRAGMA query_only = 1")
     return connection
 
 
-def provisioned_keys(connection: sqlite3.Connection, technical_user: str) -> list[ProvisionedKey]:
+def provisioned_keys(connection: Any, technical_user: str) -> list[ProvisionedKey]:
     """The keys sshd may accept for ``technical_user`` (case matters), comment dropped."""
     found = []
-    for sender_id, text in connection.execute(_QUERY, (technical_user, SFTP_KIND, ACTIVE_STATUS)):
+    query = _QUERY if isinstance(connection, sqlite3.Connection) else _QUERY.replace("?", "%s")
+    for sender_id, text in connection.execute(query, (technical_user, SFTP_KIND, ACTIVE_STATUS)):
         fields = str(text).split()
         if len(fields) >= 2:
             found.append(ProvisionedKey(int(sender_id), f"{fields[0]} {fields[1]}"))

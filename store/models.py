@@ -9,7 +9,6 @@ from typing import Any
 
 from peewee import (
     BlobField,
-    BooleanField,
     CharField,
     DateField,
     DateTimeField,
@@ -21,6 +20,7 @@ from peewee import (
 from playhouse.hybrid import hybrid_property
 
 from store.db import db
+from store.fields import FlagField
 from store.text import person_search_text
 
 # Roles of a person in a qualité.
@@ -114,7 +114,7 @@ class Sender(BaseModel):
     number = IntegerField(unique=True)
     technical_user = CharField(unique=True)
     registered_on = DateField()
-    active = BooleanField(default=True)
+    active = FlagField(default=True)
     deleted_at = DateTimeField(null=True)
 
 
@@ -179,7 +179,7 @@ class ChannelApplication(BaseModel):
     application = ForeignKeyField(
         Application, column_name="application_code", field="code", object_id_name="application_id"
     )
-    preferred = BooleanField(default=False)
+    preferred = FlagField(default=False)
 
 
 class SyncCycle(BaseModel):

@@ -11,11 +11,13 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from peewee import JOIN, SQL, fn
 
 from store.batches import RESULT_ACCEPTED, RESULT_CANCELLED, RESULT_REJECTED
 from store.credentials import describe_certificate, load_certificate
+from store.db import is_postgresql
 from store.models import (
     ACTIVE,
     PENDING,
@@ -290,7 +292,7 @@ def journal(search: str = "", limit: int = 50, offset: int = 0) -> list[JournalE
             | Organisation.name**pattern
             | AuditEntry.action**pattern
             | AuditEntry.details**pattern
-            | fn.strftime("%Y-%m-%d", AuditEntry.at) ** pattern
+            | _day(AuditEntry.at) ** pattern
         )
     entries: list[JournalEntry] = []
     for row in query.limit(limit).offset(offset):
@@ -307,3 +309,10 @@ def journal(search: str = "", limit: int = 50, offset: int = 0) -> list[JournalE
             )
         )
     return entries
+
+
+def _day(column: Any) -> Any:
+    """``column``'s date as YYYY-MM-DD text (SQLite's ``strftime``, PostgreSQL's ``to_char``)."""
+    if is_postgresql():
+        return fn.to_char(column, "YYYY-MM-DD")
+    return fn.strftime("%Y-%m-%d", column)

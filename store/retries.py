@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store.db import db
+from store.db import db, execute, greatest
 
 ERROR_LENGTH = 300  # of the last error's text kept
 
@@ -58,11 +58,12 @@ def record_failure(
     one more than an earlier intake counted, whichever is more)."""
     now = time.time() if now is None else now
     with db.atomic():
-        db.execute_sql(
+        execute(
             "INSERT INTO intake_retry (key, technical_user, sender_number, folder, name, "
             "attempts, temporary, last_error, first_failed_at, last_failed_at, next_try, owner) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-            "name = excluded.name, attempts = MAX(intake_retry.attempts + 1, excluded.attempts), "
+            f"name = excluded.name, attempts = {greatest()}(intake_retry.attempts + 1, "
+            "excluded.attempts), "
             "temporary = excluded.temporary, last_error = excluded.last_error, "
             "last_failed_at = excluded.last_failed_at, next_try = excluded.next_try, "
             "owner = excluded.owner",
@@ -81,7 +82,7 @@ def record_failure(
                 owner,
             ),
         )
-        row = db.execute_sql("SELECT attempts FROM intake_retry WHERE key = ?", (key,)).fetchone()
+        row = execute("SELECT attempts FROM intake_retry WHERE key = ?", (key,)).fetchone()
     return int(row[0])
 
 
@@ -89,7 +90,7 @@ def clear(key: str) -> None:
     """The set is answered, cancelled or gone: no more retries to show. Inside the caller's
     transaction, or in one of its own."""
     with db.atomic():
-        db.execute_sql("DELETE FROM intake_retry WHERE key = ?", (key,))
+        execute("DELETE FROM intake_retry WHERE key = ?", (key,))
 
 
 def _utc(value: Any) -> datetime:
@@ -98,7 +99,7 @@ def _utc(value: Any) -> datetime:
 
 def failing(limit: int = 50) -> list[FailingSet]:
     """The sets waiting for another attempt, the longest failing first."""
-    cursor = db.execute_sql(
+    cursor = execute(
         "SELECT key, technical_user, sender_number, folder, name, attempts, temporary, "
         "last_error, first_failed_at, last_failed_at, next_try, owner FROM intake_retry "
         "ORDER BY first_failed_at, key LIMIT ?",

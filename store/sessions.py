@@ -28,7 +28,7 @@ from typing import Any
 
 from store.audit import record
 from store.claims import owner_gone
-from store.db import db
+from store.db import db, execute
 
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 30.0
@@ -92,7 +92,7 @@ def publish(
     node, pid = _node_and_pid(server)
     with db.atomic():
         for session in changed:
-            db.execute_sql(
+            execute(
                 "INSERT INTO sftp_session (id, server, node, pid, technical_user, sender_number, "
                 "address, started_at, bytes_in, bytes_out, current_file, seen_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -114,16 +114,14 @@ def publish(
                 ),
             )
         for session_id in ended:
-            db.execute_sql(
-                "DELETE FROM sftp_session WHERE id = ? AND server = ?", (session_id, server)
-            )
+            execute("DELETE FROM sftp_session WHERE id = ? AND server = ?", (session_id, server))
         if heartbeat:
-            db.execute_sql("UPDATE sftp_session SET seen_at = ? WHERE server = ?", (now, server))
+            execute("UPDATE sftp_session SET seen_at = ? WHERE server = ?", (now, server))
 
 
 def end_requests(server: str) -> list[str]:
     """The sessions of ``server`` an operator asked to end."""
-    cursor = db.execute_sql(
+    cursor = execute(
         "SELECT id FROM sftp_session WHERE server = ? AND end_requested_at IS NOT NULL", (server,)
     )
     return [row[0] for row in cursor.fetchall()]
@@ -132,7 +130,7 @@ def end_requests(server: str) -> list[str]:
 def withdraw(server: str) -> None:
     """``server`` stops: its rows go."""
     with db.atomic():
-        db.execute_sql("DELETE FROM sftp_session WHERE server = ?", (server,))
+        execute("DELETE FROM sftp_session WHERE server = ?", (server,))
 
 
 def clean_dead(now: float | None = None) -> int:
@@ -140,16 +138,12 @@ def clean_dead(now: float | None = None) -> int:
     ended, and the rows stale for ``FORGET_SECONDS``; returns how many went."""
     now = time.time() if now is None else now
     with db.atomic():
-        servers = [
-            row[0] for row in db.execute_sql("SELECT DISTINCT server FROM sftp_session").fetchall()
-        ]
+        servers = [row[0] for row in execute("SELECT DISTINCT server FROM sftp_session").fetchall()]
         gone = [server for server in servers if owner_gone(server)]
         deleted = 0
         for server in gone:
-            deleted += db.execute_sql(
-                "DELETE FROM sftp_session WHERE server = ?", (server,)
-            ).rowcount
-        deleted += db.execute_sql(
+            deleted += execute("DELETE FROM sftp_session WHERE server = ?", (server,)).rowcount
+        deleted += execute(
             "DELETE FROM sftp_session WHERE seen_at < ?", (now - FORGET_SECONDS,)
         ).rowcount
     return deleted
@@ -184,7 +178,7 @@ def live_sessions(now: float | None = None) -> list[LiveSession]:
     """The sessions open on every server, oldest first; rows not refreshed for
     ``STALE_SECONDS`` (their server is gone) are left out."""
     now = time.time() if now is None else now
-    cursor = db.execute_sql(
+    cursor = execute(
         f"SELECT {_COLUMNS} FROM sftp_session WHERE seen_at >= ? ORDER BY started_at, id",
         (now - STALE_SECONDS,),
     )
@@ -199,13 +193,13 @@ def request_end(
     when the session is no longer there."""
     now = time.time() if now is None else now
     with db.atomic("IMMEDIATE"):
-        row = db.execute_sql(
+        row = execute(
             f"SELECT {_COLUMNS} FROM sftp_session WHERE id = ? AND seen_at >= ?",
             (session_id, now - STALE_SECONDS),
         ).fetchone()
         if row is None:
             return None
-        db.execute_sql(
+        execute(
             "UPDATE sftp_session SET end_requested_at = ?, end_requested_by = ? WHERE id = ?",
             (now, login, session_id),
         )

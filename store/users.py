@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from peewee import JOIN, fn
 
@@ -18,7 +19,7 @@ from store.access import create_person, require_role
 from store.audit import record
 from store.clock import local_now
 from store.convert import person_info
-from store.db import db
+from store.db import db, is_postgresql
 from store.dto import PersonInfo
 from store.errors import (
     Conflict,
@@ -343,7 +344,7 @@ def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_
         .where(Qualite.organisation.in_(managed_orgs))
     )
     for word in fold(text).split():
-        query = query.where(fn.instr(Person.search_text, word) > 0)  # no LIKE wildcards
+        query = query.where(_contains(Person.search_text, word))
     total = query.count()
     rows = (
         query.order_by(fn.lower(Person.last_name), fn.lower(Person.first_name), Organisation.name)
@@ -357,3 +358,9 @@ def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_
         for r in rows
     )
     return SearchPage(hits, total, offset, limit)
+
+
+def _contains(column: Any, word: str) -> Any:
+    """``column`` contains ``word`` (no LIKE wildcards): SQLite's ``instr``, PostgreSQL's
+    ``strpos``."""
+    return (fn.strpos if is_postgresql() else fn.instr)(column, word) > 0

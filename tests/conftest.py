@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, the demo data set, demo credentials."""
+"""Shared fixtures: a real database per test (a SQLite file; in the modules marked
+``both_backends``, a PostgreSQL database too), the demo data set, demo credentials."""
 
 from __future__ import annotations
 
@@ -7,25 +8,60 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from peewee import SqliteDatabase
+from peewee import Database
 
 from store.db import close_database, open_database
 
 if TYPE_CHECKING:  # imported where used: the store's tests start without Textual
     from store.democreds import DemoCredentials
+    from tests.support.postgres import PostgresServer
     from tui.app import ExpeditoApp
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test of a module marked ``both_backends`` that uses ``database`` runs on each
+    backend (ids ``[sqlite]``, ``[postgresql]``); elsewhere ``database`` is SQLite."""
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("database", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL 15 for the session (each xdist worker its own):
+    ``tests.support.postgres``."""
+    from tests.support.postgres import available, start_server
+
+    missing = available()
+    if missing is not None:
+        pytest.fail(missing)  # not a skip: the README's test command runs both backends
+    server = start_server()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    """A fresh, migrated SQLite file bound to the store's proxy."""
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated database bound to the store's proxy: a SQLite file, or (param
+    ``postgresql``) a PostgreSQL database of its own."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgresql_server")
+        url = server.fresh()
+        database = open_database(url)
+        yield database
+        close_database()
+        server.drop(url)
+        return
     database = open_database(tmp_path / "expedito.sqlite3")
     yield database
     close_database()
 
 
 @pytest.fixture
-def demo(database: SqliteDatabase) -> SqliteDatabase:
+def demo(database: Database) -> Database:
     """The fresh database with the demo data set."""
     from store.demo import seed_demo
 
@@ -44,7 +80,7 @@ def demo_credentials(tmp_path_factory: pytest.TempPathFactory) -> DemoCredential
 
 
 @pytest.fixture
-def app(demo: SqliteDatabase) -> Iterator[ExpeditoApp]:
+def app(demo: Database) -> Iterator[ExpeditoApp]:
     """The Expedito app on the demo database, as ``expedito --demo --no-serve`` opens it (256
     colours), its countdown frozen at 14:17:26 (``app.back_office.clock``). An exception the
     app's guard kept the session through (``app.unexpected_errors``) fails the test."""

@@ -13,9 +13,14 @@ from store.db import (
     ENV_VAR,
     MIGRATIONS_DIR,
     apply_migrations,
+    close_database,
+    database_target,
     default_db_path,
+    open_database,
     resolve_db_path,
+    shown,
 )
+from tests.support.postgres import PostgresServer
 from tests.support.repo import ROOT
 
 
@@ -26,6 +31,19 @@ def test_db_path_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "env.sqlite3"))
     assert resolve_db_path(None) == tmp_path / "env.sqlite3"
     assert resolve_db_path(str(tmp_path / "cli.sqlite3")) == tmp_path / "cli.sqlite3"
+
+
+def test_db_option_names_the_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    url = "postgresql://expedito@127.0.0.1:5432/expedito"
+    assert database_target(url) == url  # PostgreSQL: the URL as it is
+    assert database_target(f"sqlite:///{tmp_path}/a.sqlite3") == tmp_path / "a.sqlite3"
+    assert database_target("sqlite:///rel.sqlite3") == Path("rel.sqlite3")
+    assert database_target(tmp_path / "b.sqlite3") == tmp_path / "b.sqlite3"
+    monkeypatch.setenv(ENV_VAR, url)
+    assert resolve_db_path(None) == url
+    assert shown("postgresql://expedito:secret@127.0.0.1:5432/db") == (
+        "postgresql://expedito@127.0.0.1:5432/db"
+    )
 
 
 MIGRATIONS = sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
@@ -62,6 +80,36 @@ def test_processes_opening_a_new_file_together_migrate_once(tmp_path: Path) -> N
         MIGRATIONS
     )
     assert database.execute_sql("SELECT COUNT(*) FROM application").fetchone()[0] == 5
+
+
+def test_processes_migrating_a_new_postgresql_database_together_migrate_once(
+    postgresql_server: PostgresServer,
+) -> None:
+    with postgresql_server.admin() as admin:
+        admin.execute("CREATE DATABASE racing_migrations")
+    url = postgresql_server.url("racing_migrations")
+    code = "import sys; from store.db import open_database; open_database(sys.argv[1]); print('ok')"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, results
+    database = open_database(url)
+    try:
+        assert [r[0] for r in database.execute_sql("SELECT name FROM schema_migration")] == (
+            MIGRATIONS
+        )
+        assert database.execute_sql("SELECT COUNT(*) FROM application").fetchone()[0] == 5
+    finally:
+        close_database()
+        postgresql_server.drop(url)
 
 
 def test_help_lists_the_commands() -> None:

@@ -25,6 +25,8 @@ from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR, Role
 from store.rules import check_login
 from tests.support.registration import person_id, qualite_id, register_demo_sender
 
+pytestmark = pytest.mark.both_backends
+
 
 def roles() -> dict[str, str]:
     return {r.person.login: r.role for r in users.users_of(person_id("dieter"), qualite_id())}

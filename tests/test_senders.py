@@ -26,6 +26,7 @@ from store.models import (
     Qualite,
     Sender,
 )
+from tests.support.database import make_inserts_fail
 from tests.support.registration import (
     CONTACT,
     person_id,
@@ -34,6 +35,8 @@ from tests.support.registration import (
     sftp_input,
 )
 from tests.support.registration import REGISTERED_AT as NOW
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_register_stores_everything(
@@ -146,10 +149,7 @@ def test_failure_half_way_leaves_nothing(
         ssh_key=demo_credentials.ssh_public_key.read_text(),
         certificate=demo_credentials.certificate_der.read_bytes(),
     )
-    demo.execute_sql(
-        "CREATE TRIGGER boom BEFORE INSERT ON channel_application "
-        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-    )
+    make_inserts_fail("channel_application", "disk full")
     with pytest.raises(Exception, match="disk full"):
         senders.register_sender(
             person_id("dieter"),

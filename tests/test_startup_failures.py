@@ -16,6 +16,8 @@ import pytest
 
 from store.db import MIGRATIONS_DIR, DatabaseUnavailable, close_database, open_database
 from store.democreds import DemoCredentials
+from tests.support.network import free_port
+from tests.support.postgres import PostgresServer
 from tests.support.repo import ROOT
 
 OURS = max(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))[:4]
@@ -120,6 +122,22 @@ def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path: Path)
     run = expedito("--db", db, "serve", "--port", "0")
     one_line(run, 1, "not an Expedito database", "--db")
     assert db.read_bytes() == b"not a database, just notes\n" * 10
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_one_line(tmp_path: Path) -> None:
+    # Nothing listens on the port: refused at once, the password not shown.
+    url = f"postgresql://expedito:secret@127.0.0.1:{free_port()}/expedito"
+    run = expedito("--db", url, "serve", "--port", "0", "--homes", tmp_path / "homes")
+    line = one_line(run, 1, "cannot connect to the database", "127.0.0.1", "check --db")
+    assert "secret" not in line
+
+
+def test_a_postgresql_database_that_does_not_exist_is_one_line(
+    tmp_path: Path, postgresql_server: PostgresServer
+) -> None:
+    url = postgresql_server.url("no_such_database")
+    run = expedito("--db", url, "serve", "--port", "0", "--homes", tmp_path / "homes")
+    one_line(run, 1, "cannot connect to the database", "no_such_database", "does not exist")
 
 
 def test_a_schema_newer_than_this_version_is_refused_naming_both(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
+from store.db import Target
 from store.democreds import DemoCredentials
 from sync.cycle import run_cycle
 from sync.hostkey import host_key_fingerprints, load_or_create_host_keys
@@ -86,7 +87,7 @@ async def test_a_hidden_canal_page_reloads_too(
 def _no_serve_app(tmp_path: Path) -> ExpeditoApp:
     """``expedito --no-serve``: the services' configuration known, the services not run."""
 
-    def config(db_path: Path | None) -> ServiceConfig:
+    def config(db_path: Target | None) -> ServiceConfig:
         return ServiceConfig(
             homes_root=tmp_path / "homes", port=8022, host_key_path=tmp_path / "host_key"
         )
@@ -138,7 +139,7 @@ async def test_the_serving_app_shows_its_own_server(
     port = free_port()
     frozen = frozen_countdown()
 
-    def config(db_path: Path | None) -> ServiceConfig:
+    def config(db_path: Target | None) -> ServiceConfig:
         return ServiceConfig(
             homes_root=tmp_path / "homes",
             port=port,

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from screens.base import Page
+from store.db import Target
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, Channel
 from sync.cycle import run_cycle
@@ -147,7 +148,7 @@ def serving(demo: SqliteDatabase, tmp_path: Path) -> Iterator[tuple[ExpeditoApp,
     port = free_port()
     frozen = frozen_countdown()
 
-    def config(db_path: Path | None) -> ServiceConfig:
+    def config(db_path: Target | None) -> ServiceConfig:
         return ServiceConfig(
             homes_root=tmp_path / "homes",
             port=port,
@@ -191,9 +192,9 @@ async def test_the_app_runs_the_services_and_tells_the_pages(
 
 async def test_no_serve_starts_no_server(demo: SqliteDatabase) -> None:
     port = free_port()
-    asked: list[Path | None] = []
+    asked: list[Target | None] = []
 
-    def config(db_path: Path | None) -> ServiceConfig:
+    def config(db_path: Target | None) -> ServiceConfig:
         asked.append(db_path)
         return ServiceConfig(port=port)
 

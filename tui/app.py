@@ -20,7 +20,6 @@ import traceback
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual.actions import ActionParseResult
@@ -48,6 +47,7 @@ log = logging.getLogger("expedito.app")
 
 if TYPE_CHECKING:  # store, pages and the shell load after the first paint
     from screens.base import Page
+    from store.db import Target
     from store.dto import RoleInfo, SessionInfo
     from tui.context import AppContext, PortalApp
     from tui.shell import PortalScreen
@@ -92,11 +92,11 @@ class ExpeditoApp(App[None]):
 
     def __init__(
         self,
-        db_path: Path | None = None,
+        db_path: Target | None = None,
         demo: bool = False,
         ansi: bool | None = None,
         serve: bool = False,
-        open_store: Callable[[], Path] | None = None,
+        open_store: Callable[[], Target] | None = None,
         service_config: ConfigFactory | None = None,
         clock: Clock | None = None,
         schedule: Schedule | None = None,

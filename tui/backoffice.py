@@ -23,7 +23,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from textual.message import Message
@@ -38,13 +37,14 @@ from sync.schedule import (
 )
 
 if TYPE_CHECKING:
+    from store.db import Target
     from sync.cycle import CycleResult
     from sync.services import ServiceConfig, Services
     from tui.i18n import Translator
 
 log = logging.getLogger("expedito.app")
 
-ConfigFactory = Callable[[Path | None], "ServiceConfig"]
+ConfigFactory = Callable[["Target | None"], "ServiceConfig"]
 POLL_SOON = 2  # seconds between looks at the sync_cycle table just after a slot (--no-serve)
 POLL_LATER = 30  # … and once the slot is two minutes old (no process may be running it)
 
@@ -122,7 +122,7 @@ class BackOffice:
 
     # --- the services -------------------------------------------------------------------------
 
-    def start(self, db_path: Path | None, on_cycle: Callable[[SyncNotice], object]) -> None:
+    def start(self, db_path: Target | None, on_cycle: Callable[[SyncNotice], object]) -> None:
         """Start the services (blocking: run it in a thread). ``on_cycle`` is called on the
         worker's thread after each completed cycle."""
         if not self.serve or self._config is None:
@@ -163,7 +163,7 @@ class BackOffice:
             return None
         return services.sftp_address
 
-    def sftp_server_info(self, db_path: Path | None) -> SftpServerInfo | None:
+    def sftp_server_info(self, db_path: Target | None) -> SftpServerInfo | None:
         """Blocking (reads the host key file: call it in a thread). From the running services
         when they serve SFTP here, else from the configuration the services would use (the
         key file ``expedito serve`` made, if any: never created here). None: no
@@ -191,7 +191,7 @@ class BackOffice:
             log.warning("cannot read the SFTP host key %s: %s", path, exc)
             return SftpServerInfo(address, ())
 
-    def run_cycle_now(self, db_path: Path | None, owner: str) -> CycleResult:
+    def run_cycle_now(self, db_path: Target | None, owner: str) -> CycleResult:
         """Blocking: a synchronisation cycle at once (the operators' *Lancer maintenant*), for
         a slot of its own (this minute); its lease in the database decides who runs it, as for
         the scheduled ones."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from store.db import Target
     from tui.startup import Startup
 
 USAGE, FAILED = 2, 1
@@ -56,8 +57,9 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--db",
-        metavar="PATH",
-        help="SQLite database file (default: $EXPEDITO_DB, else the user data directory)",
+        metavar="PATH|URL",
+        help="SQLite database file, or postgresql://USER@HOST:PORT/DB (default: $EXPEDITO_DB, "
+        "else a file in the user data directory)",
     )
     parser.add_argument(
         "--demo",
@@ -245,7 +247,7 @@ def add_limit_options(parser: argparse.ArgumentParser, suppress: bool = False) -
         )
 
 
-def serve(startup: Startup, db_path: Path) -> int:
+def serve(startup: Startup, db_path: Target) -> int:
     """``expedito serve``: the worker and the SFTP server until Ctrl-C or SIGTERM."""
     import asyncio
     import logging
@@ -253,6 +255,7 @@ def serve(startup: Startup, db_path: Path) -> int:
 
     from cryptography.hazmat.primitives import hashes
 
+    from store.db import shown
     from sync.services import Services
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -283,7 +286,7 @@ def serve(startup: Startup, db_path: Path) -> int:
         await services.start()
         host, port = services.sftp_address
         next_slot = services.worker.next_slot()
-        print(f"Database: {db_path}")
+        print(f"Database: {shown(db_path)}")
         if services.openssh is None:
             print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
         else:
@@ -338,20 +341,20 @@ def serve(startup: Startup, db_path: Path) -> int:
 def batch_prepare(args: argparse.Namespace) -> int:
     """``expedito batch prepare|send|show``: headless, and they open a database only if there
     is one."""
-    from store.db import resolve_db_path
+    from store.db import database_target, resolve_db_path
     from store.democreds import CERTIFICATE_NAME
     from sync.intake.prepare import run
     from tui.startup import DEMO_DB_NAME, DEMO_DIR
 
-    db_path: Path | None = None
+    db_path: Target | None = None
     if args.db:
-        db_path = Path(args.db).expanduser()
+        db_path = database_target(args.db)
     elif args.demo:
         db_path = DEMO_DIR / DEMO_DB_NAME
         if args.batch_command != "show":
             args.cert = args.cert or DEMO_DIR / f"{CERTIFICATE_NAME}.cer"
             args.key = args.key or DEMO_DIR / f"{CERTIFICATE_NAME}.key"
-    elif (default := resolve_db_path(None)).is_file():
+    elif not isinstance(default := resolve_db_path(None), Path) or default.is_file():
         db_path = default
     if args.batch_command == "send":
         from tui.send_cli import run_send
@@ -391,7 +394,7 @@ def sshd_config(args: argparse.Namespace) -> int:
     fragment = Fragment(
         homes_root=homes,
         command=command.absolute(),
-        db_path=resolve_db_path(args.db).absolute(),
+        db_path=_absolute(resolve_db_path(args.db)),
         port=args.port,
         keys_user=args.keys_user,
         version=sshd_version(),
@@ -407,6 +410,10 @@ def sshd_config(args: argparse.Namespace) -> int:
             )
     sys.stdout.write(render(fragment))
     return 0
+
+
+def _absolute(target: Target) -> Target:
+    return target.absolute() if isinstance(target, Path) else target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -469,8 +476,11 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"expedito: {exc}", file=sys.stderr)
         return FAILED
     if args.command == "demo":
-        print(f"Demo database: {path}")
-        print(f"Demo key and certificate: {path.parent}")
+        from store.db import shown
+        from tui.startup import DEMO_DIR
+
+        print(f"Demo database: {shown(path)}")
+        print(f"Demo key and certificate: {path.parent if isinstance(path, Path) else DEMO_DIR}")
         return 0
     return serve(startup, path)
 

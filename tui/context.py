@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tui.i18n import Translator
@@ -14,6 +13,7 @@ from tui.i18n import Translator
 if TYPE_CHECKING:  # the login screen uses the handle: nothing heavy on the start-up path
     from textual.dom import DOMNode
 
+    from store.db import Target
     from store.dto import PersonInfo, QualiteInfo, RoleInfo, SenderStatus, SessionInfo
     from tui.backoffice import BackOffice
 
@@ -32,9 +32,9 @@ class PortalApp(Protocol):
         ...
 
     @property
-    def db_path(self) -> Path | None:
-        """The database file, once the store is open (None before, or when a test opened
-        it)."""
+    def db_path(self) -> Target | None:
+        """The database (a SQLite file, or a PostgreSQL URL), once the store is open (None
+        before, or when a test opened it)."""
         ...
 
     @property

@@ -21,12 +21,13 @@ USAGE = "usage: expedito [--db PATH] authorized-keys USER [UID]"
 OPTION = "restrict"
 
 
-def keys_lines(db_path: Path, user: str, uid: int | None) -> list[str]:
-    """The ``authorized_keys`` lines for ``user`` (empty: nobody we know)."""
+def keys_lines(db_path: Path | str, user: str, uid: int | None) -> list[str]:
+    """The ``authorized_keys`` lines for ``user`` (empty: nobody we know); ``db_path``: a
+    SQLite file, or a PostgreSQL URL."""
     from store.keys import open_read_only, provisioned_keys
     from sync.openssh.names import uid_of
 
-    if not db_path.is_file():
+    if isinstance(db_path, Path) and not db_path.is_file():
         raise FileNotFoundError(f"no database at {db_path}")
     connection = open_read_only(db_path)
     try:
@@ -40,7 +41,7 @@ def keys_lines(db_path: Path, user: str, uid: int | None) -> list[str]:
     ]
 
 
-def parse(argv: Sequence[str]) -> tuple[Path, str, int | None]:
+def parse(argv: Sequence[str]) -> tuple[Path | str, str, int | None]:
     """``[--db PATH] authorized-keys USER [UID]`` → (database, user, uid); ValueError."""
     args = list(argv)
     db: str | None = None
@@ -59,12 +60,15 @@ def parse(argv: Sequence[str]) -> tuple[Path, str, int | None]:
     return database_path(db), user, uid
 
 
-def database_path(given: str | None) -> Path:
-    """``--db``, else ``$EXPEDITO_DB`` (both cheap), else the user data directory's file
-    (``store.db``, which loads peewee: by hand only; the sshd fragment always gives --db)."""
+def database_path(given: str | None) -> Path | str:
+    """``--db``, else ``$EXPEDITO_DB`` (both cheap: a PostgreSQL URL as it is), else the user
+    data directory's file (``store.db``, which loads peewee: by hand only; the sshd fragment
+    always gives --db)."""
     chosen = given or os.environ.get("EXPEDITO_DB")
+    if chosen and chosen.startswith(("postgresql://", "postgres://")):
+        return chosen
     if chosen:
-        return Path(chosen).expanduser()
+        return Path(chosen.removeprefix("sqlite:///")).expanduser()
     from store.db import resolve_db_path
 
     return resolve_db_path(None)

@@ -54,14 +54,20 @@ def run_report(args: argparse.Namespace) -> int:
     from store.db import close_database, open_database, resolve_db_path
     from store.ops import expiring_certificates, sets_since
 
-    path: Path = Path(args.db).expanduser() if args.db else resolve_db_path(None)
-    if not path.is_file():
+    path = resolve_db_path(args.db)
+    if isinstance(path, Path) and not path.is_file():
         print(f"expedito report: no database at {path} (--db)", file=sys.stderr)
         return 2
+    from store.db import DatabaseUnavailable
+
     if args.report == "certificates" and args.within < 0:
         print("expedito report: --within is a number of days, 0 or more", file=sys.stderr)
         return 2
-    open_database(path)
+    try:
+        open_database(path)
+    except DatabaseUnavailable as exc:
+        print(f"expedito report: {exc}", file=sys.stderr)
+        return 1
     try:
         rows: Sequence[Any] = (
             expiring_certificates(args.within)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 
 if TYPE_CHECKING:
+    from store.db import Target
     from sync.send import Progress
 
 PROGRESS_FROM = 1 << 20  # bytes: a set this large shows a progress bar on a terminal
@@ -135,7 +136,7 @@ def _fail(command: str, reason: str) -> int:
     return 2
 
 
-def run_send(args: argparse.Namespace, db_path: Path | None) -> int:
+def run_send(args: argparse.Namespace, db_path: Target | None) -> int:
     from sync.intake.prepare import PrepareError, prepare
     from sync.send import SendError
 
@@ -223,7 +224,7 @@ def print_outcome(t: Translator, ack: object, name: str, checked: bool | None) -
         print(t("send.signature_unchecked", name=name))
 
 
-def _service_certificate(given: Path | None, db_path: Path | None) -> object:
+def _service_certificate(given: Path | None, db_path: Target | None) -> object:
     """The certificate the ACRF must be signed with (see the module docstring)."""
     from sync.send import SendError, load_certificate_file
 
@@ -232,7 +233,7 @@ def _service_certificate(given: Path | None, db_path: Path | None) -> object:
     saved = Path.home() / SERVICE_CERTIFICATE_FILE
     if saved.is_file():
         return load_certificate_file(saved)
-    if db_path is not None and db_path.is_file():
+    if db_path is not None and (not isinstance(db_path, Path) or db_path.is_file()):
         from cryptography import x509
 
         from store.db import close_database, open_database
@@ -289,7 +290,7 @@ def _progress(total: int, wanted: bool | None) -> Iterator[Progress | None]:
         yield advance
 
 
-def run_show(args: argparse.Namespace, db_path: Path | None) -> int:
+def run_show(args: argparse.Namespace, db_path: Target | None) -> int:
     """``expedito batch show ACRF-FILE``: the acknowledgement, readably; its signature checked
     when its FS.ACRF is beside it and the service's certificate is known."""
     from sync.intake.acrf import ack_companions, parse_acrf

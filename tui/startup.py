@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sync.schedule import Schedule
 
 if TYPE_CHECKING:
+    from store.db import Target
     from sync.openssh.accounts import SystemAccounts
     from sync.services import ServiceConfig
 
@@ -52,15 +53,16 @@ class Startup:
     def mouse(self) -> bool:
         return not self.args.no_mouse
 
-    def open_store(self) -> Path:
-        """Open the database the arguments name; for ``--demo`` seed it and write the files.
+    def open_store(self) -> Target:
+        """Open the database the arguments name (a SQLite file, or a PostgreSQL URL); for
+        ``--demo`` seed it and write the files.
 
         ``store.db.DatabaseUnavailable`` (one line for the user) when it cannot be used."""
-        from store.db import open_database, resolve_db_path
+        from store.db import database_target, open_database, resolve_db_path
 
         args = self.args
         if args.demo or args.command == "demo":
-            path = Path(args.db) if args.db else DEMO_DIR / DEMO_DB_NAME
+            path = database_target(args.db) if args.db else DEMO_DIR / DEMO_DB_NAME
             open_database(path, make_parent=not args.db)
             from store.demo import seed_demo
             from store.demo_sender import seed_demo_sender
@@ -68,16 +70,16 @@ class Startup:
 
             seed_demo()
             seed_demo_sender()
-            write_demo_credentials(path.parent if args.db else DEMO_DIR)
+            write_demo_credentials(path.parent if isinstance(path, Path) else DEMO_DIR)
             return path
         path = resolve_db_path(args.db)
         open_database(path, make_parent=not args.db)  # a --db in a missing directory: refused
         return path
 
-    def service_config(self, db_path: Path | None) -> ServiceConfig:
+    def service_config(self, db_path: Target | None) -> ServiceConfig:
         """The services' configuration, with the schedule: homes and host key next to a --db
-        or --demo database (``db_path``: where it was opened), else in the user data
-        directory."""
+        or --demo SQLite file (``db_path``: where it was opened), else (and for PostgreSQL)
+        in the user data directory."""
         from store.db import data_dir
         from sync.homes import default_homes_root
         from sync.hostkey import HOST_KEY_NAME
@@ -85,7 +87,7 @@ class Startup:
         from sync.services import ServiceConfig
 
         args = self.args
-        beside = db_path.parent if db_path is not None and (args.db or args.demo) else None
+        beside = db_path.parent if isinstance(db_path, Path) and (args.db or args.demo) else None
         if args.homes:
             homes = Path(args.homes).expanduser()
         else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.db import run_sql
+
 STATEMENTS = [
     """CREATE TABLE organisation (
         id INTEGER PRIMARY KEY,
@@ -161,8 +163,10 @@ APPLICATIONS = [
 
 def up(migrator: Any, db: Any) -> None:
     for statement in STATEMENTS:
-        db.execute_sql(statement)
+        run_sql(db, statement)
     for row in APPLICATIONS:
-        db.execute_sql(
-            "INSERT INTO application (code, name, file_codes, position) VALUES (?, ?, ?, ?)", row
+        run_sql(
+            db,
+            "INSERT INTO application (code, name, file_codes, position) VALUES (?, ?, ?, ?)",
+            row,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.db import run_sql
+
 STATEMENTS = [
     """CREATE TABLE intake_claim (
         key TEXT PRIMARY KEY,
@@ -14,4 +16,4 @@ STATEMENTS = [
 
 def up(migrator: Any, db: Any) -> None:
     for statement in STATEMENTS:
-        db.execute_sql(statement)
+        run_sql(db, statement)

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -46,6 +47,9 @@ MB = 1024 * 1024
 CHUNK = 1 << 20
 LAST_SEQUENCE = 99_999
 _PURPOSE = re.compile(r"[A-Z]{4}")
+
+if TYPE_CHECKING:
+    from store.db import Target
 
 
 class PrepareError(Exception):
@@ -288,7 +292,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, db_path: Path | None) -> int:
+def run(args: argparse.Namespace, db_path: Target | None) -> int:
     """Run ``batch prepare`` with the parsed ``args``; ``db_path`` is None without a database."""
     try:
         prepared = _prepare(args, db_path)
@@ -306,13 +310,13 @@ def run(args: argparse.Namespace, db_path: Path | None) -> int:
     return 0
 
 
-def prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
+def prepare(args: argparse.Namespace, db_path: Target | None) -> PreparedSet:
     """Write the set the parsed ``args`` ask for (``batch prepare``, ``batch send``);
     :class:`PrepareError` says why not."""
     return _prepare(args, db_path)
 
 
-def _prepare(args: argparse.Namespace, db_path: Path | None) -> PreparedSet:
+def _prepare(args: argparse.Namespace, db_path: Target | None) -> PreparedSet:
     purpose = str(args.purpose).upper()
     known = _known_purposes(db_path)
     if not _PURPOSE.fullmatch(purpose) or (known and purpose not in known):
@@ -398,9 +402,9 @@ def _size(count: int) -> str:
     return f"{count / MB:.1f} MB" if count >= MB else f"{count} bytes"
 
 
-def _known_purposes(db_path: Path | None) -> list[str]:
+def _known_purposes(db_path: Target | None) -> list[str]:
     """The applications' file-name codes in the database (empty without one)."""
-    if db_path is None or not db_path.is_file():
+    if db_path is None or (isinstance(db_path, Path) and not db_path.is_file()):
         return []
     from store.channels import applications
     from store.db import DatabaseUnavailable, close_database, open_database
@@ -416,14 +420,14 @@ def _known_purposes(db_path: Path | None) -> list[str]:
 
 
 def _from_database(
-    db_path: Path | None, sender: int | None, cert: x509.Certificate | None, date: str, env: str
+    db_path: Target | None, sender: int | None, cert: x509.Certificate | None, date: str, env: str
 ) -> tuple[int, set[int]]:
     """The sender (given or found) and the sequences the database has for it."""
     if db_path is None:
         if sender is None:
             raise PrepareError("--sender is needed (no database to take it from: --db)")
         return sender, set()
-    if not db_path.is_file():
+    if isinstance(db_path, Path) and not db_path.is_file():
         raise PrepareError(f"no database at {db_path}")
     from store.batches import default_sender_number, recorded_sequences, sender_id_of
     from store.db import DatabaseUnavailable, close_database, open_database

@@ -34,7 +34,20 @@ _TEMPORARY_ERRNOS = frozenset(
         errno.EBUSY,
     }
 )
-_TEMPORARY_DATABASE = ("locked", "busy", "full", "disk i/o", "readonly", "unable to open")
+_TEMPORARY_DATABASE = (
+    "locked",
+    "busy",
+    "full",
+    "disk i/o",
+    "readonly",
+    "unable to open",
+    # PostgreSQL: a lock waited for too long, a deadlock broken, the server gone or restarting
+    "lock timeout",
+    "deadlock detected",
+    "could not serialize",
+    "connection",
+    "the database system is",
+)
 
 
 def is_temporary(exc: BaseException) -> bool:

@@ -76,7 +76,7 @@ PENALTIES_SINCE = (9, 8)
 class Fragment:
     homes_root: Path
     command: Path  # the ``expedito`` executable sshd runs as AuthorizedKeysCommand
-    db_path: Path
+    db_path: Path | str  # a SQLite file, or a PostgreSQL URL
     port: int | None = None
     keys_user: str = "root"
     version: tuple[int, int] | None = None  # the installed sshd's, None: unknown

@@ -1,10 +1,11 @@
-"""The database file the store is bound to (tests hand it to other processes)."""
+"""The database the store is bound to (tests hand it to other processes), and faults to
+put in it, on either backend."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from store.db import db
+from store.db import db, execute, is_postgresql
 
 
 def database_path() -> Path:
@@ -12,3 +13,20 @@ def database_path() -> Path:
     if db.obj is None:
         raise RuntimeError("database not opened")
     return Path(db.obj.database)
+
+
+def make_inserts_fail(table: str, message: str) -> None:
+    """From now on every INSERT into ``table`` fails with ``message`` (a trigger)."""
+    if is_postgresql():
+        execute(
+            f"CREATE FUNCTION boom_{table}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+        )
+        execute(
+            f"CREATE TRIGGER boom BEFORE INSERT ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION boom_{table}()"
+        )
+        return
+    execute(
+        f"CREATE TRIGGER boom BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+    )
