@@ -137,7 +137,9 @@ def clean_dead(now: float | None = None) -> int:
     """At a server's start: delete the rows of this machine's servers whose process has
     ended, and the rows stale for ``FORGET_SECONDS``; returns how many went."""
     now = time.time() if now is None else now
-    with db.atomic():
+    # IMMEDIATE: a read then writes; deferred, it fails at once (not after the busy timeout)
+    # when another server wrote in between (the workers of serve --workers start together)
+    with db.atomic("IMMEDIATE"):
         servers = [row[0] for row in execute("SELECT DISTINCT server FROM sftp_session").fetchall()]
         gone = [server for server in servers if owner_gone(server)]
         deleted = 0

@@ -113,7 +113,8 @@ class ServerLimits:
         ),
     )
     max_packet_size: int = 256 * 1024  # SSH channel packet (paramiko's default is 32 KB)
-    liveness_sweep: float = 2.0  # also close idle sessions of revoked accounts this often
+    # close the sessions of revoked accounts (idle ones too; on any node) this often
+    liveness_sweep: float = 0.5
     log_burst: int = field(
         default=10,
         metadata=_option(

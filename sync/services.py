@@ -86,6 +86,8 @@ class ServiceConfig:
     # internal-sftp serve; see ``sync.openssh``): then ``system_accounts`` keeps the accounts.
     front: str = "embedded"
     system_accounts: SystemAccounts | None = None
+    # SO_REUSEPORT on the SFTP port: one of the processes of ``serve --workers N``
+    reuse_port: bool = False
 
     def service_signer_paths(self) -> tuple[Path, Path, bool]:
         """The certificate and key paths, and whether they are made when missing."""
@@ -137,6 +139,7 @@ class Services:
             self.config.port,
             self.config.limits,
             self._on_upload,
+            reuse_port=self.config.reuse_port,
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -57,7 +57,7 @@ from paramiko.sftp import (
     SFTPError,
 )
 
-from store.accounts import Account, find_account, liveness_statement
+from store.accounts import Account, find_account, live_channels, liveness_statement
 from store.db import db
 from sync import scp_server, stats
 from sync.homes import home_of
@@ -531,8 +531,12 @@ class SFTPService:
         port: int = 8022,
         limits: ServerLimits | None = None,
         on_upload: UploadHook = no_upload_hook,
+        reuse_port: bool = False,
     ) -> None:
         self.homes_root = Path(homes_root)
+        # SO_REUSEPORT: other processes (``serve --workers``) listen on the same port, and the
+        # kernel spreads the connections between them
+        self.reuse_port = reuse_port
         self.host_keys = (host_key,) if isinstance(host_key, paramiko.PKey) else tuple(host_key)
         self.host = host
         self.port = port
@@ -563,6 +567,8 @@ class SFTPService:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.reuse_port:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind((self.host, self.port))
         listener.listen(128)
         listener.settimeout(0.5)
@@ -731,7 +737,8 @@ class SFTPService:
         now = time.monotonic()
         with self._lock:
             connections = list(self._connections)
-        closing = []
+        closing: list[paramiko.Transport] = []
+        due: list[_Connection] = []  # authenticated, not checked for liveness lately
         ended = 0
         for connection in connections:
             transport, server = connection.transport, connection.server
@@ -752,10 +759,22 @@ class SFTPService:
                 closing.append(transport)
             elif now - connection.checked >= self.limits.liveness_sweep:
                 connection.checked = now
-                if not server.live():
-                    log.info("%s: access revoked, closing", server.user)
-                    closing.append(transport)
+                due.append(connection)
+        closing.extend(self._revoked(due))
         for transport in closing:
             transport.close()
         if ended:
             give_back_memory()
+
+    def _revoked(self, due: list[_Connection]) -> list[paramiko.Transport]:
+        """The transports of ``due`` whose account was revoked (on any node: it is in the
+        database), found with one query for all of them."""
+        channels = {c.server.account.channel_id for c in due if c.server.account is not None}
+        live = live_channels(channels) if channels else set()
+        revoked = []
+        for connection in due:
+            account = connection.server.account
+            if account is None or account.channel_id not in live:
+                log.info("%s: access revoked, closing", connection.server.user)
+                revoked.append(connection.transport)
+        return revoked

@@ -1,7 +1,7 @@
 """Exactly once with real processes: several ``expedito serve`` on one database and one set
-of homes, and ``kill -9`` half-way through, on 200 waiting sets. Each GO gets one ACRF,
-each set is recorded once, its files moved once; nothing is both accepted and rejected, and
-no temporary file of an ACRF write is left."""
+of homes (each with a worker process per core), and ``kill -9`` half-way through, on 200
+waiting sets. Each GO gets one ACRF, each set is recorded once, its files moved once; nothing
+is both accepted and rejected, and no temporary file of an ACRF write is left."""
 
 from __future__ import annotations
 
@@ -41,8 +41,11 @@ class Waiting:
     gos: set[str]
     logs: Path
 
-    def serve(self, name: str) -> subprocess.Popen[bytes]:
+    def serve(self, name: str, workers: int | None = 1) -> subprocess.Popen[bytes]:
+        """``serve`` in one process (``workers=1``: a ``kill -9`` kills the intake itself),
+        or ``serve --workers`` (None: one worker per core)."""
         log = (self.logs / f"{name}.log").open("wb")
+        options = [] if workers is None else ["--workers", str(workers)]
         return subprocess.Popen(
             [
                 sys.executable,
@@ -55,6 +58,7 @@ class Waiting:
                 "0",
                 "--homes",
                 str(self.homes),
+                *options,
             ],
             cwd=ROOT,
             stdout=log,
@@ -129,7 +133,7 @@ def _stop(*processes: subprocess.Popen[bytes]) -> None:
 
 
 def test_two_serve_processes_on_one_database_answer_each_go_once(waiting: Waiting) -> None:
-    first, second = waiting.serve("first"), waiting.serve("second")
+    first, second = waiting.serve("first", None), waiting.serve("second", None)
     try:
         waiting.wait_answered()
     finally:

@@ -13,7 +13,7 @@ from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 from paramiko.ssh_exception import SSHException
 from peewee import SqliteDatabase
 
-from store.accounts import account_is_live, liveness_statement
+from store.accounts import account_is_live, live_channels, liveness_statement
 from store.db import db
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, DELETED, PENDING, SFTP, Channel, Sender
@@ -22,7 +22,7 @@ from tests.support.registration import register_demo_sender
 from tests.support.sftp import provision
 
 
-def test_liveness_statement_agrees_with_account_is_live(
+def test_liveness_statement_and_the_sweep_agree_with_account_is_live(
     demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
 ) -> None:
     register_demo_sender(demo_credentials)
@@ -35,6 +35,8 @@ def test_liveness_statement_agrees_with_account_is_live(
         sql, params = liveness_statement(channel_id)
         fast = db.execute_sql(sql, params).fetchone() is not None
         assert fast == account_is_live(channel_id)
+        swept = live_channels([channel_id, channel_id + 5000])  # the servers' sweep
+        assert swept == ({channel_id} if fast else set())
         return fast
 
     assert live()

@@ -46,7 +46,7 @@ class Serve:
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "tui.cli", "--db", str(db_path), "serve"),
-                *("--port", str(self.port), "--homes", str(homes)),
+                *("--port", str(self.port), "--homes", str(homes), "--workers", "1"),
             ],
             cwd=ROOT,
             stdout=self.log.open("wb"),

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from store.db import Target
+    from sync.services import Services
+    from sync.supervisor import WorkerSlot
     from tui.startup import Startup
 
 USAGE, FAILED = 2, 1
@@ -43,6 +45,24 @@ def port_number(text: str) -> int:
             f"{text!r} is not a port: give 0 to 65535 (0 picks a free one)"
         )
     return value
+
+
+def workers_number(text: str) -> int:
+    from sync.supervisor import worker_count
+
+    try:
+        return worker_count(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def worker_slot(text: str) -> object:
+    from sync.supervisor import WorkerSlot
+
+    try:
+        return WorkerSlot.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not for you to give") from None
 
 
 def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
@@ -134,8 +154,17 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics",
         metavar="HOST:PORT",
-        help="serve Prometheus metrics there (e.g. 127.0.0.1:9108)",
+        help="serve Prometheus metrics there (e.g. 127.0.0.1:9108); with --workers, "
+        "worker K on PORT+K-1",
     )
+    serve.add_argument(
+        "--workers",
+        type=workers_number,
+        metavar="N",
+        help="processes serving the SFTP port together (default: one per core; 1 serves in "
+        "this process; the OpenSSH front: 1)",
+    )
+    serve.add_argument("--worker", type=worker_slot, help=argparse.SUPPRESS)  # a worker's own
     sshd = sub.add_parser(
         "sshd-config",
         help="print the sshd_config fragment that makes OpenSSH the SFTP front",
@@ -247,18 +276,94 @@ def add_limit_options(parser: argparse.ArgumentParser, suppress: bool = False) -
         )
 
 
+def cannot_serve(host: str, port: int, exc: OSError) -> int:
+    print(
+        f"expedito: cannot serve on {host}:{port}: "
+        f"{exc.strerror or exc} (another program may hold the port: give --port)",
+        file=sys.stderr,
+    )
+    return FAILED
+
+
 def serve(startup: Startup, db_path: Target) -> int:
-    """``expedito serve``: the worker and the SFTP server until Ctrl-C or SIGTERM."""
+    """``expedito serve``: the worker and the SFTP server until Ctrl-C or SIGTERM; with
+    ``--workers N`` (N > 1; the default is one per core), N such processes supervised."""
+    from sync.supervisor import default_workers
+
+    args = startup.args
+    front = getattr(args, "front", "embedded")
+    workers = getattr(args, "workers", None)
+    slot: WorkerSlot | None = getattr(args, "worker", None)
+    if front == "openssh" and workers is not None and workers > 1:
+        print(
+            f"expedito: --workers {workers}: with --front openssh sshd serves SFTP and one "
+            "process keeps the accounts: leave --workers out",
+            file=sys.stderr,
+        )
+        return USAGE
+    if slot is None and front == "embedded":
+        count = workers if workers is not None else default_workers()
+        if count > 1:
+            return serve_workers(startup, db_path, count)
+    return serve_here(startup, db_path, slot)
+
+
+def serve_workers(startup: Startup, db_path: Target, count: int) -> int:
+    """``serve --workers N``: take the port, make the keys the workers share, then start and
+    watch N worker processes (``sync.supervisor``) until Ctrl-C or SIGTERM."""
+    from store.db import close_database
+    from sync.hostkey import load_or_create_host_keys
+    from sync.service_signer import load_or_create_service_signer
+    from sync.supervisor import Supervisor, reserve_port
+
+    args = startup.args
+    try:  # made here once, not by N workers at the same time
+        config = startup.service_config(db_path)
+        load_or_create_host_keys(config.host_key_path)
+        load_or_create_service_signer(*config.service_signer_paths())
+    except ValueError as exc:  # --service-cert or --service-key that cannot be used
+        print(f"expedito: {exc}", file=sys.stderr)
+        return USAGE
+    close_database()  # the migrations are applied; each worker opens its own connection
+    try:
+        keeper = reserve_port(config.host, config.port)
+    except OSError as exc:
+        return cannot_serve(config.host, config.port, exc)
+    port = int(keeper.getsockname()[1])
+    argv = list(getattr(args, "argv", sys.argv[1:]))
+
+    def command(slot: WorkerSlot) -> list[str]:
+        worker = ["--port", str(port), "--workers", "1", "--worker", str(slot)]
+        return [sys.executable, "-m", "tui.cli", *argv, *worker]
+
+    def announce(pids: Sequence[int]) -> None:
+        print(
+            f"Workers: {len(pids)} processes serving {config.host}:{port} together "
+            f"(SO_REUSEPORT), pids {', '.join(map(str, pids))}",
+            flush=True,
+        )
+
+    with keeper:
+        return Supervisor(command, count, announce).run()
+
+
+def serve_here(startup: Startup, db_path: Target, slot: WorkerSlot | None = None) -> int:
+    """The services in this process: all of ``serve``, or one worker of ``--workers N``
+    (``slot``: it prints the banner only if it is the first, and says when it is ready)."""
     import asyncio
     import logging
     import signal
 
-    from cryptography.hazmat.primitives import hashes
-
-    from store.db import shown
     from sync.services import Services
+    from sync.supervisor import bind_to_parent, say_ready
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if slot is not None and not bind_to_parent(slot.parent):
+        return 0  # the supervisor is gone already
+    log_format = "%(asctime)s %(name)s %(message)s"
+    if slot is not None:
+        log_format = f"%(asctime)s [worker {slot.number} pid %(process)d] %(name)s %(message)s"
+    logging.basicConfig(level=logging.INFO, format=log_format)
+    first = slot is None or slot.number == 1
     metrics = None
     front = getattr(startup.args, "front", "embedded")
     if front == "openssh" and os.geteuid() != 0:
@@ -272,7 +377,7 @@ def serve(startup: Startup, db_path: Target) -> int:
         if getattr(startup.args, "metrics", None):
             from sync.metrics import MetricsServer
 
-            metrics = MetricsServer(services, startup.args.metrics)
+            metrics = MetricsServer(services, worker_metrics(startup.args.metrics, slot))
     except ValueError as exc:  # --service-cert or --service-key that cannot be used
         print(f"expedito: {exc}", file=sys.stderr)
         return 2
@@ -284,40 +389,15 @@ def serve(startup: Startup, db_path: Target) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, task.cancel)
         await services.start()
-        host, port = services.sftp_address
-        next_slot = services.worker.next_slot()
-        print(f"Database: {shown(db_path)}")
-        if services.openssh is None:
-            print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
-        else:
-            from sync.openssh.accounts import nss_reads_extrausers
-
-            if startup.args.accounts == "extrausers" and not nss_reads_extrausers():
-                print(
-                    "expedito: warning: /etc/nsswitch.conf does not list extrausers on its "
-                    "passwd line: sshd will not know the technical users (see the README)",
-                    file=sys.stderr,
-                )
-            follows = "inotify" if services.openssh.follows else "a scan every few seconds"
-            print(
-                f"SFTP: OpenSSH's sshd (expedito sshd-config); system accounts: "
-                f"{startup.args.accounts}; the intake follows the folders ({follows})"
-            )
-        print(
-            f"Service certificate (signs each ACRF): SHA256 "
-            f"{services.signer.certificate.fingerprint(hashes.SHA256()).hex(':')}"
-        )
-        print(f"Homes: {services.config.homes_root}")
-        print(f"Batch intake: sets kept in {services.intake.spool_root}")
-        print(
-            f"Next synchronisation at {next_slot:%H:%M} "
-            f"(every {services.config.schedule.period} minutes)",
-            flush=True,
-        )
+        if first:
+            banner(services, startup, db_path)
         try:
             if metrics is not None:
                 metrics_host, metrics_port = await asyncio.to_thread(metrics.start)
-                print(f"Metrics: http://{metrics_host}:{metrics_port}/metrics", flush=True)
+                worker = "" if slot is None else f" (worker {slot.number})"
+                print(f"Metrics{worker}: http://{metrics_host}:{metrics_port}/metrics", flush=True)
+            if slot is not None:
+                say_ready(slot)
             await asyncio.Event().wait()
         finally:
             if metrics is not None:
@@ -329,13 +409,55 @@ def serve(startup: Startup, db_path: Target) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     except OSError as exc:  # the port taken, or not ours to take
-        print(
-            f"expedito: cannot serve on {startup.args.host}:{startup.args.port}: "
-            f"{exc.strerror or exc} (another program may hold the port: give --port)",
-            file=sys.stderr,
-        )
-        return FAILED
+        return cannot_serve(startup.args.host, startup.args.port, exc)
     return 0
+
+
+def worker_metrics(address: str, slot: WorkerSlot | None) -> str:
+    """``--metrics HOST:PORT`` for this process: worker K of ``--workers`` on PORT+K-1 (port 0
+    stays 0: any free port)."""
+    host, _, port = address.rpartition(":")
+    if slot is None or not port.isdigit() or int(port) == 0:
+        return address
+    return f"{host}:{int(port) + slot.number - 1}"
+
+
+def banner(services: Services, startup: Startup, db_path: Target) -> None:
+    """What ``serve`` prints once it serves: where, with which keys, the next slot."""
+    from cryptography.hazmat.primitives import hashes
+
+    from store.db import shown
+
+    host, port = services.sftp_address
+    next_slot = services.worker.next_slot()
+    print(f"Database: {shown(db_path)}")
+    if services.openssh is None:
+        print(f"SFTP: {host}:{port}, host keys {', '.join(services.host_key_fingerprints)}")
+    else:
+        from sync.openssh.accounts import nss_reads_extrausers
+
+        if startup.args.accounts == "extrausers" and not nss_reads_extrausers():
+            print(
+                "expedito: warning: /etc/nsswitch.conf does not list extrausers on its "
+                "passwd line: sshd will not know the technical users (see the README)",
+                file=sys.stderr,
+            )
+        follows = "inotify" if services.openssh.follows else "a scan every few seconds"
+        print(
+            f"SFTP: OpenSSH's sshd (expedito sshd-config); system accounts: "
+            f"{startup.args.accounts}; the intake follows the folders ({follows})"
+        )
+    print(
+        f"Service certificate (signs each ACRF): SHA256 "
+        f"{services.signer.certificate.fingerprint(hashes.SHA256()).hex(':')}"
+    )
+    print(f"Homes: {services.config.homes_root}")
+    print(f"Batch intake: sets kept in {services.intake.spool_root}")
+    print(
+        f"Next synchronisation at {next_slot:%H:%M} "
+        f"(every {services.config.schedule.period} minutes)",
+        flush=True,
+    )
 
 
 def batch_prepare(args: argparse.Namespace) -> int:
@@ -424,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return authorized_keys(argv)
     parser = build_parser(with_batch="batch" in argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # what the workers of ``serve --workers N`` are started with
     try:
         return run_command(args)
     except Exception as exc:

@@ -64,6 +64,8 @@ class Startup:
         if args.demo or args.command == "demo":
             path = database_target(args.db) if args.db else DEMO_DIR / DEMO_DB_NAME
             open_database(path, make_parent=not args.db)
+            if getattr(args, "worker", None) is not None:
+                return path  # a worker of serve --workers: its supervisor seeded it
             from store.demo import seed_demo
             from store.demo_sender import seed_demo_sender
             from store.democreds import write_demo_credentials
@@ -107,6 +109,7 @@ class Startup:
             limits=limits_from_options(vars(args)),
             front=getattr(args, "front", "embedded"),
             system_accounts=system_accounts(args),
+            reuse_port=getattr(args, "worker", None) is not None,  # serve --workers N
         )
 
 
