@@ -394,7 +394,7 @@ def serve_here(startup: Startup, db_path: Target, slot: WorkerSlot | None = None
         try:
             if metrics is not None:
                 metrics_host, metrics_port = await asyncio.to_thread(metrics.start)
-                worker = "" if slot is None else f" (worker {slot.number})"
+                worker = "" if slot is None or first else f" (worker {slot.number})"
                 print(f"Metrics{worker}: http://{metrics_host}:{metrics_port}/metrics", flush=True)
             if slot is not None:
                 say_ready(slot)
