@@ -3,9 +3,9 @@ processes with OpenSSH's ``sftp`` on loopback ports:
 
 - two workers share one port: logins are served by both (the pid in each upload's log
   line), each GO gets one ACRF, each slot's cycle runs once;
-- two groups on two ports (standing in for two nodes) share the database and the homes:
-  uploads through both answered once each, and a channel removed through the services ends
-  a session open on the other group within a second;
+- two groups on two ports (standing in for two nodes) share the database — SQLite, and
+  PostgreSQL — and the homes: uploads through both answered once each, and a channel removed
+  through the services ends a session open on each group within a second;
 - a worker killed is started again; the supervisor killed leaves no worker behind; a bad
   ``--workers`` is one line and exit 2.
 """
@@ -36,7 +36,7 @@ from store.senders import remove_channel
 from sync.intake.acrf import parse_acrf
 from sync.intake.prepare import write_set
 from tests.support.credentials import signing_pair
-from tests.support.database import database_path
+from tests.support.database import database_argument
 from tests.support.intake import DATA, make_home
 from tests.support.network import free_port
 from tests.support.registration import DEMO_USER, person_id, provisioned_account, qualite_id
@@ -59,12 +59,12 @@ CYCLE_DONE = re.compile(r"\[worker \d+ pid (\d+)\] expedito\.sync sync cycle (.+
 class Group:
     """``expedito serve --workers N`` on a port of its own (a node, on this machine)."""
 
-    def __init__(self, db_path: Path, homes: Path, logs: Path, name: str, workers: int) -> None:
+    def __init__(self, db: str, homes: Path, logs: Path, name: str, workers: int) -> None:
         self.port = free_port()
         self.log = logs / f"{name}.log"
         self.process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "tui.cli", "--db", str(db_path), "serve"),
+                *(sys.executable, "-m", "tui.cli", "--db", db, "serve"),
                 *("--port", str(self.port), "--homes", str(homes), "--period", "1"),
                 *("--workers", str(workers)),
             ],
@@ -167,7 +167,7 @@ class Nodes:
         self.sets = Sets(creds, account.sender_number, tmp_path)
 
     def start(self, name: str, workers: int) -> Group:
-        self.groups.append(Group(database_path(), self.homes, self.logs, name, workers))
+        self.groups.append(Group(database_argument(), self.homes, self.logs, name, workers))
         return self.groups[-1]
 
     def check_answered_once(self) -> None:
@@ -217,6 +217,7 @@ def test_two_workers_share_the_port_answer_each_go_once_and_run_each_slot_once(
     assert "Traceback" not in group.text()
 
 
+@pytest.mark.both_backends
 def test_two_groups_on_one_database_answer_once_and_a_revocation_ends_sessions_on_both(
     nodes: Nodes, demo_credentials: DemoCredentials, tmp_path: Path
 ) -> None:

@@ -15,6 +15,14 @@ def database_path() -> Path:
     return Path(db.obj.database)
 
 
+def database_argument() -> str:
+    """``--db`` for another process on the same database: the SQLite file's path, or the
+    PostgreSQL URL (peewee keeps the URL as the database's name)."""
+    if db.obj is None:
+        raise RuntimeError("database not opened")
+    return str(db.obj.database)
+
+
 def make_inserts_fail(table: str, message: str) -> None:
     """From now on every INSERT into ``table`` fails with ``message`` (a trigger)."""
     if is_postgresql():
