@@ -1,33 +1,47 @@
-"""Time of one provisioning cycle for 10,000 and then 100,000 pending SFTP channels.
+"""The provisioning cycle's time for many pending SFTP channels, and what a home costs at login.
 
-    python bench/sync_cycle.py [COUNT ...]      (default: 10000 100000)
+    python bench/sync_cycle.py [COUNT ...] [--repeat 3] [--logins 30]
+                               (default counts: 10000 50000 100000)
 
-Each count runs three times (median and best shown), each on a fresh SQLite file and homes
-folder in a temporary directory; the time is ``run_cycle`` alone (lease, query, 7 mkdir per
-account, chunked updates), next to the same mkdir calls timed on their own.
+The cycle: each count runs ``--repeat`` times (median and best shown), each on a fresh
+SQLite file in a temporary directory; the time is ``run_cycle`` alone (lease, one transaction
+per chunk of 1,000). It makes no home: the homes folder is checked empty afterwards. The last
+column compares each count with the first (linear growth: the time grows as the count).
+
+The login: ``--logins`` accounts provisioned by a cycle, none with a home, served by the
+embedded SFTP server on a loopback port. For each account in turn, OpenSSH's ``sftp`` logs in
+twice (``ls``, then ``bye``): the first login makes the home and its six folders, the second
+finds them (the pairs alternate, so the machine's load weighs on both alike). Printed: the
+median client time of first and later logins and their difference, and the server's own time
+in ``signature_checked`` (the session count, the home, the liveness statement), first against
+later. Needs ``ssh-keygen`` and ``sftp`` (openssh-client).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFkZGVkIGZvciB0aGUgYmVuY2ggb25seSAwMDAwMDA bench"
+SFTP = shutil.which("sftp") or "/usr/bin/sftp"
 
 
-def measure(count: int) -> tuple[float, float, float]:
+def measure_cycle(count: int) -> float:
     from store.db import close_database, open_database
     from sync.cycle import run_cycle
-    from sync.homes import ensure_home
     from sync.schedule import current_slot
     from tests.support.bulk import seed_pending_channels
 
@@ -41,41 +55,116 @@ def measure(count: int) -> tuple[float, float, float]:
         result = run_cycle(current_slot(now), work / "homes", lambda: now)
         elapsed = time.perf_counter() - started
         assert result.status == "done" and result.provisioned == count, result
-        # the same mkdir calls on their own, to show what the file system costs
-        (work / "mkdir-only").mkdir()
-        os.sync()
-        started = time.perf_counter()
-        for index in range(count):
-            ensure_home(work / "mkdir-only", f"bulkuser{index:07d}")
-        mkdir_only = time.perf_counter() - started
+        assert not any((work / "homes").iterdir()), "the cycle made homes"
         close_database()
-        return elapsed, mkdir_only, elapsed - mkdir_only
+        return elapsed
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main(argv: list[str]) -> int:
-    counts = [int(a) for a in argv] or [10_000, 100_000]
-    repeat = 3
-    medians: list[tuple[int, float]] = []
+def cycles(counts: list[int], repeat: int) -> None:
+    first: tuple[int, float] | None = None
     for count in counts:
-        runs = [measure(count) for _ in range(repeat)]
-        cycles = sorted(r[0] for r in runs)
-        mkdirs = sorted(r[1] for r in runs)
-        median = statistics.median(cycles)
+        runs = sorted(measure_cycle(count) for _ in range(repeat))
+        median = statistics.median(runs)
         line = (
             f"{count:>7} pending channels: cycle median {median:6.2f} s "
-            f"(min {cycles[0]:.2f}, {median / count * 1e6:5.1f} µs each); "
-            f"the same mkdir calls alone: median {statistics.median(mkdirs):6.2f} s "
-            f"(min {mkdirs[0]:.2f})"
+            f"(min {runs[0]:.2f}, {median / count * 1e6:5.1f} µs each)"
         )
-        if medians:
-            first_count, first_time = medians[0]
-            line += (
-                f"; x{median / first_time:.1f} the time for x{count / first_count:.0f} the channels"
-            )
-        medians.append((count, median))
+        if first is None:
+            first = (count, median)
+        else:
+            line += f"; x{median / first[1]:.1f} the time for x{count / first[0]:.0f} the channels"
         print(line, flush=True)
+
+
+def logins(count: int) -> None:
+    from store.db import close_database, open_database
+    from sync.cycle import run_cycle
+    from sync.homes import home_of
+    from sync.hostkey import load_or_create_host_key
+    from sync.schedule import current_slot
+    from sync.sftp_server import SessionServer, SFTPService
+    from tests.support.bulk import seed_pending_channels, user_name
+
+    work = Path(tempfile.mkdtemp(prefix="expedito-login-"))
+    timings: list[tuple[str, float]] = []
+    original: Callable[..., Any] = SessionServer.signature_checked
+
+    def timed(self: SessionServer, verified: bool) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(self, verified)
+        finally:
+            timings.append((self.user, time.perf_counter() - started))
+
+    service = None
+    try:
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / "key")], check=True
+        )
+        open_database(work / "bench.sqlite3")
+        seed_pending_channels(count, (work / "key.pub").read_text().strip())
+        now = datetime.now(UTC)
+        homes = work / "homes"
+        assert run_cycle(current_slot(now), homes, lambda: now).provisioned == count
+        assert not any(homes.iterdir())
+        SessionServer.signature_checked = timed  # type: ignore[method-assign]
+        service = SFTPService(homes, load_or_create_host_key(work / "host_key"), port=0)
+        service.start()
+        port = service.address[1]
+        first: list[float] = []
+        later: list[float] = []
+        server_first: list[float] = []
+        server_later: list[float] = []
+        for index in range(count):
+            user = user_name(index)
+            for sample, server_sample in ((first, server_first), (later, server_later)):
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [SFTP, "-b", "-", "-i", str(work / "key"), "-P", str(port),
+                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                     "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
+                     f"{user}@127.0.0.1"],
+                    input="ls\nbye\n", capture_output=True, text=True, timeout=60,
+                )  # fmt: skip
+                sample.append(time.perf_counter() - started)
+                assert done.returncode == 0 and "OUTTEST" in done.stdout, done.stderr
+                server_sample.append(next(t for u, t in reversed(timings) if u == user))
+            assert (home_of(homes, user) / "OUTTEST-S").is_dir()
+
+        def ms(values: list[float]) -> str:
+            return f"{statistics.median(values) * 1e3:7.2f} ms"
+
+        print(f"{count} new accounts, each logging in twice with OpenSSH sftp (ls, bye):")
+        print(
+            f"  client time, first login (makes the home): median {ms(first)}; "
+            f"later login: median {ms(later)}; "
+            f"difference {(statistics.median(first) - statistics.median(later)) * 1e3:+.2f} ms"
+        )
+        print(
+            f"  server's login step (signature_checked), first: median {ms(server_first)} "
+            f"(max {max(server_first) * 1e3:.2f}); later: median {ms(server_later)} "
+            f"(max {max(server_later) * 1e3:.2f})",
+            flush=True,
+        )
+    finally:
+        SessionServer.signature_checked = original  # type: ignore[method-assign]
+        if service is not None:
+            service.stop()
+        close_database()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("counts", nargs="*", type=int, default=[10_000, 50_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--logins", type=int, default=30, help="0: no login measure")
+    args = parser.parse_args(argv)
+    cycles(args.counts, args.repeat)
+    if args.logins:
+        logins(args.logins)
     return 0
 
 

@@ -10,12 +10,14 @@ writes the rows, each write in one IMMEDIATE transaction.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from peewee import fn
+from peewee import Select, fn
 
 from store.db import db
 from store.models import ACTIVE, DELETED, PENDING, Channel, Sender, SyncCycle
@@ -100,26 +102,109 @@ def work_to_do() -> list[ChannelWork]:
     return [ChannelWork(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in query]
 
 
-def activate_chunk(
-    slot: datetime, owner: str, until: datetime, channel_ids: list[int], now_local: datetime
-) -> list[tuple[int, str, str]]:
-    """Renew our lease to ``until`` and activate ``channel_ids`` (at ``now_local``), in one
-    transaction: ``(id, kind, status before)`` of those activated (a channel deleted since
-    ``work_to_do`` is skipped). ``LeaseLost``, and nothing changed, when the slot is no longer
-    ours."""
-    with db.atomic("IMMEDIATE"):
-        updated = (
-            SyncCycle.update(lease_until=until)
-            .where(
-                (SyncCycle.slot == slot)
-                & (SyncCycle.owner == owner)
-                & (SyncCycle.status == RUNNING)
-            )
-            .execute()
+@dataclass(frozen=True)
+class Chunk:
+    """What one step of the cycle activated: how many channels of each ``(kind, status
+    before)``, and the last id (where the next step starts)."""
+
+    counts: dict[tuple[str, str], int]
+    last_id: int
+
+    @property
+    def size(self) -> int:
+        return sum(self.counts.values())
+
+
+# Stand-ins compiled into the step's statements, replaced by each step's values: peewee takes
+# milliseconds to build a statement that SQLite runs in less (the statements are built once).
+_AFTER, _LIMIT = -(2**61) - 17, 2**61 + 19
+_NOW = datetime(1901, 2, 3, 4, 5, 6, 789012)
+
+
+@functools.lru_cache(maxsize=4)
+def _step_statements(database: Any) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """The step's SELECT (its chunk by kind and status) and UPDATE, as SQL and parameters
+    with the stand-ins, for ``database`` (its dialect)."""
+    channel_id: Any = Channel.id  # the declared ``int`` is the column here
+    work: Any = (
+        Channel.select(Channel.id, Channel.kind, Channel.status)
+        .join(Sender)
+        .where(
+            (channel_id > _AFTER)
+            & (Sender.active == True)  # noqa: E712
+            & ((Channel.status == PENDING) | Channel.key_change_pending)
         )
-        if updated != 1:
-            raise LeaseLost(f"lease on {slot} lost by {owner}")
-        return activate_channels(channel_ids, now_local)
+        .order_by(Channel.id)
+        .limit(_LIMIT)
+    ).alias("work")
+    summary = Select(
+        [work], [work.c.kind, work.c.status, fn.COUNT(work.c.id), fn.MAX(work.c.id)]
+    ).group_by(work.c.kind, work.c.status)
+    update = Channel.update(
+        status=ACTIVE,
+        provisioned_key=Channel.ssh_key,
+        provisioned_at=_NOW,
+        activated_at=fn.COALESCE(Channel.activated_at, _NOW),
+    ).where(channel_id.in_(Select([work], [work.c.id])))
+    summary_sql, summary_params = summary.bind(database).sql()
+    update_sql, update_params = update.bind(database).sql()
+    return (summary_sql, list(summary_params)), (update_sql, list(update_params))
+
+
+def _filled(params: list[Any], after: int, limit: int, now_local: datetime) -> list[Any]:
+    values = {_AFTER: after, _LIMIT: limit}
+    return [
+        now_local
+        if isinstance(p, datetime) and p == _NOW
+        else values.get(p, p)
+        if type(p) is int
+        else p
+        for p in params
+    ]
+
+
+def activate_next(
+    slot: datetime,
+    owner: str,
+    until: datetime,
+    after: int,
+    chunk: int,
+    now_local: datetime,
+    before_commit: Callable[[int], None] | None = None,
+) -> Chunk:
+    """The cycle's step: in one transaction, renew our lease to ``until`` and activate the
+    next ``chunk`` channels to handle after id ``after`` (``work_to_do``'s, in id order; at
+    ``now_local``): their registered keys become the provisioned ones. One UPDATE for the
+    chunk (and one SELECT counting it by kind and status): no row goes through Python,
+    nothing is done on disk. ``LeaseLost``, and nothing changed, when the slot is no longer
+    ours. ``before_commit(size)`` runs before the commit (tests: a crash half-way)."""
+    (summary_sql, summary_params), (update_sql, update_params) = _step_statements(db.obj)
+    with db.atomic("IMMEDIATE"):
+        _renew(slot, owner, until)
+        counts: dict[tuple[str, str], int] = {}
+        last = after
+        cursor = db.execute_sql(summary_sql, _filled(summary_params, after, chunk, now_local))
+        for kind, status, count, last_id in cursor.fetchall():
+            counts[(str(kind), str(status))] = int(count)
+            last = max(last, int(last_id))
+        if counts:
+            db.execute_sql(update_sql, _filled(update_params, after, chunk, now_local))
+        done = Chunk(counts, last)
+        if before_commit is not None:
+            before_commit(done.size)
+    return done
+
+
+def _renew(slot: datetime, owner: str, until: datetime) -> None:
+    updated = (
+        SyncCycle.update(lease_until=until)
+        .where(
+            (SyncCycle.slot == slot) & (SyncCycle.owner == owner) & (SyncCycle.status == RUNNING)
+        )
+        .execute()
+    )
+    if updated != 1:
+        raise LeaseLost(f"lease on {slot} lost by {owner}")
 
 
 def activate_channels(channel_ids: list[int], now_local: datetime) -> list[tuple[int, str, str]]:

@@ -1,19 +1,23 @@
 """The provisioning cycle: what registrations become at a :00/:30 slot.
 
-Pending SFTP channels get their home (six folders) and their key provisioned, active SFTP
-channels whose key changed get the new key, other pending channels become active. Each slot
-runs once, whatever the number of processes on the database: a ``SyncCycle`` row per slot
-(``slot`` is unique) is the lease, with its ``owner`` and ``lease_until``
-(:mod:`store.cycles` keeps the rows). The owner renews the lease after every chunk; a lease
-that expired (its owner died) can be taken over.
+Pending SFTP channels get their key provisioned, active SFTP channels whose key changed get
+the new key, other pending channels become active. The cycle is a database operation: one
+transaction per chunk of channels (the lease renewed, the chunk read, one UPDATE), nothing on
+disk. A home and its six folders are made when its user first logs in to the embedded server
+(``sync.sftp_server``, with ``sync.homes.ensure_home``), and for the OpenSSH front, whose
+``ChrootDirectory`` needs the home before login, by the front's step that follows the
+database (``sync.openssh.front``) within a second of the cycle. Each slot runs once,
+whatever the number of processes on the database: a ``SyncCycle`` row per slot (``slot`` is
+unique) is the lease, with its ``owner`` and ``lease_until`` (:mod:`store.cycles` keeps the
+rows). The owner renews the lease with every chunk; a lease that expired (its owner died) can
+be taken over.
 
-The cycle is idempotent and safe to kill at any moment: homes are created before the
-channels of the same chunk are marked active (``mkdir`` that finds a folder is a no-op), and
-each chunk of channel updates is one transaction. Re-running finds what is left to do.
+The cycle is idempotent and safe to kill at any moment: each chunk is one transaction, and
+re-running finds what is left to do.
 
 ``SyncCycle`` times (slot, lease_until, started_at, finished_at) are naive **UTC**, so the
 autumn hour that repeats does not mix two slots; ``Channel`` times stay naive local. Tests that
-kill a cycle half-way pass ``on_channel`` (called after each channel's home is made).
+kill a cycle half-way pass ``on_chunk`` (called before each chunk's commit).
 """
 
 from __future__ import annotations
@@ -34,13 +38,11 @@ from store.cycles import (
     FAILED,
     RUNNING,
     LeaseLost,
-    activate_chunk,
+    activate_next,
     claim_slot,
     finish_cycle,
-    work_to_do,
 )
 from store.models import PENDING, SFTP
-from sync.homes import ensure_home
 from sync.schedule import domain_time, slot_key
 
 log = logging.getLogger("expedito.sync")
@@ -49,8 +51,8 @@ LEASE = timedelta(seconds=60)
 CHUNK = 1000
 
 Now = Callable[[], datetime]
-# Called with the number of channels handled so far, after each one's home (tests: a crash).
-ChannelHook = Callable[[int], None]
+# Called with the number of channels handled so far, before each chunk's commit (tests: a crash).
+ChunkHook = Callable[[int], None]
 
 
 def default_owner() -> str:
@@ -75,7 +77,6 @@ class CycleResult:
     provisioned: int = 0
     rekeyed: int = 0
     other: int = 0
-    homes_created: int = 0
     seconds: float = 0.0
     took_over: bool = False
     lease_until: datetime | None = None
@@ -103,42 +104,38 @@ def acquire_lease(
 
 
 def provision(
-    homes_root: Path,
     slot: datetime,
     owner: str,
     now: Now,
     lease: timedelta = LEASE,
     chunk: int = CHUNK,
-    on_channel: ChannelHook | None = None,
+    on_chunk: ChunkHook | None = None,
 ) -> dict[str, int]:
     """Do the cycle's work in chunks; returns the counts. Raises LeaseLost if overtaken."""
-    counts = {"provisioned": 0, "rekeyed": 0, "other": 0, "homes_created": 0}
-    homes_root.mkdir(parents=True, exist_ok=True)
-    todo = work_to_do()
+    counts = {"provisioned": 0, "rekeyed": 0, "other": 0}
+    after = 0
     done = 0
-    for start in range(0, len(todo), chunk):
-        rows = todo[start : start + chunk]
-        for work in rows:
-            if work.kind == SFTP and ensure_home(homes_root, work.technical_user):
-                counts["homes_created"] += 1
-            done += 1
-            if on_channel is not None:
-                on_channel(done)
+
+    def handled(rows: int) -> None:
+        if on_chunk is not None:
+            on_chunk(done + rows)
+
+    while True:
         moment = now()
-        for _channel_id, kind, status in activate_chunk(
-            slot_key(slot),
-            owner,
-            _utc(moment) + lease,
-            [w.channel_id for w in rows],
-            domain_time(moment),
-        ):
+        step = activate_next(
+            slot_key(slot), owner, _utc(moment) + lease, after, chunk, domain_time(moment), handled
+        )
+        for (kind, status), count in step.counts.items():
             if kind != SFTP:
-                counts["other"] += 1
+                counts["other"] += count
             elif status == PENDING:
-                counts["provisioned"] += 1
+                counts["provisioned"] += count
             else:
-                counts["rekeyed"] += 1
-    return counts
+                counts["rekeyed"] += count
+        done += step.size
+        if step.size < chunk:
+            return counts
+        after = step.last_id
 
 
 def run_cycle(
@@ -148,7 +145,7 @@ def run_cycle(
     owner: str | None = None,
     lease: timedelta = LEASE,
     chunk: int = CHUNK,
-    on_channel: ChannelHook | None = None,
+    on_chunk: ChunkHook | None = None,
 ) -> CycleResult:
     """Run ``slot`` unless it is done or another process is running it (blocking)."""
     owner = owner or default_owner()
@@ -157,7 +154,8 @@ def run_cycle(
         return CycleResult(slot, status, owner, lease_until=until)
     started = time.perf_counter()
     try:
-        counts = provision(Path(homes_root), slot, owner, now, lease, chunk, on_channel)
+        Path(homes_root).mkdir(parents=True, exist_ok=True)  # the homes: made at login
+        counts = provision(slot, owner, now, lease, chunk, on_chunk)
     except LeaseLost as exc:
         log.warning("%s", exc)
         return CycleResult(slot, "busy", owner, error=str(exc))
@@ -181,7 +179,6 @@ def run_cycle(
         provisioned=counts["provisioned"],
         rekeyed=counts["rekeyed"],
         other=counts["other"],
-        homes_created=counts["homes_created"],
         seconds=seconds,
         took_over=took_over,
     )

@@ -7,6 +7,7 @@ delete in the OUT folders, where the intake leaves its acknowledgements; the fol
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -61,20 +62,23 @@ def home_of(homes_root: str | os.PathLike[str], technical_user: str) -> Path:
 def ensure_home(homes_root: str | os.PathLike[str], technical_user: str) -> bool:
     """Create the home and its six folders where missing; True when something was created.
 
-    Idempotent, so a cycle killed half-way can simply run again. Plain ``mkdir`` calls (no
-    ``makedirs``/``stat`` round trips): this is most of a cycle's cost.
+    Made at the user's login (``sync.sftp_server``) and by the OpenSSH front (``sync.openssh``),
+    never by the cycle. Idempotent and safe when two sessions of the same user make it at
+    once: each ``mkdir`` either makes its folder or finds it there, so whoever returns has
+    all seven. Plain ``mkdir`` calls, no ``stat`` first: a later login costs seven
+    ``EEXIST`` (microseconds). ``OSError`` when a folder is neither there nor can be made
+    (a full or read-only disk, a file in the way).
     """
     home = os.fspath(home_of(homes_root, technical_user))
     created = False
-    try:
-        os.mkdir(home, HOME_MODE)
-        created = True
-    except FileExistsError:
-        pass
-    for folder in HOME_FOLDERS:
+    for path in (home, *(os.path.join(home, folder) for folder in HOME_FOLDERS)):
         try:
-            os.mkdir(os.path.join(home, folder), HOME_MODE)
+            os.mkdir(path, HOME_MODE)
             created = True
         except FileExistsError:
-            pass
+            if not os.path.isdir(path):
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", path) from None
+        except OSError:
+            if not os.path.isdir(path):  # a read-only disk says so even for what exists
+                raise
     return created

@@ -60,7 +60,7 @@ from paramiko.sftp import (
 from store.accounts import Account, find_account, live_channels, liveness_statement
 from store.db import db
 from sync import scp_server, stats
-from sync.homes import home_of
+from sync.homes import ensure_home, home_of
 from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_drop
 from sync.log_limit import AddressLogLimit
 from sync.memory import give_back_memory
@@ -70,7 +70,11 @@ from sync.session_board import SessionBoard
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
 from sync.sftp_uploads import QUOTA_EXCEEDED, RecentUploads
-from sync.ssh_transport import ServerTransport
+from sync.ssh_transport import (
+    DISCONNECT_SERVICE_NOT_AVAILABLE,
+    DISCONNECT_TOO_MANY_CONNECTIONS,
+    ServerTransport,
+)
 from sync.stats import ServerStats
 
 log = logging.getLogger("expedito.sftp")
@@ -148,18 +152,23 @@ class SessionServer(paramiko.ServerInterface):
         self._pending = account
         return AUTH_SUCCESSFUL
 
-    def signature_checked(self, verified: bool) -> str:
+    def signature_checked(self, verified: bool) -> tuple[int, str] | None:
         """paramiko's verdict on the signature of the request ``check_auth_publickey`` just
         accepted the key of (``sync.ssh_transport.VerifiedAuthHandler``): only a verified
         signature logs in and clears the address's failures; a bad one is a failure. The
         login is a session of the user from now on, channels or not: one past the user's
-        limit is not logged in, and the reason returned ends the connection."""
+        limit is not logged in, and the code and reason returned end the connection.
+
+        The user's home and its six folders are made here, before the login completes, where
+        missing (the cycle does not make them: ``sync.homes.ensure_home``, idempotent, safe
+        when two sessions arrive at once). A home that cannot be made is one log line and a
+        refused login; the next login tries again."""
         account, self._pending = self._pending, None
         if account is None:
-            return ""
+            return None
         if not verified:
             self._refuse(account.technical_user, stats.REFUSED_SIGNATURE)
-            return ""
+            return None
         user = account.technical_user
         if not self.service.acquire_session(user):
             limit = self.limits.max_sessions_per_user
@@ -167,14 +176,33 @@ class SessionServer(paramiko.ServerInterface):
                 "%s from %s: too many sessions (%d), connection closed", user, self.address, limit
             )
             self.service.stats.refused(stats.REFUSED_SESSIONS)
-            return f"too many sessions for {user} (at most {limit} at once)"
+            return (
+                DISCONNECT_TOO_MANY_CONNECTIONS,
+                f"too many sessions for {user} (at most {limit} at once)",
+            )
+        try:
+            ensure_home(self.service.homes_root, user)
+        except OSError as exc:
+            self.service.release_session(user)
+            log.error(
+                "%s from %s: home %s cannot be made (%s): login refused",
+                user,
+                self.address,
+                exc.filename or home_of(self.service.homes_root, user),
+                exc.strerror or exc,
+            )
+            self.service.stats.refused(stats.REFUSED_HOME)
+            return (
+                DISCONNECT_SERVICE_NOT_AVAILABLE,
+                "your SFTP folders cannot be made now; try again later",
+            )
         self.counted = True
         self.account = account
         self._live_statement = liveness_statement(account.channel_id)
         self.home = home_of(self.service.homes_root, account.technical_user)
         self.last_active = time.monotonic()
         self.service.guard.success(self.address)
-        return ""
+        return None
 
     def _refuse(self, username: str, reason: str = stats.REFUSED_KEY) -> int:
         self.service.stats.refused(reason)
@@ -689,6 +717,11 @@ class SFTPService:
             if time.monotonic() >= deadline or self._stopping.is_set():
                 return False
             time.sleep(0.05)
+
+    def release_session(self, user: str) -> None:
+        """Give back a session ``acquire_session`` counted (a login refused after it)."""
+        with self._lock:
+            self._sessions[user] = max(0, self._sessions.get(user, 1) - 1)
 
     def _forget_ended(self) -> None:
         """Release the sessions of the connections that have ended (holding ``_lock``)."""

@@ -46,10 +46,14 @@ _CLIENT_CAUSED = (
 DISCONNECT_TOO_MANY_CONNECTIONS = 12
 
 
+# RFC 4253 11.1: SSH_DISCONNECT_SERVICE_NOT_AVAILABLE (the user's home cannot be made)
+DISCONNECT_SERVICE_NOT_AVAILABLE = 7
+
+
 class SignatureListener(Protocol):
-    def signature_checked(self, verified: bool) -> str:
-        """Take the verdict; a reason to end the connection instead of logging in ("" if
-        none)."""
+    def signature_checked(self, verified: bool) -> tuple[int, str] | None:
+        """Take the verdict; the disconnect code and reason to end the connection instead of
+        logging in (None: go on)."""
         ...
 
 
@@ -74,8 +78,8 @@ class VerifiedAuthHandler(AuthHandler):
         if method == "publickey" and hasattr(server, "signature_checked"):
             listener: SignatureListener = server
             refusal = listener.signature_checked(result == AUTH_SUCCESSFUL)
-            if refusal:
-                disconnect(self.transport, DISCONNECT_TOO_MANY_CONNECTIONS, refusal)
+            if refusal is not None:
+                disconnect(self.transport, *refusal)
                 return
         super()._send_auth_result(username, method, result)  # type: ignore[misc]
 

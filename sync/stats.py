@@ -20,6 +20,7 @@ REFUSED_PASSWORD = "password"  # a password was tried: public keys only
 REFUSED_BANNED = "banned"  # the address is banned after repeated failures
 REFUSED_STARTUPS = "startups"  # too many unauthenticated connections (MaxStartups)
 REFUSED_SESSIONS = "sessions"  # the user's session limit
+REFUSED_HOME = "home"  # the user's home could not be made (a full or read-only disk)
 
 
 class Counted(Protocol):

@@ -4,7 +4,7 @@
 
 Waits for GO_FILE to exist when given (so racing processes start together), runs the cycle
 and prints its result as JSON. With KILL_AFTER, the process kills itself (SIGKILL) once that
-many channels have their home, in the middle of a chunk: a crash half-way.
+many channels are handled, before that chunk commits: a crash half-way.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         if kill_after is not None and handled >= kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    result = run_cycle(slot, homes, lambda: now, chunk=chunk, on_channel=crash)
+    result = run_cycle(slot, homes, lambda: now, chunk=chunk, on_chunk=crash)
     print(
         json.dumps(
             {

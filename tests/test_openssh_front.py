@@ -3,6 +3,7 @@ revoked user's processes, and the intake following the folders (real files, real
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import stat
@@ -154,6 +155,34 @@ def test_the_front_follows_the_database_and_the_folders(
     finally:
         child.kill()
         child.wait(timeout=10)
+
+
+def test_a_home_that_cannot_be_made_is_logged_once_and_made_when_it_can(
+    front: tuple[OpenSSHFront, Intake],
+    demo_credentials: DemoCredentials,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    keeper, _ = front
+    account = provisioned_account(demo_credentials)  # the cycle made no home
+    home = tmp_path / "homes" / DEMO_USER
+    assert not home.exists()
+    home.parent.mkdir()
+    home.write_text("in the way\n")
+    with caplog.at_level(logging.INFO, logger="expedito.openssh"):
+        keeper.start()  # no crash: the account is made, its logins refused (no chroot)
+        for _ in range(3):
+            keeper.reconcile()
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and DEMO_USER in errors[0] and "cannot be made" in errors[0]
+        assert ExtraUsers(tmp_path / "extrausers").managed() == {
+            DEMO_USER: uid_of(account.sender_id)
+        }
+        home.unlink()
+        assert wait_for(lambda: (home / "IN").is_dir())
+    assert (home / "IN").stat().st_gid == uid_of(account.sender_id)
+    assert any("is made" in r.getMessage() for r in caplog.records)
+    assert wait_for(lambda: keeper._watched.get(DEMO_USER))  # followed once made
 
 
 def test_a_scan_leaves_a_set_still_being_written(

@@ -3,6 +3,7 @@ revocation, and the same refusal for an unknown user and a wrong key."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import time
@@ -13,6 +14,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from store import senders
+from store.batchnames import HOME_FOLDERS
 from store.democreds import DemoCredentials
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, person_id, qualite_id, register_demo_sender
@@ -39,11 +41,53 @@ def test_login_refused_before_the_cycle_and_accepted_after(
     register_demo_sender(demo_credentials)
     before = server.sftp(demo_credentials, "ls\n")
     assert before.returncode != 0 and "Permission denied (publickey)" in before.stderr
-    server.provision()
+    server.provision(make_homes=False)
+    assert not server.home.exists()  # the cycle only records: the first login makes it
     after = server.sftp(demo_credentials, "ls\n")
     assert after.returncode == 0, after.stderr
-    for folder in ("IN", "INTEST", "INTEST-S", "OUT", "OUTTEST", "OUTTEST-S"):
-        assert folder in after.stdout
+    for folder in HOME_FOLDERS:
+        assert folder in after.stdout.split()
+    assert sorted(p.name for p in server.home.iterdir()) == sorted(HOME_FOLDERS)
+    again = server.sftp(demo_credentials, "ls\n")  # a later login finds it as it is
+    assert again.returncode == 0 and again.stdout == after.stdout, again.stderr
+
+
+def test_two_first_sessions_at_once_both_get_the_home(
+    server: Server, demo_credentials: DemoCredentials
+) -> None:
+    register_demo_sender(demo_credentials)
+    server.provision(make_homes=False)
+    command = sftp_command(server.port, demo_credentials.ssh_private_key, DEMO_USER)
+    clients = [
+        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [client.communicate("ls\n", timeout=30)[0] for client in clients]
+    assert [client.returncode for client in clients] == [0, 0, 0, 0]
+    for output in outputs:
+        assert sorted(set(output.split()) & set(HOME_FOLDERS)) == sorted(HOME_FOLDERS)
+    assert sorted(p.name for p in server.home.iterdir()) == sorted(HOME_FOLDERS)
+
+
+def test_a_home_that_cannot_be_made_refuses_the_login_until_it_can(
+    server: Server, demo_credentials: DemoCredentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    register_demo_sender(demo_credentials)
+    server.provision(make_homes=False)
+    server.home.write_text("a file where the home should be\n")
+    with caplog.at_level(logging.ERROR, logger="expedito.sftp"):
+        refused = server.sftp(demo_credentials, "ls\n")
+    assert refused.returncode != 0
+    assert "your SFTP folders cannot be made now" in refused.stderr
+    lines = [r.getMessage() for r in caplog.records if r.name == "expedito.sftp"]
+    assert len(lines) == 1 and "cannot be made" in lines[0] and DEMO_USER in lines[0], lines
+    assert not any(r.exc_info for r in caplog.records)
+    assert server.service.stats.refusals() == {"home": 1}
+    assert server.service.sessions(DEMO_USER) == 0  # the refused login holds no session
+    server.home.unlink()  # the operator makes room: the next login makes the home
+    after = server.sftp(demo_credentials, "ls\n")
+    assert after.returncode == 0, after.stderr
+    assert sorted(p.name for p in server.home.iterdir()) == sorted(HOME_FOLDERS)
 
 
 def test_upload_into_in_and_not_elsewhere(

@@ -2,12 +2,13 @@
 eyes on the folders.
 
 :class:`OpenSSHFront` runs one thread. Each second it reads who may log in
-(:func:`store.accounts.live_users`, one light query); when that changes it lays out the new
-users' homes (:func:`sync.openssh.accounts.lay_out`), brings the system accounts to the new
-set, ends the sessions of those who left (revocation: the key is already gone, since
-``authorized-keys`` reads the database) and tells the intake's follower which folders to
-watch. The cycle's activation of a channel is thus on the system within a second, and so is
-a revocation.
+(:func:`store.accounts.live_users`, one light query); when that changes it ends the sessions
+of those who left (revocation: the key is already gone, since ``authorized-keys`` reads the
+database), lays out the new users' homes (:func:`sync.openssh.accounts.lay_out`: the cycle
+makes none, and sshd's ``ChrootDirectory`` needs the home before the first login), brings the
+system accounts to the new set and tells the intake's follower which folders to watch. The
+cycle's activation of a channel is thus on the system within a second (this is the
+background step after the cycle), and so is a revocation.
 
 It also reads the folders. With inotify, a GO or TD closed after writing, renamed into an IN
 folder, or linked there (internal-sftp's SSH_FXP_RENAME links the new name, then unlinks the
@@ -63,6 +64,7 @@ class OpenSSHFront:
         self.intake = intake
         self.poll = poll
         self._live: dict[str, int] = {}
+        self._unmade: set[str] = set()  # live users whose home could not be made yet
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -81,20 +83,26 @@ class OpenSSHFront:
 
     def reconcile(self) -> tuple[list[str], list[str]]:
         """Bring homes, accounts, sessions and watches to the database now: ``(added,
-        removed)`` system accounts. Blocking."""
+        removed)`` system accounts. Blocking.
+
+        The revoked go first (their sessions ended), then the new users' homes are laid out
+        (the cycle makes none: sshd's ``ChrootDirectory`` needs one before the first login).
+        A home that cannot be made is one log line, and tried again at every pass until it
+        is; meanwhile sshd refuses that user's logins (no chroot)."""
         with self._lock:
             live = live_users()
-            if live == self._live and self._thread is not None:
+            if live == self._live and not self._unmade and self._thread is not None:
                 return [], []
             wanted = {name: uid_of(sender_id) for name, sender_id in live.items()}
-            for name, uid in wanted.items():
-                if name not in self._live:
-                    lay_out(self.homes_root, name, uid)
             for name, uid in self.accounts.managed().items():
                 if name not in wanted and is_ours(uid):  # revoked: end its sessions first
                     killed = end_sessions(uid)
                     if killed:
                         log.info("openssh: %s revoked, %d session process(es) ended", name, killed)
+            for name, uid in wanted.items():
+                if name not in self._live or name in self._unmade:
+                    self._lay_out(name, uid)
+            self._unmade &= set(wanted)
             added, removed = self.accounts.apply(wanted)
             self._live = live
             if self.inotify is not None:
@@ -102,6 +110,25 @@ class OpenSSHFront:
             if added or removed:
                 log.info("openssh: system accounts added %s, removed %s", added, removed)
             return added, removed
+
+    def _lay_out(self, name: str, uid: int) -> None:
+        try:
+            lay_out(self.homes_root, name, uid)
+        except OSError as exc:
+            if name not in self._unmade:
+                log.error(
+                    "openssh: the home of %s cannot be made (%s: %s); its logins are refused "
+                    "until it can (tried again every %.0f s)",
+                    name,
+                    exc.filename or self.homes_root / name,
+                    exc.strerror or exc,
+                    self.poll,
+                )
+            self._unmade.add(name)
+        else:
+            if name in self._unmade:
+                log.info("openssh: the home of %s is made", name)
+            self._unmade.discard(name)
 
     def _follow(self, accounts: list[Account]) -> None:
         assert self.inotify is not None
@@ -111,7 +138,7 @@ class OpenSSHFront:
                 self.inotify.remove(wd)
                 self._watches.pop(wd, None)
         for user, account in by_user.items():
-            if user in self._watched:
+            if user in self._watched or user in self._unmade:  # followed once it is made
                 continue
             wds = []
             for folder in HOME_FOLDERS:

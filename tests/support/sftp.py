@@ -9,11 +9,11 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from store.accounts import Account
+from store.accounts import Account, provisioned_accounts
 from store.batchnames import OUT_FOLDERS
 from store.democreds import DemoCredentials
 from sync.cycle import run_cycle
-from sync.homes import FILE_MODE, home_of, part_name
+from sync.homes import FILE_MODE, ensure_home, home_of, part_name
 from sync.hostkey import load_or_create_host_key
 from sync.limits import ServerLimits
 from sync.schedule import current_slot
@@ -106,11 +106,15 @@ def process_ended(pid: int) -> bool:
     return status.rpartition(")")[2].split()[0] in ("Z", "X")
 
 
-def provision(homes: Path) -> None:
-    """Run the sync cycle of the current slot: pending SFTP channels become accounts, each
-    with its home below ``homes``."""
+def provision(homes: Path, make_homes: bool = True) -> None:
+    """Run the sync cycle of the current slot: pending SFTP channels become accounts. The
+    cycle makes no home (a user's first login does); with ``make_homes`` they are made
+    below ``homes`` as that first login would, for tests that put files there first."""
     now = datetime.now(UTC)
     assert run_cycle(current_slot(now), homes, lambda: now).status == "done"
+    if make_homes:
+        for account in provisioned_accounts():
+            ensure_home(homes, account.technical_user)
 
 
 class Server:
@@ -130,8 +134,8 @@ class Server:
         """The demo user's home."""
         return home_of(self.homes, DEMO_USER)
 
-    def provision(self) -> None:
-        provision(self.homes)
+    def provision(self, make_homes: bool = True) -> None:
+        provision(self.homes, make_homes)
 
     def sftp(
         self,
