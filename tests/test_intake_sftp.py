@@ -21,6 +21,7 @@ from store.clock import local_now
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, Channel
 from sync.cycle import CycleResult
+from sync.homes import ensure_home
 from sync.intake.acrf import Acknowledgement, parse_acrf
 from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
@@ -194,6 +195,7 @@ def test_a_go_left_in_a_home_is_processed_at_start(running: Running, tmp_path: P
     """A set closed while no intake ran (a crash): the next start finds and answers it."""
     running.services.stop_in_thread()
     files = running.prepare("--env", "T")
+    ensure_home(running.home.parent, DEMO_USER)  # as the user's login made it
     for path in files:  # as the server would have left them
         (running.home / "INTEST" / path.name).write_bytes(path.read_bytes())
     again = Services(running.services.config)
@@ -212,6 +214,7 @@ def test_a_second_copy_whose_port_is_taken_leaves_the_homes_alone(running: Runni
     """The first copy holds the port; a GO waits in a home (its intake has not seen it yet,
     as between an upload and its queue): a second copy fails to listen and touches nothing."""
     files = running.prepare("--env", "T")
+    ensure_home(running.home.parent, DEMO_USER)  # as the user's login made it
     for path in files:  # written behind the first copy's back
         (running.home / "INTEST" / path.name).write_bytes(path.read_bytes())
     config = replace(
