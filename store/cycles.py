@@ -4,8 +4,8 @@ A ``SyncCycle`` row per slot (``slot`` is unique) is the lease, with its ``owner
 ``lease_until``: whoever creates the row, or finds it with an expired lease, runs the slot.
 Slots and the lease's times are given and stored as naive **UTC** (``sync.schedule.slot_key``
 makes them), so the autumn hour that repeats does not mix two slots; ``Channel`` times stay
-naive local. The schedule and the file system are ``sync.cycle``'s; this module only reads and
-writes the rows, each write in one IMMEDIATE transaction.
+naive local. The schedule is ``sync.cycle``'s (no file is touched: homes are made at login);
+this module only reads and writes the rows, each write in one IMMEDIATE transaction.
 """
 
 from __future__ import annotations
