@@ -118,7 +118,7 @@ class OpenSSHFront:
             if name not in self._unmade:
                 log.error(
                     "openssh: the home of %s cannot be made (%s: %s); its logins are refused "
-                    "until it can (tried again every %.0f s)",
+                    "until it can (tried again every %g s)",
                     name,
                     exc.filename or self.homes_root / name,
                     exc.strerror or exc,
