@@ -35,7 +35,11 @@ class PostgresqlStore(Psycopg3Database):
     def begin(self, isolation_level: Any = None) -> None:
         if isolation_level in ("IMMEDIATE", "EXCLUSIVE"):
             super().begin()
-            self.cursor().execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            try:
+                self.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            except BaseException:  # the lock timed out: the transaction is not ours to keep
+                self.rollback()
+                raise
             return
         if isolation_level == "DEFERRED":
             isolation_level = None

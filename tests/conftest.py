@@ -22,9 +22,13 @@ BACKENDS = ("sqlite", "postgresql")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test of a module marked ``both_backends`` that uses ``database`` runs on each
-    backend (ids ``[sqlite]``, ``[postgresql]``); elsewhere ``database`` is SQLite."""
-    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
+    backend (ids ``[sqlite]``, ``[postgresql]``), unless the test itself is marked
+    ``sqlite_only`` (with its reason); elsewhere ``database`` is SQLite."""
+    definition = metafunc.definition
+    if (
+        "database" in metafunc.fixturenames
+        and definition.get_closest_marker("both_backends")
+        and not definition.get_closest_marker("sqlite_only")
     ):
         metafunc.parametrize("database", BACKENDS, indirect=True)
 

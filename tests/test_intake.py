@@ -27,6 +27,8 @@ from tests.support.credentials import signing_pair
 from tests.support.intake import DATA, NOW, TODAY, Partner, make_home
 from tests.support.registration import person_id, provisioned_account, qualite_id
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
@@ -159,6 +161,7 @@ def test_a_set_in_several_parts_is_accepted(partner: Partner) -> None:
     assert len(result.batch.files) == 7
 
 
+@pytest.mark.sqlite_only("the FS file's layouts: nothing of the database differs (CI time)")
 @pytest.mark.parametrize("layout", ["single line", "CR", "CRLF", "LF"])
 def test_signature_line_layouts(partner: Partner, layout: str) -> None:
     prepared = partner.write()
@@ -279,6 +282,10 @@ REJECTIONS: dict[str, tuple[str, Callable[[Partner], Path]]] = {
 }
 
 
+@pytest.mark.sqlite_only(
+    "23 file checks; a rejection recorded on PostgreSQL is test_several_problems_are_all_named's "
+    "and the other tests' (CI time)"
+)
 @pytest.mark.parametrize("case", list(REJECTIONS))
 def test_each_broken_rule_is_named_in_the_acrf(partner: Partner, case: str, tmp_path: Path) -> None:
     code, build = REJECTIONS[case]

@@ -17,16 +17,19 @@ import pytest
 from peewee import SqliteDatabase
 
 from store import batches, claims
-from store.db import close_database, open_database
+from store.db import close_database, execute, is_postgresql, open_database
 from store.democreds import DemoCredentials
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import INTERNAL_ERROR, SIGNATURE_INVALID
 from sync.intake.service import Intake
 from tests.support.credentials import signing_pair
-from tests.support.database import database_path
+from tests.support.database import database_argument
 from tests.support.intake import NOW, Partner, make_home
 from tests.support.registration import provisioned_account
+from tests.support.repo import ROOT
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture
@@ -126,23 +129,39 @@ print("locked", flush=True)
 sys.stdin.readline()
 connection.execute("ROLLBACK")
 """
+# PostgreSQL: another process holds the lock IMMEDIATE transactions take (store.postgres)
+HOLD_LOCK_POSTGRESQL = """
+import sys, psycopg
+from store.postgres import WRITE_LOCK
+connection = psycopg.connect(sys.argv[1], autocommit=True)
+connection.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+print("locked", flush=True)
+sys.stdin.readline()
+"""
 
 
 @pytest.fixture
-def short_busy_timeout(partner: Partner) -> Iterator[Path]:
+def short_busy_timeout(partner: Partner) -> Iterator[str]:
     """The database re-opened with a 0.2 s busy timeout (the default is 10 s)."""
-    path = database_path()
+    target = database_argument()
     close_database()
-    open_database(path, busy_timeout=0.2)
-    yield path
+    open_database(target, busy_timeout=0.2)
+    yield target
 
 
 def test_a_go_arriving_while_another_writer_holds_the_database_is_answered_after(
-    partner: Partner, short_busy_timeout: Path, caplog: pytest.LogCaptureFixture
+    partner: Partner, short_busy_timeout: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="expedito.intake")
+    postgresql = is_postgresql()
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(short_busy_timeout)],
+        [
+            sys.executable,
+            "-c",
+            HOLD_LOCK_POSTGRESQL if postgresql else HOLD_LOCK,
+            short_busy_timeout,
+        ],
+        cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -166,7 +185,8 @@ def test_a_go_arriving_while_another_writer_holds_the_database_is_answered_after
         assert answer(partner) == ()
         retries = [r for r in caplog.records if "not answered yet" in r.getMessage()]
         assert 2 <= len(retries) <= 4  # one line per attempt: 1 s, 2 s, 4 s …
-        assert all("database is locked" in r.getMessage() for r in retries)
+        locked = "lock timeout" if postgresql else "database is locked"
+        assert all(locked in r.getMessage() for r in retries)
     finally:
         holder.kill()
         holder.wait()
@@ -261,9 +281,7 @@ def test_a_decision_is_not_recorded_once_the_claim_was_taken_over(
     def slow_check(self: Intake, *args: object) -> object:
         key = f"{partner.account.technical_user}/INTEST/{go.name[2:]}"
         with claims.db.atomic():
-            claims.db.execute_sql(
-                "UPDATE intake_claim SET owner = 'elsewhere:1:x' WHERE key = ?", (key,)
-            )
+            execute("UPDATE intake_claim SET owner = 'elsewhere:1:x' WHERE key = ?", (key,))
         return check(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(service.Intake, "_check", slow_check)

@@ -18,6 +18,8 @@ from tests.support.intake import NOW, Partner, make_home
 from tests.support.registration import DEMO_USER, provisioned_account
 from tests.support.sftp_attack import wait_for
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:

@@ -24,12 +24,15 @@ from store.ops import expiring_certificates
 from sync.metrics import MetricsServer, parse_address
 from tests.ops_support import in_days, record_set, register
 from tests.service_support import USER, Provisioned, provisioned_services
+from tests.support.database import database_argument
 from tests.support.sftp import sftp
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.both_backends
 
-def report(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+
+def report(db: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tui.cli", "--db", str(db), "report", *args],
         cwd=ROOT,
@@ -43,7 +46,7 @@ def test_report_certificates(
     demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
 ) -> None:
     register(demo_credentials, in_days(30), tmp_path)
-    db = tmp_path / "expedito.sqlite3"
+    db = database_argument()
     result = report(db, "certificates", "--within", "60", "--format", "csv")
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -70,7 +73,7 @@ def test_report_sets(
     record_set(sender, 1, datetime(2026, 1, 10, 9, 0))
     record_set(sender, 2, datetime(2026, 1, 15, 9, 0), ("ACRF-125", "ACRF-120"))
     record_set(sender, 3, datetime(2026, 1, 15, 10, 0), done=False)
-    db = tmp_path / "expedito.sqlite3"
+    db = database_argument()
     result = report(db, "sets", "--since", "2026-01-12", "--format", "json")
     assert result.returncode == 0, result.stderr
     sets = json.loads(result.stdout)
@@ -149,7 +152,7 @@ def test_metrics_address_is_checked() -> None:
 
 def test_serve_with_metrics(demo: SqliteDatabase, tmp_path: Path) -> None:
     """The real ``expedito serve --metrics``: scraped, then stopped with SIGTERM."""
-    db = tmp_path / "expedito.sqlite3"
+    db = database_argument()
     child = subprocess.Popen(
         [
             sys.executable,
@@ -158,6 +161,8 @@ def test_serve_with_metrics(demo: SqliteDatabase, tmp_path: Path) -> None:
             "--db",
             str(db),
             "serve",
+            "--homes",
+            str(tmp_path / "homes"),
             "--port",
             "0",
             "--metrics",

@@ -33,6 +33,8 @@ from tests.support.sftp import sftp
 
 ACK = Acknowledgement("GO.DMFA.123456.20260115.00001.T.1", "000000000042", 0, ("ACRF-125",))
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_write_acrf_writes_the_xml_its_signature_and_the_go(tmp_path: Path) -> None:
     signer = load_or_create_service_signer(tmp_path / "c.cer", tmp_path / "k.key")

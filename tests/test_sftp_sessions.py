@@ -34,6 +34,8 @@ from tests.support.sftp import (
 )
 from tests.support.sftp_attack import wait_for
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def server(demo: SqliteDatabase, tmp_path: Path) -> Iterator[Server]:

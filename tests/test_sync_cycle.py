@@ -23,7 +23,7 @@ from sync.schedule import slot_key, to_local
 from tests.support.bulk import seed_pending_channels
 from tests.support.clock import BXL
 from tests.support.credentials import new_ssh_key
-from tests.support.database import database_path
+from tests.support.database import database_argument
 from tests.support.registration import (
     DEMO_USER,
     person_id,
@@ -34,6 +34,8 @@ from tests.support.registration import (
 from tests.support.repo import ROOT
 
 SLOT = datetime(2026, 11, 28, 14, 30, tzinfo=BXL)
+
+pytestmark = pytest.mark.both_backends
 
 
 def at(slot: datetime, seconds: float = 1) -> datetime:
@@ -183,7 +185,11 @@ def test_an_overtaken_owner_stops(
 
 
 def _child(
-    db: Path, homes: Path, now: datetime, go: Path | None = None, kill_after: int | None = None
+    db: Path | str,
+    homes: Path,
+    now: datetime,
+    go: Path | None = None,
+    kill_after: int | None = None,
 ) -> subprocess.Popen[str]:
     """A cycle in another process, in chunks of 50; ``kill_after``: it dies (SIGKILL) once
     that many channels are handled, before that chunk commits."""
@@ -215,7 +221,7 @@ def test_two_processes_racing_for_a_slot_run_it_once(
     seed_pending_channels(300, key_of(demo_credentials))
     go = tmp_path / "go"
     homes = tmp_path / "homes"
-    children = [_child(database_path(), homes, at(SLOT), go) for _ in range(2)]
+    children = [_child(database_argument(), homes, at(SLOT), go) for _ in range(2)]
     go.touch()
     results = []
     for child in children:
@@ -235,7 +241,7 @@ def test_a_cycle_killed_half_way_is_finished_by_the_next_run(
 ) -> None:
     seed_pending_channels(250, key_of(demo_credentials))
     homes = tmp_path / "homes"
-    child = _child(database_path(), homes, at(SLOT), kill_after=120)
+    child = _child(database_argument(), homes, at(SLOT), kill_after=120)
     child.communicate(timeout=60)
     assert child.returncode == -9
     # killed in the third chunk of 50, before its commit: two chunks committed

@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
@@ -15,6 +16,8 @@ from sync.schedule import FakeClock, Schedule
 from sync.worker import SyncWorker
 from tests.support.clock import BXL
 from tests.support.registration import register_demo_sender
+
+pytestmark = pytest.mark.both_backends
 
 
 def worker_at(moment: datetime, homes: Path, period: int = 30) -> tuple[SyncWorker, FakeClock]:

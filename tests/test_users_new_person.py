@@ -10,6 +10,8 @@ from store.errors import ValidationErrors
 from store.models import UTILISATEUR, Person
 from tests.support.registration import person_id, qualite_id
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_a_new_person_is_checked_before_anything_is_stored(demo: SqliteDatabase) -> None:
     bad = users.NewPerson("", "short", "", "X", "not-mail", title="Sir", language="xx")

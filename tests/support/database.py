@@ -9,9 +9,11 @@ from store.db import db, execute, is_postgresql
 
 
 def database_path() -> Path:
-    """The file the proxy is bound to."""
+    """The SQLite file the proxy is bound to."""
     if db.obj is None:
         raise RuntimeError("database not opened")
+    if is_postgresql():
+        raise RuntimeError("bound to PostgreSQL, not a file: use database_argument()")
     return Path(db.obj.database)
 
 
