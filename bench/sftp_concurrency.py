@@ -2,7 +2,7 @@
 fronts: the embedded server, bare sshd + internal-sftp, and sshd behind Expedito's fragment.
 
     python bench/sftp_concurrency.py [--clients 50] [--size-mb 20] [--burst 200]
-                                     [--fronts embedded,sshd,openssh]
+                                     [--fronts embedded,sshd,openssh] [--workers N]
 
 Each front gets ``--clients`` OpenSSH ``sftp`` clients at once, each uploading ``--size-mb``
 MB into IN (plain files: no set, so the intake only looks at them), then ``--burst`` clients
@@ -10,9 +10,11 @@ that each log in from their own loopback address (127.0.0.2, 127.0.0.3, …) and
 Printed per front: the wall time of the uploads, the aggregate MB/s, the server's CPU time per
 MB (this process for the embedded server; for sshd its master's CPU and its reaped children's,
 which include every session and every ``expedito authorized-keys``), and how many burst logins
-failed. ``openssh`` is the real deployment: ``expedito sshd-config``'s fragment, the services
-with ``front=openssh`` keeping the system account (``useradd``), the intake following the
-folders; its cost over bare ``sshd`` is the key lookup and the intake.
+failed. ``--workers N`` (N > 1) runs the embedded server as ``expedito serve --workers N``
+in processes of their own (``bench/serve_process.py``; its CPU is the whole tree's: the
+supervisor and every worker). ``openssh`` is the real deployment: ``expedito sshd-config``'s
+fragment, the services with ``front=openssh`` keeping the system account (``useradd``), the
+intake following the folders; its cost over bare ``sshd`` is the key lookup and the intake.
 
 Runs as root (sshd, chroot, accounts); installs nothing; leaves the machine as found (sshd
 killed, the account and group removed, the site directory in /srv removed).
@@ -140,6 +142,12 @@ def main() -> int:
     parser.add_argument("--size-mb", type=int, default=20)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--fronts", default="embedded,sshd,openssh")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="the embedded server as 'expedito serve --workers N' (default 1: in this process)",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0 or not os.path.exists(SSHD):
         print("run as root, with OpenSSH's server installed (apt-get install openssh-server)")
@@ -195,13 +203,28 @@ def main() -> int:
                 max_sessions_per_user=args.clients + args.burst,
                 in_quota=(args.clients + 1) * (args.size_mb + 1) * MB,
             )
-            service = SFTPService(
-                homes, load_or_create_host_keys(work / "hk"), port=0, limits=limits
-            )
-            service.start()
-            run_front("embedded", service.address[1], USER, key, client, args, time.process_time)
-            service.stop()
-            service = None
+            if args.workers > 1:
+                from bench.serve_process import ServeProcess
+
+                options = [
+                    *("--max-file-size", str(limits.max_file_size // MB)),
+                    *("--max-startups", ":".join(map(str, limits.max_startups))),
+                    *("--per-source-max-startups", str(limits.per_source_max_startups)),
+                    *("--max-sessions", str(limits.max_sessions_per_user)),
+                    *("--in-quota", str(limits.in_quota // MB)),
+                ]
+                with ServeProcess(db, homes, args.workers, options) as serve:
+                    run_front("embedded", serve.address[1], USER, key, client, args, serve.cpu)
+            else:
+                service = SFTPService(
+                    homes, load_or_create_host_keys(work / "hk"), port=0, limits=limits
+                )
+                service.start()
+                run_front(
+                    "embedded", service.address[1], USER, key, client, args, time.process_time
+                )
+                service.stop()
+                service = None
             for path in (homes / USER / "IN").iterdir():
                 path.unlink()
 
