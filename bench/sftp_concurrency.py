@@ -204,7 +204,7 @@ def main() -> int:
                 in_quota=(args.clients + 1) * (args.size_mb + 1) * MB,
             )
             if args.workers > 1:
-                from bench.serve_process import ServeProcess
+                from serve_process import ServeProcess  # beside this script
 
                 options = [
                     *("--max-file-size", str(limits.max_file_size // MB)),
