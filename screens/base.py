@@ -78,6 +78,7 @@ class Page(Widget):
     Page { height: auto; padding: 0 1; }
     """
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
+    _focus_wish: tuple[str, Widget | None] | None = None  # focus_when_there: (id, focus then)
     PREBUILD: ClassVar[bool] = True
     """Built ahead, hidden, after login (its data loaded), so that opening it from the sidebar
     only shows it. A page built ahead must not take the keyboard while hidden (it can in
@@ -182,6 +183,28 @@ class Page(Widget):
         shown = message.show()
         if shown is not None:
             await shown
+        if self._focus_wish is not None:
+            self._grant_focus_wish()
+
+    def focus_when_there(self, widget_id: str) -> None:
+        """Give the keyboard to the page's ``#widget_id`` now if it is there and can take it,
+        else once a load has put it there (a page built again in another language fills its
+        form in a worker) — unless the keyboard has moved meanwhile. Until then the keyboard
+        stays where it is: a page half-mounted would give it to whatever is there first (the
+        form's *Enregistrer* button, mounted before the fields its rows compose)."""
+        self._focus_wish = (widget_id, self.screen.focused)
+        self._grant_focus_wish()
+
+    def _grant_focus_wish(self) -> None:
+        assert self._focus_wish is not None
+        widget_id, focused_then = self._focus_wish
+        if self.screen.focused is not focused_then:  # the person moved it: leave it there
+            self._focus_wish = None
+            return
+        found = self.query(f"#{widget_id}")
+        if found and found.first().focusable:
+            self._focus_wish = None
+            found.first().focus()
 
     def context_changed(self, ctx: AppContext) -> None:
         self.ctx = ctx

@@ -159,6 +159,45 @@ async def test_escape_in_a_form_with_unsaved_input_asks_first_even_after_a_langu
         assert app.screen is portal and portal.current != "donnees_personnelles"
 
 
+async def test_after_a_language_switch_the_keyboard_waits_for_the_fields_of_the_page_built_again(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F2 in *Données personnelles*' first name while the page built again in Dutch is still
+    loading its form: the keyboard goes back to the first name once it is there — not to
+    the *Opslaan* button mounted before the fields (1 run in 3 before), nor to the page."""
+    import threading
+
+    from textual.widgets import Input
+
+    from screens.donnees_personnelles import DonneesPersonnellesPage
+
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        portal = app.screen
+        assert isinstance(portal, PortalScreen)
+        await choose_in_menu(pilot, "donnees_personnelles")
+        portal.query_one("#first_name", Input).focus()
+        await pilot.press("end", "x")
+        release = threading.Event()
+        fetch = DonneesPersonnellesPage.fetch
+
+        def held_fetch(page: DonneesPersonnellesPage) -> object:
+            release.wait(10)
+            return fetch(page)
+
+        monkeypatch.setattr(DonneesPersonnellesPage, "fetch", held_fetch)
+        await pilot.press("f2")
+        for _ in range(3):  # the shell's refocus runs after the next refreshes: fields absent
+            await pilot.pause()
+        assert not portal.query("#first_name")
+        release.set()
+        await settle_until(pilot, lambda: bool(portal.query("#first_name")))
+        await settle(pilot)
+        assert app.lang == "nl"
+        assert app.focused is not None and app.focused.id == "first_name", app.focused
+        assert portal.query_one("#first_name", Input).value == "Dieterx"
+
+
 async def test_at_60_columns_the_sidebar_waits_for_f4_and_the_wizard_fits(app: ExpeditoApp) -> None:
     """60x20: the page has the whole width (the sidebar took half and the wizard's buttons
     fell off the screen); F4 shows the sidebar across the width, Enter opens a page."""

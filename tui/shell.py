@@ -280,11 +280,10 @@ class PortalScreen(Screen[None]):
         page = self.page
         if page is None or (self.focused is not None and page in self.focused.ancestors):
             return  # the page gave it a place itself (a wizard's step)
-        found = page.query(f"#{widget_id}")
-        if found and found.first().focusable:
-            found.first().focus()
-        else:
+        if widget_id == page.id:  # the page itself (a widget without an id) had it
             self.query_one("#page-area", PageArea).focus_page()
+        else:  # now, or once the page's load has mounted it
+            page.focus_when_there(widget_id)
 
     async def set_role(self, role: RoleInfo) -> None:
         await self.set_context(self.ctx.with_role(role))
