@@ -86,8 +86,8 @@ class ServiceConfig:
     # internal-sftp serve; see ``sync.openssh``): then ``system_accounts`` keeps the accounts.
     front: str = "embedded"
     system_accounts: SystemAccounts | None = None
-    # SO_REUSEPORT on the SFTP port: one of the processes of ``serve --workers N``
-    reuse_port: bool = False
+    # SO_REUSEPORT on the SFTP port: this process is one of the N of ``serve --workers N``
+    reuse_port: int = 0
 
     def service_signer_paths(self) -> tuple[Path, Path, bool]:
         """The certificate and key paths, and whether they are made when missing."""

@@ -65,6 +65,7 @@ from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_
 from sync.log_limit import AddressLogLimit
 from sync.memory import give_back_memory
 from sync.quota import InQuota
+from sync.reuseport import steer_by_address
 from sync.scp_server import send_exit_status
 from sync.session_board import SessionBoard
 from sync.sftp_algorithms import configure
@@ -559,11 +560,11 @@ class SFTPService:
         port: int = 8022,
         limits: ServerLimits | None = None,
         on_upload: UploadHook = no_upload_hook,
-        reuse_port: bool = False,
+        reuse_port: int = 0,
     ) -> None:
         self.homes_root = Path(homes_root)
-        # SO_REUSEPORT: other processes (``serve --workers``) listen on the same port, and the
-        # kernel spreads the connections between them
+        # SO_REUSEPORT: this many processes (``serve --workers``) listen on the same port, and
+        # the kernel spreads the connections between them, an address's to one (0: alone)
         self.reuse_port = reuse_port
         self.host_keys = (host_key,) if isinstance(host_key, paramiko.PKey) else tuple(host_key)
         self.host = host
@@ -599,6 +600,8 @@ class SFTPService:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind((self.host, self.port))
         listener.listen(128)
+        if self.reuse_port:
+            steer_by_address(listener, self.reuse_port)
         listener.settimeout(0.5)
         self._listener = listener
         self._stopping.clear()

@@ -2,7 +2,8 @@
 processes with OpenSSH's ``sftp`` on loopback ports:
 
 - two workers share one port: logins are served by both (the pid in each upload's log
-  line), each GO gets one ACRF, each slot's cycle runs once;
+  line), those of one address by one of them, each GO gets one ACRF, each slot's cycle runs
+  once;
 - two groups on two ports (standing in for two nodes) share the database — SQLite, and
   PostgreSQL — and the homes: uploads through both answered once each, and a channel removed
   through the services ends a session open on each group within a second;
@@ -110,8 +111,9 @@ class Sets:
         self.sequence = 0
         self.gos: list[str] = []
 
-    def upload(self, port: int, count: int) -> None:
-        """``count`` sets at once, each through its own session (FI, FS, then the GO)."""
+    def upload(self, port: int, count: int, source: str | None = None) -> list[str]:
+        """``count`` sets at once, each through its own session (FI, FS, then the GO), from
+        ``source``, else each from its own loopback address; their GO names."""
         cert, key = signing_pair(self.creds)
         clients = []
         for _ in range(count):
@@ -130,6 +132,8 @@ class Sets:
             self.gos.append(prepared.go.name)
             commands = "".join(f"put {path} INTEST/\n" for path in prepared.paths)
             command = sftp_command(port, self.creds.ssh_private_key, DEMO_USER)
+            address = source or f"127.0.2.{self.sequence % 250 + 1}"
+            command[-1:-1] = ["-o", f"BindAddress={address}"]
             client = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
@@ -137,6 +141,7 @@ class Sets:
         for client, commands in clients:
             _, err = client.communicate(commands.encode(), timeout=60)
             assert client.returncode == 0, err.decode()
+        return self.gos[-count:]
 
     def check_answered_once(self, home: Path, sender_id: int) -> None:
         """Every GO uploaded has one ACRF, accepted; nothing else is answered."""
@@ -201,13 +206,12 @@ def test_two_workers_share_the_port_answer_each_go_once_and_run_each_slot_once(
     nodes: Nodes,
 ) -> None:
     group, sets = nodes.start("node", 2), nodes.sets
-    for _ in range(8):  # 4 sessions at a time until both workers served (2 rounds at least)
-        sets.upload(group.port, 4)
-        if len(sets.gos) >= 8 and set(group.served().values()) == set(group.pids):
-            break
+    sets.upload(group.port, 4)  # from 4 addresses, 127.0.2.2 to .5
+    one_address = sets.upload(group.port, 4, source="127.0.3.7")
     served = group.served()
     assert sorted(served) == sorted(sets.gos)
     assert set(served.values()) == set(group.pids), served  # both workers served logins
+    assert len({served[go] for go in one_address}) == 1, served  # one address, one worker
     nodes.check_answered_once()
     ran = cycles_ran(group)
     assert ran and set(ran.values()) == {1}, ran  # each slot by one process only

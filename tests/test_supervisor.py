@@ -5,6 +5,7 @@ takes first."""
 
 from __future__ import annotations
 
+import functools
 import socket
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from sync import supervisor
+from sync.reuseport import steer_by_address
 from sync.supervisor import Supervisor, WorkerSlot, reserve_port
+from tests.support.sftp_attack import wait_for
 
 WORKER = """
 import os, sys, time
@@ -103,6 +106,51 @@ def test_the_port_is_taken_first_and_not_shared_with_another_program(tmp_path: P
             # another serve on the same port is refused though it would ask SO_REUSEPORT
             with pytest.raises(OSError):
                 reserve_port("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_each_address_s_connections_go_to_one_worker(host: str) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sources = [f"127.0.4.{n}" for n in range(2, 10)] if family == socket.AF_INET else [host]
+    with reserve_port(host, 0) as keeper:
+        port = keeper.getsockname()[1]
+        workers = []
+        for _ in range(2):
+            worker = socket.socket(family)
+            worker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            worker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            worker.bind((host, port))
+            worker.listen()
+            assert steer_by_address(worker, 2)
+            worker.setblocking(False)
+            workers.append(worker)
+        chosen: dict[str, set[int]] = {}
+        try:
+            for source in sources:
+                for _ in range(6):  # each from another port
+                    with socket.socket(family) as client:
+                        client.bind((source, 0))
+                        client.connect((host, port))
+                        accepted = functools.partial(_accepted, workers, source, chosen)
+                        assert wait_for(accepted, timeout=5)
+        finally:
+            for worker in workers:
+                worker.close()
+    assert all(len(used) == 1 for used in chosen.values()), chosen
+    if family == socket.AF_INET:
+        assert set().union(*chosen.values()) == {0, 1}, chosen  # and the addresses spread
+
+
+def _accepted(workers: list[socket.socket], source: str, chosen: dict[str, set[int]]) -> bool:
+    for index, worker in enumerate(workers):
+        try:
+            connection, _ = worker.accept()
+        except BlockingIOError:
+            continue
+        connection.close()
+        chosen.setdefault(source, set()).add(index)
+        return True
+    return False
 
 
 def test_serve_on_a_port_another_program_holds_is_one_line_and_exit_1(tmp_path: Path) -> None:

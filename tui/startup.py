@@ -109,7 +109,7 @@ class Startup:
             limits=limits_from_options(vars(args)),
             front=getattr(args, "front", "embedded"),
             system_accounts=system_accounts(args),
-            reuse_port=getattr(args, "worker", None) is not None,  # serve --workers N
+            reuse_port=worker.count if (worker := getattr(args, "worker", None)) else 0,
         )
 
 
