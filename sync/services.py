@@ -88,6 +88,9 @@ class ServiceConfig:
     system_accounts: SystemAccounts | None = None
     # SO_REUSEPORT on the SFTP port: this process is one of the N of ``serve --workers N``
     reuse_port: int = 0
+    # the intake looks in every home at start and each minute (False: only what this server
+    # receives; the other workers of ``serve --workers`` leave the scans to the first)
+    scan_homes: bool = True
 
     def service_signer_paths(self) -> tuple[Path, Path, bool]:
         """The certificate and key paths, and whether they are made when missing."""
@@ -131,6 +134,8 @@ class Services:
             )
             if not self.openssh.follows:
                 self.intake.rescan = SCAN_SECONDS
+        if not self.config.scan_homes:
+            self.intake.rescan = None
         self.host_keys = load_or_create_host_keys(self.config.host_key_path)
         self.sftp = SFTPService(
             self.config.homes_root,
@@ -189,7 +194,8 @@ class Services:
             if self.config.run_intake:  # the intake signs: its certificate is the one
                 await asyncio.to_thread(publish_certificate, self.signer.der)
                 self.intake.start()
-                await asyncio.to_thread(self.scan_homes)
+                if self.config.scan_homes:
+                    await asyncio.to_thread(self.scan_homes)
             if self.openssh is not None:
                 await asyncio.to_thread(self.openssh.start)
         except BaseException:

@@ -98,6 +98,7 @@ class Startup:
         cert, key = getattr(args, "service_cert", None), getattr(args, "service_key", None)
         if (cert is None) != (key is None):
             raise ValueError("--service-cert and --service-key go together")
+        worker = getattr(args, "worker", None)  # one of serve --workers N (sync.supervisor)
         return ServiceConfig(
             homes_root=homes,
             host=args.host,
@@ -109,7 +110,8 @@ class Startup:
             limits=limits_from_options(vars(args)),
             front=getattr(args, "front", "embedded"),
             system_accounts=system_accounts(args),
-            reuse_port=worker.count if (worker := getattr(args, "worker", None)) else 0,
+            reuse_port=worker.count if worker is not None else 0,
+            scan_homes=worker is None or worker.number == 1,  # the first worker scans for all
         )
 
 
