@@ -19,7 +19,7 @@ from typing import Any
 
 from peewee import Select, fn
 
-from store.db import db
+from store.db import db, is_postgresql
 from store.models import ACTIVE, DELETED, PENDING, Channel, Sender, SyncCycle
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
@@ -117,7 +117,7 @@ class Chunk:
 
 # Stand-ins compiled into the step's statements, replaced by each step's values: peewee takes
 # milliseconds to build a statement that SQLite runs in less (the statements are built once).
-_AFTER, _LIMIT = -(2**61) - 17, 2**61 + 19
+_AFTER, _LIMIT, _LAST = -(2**61) - 17, 2**61 + 19, 2**61 + 23
 _NOW = datetime(1901, 2, 3, 4, 5, 6, 789012)
 
 
@@ -145,14 +145,18 @@ def _step_statements(database: Any) -> tuple[tuple[str, list[Any]], tuple[str, l
         provisioned_key=Channel.ssh_key,
         provisioned_at=_NOW,
         activated_at=fn.COALESCE(Channel.activated_at, _NOW),
-    ).where(channel_id.in_(Select([work], [work.c.id])))
+    ).where(  # the range first: PostgreSQL then reads the chunk's rows, not the whole table
+        (channel_id > _AFTER) & (channel_id <= _LAST) & channel_id.in_(Select([work], [work.c.id]))
+    )
     summary_sql, summary_params = summary.bind(database).sql()
     update_sql, update_params = update.bind(database).sql()
     return (summary_sql, list(summary_params)), (update_sql, list(update_params))
 
 
-def _filled(params: list[Any], after: int, limit: int, now_local: datetime) -> list[Any]:
-    values = {_AFTER: after, _LIMIT: limit}
+def _filled(
+    params: list[Any], after: int, limit: int, now_local: datetime, last: int = 0
+) -> list[Any]:
+    values = {_AFTER: after, _LIMIT: limit, _LAST: last}
     return [
         now_local
         if isinstance(p, datetime) and p == _NOW
@@ -180,6 +184,10 @@ def activate_next(
     ours. ``before_commit(size)`` runs before the commit (tests: a crash half-way)."""
     (summary_sql, summary_params), (update_sql, update_params) = _step_statements(db.obj)
     with db.atomic("IMMEDIATE"):
+        if is_postgresql():
+            # psycopg prepares a statement run five times, and PostgreSQL's generic plan of
+            # the UPDATE (the range unknown) reads the whole table: quadratic over a cycle
+            db.execute_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         _renew(slot, owner, until)
         counts: dict[tuple[str, str], int] = {}
         last = after
@@ -188,7 +196,7 @@ def activate_next(
             counts[(str(kind), str(status))] = int(count)
             last = max(last, int(last_id))
         if counts:
-            db.execute_sql(update_sql, _filled(update_params, after, chunk, now_local))
+            db.execute_sql(update_sql, _filled(update_params, after, chunk, now_local, last))
         done = Chunk(counts, last)
         if before_commit is not None:
             before_commit(done.size)
