@@ -185,9 +185,17 @@ def activate_next(
     (summary_sql, summary_params), (update_sql, update_params) = _step_statements(db.obj)
     with db.atomic("IMMEDIATE"):
         if is_postgresql():
-            # psycopg prepares a statement run five times, and PostgreSQL's generic plan of
-            # the UPDATE (the range unknown) reads the whole table: quadratic over a cycle
-            db.execute_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+            # The chunk must be read along the primary key from ``after``, whatever the
+            # planner's guesses: psycopg prepares a statement run five times, and the generic
+            # plan of the UPDATE (the range unknown) reads the whole table; statistics taken
+            # during the cycle (most channels active) make a sequential scan and a sort look
+            # cheaper. Either reads the whole table at each chunk: quadratic over a cycle.
+            for setting in (
+                "plan_cache_mode = force_custom_plan",
+                "enable_seqscan = off",
+                "enable_bitmapscan = off",
+            ):
+                db.execute_sql(f"SET LOCAL {setting}")
         _renew(slot, owner, until)
         counts: dict[tuple[str, str], int] = {}
         last = after
