@@ -162,6 +162,7 @@ def main() -> int:
     from sync.hostkey import load_or_create_host_keys
     from sync.limits import ServerLimits
     from sync.openssh.accounts import UserAdd, end_sessions
+    from sync.openssh.sshd_config import quick_keys_command
     from sync.schedule import current_slot
     from sync.services import ServiceConfig, Services
     from sync.sftp_server import SFTPService
@@ -256,10 +257,9 @@ def main() -> int:
             port = free_port()
             # sshd runs the AuthorizedKeysCommand only from a root-owned path nobody else can
             # write (a checkout under /tmp or a home is refused): a wrapper in the site
+            # that starts as the fragment's default does (the module as a script, -S -I)
             command = site / "expedito"
-            command.write_text(
-                f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m tui.cli "$@"\n'
-            )
+            command.write_text(f'#!/bin/sh\nexec {" ".join(quick_keys_command(db))} "$@"\n')
             command.chmod(0o755)
             fragment = subprocess.run(
                 [sys.executable, "-m", "tui.cli", "--db", str(db), "sshd-config", "--homes",

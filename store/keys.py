@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import Any, NamedTuple
-from urllib.parse import quote
+
+TYPE_CHECKING = False  # ``typing`` itself is a tenth of this command's imports
+if TYPE_CHECKING:
+    from typing import Any
 
 # ``store.models``'s values (SFTP, ACTIVE), not imported from there: that module loads
 # peewee, four times this command's work. tests/test_openssh_keys.py checks they agree.
@@ -28,12 +30,37 @@ ORDER BY channel.id
 """
 
 
-class ProvisionedKey(NamedTuple):
-    """A live technical user's sender id and provisioned key (``type base64``); a named
-    tuple, not a dataclass: ``dataclasses`` loads ``inspect``, more than this command's work."""
+class ProvisionedKey:
+    """A live technical user's sender id and provisioned key (``type base64``); a plain
+    class, not a dataclass nor a NamedTuple: ``dataclasses`` and ``typing`` load more than this
+    command's work."""
 
-    sender_id: int
-    key: str
+    __slots__ = ("key", "sender_id")
+
+    def __init__(self, sender_id: int, key: str) -> None:
+        self.sender_id = sender_id
+        self.key = key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProvisionedKey) and (self.sender_id, self.key) == (
+            other.sender_id,
+            other.key,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.sender_id, self.key))
+
+    def __repr__(self) -> str:
+        return f"ProvisionedKey({self.sender_id!r}, {self.key!r})"
+
+
+def _uri(path: str | os.PathLike[str]) -> str:
+    """SQLite's read-only URI of ``path`` (what ``urllib.parse.quote`` would escape that
+    SQLite reads: ``%``, ``?``, ``#``)."""
+    text = os.path.abspath(path)
+    for char, escaped in (("%", "%25"), ("?", "%3f"), ("#", "%23")):
+        text = text.replace(char, escaped)
+    return f"file:{text}?mode=ro"
 
 
 def open_read_only(path: str | os.PathLike[str], busy_timeout: float = 2.0) -> Any:
@@ -49,8 +76,7 @@ def open_read_only(path: str | os.PathLike[str], busy_timeout: float = 2.0) -> A
             options=f"-c default_transaction_read_only=on "
             f"-c statement_timeout={int(busy_timeout * 1000)}",
         )
-    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
-    connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+    connection = sqlite3.connect(_uri(path), uri=True, timeout=busy_timeout, isolation_level=None)
     connection.execute("PRAGMA query_only = 1")
     return connection
 

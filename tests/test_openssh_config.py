@@ -46,6 +46,9 @@ def test_the_installed_sshd_accepts_the_fragment(tmp_path: Path) -> None:
     text = done.stdout
     assert f"ChrootDirectory {tmp_path / 'homes'}/%u" in text
     assert f"--db {db} authorized-keys %u %U" in text
+    # the quick start: the module as a script, without site
+    keys_line = next(line for line in text.splitlines() if "AuthorizedKeysCommand " in line)
+    assert f" -S -I {ROOT / 'tui' / 'keys_cli.py'} --db " in keys_line
     assert "Match Group expedito-sftp" in text
     # global lines before the Match block (sshd takes nothing global after one)
     assert text.index("MaxStartups") < text.index("Match Group")

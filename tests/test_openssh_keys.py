@@ -107,6 +107,42 @@ def test_it_fails_closed_in_one_line(tmp_path: Path) -> None:
         assert len(done.stderr.splitlines()) == 1
 
 
+def quick(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """As ``sshd-config``'s fragment runs it: the module as a script, without site."""
+    script = ROOT / "tui" / "keys_cli.py"
+    return subprocess.run(
+        [os.path.realpath(sys.executable), "-S", "-I", str(script), *map(str, args)],
+        cwd="/",
+        env={},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_quick_start_gives_the_same_answers(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    account = provisioned_account(demo_credentials)
+    db = database_path()
+    uid = str(uid_of(account.sender_id))
+    done = quick("--db", db, "authorized-keys", DEMO_USER, uid)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"restrict {key_of(demo_credentials)} expedito:{DEMO_USER}\n"
+    for user, given in ((DEMO_USER, "0"), ("nosuchuser1", uid), ("root", "0")):
+        other = quick("--db", db, "authorized-keys", user, given)
+        assert (other.returncode, other.stdout, other.stderr) == (0, "", ""), user
+    missing = quick("--db", tmp_path / "missing.sqlite3", "authorized-keys", DEMO_USER, uid)
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert (
+        missing.stderr.startswith("expedito authorized-keys: ")
+        and len(missing.stderr.splitlines()) == 1
+    )
+    senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")  # at once
+    revoked = quick("--db", db, "authorized-keys", DEMO_USER, uid)
+    assert (revoked.returncode, revoked.stdout) == (0, "")
+
+
 def test_the_database_is_only_read(demo: SqliteDatabase, demo_credentials: DemoCredentials) -> None:
     provisioned_account(demo_credentials)
     demo.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")

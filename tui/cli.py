@@ -170,7 +170,8 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         help="print the sshd_config fragment that makes OpenSSH the SFTP front",
         description="Print the sshd_config fragment for OpenSSH's sshd + internal-sftp as the "
         "SFTP front (see the README's deployment section): include it at the top of "
-        "sshd_config. The database is --db's, the command is this expedito.",
+        "sshd_config. The database is --db's; the AuthorizedKeysCommand is this "
+        "installation's authorized-keys, started without site (python3 -S -I).",
     )
     sshd.add_argument(
         "--homes", metavar="DIR", required=True, help="the SFTP homes (as given to serve)"
@@ -180,8 +181,9 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         "--command",
         dest="keys_command",  # not "command": the subcommand's name lives there
         metavar="PATH",
-        help="the expedito executable sshd runs as AuthorizedKeysCommand (default: the one "
-        "running; sshd wants it and its directories owned by root, writable by no one else)",
+        help="an expedito executable sshd runs as AuthorizedKeysCommand (default: this "
+        "installation's authorized-keys module, by python3 -S -I: a quarter of the start-up; "
+        "sshd wants it and its directories owned by root, writable by no one else)",
     )
     sshd.add_argument(
         "--keys-user",
@@ -491,11 +493,10 @@ def batch_prepare(args: argparse.Namespace) -> int:
 
 def sshd_config(args: argparse.Namespace) -> int:
     """``expedito sshd-config``: print the fragment (``sync.openssh.sshd_config``)."""
-    import shutil
-
     from store.db import resolve_db_path
     from sync.openssh.sshd_config import (
         Fragment,
+        quick_keys_command,
         render,
         sftp_requests,
         sshd_version,
@@ -503,26 +504,30 @@ def sshd_config(args: argparse.Namespace) -> int:
     )
 
     homes = Path(args.homes).expanduser().absolute()
-    command = Path(args.keys_command or Path(sys.executable).parent / "expedito").expanduser()
-    if not command.is_file() and args.keys_command:
-        print(f"expedito: --command {command}: no such file", file=sys.stderr)
-        return USAGE
-    if not command.is_file():
-        found = shutil.which("expedito")
-        if found is None:
-            print("expedito: the expedito command is not on PATH: install it", file=sys.stderr)
-            return FAILED
-        command = Path(found)
+    target = _absolute(resolve_db_path(args.db))
+    command: Path | tuple[str, ...]
+    if args.keys_command:
+        command = Path(args.keys_command).expanduser().absolute()
+        if not command.is_file():
+            print(f"expedito: --command {command}: no such file", file=sys.stderr)
+            return USAGE
+        checked = [command]
+    else:
+        command = quick_keys_command(target)
+        checked = [Path(command[0]), Path(command[-1])]
     fragment = Fragment(
         homes_root=homes,
-        command=command.absolute(),
-        db_path=_absolute(resolve_db_path(args.db)),
+        command=command,
+        db_path=target,
         port=args.port,
         keys_user=args.keys_user,
         version=sshd_version(),
         requests=sftp_requests(),
     )
-    for what, path in (("ChrootDirectory", homes), ("AuthorizedKeysCommand", fragment.command)):
+    for what, path in (
+        ("ChrootDirectory", homes),
+        *(("AuthorizedKeysCommand", part) for part in checked),
+    ):
         unsafe = unsafe_for_sshd(path)
         if unsafe is not None:
             print(

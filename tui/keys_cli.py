@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+
+TYPE_CHECKING = False  # ``typing`` and ``pathlib``: a third of this command's imports
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 USAGE = "usage: expedito [--db PATH] authorized-keys USER [UID]"
 OPTION = "restrict"
@@ -27,7 +30,8 @@ def keys_lines(db_path: Path | str, user: str, uid: int | None) -> list[str]:
     from store.keys import open_read_only, provisioned_keys
     from sync.openssh.names import uid_of
 
-    if isinstance(db_path, Path) and not db_path.is_file():
+    url = isinstance(db_path, str) and db_path.startswith(("postgresql://", "postgres://"))
+    if not url and not os.path.isfile(db_path):
         raise FileNotFoundError(f"no database at {db_path}")
     connection = open_read_only(db_path)
     try:
@@ -68,7 +72,7 @@ def database_path(given: str | None) -> Path | str:
     if chosen and chosen.startswith(("postgresql://", "postgres://")):
         return chosen
     if chosen:
-        return Path(chosen.removeprefix("sqlite:///")).expanduser()
+        return os.path.expanduser(chosen.removeprefix("sqlite:///"))
     from store.db import resolve_db_path
 
     return resolve_db_path(None)
@@ -91,3 +95,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"expedito authorized-keys: {user}: no key given ({exc})", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":  # sshd's fast path: ``python3 -S -I …/tui/keys_cli.py --db …``
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.exit(main(sys.argv[1:]))

@@ -15,9 +15,11 @@ owners and modes :mod:`sync.openssh.layout` gives the folders.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,12 +72,16 @@ LOGIN_GRACE_SECONDS = 30
 ALIVE_SECONDS = 30  # a partner's connection that died is noticed within 2 minutes (4 x 30 s)
 PENALTIES = "authfail:5s noauth:1s crash:90s max:600s"
 PENALTIES_SINCE = (9, 8)
+# ``expedito authorized-keys`` as a script (``quick_keys_command``)
+KEYS_SCRIPT = Path(__file__).resolve().parents[2] / "tui" / "keys_cli.py"
 
 
 @dataclass(frozen=True)
 class Fragment:
     homes_root: Path
-    command: Path  # the ``expedito`` executable sshd runs as AuthorizedKeysCommand
+    # what sshd runs as AuthorizedKeysCommand, before ``--db …``: the ``expedito``
+    # executable, or the quick start (``python3 -S -I …/tui/keys_cli.py``)
+    command: Path | tuple[str, ...]
     db_path: Path | str  # a SQLite file, or a PostgreSQL URL
     port: int | None = None
     keys_user: str = "root"
@@ -141,9 +147,9 @@ def force_command(requests: frozenset[str] | None) -> str:
 def render(fragment: Fragment) -> str:
     """The fragment's text."""
     version = fragment.version
+    start = fragment.command if isinstance(fragment.command, tuple) else (fragment.command,)
     command = " ".join(
-        shlex.quote(str(part))
-        for part in (fragment.command, "--db", fragment.db_path, "authorized-keys")
+        shlex.quote(str(part)) for part in (*start, "--db", fragment.db_path, "authorized-keys")
     )
     lines = [
         "# Expedito: OpenSSH as the SFTP front (made by `expedito sshd-config`).",
@@ -181,3 +187,16 @@ def render(fragment: Fragment) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def quick_keys_command(target: Path | str) -> tuple[str, ...]:
+    """The AuthorizedKeysCommand's start, run at every login: the ``authorized-keys`` module
+    as a script, by a Python that skips ``site`` (``-S``: no site-packages, no ``.pth``
+    files) and the environment (``-I``) — the standard library's ``sqlite3`` is all it needs.
+    A PostgreSQL database needs psycopg from the installation's site-packages: ``-I`` only.
+    (sshd checks the interpreter's path; the script, run as root, must be as safe: both are
+    checked.)"""
+    script = str(KEYS_SCRIPT)
+    if isinstance(target, Path):
+        return (os.path.realpath(sys.executable), "-S", "-I", script)
+    return (sys.executable, "-I", script)

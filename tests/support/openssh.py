@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sync.openssh.accounts import UserAdd, end_sessions
+from sync.openssh.sshd_config import quick_keys_command
 from tests.support.repo import ROOT
 
 SSHD = "/usr/sbin/sshd"
@@ -92,9 +93,11 @@ def sshd(site: Path, db: Path, homes: Path, host_key: Path | None = None) -> Ite
     one made in the site); killed at the end."""
     port = free_port()
     # sshd runs an AuthorizedKeysCommand only from directories root owns and no one else may
-    # write: the checkout may be anywhere (/tmp), so a root-owned wrapper in the site
+    # write: the checkout may be anywhere (/tmp), so a root-owned wrapper in the site, that
+    # starts as the fragment's default does (the module as a script, python3 -S -I)
     command = site / "expedito"
-    command.write_text(f'#!/bin/sh\nexec {sys.executable} -m tui.cli "$@"\n')
+    quick = " ".join(quick_keys_command(Path(db)))
+    command.write_text(f'#!/bin/sh\nexec {quick} "$@"\n')
     command.chmod(0o755)
     made = subprocess.run(
         [sys.executable, "-m", "tui.cli", "--db", str(db), "sshd-config", "--homes", str(homes),
