@@ -89,8 +89,8 @@ LIVE_CHUNK = 500  # channel ids per query of ``live_channels``
 
 def live_channels(channel_ids: Iterable[int]) -> set[int]:
     """Which of ``channel_ids`` may still log in (``account_is_live`` for many at once): one
-    query per ``LIVE_CHUNK`` ids. The SFTP servers ask it for all their open sessions twice a
-    second, so a revocation made on any node ends the sessions on every node within a second.
+    query per ``LIVE_CHUNK`` ids. The SFTP servers ask it for all their open sessions four times
+    a second, so a revocation made on any node ends the sessions on every node within a second.
     """
     ids = sorted(set(channel_ids))
     column: Any = Channel.id  # an IntegerField (typed int on the model)
