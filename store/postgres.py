@@ -6,7 +6,8 @@ peewee's psycopg 3 database, with what differs from SQLite kept here:
   read-modify-write sees no other writer in between. Here the transaction begins (READ
   COMMITTED) and takes a transaction-scoped advisory lock (``WRITE_LOCK``): those
   transactions take turns the same way; plain ``db.atomic()`` ones do not wait for them.
-- the migrations' DDL (:func:`ddl`): SQLite's column types as PostgreSQL's.
+- the migrations' DDL (:func:`ddl`): SQLite's column types as PostgreSQL's; the person search's
+  trigram index (migration 0006).
 - a statement waits at most the busy timeout for a lock (``lock_timeout``), as SQLite's
   ``busy_timeout``; the intake retries what then fails.
 
@@ -69,6 +70,9 @@ def open_postgresql(url: str, busy_timeout: float) -> PostgresqlStore:
         url,
         autoconnect=True,
         connect_timeout=CONNECT_TIMEOUT,
+        # no server-side prepared statements: after a few runs PostgreSQL may keep a generic
+        # plan, blind to the search's words (bench/search.py: the median twice as long)
+        prepare_threshold=None,
         options=f"-c lock_timeout={int(busy_timeout * 1000)}",
     )
     try:
@@ -88,8 +92,9 @@ def first_line(exc: BaseException) -> str:
     """The gist of a psycopg error (its text runs over several lines)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     text = lines[0] if lines else type(exc).__name__
-    text = re.sub(r"^(connection failed|FATAL):\s*", "", text)
-    return re.sub(r"^connection to server at .*? failed:\s*", "", text) or text
+    for prefix in (r"connection failed:", r"connection to server at .*? failed:", r"FATAL:"):
+        text = re.sub(rf"^{prefix}\s*", "", text)
+    return text
 
 
 @contextmanager

@@ -361,6 +361,10 @@ def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_
 
 
 def _contains(column: Any, word: str) -> Any:
-    """``column`` contains ``word`` (no LIKE wildcards): SQLite's ``instr``, PostgreSQL's
-    ``strpos``."""
-    return (fn.strpos if is_postgresql() else fn.instr)(column, word) > 0
+    """``column`` contains ``word``: SQLite's ``instr`` (no LIKE wildcards to escape);
+    PostgreSQL's ``LIKE '%word%'`` with the wildcards escaped, which the trigram index on
+    ``person.search_text`` serves (migration 0006)."""
+    if not is_postgresql():
+        return fn.instr(column, word) > 0
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column % f"%{escaped}%"

@@ -162,6 +162,15 @@ def test_search_sees_only_the_managers_organisations(demo: SqliteDatabase) -> No
     assert (len(paged.hits), paged.total) == (2, 4)
 
 
+def test_search_takes_like_wildcards_literally(demo: SqliteDatabase) -> None:
+    # PostgreSQL searches with LIKE (its trigram index): % and _ must not match everything.
+    dieter = person_id("dieter")
+    assert users.search_persons(dieter, "").total == 4
+    for text in ("%", "_", "\\", "u%a", "ursul_"):
+        assert users.search_persons(dieter, text).total == 0, text
+    assert [h.person.login for h in users.search_persons(dieter, "ursul").hits] == ["ursula"]
+
+
 def test_search_ignores_accents_and_case(demo: SqliteDatabase) -> None:
     from store.access import create_person, grant_role
 
