@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -147,10 +148,10 @@ class EnvoisPage(Page):
     def on_mount(self) -> None:
         t = self.t
         table = self.query_one("#envois", DataTable)
-        table.add_column(t("envois.col.received"), key="received")
-        table.add_column(t("envois.col.set"), key="set")
-        table.add_column(t("envois.col.result"), key="result")
-        table.add_column(t("envois.col.errors"), key="errors")  # the ticket: in the details
+        table.add_column(Text(t("envois.col.received")), key="received")
+        table.add_column(Text(t("envois.col.set")), key="set")
+        table.add_column(Text(t("envois.col.result")), key="result")
+        table.add_column(Text(t("envois.col.errors")), key="errors")  # the ticket: in the details
         table.display = False
         self.query_one("#envois-count").display = False
         self.load(0)
@@ -188,11 +189,9 @@ class EnvoisPage(Page):
         table = self.query_one("#envois", DataTable)
         table.clear()
         for batch in self.sets:
-            table.add_row(
-                received(batch),
-                set_label(batch),
-                result_name(t, batch),
-                errors_cell(batch),
+            cells = (received(batch), set_label(batch), result_name(t, batch), errors_cell(batch))
+            table.add_row(  # Text, not str: a str is read as markup
+                *(Text(cell) for cell in cells),
                 key=str(batch.id),
             )
         empty = self.query_one("#envois-empty", Static)

@@ -28,15 +28,14 @@ import stat
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from store.errors import ValidationError
+
+if TYPE_CHECKING:  # cryptography (a 7 MiB library) loads when a key or certificate is parsed
+    from cryptography import x509
 
 MAX_SSH_KEY_BYTES = 16 * 1024
 MAX_CERTIFICATE_BYTES = 64 * 1024
@@ -56,13 +55,19 @@ _PEM_CERTIFICATE = re.compile(
     rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_ISSUER_NAMES = {
-    NameOID.SERIAL_NUMBER: "SERIALNUMBER",
-    NameOID.SURNAME: "SURNAME",
-    NameOID.GIVEN_NAME: "GIVENNAME",
-    NameOID.EMAIL_ADDRESS: "EMAILADDRESS",
-    NameOID.TITLE: "T",
-}
+
+
+@cache
+def _issuer_names() -> dict[x509.ObjectIdentifier, str]:
+    from cryptography.x509.oid import NameOID
+
+    return {
+        NameOID.SERIAL_NUMBER: "SERIALNUMBER",
+        NameOID.SURNAME: "SURNAME",
+        NameOID.GIVEN_NAME: "GIVENNAME",
+        NameOID.EMAIL_ADDRESS: "EMAILADDRESS",
+        NameOID.TITLE: "T",
+    }
 
 
 # --------------------------------------------------------------------------- SSH public keys
@@ -209,6 +214,9 @@ def _accept_blob(declared: str, blob: bytes, comment: str) -> SshPublicKey:
             "384/521 or ssh-rsa of at least 2048 bits.",
             key_type=declared,
         )
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     line = declared.encode() + b" " + base64.b64encode(blob)
     try:
         key = serialization.load_ssh_public_key(line)
@@ -237,6 +245,8 @@ def _accept_blob(declared: str, blob: bytes, comment: str) -> SshPublicKey:
 
 
 def _key_bits(key: object) -> int:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         return key.key_size
     if isinstance(key, ed25519.Ed25519PublicKey):
@@ -276,6 +286,8 @@ def _dsa() -> ValidationError:
 def _is_der_certificate(raw: bytes) -> bool:
     if not raw.startswith(b"\x30"):
         return False
+    from cryptography import x509
+
     try:
         x509.load_der_x509_certificate(raw)
     except ValueError:
@@ -334,6 +346,8 @@ def parse_certificate(data: bytes | str, now: datetime | None = None) -> Certifi
 
 
 def _key_usage(cert: x509.Certificate) -> x509.KeyUsage | None:
+    from cryptography import x509
+
     try:
         return cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -342,6 +356,9 @@ def _key_usage(cert: x509.Certificate) -> x509.KeyUsage | None:
 
 def describe_certificate(cert: x509.Certificate) -> CertificateInfo:
     """The displayed details of ``cert``, without any validity check."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+
     der = cert.public_bytes(serialization.Encoding.DER)
     serial = cert.serial_number
     not_after = cert.not_valid_after_utc
@@ -370,12 +387,15 @@ def serial_bytes(serial: int) -> bytes:
 def display_name(name: x509.Name) -> str:
     """A distinguished name most specific first: ``SERIALNUMBER=200803, CN=Citizen CA, C=BE``."""
     return ", ".join(
-        "+".join(attr.rfc4514_string(_ISSUER_NAMES) for attr in rdn) for rdn in reversed(name.rdns)
+        "+".join(attr.rfc4514_string(_issuer_names()) for attr in rdn)
+        for rdn in reversed(name.rdns)
     )
 
 
 def load_certificate(der: bytes) -> x509.Certificate:
     """The ``cryptography`` certificate for DER bytes (e.g. ``CertificateInfo.der``)."""
+    from cryptography import x509
+
     try:
         return x509.load_der_x509_certificate(der)
     except ValueError:
@@ -428,6 +448,9 @@ def _cert_b64(body: bytes) -> bytes:
 def _is_der_private_key(raw: bytes) -> bool:
     if not raw.startswith(b"\x30"):
         return False
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     try:
         serialization.load_der_private_key(raw, password=None)
     except TypeError:  # encrypted: a private key all the same

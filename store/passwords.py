@@ -1,18 +1,28 @@
-"""Slow salted password hashes with scrypt (from cryptography)."""
+"""Slow salted password hashes with scrypt (``hashlib``'s, from OpenSSL: the same derivation
+as cryptography's ``Scrypt``, without loading that library at login)."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import os
-
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 N, R, P, LENGTH = 2**14, 8, 1, 32
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=LENGTH, n=n, r=r, p=p).derive(password.encode("utf-8"))
+    # maxmem: OpenSSL's default (32 MiB) refuses parameters above N=2**14, r=8
+    memory = 128 * r * (n + p + 2)
+    return hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        maxmem=min(2 * memory, 2**31 - 1),
+        dklen=LENGTH,
+    )
 
 
 def hash_password(password: str) -> str:
