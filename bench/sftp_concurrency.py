@@ -1,20 +1,25 @@
 """Concurrent uploads with the OpenSSH ``sftp`` client, and a burst of logins, against the SFTP
 fronts: the embedded server, bare sshd + internal-sftp, and sshd behind Expedito's fragment.
 
-    python bench/sftp_concurrency.py [--clients 50] [--size-mb 20] [--burst 200]
-                                     [--fronts embedded,sshd,openssh] [--workers N]
+    python bench/sftp_concurrency.py [--clients 50,100] [--files 20] [--file-mb 1]
+        [--burst 200] [--fronts embedded,sshd,openssh] [--workers N]
 
-Each front gets ``--clients`` OpenSSH ``sftp`` clients at once, each uploading ``--size-mb``
-MB into IN (plain files: no set, so the intake only looks at them), then ``--burst`` clients
-that each log in from their own loopback address (127.0.0.2, 127.0.0.3, …) and run ``pwd``.
-Printed per front: the wall time of the uploads, the aggregate MB/s, the server's CPU time per
-MB (this process for the embedded server; for sshd its master's CPU and its reaped children's,
-which include every session and every ``expedito authorized-keys``), and how many burst logins
-failed. ``--workers N`` (N > 1) runs the embedded server as ``expedito serve --workers N``
-in processes of their own (``bench/serve_process.py``; its CPU is the whole tree's: the
-supervisor and every worker). ``openssh`` is the real deployment: ``expedito sshd-config``'s
-fragment, the services with ``front=openssh`` keeping the system account (``useradd``), the
-intake following the folders; its cost over bare ``sshd`` is the key lookup and the intake.
+For each N of ``--clients``: N ``sftp`` clients at once, each from its own loopback address
+(127.0.1.2, 127.0.1.3, …), each putting ``--files`` files of ``--file-mb`` MB into IN (plain
+files: no set, so the intake only looks at them), one pass of each front, alternating which
+goes first. Printed per front: the wall time, the aggregate MB/s, the server's CPU time per MB
+(this process for the embedded server, the whole process tree with ``--workers N``; for sshd
+its master's CPU and its reaped children's, which include every session and every ``expedito
+authorized-keys``), its peak resident memory, the sessions that failed and the files whose
+md5 differs; then the ratios to sshd. Then ``--burst`` logins released at the same instant,
+each from its own address, no retry, against each server with its defaults (sshd's
+``MaxStartups 10:30:100``; for the uploads sshd gets ``200:30:1000``, without which it refuses
+them). The embedded server keeps its defaults but one user for every client (sshd has no
+per-user session limit) and room in IN. ``--workers N`` (N > 1) runs it as ``expedito serve
+--workers N`` in processes of their own (``bench/serve_process.py``). ``openssh`` is the real
+deployment: ``expedito sshd-config``'s fragment, the services with ``front=openssh`` keeping
+the system account (``useradd``), the intake following the folders; its cost over bare
+``sshd`` is the key lookup and the intake.
 
 Runs as root (sshd, chroot, accounts); installs nothing; leaves the machine as found (sshd
 killed, the account and group removed, the site directory in /srv removed).
@@ -23,6 +28,9 @@ killed, the account and group removed, the site directory in /srv removed).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import hashlib
 import os
 import secrets
 import shutil
@@ -30,9 +38,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,46 +112,145 @@ def start_sshd(work: Path, port: int, body: str) -> subprocess.Popen[bytes]:
     return process
 
 
-def run_front(
-    name: str, port: int, user: str, key: Path, client: Path, args: argparse.Namespace,
-    cpu: Callable[[], float],
-) -> None:  # fmt: skip
+def client_address(i: int) -> str:
+    """The i-th client's own loopback address (127.0.1.2, 127.0.1.3, …)."""
+    return f"127.0.{1 + i // 250}.{2 + i % 250}"
+
+
+def process_tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and of its descendants (/proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo += children.get(current, [])
+    return total
+
+
+class PeakMemory:
+    """Samples a process tree's resident memory every 0.2 s while in a ``with``."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak = pid, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, self._rss())
+
+    def _rss(self) -> int:
+        if self.pid == os.getpid():  # the embedded server: this process, not its clients
+            pages = int(Path("/proc/self/statm").read_text().split()[1])
+            return pages * os.sysconf("SC_PAGE_SIZE")
+        return process_tree_rss(self.pid)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = self._rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Result:
+    wall: float
+    cpu_ms_per_mb: float
+    failed: int
+    peak_mib: float
+    bad_data: int
+
+
+def run_uploads(
+    name: str, port: int, user: str, key: Path, client: Path, clients: int,
+    args: argparse.Namespace, cpu: Callable[[], float], pid: int, home_in: Path,
+) -> Result:  # fmt: skip
+    """``clients`` sftp sessions at once, each from its own address, each putting
+    ``--files`` files of ``--file-mb`` MB into IN; the files' md5 checked afterwards."""
+    commands = [
+        "".join(f"put f{n:02}.bin IN/{name}-{i}-{n:02}.bin\n" for n in range(args.files))
+        for i in range(clients)
+    ]
     before = cpu()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(args.clients) as pool:
-        ok = list(
-            pool.map(
-                lambda i: sftp(port, key, user, f"put payload.bin IN/{name}{i}.bin\n", client),
-                range(args.clients),
+    with PeakMemory(pid) as memory:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            ok = list(
+                pool.map(
+                    lambda i: sftp(port, key, user, commands[i], client, client_address(i)),
+                    range(clients),
+                )
             )
-        )
-    wall = time.perf_counter() - started
+        wall = time.perf_counter() - started
+        time.sleep(0.3)  # sshd reaps its sessions' processes (their CPU counts once reaped)
     used = cpu() - before
-    total = args.clients * args.size_mb
-    with ThreadPoolExecutor(min(args.burst, 200) or 1) as pool:
-        logins = list(
-            pool.map(
-                lambda i: sftp(
-                    port, key, user, "pwd\n", client, f"127.0.{2 + i // 250}.{2 + i % 250}"
-                ),
-                range(args.burst),
-            )
-        )
+    total = clients * args.files * args.file_mb
+    expected = {n: md5(client / f"f{n:02}.bin") for n in range(args.files)}
+    bad = 0
+    for i in range(clients):
+        for n in range(args.files):
+            path = home_in / f"{name}-{i}-{n:02}.bin"
+            bad += not path.exists() or md5(path) != expected[n]
+            path.unlink(missing_ok=True)
+    result = Result(wall, used * 1000 / total, ok.count(False), memory.peak / MB, bad)
     print(
-        f"{name:9} {args.clients} clients x {args.size_mb} MB: {wall:6.2f} s "
-        f"({total / wall:6.1f} MB/s), server CPU {used * 1000 / total:5.2f} ms/MB, "
-        f"uploads failed {ok.count(False)}; burst of {args.burst} logins: "
-        f"{logins.count(False)} refused",
+        f"{name:9} N={clients:3} x {args.files} x {args.file_mb} MB: {wall:6.2f} s "
+        f"({total / wall:6.1f} MB/s), server CPU {result.cpu_ms_per_mb:5.2f} ms/MB, "
+        f"peak memory {result.peak_mib:6.1f} MiB, sessions failed {result.failed}, "
+        f"files wrong or missing {bad}",
+        flush=True,
+    )
+    return result
+
+
+def run_burst(name: str, port: int, user: str, key: Path, client: Path, burst: int) -> None:
+    """``burst`` logins released at the same instant, each from its own address, no retry."""
+    gate = threading.Barrier(burst)
+
+    def login(i: int) -> tuple[bool, float]:
+        gate.wait()
+        started = time.perf_counter()
+        done = sftp(port, key, user, "pwd\n", client, client_address(i))
+        return done, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(burst) as pool:
+        outcomes = list(pool.map(login, range(burst)))
+    wall = time.perf_counter() - started
+    refused = sum(not done for done, _ in outcomes)
+    slowest = max(took for _, took in outcomes)
+    print(
+        f"{name:9} burst of {burst} logins from {burst} addresses: {refused} refused, "
+        f"all done in {wall:5.2f} s (slowest login {slowest:5.2f} s)",
         flush=True,
     )
 
 
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--size-mb", type=int, default=20)
+    parser.add_argument("--clients", default="50,100", help="N, or several: 1,10,50,100")
+    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--file-mb", type=int, default=1)
     parser.add_argument("--burst", type=int, default=200)
-    parser.add_argument("--fronts", default="embedded,sshd,openssh")
+    parser.add_argument("--fronts", default="embedded,sshd")
     parser.add_argument(
         "--workers",
         type=int,
@@ -153,6 +262,7 @@ def main() -> int:
         print("run as root, with OpenSSH's server installed (apt-get install openssh-server)")
         return 2
     fronts = args.fronts.split(",")
+    counts = [int(n) for n in args.clients.split(",") if n]
 
     from store.batchnames import HOME_FOLDERS
     from store.db import open_database
@@ -176,7 +286,7 @@ def main() -> int:
         print("this machine already has Expedito accounts: not touched")
         return 2
     processes: list[subprocess.Popen[bytes]] = []
-    service = services = None
+    services = None
     try:
         db = work / "bench.sqlite3"
         open_database(db)
@@ -189,62 +299,106 @@ def main() -> int:
         run_cycle(current_slot(now), homes, lambda: now)
         client = work / "client"
         client.mkdir()
-        with (client / "payload.bin").open("wb") as handle:
-            for _ in range(args.size_mb):
-                handle.write(os.urandom(MB))
-        print(f"{os.cpu_count()} cores; OpenSSH sftp client, aes128-gcm", flush=True)
+        for n in range(args.files):
+            (client / f"f{n:02}.bin").write_bytes(os.urandom(args.file_mb * MB))
+        load = os.getloadavg()[0]
+        print(
+            f"{os.cpu_count()} cores, load average {load:.1f}; OpenSSH sftp client, aes128-gcm; "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            flush=True,
+        )
+        results: dict[tuple[str, int], Result] = {}
+        bare = work / "bare"
+        for folder in HOME_FOLDERS:
+            (bare / folder).mkdir(parents=True)
+        authorized = work / "authorized_keys"
+        authorized.write_text(creds.ssh_public_key.read_text())
+        authorized.chmod(0o600)
 
-        if "embedded" in fronts:
-            # the same room as the sshd fragment gives (MaxStartups 200:30:1000), and one user
-            # for every client: sshd has no per-user session limit
+        @contextlib.contextmanager
+        def embedded(clients: int) -> Iterator[tuple[int, Callable[[], float], int]]:
+            """The embedded server: its port, its CPU and the pid whose memory is its."""
+            # Expedito's defaults, but one user for every client (sshd has no per-user
+            # session limit) and room in IN for what they all send
             limits = ServerLimits(
-                max_file_size=(args.size_mb + 16) * MB,
-                max_startups=(200, 30, 1000),
-                per_source_max_startups=args.clients + 1,
-                max_sessions_per_user=args.clients + args.burst,
-                in_quota=(args.clients + 1) * (args.size_mb + 1) * MB,
+                max_file_size=(args.file_mb + 16) * MB,
+                max_sessions_per_user=max(clients, args.burst) + 10,
+                in_quota=(clients + 1) * args.files * (args.file_mb + 1) * MB,
             )
             if args.workers > 1:
                 from serve_process import ServeProcess  # beside this script
 
                 options = [
                     *("--max-file-size", str(limits.max_file_size // MB)),
-                    *("--max-startups", ":".join(map(str, limits.max_startups))),
-                    *("--per-source-max-startups", str(limits.per_source_max_startups)),
                     *("--max-sessions", str(limits.max_sessions_per_user)),
                     *("--in-quota", str(limits.in_quota // MB)),
                 ]
                 with ServeProcess(db, homes, args.workers, options) as serve:
-                    run_front("embedded", serve.address[1], USER, key, client, args, serve.cpu)
-            else:
-                service = SFTPService(
-                    homes, load_or_create_host_keys(work / "hk"), port=0, limits=limits
-                )
-                service.start()
-                run_front(
-                    "embedded", service.address[1], USER, key, client, args, time.process_time
-                )
-                service.stop()
-                service = None
-            for path in (homes / USER / "IN").iterdir():
-                path.unlink()
+                    yield serve.address[1], serve.cpu, serve.pid
+                return
+            started = SFTPService(
+                homes, load_or_create_host_keys(work / "hk"), port=0, limits=limits
+            )
+            started.start()
+            try:
+                yield started.address[1], time.process_time, os.getpid()
+            finally:
+                started.stop()
 
-        if "sshd" in fronts:
-            bare = work / "bare"
-            for folder in HOME_FOLDERS:
-                (bare / folder).mkdir(parents=True)
-            authorized = work / "authorized_keys"
-            authorized.write_text(creds.ssh_public_key.read_text())
-            authorized.chmod(0o600)
+        def bare_sshd(max_startups: str) -> tuple[subprocess.Popen[bytes], int]:
             port = free_port()
-            sshd = start_sshd(
+            startups = f"MaxStartups {max_startups}\n" if max_startups else ""
+            process = start_sshd(
                 work, port,
-                f"Port {port}\nAuthorizedKeysFile {authorized}\nStrictModes no\n"
-                f"MaxStartups 200:30:1000\nPermitRootLogin prohibit-password\n"
-                f"Subsystem sftp internal-sftp -d {bare}\n",
+                f"Port {port}\nAuthorizedKeysFile {authorized}\nStrictModes no\n{startups}"
+                f"PermitRootLogin prohibit-password\nSubsystem sftp internal-sftp -d {bare}\n",
             )  # fmt: skip
-            processes.append(sshd)
-            run_front("sshd", port, "root", key, client, args, lambda: tree_cpu(sshd.pid))
+            processes.append(process)
+            return process, port
+
+        for clients in counts:
+            # one pass of each, alternating which goes first
+            order = fronts if counts.index(clients) % 2 == 0 else fronts[::-1]
+            for front in order:
+                if front == "embedded":
+                    with embedded(clients) as (port, cpu, pid):
+                        results[(front, clients)] = run_uploads(
+                            front, port, USER, key, client, clients, args, cpu, pid,
+                            homes / USER / "IN",
+                        )  # fmt: skip
+                elif front == "sshd":
+                    # sshd's default MaxStartups (10:30:100) refuses uploads past 10 at once
+                    sshd, port = bare_sshd("200:30:1000")
+                    sshd_pid = sshd.pid
+                    results[(front, clients)] = run_uploads(
+                        front, port, "root", key, client, clients, args,
+                        functools.partial(tree_cpu, sshd_pid), sshd_pid, bare / "IN",
+                    )  # fmt: skip
+                    sshd.kill()
+                    sshd.wait(timeout=10)
+        if "embedded" in fronts and "sshd" in fronts:
+            print(
+                "ratios (goal: CPU per MB at most 1.3 x sshd's, time sshd/embedded at least 0.9):"
+            )
+            for clients in counts:
+                ours, theirs = results[("embedded", clients)], results[("sshd", clients)]
+                print(
+                    f"  N={clients:3}: CPU per MB "
+                    f"{ours.cpu_ms_per_mb / theirs.cpu_ms_per_mb:4.2f} x sshd's, "
+                    f"time sshd/embedded {theirs.wall / ours.wall:4.2f}",
+                    flush=True,
+                )
+
+        if args.burst:
+            # each server with its defaults: Expedito's limits, sshd's MaxStartups 10:30:100
+            if "embedded" in fronts:
+                with embedded(0) as (port, _cpu, _pid):
+                    run_burst("embedded", port, USER, key, client, args.burst)
+            if "sshd" in fronts:
+                sshd, port = bare_sshd("")
+                run_burst("sshd", port, "root", key, client, args.burst)
+                sshd.kill()
+                sshd.wait(timeout=10)
 
         if "openssh" in fronts:
             services = Services(
@@ -272,16 +426,20 @@ def main() -> int:
                 f"Include {site / 'expedito.conf'}\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
             )  # fmt: skip
             processes.append(sshd)
-            run_front(
-                "openssh", port, USER, key, client, args,
-                lambda: tree_cpu(sshd.pid) + time.process_time(),
-            )  # fmt: skip
+            sshd_pid = sshd.pid
+            for clients in counts:
+                run_uploads(
+                    "openssh", port, USER, key, client, clients, args,
+                    lambda: tree_cpu(sshd_pid) + time.process_time(), sshd_pid,
+                    homes / USER / "IN",
+                )  # fmt: skip
+            if args.burst:
+                run_burst("openssh", port, USER, key, client, args.burst)
     finally:
         for process in processes:
-            process.kill()
-            process.wait(timeout=10)
-        if service is not None:
-            service.stop()
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
         if services is not None:
             services.stop_in_thread()
         for uid in accounts.managed().values():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -27,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,14 +83,37 @@ def negotiated_cipher(port: int, key: Path, user: str, cipher: str) -> str:
     return "?"
 
 
-def sftp(port: int, key: Path, user: str, commands: str, cwd: Path, cipher: str) -> float:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and of the children it has reaped (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    wall: float
+    server_cpu: float
+    client_cpu: float
+
+
+def sftp(
+    port: int, key: Path, user: str, commands: str, cwd: Path, cipher: str,
+    server_cpu: Callable[[], float],
+) -> Run:  # fmt: skip
     command = sftp_command(port, key, user, cipher, "-o", "LogLevel=ERROR")
+    server_before, client_before = server_cpu(), children_cpu()
     started = time.perf_counter()
     result = subprocess.run(command, input=commands, capture_output=True, text=True, cwd=cwd)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"sftp failed on port {port}: {result.stderr.strip()}")
-    return elapsed
+    time.sleep(0.05)  # sshd's master reaps the session's process
+    return Run(elapsed, server_cpu() - server_before, children_cpu() - client_before)
 
 
 def start_sshd(work: Path, public_key: str, home: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -123,6 +149,10 @@ Subsystem sftp internal-sftp -d {home}
             raise RuntimeError(f"sshd did not start: {process.stderr.read().decode()}")
         time.sleep(0.05)
     raise RuntimeError("sshd did not start listening")
+
+
+def median_of(runs: list[Run], name: str) -> float:
+    return float(statistics.median(getattr(run, name) for run in runs))
 
 
 def main() -> int:
@@ -187,16 +217,17 @@ def main() -> int:
         )
         service.start()
         sshd, sshd_port = start_sshd(work, creds.ssh_public_key.read_text().strip(), theirs)
+        sshd_pid = sshd.pid
         targets = {
-            "expedito": (service.address[1], USER, ours),
-            "sshd": (sshd_port, getpass.getuser(), theirs),
+            "expedito": (service.address[1], USER, ours, time.process_time),
+            "sshd": (sshd_port, getpass.getuser(), theirs, lambda: tree_cpu(sshd_pid)),
         }
-        for name, (port, user, _home) in targets.items():
+        for name, (port, user, _home, _cpu) in targets.items():
             cipher = negotiated_cipher(port, creds.ssh_private_key, user, args.cipher)
             print(f"{name}: negotiated cipher {cipher}")
-        times: dict[tuple[str, str], list[float]] = {}
+        runs: dict[tuple[str, str], list[Run]] = {}
         for run in range(args.runs):
-            for name, (port, user, home) in targets.items():
+            for name, (port, user, home, cpu) in targets.items():
                 up = sftp(
                     port,
                     creds.ssh_private_key,
@@ -204,6 +235,7 @@ def main() -> int:
                     f"put payload.bin IN/up{run}\n",
                     client,
                     args.cipher,
+                    cpu,
                 )
                 (home / "IN" / f"up{run}").unlink()
                 (client / "down.bin").unlink(missing_ok=True)
@@ -214,23 +246,32 @@ def main() -> int:
                     "get OUT/payload.bin down.bin\n",
                     client,
                     args.cipher,
+                    cpu,
                 )
-                times.setdefault((name, "upload"), []).append(up)
-                times.setdefault((name, "download"), []).append(down)
+                runs.setdefault((name, "upload"), []).append(up)
+                runs.setdefault((name, "download"), []).append(down)
                 print(
-                    f"run {run + 1} {name:8} upload {up:6.2f} s  download {down:6.2f} s", flush=True
+                    f"run {run + 1} {name:8} upload {up.wall:6.2f} s  download {down.wall:6.2f} s",
+                    flush=True,
                 )
         print(
             f"\n{args.size_mb} MB, median of {args.runs} runs (OpenSSH sftp client, "
-            f"cipher: {args.cipher}):"
+            f"cipher: {args.cipher}); CPU: median seconds of the server and of the client:"
         )
         for direction in ("upload", "download"):
-            mine = statistics.median(times[("expedito", direction)])
-            reference = statistics.median(times[("sshd", direction)])
+            mine, reference = (runs[(side, direction)] for side in ("expedito", "sshd"))
+            ours_wall = statistics.median(r.wall for r in mine)
+            their_wall = statistics.median(r.wall for r in reference)
             print(
-                f"  {direction:8}  expedito {mine:6.2f} s ({args.size_mb / mine:6.1f} MB/s)"
-                f"  sshd {reference:6.2f} s ({args.size_mb / reference:6.1f} MB/s)"
-                f"  ratio sshd/expedito {reference / mine:5.2f}"
+                f"  {direction:8}  expedito {ours_wall:6.2f} s ({args.size_mb / ours_wall:6.1f} MB/s)"
+                f"  sshd {their_wall:6.2f} s ({args.size_mb / their_wall:6.1f} MB/s)"
+                f"  ratio sshd/expedito {their_wall / ours_wall:5.2f}"
+            )
+            print(
+                f"  {'':8}  CPU server {median_of(mine, 'server_cpu'):5.2f} s"
+                f" / sshd {median_of(reference, 'server_cpu'):5.2f} s,"
+                f" client {median_of(mine, 'client_cpu'):5.2f} s"
+                f" / {median_of(reference, 'client_cpu'):5.2f} s"
             )
     finally:
         if service is not None:
