@@ -8,7 +8,8 @@ subsystem a channel). Authentication asks
 user and a wrong key get the same answer) and counts for the address only once paramiko has
 verified the signature (``sync.ssh_transport``); every SFTP request first checks that the
 account is live (``account_is_live``'s indexed SELECT, compiled once per connection), so a
-deleted channel or sender stops an open session at its next request. Limits
+deleted channel or sender stops an open session at its next request (a READ or WRITE within
+half a second of the last check trusts it; the CLOSE that commits an upload asks). Limits
 (``sync.limits``): login grace, growing delay then ban per address, unauthenticated connections
 per address and OpenSSH-style random early drop, sessions per user (counted at authentication,
 channels or not), channels and windows per connection, open handles, idle time, file size,
@@ -86,6 +87,7 @@ SFTP_VERSION = 3
 MAX_SFTP_PACKET = MAX_PACKET + 1024
 EXTENSIONS = (("limits@openssh.com", "1"), ("posix-rename@openssh.com", "1"))
 SESSION_WAIT = 0.5  # seconds a login at the user's limit waits for an ended session to go
+LIVE_FOR = 0.5  # seconds a READ or WRITE trusts the last liveness check (see live_lately)
 
 
 class SessionServer(paramiko.ServerInterface):
@@ -110,6 +112,7 @@ class SessionServer(paramiko.ServerInterface):
         self._claimed: set[int] = set()  # channels that run something (one thing each)
         self._handles: list[paramiko.SFTPHandle] = []
         self._live_statement: tuple[str, list[Any]] | None = None
+        self.live_checked = -LIVE_FOR  # when live() last said yes (monotonic)
 
     @property
     def user(self) -> str:
@@ -279,7 +282,18 @@ class SessionServer(paramiko.ServerInterface):
         if self._live_statement is None:
             return False
         sql, params = self._live_statement
-        return db.execute_sql(sql, params).fetchone() is not None
+        alive = db.execute_sql(sql, params).fetchone() is not None
+        if alive:
+            self.live_checked = time.monotonic()
+        return alive
+
+    def live_lately(self) -> bool:
+        """``live()``, or True when it said so less than ``LIVE_FOR`` seconds ago: the READs
+        and WRITEs of a transfer (4 a MB) do not each cost a query; every other request
+        (an OPEN, the CLOSE that commits an upload, ...) asks the database."""
+        if time.monotonic() - self.live_checked < LIVE_FOR:
+            return True
+        return self.live()
 
     def track(self, handle: paramiko.SFTPHandle) -> None:
         self._handles.append(handle)
@@ -380,9 +394,15 @@ class ExpeditoSFTP(_SFTPServerBase):
     def _read_all(self, n: int) -> bytes:
         # paramiko's version grows a bytes object by concatenation: quadratic for 255 KB
         self.session.bytes_in += n
+        transport = self.sock.get_transport()
+        receive = (
+            transport.recv_channel_data
+            if isinstance(transport, ServerTransport)
+            else lambda _channel, size: self.sock.recv(size)
+        )
         chunks = []
         while n > 0:
-            data = self.sock.recv(n)
+            data = receive(self.sock, n)
             if not data:
                 raise EOFError()
             chunks.append(data)
@@ -390,8 +410,14 @@ class ExpeditoSFTP(_SFTPServerBase):
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _write_all(self, out: bytes) -> None:
-        # paramiko's version re-slices the rest after each 32 KB SSH packet: quadratic
+        # paramiko's version sends a packet at a time and re-slices the rest after each:
+        # here the whole answer goes as one batch of packets (sync.ssh_packets)
         self.session.bytes_out += len(out)
+        transport = self.sock.get_transport()
+        if isinstance(transport, ServerTransport):
+            if transport.send_channel_data(self.sock, out) < len(out):
+                raise EOFError()
+            return
         view = memoryview(out)
         while view:
             sent = self.sock.send(view)
@@ -464,7 +490,7 @@ class ExpeditoSFTP(_SFTPServerBase):
                 entry.failed = True
             self._send_status(request_number, SFTP_FAILURE, "packet too long")
             return
-        if not self.session.live():
+        if not (self.session.live_lately() if t in (CMD_READ, CMD_WRITE) else self.session.live()):
             log.info("%s: access revoked, closing the session", self.session.user)
             self._send_status(request_number, SFTP_PERMISSION_DENIED, "access revoked")
             self._abort_uploads()

@@ -1,8 +1,10 @@
 """paramiko's server transport, hardened: what a connection may make the server hold, a login
 counted good only once its signature verified, and one log line per failure.
 
-- ``BoundedPacketizer``: an SSH packet longer than ``limit`` ends the connection (paramiko reads
-  whatever length the client announces, by concatenation, before authentication too).
+- The packet layer is ``sync.ssh_packets.FastPacketizer``: an SSH packet longer than ``limit``
+  ends the connection (paramiko reads whatever length the client announces, before
+  authentication too), and channel data under AES-GCM takes a short path both ways
+  (``send_channel_data`` writes a whole SFTP answer as one batch of packets).
 - Each new channel gets the window the connection has left (``connection_window``, at most
   ``window_size`` a channel, at least one packet), and input pipes that refuse more than it:
   what the server holds for one connection is bounded even when nothing reads its channels.
@@ -24,12 +26,13 @@ from typing import Any, Protocol
 
 import paramiko
 from paramiko.auth_handler import AuthHandler
-from paramiko.common import AUTH_SUCCESSFUL, cMSG_DISCONNECT
-from paramiko.packet import Packetizer
+from paramiko.buffered_pipe import PipeTimeout
+from paramiko.common import AUTH_SUCCESSFUL, cMSG_CHANNEL_WINDOW_ADJUST, cMSG_DISCONNECT
 from paramiko.ssh_exception import SSHException
 
 from sync.limits import ServerLimits
 from sync.log_limit import AddressLogLimit
+from sync.ssh_packets import FastPacketizer
 from sync.ssh_pipe import ChunkPipe, DiscardPipe
 
 LOG_CHANNEL = "expedito.ssh"
@@ -41,6 +44,10 @@ _CLIENT_CAUSED = (
     "Channel request for unknown channel",
 )
 
+
+# what a channel's reader waits for before it wakes: below the smallest window a channel gets
+# (one packet, 256 KB), which paramiko acknowledges by tenths
+GATHER = 128 * 1024
 
 # RFC 4253 11.1: SSH_DISCONNECT_TOO_MANY_CONNECTIONS
 DISCONNECT_TOO_MANY_CONNECTIONS = 12
@@ -55,18 +62,6 @@ class SignatureListener(Protocol):
         """Take the verdict; the disconnect code and reason to end the connection instead of
         logging in (None: go on)."""
         ...
-
-
-class BoundedPacketizer(Packetizer):
-    """paramiko's packet reader with a largest packet (``limit``, set after the swap)."""
-
-    limit = 0
-
-    def read_all(self, n: int, check_rekey: bool = False) -> bytes:
-        if self.limit and n > self.limit:
-            raise SSHException(f"packet too long ({n} bytes)")
-        data: bytes = super().read_all(n, check_rekey)
-        return data
 
 
 class VerifiedAuthHandler(AuthHandler):
@@ -126,10 +121,67 @@ class ServerTransport(paramiko.Transport):
         self.address = address
         self.limits = limits
         self.log_limit = log_limit
-        self.packetizer.__class__ = BoundedPacketizer
+        self.packetizer.__class__ = FastPacketizer
+        self.fast_packets: FastPacketizer = self.packetizer  # type: ignore[assignment]
         # room for the largest channel packet with its headers, padding and MAC
-        self.packetizer.limit = limits.max_packet_size + 4096  # type: ignore[attr-defined]
+        self.fast_packets.limit = limits.max_packet_size + 4096
         self.set_log_channel(LOG_CHANNEL)
+
+    def send_channel_data(self, channel: paramiko.Channel, data: bytes | memoryview) -> int:
+        """All of ``data`` on ``channel`` (``Channel.sendall`` without its packet at a time):
+        as much window as is open is taken at once and sent as one batch of packets;
+        returns the bytes sent (fewer if the channel closed)."""
+        view = memoryview(data)
+        sent = 0
+        while sent < len(view):
+            with channel.lock:
+                size = _take_window(channel, len(view) - sent)
+            if not size:
+                break
+            largest = channel.out_max_packet_size - 64  # as paramiko's Channel does
+            self._send_batch(channel.remote_chanid, view[sent : sent + size], largest)
+            sent += size
+        return sent
+
+    def recv_channel_data(self, channel: paramiko.Channel, nbytes: int) -> bytes:
+        """``Channel.recv`` that waits for up to ``GATHER`` bytes before it wakes (a
+        255 KB SFTP request is 8 packets of 32 KB from OpenSSH): b"" at the end."""
+        pipe = channel.in_buffer
+        if not isinstance(pipe, ChunkPipe):
+            return channel.recv(nbytes)
+        c: Any = channel
+        try:
+            data = pipe.gather(nbytes, GATHER, c.timeout)
+        except PipeTimeout:
+            raise TimeoutError() from None
+        ack = c._check_add_window(len(data))
+        if ack > 0:
+            message = paramiko.Message()
+            message.add_byte(cMSG_CHANNEL_WINDOW_ADJUST)
+            message.add_int(c.remote_chanid)
+            message.add_int(ack)
+            t: Any = self
+            t._send_user_message(message)
+        return data
+
+    def _send_batch(self, channel_id: int, data: memoryview, largest: int) -> None:
+        """paramiko's ``_send_user_message`` for a batch: held back during a key exchange."""
+        t: Any = self
+        started = time.time()
+        while True:
+            t.clear_to_send.wait(0.1)
+            if not t.active:
+                return
+            t.clear_to_send_lock.acquire()
+            if t.clear_to_send.is_set():
+                break
+            t.clear_to_send_lock.release()
+            if time.time() > started + t.clear_to_send_timeout:
+                raise SSHException("Key-exchange timed out waiting for key negotiation")
+        try:
+            self.fast_packets.send_channel_data(channel_id, data, largest)
+        finally:
+            t.clear_to_send_lock.release()
 
     def _parse_newkeys(self, m: paramiko.Message) -> None:
         if self.server_mode and self.auth_handler is None:
@@ -165,6 +217,30 @@ class ServerTransport(paramiko.Transport):
             ):
                 return  # one address's flood: counted, summarised once (sync.log_limit)
         super()._log(level, msg, *args)  # type: ignore[misc]
+
+
+def _take_window(channel: paramiko.Channel, size: int) -> int:
+    """Up to ``size`` bytes of ``channel``'s send window, waiting for some as paramiko's
+    ``Channel._wait_for_send_window`` does but without its one-packet cap (the channel's
+    lock held); 0 once the channel is closed."""
+    c: Any = channel
+    if c.closed or c.eof_sent:
+        return 0
+    timeout = c.timeout
+    while c.out_window_size == 0:
+        if c.closed or c.eof_sent:
+            return 0
+        then = time.time()
+        c.out_buffer_cv.wait(timeout)
+        if timeout is not None:
+            timeout -= time.time() - then
+            if timeout <= 0.0:
+                raise TimeoutError()
+    if c.closed or c.eof_sent:
+        return 0
+    size = min(size, c.out_window_size)
+    c.out_window_size -= size
+    return int(size)
 
 
 def _text(msg: object, args: tuple[Any, ...]) -> str:
