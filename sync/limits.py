@@ -8,6 +8,7 @@ them to the command line, and the README's table shows the same defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import threading
 import time
@@ -47,13 +48,14 @@ class ServerLimits:
     ban_window: float = 600.0
     ban_time: float = 900.0
     max_startups: tuple[int, int, int] = field(
-        default=(10, 30, 100),
+        default=(100, 30, 1000),
         metadata=_option(
             "--max-startups",
             "start:rate:full",
             "unauthenticated connections, all addresses: "
-            "from START on, each new one is dropped with a probability of RATE %, growing to "
-            "100 % at FULL (OpenSSH's MaxStartups)",
+            "from START on, each new one from an address that already has one is dropped "
+            "with a probability of RATE %, growing to 100 % at FULL; from FULL on, every new "
+            "one (OpenSSH's MaxStartups, but an address's first connection waits for FULL)",
         ),
     )
     per_source_max_startups: int = field(
@@ -61,7 +63,7 @@ class ServerLimits:
         metadata=_option(
             "--per-source-max-startups",
             "connections",
-            "unauthenticated connections from one address",
+            "unauthenticated connections from one address (an IPv6 address: its /64)",
         ),
     )
     max_sessions_per_user: int = field(
@@ -213,18 +215,36 @@ def parse_max_startups(text: str) -> tuple[int, int, int]:
 
 
 def early_drop(
-    startups: int, limits: ServerLimits, draw: Callable[[], float] = random.random
+    startups: int,
+    limits: ServerLimits,
+    draw: Callable[[], float] = random.random,
+    first: bool = False,
 ) -> bool:
     """Drop a new connection when ``startups`` are already waiting to authenticate?
     OpenSSH's ``drop_connection``: never below START, always from FULL, in between with a
-    probability growing linearly from RATE % to 100 %."""
+    probability growing linearly from RATE % to 100 %. The ``first`` connection of an
+    address (none of its others waiting) is dropped only from FULL: a burst of partners
+    logging in at :00 from their many hosts is not thinned out at random, while one
+    address's flood (capped by ``per_source_max_startups`` anyway) still is."""
     start, rate, full = limits.max_startups
-    if startups < start:
-        return False
     if startups >= full:
         return True
+    if startups < start or first:
+        return False
     percent = rate + (100 - rate) * (startups - start) / (full - start)
     return draw() * 100 < percent
+
+
+def source_of(address: str) -> str:
+    """What the per-address limits count by: the address itself (IPv4), or its /64 (IPv6:
+    a single host usually has a whole /64 to pick addresses from)."""
+    if ":" not in address:
+        return address
+    try:
+        network = ipaddress.ip_network(f"{address}/64", strict=False)
+    except ValueError:
+        return address
+    return str(network)
 
 
 @dataclass

@@ -62,7 +62,14 @@ from store.accounts import Account, find_account, live_channels, liveness_statem
 from store.db import db
 from sync import scp_server, stats
 from sync.homes import ensure_home, home_of
-from sync.limits import MAX_PACKET, MAX_READ, AddressGuard, ServerLimits, early_drop
+from sync.limits import (
+    MAX_PACKET,
+    MAX_READ,
+    AddressGuard,
+    ServerLimits,
+    early_drop,
+    source_of,
+)
 from sync.log_limit import AddressLogLimit
 from sync.memory import give_back_memory
 from sync.quota import InQuota
@@ -87,6 +94,9 @@ SFTP_VERSION = 3
 MAX_SFTP_PACKET = MAX_PACKET + 1024
 EXTENSIONS = (("limits@openssh.com", "1"), ("posix-rename@openssh.com", "1"))
 SESSION_WAIT = 0.5  # seconds a login at the user's limit waits for an ended session to go
+# connections the kernel may hold before they are accepted: 128 made a burst of logins at
+# the same instant lose SYNs (retried by the clients a second later, then 3 s later...)
+LISTEN_BACKLOG = 1024
 LIVE_FOR = 0.5  # seconds a READ or WRITE trusts the last liveness check (see live_lately)
 
 
@@ -97,6 +107,7 @@ class SessionServer(paramiko.ServerInterface):
         self.service = service
         self.limits = service.limits
         self.address = address
+        self.source = source_of(address)  # what the per-address limits count by
         self.account: Account | None = None
         self.home: Path | None = None
         self.transport: paramiko.Transport | None = None
@@ -625,7 +636,7 @@ class SFTPService:
         if self.reuse_port:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind((self.host, self.port))
-        listener.listen(128)
+        listener.listen(LISTEN_BACKLOG)
         if self.reuse_port:
             steer_by_address(listener, self.reuse_port)
         listener.settimeout(0.5)
@@ -709,13 +720,14 @@ class SFTPService:
         from this address are not authenticated yet, or the random early drop (MaxStartups)."""
         with self._lock:
             waiting = [
-                c.server.address
+                c.server.source
                 for c in self._connections
                 if c.transport.is_active() and not c.transport.is_authenticated()
             ]
-        if waiting.count(address) >= self.limits.per_source_max_startups:
+        mine = waiting.count(source_of(address))
+        if mine >= self.limits.per_source_max_startups:
             return "too many unauthenticated connections from this address"
-        if early_drop(len(waiting), self.limits):
+        if early_drop(len(waiting), self.limits, first=not mine):
             return f"{len(waiting)} unauthenticated connections: early drop"
         return ""
 

@@ -26,6 +26,7 @@ from sync.limits import (
     format_default,
     limit_options,
     parse_max_startups,
+    source_of,
 )
 from sync.sftp_server import SFTPService
 from tests.support.credentials import new_ssh_key
@@ -304,6 +305,12 @@ def test_readme_lists_every_limit_with_its_default() -> None:
         assert f"| `{option.option}` | {format_default(option)}{unit} |" in readme, option
 
 
+def test_per_address_limits_count_an_ipv6_host_by_its_64() -> None:
+    assert source_of("127.0.0.5") == "127.0.0.5"
+    assert source_of("2001:db8:1:2::5") == source_of("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert source_of("2001:db8:1:3::5") != source_of("2001:db8:1:2::5")
+
+
 def test_early_drop_is_openssh_s() -> None:
     limits = ServerLimits(max_startups=(10, 30, 100))
     assert not early_drop(9, limits, draw=lambda: 0.0)
@@ -314,5 +321,8 @@ def test_early_drop_is_openssh_s() -> None:
     assert early_drop(55, limits, draw=lambda: 0.64) and not early_drop(
         55, limits, draw=lambda: 0.66
     )
+    # an address's first connection waits only for FULL (a burst of partners' hosts)
+    assert not early_drop(99, limits, draw=lambda: 0.0, first=True)
+    assert early_drop(100, limits, draw=lambda: 0.999, first=True)
     assert parse_max_startups("10:30:100") == (10, 30, 100)
     assert parse_max_startups("7") == (7, 100, 7)
