@@ -126,7 +126,16 @@ class ServerLimits:
             "(the others: one line with their count)",
         ),
     )
-    log_interval: float = 60.0  # the minute of log_burst
+    log_total: int = field(
+        default=100,
+        metadata=_option(
+            "--pre-auth-log-total",
+            "lines",
+            "log lines about all addresses together before they authenticate, each minute "
+            "(the others: one line with their count; 0: no such cap)",
+        ),
+    )
+    log_interval: float = 60.0  # the minute of log_burst and log_total
 
 
 @dataclass(frozen=True)

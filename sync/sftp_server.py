@@ -609,7 +609,9 @@ class SFTPService:
         self.limits = limits or ServerLimits()
         self.on_upload = on_upload
         self.guard = AddressGuard(self.limits)
-        self.log_limit = AddressLogLimit(self.limits.log_burst, self.limits.log_interval)
+        self.log_limit = AddressLogLimit(
+            self.limits.log_burst, self.limits.log_interval, total=self.limits.log_total
+        )
         self.stats = ServerStats()
         self.quota = InQuota(self.limits.in_quota)
         self.recent = RecentUploads()  # uploads open or just made, for clients that look

@@ -347,3 +347,69 @@ def test_the_log_limit_counts_per_address_and_bounds_its_table(
         "other addresses: 1 more lines before authentication not logged in 10 s (the last: many)",
     ]
     assert limit.allow("10.0.0.1", "a new interval")
+
+
+def test_the_log_limit_caps_all_addresses_together(caplog: pytest.LogCaptureFixture) -> None:
+    """A range of addresses, each within its own few lines, used to write them all (and a
+    summary each): 300 addresses x 2 lines, 600 lines a minute."""
+    now = [0.0]
+    limit = AddressLogLimit(burst=2, interval=10.0, total=20, clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger="expedito.sftp")
+    allowed = [limit.allow(f"10.1.{n // 250}.{n % 250}", f"line {n}") for n in range(300)]
+    allowed += [limit.allow(f"10.1.{n // 250}.{n % 250}", "again") for n in range(300)]
+    allowed += [limit.allow(f"10.1.{n // 250}.{n % 250}", "and again") for n in range(300)]
+    assert allowed.count(True) == 20
+    now[0] = 10.0
+    limit.flush()
+    lines = [r.getMessage() for r in caplog.records]
+    print(lines)
+    # the 20 first addresses' summaries (1 line each left out by their own limit) would pass
+    # the total: counted in the one line for all
+    assert lines == [
+        "880 more lines before authentication, about 300 addresses, not logged in 10 s "
+        "(at most 20 lines for all addresses; the last: and again)"
+    ]
+    assert limit.allow("10.1.0.0", "a new interval")
+
+
+def test_a_flood_from_a_range_of_addresses_is_a_few_log_lines(
+    demo: SqliteDatabase,
+    tmp_path: Path,
+    demo_credentials: DemoCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """60 addresses, each with 4 silent connections (one held, three refused): each address
+    within its own 2 lines, 120 lines in all before the cap of all addresses (10)."""
+    limits = ServerLimits(log_burst=2, log_total=10, per_source_max_startups=1)
+    server = provisioned(tmp_path, demo_credentials, limits)
+    now = [time.monotonic()]  # the interval of all addresses started before this
+    server.service.log_limit.clock = lambda: now[0]
+    caplog.set_level(logging.INFO)
+    flood: list[socket.socket] = []
+    try:
+        for n in range(60):
+            for _ in range(4):
+                sock = tcp(server, f"127.0.3.{10 + n}", timeout=5)
+                flood.append(sock)
+                with contextlib.suppress(OSError):
+                    sock.recv(100)
+        assert wait_for(lambda: server.service.stats.refusals().get("startups", 0) == 180)
+
+        def lines() -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if r.name.startswith("expedito") and "127.0.3." in r.getMessage()
+            ]
+
+        print(f"{len(lines())} lines for 240 connections from 60 addresses")
+        assert len(lines()) == limits.log_total
+        now[0] += limits.log_interval  # the interval is over: one line says the rest
+        assert wait_for(lambda: any("about 60 addresses" in line for line in caplog.messages))
+        summary = [line for line in caplog.messages if "about 60 addresses" in line]
+        print(summary)
+        assert len(summary) == 1 and summary[0].startswith("170 more lines")
+    finally:
+        for sock in flood:
+            sock.close()
+        server.service.stop()
