@@ -17,6 +17,7 @@ from store.accounts import account_is_live, live_channels, liveness_statement
 from store.db import db
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, DELETED, PENDING, SFTP, Channel, Sender
+from sync.quota import InQuota
 from sync.ssh_pipe import ChunkPipe
 from tests.support.registration import register_demo_sender
 from tests.support.sftp import provision
@@ -115,3 +116,47 @@ def test_chunk_pipe_takes_over_a_buffered_pipe_and_its_event() -> None:
     pipe.close()
     pipe.read(100)
     assert event.is_set()  # closed: readers must wake up
+
+
+def test_chunk_pipe_gathers_before_it_wakes_its_reader() -> None:
+    """The SFTP thread waits for ``at_least`` bytes (a 255 KB WRITE comes as 8 packets): it
+    is not woken for each packet, and gets what is there once the pipe closes."""
+    pipe = ChunkPipe(limit=1000)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.gather(300, at_least=250)))
+    reader.start()
+    for _ in range(4):
+        pipe.feed(memoryview(b"x" * 50))  # a view of a decrypted packet, kept as it is
+        time.sleep(0.02)
+        assert not got  # 200 bytes: still waiting
+    pipe.feed(b"y" * 60)
+    reader.join(timeout=5)
+    assert got == [b"x" * 200 + b"y" * 60]
+    with pytest.raises(PipeTimeout):
+        pipe.gather(10, at_least=10, timeout=0.05)
+    pipe.feed(b"end")
+    pipe.close()
+    assert pipe.gather(10, at_least=10) == b"end"
+    assert pipe.gather(10, at_least=10) == b""
+
+
+def test_the_in_quota_keeps_its_count_a_second_and_measures_again_before_refusing(
+    tmp_path: Path,
+) -> None:
+    now = [0.0]
+    quota = InQuota(limit=100, clock=lambda: now[0])
+    home = tmp_path / "home"
+    (home / "IN").mkdir(parents=True)
+    (home / "IN" / "a").write_bytes(b"a" * 60)
+    assert quota.measure("U", home) == 60
+    assert quota.take("U", 30)
+    (home / "IN" / "a").unlink()  # the intake took the set away
+    (home / "IN" / "b").write_bytes(b"b" * 30)  # the upload counted above
+    assert quota.measure("U", home) == 90  # measured less than a second ago: kept
+    assert quota.take("U", 50)  # would pass on the kept count: measured (30) first
+    assert quota.used("U") == 80
+    (home / "IN" / "b").write_bytes(b"b" * 80)  # what the write took is on disk
+    assert not quota.take("U", 30)  # past it on a fresh measure too
+    now[0] = 1.5
+    (home / "IN" / "b").unlink()
+    assert quota.measure("U", home) == 0  # a second later: measured
