@@ -263,7 +263,8 @@ def main() -> int:
             ours_wall = statistics.median(r.wall for r in mine)
             their_wall = statistics.median(r.wall for r in reference)
             print(
-                f"  {direction:8}  expedito {ours_wall:6.2f} s ({args.size_mb / ours_wall:6.1f} MB/s)"
+                f"  {direction:8}  expedito {ours_wall:6.2f} s "
+                f"({args.size_mb / ours_wall:6.1f} MB/s)"
                 f"  sshd {their_wall:6.2f} s ({args.size_mb / their_wall:6.1f} MB/s)"
                 f"  ratio sshd/expedito {their_wall / ours_wall:5.2f}"
             )
