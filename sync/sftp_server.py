@@ -347,7 +347,11 @@ class ExpeditoSFTP(_SFTPServerBase):
     def _read_packet(self) -> tuple[int, bytes]:
         """The next packet's type and body. A packet longer than ``MAX_SFTP_PACKET`` is read
         and dropped as it arrives (it costs nothing), then refused; one of 16 MB or more
-        is garbage and ends the session, as in paramiko."""
+        is garbage and ends the session, as in paramiko. Once the connection is gone, what
+        the client had sent is not read on (it could be millions of empty packets)."""
+        transport = self.sock.get_transport()
+        if self._gone or transport is None or not transport.is_active():
+            raise EOFError()
         size = int.from_bytes(self._read_all(4), "big")
         if size > MAX_SFTP_PACKET:
             if size >= 1 << 24 or size < 5:

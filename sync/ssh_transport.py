@@ -171,7 +171,7 @@ class ServerTransport(paramiko.Transport):
         while True:
             t.clear_to_send.wait(0.1)
             if not t.active:
-                return
+                raise EOFError()  # the connection is gone (Channel.send raises too)
             t.clear_to_send_lock.acquire()
             if t.clear_to_send.is_set():
                 break

@@ -290,6 +290,13 @@ def test_memory_is_bounded_under_a_client_that_stops_reading(
     finally:
         client.close()
     assert wait_for(lambda: rss_mib() - before < 40, timeout=5), rss_mib() - before
+    # what the client had sent (32 MB of zeros: millions of empty SFTP packets) is not read
+    # on once the connection is gone: the sessions' threads end (they used to spin for
+    # minutes, slowing every later test's logins past a short login grace)
+    assert wait_for(
+        lambda: not [t for t in threading.enumerate() if type(t).__name__ == "ExpeditoSFTP"],
+        timeout=5,
+    )
 
 
 def test_an_oversized_write_costs_nothing(
