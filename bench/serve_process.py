@@ -66,7 +66,7 @@ class ServeProcess:
 
     def __init__(
         self,
-        db: Path,
+        db: Path | str,
         homes: Path,
         workers: int = 2,
         options: Sequence[str] = (),
