@@ -30,8 +30,8 @@ import threading
 import time
 from datetime import datetime
 
-from bench.intake import SFTP, provision, write_sets
-from bench.serve_process import ServeProcess
+from intake import SFTP, provision, write_sets
+from serve_process import ServeProcess
 from store.batches import RESULT_ACCEPTED
 from store.db import close_database, open_database
 from store.democreds import DemoCredentials, write_demo_credentials
