@@ -32,6 +32,7 @@ from datetime import datetime
 
 from intake import SFTP, provision, write_sets
 from serve_process import ServeProcess
+
 from store.batches import RESULT_ACCEPTED
 from store.db import close_database, open_database
 from store.democreds import DemoCredentials, write_demo_credentials
