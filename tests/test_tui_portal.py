@@ -15,6 +15,7 @@ from tests.support.pilot import settle
 from tests.support.portal import choose_in_menu, enter_portal
 from tests.support.screen import SIZE, screen_text
 from tui.app import ExpeditoApp
+from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog, HelpDialog
 from tui.widgets.portal_header import PortalHeader
 from tui.widgets.sidebar import Sidebar
@@ -267,6 +268,47 @@ async def test_sync_status_slot(app: ExpeditoApp) -> None:
         assert str(app.screen.query_one("#countdown").render()) == (
             "Next synchronisation at 14:30 — in 12:34"
         )
+
+
+async def test_the_countdown_ticks_only_where_it_can_be_seen(app: ExpeditoApp) -> None:
+    """Each second: the portal's countdown, also under a dialog; not the login screen's under
+    the portal (its update repainted the whole portal each second: issue 18's idle CPU),
+    which catches up as soon as it is shown again."""
+    from datetime import timedelta
+
+    from screens.login import LoginScreen
+    from sync.schedule import FakeClock
+
+    def countdown(screen: object) -> str:
+        assert isinstance(screen, LoginScreen | PortalScreen | ConfirmDialog)
+        return str(screen.query_one("#countdown").render())
+
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        login = app.screen_stack[0]
+        assert isinstance(login, LoginScreen)
+        clock = app.back_office.clock
+        assert isinstance(clock, FakeClock)
+        before = countdown(login)
+        assert "12:34" in before and "12:34" in countdown(portal)
+        clock.current += timedelta(seconds=4)
+        app.tick_countdown()
+        await pilot.pause()
+        assert countdown(portal) == "Synchro 14:30 — 12:30"
+        assert countdown(login) == before  # not seen: left alone
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        clock.current += timedelta(seconds=1)
+        app.tick_countdown()
+        await pilot.pause()
+        assert countdown(portal) == "Synchro 14:30 — 12:29"  # seen under the dialog
+        await pilot.press("escape")
+        await settle(pilot)
+        app.log_out()
+        await settle(pilot)
+        assert app.screen is login
+        assert "12:29" in countdown(login)  # caught up when shown
 
 
 async def test_narrow_terminal_hides_sidebar_until_asked(app: ExpeditoApp) -> None:

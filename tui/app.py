@@ -26,7 +26,7 @@ from textual.actions import ActionParseResult
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.reactive import reactive
+from textual.reactive import var
 
 from screens.login import LoginScreen
 from sync.schedule import Clock, Schedule
@@ -87,8 +87,10 @@ class ExpeditoApp(App[None]):
         ),
     ]
 
-    sync_status: reactive[SyncStatus] = reactive(SyncStatus("", ""))
-    """The countdown (``#countdown`` in the header); set with ``set_sync_status``."""
+    sync_status: var[SyncStatus] = var(SyncStatus("", ""))
+    """The countdown (``#countdown`` in the header); set with ``set_sync_status``. A ``var``:
+    set each second, it repaints nothing itself (a ``reactive`` of the app repainted the
+    whole screen each second); each header that can be seen repaints its countdown's cells."""
 
     def __init__(
         self,

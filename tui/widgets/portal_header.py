@@ -15,6 +15,7 @@ from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.markup import escape
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -93,7 +94,23 @@ class PortalHeader(Widget):
 
     def on_mount(self) -> None:
         self.watch(self.app, "sync_status", self._show_sync_status, init=True)
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
         self.set_language(self.lang)
+
+    def _seen(self) -> bool:
+        """Whether the header can be seen: its screen on top, or under dialogs only (the
+        login screen's, under the portal, cannot: updating it would repaint the portal)."""
+        if not self.is_attached:
+            return False
+        stack = self.app.screen_stack
+        screen = self.screen
+        if screen not in stack:
+            return False
+        return all(isinstance(above, ModalScreen) for above in stack[stack.index(screen) + 1 :])
+
+    def _screen_changed(self, _screen: Screen[object]) -> None:
+        if self._seen():  # shown again (the portal left, a dialog closed): the countdown now
+            self._show_sync_status(self._sync)  # the latest, kept while unseen
 
     @property
     def title_text(self) -> str:
@@ -114,6 +131,8 @@ class PortalHeader(Widget):
         # layout pass (which would also re-arrange the page below); the title is fitted
         # beside it again only when its width changes.
         self._sync = status
+        if not self._seen():  # caught up when its screen is shown again
+            return
         text = self._status_text(self.size.width or self.app.size.width)  # full width
         if text == self._sync_text:
             return
