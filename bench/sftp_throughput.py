@@ -178,7 +178,7 @@ def main() -> int:
     from store.demo import seed_demo
     from store.democreds import write_demo_credentials
     from sync.cycle import run_cycle
-    from sync.homes import home_of
+    from sync.homes import ensure_home, home_of
     from sync.hostkey import load_or_create_host_keys
     from sync.limits import MB, ServerLimits
     from sync.schedule import current_slot
@@ -196,6 +196,7 @@ def main() -> int:
         homes = work / "homes"
         now = datetime.now(UTC)
         run_cycle(current_slot(now), homes, lambda: now)
+        ensure_home(homes, USER)  # made at the first login: the payload goes in before it
         ours = home_of(homes, USER)
         theirs = work / "sshd-home"
         for folder in HOME_FOLDERS:

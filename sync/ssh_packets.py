@@ -6,23 +6,27 @@ concatenation as the socket delivers it, the body cut from its header, the paylo
 its padding, the message cut from its type, the data cut from the message, ...), and each
 32 KB packet sent (OpenSSH clients take at most 32 KB a channel packet, so a 255 KB READ
 answer is 8 of them) cost a ``Message``, its copies, a lock round, a random padding from
-``os.urandom`` and a ``send`` of its own. Under AES-GCM (what the server offers first):
+``os.urandom`` and a ``send`` of its own. Under AES-GCM:
 
-- received: the packet is read into one buffer (``recv_into``), decrypted in one call, and
+- received: the packet is read into one buffer (``readv``), decrypted in one call, and
   the data of an SSH_MSG_CHANNEL_DATA is handed to the channel as a view of the plaintext
   (``ChannelData``): no copy between the decryption and the channel's pipe;
 - sent: ``send_channel_data`` builds all the packets of a piece of channel data at once
   (each within the peer's largest packet), encrypts each, and writes them with one
-  ``sendmsg``.
+  ``writev``.
 
-Everything else (key exchange, CTR + HMAC, the messages before the keys) keeps paramiko's
-own path. Sequence numbers, the GCM nonce and the byte and packet counts that trigger a
+The same holds for AES-CTR with an encrypt-then-MAC (``hmac-sha2-*-etm``: what OpenSSH's client
+picks with this server when not told a cipher), the HMAC's key schedule made once per key.
+
+Everything else (key exchange, MAC-then-encrypt, the messages before the keys) keeps
+paramiko's own path. Sequence numbers, the GCM nonce and the byte and packet counts that trigger a
 rekey are paramiko's own fields (``_Packetizer__…``), read and updated as its code does.
 """
 
 from __future__ import annotations
 
 import errno
+import hmac
 import os
 import struct
 import time
@@ -36,7 +40,6 @@ from paramiko.ssh_exception import SSHException
 _SMALL = 4096  # a read this short does not grow the read buffer
 _FIRST_BUFFER = 16 * 1024  # the read buffer of a connection, until packets are large...
 _BUFFER = 288 * 1024  # ...then room for the largest packet (256 KB and its headers) and more
-_GCM_TAG = 16
 
 
 class ChannelData(Message):
@@ -61,12 +64,28 @@ class FastPacketizer(Packetizer):
     limit = 0  # largest packet read (0: no limit); set per connection
 
     def _fast(self, direction: str) -> bool:
+        """AES-GCM, or a cipher with an encrypt-then-MAC (AES-CTR + hmac-sha2-*-etm: what
+        OpenSSH's client picks here when not told), no compression, no packet dump."""
         p: Any = self
         return bool(
-            getattr(p, f"_Packetizer__aead_{direction}")
+            (
+                getattr(p, f"_Packetizer__aead_{direction}")
+                or getattr(p, f"_Packetizer__etm_{direction}")
+            )
             and getattr(p, f"_Packetizer__compress_engine_{direction}") is None
             and not p._Packetizer__dump_packets
         )
+
+    def _mac(self, direction: str) -> Any:
+        """A fresh HMAC of the direction's key (its key schedule made once per key)."""
+        p: Any = self
+        key = getattr(p, f"_Packetizer__mac_key_{direction}")
+        cached = getattr(self, f"_hmac_{direction}", None)
+        if cached is None or cached[0] is not key:
+            engine = getattr(p, f"_Packetizer__mac_engine_{direction}")
+            cached = (key, hmac.new(key, digestmod=engine))
+            setattr(self, f"_hmac_{direction}", cached)
+        return cached[1].copy()
 
     # Reading -------------------------------------------------------------------------------
 
@@ -165,12 +184,22 @@ class FastPacketizer(Packetizer):
         size = int.from_bytes(head, "big")
         if self.limit and size > self.limit:
             raise SSHException(f"packet too long ({size} bytes)")
-        if size < 16 or size % 16:
+        if size < 16 or size % p._Packetizer__block_size_in:
             raise SSHException("Invalid packet blocking")
-        body = self._read(size + _GCM_TAG)
-        plain: bytes = p._Packetizer__block_engine_in.decrypt(p._Packetizer__iv_in, body, head)
+        tag = p._Packetizer__mac_size_in
+        body = self._read(size + tag)
+        plain: bytes
+        if p._Packetizer__aead_in:
+            plain = p._Packetizer__block_engine_in.decrypt(p._Packetizer__iv_in, body, head)
+            p._Packetizer__iv_in = p._inc_iv_counter(p._Packetizer__iv_in)
+        else:  # encrypt-then-MAC: the MAC over the sequence number, length and ciphertext
+            mac = self._mac("in")
+            mac.update(p._Packetizer__sequence_number_in.to_bytes(4, "big") + head)
+            mac.update(body[:size])
+            if not hmac.compare_digest(mac.digest()[:tag], body[size:]):
+                raise SSHException("Mismatched MAC")
+            plain = p._Packetizer__block_engine_in.update(body[:size])
         body.release()
-        p._Packetizer__iv_in = p._inc_iv_counter(p._Packetizer__iv_in)
         end = size - plain[0]
         if plain[0] < 4 or end < 2:
             raise SSHException("invalid padding")
@@ -182,7 +211,7 @@ class FastPacketizer(Packetizer):
             message = Message(plain[2:end])
         message.seqno = p._Packetizer__sequence_number_in
         p._Packetizer__sequence_number_in = (message.seqno + 1) & 0xFFFFFFFF
-        self._count_received(size + _GCM_TAG + 4)
+        self._count_received(size + tag + 4)
         return cmd, message
 
     def _count_received(self, raw: int) -> None:
@@ -224,8 +253,12 @@ class FastPacketizer(Packetizer):
             engine = p._Packetizer__block_engine_out
             block = p._Packetizer__block_size_out
             iv = p._Packetizer__iv_out
+            aead = p._Packetizer__aead_out
+            sequence = p._Packetizer__sequence_number_out
+            tag = p._Packetizer__mac_size_out
             head = struct.pack(">BI", MSG_CHANNEL_DATA, channel_id)
-            padding_bytes = os.urandom(block + 3)
+            # random padding under GCM; zeros under CTR, as paramiko and OpenSSH do
+            padding_bytes = os.urandom(block + 3) if aead else bytes(block + 3)
             buffers: list[bytes] = []
             packets = 0
             for start in range(0, len(data), largest):
@@ -242,10 +275,18 @@ class FastPacketizer(Packetizer):
                         padding_bytes[:padding],
                     )
                 )
-                buffers += (length, engine.encrypt(iv, body, length))
-                iv = p._inc_iv_counter(iv)
+                if aead:
+                    buffers += (length, engine.encrypt(iv, body, length))
+                    iv = p._inc_iv_counter(iv)
+                else:
+                    encrypted = engine.update(body)
+                    mac = self._mac("out")
+                    mac.update(((sequence + packets) & 0xFFFFFFFF).to_bytes(4, "big") + length)
+                    mac.update(encrypted)
+                    buffers += (length, encrypted, mac.digest()[:tag])
                 packets += 1
-            p._Packetizer__iv_out = iv
+            if aead:
+                p._Packetizer__iv_out = iv
             p._Packetizer__sequence_number_out = (
                 p._Packetizer__sequence_number_out + packets
             ) & 0xFFFFFFFF
