@@ -113,7 +113,8 @@ def write_acrf(
 def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> None:
     """Write ``target`` so that it is never seen half-written: temporary file, fsync, rename.
 
-    The data is on disk before the name appears, so a crash never leaves a truncated ACRF.
+    The data is on disk before the name appears, so a crash never leaves a truncated ACRF
+    (an empty file, the ``GO.ACRF``, has none: it is not fsynced).
     The folder itself is not fsynced (nor are the moves of the set's files): like the database
     (WAL, synchronous=normal), a power cut may forget the last second of work, and the intake
     then treats the GO again.
@@ -132,9 +133,10 @@ def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> 
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if data:  # an empty file (GO.ACRF) has no data a crash could lose
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -45,6 +45,7 @@ could not take them, and clears the temporary files of ACRF writes a killed proc
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import shutil
@@ -99,6 +100,7 @@ from sync.intake.retry import backoff, is_temporary
 log = logging.getLogger("expedito.intake")
 CHANNEL_CACHE_SECONDS = 5.0
 RESCAN_SECONDS = 60.0
+THREADS = 4  # worker threads: while one waits (fsync, the database, the GIL) others work
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class _Member:
 class _Retry:
     account: Account
     attempts: int
-    due: float  # time.monotonic()
+    due: float  # time.monotonic(); math.inf once queued again
 
 
 _Task = tuple[Account, Path]
@@ -138,7 +140,9 @@ _Task = tuple[Account, Path]
 class Intake:
     """Checks and acknowledges the sets closed in the SFTP homes under ``homes_root``.
 
-    ``on_upload`` is the SFTP server's hook; ``start``/``stop`` run the worker thread;
+    ``on_upload`` is the SFTP server's hook; ``start``/``stop`` run the worker threads
+    (``threads`` of them: each GO or TD is queued once, so one thread has it at a time, and
+    the claims keep other intakes off it);
     ``process_go`` and ``process_td`` do the work synchronously (the worker, tests, bench).
     ``accounts`` lists the homes the periodic rescan looks in (default: every provisioned
     account); ``rescan`` is its period in seconds (None: no periodic rescan), ``lease`` the
@@ -160,6 +164,7 @@ class Intake:
         accounts: Callable[[], Iterable[Account]] = provisioned_accounts,
         signer: AckSigner | None = None,
         settle: float = 0.0,
+        threads: int = THREADS,
     ) -> None:
         self.homes_root = Path(homes_root)
         self.spool_root = Path(spool_root) if spool_root else self.homes_root.parent / "intake"
@@ -178,7 +183,9 @@ class Intake:
         self._known: set[Path] = set()  # queued or waiting for a retry
         self._retries: dict[Path, _Retry] = {}
         self._idle = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self.threads = max(1, threads)
+        self._workers: list[threading.Thread] = []
+        self._due_lock = threading.Lock()  # one thread at a time requeues retries, rescans
         self._next_scan = 0.0
         self._channels: dict[int, tuple[float, frozenset[str], x509.Certificate | None]] = {}
 
@@ -259,19 +266,25 @@ class Intake:
     # -- the worker ----------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._workers:
             return
         self._next_scan = time.monotonic() + (self.rescan or 0.0)
-        self._thread = threading.Thread(target=self._run, name="expedito-intake", daemon=True)
-        self._thread.start()
+        self._workers = [
+            threading.Thread(target=self._run, name=f"expedito-intake-{n}", daemon=True)
+            for n in range(self.threads)
+        ]
+        for thread in self._workers:
+            thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish what is queued, then stop the worker (sets waiting for a retry stay:
+        """Finish what is queued, then stop the workers (sets waiting for a retry stay:
         their GO is still in the folder for the next start)."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
+        workers, self._workers = self._workers, []
+        for _ in workers:
             self._queue.put(None)
-            thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def queue_length(self) -> int:
@@ -316,12 +329,22 @@ class Intake:
     def _until_due(self) -> float | None:
         """Seconds until the next retry or rescan (None: nothing is due, ever)."""
         with self._idle:
-            dues = [retry.due for retry in self._retries.values()]
+            dues = [retry.due for retry in self._retries.values() if retry.due < math.inf]
         if self.rescan is not None:
             dues.append(self._next_scan)
         return max(0.0, min(dues) - time.monotonic()) if dues else None
 
     def _due_work(self) -> None:
+        """Queue the retries that are due (marked queued: no other thread takes them again
+        meanwhile), and rescan the homes when it is time; one thread at a time."""
+        if not self._due_lock.acquire(blocking=False):
+            return
+        try:
+            self._requeue_and_rescan()
+        finally:
+            self._due_lock.release()
+
+    def _requeue_and_rescan(self) -> None:
         moment = time.monotonic()
         with self._idle:
             due = [
@@ -329,8 +352,10 @@ class Intake:
                 for path, retry in self._retries.items()
                 if retry.due <= moment
             ]
+            for path, _ in due:
+                self._retries[path].due = math.inf
         for path, account in due:
-            self._attempt(account, path)
+            self._queue.put((account, path))
         if self.rescan is not None and moment >= self._next_scan:
             self._next_scan = moment + self.rescan
             try:
