@@ -537,3 +537,29 @@ def test_list_batch_sets_newest_first_for_any_role(partner: Partner) -> None:
     assert batches.list_batch_sets(person_id("dieter"), qualite_id("0876543270")) == []
     with pytest.raises(PermissionDenied):
         batches.list_batch_sets(person_id("colette"), qualite_id("0876543270"))
+
+
+def test_many_gos_at_once_through_two_intakes_of_several_threads_each_answered_once(
+    partner: Partner, tmp_path: Path
+) -> None:
+    """Two intakes (as two processes would: their own claims' owner) of four threads each,
+    every GO of a burst handed to both while they work: one ACRF per set, one row, one
+    ticket; nothing left."""
+    other = Intake(tmp_path / "homes", now=lambda: NOW, rescan=None, threads=4)
+    assert partner.intake.threads == other.threads == 4
+    sets = [partner.write() for _ in range(40)]
+    with partner.intake, other:
+        for prepared in sets:  # members listed once for many GOs, GOs still arriving
+            partner.intake.on_upload(partner.account, prepared.go)
+            other.on_upload(partner.account, prepared.go)
+        assert partner.intake.wait_idle(60) and other.wait_idle(60)
+    assert partner.intake.failures == [] and other.failures == []
+    acks = [name for name in partner.files("OUTTEST") if name.startswith("FO.ACRF.")]
+    answers = [parse_acrf((partner.home / "OUTTEST" / name).read_bytes()) for name in acks]
+    assert sorted(a.file_name for a in answers) == sorted(p.go.name for p in sets)
+    assert all(a.accepted for a in answers)
+    assert len({a.ticket for a in answers}) == len(sets)
+    rows = batches.sender_batch_sets(partner.account.sender_id, limit=100)
+    assert sorted(r.go_name for r in rows) == sorted(p.go.name for p in sets)
+    assert all(r.status == "accepted" for r in rows)
+    assert partner.files("INTEST") == []

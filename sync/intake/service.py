@@ -100,6 +100,7 @@ from sync.intake.retry import backoff, is_temporary
 log = logging.getLogger("expedito.intake")
 CHANNEL_CACHE_SECONDS = 5.0
 RESCAN_SECONDS = 60.0
+LISTING_KEPT_SECONDS = 10.0
 THREADS = 4  # worker threads: while one waits (fsync, the database, the GIL) others work
 
 
@@ -180,7 +181,9 @@ class Intake:
         self._now = now
         self.signer = signer  # signs each ACRF (FS.ACRF + GO.ACRF); None: the FO alone
         self._queue: queue.Queue[_Task | None] = queue.Queue()
-        self._known: set[Path] = set()  # queued or waiting for a retry
+        self._known: dict[Path, float] = {}  # queued or waiting for a retry: since when
+        # each IN folder's last listing: when it began, its names by set key (_members)
+        self._listings: dict[Path, tuple[float, dict[tuple[str, ...], list[str]]]] = {}
         self._retries: dict[Path, _Retry] = {}
         self._idle = threading.Condition()
         self.threads = max(1, threads)
@@ -199,7 +202,7 @@ class Intake:
         with self._idle:
             if path in self._known:
                 return
-            self._known.add(path)
+            self._known[path] = time.monotonic()
         self._queue.put((account, path))
 
     def scan(self, account: Account) -> int:
@@ -405,7 +408,7 @@ class Intake:
                 self._retries[path] = retry
             else:
                 retried = self._retries.pop(path, None)
-                self._known.discard(path)
+                self._known.pop(path, None)
             self._idle.notify_all()
         if retry is None and retried is not None:  # answered, cancelled, gone or taken over
             self._forget_failures(account, path)
@@ -625,12 +628,9 @@ class Intake:
         """The files of the set ``closing`` (a GO or TD) names: same PURPOSE.SENDER.DATE.SEQ.ENV
         in the same folder, of any type but GO and TD."""
         try:
-            names = os.listdir(folder)
+            names = self._listing(folder, closing)
         except FileNotFoundError:
             return []
-        if all(closing.key):  # a folder may hold thousands of files: a cheap test first
-            stem = "." + ".".join(closing.key)
-            names = [text for text in names if stem in text]
         members: list[_Member] = []
         for text in names:
             if text == closing.text or closing_kind(text) is not None:
@@ -646,6 +646,35 @@ class Intake:
             if stat.S_ISREG(status.st_mode):
                 members.append(_Member(name, path, status.st_size))
         return sorted(members, key=lambda m: m.name.text)
+
+    def _listing(self, folder: Path, closing: BatchName) -> list[str]:
+        """The names in ``folder`` that may belong to the set ``closing`` names (same key
+        fields; :meth:`_members` checks each).
+
+        A folder may hold thousands of files while many GOs wait: one listing serves every
+        GO queued before it began (their sets' files were there by then; a file gone since
+        is skipped when :meth:`_members` looks at it), instead of one listing per GO.
+        """
+        with self._idle:
+            since = self._known.get(folder / closing.text)
+            cached = self._listings.get(folder)
+        if since is None:  # not queued (a direct call): a listing of its own
+            since = time.monotonic()
+        if cached is None or cached[0] < since:
+            began = time.monotonic()
+            index: dict[tuple[str, ...], list[str]] = {}
+            for text in os.listdir(folder):
+                fields = text.split(".", 6)
+                index.setdefault(tuple((fields + [""] * 6)[1:6]), []).append(text)
+            cached = (began, index)
+            with self._idle:
+                for path, (taken, _) in list(self._listings.items()):
+                    if began - taken > LISTING_KEPT_SECONDS:
+                        del self._listings[path]
+                latest = self._listings.get(folder)
+                if latest is None or latest[0] < began:
+                    self._listings[folder] = cached
+        return cached[1].get(closing.key, [])
 
     def _channel(self, channel_id: int) -> tuple[frozenset[str], x509.Certificate | None]:
         """The channel's file-name codes and registered certificate, kept a few seconds.
