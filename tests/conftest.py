@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported where used: the store's tests start without Textua
     from tui.app import ExpeditoApp
 
 BACKENDS = ("sqlite", "postgresql")
+DEMO_SEEDED = pytest.StashKey[bool]()  # the test's database is a copy of a seeded template
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -52,9 +53,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     """A fresh, migrated database bound to the store's proxy: a SQLite file, or (param
     ``postgresql``) a PostgreSQL database of its own."""
     if getattr(request, "param", "sqlite") == "postgresql":
+        from tests.support.postgres import DEMO_TEMPLATE, TEMPLATE
+
         server: PostgresServer = request.getfixturevalue("postgresql_server")
-        url = server.fresh()
+        seeded = "demo" in request.fixturenames  # a copy of the seeded template: ``demo``
+        url = server.fresh(DEMO_TEMPLATE if seeded else TEMPLATE)
         database = open_database(url)
+        request.node.stash[DEMO_SEEDED] = seeded
         yield database
         close_database()
         server.drop(url)
@@ -65,11 +70,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 
 @pytest.fixture
-def demo(database: Database) -> Database:
-    """The fresh database with the demo data set."""
+def demo(request: pytest.FixtureRequest, database: Database) -> Database:
+    """The fresh database with the demo data set (on PostgreSQL, a copy of the seeded
+    template: ``tests.support.postgres``)."""
     from store.demo import seed_demo
 
-    seed_demo()
+    if not request.node.stash.get(DEMO_SEEDED, False):
+        seed_demo()
     return database
 
 

@@ -5,8 +5,9 @@ on 127.0.0.1 only (a free port; its unix socket in that directory), durability o
 test database dies with the run), stopped and removed at the end. As root, the server runs as
 the ``postgres`` user (PostgreSQL refuses root), the directory given to it.
 
-A migrated template database is made once; each test gets its own database copied from it
-(``CREATE DATABASE … TEMPLATE``: ~0.1 s, instead of the migrations), dropped afterwards.
+A migrated template database is made once, and one with the demo data set besides
+(``store.demo.seed_demo``: its password hashes cost a second a test); each test gets its own
+database copied from one of them (``CREATE DATABASE … TEMPLATE``: ~0.1 s), dropped afterwards.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.support.network import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 TEMPLATE = "expedito_template"
+DEMO_TEMPLATE = "expedito_demo_template"  # TEMPLATE with the demo data set
 START_WAIT = 60  # seconds for pg_ctl to see the server up (a loaded machine)
 
 
@@ -130,15 +132,21 @@ class PostgresServer:
 
         with self.admin() as conn:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")
-        database = open_database(self.url(TEMPLATE))
-        database.close()
+        open_database(self.url(TEMPLATE))
+        close_database()
+        from store.demo import seed_demo
+
+        with self.admin() as conn:
+            conn.execute(f"CREATE DATABASE {DEMO_TEMPLATE} TEMPLATE {TEMPLATE}")
+        open_database(self.url(DEMO_TEMPLATE))
+        seed_demo()
         close_database()
 
-    def fresh(self) -> str:
-        """A new database, migrated (a copy of the template); its URL."""
+    def fresh(self, template: str = TEMPLATE) -> str:
+        """A new database, migrated (a copy of ``template``); its URL."""
         name = f"test_{os.getpid()}_{next(self._names)}"
         with self.admin() as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
         return self.url(name)
 
     def drop(self, url: str) -> None:
