@@ -5,6 +5,7 @@ of the registration wizard and the dialogs, each key's label is drawn whole."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -139,7 +140,7 @@ async def walk_wizard(
     raise AssertionError(f"the wizard on {page} never reached its confirmation")
 
 
-@pytest.mark.parametrize("login", ["dieter", "olivier"])
+@pytest.mark.parametrize("login", ["dieter", "olivier", "ursula", "colette"])
 async def test_every_footer_label_is_whole_at_80_columns_in_every_language(
     app: ExpeditoApp, login: str
 ) -> None:
@@ -175,6 +176,54 @@ async def test_every_footer_label_is_whole_with_a_sender_and_in_the_wizards(
         await settle(pilot)
         await footers.check("canal_sftp wizard")
         assert footers.seen > 60
+        assert not footers.cut, "\n".join(footers.cut)
+
+
+async def test_every_footer_label_is_whole_on_the_login_page_and_in_the_small_dialogs(
+    app: ExpeditoApp,
+) -> None:
+    """The login page, F1 *Aide*, F3 the qualité choice, *Utilisateurs*' *Ajouter* and *Rôle*
+    and *Certificat personnel*'s file browser, in the four languages."""
+    from textual.widgets import DataTable
+
+    from screens.qualite_choice import QualiteChoiceScreen
+    from screens.user_dialogs import GiveAccessDialog, RoleDialog
+    from screens.wizard.file_browser import FileBrowser
+    from store.models import Person
+    from tui.widgets.dialogs import HelpDialog
+
+    async with app.run_test(size=SIZE) as pilot:
+        footers = Footers(pilot)
+        await pilot.pause()
+        await footers.in_each_language("login page")
+        portal = await enter_portal(pilot)
+        opened: list[str] = []
+
+        async def dialog(where: str, kind: type[Screen[Any]], *keys: str) -> None:
+            await pilot.press(*keys)
+            await settle(pilot)
+            assert isinstance(app.screen, kind), (where, app.screen)
+            opened.append(where)
+            await footers.check(where)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is portal, (where, app.screen)
+
+        for lang in LANGUAGES:
+            await app.action_language(lang)
+            await settle(pilot)
+            await dialog("help", HelpDialog, "f1")
+            await dialog("qualité choice", QualiteChoiceScreen, "f3")
+            await open_page(pilot, "utilisateurs")
+            table = portal.query_one("#users", DataTable)
+            table.focus()
+            await dialog("utilisateurs add", GiveAccessDialog, "a")
+            ursula = Person.get(Person.login == "ursula").id  # a role that can change
+            table.move_cursor(row=table.get_row_index(str(ursula)))
+            await dialog("utilisateurs role", RoleDialog, "r")
+            await open_page(pilot, "certificat")
+            await dialog("certificat browser", FileBrowser, "f6")
+        assert len(opened) == 5 * len(LANGUAGES) and footers.seen >= len(opened) + 4
         assert not footers.cut, "\n".join(footers.cut)
 
 

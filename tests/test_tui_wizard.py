@@ -861,3 +861,53 @@ async def test_language_switch_on_the_user_step_then_f7_gives_a_full_confirmatio
         await pilot.press("f7")
         await settle(pilot)
         assert Sender.get().technical_user == "Nomtechnique1"
+
+
+async def test_f9_browses_from_anywhere_on_the_channel_step_and_shows_only_there(
+    app: ExpeditoApp, demo_credentials: DemoCredentials
+) -> None:
+    """F9 *Parcourir* from the step's buttons and from the sidebar: the browser opens for the
+    first file still to load (the SSH key, then the certificate); the footer shows it only on
+    the step with files (it worked only from the file's own field)."""
+    from screens.wizard.credential_field import CredentialField
+    from tui.widgets.footer import PortalFooter
+
+    def footer_has_f9() -> bool:
+        return any(key.key == "f9" for key in app.screen.query_one(PortalFooter).keys)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "contact" and not footer_has_f9()
+        await pilot.press("f9")  # nothing to browse for here
+        await settle(pilot)
+        assert not isinstance(app.screen, FileBrowser)
+        await fill_contact(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert step(app) == "channel"
+        portal = app.screen
+        assert isinstance(portal, PortalScreen)
+        for place in (portal.query_one("#wizard-next"), portal.query_one(Sidebar)):
+            place.focus()
+            await pilot.pause()
+            assert footer_has_f9(), place
+        portal.query_one("#wizard-next").focus()
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, FileBrowser)
+        assert translate("credential.ssh_key.label", "fr") in screen_text(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        form = portal.query_one(ChannelForm)
+        await load_channel(pilot, demo_credentials.ssh_public_key, None, downs=())
+        assert form.query_one(f"#field-{SSH_KEY}", CredentialField).loaded is not None
+        portal.query_one(Sidebar).focus_menu()
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, FileBrowser)
+        assert translate("credential.certificate.label", "fr") in screen_text(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, FileBrowser)

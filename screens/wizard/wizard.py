@@ -131,6 +131,8 @@ class Wizard(Widget):
         Binding("f7", "next", "Suivant", id="wizard.next"),
         Binding("f7", "confirm", "Confirmer", id="wizard.confirm"),
         Binding("f8,escape", "cancel", "Annuler", id="wizard.cancel"),
+        # F9 from anywhere on the channel's step (a file field has its own, for itself)
+        Binding("f9", "browse", "Parcourir", id="wizard.browse"),
     ]
 
     step: reactive[str] = reactive(INFO, init=False)
@@ -338,7 +340,24 @@ class Wizard(Widget):
             return not last
         if action == "confirm":
             return last
+        if action == "browse":  # shown only on a step with a file to load
+            return self._browse_target() is not None
         return True
+
+    def _browse_target(self) -> CredentialField | None:
+        """The file field F9 browses for from elsewhere on the step: the first one with
+        nothing (or something refused) loaded, else the first; None on the other steps."""
+        if self.step != CHANNEL:
+            return None
+        fields = list(self.query(CredentialField))  # none while the wizard is composed
+        waiting = [f for f in fields if f.loaded is None or f.loaded.error is not None]
+        candidates = waiting or fields
+        return candidates[0] if candidates else None
+
+    def action_browse(self) -> None:
+        target = self._browse_target()
+        if target is not None and not self.busy:
+            target.action_browse()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
