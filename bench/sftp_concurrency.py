@@ -376,7 +376,7 @@ def main() -> int:
                     )  # fmt: skip
                     sshd.kill()
                     sshd.wait(timeout=10)
-        if "embedded" in fronts and "sshd" in fronts:
+        if counts and "embedded" in fronts and "sshd" in fronts:
             print(
                 "ratios (goal: CPU per MB at most 1.3 x sshd's, time sshd/embedded at least 0.9):"
             )
