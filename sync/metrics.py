@@ -3,9 +3,10 @@
 Read when scraped, from the running services and the database: nothing is counted twice and
 nothing runs between scrapes. What is served:
 
-- ``expedito_sftp_sessions``: SFTP sessions open (logged in) on this process;
+- ``expedito_sftp_sessions``: SFTP sessions open (logged in) on this process (with the
+  OpenSSH front: the sessions sshd serves, ``sync.openssh.sessions``);
 - ``expedito_sftp_logins_refused_total{reason}``: refused logins and connections
-  (``sync.stats``: key, signature, password, banned, startups, sessions);
+  (``sync.stats``: key, signature, password, banned, startups, sessions, home);
 - ``expedito_sftp_received_bytes_total`` / ``expedito_sftp_sent_bytes_total``;
 - ``expedito_batch_sets_total{result}`` and ``expedito_batch_errors_total{error_id}``: sets
   recorded in the database (every node's), by result and by ErrorID;
@@ -39,10 +40,11 @@ class ServicesCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         sftp = self.services.sftp
+        front = self.services.openssh  # sshd's sessions (/proc) when OpenSSH serves
         yield GaugeMetricFamily(
             "expedito_sftp_sessions",
             "SFTP sessions open (logged in)",
-            value=len(sftp.live_sessions()),
+            value=len(front.live_sessions() if front is not None else sftp.live_sessions()),
         )
         refused = CounterMetricFamily(
             "expedito_sftp_logins_refused",

@@ -10,7 +10,9 @@ The machine's own sshd, its config and port 22 are never touched.
 
 from __future__ import annotations
 
+import contextlib
 import grp
+import os
 import pwd
 import shutil
 import subprocess
@@ -22,6 +24,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from store import senders
+from store import sessions as store_sessions
 from store.clock import local_now
 from store.democreds import DemoCredentials
 from sync.cycle import run_cycle
@@ -203,13 +206,47 @@ def test_a_partner_does_the_whole_job_through_sshd(
     done = sftp(port, key, DEMO_USER, "put note.txt OUT/note.txt\n", cwd=local)
     assert wait_for(lambda: not (home / "OUT" / "note.txt").exists(), 10)
 
-    # 5. revocation ends an open session at once
+    # 5. the Sessions page sees a session sshd serves (/proc), and an operator ends it there
+    front = services.openssh
+    assert front is not None
+
+    def published() -> list[store_sessions.LiveSession]:
+        return [s for s in store_sessions.live_sessions() if s.technical_user == DEMO_USER]
+
+    assert wait_for(lambda: front.live_sessions() == [] and published() == [], 15)
+    shell = sftp_shell(port, key, DEMO_USER, local)
+    try:
+        write_command(shell, "ls -1 /")
+        assert wait_for(lambda: len(front.live_sessions()) == 1, 15), "no session seen"
+        (mine,) = front.live_sessions()
+        assert (mine.address, mine.account) == ("127.0.0.1", front._by_uid[entry.pw_uid])
+        assert wait_for(lambda: [s.id for s in published()] == [mine.session_id], 15)
+        (seen,) = published()
+        assert (seen.address, seen.sender_number) == ("127.0.0.1", sender_number)
+        assert store_sessions.request_end(seen.id, person_id("olivier"), "olivier") is not None
+        # within a second or so its processes are gone; sftp, waiting for its next
+        # command, finds the connection closed when it sends it
+        assert wait_for(lambda: not os.path.exists(f"/proc/{mine.pid}"), 15)
+        assert wait_for(lambda: published() == [] and front.live_sessions() == [], 15)
+        with contextlib.suppress(OSError):  # sftp may be gone already
+            write_command(shell, "ls -1 /")
+        assert wait_for(lambda: shell.poll() is not None, 30)
+    finally:
+        shell.kill()
+        shell.wait(timeout=10)
+
+    # 6. revocation ends an open session at once
     shell = sftp_shell(port, key, DEMO_USER, local)
     try:
         write_command(shell, "ls -1 /")
         assert wait_for(lambda: end_sessions_count(entry.pw_uid) > 0, 15), "no session seen"
         senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")
-        shell.wait(timeout=15)
+        # its processes are killed within a second; sftp, if it was already waiting for its
+        # next command, finds the connection closed when it sends it
+        assert wait_for(lambda: end_sessions_count(entry.pw_uid) == 0, 15)
+        with contextlib.suppress(OSError):  # sftp may be gone already
+            write_command(shell, "ls -1 /")
+        shell.wait(timeout=30)
     finally:
         shell.kill()
         shell.wait(timeout=10)

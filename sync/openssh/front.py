@@ -10,6 +10,10 @@ system accounts to the new set and tells the intake's follower which folders to 
 cycle's activation of a channel is thus on the system within a second (this is the
 background step after the cycle), and so is a revocation.
 
+A second thread publishes the sessions sshd serves (read from ``/proc``:
+:mod:`sync.openssh.sessions`) as the embedded server does, for the *Sessions SFTP* page; a
+session an operator ends there is killed, as revocation does.
+
 It also reads the folders. With inotify, a GO or TD closed after writing, renamed into an IN
 folder, or linked there (internal-sftp's SSH_FXP_RENAME links the new name, then unlinks the
 old: a file created that no session of the partner holds open for writing) is handed to the
@@ -41,6 +45,8 @@ from sync.openssh.inotify import (
     Inotify,
 )
 from sync.openssh.names import uid_of
+from sync.openssh.sessions import SshdSession, sshd_sessions
+from sync.session_board import SessionBoard
 
 log = logging.getLogger("expedito.openssh")
 
@@ -65,6 +71,9 @@ class OpenSSHFront:
         self.poll = poll
         self._live: dict[str, int] = {}
         self._unmade: set[str] = set()  # live users whose home could not be made yet
+        self._by_uid: dict[int, Account] = {}  # the live accounts by their system uid
+        self.board = SessionBoard(self.live_sessions)
+        self._board_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -105,8 +114,10 @@ class OpenSSHFront:
             self._unmade &= set(wanted)
             added, removed = self.accounts.apply(wanted)
             self._live = live
+            accounts = provisioned_accounts()
+            self._by_uid = {uid_of(account.sender_id): account for account in accounts}
             if self.inotify is not None:
-                self._follow(provisioned_accounts())
+                self._follow(accounts)
             if added or removed:
                 log.info("openssh: system accounts added %s, removed %s", added, removed)
             return added, removed
@@ -156,18 +167,29 @@ class OpenSSHFront:
 
     # the thread -------------------------------------------------------------------------
 
+    def live_sessions(self) -> list[SshdSession]:
+        """The sessions sshd serves now (``/proc``: ``sync.openssh.sessions``)."""
+        return sshd_sessions(self._by_uid, self.homes_root)
+
     def start(self) -> None:
-        """Reconcile once (blocking), then keep at it in a thread."""
+        """Reconcile once (blocking), then keep at it in a thread; another publishes the
+        sessions for the operators (``sync.session_board``) and ends those they end."""
         self.reconcile()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="expedito-openssh", daemon=True)
         self._thread.start()
+        self._board_thread = threading.Thread(
+            target=self.board.run, args=(self._stop,), name="expedito-openssh-sessions", daemon=True
+        )
+        self._board_thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         thread, self._thread = self._thread, None
+        board, self._board_thread = self._board_thread, None
         self._stop.set()
-        if thread is not None:
-            thread.join(timeout)
+        for running in (thread, board):
+            if running is not None:
+                running.join(timeout)
         if self.inotify is not None:
             self.inotify.close()
             self.inotify = None
