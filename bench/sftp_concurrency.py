@@ -278,13 +278,14 @@ def main() -> int:
     from sync.sftp_server import SFTPService
     from tests.support.registration import register_demo_sender
 
-    work = Path(tempfile.mkdtemp(prefix="expedito-bench-"))
-    site = Path("/srv") / f"expedito-bench-{secrets.token_hex(4)}"
-    site.mkdir(mode=0o755)
     accounts = UserAdd()
     if "openssh" in fronts and accounts.managed():
         print("this machine already has Expedito accounts: not touched")
         return 2
+    # made once nothing can stop the run (an early return left them behind)
+    work = Path(tempfile.mkdtemp(prefix="expedito-bench-"))
+    site = Path("/srv") / f"expedito-bench-{secrets.token_hex(4)}"
+    site.mkdir(mode=0o755)
     processes: list[subprocess.Popen[bytes]] = []
     services = None
     try:
