@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, Static
 
 from screens.base import Page
 from screens.forms import (
@@ -33,6 +33,7 @@ from store.personal import PersonalData
 from store.rules import FIELD_MAX, TITLES, check_email, check_phone
 from tui.formatting import person_title
 from tui.i18n import LANGUAGE_NAMES, LANGUAGES
+from tui.widgets.select import PortalSelect
 
 
 def _optional_phone(value: str) -> None:
@@ -102,7 +103,7 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
                 Static(t("personal.login", login=p.login), id="personal-login", markup=False),
                 FieldRow(
                     t("personal.title") + " *",
-                    Select(
+                    PortalSelect(
                         [(person_title(t, code), code) for code in TITLES],
                         value=title,
                         allow_blank=False,
@@ -115,7 +116,7 @@ class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
                 text("last_name", p.last_name),
                 FieldRow(
                     t("personal.language") + " *",
-                    Select(
+                    PortalSelect(
                         [(LANGUAGE_NAMES[code], code) for code in LANGUAGES],
                         value=language,
                         allow_blank=False,

@@ -20,6 +20,7 @@ from tui.formatting import person_title, role_name
 from tui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import PortalFooter
+from tui.widgets.select import PortalSelect
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -85,7 +86,7 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
                     )
                     yield FieldRow(
                         t("personal.title"),
-                        Select(
+                        PortalSelect(
                             [(person_title(t, code), code) for code in TITLES],
                             value=TITLES[0],
                             allow_blank=False,
@@ -111,7 +112,7 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
                     )
                     yield FieldRow(
                         t("personal.language"),
-                        Select(
+                        PortalSelect(
                             [(LANGUAGE_NAMES[code], code) for code in LANGUAGES],
                             value=t.lang,
                             allow_blank=False,
@@ -122,7 +123,7 @@ class GiveAccessDialog(ModalScreen[UserRow | None]):
                     )
                 yield FieldRow(
                     t("users.role"),
-                    Select(
+                    PortalSelect(
                         [(role_name(t, r), r) for r in (UTILISATEUR, CO_GESTIONNAIRE)],
                         value=UTILISATEUR,
                         allow_blank=False,

@@ -23,6 +23,7 @@ from screens.wizard.credential_field import (
 from store.dto import ApplicationInfo, ChannelInput
 from store.errors import ValidationError
 from tui.i18n import Translator, error_text
+from tui.widgets.select import PortalSelect
 
 NEEDS_KEY = frozenset({"SFTP"})
 NEEDS_CERTIFICATE = frozenset({"SFTP", "FTP", "WEBSERVICE"})
@@ -165,7 +166,7 @@ class ChannelForm(Widget):
                     Label(
                         self.t("channel.preferred_label"), classes="preferred-label", markup=False
                     ),
-                    Select(
+                    PortalSelect(
                         [(kind_label(k), k) for k in kinds],
                         prompt=self.t("channel.choose"),
                         value=current if current in kinds else Select.NULL,

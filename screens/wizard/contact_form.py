@@ -13,6 +13,7 @@ from screens.summary import contact_title, regime_name
 from store.errors import ValidationError, ValidationErrors
 from store.rules import FIELD_MAX, LANGUAGES, TITLES, ContactData, check_contact
 from tui.i18n import Translator, error_text
+from tui.widgets.select import PortalSelect
 
 EMAILS = ("email1", "email2", "email3")
 # Field → catalogue key of its label (with its * or **), in the guide's order.
@@ -84,7 +85,7 @@ class ContactForm(Widget):
             with Horizontal(classes="form-row"):
                 yield Label(t(label_key) if label_key else "", classes="form-label", markup=False)
                 if name == "title":
-                    yield Select(
+                    yield PortalSelect(
                         [(contact_title(t, title), title) for title in TITLES],
                         allow_blank=False,
                         value=self._value(name) or TITLES[0],
@@ -93,7 +94,7 @@ class ContactForm(Widget):
                         disabled=self.read_only,
                     )
                 elif name == "language":
-                    yield Select(
+                    yield PortalSelect(
                         [(regime_name(t, code), code) for code in LANGUAGES],
                         allow_blank=False,
                         value=self._value(name) or LANGUAGES[0],
