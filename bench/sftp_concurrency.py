@@ -49,6 +49,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from serve_process import ServeProcess, tree_rss_bytes  # noqa: E402  (beside this script)
+
 SSHD = "/usr/sbin/sshd"
 SFTP = shutil.which("sftp") or "/usr/bin/sftp"
 USER = "BENCHUSER01"
@@ -117,27 +119,6 @@ def client_address(i: int) -> str:
     return f"127.0.{1 + i // 250}.{2 + i % 250}"
 
 
-def process_tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and of its descendants (/proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        total += rss.get(current, 0)
-        todo += children.get(current, [])
-    return total
-
-
 class PeakMemory:
     """Samples a process tree's resident memory every 0.2 s while in a ``with``."""
 
@@ -154,7 +135,7 @@ class PeakMemory:
         if self.pid == os.getpid():  # the embedded server: this process, not its clients
             pages = int(Path("/proc/self/statm").read_text().split()[1])
             return pages * os.sysconf("SC_PAGE_SIZE")
-        return process_tree_rss(self.pid)
+        return tree_rss_bytes(self.pid)
 
     def __enter__(self) -> PeakMemory:
         self.peak = self._rss()
@@ -327,8 +308,6 @@ def main() -> int:
                 in_quota=(clients + 1) * args.files * (args.file_mb + 1) * MB,
             )
             if args.workers > 1:
-                from serve_process import ServeProcess  # beside this script
-
                 options = [
                     *("--max-file-size", str(limits.max_file_size // MB)),
                     *("--max-sessions", str(limits.max_sessions_per_user)),
