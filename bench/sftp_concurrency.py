@@ -17,9 +17,9 @@ each from its own address, no retry, against each server with its defaults (sshd
 them). The embedded server keeps its defaults but one user for every client (sshd has no
 per-user session limit) and room in IN. ``--workers N`` (N > 1) runs it as ``expedito serve
 --workers N`` in processes of their own (``bench/serve_process.py``). ``openssh`` is the real
-deployment: ``expedito sshd-config``'s fragment, the services with ``front=openssh`` keeping
-the system account (``useradd``), the intake following the folders; its cost over bare
-``sshd`` is the key lookup and the intake.
+deployment: ``expedito sshd-config``'s fragment, ``expedito serve --front openssh`` in its own
+process (its CPU counted with sshd's) keeping the system account (``useradd``), the intake
+following the folders; its cost over bare ``sshd`` is the key lookup and the intake.
 
 Runs as root (sshd, chroot, accounts); installs nothing; leaves the machine as found (sshd
 killed, the account and group removed, the site directory in /srv removed).
@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -255,7 +256,6 @@ def main() -> int:
     from sync.openssh.accounts import UserAdd, end_sessions
     from sync.openssh.sshd_config import quick_keys_command
     from sync.schedule import current_slot
-    from sync.services import ServiceConfig, Services
     from sync.sftp_server import SFTPService
     from tests.support.registration import register_demo_sender
 
@@ -267,8 +267,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="expedito-bench-"))
     site = Path("/srv") / f"expedito-bench-{secrets.token_hex(4)}"
     site.mkdir(mode=0o755)
-    processes: list[subprocess.Popen[bytes]] = []
-    services = None
+    processes: list[subprocess.Popen[Any]] = []
     try:
         db = work / "bench.sqlite3"
         open_database(db)
@@ -381,13 +380,24 @@ def main() -> int:
                 sshd.wait(timeout=10)
 
         if "openssh" in fronts:
-            services = Services(
-                ServiceConfig(
-                    homes_root=homes, host_key_path=work / "hk", spool_root=site / "intake",
-                    front="openssh", system_accounts=accounts, run_worker=False,
-                )
+            from serve_process import tree_cpu_seconds  # beside this script
+
+            # the services as deployed: 'expedito serve --front openssh' in a process of its
+            # own (accounts, homes, the intake following the folders), its CPU counted with
+            # sshd's (not this process's: its threads run the clients)
+            front = subprocess.Popen(
+                [sys.executable, "-m", "tui.cli", "--db", str(db), "serve", "--front", "openssh",
+                 "--homes", str(homes), "--accounts", "useradd"],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             )  # fmt: skip
-            services.start_in_thread()
+            processes.append(front)
+            assert front.stdout is not None
+            for line in front.stdout:  # serve prints this once started
+                if line.startswith("Next synchronisation"):
+                    break
+            deadline = time.monotonic() + 30
+            while USER not in accounts.managed() and time.monotonic() < deadline:
+                time.sleep(0.1)
             port = free_port()
             # sshd runs the AuthorizedKeysCommand only from a root-owned path nobody else can
             # write (a checkout under /tmp or a home is refused): a wrapper in the site
@@ -410,7 +420,7 @@ def main() -> int:
             for clients in counts:
                 run_uploads(
                     "openssh", port, USER, key, client, clients, args,
-                    lambda: tree_cpu(sshd_pid) + time.process_time(), sshd_pid,
+                    lambda: tree_cpu(sshd_pid) + tree_cpu_seconds(front.pid), sshd_pid,
                     homes / USER / "IN",
                 )  # fmt: skip
             if args.burst:
@@ -418,10 +428,12 @@ def main() -> int:
     finally:
         for process in processes:
             if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
-        if services is not None:
-            services.stop_in_thread()
+                process.terminate()  # serve --front openssh: a clean stop
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
         if "openssh" in fronts:  # the accounts it made (none were there before)
             for uid in accounts.managed().values():
                 end_sessions(uid)
