@@ -26,7 +26,7 @@ from store import claims, retries
 from store.access import require_role
 from store.batchnames import acrf_name
 from store.clock import local_now
-from store.db import db, execute
+from store.db import db, execute, write_transaction
 from store.errors import Conflict
 from store.models import ACTIVE, SFTP, BatchSet, Channel, Sender
 
@@ -200,7 +200,7 @@ def record_acknowledged(
     errors and the set is rejected. With ``claim``, the set is recorded only if the claim is
     still ours (``claims.ClaimLost`` otherwise): one decision per set, whoever else runs.
     """
-    with db.atomic("IMMEDIATE"):
+    with write_transaction():
         claims.check(claim)
         problems = list(errors)
         already = {p.code for p in problems}
@@ -259,7 +259,7 @@ def mark_processed(
 ) -> None:
     """The set's files are moved and its acknowledgement written; ``claim`` is released and
     the set's failed attempts forgotten (``store.retries``)."""
-    with db.atomic():
+    with write_transaction(serialised=False):
         execute(
             "UPDATE batch_set SET processed_at = ? WHERE id = ?",
             (BatchSet.processed_at.db_value(at or local_now()), batch_id),

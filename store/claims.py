@@ -26,7 +26,7 @@ import socket
 import time
 import uuid
 
-from store.db import db, execute, is_postgresql
+from store.db import db, execute, is_postgresql, write_transaction
 
 LEASE_SECONDS = 120.0
 
@@ -67,7 +67,7 @@ def claim(key: str, owner: str, lease: float = LEASE_SECONDS) -> bool:
     now = time.time()
     if is_postgresql():
         return _claim_postgresql(key, owner, now, lease)
-    with db.atomic("IMMEDIATE"):
+    with write_transaction():
         row = execute(
             "SELECT owner, lease_until FROM intake_claim WHERE key = ?", (key,)
         ).fetchone()

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,32 @@ def execute(sql: str, params: Sequence[Any] = ()) -> Any:
     if db.param != "?":
         sql = sql.replace("%", "%%").replace("?", db.param)
     return db.execute_sql(sql, params)
+
+
+_WRITERS = threading.RLock()
+WRITER_TURN = 1.0
+
+
+@contextmanager
+def write_transaction(*, serialised: bool = True) -> Iterator[None]:
+    """A short write transaction: on SQLite an IMMEDIATE one, for which this process's
+    threads first take turns on a lock of their own (SQLite's busy handler sleeps between
+    tries, 1 ms growing to 100 ms: threads of one process queue here instead, and only the
+    processes meet at SQLite's lock); on PostgreSQL ``db.atomic("IMMEDIATE")`` (the store's
+    write lock) when ``serialised``, else an ordinary one (its row locks). A turn
+    not given within ``WRITER_TURN`` seconds (another thread waits out a lock held elsewhere)
+    is not waited for: SQLite's busy timeout still applies."""
+    if is_postgresql():
+        with db.atomic("IMMEDIATE") if serialised else db.atomic():
+            yield
+        return
+    turn = _WRITERS.acquire(timeout=WRITER_TURN)
+    try:
+        with db.atomic("IMMEDIATE"):
+            yield
+    finally:
+        if turn:
+            _WRITERS.release()
 
 
 def greatest() -> str:
