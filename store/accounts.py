@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from store.keys import ProvisionedKey, provisioned_key
 from store.models import ACTIVE, DELETED, SFTP, Application, Channel, ChannelApplication, Sender
 
 
@@ -157,3 +158,27 @@ def live_users() -> dict[str, int]:
         .tuples()
     )
     return {str(user): int(sender_id) for user, sender_id in query}
+
+
+def live_keys() -> dict[str, tuple[ProvisionedKey, ...]]:
+    """``{technical user: its provisioned keys}`` of every account that may log in now, in
+    ``expedito authorized-keys``'s order (:mod:`store.keys`); one query, that the OpenSSH
+    front runs each second to keep its key files."""
+    query: Any = (
+        Sender.select(Sender.technical_user, Sender.id, Channel.provisioned_key)
+        .join(Channel)
+        .where(
+            (Sender.active == True)  # noqa: E712
+            & (Channel.kind == SFTP)
+            & (Channel.status == ACTIVE)
+            & Channel.provisioned_key.is_null(False)
+        )
+        .order_by(Channel.id)
+        .tuples()
+    )
+    found: dict[str, tuple[ProvisionedKey, ...]] = {}
+    for user, sender_id, text in query:
+        key = provisioned_key(sender_id, text)
+        if key is not None:
+            found[str(user)] = (*found.get(str(user), ()), key)
+    return found

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # ``store.models``'s values (SFTP, ACTIVE), not imported from there: that module loads
 # peewee, four times this command's work. tests/test_openssh_keys.py checks they agree.
 SFTP_KIND, ACTIVE_STATUS = "SFTP", "active"
+OPTION = "restrict"
 
 _QUERY = """
 SELECT sender.id, channel.provisioned_key
@@ -86,7 +87,20 @@ def provisioned_keys(connection: Any, technical_user: str) -> list[ProvisionedKe
     found = []
     query = _QUERY if isinstance(connection, sqlite3.Connection) else _QUERY.replace("?", "%s")
     for sender_id, text in connection.execute(query, (technical_user, SFTP_KIND, ACTIVE_STATUS)):
-        fields = str(text).split()
-        if len(fields) >= 2:
-            found.append(ProvisionedKey(int(sender_id), f"{fields[0]} {fields[1]}"))
+        key = provisioned_key(sender_id, text)
+        if key is not None:
+            found.append(key)
     return found
+
+
+def provisioned_key(sender_id: int, text: object) -> ProvisionedKey | None:
+    """A channel's provisioned key as sshd gets it (``type base64``, comment dropped); None
+    when the text is not one."""
+    fields = str(text).split()
+    return ProvisionedKey(int(sender_id), f"{fields[0]} {fields[1]}") if len(fields) >= 2 else None
+
+
+def authorized_line(key: ProvisionedKey, technical_user: str) -> str:
+    """The ``authorized_keys`` line of ``key`` (no forwarding, no tty, no rc: ``restrict``),
+    as ``expedito authorized-keys`` prints it and the front's key files hold it."""
+    return f"{OPTION} {key.key} expedito:{technical_user}"

@@ -86,6 +86,8 @@ class ServiceConfig:
     # internal-sftp serve; see ``sync.openssh``): then ``system_accounts`` keeps the accounts.
     front: str = "embedded"
     system_accounts: SystemAccounts | None = None
+    # the OpenSSH front's key files (``sync.openssh.keyfiles``); None: beside the homes
+    keys_dir: Path | None = None
     # SO_REUSEPORT on the SFTP port: this process is one of the N of ``serve --workers N``
     reuse_port: int = 0
     # the intake looks in every home at start and each minute (False: only what this server
@@ -131,6 +133,7 @@ class Services:
                 self.config.homes_root,
                 self.config.system_accounts,
                 self.intake if self.config.run_intake else None,
+                keys_dir=self.config.keys_dir,
             )
             if not self.openssh.follows:
                 self.intake.rescan = SCAN_SECONDS

@@ -35,7 +35,10 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_installed_sshd_accepts_the_fragment(tmp_path: Path) -> None:
     db = tmp_path / "expedito.sqlite3"
-    done = run_cli("--db", db, "sshd-config", "--homes", tmp_path / "homes", "--port", "2299")
+    done = run_cli(
+        "--db", db, "sshd-config", "--homes", tmp_path / "homes", "--port", "2299",
+        "--keys", "command",
+    )  # fmt: skip
     assert done.returncode == 0
     # /tmp is writable by everyone: sshd would refuse that chroot, and the command says so
     # (a checkout under /tmp adds the same warning for the AuthorizedKeysCommand)
@@ -70,6 +73,30 @@ def test_the_installed_sshd_accepts_the_fragment(tmp_path: Path) -> None:
         timeout=30,
     ).stdout
     assert "port 2299" in effective and "maxstartups 200:30:1000" in effective
+
+
+def test_by_default_sshd_reads_the_key_files_the_front_keeps(tmp_path: Path) -> None:
+    db = tmp_path / "expedito.sqlite3"
+    done = run_cli("--db", db, "sshd-config", "--homes", tmp_path / "homes")
+    assert done.returncode == 0
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    assert f"AuthorizedKeysFile {tmp_path / 'expedito-keys'}/%u" in lines  # beside the homes
+    assert not [line for line in lines if line.startswith("AuthorizedKeysCommand")]
+    assert "sshd will refuse the AuthorizedKeysFile" in done.stderr  # /tmp: not root-only
+    given = run_cli(
+        "--db", db, "sshd-config", "--homes", tmp_path / "homes", "--keys-dir", "/srv/keys"
+    )  # fmt: skip
+    assert "    AuthorizedKeysFile /srv/keys/%u\n" in given.stdout
+    fragment = tmp_path / "expedito.conf"
+    fragment.write_text(done.stdout)
+    host_key = tmp_path / "host_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
+    config = tmp_path / "sshd_config"
+    config.write_text(f"HostKey {host_key}\nPidFile none\nInclude {fragment}\n")
+    checked = subprocess.run(
+        [SSHD, "-t", "-f", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert (checked.returncode, checked.stderr) == (0, "")
 
 
 def test_internal_sftp_gets_only_requests_it_knows() -> None:

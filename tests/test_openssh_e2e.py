@@ -240,7 +240,11 @@ def test_a_partner_does_the_whole_job_through_sshd(
     try:
         write_command(shell, "ls -1 /")
         assert wait_for(lambda: end_sessions_count(entry.pw_uid) > 0, 15), "no session seen"
+        key_file = site / "expedito-keys" / DEMO_USER
+        assert key_file.read_text().startswith("restrict ssh-")
         senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")
+        # the key file goes first, with the sessions (within the front's poll)
+        assert wait_for(lambda: not key_file.exists(), 15)
         # its processes are killed within a second; sftp, if it was already waiting for its
         # next command, finds the connection closed when it sends it
         assert wait_for(lambda: end_sessions_count(entry.pw_uid) == 0, 15)

@@ -21,14 +21,17 @@ from store.accounts import live_users
 from store.batchnames import HOME_FOLDERS, IN_FOLDERS
 from store.clock import local_now
 from store.democreds import DemoCredentials
+from store.models import Channel
 from sync.intake.prepare import write_set
 from sync.intake.service import Intake
 from sync.openssh.accounts import ExtraUsers, end_sessions, lay_out, nss_reads_extrausers
 from sync.openssh.front import OpenSSHFront
 from sync.openssh.names import GROUP, UID_BASE, uid_of
 from tests.support.credentials import signing_pair
+from tests.support.database import database_path
 from tests.support.registration import DEMO_USER, person_id, provisioned_account, qualite_id
 from tests.support.repo import ROOT
+from tui.keys_cli import keys_lines
 
 FOREIGN_PASSWD = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n"
 
@@ -115,6 +118,7 @@ def front(
 ) -> Iterator[tuple[OpenSSHFront, Intake]]:
     intake = Intake(tmp_path / "homes", tmp_path / "spool", rescan=None, settle=2.0)
     keeper = OpenSSHFront(tmp_path / "homes", ExtraUsers(tmp_path / "extrausers"), intake, 0.1)
+    assert keeper.key_files.directory == tmp_path / "expedito-keys"  # beside the homes
     intake.start()
     try:
         yield keeper, intake
@@ -134,6 +138,23 @@ def test_the_front_follows_the_database_and_the_folders(
     home = tmp_path / "homes" / DEMO_USER
     assert (home / "IN").stat().st_gid == uid
     assert ExtraUsers(tmp_path / "extrausers").managed() == {DEMO_USER: uid}
+    # the key file: what 'expedito authorized-keys USER UID' prints, root's, 0644
+    key_file = tmp_path / "expedito-keys" / DEMO_USER
+    printed = keys_lines(database_path(), DEMO_USER, uid)
+    assert printed and printed[0].startswith("restrict ssh-")
+    assert key_file.read_text() == "".join(f"{line}\n" for line in printed)
+    info = key_file.stat()
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (0, 0o644)
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o755
+    # a new key (the channel's key replaced) is written within a poll
+    channel = Channel.get(Channel.sender == account.sender_id, Channel.kind == "SFTP")
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBl0R8Ub2m0bq8n5c0TzWf6m2qgq1V0pRSk5i0R8Q1Yx"
+    Channel.update(provisioned_key=other).where(Channel.id == channel.id).execute()
+    assert wait_for(lambda: key_file.read_text() == f"restrict {other} expedito:{DEMO_USER}\n")
+    Channel.update(provisioned_key=channel.provisioned_key).where(
+        Channel.id == channel.id
+    ).execute()
+    assert wait_for(lambda: key_file.read_text() == "".join(f"{x}\n" for x in printed))
     # a set written as internal-sftp leaves it (the final names, closed after writing)
     cert, key = signing_pair(demo_credentials)
     today = f"{local_now():%Y%m%d}"
@@ -151,10 +172,28 @@ def test_the_front_follows_the_database_and_the_folders(
         senders.delete_sender(person_id("dieter"), qualite_id())  # structured messaging
         assert live_users() == {}
         assert wait_for(lambda: ExtraUsers(tmp_path / "extrausers").managed() == {})
+        assert not key_file.exists()  # removed before the sessions were ended
         assert child.wait(timeout=10) < 0
     finally:
         child.kill()
         child.wait(timeout=10)
+
+
+def test_a_key_file_of_a_user_not_live_is_removed_at_start(
+    front: tuple[OpenSSHFront, Intake], demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    keeper, _ = front
+    keys = tmp_path / "expedito-keys"
+    keys.mkdir()
+    stray = keys / "intruder"  # left by an earlier run, or by hand
+    stray.write_text("restrict ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA expedito:intruder\n")
+    (keys / DEMO_USER).write_text("restrict ssh-ed25519 AAAAstale expedito:old\n")
+    account = provisioned_account(demo_credentials)
+    keeper.start()
+    assert sorted(path.name for path in keys.iterdir()) == [DEMO_USER]
+    assert (keys / DEMO_USER).read_text() == "".join(
+        f"{line}\n" for line in keys_lines(database_path(), DEMO_USER, uid_of(account.sender_id))
+    )
 
 
 def test_a_home_that_cannot_be_made_is_logged_once_and_made_when_it_can(

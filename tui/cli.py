@@ -152,6 +152,12 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         help="where libnss-extrausers reads passwd, group and shadow (default %(default)s)",
     )
     serve.add_argument(
+        "--keys-dir",
+        metavar="DIR",
+        help="with --front openssh: where the authorized_keys file of each live technical "
+        "user is kept (default: expedito-keys beside --homes; as given to sshd-config)",
+    )
+    serve.add_argument(
         "--metrics",
         metavar="HOST:PORT",
         help="serve Prometheus metrics there (e.g. 127.0.0.1:9108); with --workers, "
@@ -177,6 +183,19 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         "--homes", metavar="DIR", required=True, help="the SFTP homes (as given to serve)"
     )
     sshd.add_argument("--port", type=port_number, help="the port sshd listens on (a Port line)")
+    sshd.add_argument(
+        "--keys",
+        choices=("file", "command"),
+        default="file",
+        help="where sshd reads a technical user's key: the file 'serve --front openssh' keeps "
+        "for each live user in --keys-dir (default: no process per login), or 'expedito "
+        "authorized-keys' run at each login (the database read then)",
+    )
+    sshd.add_argument(
+        "--keys-dir",
+        metavar="DIR",
+        help="the key files' directory, as given to serve (default: expedito-keys beside --homes)",
+    )
     sshd.add_argument(
         "--command",
         dest="keys_command",  # not "command": the subcommand's name lives there
@@ -494,6 +513,7 @@ def batch_prepare(args: argparse.Namespace) -> int:
 def sshd_config(args: argparse.Namespace) -> int:
     """``expedito sshd-config``: print the fragment (``sync.openssh.sshd_config``)."""
     from store.db import resolve_db_path
+    from sync.openssh.names import keys_dir_of
     from sync.openssh.sshd_config import (
         Fragment,
         quick_keys_command,
@@ -515,7 +535,16 @@ def sshd_config(args: argparse.Namespace) -> int:
     else:
         command = quick_keys_command(target)
         checked = [Path(command[0]), Path(command[-1])]
+    keys_dir: Path | None = None
+    if args.keys == "file":
+        keys_dir = (
+            Path(args.keys_dir).expanduser().absolute()
+            if args.keys_dir
+            else Path(keys_dir_of(os.fspath(homes)))
+        )
+        checked = []
     fragment = Fragment(
+        keys_dir=keys_dir,
         homes_root=homes,
         command=command,
         db_path=target,
@@ -527,6 +556,7 @@ def sshd_config(args: argparse.Namespace) -> int:
     for what, path in (
         ("ChrootDirectory", homes),
         *(("AuthorizedKeysCommand", part) for part in checked),
+        *((("AuthorizedKeysFile", keys_dir),) if keys_dir is not None else ()),
     ):
         unsafe = unsafe_for_sshd(path)
         if unsafe is not None:

@@ -21,13 +21,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 USAGE = "usage: expedito [--db PATH] authorized-keys USER [UID]"
-OPTION = "restrict"
 
 
 def keys_lines(db_path: Path | str, user: str, uid: int | None) -> list[str]:
     """The ``authorized_keys`` lines for ``user`` (empty: nobody we know); ``db_path``: a
     SQLite file, or a PostgreSQL URL."""
-    from store.keys import open_read_only, provisioned_keys
+    from store.keys import authorized_line, open_read_only, provisioned_keys
     from sync.openssh.names import uid_of
 
     url = isinstance(db_path, str) and db_path.startswith(("postgresql://", "postgres://"))
@@ -39,9 +38,7 @@ def keys_lines(db_path: Path | str, user: str, uid: int | None) -> list[str]:
     finally:
         connection.close()
     return [
-        f"{OPTION} {key.key} expedito:{user}"
-        for key in found
-        if uid is None or uid == uid_of(key.sender_id)
+        authorized_line(key, user) for key in found if uid is None or uid == uid_of(key.sender_id)
     ]
 
 

@@ -110,6 +110,9 @@ class Startup:
             limits=limits_from_options(vars(args)),
             front=getattr(args, "front", "embedded"),
             system_accounts=system_accounts(args),
+            keys_dir=Path(args.keys_dir).expanduser().absolute()
+            if getattr(args, "keys_dir", None)
+            else None,
             reuse_port=worker.count if worker is not None else 0,
             scan_homes=worker is None or worker.number == 1,  # the first worker scans for all
         )

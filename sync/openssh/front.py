@@ -31,9 +31,10 @@ import os
 import threading
 from pathlib import Path
 
-from store.accounts import Account, live_users, provisioned_accounts
+from store.accounts import Account, live_keys, live_users, provisioned_accounts
 from store.batchnames import HOME_FOLDERS, OUT_FOLDERS, closing_kind
 from store.db import db
+from store.keys import ProvisionedKey, authorized_line
 from sync.intake.service import Intake
 from sync.openssh.accounts import SystemAccounts, end_sessions, is_ours, lay_out, written_by
 from sync.openssh.inotify import (
@@ -44,7 +45,8 @@ from sync.openssh.inotify import (
     IN_Q_OVERFLOW,
     Inotify,
 )
-from sync.openssh.names import uid_of
+from sync.openssh.keyfiles import KeyFiles
+from sync.openssh.names import keys_dir_of, uid_of
 from sync.openssh.sessions import SshdSession, sshd_sessions
 from sync.session_board import SessionBoard
 
@@ -64,12 +66,17 @@ class OpenSSHFront:
         accounts: SystemAccounts,
         intake: Intake | None,
         poll: float = POLL_SECONDS,
+        keys_dir: Path | None = None,
     ) -> None:
         self.homes_root = Path(homes_root)
         self.accounts = accounts
         self.intake = intake
         self.poll = poll
+        self.key_files = KeyFiles(
+            keys_dir if keys_dir is not None else Path(keys_dir_of(os.fspath(homes_root)))
+        )
         self._live: dict[str, int] = {}
+        self._keys: dict[str, tuple[ProvisionedKey, ...]] = {}
         self._unmade: set[str] = set()  # live users whose home could not be made yet
         self._by_uid: dict[int, Account] = {}  # the live accounts by their system uid
         self.board = SessionBoard(self.live_sessions)
@@ -99,10 +106,19 @@ class OpenSSHFront:
         A home that cannot be made is one log line, and tried again at every pass until it
         is; meanwhile sshd refuses that user's logins (no chroot)."""
         with self._lock:
-            live = live_users()
-            if live == self._live and not self._unmade and self._thread is not None:
+            live, keys = live_users(), live_keys()
+            if (
+                live == self._live
+                and keys == self._keys
+                and not self._unmade
+                and self._thread is not None
+            ):
                 return [], []
             wanted = {name: uid_of(sender_id) for name, sender_id in live.items()}
+            # the revoked keys first (fail closed: any file of a user not live, e.g. left by
+            # an earlier run), before their sessions end
+            for name in self.key_files.remove_others(set(wanted)):
+                log.info("openssh: the key file of %s is removed", name)
             for name, uid in self.accounts.managed().items():
                 if name not in wanted and is_ours(uid):  # revoked: end its sessions first
                     killed = end_sessions(uid)
@@ -113,7 +129,8 @@ class OpenSSHFront:
                     self._lay_out(name, uid)
             self._unmade &= set(wanted)
             added, removed = self.accounts.apply(wanted)
-            self._live = live
+            self._keep_key_files(wanted, keys)
+            self._live, self._keys = live, keys
             accounts = provisioned_accounts()
             self._by_uid = {uid_of(account.sender_id): account for account in accounts}
             if self.inotify is not None:
@@ -121,6 +138,24 @@ class OpenSSHFront:
             if added or removed:
                 log.info("openssh: system accounts added %s, removed %s", added, removed)
             return added, removed
+
+    def _keep_key_files(
+        self, wanted: dict[str, int], keys: dict[str, tuple[ProvisionedKey, ...]]
+    ) -> None:
+        """One file per live user whose system account is ours (the uid the cycle gave it:
+        a name the machine has for another uid gets none), with the keys of that uid, as
+        ``expedito authorized-keys USER UID`` prints them."""
+        managed = self.accounts.managed()
+        files = {
+            name: [
+                authorized_line(key, name)
+                for key in keys.get(name, ())
+                if uid_of(key.sender_id) == uid
+            ]
+            for name, uid in wanted.items()
+            if managed.get(name) == uid and not name.startswith(".") and "/" not in name
+        }
+        self.key_files.keep({name: lines for name, lines in files.items() if lines})
 
     def _lay_out(self, name: str, uid: int) -> None:
         try:

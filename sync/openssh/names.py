@@ -20,3 +20,15 @@ SHELL = "/usr/sbin/nologin"
 def uid_of(sender_id: int) -> int:
     """The uid (and gid of the private group) of the sender's technical user."""
     return UID_BASE + sender_id
+
+
+KEYS_DIR_NAME = "expedito-keys"
+
+
+def keys_dir_of(homes_root: str) -> str:
+    """Where the front keeps one ``authorized_keys`` file per live technical user (sshd's
+    ``AuthorizedKeysFile <dir>/%u``) by default: beside the homes, ``<homes>/../expedito-keys``
+    (root's, like the homes root: sshd's StrictModes checks every directory above it)."""
+    import os.path
+
+    return os.path.join(os.path.dirname(os.path.abspath(homes_root)), KEYS_DIR_NAME)

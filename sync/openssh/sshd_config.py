@@ -3,11 +3,12 @@
 The fragment confines every member of :data:`sync.openssh.names.GROUP` to its home
 (``ChrootDirectory``), runs ``internal-sftp`` for it whatever it asks (``ForceCommand``), with
 a umask that leaves its uploads unreadable even to itself and the list of SFTP requests the
-embedded server also allows (``-p``; the others, ``-P``), takes its keys from
-``expedito authorized-keys`` only, and turns off everything else sshd could give it: passwords,
-forwarding, a tty, ``~/.ssh/rc``. Global lines come first, as sshd wants (before any ``Match``):
-``MaxStartups`` sized for bursts of partners and, where the installed sshd has it (9.8+),
-``PerSourcePenalties``. The README explains each line.
+embedded server also allows (``-p``; the others, ``-P``), takes its keys from the files the
+front keeps (``AuthorizedKeysFile``; or, with ``--keys command``, from
+``expedito authorized-keys`` at each login), and turns off everything else sshd could give it:
+passwords, forwarding, a tty, ``~/.ssh/rc``. Global lines come first, as sshd wants (before
+any ``Match``): ``MaxStartups`` sized for bursts of partners and, where the installed sshd
+has it (9.8+), ``PerSourcePenalties``. The README explains each line.
 
 What the requests cannot say (IN write-only, OUT read and delete) the kernel does, with the
 owners and modes :mod:`sync.openssh.layout` gives the folders.
@@ -87,6 +88,9 @@ class Fragment:
     keys_user: str = "root"
     version: tuple[int, int] | None = None  # the installed sshd's, None: unknown
     requests: frozenset[str] | None = None  # internal-sftp's request names, None: unknown
+    # where sshd reads the keys: the front's key files there (``AuthorizedKeysFile``, no
+    # process per login), or None: ``command`` at each login (``AuthorizedKeysCommand``)
+    keys_dir: Path | None = None
 
 
 def sshd_version(sshd: str = SSHD) -> tuple[int, int] | None:
@@ -176,9 +180,7 @@ def render(fragment: Fragment) -> str:
         "    PasswordAuthentication no",
         "    KbdInteractiveAuthentication no",
         "    HostbasedAuthentication no",
-        "    AuthorizedKeysFile none",
-        f"    AuthorizedKeysCommand {command} %u %U",
-        f"    AuthorizedKeysCommandUser {fragment.keys_user}",
+        *keys_lines(fragment, command),
         "    DisableForwarding yes",
         "    PermitTunnel no",
         "    PermitTTY no",
@@ -187,6 +189,18 @@ def render(fragment: Fragment) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def keys_lines(fragment: Fragment, command: str) -> list[str]:
+    """Where sshd finds a technical user's keys: the file the front keeps for it, or the
+    command that reads the database at each login."""
+    if fragment.keys_dir is not None:
+        return [f"    AuthorizedKeysFile {shlex.quote(str(fragment.keys_dir))}/%u"]
+    return [
+        "    AuthorizedKeysFile none",
+        f"    AuthorizedKeysCommand {command} %u %U",
+        f"    AuthorizedKeysCommandUser {fragment.keys_user}",
+    ]
 
 
 def quick_keys_command(target: Path | str) -> tuple[str, ...]:

@@ -88,9 +88,12 @@ def system_accounts(wait: float = 300.0) -> Iterator[UserAdd]:
 
 
 @contextmanager
-def sshd(site: Path, db: Path, homes: Path, host_key: Path | None = None) -> Iterator[int]:
+def sshd(
+    site: Path, db: Path, homes: Path, host_key: Path | None = None, keys: str = "file"
+) -> Iterator[int]:
     """sshd with the generated fragment on a free loopback port, with ``host_key`` (default:
-    one made in the site); killed at the end."""
+    one made in the site), the keys read from the front's files (``keys="command"``: from
+    ``expedito authorized-keys`` at each login); killed at the end."""
     port = free_port()
     # sshd runs an AuthorizedKeysCommand only from directories root owns and no one else may
     # write: the checkout may be anywhere (/tmp), so a root-owned wrapper in the site, that
@@ -101,7 +104,7 @@ def sshd(site: Path, db: Path, homes: Path, host_key: Path | None = None) -> Ite
     command.chmod(0o755)
     made = subprocess.run(
         [sys.executable, "-m", "tui.cli", "--db", str(db), "sshd-config", "--homes", str(homes),
-         "--port", str(port), "--command", str(command)],
+         "--port", str(port), "--command", str(command), "--keys", keys],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     fragment = site / "expedito.conf"
