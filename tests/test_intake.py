@@ -550,8 +550,9 @@ def test_many_gos_at_once_through_two_intakes_of_several_threads_each_answered_o
     sets = [partner.write() for _ in range(40)]
     with partner.intake, other:
         for prepared in sets:  # members listed once for many GOs, GOs still arriving
-            partner.intake.on_upload(partner.account, prepared.go)
-            other.on_upload(partner.account, prepared.go)
+            for _ in range(2):  # as the server and a rescan would: each thread its own GO
+                partner.intake.on_upload(partner.account, prepared.go)
+                other.on_upload(partner.account, prepared.go)
         assert partner.intake.wait_idle(60) and other.wait_idle(60)
     assert partner.intake.failures == [] and other.failures == []
     acks = [name for name in partner.files("OUTTEST") if name.startswith("FO.ACRF.")]
