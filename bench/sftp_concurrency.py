@@ -2,7 +2,7 @@
 fronts: the embedded server, bare sshd + internal-sftp, and sshd behind Expedito's fragment.
 
     python bench/sftp_concurrency.py [--clients 50,100] [--files 20] [--file-mb 1]
-        [--burst 200] [--fronts embedded,sshd,openssh] [--workers N]
+        [--burst 200] [--fronts embedded,sshd,openssh] [--workers N] [--keys file|command]
 
 For each N of ``--clients``: N ``sftp`` clients at once, each from its own loopback address
 (127.0.1.2, 127.0.1.3, …), each putting ``--files`` files of ``--file-mb`` MB into IN (plain
@@ -19,7 +19,9 @@ per-user session limit) and room in IN. ``--workers N`` (N > 1) runs it as ``exp
 --workers N`` in processes of their own (``bench/serve_process.py``). ``openssh`` is the real
 deployment: ``expedito sshd-config``'s fragment, ``expedito serve --front openssh`` in its own
 process (its CPU counted with sshd's) keeping the system account (``useradd``), the intake
-following the folders; its cost over bare ``sshd`` is the key lookup and the intake.
+following the folders; its cost over bare ``sshd`` is the key lookup (``--keys``: the key
+files the front keeps, by default, or the ``AuthorizedKeysCommand`` at each login) and the
+intake.
 
 Runs as root (sshd, chroot, accounts); installs nothing; leaves the machine as found (sshd
 killed, the account and group removed, the site directory in /srv removed).
@@ -239,6 +241,13 @@ def main() -> int:
         default=1,
         help="the embedded server as 'expedito serve --workers N' (default 1: in this process)",
     )
+    parser.add_argument(
+        "--keys",
+        choices=("file", "command"),
+        default="file",
+        help="the openssh front's keys: the files it keeps (default) or the "
+        "AuthorizedKeysCommand at each login (sshd-config --keys)",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0 or not os.path.exists(SSHD):
         print("run as root, with OpenSSH's server installed (apt-get install openssh-server)")
@@ -407,7 +416,8 @@ def main() -> int:
             command.chmod(0o755)
             fragment = subprocess.run(
                 [sys.executable, "-m", "tui.cli", "--db", str(db), "sshd-config", "--homes",
-                 str(homes), "--port", str(port), "--command", str(command)],
+                 str(homes), "--port", str(port), "--command", str(command),
+                 "--keys", args.keys],
                 cwd=ROOT, capture_output=True, text=True, check=True,
             ).stdout  # fmt: skip
             (site / "expedito.conf").write_text(fragment)
