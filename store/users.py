@@ -329,7 +329,12 @@ def remove_access(
 def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_SIZE) -> SearchPage:
     """Persons the actor may see — those with a role in a qualité of an organisation where the
     actor is (co-)gestionnaire local — whose name, login or e-mail contains each word of
-    ``text``, accents and case aside (``deja`` finds ``Déjà``: ``store.text.fold``)."""
+    ``text``, accents and case aside (``deja`` finds ``Déjà``: ``store.text.fold``).
+
+    Text first where it is selective: the persons whose text contains the longest word of
+    three characters or more, found through the trigram index (``_matching_persons``); when
+    there are at most ``TEXT_FIRST_MAX`` of them, only their roles are looked at, not every
+    role in the actor's organisations."""
     managed_orgs = (
         Qualite.select(Qualite.organisation)
         .join(Role)
@@ -343,7 +348,15 @@ def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_
         .join(Organisation, JOIN.INNER)
         .where(Qualite.organisation.in_(managed_orgs))
     )
-    for word in fold(text).split():
+    words = fold(text).split()
+    indexed = sorted((w for w in words if len(w) >= 3), key=len, reverse=True)
+    if indexed:
+        candidates = _matching_persons(indexed[0], TEXT_FIRST_MAX + 1)
+        if len(candidates) <= TEXT_FIRST_MAX:
+            if not candidates:
+                return SearchPage((), 0, offset, limit)
+            query = query.where(Role.person.in_(candidates))
+    for word in words:
         query = query.where(_contains(Person.search_text, word))
     total = query.count()
     rows = (
@@ -358,6 +371,27 @@ def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_
         for r in rows
     )
     return SearchPage(hits, total, offset, limit)
+
+
+# At most this many persons whose text contains a word: their roles are looked at one by one
+# (text first); more: the actor's organisations' roles are (scope first).
+TEXT_FIRST_MAX = 2000
+
+
+def _matching_persons(word: str, cap: int) -> list[int]:
+    """Up to ``cap`` ids of the persons whose search text contains ``word`` (three characters
+    or more), through the trigram index: SQLite's FTS5 ``person_search`` (migration 0007),
+    PostgreSQL's ``pg_trgm`` index (migration 0006)."""
+    if is_postgresql():
+        return [
+            p.id
+            for p in Person.select(Person.id).where(_contains(Person.search_text, word)).limit(cap)
+        ]
+    phrase = '"' + word.replace('"', '""') + '"'
+    cursor = db.execute_sql(
+        "SELECT rowid FROM person_search WHERE person_search MATCH ? LIMIT ?", (phrase, cap)
+    )
+    return [row[0] for row in cursor]
 
 
 def _contains(column: Any, word: str) -> Any:

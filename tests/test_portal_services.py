@@ -197,6 +197,29 @@ def test_search_ignores_accents_and_case(demo: SqliteDatabase) -> None:
     assert users.search_persons(dieter, "deja").total == 0
 
 
+def test_search_text_first_and_scope_first_agree(
+    demo: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Text first (few persons contain the longest word of 3+ characters: the trigram index)
+    # or scope first (many, or only shorter words): the same hits and total either way.
+    dieter = person_id("dieter")
+    texts = ("lec", "ursula", "ur", "u", "ursula le", '"ur', "demo.be", "zzzz", "e", "")
+
+    def results() -> list[tuple[list[tuple[str, int]], int]]:
+        out = []
+        for text in texts:
+            page = users.search_persons(dieter, text)
+            out.append(([(h.person.login, h.qualite_id) for h in page.hits], page.total))
+        return out
+
+    text_first = results()
+    monkeypatch.setattr(users, "TEXT_FIRST_MAX", 0)
+    assert results() == text_first
+    assert text_first[0][0] == text_first[1][0] == [("ursula", qualite_id())]
+    assert [login for login, _ in text_first[2][0]] == ["ursula"]  # "ur": a short word
+    assert text_first[7] == ([], 0)
+
+
 def test_persons_stored_before_the_search_column_are_found(tmp_path: Path) -> None:
     from playhouse.migrations import Runner
 
