@@ -141,7 +141,7 @@ class RecherchePage(KeepTyped, Page):
         else:
             count.update(
                 t(
-                    "search.count",
+                    "search.count_more" if page.more else "search.count",
                     first=page.offset + 1,
                     last=page.offset + len(page.hits),
                     total=page.total,

@@ -162,6 +162,18 @@ def test_search_sees_only_the_managers_organisations(demo: SqliteDatabase) -> No
     assert (len(paged.hits), paged.total) == (2, 4)
 
 
+def test_search_counts_up_to_a_cap(demo: SqliteDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    dieter = person_id("dieter")
+    monkeypatch.setattr(users, "COUNT_CAP", 2)
+    first = users.search_persons(dieter, "", limit=1)
+    assert (len(first.hits), first.total, first.more) == (1, 2, True)  # "more than 2"
+    last = users.search_persons(dieter, "", offset=2, limit=1)
+    assert (len(last.hits), last.total, last.more) == (1, 4, False)
+    monkeypatch.setattr(users, "COUNT_CAP", 3)
+    exact = users.search_persons(dieter, "", offset=1, limit=1)
+    assert (exact.total, exact.more) == (4, False)
+
+
 def test_search_takes_like_wildcards_literally(demo: SqliteDatabase) -> None:
     # PostgreSQL searches with LIKE (its trigram index): % and _ must not match everything.
     dieter = person_id("dieter")

@@ -3,6 +3,7 @@ qualité, Rechercher utilisateurs."""
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from screens.detail_qualite import DetailQualitePage
@@ -419,6 +420,25 @@ async def test_search_keeps_its_query_when_the_language_changes(app: ExpeditoApp
         assert page_of(pilot).query_one("#search", Input).value == "col"
         assert _results(app) == ["colette"]
         assert shown(pilot, "#search-count").startswith("Ergebnisse 1")
+
+
+async def test_search_counts_up_to_a_cap(app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The total is counted up to COUNT_CAP past the page's start: "more than", and the next
+    # page is still there.
+    from store import users
+
+    monkeypatch.setattr(users, "COUNT_CAP", 25)
+    _many_persons(45)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot, "dieter", "recherche_utilisateurs")
+        app.screen.query_one("#search").focus()
+        await pilot.press(*"zoulou")
+        await settle(pilot)
+        assert shown(pilot, "#search-count") == "Résultats 1–20 sur plus de 25 · Entrée : ouvrir"
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert shown(pilot, "#search-count") == "Résultats 21–40 sur 45 · Entrée : ouvrir"
+        assert _results(app)[0] == "zed020"
 
 
 async def test_search_pages(app: ExpeditoApp) -> None:
