@@ -21,6 +21,20 @@ BACKENDS = ("sqlite", "postgresql")
 DEMO_SEEDED = pytest.StashKey[bool]()  # the test's database is a copy of a seeded template
 
 
+# The longest tests (a minute or more each on 2 cores) first: pytest-xdist hands tests out in
+# this order, round robin, so they run while the short ones fill in around them, instead of
+# one starting last and keeping a worker busy long after the other is done.
+LONGEST_FIRST = (
+    "tests/test_tui_random_keys.py",
+    "tests/test_tui_footer_fit.py",
+    "tests/test_tui_wizard.py::test_whole_wizard_by_keys_then_overview",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test of a module marked ``both_backends`` that uses ``database`` runs on each
     backend (ids ``[sqlite]``, ``[postgresql]``), unless the test itself is marked
