@@ -37,13 +37,7 @@ def find_account(technical_user: str, openssh_key: str) -> Account | None:
     query = (
         Channel.select(Channel, Sender)
         .join(Sender)
-        .where(
-            (Sender.technical_user == technical_user)
-            & (Sender.active == True)  # noqa: E712
-            & (Channel.kind == SFTP)
-            & (Channel.status == ACTIVE)
-            & Channel.provisioned_key.is_null(False)
-        )
+        .where((Sender.technical_user == technical_user) & _live_condition())
     )
     for channel in query:
         key = (channel.provisioned_key or "").split()
@@ -53,9 +47,11 @@ def find_account(technical_user: str, openssh_key: str) -> Account | None:
 
 
 def _live_condition() -> Any:
-    """A channel that may log in: provisioned, and its sender active (``Sender`` joined)."""
+    """An SFTP channel that may log in: provisioned, and its sender active (``Sender``
+    joined). The one definition of a live account, for every query below."""
     return (
-        (Channel.status == ACTIVE)
+        (Channel.kind == SFTP)
+        & (Channel.status == ACTIVE)
         & Channel.provisioned_key.is_null(False)
         & (Sender.active == True)  # noqa: E712
     )
@@ -132,12 +128,7 @@ def provisioned_accounts() -> list[Account]:
     query = (
         Channel.select(Channel, Sender)
         .join(Sender)
-        .where(
-            (Sender.active == True)  # noqa: E712
-            & (Channel.kind == SFTP)
-            & (Channel.status == ACTIVE)
-            & Channel.provisioned_key.is_null(False)
-        )
+        .where(_live_condition())
         .order_by(Sender.technical_user, Channel.id)
     )
     return [_account(channel, channel.sender) for channel in query]
@@ -149,12 +140,7 @@ def live_users() -> dict[str, int]:
     query: Any = (
         Sender.select(Sender.technical_user, Sender.id)
         .join(Channel)
-        .where(
-            (Sender.active == True)  # noqa: E712
-            & (Channel.kind == SFTP)
-            & (Channel.status == ACTIVE)
-            & Channel.provisioned_key.is_null(False)
-        )
+        .where(_live_condition())
         .tuples()
     )
     return {str(user): int(sender_id) for user, sender_id in query}
@@ -167,12 +153,7 @@ def live_keys() -> dict[str, tuple[ProvisionedKey, ...]]:
     query: Any = (
         Sender.select(Sender.technical_user, Sender.id, Channel.provisioned_key)
         .join(Channel)
-        .where(
-            (Sender.active == True)  # noqa: E712
-            & (Channel.kind == SFTP)
-            & (Channel.status == ACTIVE)
-            & Channel.provisioned_key.is_null(False)
-        )
+        .where(_live_condition())
         .order_by(Channel.id)
         .tuples()
     )
