@@ -16,7 +16,9 @@ psycopg is imported only when a PostgreSQL URL is given: the SQLite start stays 
 
 from __future__ import annotations
 
+import contextlib
 import re
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,14 +26,53 @@ from urllib.parse import urlsplit, urlunsplit
 
 import peewee
 from playhouse.postgres_ext import Psycopg3Database
+from psycopg.pq import TransactionStatus
 
 WRITE_LOCK = 0x45585044  # "EXPD": the advisory lock of IMMEDIATE transactions
 MIGRATION_LOCK = 0x45585044 + 1
 CONNECT_TIMEOUT = 5  # seconds to reach the server at start
 
 
+def _lost(conn: Any) -> bool:
+    """Whether an idle connection is gone: psycopg saw it break, or the server spoke out of
+    turn, which it does only to end it (``FATAL: terminating connection``, then EOF) — we
+    use no LISTEN. One ``select`` with no wait, so a statement is never sent on a connection
+    known dead. In a transaction it is not asked: the transaction's statements tell."""
+    if conn.closed:
+        return True
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class PostgresqlStore(Psycopg3Database):
-    """peewee's psycopg 3 database, whose ``atomic("IMMEDIATE")`` serialises like SQLite's."""
+    """peewee's psycopg 3 database, whose ``atomic("IMMEDIATE")`` serialises like SQLite's,
+    and which opens a new connection when its thread's one was lost (a server restarted, a
+    fail-over, a connection ended by an administrator or a network cut). A connection found
+    lost before a statement or a transaction (:func:`_lost`) is replaced first, so nothing
+    fails; one lost during a transaction fails it (the caller's retry or answer, as for any
+    database error) and the next connects again. peewee alone would keep the dead
+    connection and fail every statement after it until the process restarts."""
+
+    def is_closed(self) -> bool:
+        if self._state.closed:
+            return True
+        if self.transaction_depth() == 0 and _lost(self._state.conn):
+            with contextlib.suppress(Exception):
+                self._state.conn.close()
+            self._state.reset()  # connect anew for this statement or transaction
+            return True
+        return False
+
+    def rollback(self) -> None:
+        conn = self._state.conn
+        if self._state.closed or conn is None or conn.closed:
+            return  # the transaction went with its connection: the statement's error stands
+        super().rollback()
 
     def begin(self, isolation_level: Any = None) -> None:
         if isolation_level in ("IMMEDIATE", "EXCLUSIVE"):

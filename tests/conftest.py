@@ -38,13 +38,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test of a module marked ``both_backends`` that uses ``database`` runs on each
     backend (ids ``[sqlite]``, ``[postgresql]``), unless the test itself is marked
-    ``sqlite_only`` (with its reason); elsewhere ``database`` is SQLite."""
+    ``sqlite_only`` or ``postgresql_only`` (with its reason); elsewhere ``database`` is
+    SQLite."""
     definition = metafunc.definition
-    if (
-        "database" in metafunc.fixturenames
-        and definition.get_closest_marker("both_backends")
-        and not definition.get_closest_marker("sqlite_only")
+    if "database" not in metafunc.fixturenames or not definition.get_closest_marker(
+        "both_backends"
     ):
+        return
+    if definition.get_closest_marker("postgresql_only"):
+        metafunc.parametrize("database", ("postgresql",), indirect=True)
+    elif not definition.get_closest_marker("sqlite_only"):
         metafunc.parametrize("database", BACKENDS, indirect=True)
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import peewee
 import pytest
 from peewee import SqliteDatabase
 
@@ -20,6 +21,7 @@ from store.db import (
     resolve_db_path,
     shown,
 )
+from tests.support.database import end_connections
 from tests.support.postgres import PostgresServer
 from tests.support.repo import ROOT
 
@@ -107,6 +109,32 @@ def test_processes_migrating_a_new_postgresql_database_together_migrate_once(
             MIGRATIONS
         )
         assert database.execute_sql("SELECT COUNT(*) FROM application").fetchone()[0] == 5
+    finally:
+        close_database()
+        postgresql_server.drop(url)
+
+
+def test_a_lost_postgresql_connection_is_replaced(postgresql_server: PostgresServer) -> None:
+    """A connection ended while idle is replaced before the next statement (nothing fails);
+    one ended inside a transaction fails that transaction, and the next one connects again
+    (peewee alone kept the dead connection: every statement failed until a restart)."""
+    url = postgresql_server.fresh()
+    database = open_database(url)
+    try:
+        count = "SELECT COUNT(*) FROM application"
+        assert database.execute_sql(count).fetchone()[0] == 5
+        assert end_connections(postgresql_server, url) == 1
+        assert database.execute_sql(count).fetchone()[0] == 5  # idle: replaced, no error
+        with database.atomic():
+            database.execute_sql(count)
+        assert end_connections(postgresql_server, url) == 1
+        with pytest.raises(peewee.DatabaseError), database.atomic():
+            database.execute_sql(count)
+            end_connections(postgresql_server, url)
+            database.execute_sql(count)  # in the transaction: it fails, and with it the transaction
+        assert database.transaction_depth() == 0
+        with database.atomic("IMMEDIATE"):  # the next one works
+            assert database.execute_sql(count).fetchone()[0] == 5
     finally:
         close_database()
         postgresql_server.drop(url)

@@ -24,8 +24,9 @@ from sync.intake.acrf import parse_acrf
 from sync.intake.checks import INTERNAL_ERROR, SIGNATURE_INVALID
 from sync.intake.service import Intake
 from tests.support.credentials import signing_pair
-from tests.support.database import database_argument
+from tests.support.database import database_argument, end_connections
 from tests.support.intake import NOW, Partner, make_home
+from tests.support.postgres import PostgresServer
 from tests.support.registration import provisioned_account
 from tests.support.repo import ROOT
 
@@ -190,6 +191,30 @@ def test_a_go_arriving_while_another_writer_holds_the_database_is_answered_after
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.postgresql_only("a connection lost to the server: SQLite has none")
+def test_sets_after_the_database_connections_were_lost_are_answered_at_once(
+    partner: Partner, postgresql_server: PostgresServer
+) -> None:
+    """The server ended every connection (a restart, a fail-over): each intake thread and
+    the test's own connect anew before their next statement; nothing is retried, each set
+    is answered once."""
+    with partner.intake as intake:
+        first = partner.write().go
+        intake.on_upload(partner.account, first)
+        assert intake.wait_idle(15)
+        assert end_connections(postgresql_server, database_argument()) >= 1
+        second = partner.write().go
+        intake.on_upload(partner.account, second)
+        assert intake.wait_idle(15)
+        assert intake.retrying == 0
+    assert len(partner.files("OUTTEST")) == 2
+    assert partner.files("INTEST") == []
+    assert [b.status for b in batches.sender_batch_sets(partner.account.sender_id)] == [
+        "accepted",
+        "accepted",
+    ]
 
 
 @pytest.fixture

@@ -3,9 +3,14 @@ put in it, on either backend."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from store.db import db, execute, is_postgresql
+
+if TYPE_CHECKING:
+    from tests.support.postgres import PostgresServer
 
 
 def database_path() -> Path:
@@ -40,3 +45,21 @@ def make_inserts_fail(table: str, message: str) -> None:
     execute(
         f"CREATE TRIGGER boom BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END"
     )
+
+
+def end_connections(server: PostgresServer, url: str) -> int:
+    """End every session on ``url``'s database, as an administrator or a restart would, and
+    wait until they are gone; how many there were."""
+    name = url.rsplit("/", 1)[1]
+    with server.admin() as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+            (name,),
+        ).fetchone()[0]
+        deadline = time.monotonic() + 10
+        while admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, "the sessions did not end"
+            time.sleep(0.02)
+    return int(ended)
