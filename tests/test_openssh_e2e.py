@@ -29,7 +29,7 @@ from store.clock import local_now
 from store.democreds import DemoCredentials
 from sync.cycle import run_cycle
 from sync.intake.prepare import PreparedSet, write_set
-from sync.openssh.accounts import UserAdd, end_sessions
+from sync.openssh.accounts import ExtraUsers, UserAdd, end_sessions
 from sync.openssh.names import GROUP, uid_of
 from sync.services import ServiceConfig, Services
 from tests.support import openssh
@@ -262,3 +262,80 @@ def test_a_partner_does_the_whole_job_through_sshd(
 def end_sessions_count(uid: int) -> int:
     """How many processes run as ``uid`` (without signalling them)."""
     return end_sessions(uid, 0)
+
+
+def test_keys_by_command_and_accounts_by_extrausers(
+    demo: SqliteDatabase, site: Path, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    """The other configuration: sshd asks ``expedito authorized-keys %u %U`` at each login
+    (``sshd-config --keys command``: no key file counts) and resolves the technical users
+    through Debian's libnss-extrausers files the front writes (``--accounts extrausers``, the
+    default; shown to this sshd alone as /var/lib/extrausers with an nsswitch.conf listing
+    them, in a mount namespace of its own)."""
+    port, key = 0, demo_credentials.ssh_private_key
+    homes = site / "homes"
+    with openssh.extrausers(site) as files:
+        config = ServiceConfig(
+            homes_root=homes,
+            host_key_path=site / "unused_host_key",
+            spool_root=site / "intake",
+            front="openssh",
+            system_accounts=files,
+            run_worker=False,
+        )
+        running = Services(config)
+        running.start_in_thread()
+        try:
+            with openssh.sshd(
+                site, database_path(), homes, keys="command", extrausers=files.directory
+            ) as port:
+                command_mode_job(port, key, site, files, demo_credentials, tmp_path)
+        finally:
+            running.stop_in_thread()
+
+
+def command_mode_job(
+    port: int, key: Path, site: Path, files: ExtraUsers, creds: DemoCredentials, tmp_path: Path
+) -> None:
+    homes = site / "homes"
+    fragment = (site / "expedito.conf").read_text()
+    assert "AuthorizedKeysFile none" in fragment and "authorized-keys %u %U" in fragment
+    overview = register_demo_sender(creds, now=None)
+    slot = datetime.now(UTC).replace(second=0, microsecond=0)
+    assert run_cycle(slot, homes, lambda: datetime.now(UTC)).ran
+    uid = uid_of(overview.sender.id)
+    assert wait_for(lambda: files.managed() == {DEMO_USER: uid}, 15), "no extrausers account"
+    assert wait_for(lambda: (homes / DEMO_USER / "INTEST").is_dir(), 15)
+    assert not user_exists(DEMO_USER)  # the machine's own NSS does not know it: sshd's does
+    home = homes / DEMO_USER
+
+    # a set into INTEST (the GO last), its ACRF back in OUTTEST, fetched and deleted
+    first = prepared(creds, tmp_path / "set1", overview.sender.number, 1)
+    puts = "".join(f"put {path.name} INTEST/{path.name}\n" for path in first.paths)
+    done = sftp(port, key, DEMO_USER, puts, cwd=first.go.parent)
+    assert done.returncode == 0, done.stderr + (site / "sshd.log").read_text()
+    assert wait_for(lambda: any((home / "OUTTEST").glob("FO.ACRF.*")), 30)
+    (acrf,) = (home / "OUTTEST").glob("FO.ACRF.*")
+    assert "<ResultCode>1</ResultCode>" in acrf.read_text()
+    done = sftp(port, key, DEMO_USER, f"rm OUTTEST/{acrf.name}\n", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not acrf.exists()
+
+    # revocation: the next login is refused (the command reads the database) and the open
+    # session ends
+    shell = sftp_shell(port, key, DEMO_USER, tmp_path)
+    try:
+        write_command(shell, "ls -1 /")
+        assert wait_for(lambda: end_sessions_count(uid) > 0, 15), "no session seen"
+        senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")
+        refused = sftp(port, key, DEMO_USER, "ls\n", cwd=tmp_path)
+        assert refused.returncode != 0
+        assert "Permission denied" in refused.stderr, refused.stderr
+        assert wait_for(lambda: end_sessions_count(uid) == 0, 15)
+        with contextlib.suppress(OSError):  # sftp may be gone already
+            write_command(shell, "ls -1 /")
+        shell.wait(timeout=30)
+    finally:
+        shell.kill()
+        shell.wait(timeout=10)
+    assert wait_for(lambda: files.managed() == {}, 15)

@@ -62,7 +62,8 @@ def test_extrausers_files_keep_foreign_lines_and_change_atomically(tmp_path: Pat
     assert f"{GROUP}:x:{UID_BASE}:partner01,partner02" in group
     assert f"partner02:x:{UID_BASE + 2}:" in group
     shadow = tmp_path / "shadow"
-    assert "partner01:*:" in shadow.read_text()  # no password, not locked ("!")
+    # no password, not locked ("!"), no ageing (a last change of 0 would force a change)
+    assert "partner01:*:::::::\n" in shadow.read_text()
     assert stat.S_IMODE(shadow.stat().st_mode) == 0o640
     assert files.managed() == {"partner01": UID_BASE + 1, "partner02": UID_BASE + 2}
     before = (tmp_path / "passwd").stat().st_mtime_ns

@@ -118,7 +118,10 @@ class ExtraUsers:
             for line in self._lines("shadow")
             if (named := line.split(":")[0]) not in before and named not in keep
         ]
-        shadow += [f"{name}:*:0:0:99999:7:::" for name in keep]
+        # no password ("*"), not locked, no password ageing: an empty last change (0 would
+        # be "change it at the next login", which pam_unix's account check makes sshd end
+        # every session for)
+        shadow += [f"{name}:*:::::::" for name in keep]
         self._write("passwd", passwd, 0o644)
         self._write("group", group, 0o644)
         self._write("shadow", shadow, 0o640)

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sync.openssh.accounts import UserAdd, end_sessions
+from sync.openssh.accounts import EXTRAUSERS_DIR, ExtraUsers, UserAdd, end_sessions
 from sync.openssh.sshd_config import quick_keys_command
 from tests.support.repo import ROOT
 
 SSHD = "/usr/sbin/sshd"
 LOCK = Path(tempfile.gettempdir()) / "expedito-openssh-tests.lock"
+EXTRAUSERS_LIBRARY = Path("/usr/lib/libnss_extrausers.so.2")  # Debian's libnss-extrausers
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> bool:
@@ -62,10 +63,10 @@ def site() -> Iterator[Path]:
 
 
 @contextmanager
-def system_accounts(wait: float = 300.0) -> Iterator[UserAdd]:
-    """Real accounts (``useradd``), all removed at the end with their processes. One test at
-    a time on the machine (``pytest -n 2`` runs modules side by side; the accounts are the
-    machine's): a lock file, waited for at most ``wait`` seconds."""
+def exclusive(wait: float = 300.0) -> Iterator[None]:
+    """One test at a time on the machine with technical users' uids (``pytest -n 2`` runs
+    modules side by side; the accounts are the machine's, and the front kills every process
+    of a uid it revokes): a lock file, waited for at most ``wait`` seconds."""
     with LOCK.open("a") as lock:
         deadline = time.monotonic() + wait
         while True:
@@ -75,6 +76,14 @@ def system_accounts(wait: float = 300.0) -> Iterator[UserAdd]:
             except BlockingIOError:
                 assert time.monotonic() < deadline, f"{LOCK} held for {wait:.0f} s"
                 time.sleep(0.2)
+        yield
+
+
+@contextmanager
+def system_accounts(wait: float = 300.0) -> Iterator[UserAdd]:
+    """Real accounts (``useradd``), all removed at the end with their processes; one test at a
+    time (``exclusive``)."""
+    with exclusive(wait):
         keeper = UserAdd()
         assert keeper.managed() == {}, "this machine already has Expedito accounts: not touched"
         try:
@@ -88,12 +97,67 @@ def system_accounts(wait: float = 300.0) -> Iterator[UserAdd]:
 
 
 @contextmanager
+def extrausers(site: Path, wait: float = 300.0) -> Iterator[ExtraUsers]:
+    """The accounts as ``libnss-extrausers`` files in ``site/extrausers`` (``sshd(...,
+    extrausers=...)`` shows them to sshd alone as /var/lib/extrausers), their processes ended
+    at the end; one test at a time (``exclusive``). The machine's own files are not touched."""
+    assert EXTRAUSERS_LIBRARY.exists(), "apt-get install libnss-extrausers (.ci/run does)"
+    directory = site / "extrausers"
+    directory.mkdir(mode=0o755)
+    with exclusive(wait):
+        keeper = ExtraUsers(directory)
+        try:
+            yield keeper
+        finally:
+            for uid in keeper.managed().values():
+                end_sessions(uid)
+
+
+def nsswitch_with_extrausers(text: str) -> str:
+    """``nsswitch.conf``'s text with ``extrausers`` after ``files`` on the ``passwd``,
+    ``group`` and ``shadow`` lines, as the README tells an operator to write it."""
+    lines = []
+    for line in text.splitlines():
+        database, colon, sources = line.partition(":")
+        if colon and database.strip() in ("passwd", "group", "shadow"):
+            words = sources.split()
+            if "extrausers" not in words:
+                at = words.index("files") + 1 if "files" in words else 0
+                words.insert(at, "extrausers")
+            line = f"{database}:{' '.join(words)}"
+        lines.append(line)
+    return "".join(f"{line}\n" for line in lines)
+
+
+def in_own_namespace(site: Path, extrausers: Path, command: list[str]) -> list[str]:
+    """``command`` in a mount namespace of its own where ``extrausers`` is /var/lib/extrausers
+    and ``nsswitch.conf`` reads it: the accounts resolve through libnss-extrausers for that
+    process and its children only (sshd, its sessions, PAM, the AuthorizedKeysCommand),
+    never for the rest of the machine, and nothing is left to restore."""
+    nsswitch = site / "nsswitch.conf"
+    nsswitch.write_text(nsswitch_with_extrausers(Path("/etc/nsswitch.conf").read_text()))
+    script = (
+        'mount --bind "$1" "$2" && mount --bind "$3" /etc/nsswitch.conf && shift 3 && exec "$@"'
+    )
+    return [
+        "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
+        str(extrausers), str(EXTRAUSERS_DIR), str(nsswitch), *command,
+    ]  # fmt: skip
+
+
+@contextmanager
 def sshd(
-    site: Path, db: Path, homes: Path, host_key: Path | None = None, keys: str = "file"
+    site: Path,
+    db: Path,
+    homes: Path,
+    host_key: Path | None = None,
+    keys: str = "file",
+    extrausers: Path | None = None,
 ) -> Iterator[int]:
     """sshd with the generated fragment on a free loopback port, with ``host_key`` (default:
     one made in the site), the keys read from the front's files (``keys="command"``: from
-    ``expedito authorized-keys`` at each login); killed at the end."""
+    ``expedito authorized-keys`` at each login); with ``extrausers``, the accounts read from
+    that directory's libnss-extrausers files (``in_own_namespace``); killed at the end."""
     port = free_port()
     # sshd runs an AuthorizedKeysCommand only from directories root owns and no one else may
     # write: the checkout may be anywhere (/tmp), so a root-owned wrapper in the site, that
@@ -128,9 +192,10 @@ def sshd(
     made_privsep = not privsep.exists()
     privsep.mkdir(mode=0o755, exist_ok=True)
     log = (site / "sshd.log").open("w")
-    process = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-    )
+    started = [SSHD, "-D", "-e", "-f", str(config)]
+    if extrausers is not None:
+        started = in_own_namespace(site, extrausers, started)
+    process = subprocess.Popen(started, stdout=log, stderr=subprocess.STDOUT)
     try:
         assert wait_for(lambda: listening(port) or process.poll() is not None, 20)
         assert process.poll() is None, (site / "sshd.log").read_text()
