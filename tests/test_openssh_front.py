@@ -180,6 +180,55 @@ def test_the_front_follows_the_database_and_the_folders(
         child.wait(timeout=10)
 
 
+def test_a_login_that_races_its_revocation_is_ended(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    """A session whose key was read just before the revocation, and whose process of the
+    user's uid appears only after the revocation's sweep, is ended at the board's next look
+    (the front's steps are called by hand: no thread, no timing)."""
+    keeper = OpenSSHFront(tmp_path / "homes", ExtraUsers(tmp_path / "extrausers"), None)
+    account = provisioned_account(demo_credentials)
+    uid = uid_of(account.sender_id)
+    started: list[subprocess.Popen[bytes]] = []
+
+    def session_process() -> subprocess.Popen[bytes]:
+        started.append(subprocess.Popen(["sleep", "60"], user=uid, group=uid))
+        return started[-1]
+
+    try:
+        # a uid the front counts as revoked, yet live in the database (made live again since
+        # the front's last look): the database is read again, its process left alone
+        keeper._revoked = frozenset({uid})
+        early = session_process()
+        keeper._sessions_ending_strays()
+        assert early.poll() is None
+        keeper.reconcile()
+        assert keeper._revoked == frozenset()
+        live = session_process()
+        keeper._sessions_ending_strays()
+        assert live.poll() is None and early.poll() is None
+        # the revocation's sweep ends the sessions there are ...
+        senders.remove_channel(person_id("dieter"), qualite_id(), "SFTP")
+        keeper.reconcile()
+        assert live.wait(timeout=10) < 0 and early.wait(timeout=10) < 0
+        assert ExtraUsers(tmp_path / "extrausers").managed() == {}
+        # ... and a session process appearing after it (its login raced the revocation) is
+        # ended at the board's next look at /proc
+        late = session_process()
+        assert late.poll() is None
+        assert keeper._sessions_ending_strays() == []
+        assert late.wait(timeout=10) < 0
+        # a process of a uid of the range the front never revoked is not its business
+        other = subprocess.Popen(["sleep", "60"], user=uid + 1, group=uid + 1)
+        started.append(other)
+        keeper._sessions_ending_strays()
+        assert other.poll() is None
+    finally:
+        for process in started:
+            process.kill()
+            process.wait(timeout=10)
+
+
 def test_a_key_file_of_a_user_not_live_is_removed_at_start(
     front: tuple[OpenSSHFront, Intake], demo_credentials: DemoCredentials, tmp_path: Path
 ) -> None:

@@ -36,7 +36,7 @@ import os
 import pwd
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -301,11 +301,29 @@ def written_by(uid: int, path: Path) -> bool:
 def end_sessions(uid: int, sig: int = signal.SIGKILL) -> int:
     """Kill every process whose real or effective uid is ``uid`` (a revoked user's sshd
     session processes); returns how many were signalled."""
-    killed = 0
-    for pid in _processes_of(uid):
+    return end_processes(uid, _processes_of(uid), sig)
+
+
+def end_processes(uid: int, pids: Iterable[int], sig: int = signal.SIGKILL) -> int:
+    """Signal those of ``pids`` that still run as ``uid`` (real or effective), checked through
+    a pidfd so that a pid reused meanwhile by another process is never signalled; returns
+    how many were."""
+    signalled = 0
+    for pid in pids:
         try:
-            os.kill(pid, sig)
-            killed += 1
-        except ProcessLookupError:
-            pass
-    return killed
+            fd = os.pidfd_open(pid)
+        except OSError:  # ended meanwhile
+            continue
+        try:
+            # the pidfd holds the process seen: if the pid now names another, it has ended
+            # and the signal below fails
+            with open(f"/proc/{pid}/status") as status:
+                uids = next(line for line in status if line.startswith("Uid:")).split()[1:3]
+            if str(uid) in uids:
+                signal.pidfd_send_signal(fd, sig)
+                signalled += 1
+        except (OSError, StopIteration):
+            continue
+        finally:
+            os.close(fd)
+    return signalled

@@ -12,7 +12,10 @@ background step after the cycle), and so is a revocation.
 
 A second thread publishes the sessions sshd serves (read from ``/proc``:
 :mod:`sync.openssh.sessions`) as the embedded server does, for the *Sessions SFTP* page; a
-session an operator ends there is killed, as revocation does.
+session an operator ends there is killed, as revocation does. From the same look at ``/proc``
+it kills any process of a technical user it has revoked (until it is live again): a login
+that raced a revocation (its key read just before the key went, its process of the user's
+uid appearing after the revocation's sweep) ends within half a second of appearing.
 
 It also reads the folders. With inotify, a GO or TD closed after writing, renamed into an IN
 folder, or linked there (internal-sftp's SSH_FXP_RENAME links the new name, then unlinks the
@@ -36,7 +39,14 @@ from store.batchnames import HOME_FOLDERS, OUT_FOLDERS, closing_kind
 from store.db import db
 from store.keys import ProvisionedKey, authorized_line
 from sync.intake.service import Intake
-from sync.openssh.accounts import SystemAccounts, end_sessions, is_ours, lay_out, written_by
+from sync.openssh.accounts import (
+    SystemAccounts,
+    end_processes,
+    end_sessions,
+    is_ours,
+    lay_out,
+    written_by,
+)
 from sync.openssh.inotify import (
     IN_CLOSE_WRITE,
     IN_CREATE,
@@ -79,7 +89,8 @@ class OpenSSHFront:
         self._keys: dict[str, tuple[ProvisionedKey, ...]] = {}
         self._unmade: set[str] = set()  # live users whose home could not be made yet
         self._by_uid: dict[int, Account] = {}  # the live accounts by their system uid
-        self.board = SessionBoard(self.live_sessions)
+        self._revoked: frozenset[int] = frozenset()  # the uids of users revoked since start
+        self.board = SessionBoard(self._sessions_ending_strays)
         self._board_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,10 +126,18 @@ class OpenSSHFront:
             ):
                 return [], []
             wanted = {name: uid_of(sender_id) for name, sender_id in live.items()}
+            wanted_uids = set(wanted.values())
             # the revoked keys first (fail closed: any file of a user not live, e.g. left by
             # an earlier run), before their sessions end
             for name in self.key_files.remove_others(set(wanted)):
                 log.info("openssh: the key file of %s is removed", name)
+            # revoked: the board ends any process of theirs that appears from now on (a login
+            # that raced this), until they are live again
+            revoked = {uid_of(sender_id) for sender_id in self._live.values()}
+            revoked |= set(self.accounts.managed().values())
+            self._revoked = frozenset(
+                uid for uid in self._revoked | revoked if is_ours(uid) and uid not in wanted_uids
+            )
             for name, uid in self.accounts.managed().items():
                 if name not in wanted and is_ours(uid):  # revoked: end its sessions first
                     killed = end_sessions(uid)
@@ -205,6 +224,39 @@ class OpenSSHFront:
     def live_sessions(self) -> list[SshdSession]:
         """The sessions sshd serves now (``/proc``: ``sync.openssh.sessions``)."""
         return sshd_sessions(self._by_uid, self.homes_root)
+
+    def _sessions_ending_strays(self) -> list[SshdSession]:
+        """The sessions, for the board (twice a second); and, from the same look at
+        ``/proc``, the processes of a technical user revoked since this front started (and
+        not live again) are killed.
+
+        This closes the race of a login with its revocation: a session whose key was read
+        just before the key went (the file removed, or the channel deleted under
+        ``--keys command``) but whose process of the user's uid appears only after the
+        revocation's sweep (``reconcile``) is ended here, within half a second of appearing.
+        The database is read again after the processes were seen, so a user who became
+        live since the last ``reconcile`` keeps its first session; if it cannot be read,
+        they are killed (fail closed)."""
+        found: dict[int, list[int]] = {}
+        revoked = self._revoked
+        sessions = sshd_sessions(self._by_uid, self.homes_root, found if revoked else None)
+        strays = {uid: pids for uid, pids in found.items() if uid in revoked}
+        if strays:
+            try:
+                live = {uid_of(sender_id) for sender_id in live_users().values()}
+            except Exception as exc:
+                log.warning("openssh: who is live cannot be read (%s): ending the processes "
+                            "of uids not live at the last look", exc)  # fmt: skip
+                live = set()
+            for uid, pids in strays.items():
+                if uid not in live and (ended := end_processes(uid, pids)):
+                    log.warning(
+                        "openssh: %d process(es) of uid %d ended: not a live technical user "
+                        "(a login that raced its revocation)",
+                        ended,
+                        uid,
+                    )
+        return sessions
 
     def start(self) -> None:
         """Reconcile once (blocking), then keep at it in a thread; another publishes the

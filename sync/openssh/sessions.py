@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.accounts import Account
+from sync.openssh.accounts import is_ours
 
 log = logging.getLogger("expedito.openssh")
 
@@ -114,14 +115,21 @@ class _Process:
     account: Account
 
 
-def _processes(accounts: Mapping[int, Account]) -> dict[str, _Process]:
-    """The live processes of the technical users' uids."""
+def _processes(
+    accounts: Mapping[int, Account], strays: dict[int, list[int]] | None = None
+) -> dict[str, _Process]:
+    """The live processes of the technical users' uids; those of another uid of the
+    technical users' range (``is_ours``: a user no longer live) added to ``strays``."""
     found: dict[str, _Process] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        account = next((a for uid in _uids(entry.name) if (a := accounts.get(uid))), None)
+        uids = _uids(entry.name)
+        account = next((a for uid in uids if (a := accounts.get(uid))), None)
         if account is None:
+            if strays is not None:
+                for uid in {uid for uid in uids if is_ours(uid)}:
+                    strays.setdefault(uid, []).append(int(entry.name))
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as stat:
@@ -147,16 +155,21 @@ def _links(pid: str) -> list[str]:
     return links
 
 
-def sshd_sessions(accounts: Mapping[int, Account], homes_root: Path) -> list[SshdSession]:
+def sshd_sessions(
+    accounts: Mapping[int, Account], homes_root: Path, strays: dict[int, list[int]] | None = None
+) -> list[SshdSession]:
     """The sessions of the technical users ``accounts`` gives by uid, oldest first.
 
     A session is two processes of the user: sshd's, holding the client's connection, and
     the child it forks for ``internal-sftp`` (in the chroot: the files). The address is the
     first's socket; the bytes are the child's (in: what it wrote to disk; out: what else it
-    wrote, to sshd's pipe, for the client), the current file is the child's."""
-    if not accounts:
+    wrote, to sshd's pipe, for the client), the current file is the child's.
+
+    ``strays`` (given): filled, from the same look at ``/proc``, with the pids of each other
+    uid of the technical users' range, by uid."""
+    if not accounts and strays is None:
         return []
-    processes = _processes(accounts)
+    processes = _processes(accounts, strays)
     boot = _boot_time()
     peers: dict[str, str] | None = None
     found: list[SshdSession] = []
