@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
+import psycopg
 from peewee import SqliteDatabase
 
 from store import keys, models, senders
@@ -16,6 +20,7 @@ from store.accounts import Account
 from store.democreds import DemoCredentials
 from sync.openssh.names import uid_of
 from tests.support.database import database_path
+from tests.support.postgres import PostgresServer
 from tests.support.registration import (
     DEMO_USER,
     person_id,
@@ -189,3 +194,51 @@ def test_the_command_loads_neither_peewee_nor_asyncio(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_postgresql_password_stays_out_of_sshd_config(
+    postgresql_server: PostgresServer, tmp_path: Path
+) -> None:
+    """sshd_config is readable by every local user (so is the command line of a running
+    AuthorizedKeysCommand): the password goes to a libpq password file of root's, 0600."""
+    url = postgresql_server.fresh()
+    try:
+        secret = "s3:cr\\et"
+        with_password = url.replace("://postgres@", f"://postgres:{quote(secret, safe='')}@")
+        passfile = tmp_path / "pgpass"
+        base = ("--db", with_password, "sshd-config", "--homes", tmp_path, "--keys", "command")
+        done = authorized_keys(*base, "--passfile", passfile)
+        assert done.returncode == 0, done.stderr
+        assert "s3" not in done.stdout and "s3" not in done.stderr
+        info = passfile.stat()
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (0, 0o600)
+        host, port, name = url.rsplit("@", 1)[1].replace("/", ":").split(":")
+        assert passfile.read_text() == f"{host}:{port}:{name}:postgres:s3\\:cr\\\\et\n"
+        # the fragment's command, as sshd runs it: it reads the password there, and answers
+        line = next(x for x in done.stdout.splitlines() if "AuthorizedKeysCommand " in x)
+        command = shlex.split(line.split("AuthorizedKeysCommand ", 1)[1])
+        given = command[command.index("--db") + 1]
+        assert given == f"{url}?passfile={passfile}"
+        with psycopg.connect(given) as connection:
+            assert connection.info.password == secret  # libpq found it in the file
+        ran = subprocess.run(
+            [*command[:-2], DEMO_USER, "2000001"], env={}, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert (ran.returncode, ran.stdout, ran.stderr) == (0, "", "")
+        # without --passfile: left out, and said
+        bare = authorized_keys(*base)
+        assert bare.returncode == 0 and "s3" not in bare.stdout + bare.stderr
+        assert f"--db {url} authorized-keys" in bare.stdout
+        assert bare.stderr.startswith("expedito: warning: the database password is left out")
+        # --passfile where it means nothing: one line
+        for wrong in (
+            ("--db", url, *base[2:], "--passfile", passfile),  # no password to keep
+            ("--db", tmp_path / "x.sqlite3", *base[2:], "--passfile", passfile),
+            (*base[:-2], "--passfile", passfile),  # key files: no URL in sshd_config
+        ):
+            refused = authorized_keys(*wrong)
+            assert (refused.returncode, refused.stdout) == (2, ""), wrong
+            assert len(refused.stderr.splitlines()) == 1, refused.stderr
+    finally:
+        postgresql_server.drop(url)

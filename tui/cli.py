@@ -205,6 +205,13 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
         "sshd wants it and its directories owned by root, writable by no one else)",
     )
     sshd.add_argument(
+        "--passfile",
+        metavar="PATH",
+        help="with --keys command and a PostgreSQL URL holding a password: write the password "
+        "to this libpq password file (mode 0600, the --keys-user's) and name it in the URL; "
+        "sshd_config, readable by all, never holds the password",
+    )
+    sshd.add_argument(
         "--keys-user",
         metavar="USER",
         default="root",
@@ -543,11 +550,17 @@ def sshd_config(args: argparse.Namespace) -> int:
             else Path(keys_dir_of(os.fspath(homes)))
         )
         checked = []
+    if keys_dir is not None and args.passfile:
+        print("expedito: --passfile: only with --keys command", file=sys.stderr)
+        return USAGE
+    for_sshd = _without_password(args, target) if keys_dir is None else target
+    if for_sshd is None:
+        return USAGE
     fragment = Fragment(
         keys_dir=keys_dir,
         homes_root=homes,
         command=command,
-        db_path=target,
+        db_path=for_sshd,
         port=args.port,
         keys_user=args.keys_user,
         version=sshd_version(),
@@ -567,6 +580,44 @@ def sshd_config(args: argparse.Namespace) -> int:
             )
     sys.stdout.write(render(fragment))
     return 0
+
+
+def _without_password(args: argparse.Namespace, target: Target) -> Target | None:
+    """The database as ``sshd_config`` may name it (every local user can read that file, and
+    the command line of the AuthorizedKeysCommand): a PostgreSQL URL's password left out,
+    kept in ``--passfile``'s libpq password file if given, else a warning; None: one line
+    said why not (a usage error)."""
+    from sync.openssh.sshd_config import passfile_line, password_apart, write_passfile
+
+    passfile = Path(args.passfile).expanduser().absolute() if args.passfile else None
+    if isinstance(target, Path):
+        if passfile is not None:
+            print("expedito: --passfile: only with a PostgreSQL URL", file=sys.stderr)
+            return None
+        return target
+    url, password = password_apart(target, passfile)
+    if password is None:
+        if passfile is not None:
+            print("expedito: --passfile: the --db URL holds no password", file=sys.stderr)
+            return None
+        return url
+    if passfile is None:
+        print(
+            "expedito: warning: the database password is left out of the fragment (sshd_config "
+            f"is readable by all): give it to {args.keys_user}, who runs authorized-keys, in a "
+            "libpq password file (--passfile PATH writes one, or ~/.pgpass, mode 0600)",
+            file=sys.stderr,
+        )
+        return url
+    try:
+        write_passfile(passfile, passfile_line(target, password), args.keys_user)
+    except KeyError:
+        print(f"expedito: --keys-user {args.keys_user}: no such user", file=sys.stderr)
+        return None
+    except OSError as exc:
+        print(f"expedito: --passfile {passfile}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    return url
 
 
 def _absolute(target: Target) -> Target:

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from sync.openssh.names import GROUP
 
@@ -201,6 +202,72 @@ def keys_lines(fragment: Fragment, command: str) -> list[str]:
         f"    AuthorizedKeysCommand {command} %u %U",
         f"    AuthorizedKeysCommandUser {fragment.keys_user}",
     ]
+
+
+def password_apart(url: str, passfile: Path | None = None) -> tuple[str, str | None]:
+    """A PostgreSQL URL for ``sshd_config`` (readable by every local user, as is the command
+    line of the AuthorizedKeysCommand while it runs): ``(url without its password, the
+    password or None)``. The password may be in the user part or a ``password=`` parameter;
+    with ``passfile``, the URL names it (``passfile=PATH``: libpq reads the password there)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    password = unquote(parts.password) if parts.password is not None else None
+    for key, value in query:
+        if key == "password":
+            password = value
+    if password is None:
+        return url, None
+    kept = [(key, value) for key, value in query if key not in ("password", "passfile")]
+    if passfile is not None:
+        kept.append(("passfile", str(passfile)))
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    netloc = f"{user}@{host}" if user else host
+    text = f"{parts.scheme}://{netloc}{parts.path}"
+    if kept:
+        text += f"?{urlencode(kept, safe='/')}"
+    return text + (f"#{parts.fragment}" if parts.fragment else ""), password
+
+
+def passfile_line(url: str, password: str) -> str:
+    """The libpq password file line (``host:port:database:user:password``) for ``url``."""
+    parts = urlsplit(url)
+
+    def field(value: object) -> str:
+        text = "*" if value in (None, "") else str(value)
+        return text if text == "*" else text.replace("\\", "\\\\").replace(":", "\\:")
+
+    return ":".join(
+        (
+            field(parts.hostname),
+            field(parts.port),
+            field(unquote(parts.path.lstrip("/"))),
+            field(unquote(parts.username or "")),
+            password.replace("\\", "\\\\").replace(":", "\\:"),
+        )
+    )
+
+
+def write_passfile(path: Path, line: str, owner: str) -> None:
+    """``line`` as the libpq password file ``path``: mode 0600 (libpq ignores a file others
+    may read), owned by ``owner`` (the AuthorizedKeysCommandUser, who reads it), replaced
+    atomically. OSError, or KeyError for an unknown owner."""
+    import pwd
+
+    entry = pwd.getpwnam(owner)
+    temporary = path.with_name(f".{path.name}.expedito-{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            os.fchown(handle.fileno(), entry.pw_uid, entry.pw_gid)
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(f"{line}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def quick_keys_command(target: Path | str) -> tuple[str, ...]:
