@@ -27,6 +27,7 @@ from sync.intake.service import Intake
 from sync.openssh.accounts import ExtraUsers, end_sessions, lay_out, nss_reads_extrausers
 from sync.openssh.front import OpenSSHFront
 from sync.openssh.names import GROUP, UID_BASE, uid_of
+from tests.support import openssh
 from tests.support.credentials import signing_pair
 from tests.support.database import database_path
 from tests.support.registration import DEMO_USER, person_id, provisioned_account, qualite_id
@@ -114,6 +115,14 @@ def test_a_revoked_users_processes_end(tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def alone() -> Iterator[None]:
+    """For a test whose revocation kills every process of the demo sender's uid: not while
+    an sshd test of the other worker serves sessions of that same uid (``openssh.exclusive``)."""
+    with openssh.exclusive():
+        yield
+
+
+@pytest.fixture
 def front(
     demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
 ) -> Iterator[tuple[OpenSSHFront, Intake]]:
@@ -129,7 +138,10 @@ def front(
 
 
 def test_the_front_follows_the_database_and_the_folders(
-    front: tuple[OpenSSHFront, Intake], demo_credentials: DemoCredentials, tmp_path: Path
+    alone: None,
+    front: tuple[OpenSSHFront, Intake],
+    demo_credentials: DemoCredentials,
+    tmp_path: Path,
 ) -> None:
     keeper, _ = front
     account = provisioned_account(demo_credentials)
@@ -181,7 +193,7 @@ def test_the_front_follows_the_database_and_the_folders(
 
 
 def test_a_login_that_races_its_revocation_is_ended(
-    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+    alone: None, demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
 ) -> None:
     """A session whose key was read just before the revocation, and whose process of the
     user's uid appears only after the revocation's sweep, is ended at the board's next look
