@@ -3,6 +3,7 @@ revoked user's processes, and the intake following the folders (real files, real
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -112,6 +113,21 @@ def test_a_revoked_users_processes_end(tmp_path: Path) -> None:
         child.kill()
         child.wait(timeout=10)
     assert end_sessions(uid) == 0
+
+
+def test_processes_end_where_the_kernel_has_no_pidfd(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pidfd(pid: int, flags: int = 0) -> int:
+        raise OSError(errno.ENOSYS, "Function not implemented")  # Linux before 5.3
+
+    uid = UID_BASE + 98
+    child = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
+    try:
+        monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+        assert wait_for(lambda: end_sessions(uid) >= 1, 10)
+        assert child.wait(timeout=10) < 0
+    finally:
+        child.kill()
+        child.wait(timeout=10)
 
 
 @pytest.fixture

@@ -311,19 +311,25 @@ def end_processes(uid: int, pids: Iterable[int], sig: int = signal.SIGKILL) -> i
     signalled = 0
     for pid in pids:
         try:
-            fd = os.pidfd_open(pid)
-        except OSError:  # ended meanwhile
+            fd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:  # ended meanwhile
             continue
+        except OSError:  # no pidfd (Linux before 5.3): checked, then signalled by pid
+            fd = None
         try:
             # the pidfd holds the process seen: if the pid now names another, it has ended
             # and the signal below fails
             with open(f"/proc/{pid}/status") as status:
                 uids = next(line for line in status if line.startswith("Uid:")).split()[1:3]
             if str(uid) in uids:
-                signal.pidfd_send_signal(fd, sig)
+                if fd is None:
+                    os.kill(pid, sig)
+                else:
+                    signal.pidfd_send_signal(fd, sig)
                 signalled += 1
         except (OSError, StopIteration):
             continue
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
     return signalled
