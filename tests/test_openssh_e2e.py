@@ -314,6 +314,8 @@ def command_mode_job(
     puts = "".join(f"put {path.name} INTEST/{path.name}\n" for path in first.paths)
     done = sftp(port, key, DEMO_USER, puts, cwd=first.go.parent)
     assert done.returncode == 0, done.stderr + (site / "sshd.log").read_text()
+    accepted = [x for x in (site / "sshd.log").read_text().splitlines() if "Accepted key" in x]
+    assert accepted and all("authorized-keys %u %U" in line for line in accepted), accepted
     assert wait_for(lambda: any((home / "OUTTEST").glob("FO.ACRF.*")), 30)
     (acrf,) = (home / "OUTTEST").glob("FO.ACRF.*")
     assert "<ResultCode>1</ResultCode>" in acrf.read_text()
