@@ -184,6 +184,21 @@ def name_used(sender_id: int, sender_number: int, file_date: str, sequence: str,
     return any(row[0].split(".")[2:3] == [number] for row in rows)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A checked set to record (:func:`record_acknowledged`'s arguments): what was found,
+    its problems, the acknowledgement's environment and date, the sender's number, the
+    error of a used name (checked again when it is recorded) and the intake's claim."""
+
+    new: NewBatchSet
+    errors: Sequence[BatchError]
+    ack_env: str
+    today: date
+    sender_number: int
+    reuse_error: str | None = None
+    claim: claims.Claim | None = None
+
+
 def record_acknowledged(
     new: NewBatchSet,
     errors: Sequence[BatchError],
@@ -200,32 +215,56 @@ def record_acknowledged(
     errors and the set is rejected. With ``claim``, the set is recorded only if the claim is
     still ours (``claims.ClaimLost`` otherwise): one decision per set, whoever else runs.
     """
+    decision = Decision(new, errors, ack_env, today, sender_number, reuse_error, claim)
     with write_transaction():
         claims.check(claim)
-        problems = list(errors)
-        already = {p.code for p in problems}
-        if (
-            reuse_error
-            and reuse_error not in already
-            and name_used(new.sender_id, sender_number, new.file_date, new.sequence, new.env)
-        ):
-            problems.insert(0, BatchError(reuse_error, new.go_name))
-        ticket = f"{_increment(_TICKET_KEY):012d}"
-        ack_name = acrf_name(today, _next_ack_sequence(today, ack_env), ack_env)
-        result = RESULT_REJECTED if problems else RESULT_ACCEPTED
-        files = json.dumps([{"name": f.name, "size": f.size} for f in new.files])
-        total = sum(f.size for f in new.files)
-        errors_text = json.dumps([{"code": p.code, "file": p.file} for p in problems])
-        row_id = execute(
-            "INSERT INTO batch_set (sender_id, channel_id, go_name, folder, env, purpose, "
-            "file_date, sequence, files, total_bytes, result, errors, ticket, ack_name, "
-            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (
-                *(new.sender_id, new.channel_id, new.go_name, new.folder, new.env),
-                *(new.purpose, new.file_date, new.sequence, files, total, result),
-                *(errors_text, ticket, ack_name, BatchSet.received_at.db_value(new.received_at)),
-            ),
-        ).fetchone()[0]
+        return _record(decision)
+
+
+def record_acknowledged_many(decisions: Sequence[Decision]) -> list[BatchSetInfo | None]:
+    """:func:`record_acknowledged` for many sets in one transaction (one write lock, one
+    commit: the intake's batches); None for a set whose claim was taken over meanwhile
+    (not recorded), the others recorded in order."""
+    recorded: list[BatchSetInfo | None] = []
+    with write_transaction():
+        for decision in decisions:
+            if decision.claim is not None and not claims.holds(*decision.claim):
+                recorded.append(None)
+                continue
+            recorded.append(_record(decision))
+    return recorded
+
+
+def _record(decision: Decision) -> BatchSetInfo:
+    """Inside the caller's IMMEDIATE transaction: the set's row, ticket and ACRF name."""
+    new = decision.new
+    problems = list(decision.errors)
+    already = {p.code for p in problems}
+    reuse_error = decision.reuse_error
+    if (
+        reuse_error
+        and reuse_error not in already
+        and name_used(new.sender_id, decision.sender_number, new.file_date, new.sequence, new.env)
+    ):
+        problems.insert(0, BatchError(reuse_error, new.go_name))
+    ticket = f"{_increment(_TICKET_KEY):012d}"
+    ack_name = acrf_name(
+        decision.today, _next_ack_sequence(decision.today, decision.ack_env), decision.ack_env
+    )
+    result = RESULT_REJECTED if problems else RESULT_ACCEPTED
+    files = json.dumps([{"name": f.name, "size": f.size} for f in new.files])
+    total = sum(f.size for f in new.files)
+    errors_text = json.dumps([{"code": p.code, "file": p.file} for p in problems])
+    row_id = execute(
+        "INSERT INTO batch_set (sender_id, channel_id, go_name, folder, env, purpose, "
+        "file_date, sequence, files, total_bytes, result, errors, ticket, ack_name, "
+        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            *(new.sender_id, new.channel_id, new.go_name, new.folder, new.env),
+            *(new.purpose, new.file_date, new.sequence, files, total, result),
+            *(errors_text, ticket, ack_name, BatchSet.received_at.db_value(new.received_at)),
+        ),
+    ).fetchone()[0]
     return BatchSetInfo(
         **{field: getattr(new, field) for field in NewBatchSet.__dataclass_fields__},
         id=int(row_id),
@@ -267,6 +306,25 @@ def mark_processed(
         if claim is not None:
             claims.release(*claim)
             retries.clear(claim[0])
+
+
+def mark_processed_many(
+    done: Sequence[tuple[int, claims.Claim | None]], at: datetime | None = None
+) -> None:
+    """:func:`mark_processed` for many sets (id, claim), in one transaction."""
+    if not done:
+        return
+    moment = BatchSet.processed_at.db_value(at or local_now())
+    held = [claim for _, claim in done if claim is not None]
+    with write_transaction(serialised=False):
+        for start in range(0, len(done), 200):
+            part = [batch_id for batch_id, _ in done[start : start + 200]]
+            execute(
+                f"UPDATE batch_set SET processed_at = ? WHERE id IN ({', '.join('?' * len(part))})",
+                (moment, *part),
+            )
+        claims.release_many(held)
+        retries.clear_many([key for key, _ in held])
 
 
 @dataclass(frozen=True)

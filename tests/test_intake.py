@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from store.models import BatchSet
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import NAME_USED
-from sync.intake.service import Intake, IntakeResult
+from sync.intake.service import Intake, IntakeResult, Outcome
 from tests.support.credentials import signing_pair
 from tests.support.intake import DATA, NOW, TODAY, Partner, make_home
 from tests.support.registration import person_id, provisioned_account, qualite_id
@@ -119,13 +119,13 @@ def test_work_runs_on_the_worker_not_on_the_caller(
 ) -> None:
     prepared = partner.write()
     threads: list[str] = []
-    original = partner.intake.process_go
+    original = partner.intake.process_gos
 
-    def spy(account: Account, path: Path) -> IntakeResult | None:
+    def spy(tasks: Sequence[tuple[Account, Path]]) -> list[Outcome]:
         threads.append(threading.current_thread().name)
-        return original(account, path)
+        return original(tasks)
 
-    monkeypatch.setattr(partner.intake, "process_go", spy)
+    monkeypatch.setattr(partner.intake, "process_gos", spy)
     partner.intake.on_upload(partner.account, prepared.go)  # not started: only queued
     assert not partner.intake.wait_idle(0.05)
     assert partner.files("OUTTEST") == []
@@ -451,7 +451,7 @@ def test_a_crash_half_way_is_finished_with_the_same_decision(
     partner: Partner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     go, pending = _crash_in(
-        partner, monkeypatch, "write_acrf", OSError(28, "No space left on device")
+        partner, monkeypatch, "stage_acrf", OSError(28, "No space left on device")
     )
     assert go.exists()
     assert _restart(partner) == 1
@@ -467,7 +467,7 @@ def test_a_crash_after_the_go_moved_out_is_finished_at_the_next_start(
     """The GO was moved (last file), the process died before the set was marked processed:
     no GO is left to find, the start-up scan still finishes the set, without a second ACRF
     for the partner who fetched the first."""
-    go, pending = _crash_in(partner, monkeypatch, "mark_processed", KeyboardInterrupt())
+    go, pending = _crash_in(partner, monkeypatch, "mark_processed_many", KeyboardInterrupt())
     assert not go.exists()
     assert partner.files("OUTTEST") == [pending.ack_name]
     (partner.home / "OUTTEST" / str(pending.ack_name)).unlink()  # fetched by the partner
@@ -486,7 +486,7 @@ def test_a_new_upload_of_a_crashed_set_s_name_gets_its_own_answer(
     """The process died after moving the GO out; while it was down the partner sent the same
     names again. The old set is closed as it was; the new one is checked on its own (the
     name is used: rejected, with its own ACRF), and the first set's files stay as kept."""
-    go, pending = _crash_in(partner, monkeypatch, "mark_processed", KeyboardInterrupt())
+    go, pending = _crash_in(partner, monkeypatch, "mark_processed_many", KeyboardInterrupt())
     kept = (
         partner.intake.accepted_root / f"{partner.account.sender_number:06d}" / str(pending.ticket)
     )
@@ -505,7 +505,7 @@ def test_a_new_upload_of_a_crashed_set_s_name_gets_its_own_answer(
 def test_a_crashed_set_whose_go_the_partner_deleted_is_finished_with_its_acrf(
     partner: Partner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    go, _ = _crash_in(partner, monkeypatch, "write_acrf", OSError(28, "No space left on device"))
+    go, _ = _crash_in(partner, monkeypatch, "stage_acrf", OSError(28, "No space left on device"))
     go.unlink()  # the partner deleted the GO before the restart
     assert _restart(partner) == 1
     (done,) = batches.sender_batch_sets(partner.account.sender_id)

@@ -18,7 +18,15 @@ from peewee import SqliteDatabase
 from store.democreds import DemoCredentials
 from store.service_certificate import published, service_certificate
 from store.signing import same_certificate, verify_detached
-from sync.intake.acrf import Acknowledgement, ack_companions, parse_acrf, write_acrf
+from sync.intake.acrf import (
+    Acknowledgement,
+    ack_companions,
+    parse_acrf,
+    publish,
+    stage_acrf,
+    sync_files,
+    write_acrf,
+)
 from sync.intake.prepare import write_set
 from sync.service_signer import (
     SERVICE_CERT_NAME,
@@ -50,13 +58,29 @@ def test_write_acrf_writes_the_xml_its_signature_and_the_go(tmp_path: Path) -> N
     fs, go = ack_companions(target.name)
     assert (fs, go) == ("FS.ACRF.999999.20260115.00003.T", "GO.ACRF.999999.20260115.00003.T")
     assert sorted(os.listdir(target.parent)) == sorted([target.name, fs, go])
-    assert written == [target.name]  # the FO is there before the signature, the GO after it
+    assert written == [""]  # no name appears before every file is written and synced
     assert (target.parent / go).read_bytes() == b""
     xml = target.read_bytes()
     assert parse_acrf(xml) == ACK
     signer_cert = verify_detached((target.parent / fs).read_bytes(), xml)
     assert same_certificate(signer_cert, signer.certificate)
     assert [p.name for p in (tmp_path / "staging").iterdir()] == []  # nothing left behind
+
+
+def test_a_staged_acrf_appears_in_order_the_go_last(tmp_path: Path) -> None:
+    signer = load_or_create_service_signer(tmp_path / "c.cer", tmp_path / "k.key")
+    target = tmp_path / "OUTTEST" / "FO.ACRF.999999.20260115.00004.T"
+    target.parent.mkdir()
+    staged = stage_acrf(target, ACK, signer.sign, tmp_path / "staging")
+    fs, go = ack_companions(target.name)
+    assert [final.name for _, final in staged.files] == [target.name, fs, go]
+    assert [p.parent.name for p in staged.data_files] == ["staging", "staging"]  # not the GO
+    assert os.listdir(target.parent) == []
+    sync_files(staged.data_files)
+    publish(staged)
+    assert sorted(os.listdir(target.parent)) == sorted([target.name, fs, go])
+    assert parse_acrf(target.read_bytes()) == ACK
+    assert os.listdir(tmp_path / "staging") == []
 
 
 def test_without_a_signer_only_the_xml_is_written(tmp_path: Path) -> None:

@@ -23,6 +23,12 @@ As the real service does, the acknowledgement is a set of its own (:func:`write_
 ``FO.ACRF.999999.YYYYMMDD.SEQ.ENV`` (the XML), ``FS.ACRF.…`` (a detached CMS signature of it
 by the service's certificate, :mod:`sync.service_signer`) and ``GO.ACRF.…``, written last, so
 partners' software verifies and picks it up like any set.
+
+Durability: an acknowledgement's data is on disk before its names appear (a crash never
+leaves a truncated ACRF). :func:`write_acrf` does it for one; the intake's batches
+:func:`stage_acrf` many, :func:`sync_files` them together (one journal commit for all rather
+than one per file), then :func:`publish` each, and sync the folders once for the batch before
+the sets are marked processed in the database.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ import os
 import socket
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,13 +108,86 @@ def write_acrf(
     """Write the acknowledgement ``target`` (``FO.ACRF.…``): its XML, then, with ``signer``,
     its signature ``FS.ACRF.…`` and its ``GO.ACRF.…`` last (each atomically: a partner who
     sees the GO finds the other two whole). Writing again overwrites (a crash's redo)."""
+    staged = stage_acrf(target, ack, signer, staging)
+    try:
+        sync_files(staged.data_files)
+        publish(staged)
+    except BaseException:
+        discard(staged)
+        raise
+    return target
+
+
+@dataclass(frozen=True)
+class StagedAcrf:
+    """An acknowledgement written under temporary names, not yet where the partner reads:
+    (temporary, final name) of its files, in the order they must appear (the empty
+    ``GO.ACRF`` last)."""
+
+    target: Path
+    files: tuple[tuple[Path, Path], ...]
+    sizes: tuple[int, ...]
+
+    @property
+    def data_files(self) -> list[Path]:
+        """The temporaries that hold data (the empty ``GO.ACRF`` has none a crash could
+        lose): what must be on disk before the names appear."""
+        return [
+            temporary for (temporary, _), size in zip(self.files, self.sizes, strict=True) if size
+        ]
+
+
+def stage_acrf(
+    target: Path, ack: Acknowledgement, signer: AckSigner | None = None, staging: Path | None = None
+) -> StagedAcrf:
+    """Write the files of the acknowledgement ``target`` under temporary names, not synced:
+    :func:`sync_files` (many acknowledgements together), then :func:`publish`."""
     xml = acrf_xml(ack)
-    write_atomically(target, xml, staging)
+    contents = [(target, xml)]
     if signer is not None:
         signature, go = ack_companions(target.name)
-        write_atomically(target.with_name(signature), signer(xml), staging)
-        write_atomically(target.with_name(go), b"", staging)
-    return target
+        contents += [(target.with_name(signature), signer(xml)), (target.with_name(go), b"")]
+    written: list[tuple[Path, Path]] = []
+    try:
+        for final, data in contents:
+            written.append((_write_temporary(final, data, staging), final))
+    except BaseException:
+        discard(StagedAcrf(target, tuple(written), ()))
+        raise
+    return StagedAcrf(target, tuple(written), tuple(len(data) for _, data in contents))
+
+
+def sync_files(paths: Sequence[Path], pool: Executor | None = None) -> None:
+    """fsync each of ``paths`` (files or folders); with ``pool``, all at once from its
+    threads, so that the file system commits them together (one journal commit for many
+    files instead of one each) — the call returns once every one is on disk."""
+    if pool is None or len(paths) < 2:
+        for path in paths:
+            _fsync(path)
+        return
+    for _ in pool.map(_fsync, paths):  # raises the first failure
+        pass
+
+
+def publish(staged: StagedAcrf) -> Path:
+    """Give the staged files their names, in order (the ``GO.ACRF`` last)."""
+    for temporary, final in staged.files:
+        os.replace(temporary, final)
+    return staged.target
+
+
+def discard(staged: StagedAcrf) -> None:
+    """Remove the temporaries of an acknowledgement that will not be published."""
+    for temporary, _ in staged.files:
+        temporary.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> None:
@@ -115,9 +195,19 @@ def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> 
 
     The data is on disk before the name appears, so a crash never leaves a truncated ACRF
     (an empty file, the ``GO.ACRF``, has none: it is not fsynced).
-    The folder itself is not fsynced (nor are the moves of the set's files): like the database
-    (WAL, synchronous=normal), a power cut may forget the last second of work, and the intake
-    then treats the GO again.
+    """
+    temporary = _write_temporary(target, data, staging)
+    try:
+        if data:
+            _fsync(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_temporary(target: Path, data: bytes, staging: Path | None) -> Path:
+    """Write ``data`` in a temporary file for ``target``; return its path.
 
     The temporary file goes in ``staging`` (a folder the partner cannot see) when it is on the
     same file system as ``target``, else next to ``target`` under a dot name. Its name
@@ -133,14 +223,11 @@ def write_atomically(target: Path, data: bytes, staging: Path | None = None) -> 
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
-            if data:  # an empty file (GO.ACRF) has no data a crash could lose
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(temporary, target)
+            handle.write(data)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    return temporary
 
 
 def clean_temporaries(folder: Path, *, dot_only: bool = False) -> int:

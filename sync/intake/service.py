@@ -52,7 +52,8 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -65,11 +66,13 @@ from store.batches import (
     BatchError,
     BatchFile,
     BatchSetInfo,
+    Decision,
     NameState,
     NewBatchSet,
     mark_processed,
+    mark_processed_many,
     name_state,
-    record_acknowledged,
+    record_acknowledged_many,
     record_cancelled,
     unfinished_sets,
 )
@@ -86,7 +89,16 @@ from store.batchnames import (
 )
 from store.clock import Now, local_now
 from store.db import db
-from sync.intake.acrf import Acknowledgement, AckSigner, clean_temporaries, write_acrf
+from sync.intake.acrf import (
+    Acknowledgement,
+    AckSigner,
+    StagedAcrf,
+    clean_temporaries,
+    discard,
+    publish,
+    stage_acrf,
+    sync_files,
+)
 from sync.intake.checks import (
     DATA_FILES_INCONSISTENT,
     INTERNAL_ERROR,
@@ -102,6 +114,8 @@ CHANNEL_CACHE_SECONDS = 5.0
 RESCAN_SECONDS = 60.0
 LISTING_KEPT_SECONDS = 10.0
 THREADS = 4  # worker threads: while one waits (fsync, the database, the GIL) others work
+BATCH = 64  # GOs taken together from a backlog (one claim, record and mark transaction)
+SYNC_THREADS = 8  # the fsyncs of a batch, issued together
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,31 @@ class _Retry:
 
 
 _Task = tuple[Account, Path]
+Outcome = IntakeResult | Exception | None  # of one GO of a batch: process_gos
+
+
+@dataclass
+class _Set:
+    """A GO of a batch whose set this intake claimed, as it goes through the steps."""
+
+    index: int  # in the batch
+    account: Account
+    path: Path
+    go: BatchName
+    held: claims.Claim
+    batch: BatchSetInfo | None = None  # recorded
+    destination: Path = Path()  # where its files go (set once recorded)
+    staged: StagedAcrf | None = None
+
+    @property
+    def recorded(self) -> BatchSetInfo:
+        assert self.batch is not None
+        return self.batch
+
+    @property
+    def ack(self) -> StagedAcrf:
+        assert self.staged is not None
+        return self.staged
 
 
 class Intake:
@@ -166,6 +205,7 @@ class Intake:
         signer: AckSigner | None = None,
         settle: float = 0.0,
         threads: int = THREADS,
+        batch: int = BATCH,
     ) -> None:
         self.homes_root = Path(homes_root)
         self.spool_root = Path(spool_root) if spool_root else self.homes_root.parent / "intake"
@@ -187,6 +227,8 @@ class Intake:
         self._retries: dict[Path, _Retry] = {}
         self._idle = threading.Condition()
         self.threads = max(1, threads)
+        self.batch = max(1, batch)
+        self._pool: ThreadPoolExecutor | None = None
         self._workers: list[threading.Thread] = []
         self._due_lock = threading.Lock()  # one thread at a time requeues retries, rescans
         self._next_scan = 0.0
@@ -288,6 +330,10 @@ class Intake:
         deadline = time.monotonic() + timeout
         for thread in workers:
             thread.join(max(0.0, deadline - time.monotonic()))
+        with self._idle:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     @property
     def queue_length(self) -> int:
@@ -324,10 +370,27 @@ class Intake:
                     continue
                 if task is None:
                     break
-                self._attempt(*task)
+                tasks, stopping = self._more([task])
+                self._attempt_many(tasks)
+                if stopping:
+                    break
         finally:
             if db.obj is not None and not db.is_closed():
                 db.close()  # this thread's connection
+
+    def _more(self, tasks: list[_Task]) -> tuple[list[_Task], bool]:
+        """``tasks`` and what else is queued already, up to ``batch`` in all (a backlog is
+        worked through in batches; a lone GO alone, at once); True when the stop signal
+        was among them (this thread's: it stops after this batch)."""
+        while len(tasks) < self.batch:
+            try:
+                task = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if task is None:
+                return tasks, True
+            tasks.append(task)
+        return tasks, False
 
     def _until_due(self) -> float | None:
         """Seconds until the next retry or rescan (None: nothing is due, ever)."""
@@ -370,17 +433,43 @@ class Intake:
                     self.rescan,
                 )
 
-    def _attempt(self, account: Account, path: Path) -> None:
-        """Process one GO or TD file; a temporary failure is retried later, anything else
-        is logged and recorded in ``failures``."""
+    def _attempt_many(self, tasks: list[_Task]) -> None:
+        """Process the GO and TD files ``tasks`` names, in their order: each run of GOs as one
+        batch (:meth:`process_gos`), each TD alone; a temporary failure is retried later,
+        anything else is logged and recorded in ``failures``."""
+        outcomes: list[Exception | None] = [None] * len(tasks)
+        run: list[int] = []
+
+        def flush() -> None:
+            try:
+                results: Sequence[Outcome] = self.process_gos([tasks[i] for i in run])
+            except Exception as exc:
+                results = [exc] * len(run)
+            for i, result in zip(run, results, strict=True):
+                outcomes[i] = result if isinstance(result, Exception) else None
+            run.clear()
+
+        for index, (account, path) in enumerate(tasks):
+            if closing_kind(path.name) != CANCEL:
+                run.append(index)
+                continue
+            if run:
+                flush()
+            try:
+                self.process_td(account, path)
+            except Exception as exc:
+                outcomes[index] = exc
+        if run:
+            flush()
+        for (account, path), outcome in zip(tasks, outcomes, strict=True):
+            self._settle(account, path, outcome)
+
+    def _settle(self, account: Account, path: Path, exc: Exception | None) -> None:
+        """After an attempt at one GO or TD file: ``exc`` (its failure) schedules a retry;
+        None forgets the file (answered, cancelled, gone or taken over)."""
         retry: _Retry | None = None
         retried: _Retry | None = None
-        try:
-            if closing_kind(path.name) == CANCEL:
-                self.process_td(account, path)
-            else:
-                self.process_go(account, path)
-        except Exception as exc:
+        if exc is not None:
             with self._idle:
                 previous = self._retries.get(path)
             attempts = previous.attempts + 1 if previous else 1
@@ -396,11 +485,12 @@ class Intake:
                     delay,
                 )
             else:
-                log.exception(
+                log.error(
                     "intake: %s could not be processed; attempt %d in %.0f s",
                     path.name,
                     attempts + 1,
                     delay,
+                    exc_info=exc,
                 )
                 self.failures.append((path, exc))
         with self._idle:
@@ -450,31 +540,99 @@ class Intake:
         None when there is nothing to do: the GO is gone (cancelled, already processed), is
         not in one of the account's IN folders, or another intake holds the set's claim.
         """
-        go_path = Path(go_path)
-        if not self._belongs(account, go_path):
-            return None
-        go = split_name(go_path.name)
-        held = self._claim(account, go_path, go)
-        if held is None:
-            return None
-        try:
-            return self._process_go(account, go_path, go, held)
-        except claims.ClaimLost:
-            log.warning("intake: %s was taken over by another intake", go.text)
-            return None
-        except BaseException:
-            _release(held)
-            raise
+        (outcome,) = self.process_gos([(account, Path(go_path))])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-    def _process_go(
-        self, account: Account, go_path: Path, go: BatchName, held: claims.Claim
-    ) -> IntakeResult | None:
+    def process_gos(self, tasks: Sequence[_Task]) -> list[Outcome]:
+        """:meth:`process_go` for many GOs at once, as one batch: their sets claimed in one
+        transaction, checked one by one, recorded in one transaction, their files moved and
+        their ACRFs written, synced to disk together, and marked processed in one
+        transaction. The outcome of each, in order: its result, None (nothing to do), or
+        the exception that kept it from being answered (its claim given up: retry it).
+
+        What the sets of one batch share is their transactions and their syncs: a failure
+        of one of those (the database locked too long, a full disk) fails each of them; a
+        set's own failure fails it alone.
+        """
+        outcomes: list[Outcome] = [None] * len(tasks)
+        sets = self._claim_sets(tasks, outcomes)
+        try:
+            finishing = self._decide_and_record(sets, outcomes)
+            self._finish(finishing, outcomes)
+        except BaseException:
+            _release_all([s.held for s in sets if not isinstance(outcomes[s.index], IntakeResult)])
+            raise
+        return outcomes
+
+    def _claim_sets(self, tasks: Sequence[_Task], outcomes: list[Outcome]) -> list[_Set]:
+        """The GOs of ``tasks`` whose sets this intake now holds the claims of."""
+        wanted = []
+        for index, (account, path) in enumerate(tasks):
+            path = Path(path)
+            if self._belongs(account, path):
+                go = split_name(path.name)
+                wanted.append((index, account, path, go, _claim_key(account, path, go)))
+        if not wanted:
+            return []
+        try:
+            taken = claims.claim_many([key for *_, key in wanted], self.owner, self.lease)
+        except Exception as exc:
+            for index, *_ in wanted:
+                outcomes[index] = exc
+            return []
+        sets = []
+        for index, account, path, go, key in wanted:
+            if key in taken:
+                sets.append(_Set(index, account, path, go, (key, self.owner)))
+            else:
+                log.info("intake: %s is being processed by another intake", go.text)
+        return sets
+
+    def _decide_and_record(self, sets: list[_Set], outcomes: list[Outcome]) -> list[_Set]:
+        """Check each set and record the decisions in one transaction; the sets to finish
+        (recorded now, or by an earlier attempt that did not finish)."""
+        finishing: list[_Set] = []
+        deciding: list[tuple[_Set, Decision]] = []
+        for one in sets:
+            try:
+                step = self._decide(one)
+            except Exception as exc:
+                self._fail(one, exc, outcomes)
+                continue
+            if step is None:
+                _release(one.held)
+            elif isinstance(step, Decision):
+                deciding.append((one, step))
+            else:
+                one.batch = step
+                finishing.append(one)
+        if not deciding:
+            return finishing
+        try:
+            recorded = record_acknowledged_many([decision for _, decision in deciding])
+        except Exception as exc:
+            self._fail_all([one for one, _ in deciding], exc, outcomes)
+            return finishing
+        for (one, _), batch in zip(deciding, recorded, strict=True):
+            if batch is None:
+                log.warning("intake: %s was taken over by another intake", one.go.text)
+                continue
+            one.batch = batch
+            finishing.append(one)
+        return finishing
+
+    def _decide(self, one: _Set) -> Decision | BatchSetInfo | None:
+        """What to do with a claimed set: record the decision of its check, finish what an
+        earlier attempt recorded (that set's row), or nothing (the GO is gone)."""
+        account, go_path, go = one.account, one.path, one.go
         folder = go_path.parent.name
         history = self._history(account, folder, go)
         if history.unfinished is not None:
             unfinished = history.unfinished
             if not (self._destination(account, unfinished) / go.text).exists():
-                return self._finish(account, go_path, unfinished, held)
+                return unfinished
             # That set was finished but for its mark when the process died (its GO moved
             # out, its ACRF written); this GO is a new upload of the same name: close the
             # old one, then check this one as any other (its name is used: rejected).
@@ -484,7 +642,6 @@ class Intake:
         try:
             go_size = go_path.stat().st_size
         except FileNotFoundError:
-            _release(held)
             return None
         members = self._members(go_path.parent, go)
         try:
@@ -511,16 +668,24 @@ class Intake:
             files,
             now,
         )
-        batch = record_acknowledged(
+        return Decision(
             new,
             errors,
             ENV_OF_FOLDER[folder],
             now.date(),
             account.sender_number,
             NAME_USED if checked else None,
-            claim=held,
+            one.held,
         )
-        return self._finish(account, go_path, batch, held)
+
+    def _fail(self, one: _Set, exc: Exception, outcomes: list[Outcome]) -> None:
+        outcomes[one.index] = exc
+        _release(one.held)
+
+    def _fail_all(self, sets: list[_Set], exc: Exception, outcomes: list[Outcome]) -> None:
+        for one in sets:
+            outcomes[one.index] = exc
+        _release_all([one.held for one in sets])
 
     def _history(self, account: Account, folder: str, go: BatchName) -> NameState:
         return name_state(
@@ -697,44 +862,105 @@ class Intake:
         area = self.accepted_root if batch.result == RESULT_ACCEPTED else self.rejected_root
         return area / f"{account.sender_number:06d}" / str(batch.ticket)
 
-    def _finish(
-        self, account: Account, go_path: Path, batch: BatchSetInfo, held: claims.Claim | None = None
-    ) -> IntakeResult:
-        """Move the set out of the home, write its ACRF, mark it processed (in that order)."""
+    def _finish(self, sets: list[_Set], outcomes: list[Outcome]) -> None:
+        """Move the recorded sets out of the home, write their ACRFs, mark them processed.
+
+        In this order, so that a crash anywhere leaves each set to be finished later with its
+        recorded decision, and never a second answer: each set's FI/FS moved to its
+        destination; the ACRFs written under temporary names and synced to disk together;
+        each ACRF given its names, then its GO moved; the folders whose names changed synced;
+        then the sets marked processed (their claims released) in one transaction. A set
+        marked processed has its ACRF on disk and its GO gone from the folder.
+        """
+        staged: list[_Set] = []
+        for one in sets:
+            try:
+                self._stage(one)
+            except Exception as exc:
+                self._fail(one, exc, outcomes)
+                continue
+            staged.append(one)
+        if not staged:
+            return
+        try:
+            sync_files([f for one in staged for f in one.ack.data_files], self._syncer())
+        except Exception as exc:
+            for one in staged:
+                discard(one.ack)
+            self._fail_all(staged, exc, outcomes)
+            return
+        published: list[_Set] = []
+        for one in staged:
+            try:
+                publish(one.ack)
+                _move(one.path, one.destination / one.path.name)
+            except Exception as exc:
+                discard(one.ack)
+                self._fail(one, exc, outcomes)
+                continue
+            published.append(one)
+        folders = {one.path.parent for one in published}
+        folders |= {one.ack.target.parent for one in published}
+        folders |= {one.destination.parent for one in published}
+        try:
+            sync_files(sorted(folders), self._syncer())
+            done = self._now()
+            mark_processed_many([(one.recorded.id, one.held) for one in published], done)
+        except Exception as exc:
+            self._fail_all(published, exc, outcomes)
+            return
+        for one in published:
+            batch = replace(one.recorded, processed_at=done)
+            outcomes[one.index] = IntakeResult(batch, one.ack.target, one.destination)
+            log.info(
+                "intake: %s %s, ticket %s, %s",
+                batch.go_name,
+                "accepted"
+                if batch.result == RESULT_ACCEPTED
+                else f"rejected {list(batch.error_codes)}",
+                batch.ticket,
+                batch.ack_name,
+            )
+
+    def _stage(self, one: _Set) -> None:
+        """Move the set's FI/FS to its destination; write its ACRF under temporary names."""
+        batch = one.recorded
         assert batch.ticket is not None and batch.ack_name is not None
-        destination = self._destination(account, batch)
-        destination.mkdir(parents=True, exist_ok=True)
-        folder = go_path.parent
+        one.destination = self._destination(one.account, batch)
+        one.destination.mkdir(parents=True, exist_ok=True)
+        folder = one.path.parent
         for file in batch.files:
-            if file.name != go_path.name:
-                _move(folder / file.name, destination / file.name)
+            if file.name != one.path.name:
+                _move(folder / file.name, one.destination / file.name)
         out = folder.parent / OUT_FOLDER_OF[folder.name]
         out.mkdir(exist_ok=True)
-        ack_path = out / batch.ack_name
         ack = Acknowledgement(
             batch.go_name,
             batch.ticket,
             RESULT_ACCEPTED if batch.result == RESULT_ACCEPTED else 0,
             batch.error_codes,
         )
-        write_acrf(ack_path, ack, self.signer, self.staging)
-        _move(go_path, destination / go_path.name)
-        done = self._now()
-        mark_processed(batch.id, done, held)
-        batch = replace(batch, processed_at=done)
-        log.info(
-            "intake: %s %s, ticket %s, %s",
-            batch.go_name,
-            "accepted" if ack.accepted else f"rejected {list(ack.errors)}",
-            batch.ticket,
-            batch.ack_name,
-        )
-        return IntakeResult(batch, ack_path, destination)
+        one.staged = stage_acrf(out / batch.ack_name, ack, self.signer, self.staging)
+
+    def _syncer(self) -> Executor:
+        """The threads that sync a batch's files together (made at first use)."""
+        with self._idle:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="expedito-sync")
+            return self._pool
 
 
 def _claim_key(account: Account, path: Path, name: BatchName) -> str:
     """The set's key in the claims and the retries: GO and TD of one set share it."""
     return f"{account.technical_user}/{path.parent.name}/{name.text[len(name.kind) :]}"
+
+
+def _release_all(held: list[claims.Claim]) -> None:
+    """:func:`_release` each of ``held``, in one transaction."""
+    try:
+        claims.release_many(held)
+    except Exception as exc:
+        log.warning("intake: %d claim(s) kept (%s)", len(held), _describe(exc))
 
 
 def _release(held: claims.Claim) -> None:
