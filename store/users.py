@@ -15,11 +15,12 @@ from typing import Any
 
 from peewee import JOIN, fn
 
+from store import scope_search
 from store.access import create_person, require_role
 from store.audit import record
 from store.clock import local_now
 from store.convert import person_info
-from store.db import db, is_postgresql
+from store.db import db, execute, is_postgresql
 from store.dto import PersonInfo
 from store.errors import (
     Conflict,
@@ -330,52 +331,95 @@ def remove_access(
 def search_persons(actor_id: int, text: str, offset: int = 0, limit: int = PAGE_SIZE) -> SearchPage:
     """Persons the actor may see — those with a role in a qualité of an organisation where the
     actor is (co-)gestionnaire local — whose name, login or e-mail contains each word of
-    ``text``, accents and case aside (``deja`` finds ``Déjà``: ``store.text.fold``).
+    ``text``, accents and case aside (``deja`` finds ``Déjà``: ``store.text.fold``); one hit
+    per role, ordered by last name, first name, organisation (``_ORDER``).
 
-    SQLite: text first where it is selective: the persons whose text contains the longest word
-    of three characters or more, found through the trigram index (``_matching_persons``); when
-    there are at most ``TEXT_FIRST_MAX`` of them, only their roles are looked at, not every
-    role in the actor's organisations."""
+    A manager of many organisations searches a snapshot of their scope kept in memory
+    (``store.scope_search``); the others query the database. SQLite: text first where it is
+    selective: the persons whose text contains the longest word of three characters or more,
+    found through the trigram index (``_matching_persons``); when there are at most
+    ``TEXT_FIRST_MAX`` of them, only their roles are looked at, not every role in the actor's
+    organisations."""
+    words = fold(text).split()
+    # Counted up to COUNT_CAP past the page's start: counting every match of a common word
+    # was half the search's time at issue 14's scope.
+    stop = offset + COUNT_CAP + 1
+    found = scope_search.search(actor_id, words, stop, offset, limit)
+    if found is not None:
+        total, page = found[0], _hits(found[1])
+    else:
+        total, page = _search_query(actor_id, words, stop, offset, limit)
+    more = total > offset + COUNT_CAP
+    return SearchPage(page, min(total, offset + COUNT_CAP), offset, limit, more)
+
+
+def _order() -> tuple[Any, ...]:
+    """The hits' order, ``store.scope_search.Key``'s: the names compared code point by code
+    point on both backends (PostgreSQL: ``COLLATE "C"``, whatever the database's locale)."""
+    keys = [fn.lower(Person.last_name), fn.lower(Person.first_name), Organisation.name]
+    if is_postgresql():
+        keys = [key.collate('"C"') for key in keys]
+    return (*keys, Role.id)
+
+
+def _search_query(
+    actor_id: int, words: list[str], stop: int, offset: int, limit: int
+) -> tuple[int, tuple[SearchHit, ...]]:
+    """The total (up to ``stop``) and the page, from the database."""
     managed_orgs = (
         Qualite.select(Qualite.organisation)
         .join(Role)
         .where((Role.person == actor_id) & Role.role.in_(MANAGER_ROLES))
     )
-    query = (
-        Role.select(Role, Person, Qualite, Organisation)
-        .join(Person)
-        .switch(Role)
-        .join(Qualite)
-        .join(Organisation, JOIN.INNER)
-        .where(Qualite.organisation.in_(managed_orgs))
-    )
-    words = fold(text).split()
+    query = _hit_query().where(Qualite.organisation.in_(managed_orgs))
     indexed = sorted((w for w in words if len(w) >= 3), key=len, reverse=True)
     if indexed and not is_postgresql():
         candidates = _matching_persons(indexed[0], TEXT_FIRST_MAX + 1)
         if len(candidates) <= TEXT_FIRST_MAX:
             if not candidates:
-                return SearchPage((), 0, offset, limit)
+                return 0, ()
             query = query.where(Role.person.in_(candidates))
     for word in words:
         query = query.where(_contains(Person.search_text, word))
-    # Counted up to COUNT_CAP past the page's start: counting every match of a common word
-    # was half the search's time at issue 14's scope.
-    total = query.limit(offset + COUNT_CAP + 1).count()
-    more = total > offset + COUNT_CAP
-    total = min(total, offset + COUNT_CAP)
-    rows = (
-        query.order_by(fn.lower(Person.last_name), fn.lower(Person.first_name), Organisation.name)
-        .offset(offset)
-        .limit(limit)
+    total = query.limit(stop).count()
+    rows = query.order_by(*_order()).offset(offset).limit(limit)
+    return total, tuple(_hit(r) for r in rows)
+
+
+def _hit_query() -> Any:
+    return (
+        Role.select(Role, Person, Qualite, Organisation)
+        .join(Person)
+        .switch(Role)
+        .join(Qualite)
+        .join(Organisation, JOIN.INNER)
     )
-    hits = tuple(
-        SearchHit(
-            person_info(r.person), r.qualite.organisation.name, r.qualite.kind, r.role, r.qualite.id
-        )
-        for r in rows
+
+
+def _hit(row: Role) -> SearchHit:
+    return SearchHit(
+        person_info(row.person),
+        row.qualite.organisation.name,
+        row.qualite.kind,
+        row.role,
+        row.qualite.id,
     )
-    return SearchPage(hits, total, offset, limit, more)
+
+
+def _hits(role_ids: Sequence[int]) -> tuple[SearchHit, ...]:
+    """The hits of these roles, in this order (a role gone meanwhile is left out): one plain
+    query, the page of a search from memory (``store.scope_search``)."""
+    if not role_ids:
+        return ()
+    cursor = execute(
+        "SELECT r.id, p.id, p.login, p.title, p.first_name, p.last_name, p.language, p.email,"
+        " p.phone, o.name, q.kind, r.role, q.id FROM role r JOIN person p ON p.id = r.person_id"
+        " JOIN qualite q ON q.id = r.qualite_id JOIN organisation o ON o.id = q.organisation_id"
+        f" WHERE r.id IN ({', '.join('?' for _ in role_ids)})",
+        tuple(role_ids),
+    )
+    rows = {row[0]: row for row in cursor}
+    return tuple(SearchHit(PersonInfo(*rows[i][1:9]), *rows[i][9:]) for i in role_ids if i in rows)
 
 
 # The total shown counts at most this many matches past the page's start ("more than").

@@ -1,0 +1,288 @@
+"""*Rechercher utilisateurs* for a manager of many organisations: the scope kept in memory.
+
+A manager of thousands of organisations (a social secretariat) sees tens of thousands of roles;
+a common word (a last name's first letters, ``example.be``) matches most of them, and no index
+spares the database looking up every one of those roles' persons (README, *Search*). For such a
+manager (``LARGE_SCOPE`` manager roles or more) a process keeps a :class:`Snapshot` of the scope:
+every role's search text (``person.search_text``) in one string, in the order the hits are shown,
+which a search scans with ``str.find`` (C speed) and stops once it has what the page and the
+capped total need.
+
+The tables stay the one source: a snapshot is what they held at a generation. The triggers of
+migration 0008 mark, in the transaction of each change, the organisations whose roles, persons'
+names or name changed (``search_stale``, with the counter ``search_generation``). Before each
+search the snapshot's process reads the marks newer than its generation (one indexed query,
+usually no row): marks outside its scope only move the generation on; marks in it (or an
+organisation it now manages) renew those organisations' entries (``PATCH_MAX`` at most, else the
+whole snapshot is built again). So every process and node — ``serve`` groups, TUI sessions —
+sees the other's changes at its next search, on SQLite and on PostgreSQL alike.
+
+Snapshots are built lazily, at a manager's first search, for large scopes only; at most
+``KEEP`` are kept per database (the most recently used), in the process that searched.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass, replace
+from itertools import accumulate
+from operator import itemgetter
+from typing import Any
+
+from store.db import db, execute
+from store.models import MANAGER_ROLES
+
+LARGE_SCOPE = 500  # manager roles from which a manager's scope is kept in memory
+PATCH_MAX = 200  # organisations of the scope changed since the last search renewed in place
+REBUILD_AFTER = 5000  # organisations changed anywhere since the last search: rebuilt at once
+KEEP = 4  # snapshots kept per database and process (the most recently used)
+SAMPLE = 200_000  # characters of the text in which each word's frequency is estimated
+
+# How the hits are ordered: lower(last name), lower(first name), organisation name, role id
+# (``store.users.search_persons`` orders its query the same way).
+Key = tuple[str, str, str, int]
+Row = tuple[Key, int, str]  # key, organisation id, search text
+
+_ENTRIES = """SELECT r.id, q.organisation_id, lower(p.last_name), lower(p.first_name), o.name,
+    p.search_text
+  FROM role r JOIN qualite q ON q.id = r.qualite_id JOIN organisation o ON o.id = q.organisation_id
+  JOIN person p ON p.id = r.person_id
+  WHERE q.organisation_id IN ({managed})"""
+_MANAGED = """SELECT q.organisation_id FROM role r JOIN qualite q ON q.id = r.qualite_id
+  WHERE r.person_id = ? AND r.role IN (?, ?)"""
+# Which of some organisations the actor manages: from those organisations' qualités, each
+# looked up in the actor's roles (the unique index on person and qualité), not from the
+# actor's thousands of roles.
+_MANAGED_AMONG = """SELECT DISTINCT q.organisation_id FROM qualite q
+  WHERE q.organisation_id IN ({organisations}) AND EXISTS (SELECT 1 FROM role r
+  WHERE r.person_id = ? AND r.qualite_id = q.id AND r.role IN (?, ?))"""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A manager's scope as of ``generation``: one entry per role, in the hits' order."""
+
+    generation: int
+    managed: frozenset[int]  # the organisations of the scope
+    keys: list[Key]
+    organisations: array[int]  # each entry's organisation
+    starts: array[int]  # where each entry's text starts in ``text``; one more: the end
+    text: str  # the entries' search texts, each followed by a newline
+
+    @classmethod
+    def of(cls, generation: int, rows: list[Row]) -> Snapshot:
+        rows.sort(key=itemgetter(0))
+        texts = [text for _key, _org, text in rows]
+        return cls(
+            generation,
+            frozenset(org for _key, org, _text in rows),
+            [key for key, _org, _text in rows],
+            array("q", [org for _key, org, _text in rows]),
+            array("q", accumulate((len(text) + 1 for text in texts), initial=0)),
+            "".join(f"{text}\n" for text in texts),
+        )
+
+    def patched(self, generation: int, leaving: Set[int], fresh: list[Row]) -> Snapshot:
+        """This snapshot at ``generation``: the entries of the organisations ``leaving``
+        taken out, the ``fresh`` ones put in their places (the rest copied by slices)."""
+        keys, orgs, starts, text = self.keys, self.organisations, self.starts, self.text
+        fresh.sort(key=itemgetter(0))
+        # (old entry, 0: put a fresh one before it | 1: leave it out, which fresh one)
+        cuts = sorted(
+            [(i, 1, 0) for i, org in enumerate(orgs) if org in leaving]
+            + [(bisect_left(keys, row[0]), 0, n) for n, row in enumerate(fresh)]
+        )
+        new_keys: list[Key] = []
+        new_orgs, new_starts = array("q"), array("q")
+        pieces: list[str] = []
+        at = size = 0  # the next old entry to copy; the new text's length so far
+        for spot, leave, n in [*cuts, (len(keys), 2, 0)]:
+            if spot > at:
+                new_keys += keys[at:spot]
+                new_orgs += orgs[at:spot]
+                shift = size - starts[at]
+                new_starts.extend([start + shift for start in starts[at:spot]])
+                pieces.append(text[starts[at] : starts[spot]])
+                size += starts[spot] - starts[at]
+                at = spot
+            if leave == 1:
+                at = spot + 1
+            elif leave == 0:
+                key, org, own = fresh[n]
+                new_keys.append(key)
+                new_orgs.append(org)
+                new_starts.append(size)
+                pieces.append(f"{own}\n")
+                size += len(own) + 1
+        new_starts.append(size)
+        managed = (self.managed - leaving) | {org for _key, org, _own in fresh}
+        return Snapshot(generation, managed, new_keys, new_orgs, new_starts, "".join(pieces))
+
+    def matching(self, words: Sequence[str], stop: int) -> list[int]:
+        """Where the first ``stop`` entries whose text contains every word start in
+        ``text``."""
+        starts = self.starts
+        if not words:
+            return list(starts[: min(stop, len(self.keys))])
+        text = self.text
+        words = _needed(words)
+        if any(word not in text for word in words):
+            return []
+        # The word that seems rarest leads (its frequency in the first SAMPLE characters).
+        lead = min(words, key=lambda w: (text.count(w, 0, SAMPLE), -len(w)))
+        others = [word for word in words if word != lead]
+        find, back = text.find, text.rfind
+        found: list[int] = []
+        keep = found.append
+        at = find(lead)
+        if not others:
+            while at >= 0 and len(found) < stop:
+                keep(back("\n", 0, at) + 1)
+                at = find(lead, find("\n", at))
+        elif len(others) == 1:  # the common case (a first and a last name), without a loop
+            other = others[0]
+            while at >= 0 and len(found) < stop:
+                start, end = back("\n", 0, at) + 1, find("\n", at)
+                if find(other, start, end) >= 0:
+                    keep(start)
+                at = find(lead, end)
+        else:
+            while at >= 0 and len(found) < stop:
+                start, end = back("\n", 0, at) + 1, find("\n", at)
+                if all(find(word, start, end) >= 0 for word in others):
+                    keep(start)
+                at = find(lead, end)
+        return found
+
+    def role_ids(self, found: Sequence[int]) -> list[int]:
+        """The role ids of the entries starting there."""
+        starts, keys = self.starts, self.keys
+        return [keys[bisect_right(starts, start) - 1][3] for start in found]
+
+
+def _needed(words: Sequence[str]) -> list[str]:
+    """``words`` without repeats nor those inside another one (found with it)."""
+    unique = sorted(set(words), key=len, reverse=True)
+    kept: list[str] = []
+    for word in unique:
+        if not any(word in longer for longer in kept):
+            kept.append(word)
+    return kept
+
+
+_LOCK = threading.Lock()
+_SNAPSHOTS: weakref.WeakKeyDictionary[Any, OrderedDict[int, Snapshot]] = weakref.WeakKeyDictionary()
+
+
+def search(
+    actor_id: int, words: Sequence[str], stop: int, offset: int, limit: int
+) -> tuple[int, list[int]] | None:
+    """How many of the first ``stop`` hits of ``words`` (folded) the actor's scope has, and
+    the role ids of the page (``offset``, ``limit``) in the hits' order, from the actor's
+    snapshot (made or renewed first); None when the actor's scope is not large (the
+    caller's query is as fast)."""
+    database = db.obj
+    with _LOCK:
+        kept = _SNAPSHOTS.setdefault(database, OrderedDict())
+        snapshot = kept.get(actor_id)
+    if snapshot is None:
+        if not _large(actor_id):
+            return None
+        snapshot = build(actor_id)
+    else:
+        snapshot = renewed(actor_id, snapshot)
+    with _LOCK:
+        kept[actor_id] = snapshot
+        kept.move_to_end(actor_id)
+        while len(kept) > KEEP:
+            kept.popitem(last=False)
+    found = snapshot.matching(words, max(stop, offset + limit))
+    return min(len(found), stop), snapshot.role_ids(found[offset : offset + limit])
+
+
+def kept(actor_id: int) -> Snapshot | None:
+    """The actor's snapshot in this process, if one is kept."""
+    with _LOCK:
+        kept = _SNAPSHOTS.get(db.obj)
+        return None if kept is None else kept.get(actor_id)
+
+
+def forget() -> None:
+    """Drop this process's snapshots (tests; memory)."""
+    with _LOCK:
+        _SNAPSHOTS.clear()
+
+
+def _large(actor_id: int) -> bool:
+    cursor = execute(
+        "SELECT count(*) FROM (SELECT 1 FROM role WHERE person_id = ? AND role IN (?, ?) "
+        "LIMIT ?) AS roles",
+        (actor_id, *MANAGER_ROLES, LARGE_SCOPE),
+    )
+    return bool(cursor.fetchone()[0] >= LARGE_SCOPE)
+
+
+def _generation() -> int:
+    return int(execute("SELECT value FROM search_generation").fetchone()[0])
+
+
+def build(actor_id: int) -> Snapshot:
+    """The actor's scope as it is now. The counter is read first: a change committed
+    meanwhile is in the rows or not, and is renewed at the next search either way."""
+    generation = _generation()
+    rows = _rows(_ENTRIES.format(managed=_MANAGED), (actor_id, *MANAGER_ROLES))
+    return Snapshot.of(generation, rows)
+
+
+def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` with the changes committed since its generation."""
+    marks = execute(
+        "SELECT organisation_id, generation FROM search_stale WHERE generation > ?",
+        (snapshot.generation,),
+    ).fetchall()
+    if not marks:
+        return snapshot
+    generation = max(mark[1] for mark in marks)
+    changed = {mark[0] for mark in marks}
+    if len(changed) > REBUILD_AFTER or len(changed & snapshot.managed) > PATCH_MAX:
+        return build(actor_id)
+    now = _managed_among(actor_id, changed)
+    affected = (changed & snapshot.managed) | now
+    if not affected:
+        return replace(snapshot, generation=generation)
+    if len(affected) > PATCH_MAX:
+        return build(actor_id)
+    fresh = _rows(_ENTRIES.format(managed=_marks(now)), tuple(now)) if now else []
+    return snapshot.patched(generation, affected, fresh)
+
+
+def _managed_among(actor_id: int, organisations: Iterable[int]) -> set[int]:
+    """Which of ``organisations`` the actor is (co-)gestionnaire local of now."""
+    chosen = list(organisations)
+    found: set[int] = set()
+    for start in range(0, len(chosen), PATCH_MAX):
+        part = chosen[start : start + PATCH_MAX]  # a bounded list of parameters
+        cursor = execute(
+            _MANAGED_AMONG.format(organisations=_marks(part)), (*part, actor_id, *MANAGER_ROLES)
+        )
+        found.update(row[0] for row in cursor)
+    return found
+
+
+def _marks(values: Iterable[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _rows(sql: str, params: Sequence[Any]) -> list[Row]:
+    """The entries ``sql`` selects, their repeated strings shared."""
+    shared: dict[str, str] = {}
+    keep = shared.setdefault
+    return [
+        ((keep(last, last), keep(first, first), keep(org, org), role_id), org_id, text)
+        for role_id, org_id, last, first, org, text in execute(sql, params)
+    ]

@@ -1,0 +1,219 @@
+"""Rechercher utilisateurs from a scope kept in memory (``store.scope_search``): the same hits,
+totals and order as the database's query, and every change seen at the next search — made in
+this process, by SQL, or by another process — on both backends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from peewee import Database
+
+from store import personal, qualites, scope_search, users
+from store.access import create_person, grant_role
+from store.db import db, execute
+from store.models import CO_GESTIONNAIRE, GESTIONNAIRE, UTILISATEUR, Organisation, Qualite, Role
+from store.rules import kbo_check_digits
+from tests.support.registration import person_id, qualite_id
+
+pytestmark = pytest.mark.both_backends
+
+TEXTS = (
+    "",
+    "e",
+    "ma",
+    "müller",
+    "MULLER",
+    "deja vu",
+    "dupont",
+    "dup ann",
+    "anne dupont",
+    "example.be",
+    "@example",
+    "zzzz",
+    "x y z",
+    "%",
+    "_",
+    "ursula le",
+    "an an",
+)
+PAGES = ((0, 20), (0, 3), (4, 5), (30, 20))
+
+
+def kbo(n: int) -> str:
+    first8 = 20_000_000 + n
+    return f"{first8:08d}{kbo_check_digits(first8):02d}"
+
+
+@pytest.fixture
+def scope(demo: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """dieter (gestionnaire local of the demo's organisations) made co-gestionnaire local of
+    twelve more, with persons of like names (accents, case, the same name twice, one person
+    in several organisations and in two qualités of one); every scope is kept in memory."""
+    monkeypatch.setattr(scope_search, "LARGE_SCOPE", 2)
+    dieter = person_id("dieter")
+    names = [
+        ("Anne", "Dupont"),
+        ("anne", "dupont"),
+        ("Hans", "Müller"),
+        ("Déjà", "Vu"),
+        ("Zoë", "Mullér"),
+        ("Luc", "Maes"),
+        ("Marie", "Dupont-Maes"),
+        ("Ann", "Dupond"),
+    ]
+    people = [
+        create_person(f"person{i}", "Secret12345", first, last, email=f"person{i}@example.be").id
+        for i, (first, last) in enumerate(names)
+    ]
+    for n in range(12):
+        org = Organisation.create(name=f"ORG {n % 5} SA", kbo=kbo(n), created_on=date(2020, 1, 1))
+        q = Qualite.create(organisation=org, kind="employeur_onss", created_on=date(2020, 1, 1))
+        grant_role(dieter, q.id, CO_GESTIONNAIRE)
+        for k in range(3):
+            grant_role(people[(n + k) % len(people)], q.id, UTILISATEUR)
+        if n == 0:
+            other = Qualite.create(
+                organisation=org, kind="prestataire_services", created_on=date(2020, 1, 1)
+            )
+            grant_role(people[0], other.id, UTILISATEUR)
+    yield dieter
+    scope_search.forget()
+
+
+def page(actor: int, text: str, offset: int = 0, limit: int = 20) -> tuple[object, ...]:
+    found = users.search_persons(actor, text, offset, limit)
+    hits = [
+        (h.person.login, h.qualite_id, h.role, h.organisation, h.qualite_kind) for h in found.hits
+    ]
+    return hits, found.total, found.more
+
+
+def from_database(
+    actor: int, text: str, offset: int, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, ...]:
+    with monkeypatch.context() as patch:
+        patch.setattr(scope_search, "search", lambda *args: None)
+        return page(actor, text, offset, limit)
+
+
+def agree(actor: int, monkeypatch: pytest.MonkeyPatch, texts: tuple[str, ...] = TEXTS) -> None:
+    for text in texts:
+        for offset, limit in PAGES:
+            kept = page(actor, text, offset, limit)
+            assert kept == from_database(actor, text, offset, limit, monkeypatch), (text, offset)
+    kept, built = scope_search.kept(actor), scope_search.build(actor)
+    assert kept is not None  # renewed in place, it is what a new one would be
+    assert (kept.keys, kept.organisations, kept.starts, kept.text, kept.managed) == (
+        built.keys,
+        built.organisations,
+        built.starts,
+        built.text,
+        built.managed,
+    )
+
+
+def logins(actor: int, text: str) -> list[str]:
+    return [h.person.login for h in users.search_persons(actor, text).hits]
+
+
+def test_kept_scope_and_query_agree(scope: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    agree(scope, monkeypatch)
+    assert set(logins(scope, "muller")) == {"person2", "person4"}
+    assert logins(scope, "mullerhans") == []  # a word never spans two fields
+    # The capped total: "more than" the cap, the next page still there.
+    monkeypatch.setattr(users, "COUNT_CAP", 5)
+    agree(scope, monkeypatch, ("", "e", "dupont"))
+    first = users.search_persons(scope, "", 0, 3)
+    assert (first.total, first.more) == (5, True)
+
+
+def test_small_scopes_are_not_kept(demo: Database) -> None:
+    dieter = person_id("dieter")
+    assert [h.person.login for h in users.search_persons(dieter, "lec").hits] == ["ursula"]
+    assert scope_search.kept(dieter) is None
+
+
+def test_changes_are_seen_at_the_next_search(scope: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    dieter = scope
+    agree(dieter, monkeypatch, ("", "dupont"))
+    built = scope_search.kept(dieter)
+    # A change outside the scope moves the generation on, nothing else.
+    stranger = create_person("stranger", "Secret12345", "Sam", "Dupont").id
+    org = Organisation.create(name="ELSEWHERE", kbo=kbo(99), created_on=date(2020, 1, 1))
+    q = Qualite.create(organisation=org, kind="employeur_onss", created_on=date(2020, 1, 1))
+    grant_role(stranger, q.id, GESTIONNAIRE)
+    agree(dieter, monkeypatch, ("dupont",))
+    after = scope_search.kept(dieter)
+    assert after is not None and built is not None
+    assert after.keys is built.keys and after.generation > built.generation
+    # dieter made co-gestionnaire local there: its roles come in.
+    grant_role(dieter, q.id, CO_GESTIONNAIRE)
+    assert "stranger" in logins(dieter, "sam dupont")
+    agree(dieter, monkeypatch, ("", "dupont", "sam"))
+    # A name changed: found by the new one only.
+    personal.update_personal_data(
+        person_id("person3"), personal.PersonalData("Mme", "Zoë", "Vu", "fr", "zoe@demo.be", "")
+    )
+    assert logins(dieter, "deja") == []
+    assert set(logins(dieter, "zoe vu")) == {"person3"}
+    agree(dieter, monkeypatch, ("", "zoe", "vu"))
+    # A role given, changed, taken away; an organisation renamed (the order changes).
+    users.give_access(dieter, qualite_id(), UTILISATEUR, "person5")
+    users.change_role(
+        dieter,
+        qualite_id(),
+        person_id("person5"),
+        CO_GESTIONNAIRE,
+        confirmed={person_id("colette")},
+    )
+    agree(dieter, monkeypatch, ("", "maes", "colette"))
+    users.remove_access(dieter, qualite_id(), person_id("ursula"))
+    assert logins(dieter, "ursula") == []
+    qualites.update_qualite(
+        dieter, qualite_id(), qualites.QualiteChanges("AAA FIRST", "0403.123.486", "1234567-49")
+    )
+    agree(dieter, monkeypatch, ("", "a"))
+    # Written by SQL (what another program would do): the triggers mark it all the same.
+    execute("UPDATE person SET search_text = 'nobody' WHERE login = 'person0'")
+    assert "person0" not in logins(dieter, "anne")
+    execute(
+        "DELETE FROM qualite WHERE id IN (SELECT qualite_id FROM role WHERE person_id = ?)",
+        (person_id("stranger"),),
+    )
+    assert logins(dieter, "sam") == []
+    agree(dieter, monkeypatch, ("", "e"))
+    # No longer co-gestionnaire local of an organisation: its roles go.
+    first = Role.get((Role.person == dieter) & (Role.role == CO_GESTIONNAIRE))
+    Role.update(role=UTILISATEUR).where(Role.id == first.id).execute()
+    agree(dieter, monkeypatch, ("", "e"))
+
+
+def test_another_process_changes_are_seen(scope: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    dieter = scope
+    assert set(logins(dieter, "hans")) == {"person2"}
+    target = db.obj.database  # the SQLite file, or the PostgreSQL URL
+    code = (
+        "import sys\n"
+        "from store import personal\n"
+        "from store.db import close_database, open_database\n"
+        "from store.models import Person\n"
+        "open_database(sys.argv[1])\n"
+        "p = Person.get(Person.login == 'person2')\n"
+        "personal.update_personal_data(p.id, personal.PersonalData("
+        "'Mr', 'Johann', 'Müller', 'de', 'j@demo.be', ''))\n"
+        "close_database()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(target)],
+        check=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert logins(dieter, "hans") == []
+    assert set(logins(dieter, "johann")) == {"person2"}
+    agree(dieter, monkeypatch, ("", "muller"))
