@@ -179,13 +179,30 @@ _LOCK = threading.Lock()
 _SNAPSHOTS: weakref.WeakKeyDictionary[Any, OrderedDict[int, Snapshot]] = weakref.WeakKeyDictionary()
 
 
+# The page's rows (role id first, then what ``store.users`` shows) and, in the same round
+# trip, the newest mark past the snapshot's generation (None: the snapshot was current).
+PAGE_COLUMNS = (
+    "r.id, p.id, p.login, p.title, p.first_name, p.last_name, p.language, p.email, p.phone,"
+    " o.name, q.kind, r.role, q.id"
+)
+_PAGE = (
+    f"SELECT NULL, {PAGE_COLUMNS} FROM role r JOIN person p ON p.id = r.person_id"
+    " JOIN qualite q ON q.id = r.qualite_id JOIN organisation o ON o.id = q.organisation_id"
+    " WHERE r.id IN ({ids}) UNION ALL "
+)
+_NEWEST = "SELECT max(generation), {nulls} FROM search_stale WHERE generation > ?".format(
+    nulls=", ".join(["NULL"] * len(PAGE_COLUMNS.split(",")))
+)
+
+
 def search(
     actor_id: int, words: Sequence[str], stop: int, offset: int, limit: int
-) -> tuple[int, list[int]] | None:
+) -> tuple[int, list[tuple[Any, ...]]] | None:
     """How many of the first ``stop`` hits of ``words`` (folded) the actor's scope has, and
-    the role ids of the page (``offset``, ``limit``) in the hits' order, from the actor's
-    snapshot (made or renewed first); None when the actor's scope is not large (the
-    caller's query is as fast)."""
+    the rows of the page (``offset``, ``limit``: ``PAGE_COLUMNS``) in the hits' order, from
+    the actor's snapshot; None when the actor's scope is not large (the caller's query is as
+    fast). The page is read with the check for changes: when there were some, the snapshot
+    is renewed and the page read again."""
     database = db.obj
     with _LOCK:
         kept = _SNAPSHOTS.setdefault(database, OrderedDict())
@@ -194,15 +211,32 @@ def search(
         if not _large(actor_id):
             return None
         snapshot = build(actor_id)
-    else:
+    for _attempt in range(2):
+        found = snapshot.matching(words, max(stop, offset + limit))
+        ids = snapshot.role_ids(found[offset : offset + limit])
+        newest, rows = _page(ids, snapshot.generation)
+        if newest is None:
+            break
         snapshot = renewed(actor_id, snapshot)
     with _LOCK:
         kept[actor_id] = snapshot
         kept.move_to_end(actor_id)
         while len(kept) > KEEP:
             kept.popitem(last=False)
-    found = snapshot.matching(words, max(stop, offset + limit))
-    return min(len(found), stop), snapshot.role_ids(found[offset : offset + limit])
+    return min(len(found), stop), rows
+
+
+def _page(role_ids: list[int], generation: int) -> tuple[int | None, list[tuple[Any, ...]]]:
+    """The rows of these roles, in this order (a role gone meanwhile left out), and the
+    newest mark past ``generation``: one query."""
+    sql = (_PAGE.format(ids=_marks(role_ids)) if role_ids else "") + _NEWEST
+    newest, by_id = None, {}
+    for row in execute(sql, (*role_ids, generation)):
+        if row[1] is None:
+            newest = row[0]
+        else:
+            by_id[row[1]] = row[1:]
+    return newest, [by_id[i] for i in role_ids if i in by_id]
 
 
 def kept(actor_id: int) -> Snapshot | None:

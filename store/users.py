@@ -20,7 +20,7 @@ from store.access import create_person, require_role
 from store.audit import record
 from store.clock import local_now
 from store.convert import person_info
-from store.db import db, execute, is_postgresql
+from store.db import db, is_postgresql
 from store.dto import PersonInfo
 from store.errors import (
     Conflict,
@@ -406,20 +406,9 @@ def _hit(row: Role) -> SearchHit:
     )
 
 
-def _hits(role_ids: Sequence[int]) -> tuple[SearchHit, ...]:
-    """The hits of these roles, in this order (a role gone meanwhile is left out): one plain
-    query, the page of a search from memory (``store.scope_search``)."""
-    if not role_ids:
-        return ()
-    cursor = execute(
-        "SELECT r.id, p.id, p.login, p.title, p.first_name, p.last_name, p.language, p.email,"
-        " p.phone, o.name, q.kind, r.role, q.id FROM role r JOIN person p ON p.id = r.person_id"
-        " JOIN qualite q ON q.id = r.qualite_id JOIN organisation o ON o.id = q.organisation_id"
-        f" WHERE r.id IN ({', '.join('?' for _ in role_ids)})",
-        tuple(role_ids),
-    )
-    rows = {row[0]: row for row in cursor}
-    return tuple(SearchHit(PersonInfo(*rows[i][1:9]), *rows[i][9:]) for i in role_ids if i in rows)
+def _hits(rows: Sequence[tuple[Any, ...]]) -> tuple[SearchHit, ...]:
+    """The hits of a search from memory: rows of ``store.scope_search.PAGE_COLUMNS``."""
+    return tuple(SearchHit(PersonInfo(*row[1:9]), *row[9:]) for row in rows)
 
 
 # The total shown counts at most this many matches past the page's start ("more than").

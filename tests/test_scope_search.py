@@ -104,8 +104,11 @@ def from_database(
 def agree(actor: int, monkeypatch: pytest.MonkeyPatch, texts: tuple[str, ...] = TEXTS) -> None:
     for text in texts:
         for offset, limit in PAGES:
-            kept = page(actor, text, offset, limit)
-            assert kept == from_database(actor, text, offset, limit, monkeypatch), (text, offset)
+            from_memory = page(actor, text, offset, limit)
+            assert from_memory == from_database(actor, text, offset, limit, monkeypatch), (
+                text,
+                offset,
+            )
     kept, built = scope_search.kept(actor), scope_search.build(actor)
     assert kept is not None  # renewed in place, it is what a new one would be
     assert (kept.keys, kept.organisations, kept.starts, kept.text, kept.managed) == (
