@@ -34,7 +34,7 @@ from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
-from store.db import db, execute
+from store.db import db, execute, is_postgresql
 from store.models import MANAGER_ROLES
 
 LARGE_SCOPE = 500  # manager roles from which a manager's scope is kept in memory
@@ -194,6 +194,10 @@ _NEWEST = "SELECT max(generation), {nulls} FROM search_stale WHERE generation > 
     nulls=", ".join(["NULL"] * len(PAGE_COLUMNS.split(",")))
 )
 
+_PAGE_PG = (_PAGE.format(ids="%s") + _NEWEST.replace("?", "%s")).replace(
+    "r.id IN (%s)", "r.id = ANY(%s)"
+)
+
 
 def search(
     actor_id: int, words: Sequence[str], stop: int, offset: int, limit: int
@@ -229,9 +233,13 @@ def search(
 def _page(role_ids: list[int], generation: int) -> tuple[int | None, list[tuple[Any, ...]]]:
     """The rows of these roles, in this order (a role gone meanwhile left out), and the
     newest mark past ``generation``: one query."""
-    sql = (_PAGE.format(ids=_marks(role_ids)) if role_ids else "") + _NEWEST
+    if is_postgresql():  # one text whatever the page: prepared once, planned once
+        cursor = db.connection().execute(_PAGE_PG, (role_ids, generation), prepare=True)
+    else:
+        sql = (_PAGE.format(ids=_marks(role_ids)) if role_ids else "") + _NEWEST
+        cursor = execute(sql, (*role_ids, generation))
     newest, by_id = None, {}
-    for row in execute(sql, (*role_ids, generation)):
+    for row in cursor:
         if row[1] is None:
             newest = row[0]
         else:
