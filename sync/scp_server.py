@@ -35,7 +35,7 @@ import paramiko
 from paramiko import SFTPAttributes
 from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
 
-from store.db import db
+from store.db import thread_connection
 from sync.sftp_fs import ConfinedSFTP, ReadHandle
 from sync.sftp_uploads import QUOTA_EXCEEDED, Session, UploadHandle
 
@@ -123,7 +123,7 @@ class ScpTransfer:
     def run(self) -> None:
         status = 1
         try:
-            with db.connection_context():
+            with thread_connection():  # liveness is asked on store.db.shared_reader
                 if self.command.sink:
                     self.receive(_clean(self.command.paths[0]))
                 else:

@@ -3,17 +3,18 @@
 One listening socket, one accept thread, one housekeeping thread, one thread publishing the
 logged-in sessions in the database for the operators and ending those they end
 (``sync.session_board``); paramiko runs a thread per connection and one per SFTP session (one
-subsystem a channel). Authentication asks
-``store.accounts.find_account`` (one indexed query, whatever the refusal reason, so an unknown
-user and a wrong key get the same answer) and counts for the address only once paramiko has
-verified the signature (``sync.ssh_transport``); every SFTP request first checks that the
-account is live (``account_is_live``'s indexed SELECT, compiled once per connection), so a
-deleted channel or sender stops an open session at its next request (a READ or WRITE within
-half a second of the last check trusts it; the CLOSE that commits an upload asks). Limits
+subsystem a channel). Authentication asks ``store.accounts.find_account`` (one indexed query,
+whatever the refusal reason, so an unknown user and a wrong key get the same answer; compiled
+once, run on the process's shared connection ``store.db.shared_reader``: a login opens no
+connection) and counts for the address only once paramiko has verified the signature
+(``sync.ssh_transport``); every SFTP request first checks that the account is live
+(``account_is_live``'s indexed SELECT, compiled once, on the shared connection), so a deleted
+channel or sender stops an open session at its next request (a READ or WRITE within half a
+second of the last check trusts it; the CLOSE that commits an upload asks). Limits
 (``sync.limits``): login grace, growing delay then ban per address, unauthenticated connections
 per address and OpenSSH-style random early drop, sessions per user (counted at authentication,
-channels or not), channels and windows per connection, open handles, idle time, file size,
-READ length, SFTP packet length. Large SSH windows and packets and OpenSSH's
+channels or not), channels and windows per connection, open handles, idle time, file size, READ
+length, SFTP packet length. Large SSH windows and packets and OpenSSH's
 ``limits@openssh.com`` extension let OpenSSH clients send 255 KB requests.
 """
 
@@ -59,7 +60,7 @@ from paramiko.sftp import (
 )
 
 from store.accounts import Account, find_account, live_channels, liveness_statement
-from store.db import db
+from store.db import db, shared_reader, thread_connection
 from sync import scp_server, stats
 from sync.homes import ensure_home, home_of
 from sync.limits import (
@@ -160,8 +161,7 @@ class SessionServer(paramiko.ServerInterface):
             self.service.stats.refused(stats.REFUSED_BANNED)
             self._close()
             return AUTH_FAILED
-        with db.connection_context():
-            account = find_account(username, f"{key.get_name()} {key.get_base64()}")
+        account = find_account(username, f"{key.get_name()} {key.get_base64()}", shared_reader)
         if account is None:
             return self._refuse(username)
         self._pending = account
@@ -289,11 +289,11 @@ class SessionServer(paramiko.ServerInterface):
 
     def live(self) -> bool:
         """Is the account still provisioned? One indexed SELECT, no cache (the statement is
-        compiled once per connection: see ``liveness_statement``)."""
+        compiled once: see ``liveness_statement``; on ``shared_reader``)."""
         if self._live_statement is None:
             return False
         sql, params = self._live_statement
-        alive = db.execute_sql(sql, params).fetchone() is not None
+        alive = bool(shared_reader.fetchall(sql, params))
         if alive:
             self.live_checked = time.monotonic()
         return alive
@@ -450,7 +450,7 @@ class ExpeditoSFTP(_SFTPServerBase):
         self, name: str, transport: paramiko.Transport, channel: paramiko.Channel
     ) -> None:
         try:
-            with db.connection_context():
+            with thread_connection():  # opened only if used: liveness is asked on shared_reader
                 super().start_subsystem(name, transport, channel)
         except (EOFError, OSError, SFTPError, paramiko.SSHException) as exc:
             log.info(

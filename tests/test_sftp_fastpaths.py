@@ -1,6 +1,8 @@
 """The SFTP server's fast paths keep the slow paths' meaning: the compiled liveness check
-agrees with ``account_is_live`` in every revocation case, and the chunk pipe behaves as
-paramiko's ``BufferedPipe`` (partial reads, timeouts, close, event)."""
+and account lookup, on the thread's connection and on the process's shared one, agree with
+``account_is_live`` in every revocation case (the shared connection sees each change at once,
+and reconnects after an error or a new database), and the chunk pipe behaves as paramiko's
+``BufferedPipe`` (partial reads, timeouts, close, event)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,15 @@ from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 from paramiko.ssh_exception import SSHException
 from peewee import SqliteDatabase
 
-from store.accounts import account_is_live, live_channels, liveness_statement
-from store.db import db
+from store.accounts import (
+    THREAD,
+    account_is_live,
+    find_account,
+    is_live,
+    live_channels,
+    liveness_statement,
+)
+from store.db import db, open_database, shared_reader
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, DELETED, PENDING, SFTP, Channel, Sender
 from sync.quota import InQuota
@@ -31,13 +40,20 @@ def test_liveness_statement_and_the_sweep_agree_with_account_is_live(
     channel = Channel.get((Channel.kind == SFTP) & (Channel.status == ACTIVE))
     sender = Sender.get_by_id(channel.sender_id)
     key = channel.provisioned_key
+    user = sender.technical_user
 
     def live(channel_id: int = channel.id) -> bool:
         sql, params = liveness_statement(channel_id)
         fast = db.execute_sql(sql, params).fetchone() is not None
         assert fast == account_is_live(channel_id)
+        assert is_live(channel_id) == is_live(channel_id, shared_reader) == fast
         swept = live_channels([channel_id, channel_id + 5000])  # the servers' sweep
         assert swept == ({channel_id} if fast else set())
+        if channel_id == channel.id:  # the login's lookup agrees, on either connection
+            found = find_account(user, key, shared_reader)
+            assert found == find_account(user, key, THREAD)
+            assert (found is not None) == fast
+            assert found is None or found.channel_id == channel.id
         return fast
 
     assert live()
@@ -53,6 +69,25 @@ def test_liveness_statement_and_the_sweep_agree_with_account_is_live(
     assert live()
     Sender.update(active=False).where(Sender.id == sender.id).execute()
     assert not live()
+    assert find_account(user.lower(), key, shared_reader) is None  # case matters
+    assert find_account(user, "ssh-ed25519", shared_reader) is None  # no key at all
+
+
+def test_shared_reader_reconnects_after_an_error_and_for_another_database(
+    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    register_demo_sender(demo_credentials)
+    provision(tmp_path / "homes")
+    channel = Channel.get((Channel.kind == SFTP) & (Channel.status == ACTIVE))
+    assert is_live(channel.id, shared_reader)
+    shared_reader._conn.close()  # broken under it (a PostgreSQL server restarted)
+    assert is_live(channel.id, shared_reader)
+    with pytest.raises(Exception, match="syntax"):  # a failing statement fails (twice)
+        shared_reader.fetchall("SELEC 1")
+    assert is_live(channel.id, shared_reader)
+    open_database(tmp_path / "other.sqlite3")  # the store bound to another database
+    assert not is_live(channel.id, shared_reader)
+    assert shared_reader.fetchall("SELECT count(*) FROM channel") == [(0,)]
 
 
 def test_chunk_pipe_reads_across_and_within_chunks() -> None:
