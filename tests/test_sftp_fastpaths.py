@@ -40,6 +40,7 @@ def test_liveness_statement_and_the_sweep_agree_with_account_is_live(
     channel = Channel.get((Channel.kind == SFTP) & (Channel.status == ACTIVE))
     sender = Sender.get_by_id(channel.sender_id)
     key = channel.provisioned_key
+    assert key is not None
     user = sender.technical_user
 
     def live(channel_id: int = channel.id) -> bool:
