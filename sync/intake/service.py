@@ -2,7 +2,7 @@
 
 The SFTP server calls :meth:`Intake.on_upload` from a session thread once an upload into
 ``IN``, ``INTEST`` or ``INTEST-S`` is complete under its final name. GO (close a set) and TD
-(cancel it) files are queued for one worker thread; FI and FS files wait for their GO.
+(cancel it) files are queued for the worker threads; FI and FS files wait for their GO.
 
 A GO file's set is checked (:mod:`sync.intake.checks`), recorded with a ticket
 (:mod:`store.batches`), moved out of the partner's home, and answered with an ACRF in the
@@ -18,11 +18,16 @@ and itself, and records the set as cancelled; no acknowledgement is written for 
 portal sends none), and a TD that finds nothing to cancel is recorded all the same, so the
 partner's list shows it. Files whose names belong to no GO stay where they are.
 
-The work for one set is ordered so that a crash at any point is finished later: the set is
-recorded (decided, ticket allocated) first, then its FI/FS files are moved, the ACRF
-written, the GO moved last and the row marked processed. A GO still in the folder whose set
-is recorded but not processed is finished with the recorded decision when it is seen again
-(:meth:`Intake.scan` at start-up, and every ``rescan`` seconds).
+GOs that wait together (a burst of uploads) are worked through in batches of up to
+``batch`` (:meth:`Intake.process_gos`): their sets are claimed in one transaction, recorded in
+one, and marked processed in one, and their ACRFs are synced to disk together; a lone GO is
+a batch of one, answered at once. The work is ordered so that a crash at any point is
+finished later: the sets are recorded (decided, tickets allocated) first, then their FI/FS
+files are moved, the ACRFs written under temporary names and synced, given their names, the
+GOs moved, the folders synced, and last the rows marked processed: a set marked processed
+has its ACRF on disk and its GO gone. A GO still in the folder whose set is recorded but not
+processed is finished with the recorded decision when it is seen again (:meth:`Intake.scan`
+at start-up, and every ``rescan`` seconds).
 
 Exactly once, whoever else runs: before it reads a file of a set the intake claims the set
 in the database (:mod:`store.claims`: owner and lease; the GO's home, folder and name are
