@@ -175,7 +175,8 @@ def _needed(words: Sequence[str]) -> list[str]:
     return kept
 
 
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()  # the snapshots kept
+_BUILDING = threading.Lock()
 _SNAPSHOTS: weakref.WeakKeyDictionary[Any, OrderedDict[int, Snapshot]] = weakref.WeakKeyDictionary()
 
 
@@ -208,26 +209,40 @@ def search(
     fast). The page is read with the check for changes: when there were some, the snapshot
     is renewed and the page read again."""
     database = db.obj
-    with _LOCK:
-        kept = _SNAPSHOTS.setdefault(database, OrderedDict())
-        snapshot = kept.get(actor_id)
+    snapshot = _kept(database, actor_id)
     if snapshot is None:
         if not _large(actor_id):
             return None
-        snapshot = build(actor_id)
+        with _BUILDING:  # one build at a time: the searches typed meanwhile wait for it
+            snapshot = _kept(database, actor_id) or _keep(database, actor_id, build(actor_id))
     for _attempt in range(2):
         found = snapshot.matching(words, max(stop, offset + limit))
         ids = snapshot.role_ids(found[offset : offset + limit])
         newest, rows = _page(ids, snapshot.generation)
         if newest is None:
             break
-        snapshot = renewed(actor_id, snapshot)
+        snapshot = _keep(database, actor_id, renewed(actor_id, snapshot))
+    return min(len(found), stop), rows
+
+
+def _kept(database: Any, actor_id: int) -> Snapshot | None:
     with _LOCK:
-        kept[actor_id] = snapshot
+        kept = _SNAPSHOTS.get(database)
+        return None if kept is None else kept.get(actor_id)
+
+
+def _keep(database: Any, actor_id: int, snapshot: Snapshot) -> Snapshot:
+    """Keep ``snapshot`` unless a newer one is (another thread's); the most recently used
+    ``KEEP`` of the database."""
+    with _LOCK:
+        kept = _SNAPSHOTS.setdefault(database, OrderedDict())
+        current = kept.get(actor_id)
+        if current is None or current.generation <= snapshot.generation:
+            kept[actor_id] = snapshot
         kept.move_to_end(actor_id)
         while len(kept) > KEEP:
             kept.popitem(last=False)
-    return min(len(found), stop), rows
+    return snapshot
 
 
 def _page(role_ids: list[int], generation: int) -> tuple[int | None, list[tuple[Any, ...]]]:
@@ -249,9 +264,7 @@ def _page(role_ids: list[int], generation: int) -> tuple[int | None, list[tuple[
 
 def kept(actor_id: int) -> Snapshot | None:
     """The actor's snapshot in this process, if one is kept."""
-    with _LOCK:
-        kept = _SNAPSHOTS.get(db.obj)
-        return None if kept is None else kept.get(actor_id)
+    return _kept(db.obj, actor_id)
 
 
 def forget() -> None:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from peewee import Database
@@ -42,6 +43,7 @@ TEXTS = (
     "an an",
 )
 PAGES = ((0, 20), (0, 3), (4, 5), (30, 20))
+Page = tuple[list[tuple[Any, ...]], int, bool]  # the hits, the total, whether more
 
 
 def kbo(n: int) -> str:
@@ -85,7 +87,7 @@ def scope(demo: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     scope_search.forget()
 
 
-def page(actor: int, text: str, offset: int = 0, limit: int = 20) -> tuple[object, ...]:
+def page(actor: int, text: str, offset: int = 0, limit: int = 20) -> Page:
     found = users.search_persons(actor, text, offset, limit)
     hits = [
         (h.person.login, h.qualite_id, h.role, h.organisation, h.qualite_kind) for h in found.hits
@@ -95,7 +97,7 @@ def page(actor: int, text: str, offset: int = 0, limit: int = 20) -> tuple[objec
 
 def from_database(
     actor: int, text: str, offset: int, limit: int, monkeypatch: pytest.MonkeyPatch
-) -> tuple[object, ...]:
+) -> Page:
     with monkeypatch.context() as patch:
         patch.setattr(scope_search, "search", lambda *args: None)
         return page(actor, text, offset, limit)
@@ -220,3 +222,34 @@ def test_another_process_changes_are_seen(scope: int, monkeypatch: pytest.Monkey
     assert logins(dieter, "hans") == []
     assert set(logins(dieter, "johann")) == {"person2"}
     agree(dieter, monkeypatch, ("", "muller"))
+
+
+def test_searches_typed_during_the_first_build_wait_for_it(
+    scope: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    builds = []
+    build = scope_search.build
+
+    def slow_build(actor_id: int) -> scope_search.Snapshot:
+        builds.append(actor_id)
+        time.sleep(0.3)  # the first search's build, while more keys are typed
+        return build(actor_id)
+
+    monkeypatch.setattr(scope_search, "build", slow_build)
+    results: dict[str, list[str]] = {}
+    texts = ("m", "mu", "mul")
+    threads = [
+        threading.Thread(target=lambda t=text: results.update({t: logins(scope, t)}))
+        for text in texts
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert builds == [scope]
+    for text in texts:
+        expected = from_database(scope, text, 0, 20, monkeypatch)[0]
+        assert results[text] == [hit[0] for hit in expected], text
