@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from peewee import Select, fn
+from peewee import CTE, SQL, Select, fn
 
 from store.db import db, is_postgresql
 from store.models import ACTIVE, DELETED, PENDING, Channel, Sender, SyncCycle
@@ -94,7 +94,7 @@ def work_to_do() -> list[ChannelWork]:
         .join(Sender)
         .where(
             (Sender.active == True)  # noqa: E712
-            & ((Channel.status == PENDING) | Channel.key_change_pending)
+            & _to_handle(Channel)
         )
         .order_by(Channel.id)
         .tuples()
@@ -104,11 +104,13 @@ def work_to_do() -> list[ChannelWork]:
 
 @dataclass(frozen=True)
 class Chunk:
-    """What one step of the cycle activated: how many channels of each ``(kind, status
-    before)``, and the last id (where the next step starts)."""
+    """What one step of the cycle did: how many channels it activated of each ``(kind, status
+    before)``, how many it read (``read``: fewer than asked means the last step), and the last
+    id read (where the next step starts)."""
 
     counts: dict[tuple[str, str], int]
     last_id: int
+    read: int
 
     @property
     def size(self) -> int:
@@ -120,37 +122,76 @@ class Chunk:
 _AFTER, _LIMIT, _LAST = -(2**61) - 17, 2**61 + 19, 2**61 + 23
 _NOW = datetime(1901, 2, 3, 4, 5, 6, 789012)
 
+Statement = tuple[str, list[Any]]
 
-@functools.lru_cache(maxsize=4)
-def _step_statements(database: Any) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
-    """The step's SELECT (its chunk by kind and status) and UPDATE, as SQL and parameters
-    with the stand-ins, for ``database`` (its dialect)."""
+
+def _to_handle(model: Any) -> Any:
+    """``work_to_do``'s condition on the channel (``model``): pending, or a key to provision."""
+    return (model.status == PENDING) | model.key_change_pending
+
+
+def _work_query() -> Any:
+    """The next chunk to handle: ``work_to_do``'s channels after ``_AFTER``, ``_LIMIT`` of
+    them in id order."""
     channel_id: Any = Channel.id  # the declared ``int`` is the column here
-    work: Any = (
+    return (
         Channel.select(Channel.id, Channel.kind, Channel.status)
         .join(Sender)
-        .where(
-            (channel_id > _AFTER)
-            & (Sender.active == True)  # noqa: E712
-            & ((Channel.status == PENDING) | Channel.key_change_pending)
-        )
+        .where((channel_id > _AFTER) & (Sender.active == True) & _to_handle(Channel))  # noqa: E712
         .order_by(Channel.id)
         .limit(_LIMIT)
-    ).alias("work")
-    summary = Select(
-        [work], [work.c.kind, work.c.status, fn.COUNT(work.c.id), fn.MAX(work.c.id)]
-    ).group_by(work.c.kind, work.c.status)
-    update = Channel.update(
+    )
+
+
+def _activation() -> Any:
+    """What activating a channel writes: its registered key becomes the provisioned one."""
+    return Channel.update(
         status=ACTIVE,
         provisioned_key=Channel.ssh_key,
         provisioned_at=_NOW,
         activated_at=fn.COALESCE(Channel.activated_at, _NOW),
-    ).where(  # the range first: PostgreSQL then reads the chunk's rows, not the whole table
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _step_statements(database: Any) -> tuple[Statement, Statement]:
+    """The step's SELECT (its chunk by kind and status) and UPDATE, as SQL and parameters
+    with the stand-ins, for ``database`` (its dialect)."""
+    channel_id: Any = Channel.id
+    work = _work_query().alias("work")
+    summary = Select(
+        [work], [work.c.kind, work.c.status, fn.COUNT(work.c.id), fn.MAX(work.c.id)]
+    ).group_by(work.c.kind, work.c.status)
+    update = _activation().where(  # the range first: the chunk's rows, not the whole table
         (channel_id > _AFTER) & (channel_id <= _LAST) & channel_id.in_(Select([work], [work.c.id]))
     )
     summary_sql, summary_params = summary.bind(database).sql()
     update_sql, update_params = update.bind(database).sql()
     return (summary_sql, list(summary_params)), (update_sql, list(update_params))
+
+
+@functools.lru_cache(maxsize=4)
+def _one_statement(database: Any) -> Statement:
+    """PostgreSQL: the step as one statement. The chunk is read once (``work``), updated
+    from it, and the statement answers the activated rows by kind and status before, and one
+    row ``(NULL, NULL, rows read, last id read)``. The UPDATE checks the condition again:
+    a channel removed or changed since ``work`` read it is left as it now is."""
+    channel_id: Any = Channel.id
+    work = _work_query().cte("work")
+    update = (
+        _activation()
+        .from_(work)
+        .where((channel_id == work.c.id) & _to_handle(Channel))
+        .returning(Channel.kind, work.c.status, Channel.id)
+    )
+    done = CTE("done", update)
+    activated = Select(
+        [done], [done.c.kind, done.c.status, fn.COUNT(done.c.id), fn.MAX(done.c.id)]
+    ).group_by(done.c.kind, done.c.status)
+    read = Select([work], [SQL("NULL"), SQL("NULL"), fn.COUNT(work.c.id), fn.MAX(work.c.id)])
+    query = (activated | read).with_cte(work, done)
+    sql, params = query.bind(database).sql()
+    return sql, list(params)
 
 
 def _filled(
@@ -167,6 +208,21 @@ def _filled(
     ]
 
 
+# PostgreSQL, for the step's transaction only. The chunk must be read along the primary key
+# from ``after``, whatever the planner's guesses: psycopg prepares a statement run five times,
+# and a generic plan (the range unknown) reads the whole table; statistics taken during the
+# cycle (most channels active) make a sequential scan and a sort look cheaper. Either reads the
+# whole table at each chunk: quadratic over a cycle. The step's commit need not wait for its
+# WAL to reach the disk: the cycle is idempotent (a step lost in a crash is done again when
+# the slot is run again, as it is not done), and ``finish_cycle``'s commit, which does wait,
+# makes every step before it durable (the WAL is written in order).
+_STEP_SETTINGS = (
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),"
+    " set_config('synchronous_commit', 'off', true)"
+)
+
+
 def activate_next(
     slot: datetime,
     owner: str,
@@ -178,37 +234,49 @@ def activate_next(
 ) -> Chunk:
     """The cycle's step: in one transaction, renew our lease to ``until`` and activate the
     next ``chunk`` channels to handle after id ``after`` (``work_to_do``'s, in id order; at
-    ``now_local``): their registered keys become the provisioned ones. One UPDATE for the
-    chunk (and one SELECT counting it by kind and status): no row goes through Python,
-    nothing is done on disk. ``LeaseLost``, and nothing changed, when the slot is no longer
-    ours. ``before_commit(size)`` runs before the commit (tests: a crash half-way)."""
-    (summary_sql, summary_params), (update_sql, update_params) = _step_statements(db.obj)
+    ``now_local``): their registered keys become the provisioned ones. No row goes through
+    Python, nothing is done on disk: on PostgreSQL one statement for the chunk; on SQLite one
+    SELECT counting it by kind and status, and one UPDATE. ``LeaseLost``, and nothing
+    changed, when the slot is no longer ours. ``before_commit(size)`` runs before the commit
+    (tests: a crash half-way)."""
     with db.atomic("IMMEDIATE"):
         if is_postgresql():
-            # The chunk must be read along the primary key from ``after``, whatever the
-            # planner's guesses: psycopg prepares a statement run five times, and the generic
-            # plan of the UPDATE (the range unknown) reads the whole table; statistics taken
-            # during the cycle (most channels active) make a sequential scan and a sort look
-            # cheaper. Either reads the whole table at each chunk: quadratic over a cycle.
-            for setting in (
-                "plan_cache_mode = force_custom_plan",
-                "enable_seqscan = off",
-                "enable_bitmapscan = off",
-            ):
-                db.execute_sql(f"SET LOCAL {setting}")
-        _renew(slot, owner, until)
-        counts: dict[tuple[str, str], int] = {}
-        last = after
-        cursor = db.execute_sql(summary_sql, _filled(summary_params, after, chunk, now_local))
-        for kind, status, count, last_id in cursor.fetchall():
-            counts[(str(kind), str(status))] = int(count)
-            last = max(last, int(last_id))
-        if counts:
-            db.execute_sql(update_sql, _filled(update_params, after, chunk, now_local, last))
-        done = Chunk(counts, last)
+            db.execute_sql(_STEP_SETTINGS)
+            _renew(slot, owner, until)
+            done = _activate_postgresql(after, chunk, now_local)
+        else:
+            _renew(slot, owner, until)
+            done = _activate_sqlite(after, chunk, now_local)
         if before_commit is not None:
             before_commit(done.size)
     return done
+
+
+def _activate_postgresql(after: int, chunk: int, now_local: datetime) -> Chunk:
+    sql, params = _one_statement(db.obj)
+    counts: dict[tuple[str, str], int] = {}
+    read, last = 0, after
+    for kind, status, count, last_id in db.execute_sql(
+        sql, _filled(params, after, chunk, now_local)
+    ).fetchall():
+        if kind is None:
+            read, last = int(count), max(last, int(last_id or after))
+        else:
+            counts[(str(kind), str(status))] = int(count)
+    return Chunk(counts, last, read)
+
+
+def _activate_sqlite(after: int, chunk: int, now_local: datetime) -> Chunk:
+    (summary_sql, summary_params), (update_sql, update_params) = _step_statements(db.obj)
+    counts: dict[tuple[str, str], int] = {}
+    last = after
+    cursor = db.execute_sql(summary_sql, _filled(summary_params, after, chunk, now_local))
+    for kind, status, count, last_id in cursor.fetchall():
+        counts[(str(kind), str(status))] = int(count)
+        last = max(last, int(last_id))
+    if counts:
+        db.execute_sql(update_sql, _filled(update_params, after, chunk, now_local, last))
+    return Chunk(counts, last, sum(counts.values()))  # one transaction: all read are activated
 
 
 def _renew(slot: datetime, owner: str, until: datetime) -> None:

@@ -2,8 +2,9 @@
 
 Pending SFTP channels get their key provisioned, active SFTP channels whose key changed get
 the new key, other pending channels become active. The cycle is a database operation: one
-transaction per chunk of channels (the lease renewed, the chunk read, one UPDATE), nothing on
-disk. A home and its six folders are made when its user first logs in to the embedded server
+transaction per chunk of channels (the lease renewed, the chunk read and updated: one
+statement on PostgreSQL, a SELECT and an UPDATE on SQLite), nothing on disk. A home and its
+six folders are made when its user first logs in to the embedded server
 (``sync.sftp_server``, with ``sync.homes.ensure_home``), and for the OpenSSH front, whose
 ``ChrootDirectory`` needs the home before login, by the front's step that follows the
 database (``sync.openssh.front``) within a second of the cycle. Each slot runs once,
@@ -132,8 +133,8 @@ def provision(
                 counts["provisioned"] += count
             else:
                 counts["rekeyed"] += count
-        done += step.size
-        if step.size < chunk:
+        done += step.read
+        if step.read < chunk:
             return counts
         after = step.last_id
 
