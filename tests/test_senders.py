@@ -8,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from peewee import SqliteDatabase
+from peewee import IntegrityError, SqliteDatabase
 
 from store import audit, senders
 from store.access import grant_role
+from store.db import db
 from store.democreds import DemoCredentials
 from store.dto import ChannelInput
 from store.errors import Conflict, PermissionDenied, ValidationError, ValidationErrors
@@ -244,6 +245,13 @@ def test_delete_then_register_again_keeps_number_and_name(
     assert again.sender.technical_user == "EXPDEMOENTREPRISE"
     assert again.contact and again.contact.first_name == "Ann"
     assert [c.status for c in again.channels] == [PENDING]
+    # the database keeps one live channel per sender and kind; the removed one does not count
+    live = Channel.get(Channel.status == PENDING)
+    with pytest.raises(IntegrityError), db.atomic():
+        Channel.insert(
+            sender=live.sender_id, kind=live.kind, status=ACTIVE, created_at=NOW
+        ).execute()
+    assert Channel.select().count() == 2
 
 
 def test_preferred_channel_required_then_kept_consistent(
