@@ -319,7 +319,7 @@ def remove_channel(actor_id: int, qualite_id: int, kind: str, now: datetime | No
 
 def _revoke(row: Channel, now: datetime) -> None:
     # the only place a channel is removed: ``status`` and ``deleted_at`` go together (the
-    # unique index of one live channel per kind reads ``deleted_at``, migration 0008)
+    # unique index of one live channel per kind reads ``deleted_at``, migration 0009)
     row.status, row.deleted_at, row.provisioned_key = DELETED, now, None
     row.save()
 
