@@ -278,7 +278,7 @@ def measure(backend: str, count: int = 500) -> int:
     else:
         print(
             f"{backend}: first search: {first:.0f} ms (builds the scope in memory: "
-            f"{len(snapshot.keys):,} roles, {len(snapshot.text) / 1e6:.1f} M characters of "
+            f"{len(snapshot.roles):,} roles, {len(snapshot.text) / 1e6:.1f} M characters of "
             f"text; the process grew by {grown:.1f} MiB)"
         )
         print(

@@ -65,11 +65,14 @@ _MANAGED_AMONG = """SELECT DISTINCT q.organisation_id FROM qualite q
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A manager's scope as of ``generation``: one entry per role, in the hits' order."""
+    """A manager's scope as of ``generation``: one entry per role, in the hits' order, kept
+    by columns (an entry's ``Key``: ``key(i)``)."""
 
     generation: int
-    managed: frozenset[int]  # the organisations of the scope
-    keys: list[Key]
+    names: dict[int, str]  # the scope's organisations, and their names
+    lasts: list[str]  # each entry's lower(last name) (the same names shared)
+    firsts: list[str]  # each entry's lower(first name)
+    roles: array[int]  # each entry's role id
     organisations: array[int]  # each entry's organisation
     starts: array[int]  # where each entry's text starts in ``text``; one more: the end
     text: str  # the entries' search texts, each followed by a newline
@@ -77,33 +80,50 @@ class Snapshot:
     @classmethod
     def of(cls, generation: int, rows: list[Row]) -> Snapshot:
         rows.sort(key=itemgetter(0))
-        texts = [text for _key, _org, text in rows]
         return cls(
             generation,
-            frozenset(org for _key, org, _text in rows),
-            [key for key, _org, _text in rows],
+            {org: key[2] for key, org, _text in rows},
+            [key[0] for key, _org, _text in rows],
+            [key[1] for key, _org, _text in rows],
+            array("q", [key[3] for key, _org, _text in rows]),
             array("q", [org for _key, org, _text in rows]),
-            array("q", accumulate((len(text) + 1 for text in texts), initial=0)),
-            "".join(f"{text}\n" for text in texts),
+            array("q", accumulate((len(text) + 1 for _key, _org, text in rows), initial=0)),
+            "".join(f"{text}\n" for _key, _org, text in rows),
+        )
+
+    def key(self, entry: int) -> Key:
+        return (
+            self.lasts[entry],
+            self.firsts[entry],
+            self.names[self.organisations[entry]],
+            self.roles[entry],
         )
 
     def patched(self, generation: int, leaving: Set[int], fresh: list[Row]) -> Snapshot:
         """This snapshot at ``generation``: the entries of the organisations ``leaving``
         taken out, the ``fresh`` ones put in their places (the rest copied by slices)."""
-        keys, orgs, starts, text = self.keys, self.organisations, self.starts, self.text
+        orgs, starts, text = self.organisations, self.starts, self.text
+        count = len(self.roles)
         fresh.sort(key=itemgetter(0))
         # (old entry, 0: put a fresh one before it | 1: leave it out, which fresh one)
         cuts = sorted(
             [(i, 1, 0) for i, org in enumerate(orgs) if org in leaving]
-            + [(bisect_left(keys, row[0]), 0, n) for n, row in enumerate(fresh)]
+            + [
+                (bisect_left(range(count), row[0], key=self.key), 0, n)
+                for n, row in enumerate(fresh)
+            ]
         )
-        new_keys: list[Key] = []
-        new_orgs, new_starts = array("q"), array("q")
+        names = {org: name for org, name in self.names.items() if org not in leaving}
+        lasts: list[str] = []
+        firsts: list[str] = []
+        roles, new_orgs, new_starts = array("q"), array("q"), array("q")
         pieces: list[str] = []
         at = size = 0  # the next old entry to copy; the new text's length so far
-        for spot, leave, n in [*cuts, (len(keys), 2, 0)]:
+        for spot, leave, n in [*cuts, (count, 2, 0)]:
             if spot > at:
-                new_keys += keys[at:spot]
+                lasts += self.lasts[at:spot]
+                firsts += self.firsts[at:spot]
+                roles += self.roles[at:spot]
                 new_orgs += orgs[at:spot]
                 shift = size - starts[at]
                 new_starts.extend([start + shift for start in starts[at:spot]])
@@ -113,22 +133,26 @@ class Snapshot:
             if leave == 1:
                 at = spot + 1
             elif leave == 0:
-                key, org, own = fresh[n]
-                new_keys.append(key)
+                (last, first, name, role), org, own = fresh[n]
+                names[org] = name
+                lasts.append(last)
+                firsts.append(first)
+                roles.append(role)
                 new_orgs.append(org)
                 new_starts.append(size)
                 pieces.append(f"{own}\n")
                 size += len(own) + 1
         new_starts.append(size)
-        managed = (self.managed - leaving) | {org for _key, org, _own in fresh}
-        return Snapshot(generation, managed, new_keys, new_orgs, new_starts, "".join(pieces))
+        return Snapshot(
+            generation, names, lasts, firsts, roles, new_orgs, new_starts, "".join(pieces)
+        )
 
     def matching(self, words: Sequence[str], stop: int) -> list[int]:
         """Where the first ``stop`` entries whose text contains every word start in
         ``text``."""
         starts = self.starts
         if not words:
-            return list(starts[: min(stop, len(self.keys))])
+            return list(starts[: min(stop, len(self.roles))])
         text = self.text
         words = _needed(words)
         if any(word not in text for word in words):
@@ -161,8 +185,8 @@ class Snapshot:
 
     def role_ids(self, found: Sequence[int]) -> list[int]:
         """The role ids of the entries starting there."""
-        starts, keys = self.starts, self.keys
-        return [keys[bisect_right(starts, start) - 1][3] for start in found]
+        starts, roles = self.starts, self.roles
+        return [roles[bisect_right(starts, start) - 1] for start in found]
 
 
 def _needed(words: Sequence[str]) -> list[str]:
@@ -304,10 +328,11 @@ def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
         return snapshot
     generation = max(mark[1] for mark in marks)
     changed = {mark[0] for mark in marks}
-    if len(changed) > REBUILD_AFTER or len(changed & snapshot.managed) > PATCH_MAX:
+    ours = {org for org in changed if org in snapshot.names}
+    if len(changed) > REBUILD_AFTER or len(ours) > PATCH_MAX:
         return build(actor_id)
     now = _managed_among(actor_id, changed)
-    affected = (changed & snapshot.managed) | now
+    affected = ours | now
     if not affected:
         return replace(snapshot, generation=generation)
     if len(affected) > PATCH_MAX:
