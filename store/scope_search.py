@@ -78,18 +78,27 @@ class Snapshot:
     text: str  # the entries' search texts, each followed by a newline
 
     @classmethod
-    def of(cls, generation: int, rows: list[Row]) -> Snapshot:
-        rows.sort(key=itemgetter(0))
-        return cls(
-            generation,
-            {org: key[2] for key, org, _text in rows},
-            [key[0] for key, _org, _text in rows],
-            [key[1] for key, _org, _text in rows],
-            array("q", [key[3] for key, _org, _text in rows]),
-            array("q", [org for _key, org, _text in rows]),
-            array("q", accumulate((len(text) + 1 for _key, _org, text in rows), initial=0)),
-            "".join(f"{text}\n" for _key, _org, text in rows),
-        )
+    def read(cls, generation: int, rows: Iterable[tuple[Any, ...]]) -> Snapshot:
+        """A snapshot of ``rows`` (``_ENTRIES``'s columns) as they come, in the hits' order:
+        kept by columns at once, no row kept whole (the peak of memory stays near what is
+        kept)."""
+        names: dict[int, str] = {}
+        lasts: list[str] = []
+        firsts: list[str] = []
+        roles, orgs = array("q"), array("q")
+        texts: list[str] = []
+        shared: dict[str, str] = {}
+        share = shared.setdefault
+        for role_id, org, last, first, name, text in rows:
+            names[org] = name
+            lasts.append(share(last, last))
+            firsts.append(share(first, first))
+            roles.append(role_id)
+            orgs.append(org)
+            texts.append(text)
+        starts = array("q", accumulate((len(text) + 1 for text in texts), initial=0))
+        texts.append("")
+        return cls(generation, names, lasts, firsts, roles, orgs, starts, "\n".join(texts))
 
     def key(self, entry: int) -> Key:
         return (
@@ -314,8 +323,13 @@ def build(actor_id: int) -> Snapshot:
     """The actor's scope as it is now. The counter is read first: a change committed
     meanwhile is in the rows or not, and is renewed at the next search either way."""
     generation = _generation()
-    rows = _rows(_ENTRIES.format(managed=_MANAGED), (actor_id, *MANAGER_ROLES))
-    return Snapshot.of(generation, rows)
+    collate = ' COLLATE "C"' if is_postgresql() else ""  # as ``store.users`` orders its query
+    order = (
+        f" ORDER BY lower(p.last_name){collate}, lower(p.first_name){collate}, o.name{collate},"
+        " r.id"
+    )
+    rows = execute(_ENTRIES.format(managed=_MANAGED) + order, (actor_id, *MANAGER_ROLES))
+    return Snapshot.read(generation, rows)
 
 
 def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
@@ -359,10 +373,8 @@ def _marks(values: Iterable[Any]) -> str:
 
 
 def _rows(sql: str, params: Sequence[Any]) -> list[Row]:
-    """The entries ``sql`` selects, their repeated strings shared."""
-    shared: dict[str, str] = {}
-    keep = shared.setdefault
+    """The entries ``sql`` selects (a few organisations': a renewal)."""
     return [
-        ((keep(last, last), keep(first, first), keep(org, org), role_id), org_id, text)
-        for role_id, org_id, last, first, org, text in execute(sql, params)
+        ((last, first, name, role_id), org, text)
+        for role_id, org, last, first, name, text in execute(sql, params)
     ]
