@@ -19,8 +19,10 @@ The same holds for AES-CTR with an encrypt-then-MAC (``hmac-sha2-*-etm``: what O
 picks with this server when not told a cipher), the HMAC's key schedule made once per key.
 
 Everything else (key exchange, MAC-then-encrypt, the messages before the keys) keeps
-paramiko's own path. Sequence numbers, the GCM nonce and the byte and packet counts that trigger a
-rekey are paramiko's own fields (``_Packetizer__…``), read and updated as its code does.
+paramiko's own path. The initial handshake's timeout is a deadline the reads check instead of
+paramiko's ``threading.Timer`` (a thread per connection). Sequence numbers, the GCM nonce and
+the byte and packet counts that trigger a rekey are paramiko's own fields
+(``_Packetizer__…``), read and updated as its code does.
 """
 
 from __future__ import annotations
@@ -62,6 +64,25 @@ class FastPacketizer(Packetizer):
     """paramiko's ``Packetizer`` with the short paths above (swapped in by class)."""
 
     limit = 0  # largest packet read (0: no limit); set per connection
+
+    # The initial handshake's deadline. paramiko starts a ``threading.Timer`` for it, a third
+    # thread for each connection (started, cancelled and joined at every login); the reads
+    # check the deadline where they checked the timer's flag (each wake of the socket's
+    # 0.1 s timeout), so the handshake times out as before.
+    _handshake_deadline: float | None = None
+    _handshake_done = False
+
+    def start_handshake(self, timeout: float) -> None:
+        if self._handshake_deadline is None:  # once: a rekey's handshake has no deadline
+            self._handshake_deadline = time.monotonic() + float(timeout)
+
+    def handshake_timed_out(self) -> bool:
+        deadline = self._handshake_deadline
+        return deadline is not None and not self._handshake_done and time.monotonic() > deadline
+
+    def complete_handshake(self) -> None:
+        if self._handshake_deadline is not None:
+            self._handshake_done = True
 
     def _fast(self, direction: str) -> bool:
         """AES-GCM, or a cipher with an encrypt-then-MAC (AES-CTR + hmac-sha2-*-etm: what

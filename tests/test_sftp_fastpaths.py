@@ -6,12 +6,15 @@ and reconnects after an error or a new database), and the chunk pipe behaves as 
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
+from paramiko.packet import Packetizer
 from paramiko.ssh_exception import SSHException
 from peewee import SqliteDatabase
 
@@ -196,3 +199,39 @@ def test_the_in_quota_keeps_its_count_a_second_and_measures_again_before_refusin
     now[0] = 1.5
     (home / "IN" / "b").unlink()
     assert quota.measure("U", home) == 0  # a second later: measured
+
+
+def test_handshake_times_out_without_a_timer_thread() -> None:
+    """The initial handshake's deadline (paramiko's ``threading.Timer``, a thread per
+    connection) is checked by the reads: a peer that stalls is dropped after it, no thread
+    started; once the handshake completed, a read waits on."""
+
+    from sync.ssh_packets import FastPacketizer
+
+    ours, theirs = socket.socketpair()
+    try:
+        ours.settimeout(0.05)  # paramiko's transports wake every 0.1 s
+        packetizer: Any = Packetizer(ours)
+        packetizer.__class__ = FastPacketizer
+        threads = threading.active_count()
+        packetizer.start_handshake(0.3)
+        assert threading.active_count() == threads
+        assert not packetizer.handshake_timed_out()
+        started = time.monotonic()
+        with pytest.raises(EOFError):
+            packetizer.read_all(4)
+        assert 0.25 <= time.monotonic() - started < 5
+        assert packetizer.handshake_timed_out()
+
+        packetizer = Packetizer(ours)
+        packetizer.__class__ = FastPacketizer
+        packetizer.start_handshake(0.1)
+        packetizer.complete_handshake()
+        packetizer.start_handshake(0.1)  # a rekey's: no new deadline
+        time.sleep(0.2)
+        assert not packetizer.handshake_timed_out()
+        theirs.sendall(b"abcd")
+        assert packetizer.read_all(4) == b"abcd"
+    finally:
+        ours.close()
+        theirs.close()
