@@ -154,6 +154,10 @@ def test_changes_are_seen_at_the_next_search(scope: int, monkeypatch: pytest.Mon
     # dieter made co-gestionnaire local there: its roles come in.
     grant_role(dieter, q.id, CO_GESTIONNAIRE)
     assert "stranger" in logins(dieter, "sam dupont")
+    grant_role(dieter, q.id, UTILISATEUR)  # INSERT … ON CONFLICT DO UPDATE: no longer manager
+    assert logins(dieter, "sam dupont") == []
+    grant_role(dieter, q.id, CO_GESTIONNAIRE)
+    assert "stranger" in logins(dieter, "sam dupont")
     agree(dieter, monkeypatch, ("", "dupont", "sam"))
     # A name changed: found by the new one only.
     personal.update_personal_data(
@@ -248,3 +252,19 @@ def test_searches_typed_during_the_first_build_wait_for_it(
     for text in texts:
         expected = from_database(scope, text, 0, 20, monkeypatch)[0]
         assert results[text] == [hit[0] for hit in expected], text
+
+
+def test_changes_nobody_searches_for_mark_nothing(demo: Database) -> None:
+    from store.access import set_language
+    from store.models import Person
+
+    def generation() -> int:
+        return int(execute("SELECT value FROM search_generation").fetchone()[0])
+
+    before = generation()
+    set_language(person_id("ursula"), "nl")
+    Person.update(phone="+32 2 000 00 00").where(Person.login == "ursula").execute()
+    Role.delete().where(Role.id == -1).execute()
+    assert generation() == before  # no wait for the counter, no renewal anywhere
+    Person.update(first_name="Ursule").where(Person.login == "ursula").execute()
+    assert generation() > before
