@@ -9,7 +9,10 @@ database (a SQLite file in a temporary directory; with ``--backend postgresql``,
 the ``--db`` server, else on a throwaway PostgreSQL 15 started for the bench); the time is
 ``run_cycle`` alone (lease, one transaction per chunk of 1,000). It makes no home: the homes
 folder is checked empty afterwards. The last column compares each count with the first
-(linear growth: the time grows as the count).
+(linear growth: the time grows as the count). The CPU column is the median CPU time of
+the cycle: this process's, plus that of the PostgreSQL backend serving it (read from
+``/proc``): on a machine shared with other work it moves less than the wall time. The load
+average is the one after the count's runs.
 
 The login: ``--logins`` accounts provisioned by a cycle, none with a home, served by the
 embedded SFTP server on a loopback port. For each account in turn, OpenSSH's ``sftp`` logs in
@@ -94,7 +97,21 @@ class Databases:
             self.server.stop()
 
 
-def measure_cycle(count: int, databases: Databases) -> float:
+def backend_cpu() -> float | None:
+    """The CPU seconds (user and system) of the PostgreSQL backend serving this thread's
+    connection, from ``/proc`` (None where it cannot be read)."""
+    from store.db import execute
+
+    pid = int(execute("SELECT pg_backend_pid()").fetchone()[0])
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_cycle(count: int, databases: Databases) -> tuple[float, float]:
+    """The cycle's wall time, and its CPU time: this process's, plus the PostgreSQL backend's."""
     from store.db import close_database, execute, open_database
     from sync.cycle import run_cycle
     from sync.schedule import current_slot
@@ -112,13 +129,19 @@ def measure_cycle(count: int, databases: Databases) -> float:
             execute("ANALYZE")
         now = datetime.now(UTC)
         os.sync()  # the seeding's dirty pages are not the cycle's cost
+        server = backend_cpu() if databases.backend == "postgresql" else None
+        cpu = time.process_time()
         started = time.perf_counter()
         result = run_cycle(current_slot(now), work / "homes", lambda: now)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        if server is not None:
+            after = backend_cpu()
+            cpu += (after - server) if after is not None else 0.0
         assert result.status == "done" and result.provisioned == count, result
         assert not any((work / "homes").iterdir()), "the cycle made homes"
         close_database()
-        return elapsed
+        return elapsed, cpu
     finally:
         databases.drop(target)
         shutil.rmtree(work, ignore_errors=True)
@@ -127,11 +150,14 @@ def measure_cycle(count: int, databases: Databases) -> float:
 def cycles(counts: list[int], repeat: int, databases: Databases) -> None:
     first: tuple[int, float] | None = None
     for count in counts:
-        runs = sorted(measure_cycle(count, databases) for _ in range(repeat))
+        measured = [measure_cycle(count, databases) for _ in range(repeat)]
+        runs = sorted(wall for wall, _ in measured)
         median = statistics.median(runs)
+        cpu = statistics.median(cpu for _, cpu in measured)
         line = (
             f"{databases.backend:>10} {count:>7} pending channels: cycle median {median:6.2f} s "
-            f"(min {runs[0]:.2f}, {median / count * 1e6:5.1f} µs each)"
+            f"(min {runs[0]:.2f}, {median / count * 1e6:5.1f} µs each; CPU {cpu:.2f} s, "
+            f"load {os.getloadavg()[0]:.1f})"
         )
         if first is None:
             first = (count, median)

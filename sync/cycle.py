@@ -43,17 +43,26 @@ from store.cycles import (
     claim_slot,
     finish_cycle,
 )
+from store.db import is_postgresql
 from store.models import PENDING, SFTP
 from sync.schedule import domain_time, slot_key
 
 log = logging.getLogger("expedito.sync")
 
 LEASE = timedelta(seconds=60)
+# Channels per step (one transaction). SQLite: other writers wait for its lock during a step,
+# so steps stay short. PostgreSQL locks only the step's rows: fewer steps, less per-step work
+# (the lease renewed, a plan made, a commit).
 CHUNK = 1000
+CHUNK_POSTGRESQL = 5000
 
 Now = Callable[[], datetime]
 # Called with the number of channels handled so far, before each chunk's commit (tests: a crash).
 ChunkHook = Callable[[int], None]
+
+
+def default_chunk() -> int:
+    return CHUNK_POSTGRESQL if is_postgresql() else CHUNK
 
 
 def default_owner() -> str:
@@ -109,10 +118,12 @@ def provision(
     owner: str,
     now: Now,
     lease: timedelta = LEASE,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     on_chunk: ChunkHook | None = None,
 ) -> dict[str, int]:
-    """Do the cycle's work in chunks; returns the counts. Raises LeaseLost if overtaken."""
+    """Do the cycle's work in chunks (``default_chunk()`` channels each unless told); returns
+    the counts. Raises LeaseLost if overtaken."""
+    chunk = chunk or default_chunk()
     counts = {"provisioned": 0, "rekeyed": 0, "other": 0}
     after = 0
     done = 0
@@ -145,7 +156,7 @@ def run_cycle(
     now: Now,
     owner: str | None = None,
     lease: timedelta = LEASE,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     on_chunk: ChunkHook | None = None,
 ) -> CycleResult:
     """Run ``slot`` unless it is done or another process is running it (blocking)."""
