@@ -129,6 +129,30 @@ def test_a_failure_of_one_set_of_a_batch_is_retried_alone(
     assert partner.files("INTEST") == []
 
 
+def test_a_set_the_database_refuses_fails_alone_its_batch_recorded(
+    partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording one set of a batch fails for a reason of its own (not a locked database):
+    the others are recorded each in a transaction of its own and answered."""
+    sets = [partner.write() for _ in range(3)]
+    record = batches._record
+    victim = sets[1].go.name
+
+    def refusing(decision: batches.Decision) -> batches.BatchSetInfo:
+        if decision.new.go_name == victim:
+            raise ValueError("refused")
+        return record(decision)
+
+    monkeypatch.setattr(batches, "_record", refusing)
+    results = partner.intake.process_gos([(partner.account, p.go) for p in sets])
+    assert isinstance(results[1], ValueError)
+    assert [isinstance(r, service.IntakeResult) for r in results] == [1, 0, 1]
+    assert sorted(_answers(partner)) == sorted([sets[0].go.name, sets[2].go.name])
+    assert sets[1].go.exists()
+    key = _key(partner, sets[1])
+    assert claims.claim_many([key], "elsewhere:1:live", 60) == {key}  # its claim given up
+
+
 @pytest.mark.parametrize("step", ["sync_files", "mark_processed_many"])
 def test_a_crash_in_the_middle_of_a_batch_leaves_each_set_answered_once(
     partner: Partner, monkeypatch: pytest.MonkeyPatch, step: str

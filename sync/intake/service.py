@@ -195,7 +195,8 @@ class Intake:
     same PURPOSE.SENDER.DATE.SEQ.ENV) had a file changed less than ``settle`` seconds ago for
     the next scan — where uploads appear under their final name while still being written
     (OpenSSH's internal-sftp), so a file being written is never taken; 0 with the embedded
-    server, whose files appear whole.
+    server, whose files appear whole. ``batch``: at most this many queued GOs are taken
+    together (:meth:`process_gos`).
     """
 
     def __init__(
@@ -618,15 +619,31 @@ class Intake:
         try:
             recorded = record_acknowledged_many([decision for _, decision in deciding])
         except Exception as exc:
-            self._fail_all([one for one, _ in deciding], exc, outcomes)
-            return finishing
+            if len(deciding) == 1 or is_temporary(exc):
+                self._fail_all([one for one, _ in deciding], exc, outcomes)
+                return finishing
+            # Something about one of the sets: each recorded on its own, so that it fails alone
+            recorded = [self._record_alone(one, decision, outcomes) for one, decision in deciding]
         for (one, _), batch in zip(deciding, recorded, strict=True):
-            if batch is None:
-                log.warning("intake: %s was taken over by another intake", one.go.text)
+            if batch is None:  # failed, or taken over by another intake
+                if outcomes[one.index] is None:
+                    log.warning("intake: %s was taken over by another intake", one.go.text)
                 continue
             one.batch = batch
             finishing.append(one)
         return finishing
+
+    def _record_alone(
+        self, one: _Set, decision: Decision, outcomes: list[Outcome]
+    ) -> BatchSetInfo | None:
+        """Record one set in a transaction of its own; None when it failed (its outcome) or
+        its claim was taken over."""
+        try:
+            (batch,) = record_acknowledged_many([decision])
+        except Exception as exc:
+            self._fail(one, exc, outcomes)
+            return None
+        return batch
 
     def _decide(self, one: _Set) -> Decision | BatchSetInfo | None:
         """What to do with a claimed set: record the decision of its check, finish what an
