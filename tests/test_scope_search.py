@@ -268,3 +268,30 @@ def test_changes_nobody_searches_for_mark_nothing(demo: Database) -> None:
     assert generation() == before  # no wait for the counter, no renewal anywhere
     Person.update(first_name="Ursule").where(Person.login == "ursula").execute()
     assert generation() > before
+
+
+def test_many_changes_build_the_snapshot_again(scope: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    dieter = scope
+    agree(dieter, monkeypatch, ("dupont",))
+    builds: list[int] = []
+    build = scope_search.build
+
+    def counted(actor_id: int) -> scope_search.Snapshot:
+        builds.append(actor_id)
+        return build(actor_id)
+
+    monkeypatch.setattr(scope_search, "build", counted)
+    monkeypatch.setattr(scope_search, "PATCH_MAX", 0)  # any change of the scope: built again
+    personal.update_personal_data(
+        person_id("person0"), personal.PersonalData("Mme", "Anna", "Dupont", "fr", "a@demo.be", "")
+    )
+    assert set(logins(dieter, "anna dupont")) == {"person0"}
+    assert builds == [dieter]
+    monkeypatch.setattr(scope_search, "PATCH_MAX", 200)
+    monkeypatch.setattr(scope_search, "REBUILD_AFTER", 0)  # any change anywhere: built again
+    org = Organisation.create(name="ELSEWHERE", kbo=kbo(98), created_on=date(2020, 1, 1))
+    Qualite.create(organisation=org, kind="employeur_onss", created_on=date(2020, 1, 1))
+    Organisation.update(name="ELSEWHERE SA").where(Organisation.id == org.id).execute()
+    assert logins(dieter, "zzzz") == []
+    assert builds == [dieter, dieter]
+    agree(dieter, monkeypatch, ("", "dupont"))
