@@ -1,11 +1,11 @@
 """What one login costs the embedded SFTP server: CPU time per login, measured on the server's
 process (``/proc/PID/stat``), far less sensitive to the machine's load than wall time.
 
-    python bench/sftp_login_cost.py [--logins 100] [--workers 1] [--command "ls"]
+    python bench/sftp_login_cost.py [--logins 100] [--parallel 1] [--workers 1] [--command ls]
 
 Starts ``expedito serve`` (``bench/serve_process.py``) on a fresh database with the demo sender
-provisioned, makes one login first (its home made, caches warm), then ``--logins`` logins one
-after the other with OpenSSH ``sftp -b`` (``--command``, then ``bye``), and prints the
+provisioned, makes one login first (its home made, caches warm), then ``--logins`` logins with
+OpenSSH ``sftp -b`` (``--command``, then ``bye``), ``--parallel`` at a time, and prints the
 server's CPU per login (user and system apart, the whole process tree) and the clients' wall
 time per login. Needs neither root nor sshd.
 """
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,13 +45,16 @@ def user_system(pid: int) -> tuple[float, float]:
     return user / tick, system / tick
 
 
-def login(port: int, key: Path, commands: str, cwd: Path) -> bool:
+def login(port: int, key: Path, commands: str, cwd: Path, i: int = 0) -> bool:
+    """One ``sftp -b`` login, from its own loopback address (127.0.1.2, 127.0.1.3, …: the
+    per-address limits count each apart)."""
+    source = f"127.0.{1 + i // 250}.{2 + i % 250}"
     done = subprocess.run(
         [
             SFTP, "-b", "-", "-i", str(key), "-P", str(port),
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
-            f"{USER}@127.0.0.1",
+            "-o", f"BindAddress={source}", f"{USER}@127.0.0.1",
         ],
         input=commands, capture_output=True, text=True, cwd=cwd, timeout=60,
     )  # fmt: skip
@@ -62,6 +66,9 @@ def main() -> int:
     parser.add_argument("--logins", type=int, default=100)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--command", default="ls", help="the sftp command of each login")
+    parser.add_argument(
+        "--parallel", type=int, default=1, help="logins at once (default 1: one after the other)"
+    )
     parser.add_argument("--keep", help="a folder for the database and homes (reused)")
     parser.add_argument(
         "--profiler",
@@ -90,7 +97,9 @@ def main() -> int:
             now = datetime.now(UTC)
             run_cycle(current_slot(now), homes, lambda: now)
         commands = f"{args.command}\nbye\n"
-        with ServeProcess(db, homes, args.workers) as serve:
+        # one user for all (``--parallel`` of them at once)
+        options = ["--max-sessions", str(args.parallel + 10)]
+        with ServeProcess(db, homes, args.workers, options) as serve:
             port = serve.address[1]
             if not login(port, creds.ssh_private_key, commands, work):
                 print("the first login failed")
@@ -107,9 +116,13 @@ def main() -> int:
             user0, system0 = user_system(serve.pid)
             children = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            failed = sum(
-                not login(port, creds.ssh_private_key, commands, work) for _ in range(args.logins)
-            )
+            with ThreadPoolExecutor(args.parallel) as pool:
+                failed = list(
+                    pool.map(
+                        lambda i: login(port, creds.ssh_private_key, commands, work, i),
+                        range(args.logins),
+                    )
+                ).count(False)
             wall = time.perf_counter() - started
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             client = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
@@ -123,7 +136,8 @@ def main() -> int:
         print(
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load:.1f} before, "
             f"{os.getloadavg()[0]:.1f} after; {n} logins ({args.command!r}, bye), "
-            f"--workers {args.workers}: server CPU {user + system:5.1f} ms a login "
+            f"--workers {args.workers}, {args.parallel} at once: "
+            f"server CPU {user + system:5.1f} ms a login "
             f"(user {user:4.1f}, system {system:4.1f}); the client (sftp and ssh) "
             f"{client * 1000 / n:5.1f} ms CPU and {wall * 1000 / n:5.1f} ms wall a login; "
             f"failed {failed}",
