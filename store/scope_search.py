@@ -90,6 +90,8 @@ class Snapshot:
         shared: dict[str, str] = {}
         share = shared.setdefault
         for role_id, org, last, first, name, text in rows:
+            if "\n" in text:  # the lines' end, never in a word: a space, which no word has
+                text = text.replace("\n", " ")
             names[org] = name
             lasts.append(share(last, last))
             firsts.append(share(first, first))
@@ -375,6 +377,6 @@ def _marks(values: Iterable[Any]) -> str:
 def _rows(sql: str, params: Sequence[Any]) -> list[Row]:
     """The entries ``sql`` selects (a few organisations': a renewal)."""
     return [
-        ((last, first, name, role_id), org, text)
+        ((last, first, name, role_id), org, text.replace("\n", " "))
         for role_id, org, last, first, name, text in execute(sql, params)
     ]

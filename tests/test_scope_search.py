@@ -295,3 +295,13 @@ def test_many_changes_build_the_snapshot_again(scope: int, monkeypatch: pytest.M
     assert logins(dieter, "zzzz") == []
     assert builds == [dieter, dieter]
     agree(dieter, monkeypatch, ("", "dupont"))
+
+
+def test_a_newline_in_a_search_text_is_no_end_of_entry(
+    scope: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    execute("UPDATE person SET search_text = ? WHERE login = 'person5'", ("maes\nluc x",))
+    agree(scope, monkeypatch, ("maes luc", "luc", "x maes"))
+    found = users.search_persons(scope, "maes luc")
+    assert {hit.person.login for hit in found.hits} >= {"person5"}
+    assert len(found.hits) == len({(h.person.login, h.qualite_id) for h in found.hits})
