@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,14 @@ LONGEST_FIRST = (
     "tests/test_tui_footer_fit.py",
     "tests/test_tui_wizard.py::test_whole_wizard_by_keys_then_overview",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pilot waits only for the widgets with something to do (``tests.support.pilot_wait``;
+    Textual is loaded by pytest-textual-snapshot's plugin already)."""
+    from tests.support.pilot_wait import install
+
+    install()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -65,31 +74,57 @@ def postgresql_server() -> Iterator[PostgresServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    """Two SQLite files made once per session (each xdist worker its own), which each test's
+    database copies: migrated (key False), and migrated with the demo data set (True;
+    ``store.demo.seed_demo``, whose password hashes are most of a test's set-up otherwise) —
+    as ``tests.support.postgres`` does with template databases."""
+    from store.demo import seed_demo
+
+    folder = tmp_path_factory.mktemp("sqlite-templates")
+    templates: dict[bool, Path] = {}
+    for seeded in (False, True):
+        path = folder / ("demo.sqlite3" if seeded else "migrated.sqlite3")
+        open_database(path)
+        if seeded:
+            seed_demo()
+        close_database()
+        # The last connection closed checkpoints the WAL into the file: the file is all of it.
+        assert not path.with_name(f"{path.name}-wal").exists(), path
+        templates[seeded] = path
+    return templates
+
+
 @pytest.fixture
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A fresh, migrated database bound to the store's proxy: a SQLite file, or (param
-    ``postgresql``) a PostgreSQL database of its own."""
+    ``postgresql``) a PostgreSQL database of its own; a copy of a template (with the demo
+    data set when the test uses ``demo``)."""
+    seeded = "demo" in request.fixturenames  # a copy of the seeded template: ``demo``
+    request.node.stash[DEMO_SEEDED] = seeded
     if getattr(request, "param", "sqlite") == "postgresql":
         from tests.support.postgres import DEMO_TEMPLATE, TEMPLATE
 
         server: PostgresServer = request.getfixturevalue("postgresql_server")
-        seeded = "demo" in request.fixturenames  # a copy of the seeded template: ``demo``
         url = server.fresh(DEMO_TEMPLATE if seeded else TEMPLATE)
         database = open_database(url)
-        request.node.stash[DEMO_SEEDED] = seeded
         yield database
         close_database()
         server.drop(url)
         return
-    database = open_database(tmp_path / "expedito.sqlite3")
+    templates: dict[bool, Path] = request.getfixturevalue("sqlite_templates")
+    path = tmp_path / "expedito.sqlite3"
+    shutil.copyfile(templates[seeded], path)
+    database = open_database(path)
     yield database
     close_database()
 
 
 @pytest.fixture
 def demo(request: pytest.FixtureRequest, database: Database) -> Database:
-    """The fresh database with the demo data set (on PostgreSQL, a copy of the seeded
-    template: ``tests.support.postgres``)."""
+    """The fresh database with the demo data set (a copy of the seeded template:
+    ``sqlite_templates``, ``tests.support.postgres``)."""
     from store.demo import seed_demo
 
     if not request.node.stash.get(DEMO_SEEDED, False):
