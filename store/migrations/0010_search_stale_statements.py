@@ -31,10 +31,10 @@ STATEMENTS = (
             SELECT DISTINCT org, gen FROM unnest(orgs) AS org WHERE org IS NOT NULL
             ON CONFLICT (organisation_id) DO UPDATE SET generation = excluded.generation;
     END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER search_stale_role ON role",
-    "DROP FUNCTION search_stale_role()",
-    "DROP TRIGGER search_stale_person ON person",
-    "DROP FUNCTION search_stale_person()",
+    "DROP TRIGGER IF EXISTS search_stale_role ON role",
+    "DROP FUNCTION IF EXISTS search_stale_role()",
+    "DROP TRIGGER IF EXISTS search_stale_person ON person",
+    "DROP FUNCTION IF EXISTS search_stale_person()",
     f"""CREATE FUNCTION search_stale_roles_added() RETURNS trigger AS $$
     BEGIN
         PERFORM search_stale_mark(ARRAY({_ROLE_ORGS.format(rows="added")}));
