@@ -62,6 +62,7 @@ class LoginScreen(Screen[None]):
         super().__init__(id="login-screen")
         self.lang = lang
         self.demo = demo
+        self._rested: Input | None = None  # the field whose cursor rests while covered
 
     def compose(self) -> ComposeResult:
         yield PortalHeader(self.lang, home=False)
@@ -83,6 +84,19 @@ class LoginScreen(Screen[None]):
         self.set_language(self.lang)
         # The store opens once this screen is on the terminal.
         self.call_after_refresh(portal_app(self).start_store)
+
+    def on_screen_suspend(self) -> None:
+        """Under the portal for the whole session: the focused field's cursor stops blinking
+        (its timer woke the app twice a second for a cursor nobody sees: issue 18's idle
+        CPU), and blinks again when the screen is back on top."""
+        if isinstance(field := self.focused, Input) and field.cursor_blink:
+            field.cursor_blink = False
+            self._rested = field
+
+    def on_screen_resume(self) -> None:
+        if self._rested is not None:
+            self._rested.cursor_blink = True
+            self._rested = None
 
     def _store_is_ready(self) -> bool:
         return portal_app(self).store_ready.is_set()

@@ -119,6 +119,8 @@ class BackOffice:
         self._seen_slot: datetime | None = None  # --no-serve: the latest slot known done
         self._polled_slot: datetime | None = None
         self._next_poll = 0.0
+        # (from, the next slot after it): as timestamps, and the slot
+        self._next: tuple[float, float, datetime] | None = None
 
     # --- the services -------------------------------------------------------------------------
 
@@ -211,17 +213,28 @@ class BackOffice:
 
     # --- the countdown ------------------------------------------------------------------------
 
-    def next_slot(self) -> datetime:
+    def _now(self) -> datetime:
+        """The countdown's now: the worker's clock when it runs here, else the app's."""
         services = self.services
-        if services is not None:
-            return services.worker.next_slot()
-        return self.schedule.next_slot(self.clock.now())
+        return (services.worker.clock if services is not None else self.clock).now()
+
+    def _next_after(self, now: datetime) -> datetime:
+        """The first slot after ``now`` (the schedule's), worked out once a slot: the one
+        found last still is while ``now`` is between the instant it was found for and it
+        (the schedule walks the minutes in the local zone: some 30 conversions a call)."""
+        instant = now.timestamp()  # compared as instants: wall clocks repeat in the autumn
+        found = self._next
+        if found is None or not found[0] <= instant < found[1]:
+            slot = self.schedule.next_slot(now)
+            found = self._next = (instant, slot.timestamp(), slot)
+        return found[2]
+
+    def next_slot(self) -> datetime:
+        return self._next_after(self._now())
 
     def seconds_to_next(self) -> float:
-        services = self.services
-        if services is not None:
-            return services.worker.seconds_to_next()
-        return self.schedule.seconds_to_next(self.clock.now())
+        now = self._now()
+        return seconds_between(self._next_after(now), now)
 
     def local_now(self) -> datetime:
         """The back office's clock as the domain dates things: naive server local time, to
@@ -231,9 +244,11 @@ class BackOffice:
     def countdown(self, t: Translator) -> SyncStatus:
         """``Prochaine synchronisation à 14:30 — dans 12:34`` and its short form ``Synchro
         14:30 — 12:34`` (with a note without SFTP)."""
+        now = self._now()
+        slot = self._next_after(now)
         values = {
-            "time": f"{self.next_slot():%H:%M}",
-            "remaining": format_remaining(self.seconds_to_next()),
+            "time": f"{slot:%H:%M}",
+            "remaining": format_remaining(seconds_between(slot, now)),
         }
         status = SyncStatus(t("sync.countdown", **values), t("sync.countdown_short", **values))
         if self.sftp_error is not None:

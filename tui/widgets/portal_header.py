@@ -34,6 +34,27 @@ def _fit(content: Content, width: int, right: bool = False) -> Content:
     return content.pad(1, 1).truncate(width)
 
 
+class _Countdown(Static):
+    """The countdown's cells: its text changes each second, not its width, so it repaints
+    alone (``refresh()``: no layout pass, no new visual), and lays out only when its width
+    changes (another language, the short form)."""
+
+    def __init__(self) -> None:
+        super().__init__(id="countdown", markup=False)
+        self._text = ""
+
+    def show(self, text: str) -> None:
+        if cell_len(text) == cell_len(self._text):
+            self._text = text
+            self.refresh()
+        else:
+            self._text = text
+            self.update(text)
+
+    def render(self) -> Content:
+        return Content(self._text)
+
+
 class _HeaderLines(Static):
     """Title, then languages and links left and the user right; fitted to the width."""
 
@@ -87,10 +108,11 @@ class PortalHeader(Widget):
         self._nav = Content("")
         self._sync = SyncStatus("", "")
         self._sync_text = ""  # the form on show
+        self._countdown = _Countdown()
 
     def compose(self) -> ComposeResult:
         yield _HeaderLines(id="header-lines")
-        yield Static(id="countdown")
+        yield self._countdown
 
     def on_mount(self) -> None:
         self.watch(self.app, "sync_status", self._show_sync_status, init=True)
@@ -138,7 +160,7 @@ class PortalHeader(Widget):
             return
         same_width = cell_len(text) == cell_len(self._sync_text)
         self._sync_text = text
-        self.query_one("#countdown", Static).update(text, layout=not same_width)
+        self._countdown.show(text)
         if not same_width:
             self._refresh_lines()
 
