@@ -87,6 +87,13 @@ class AddressLogLimit:
         self._say_all(now)
         return allowed
 
+    def pending(self) -> bool:
+        """Whether lines were left out that a later ``flush`` must still count in a summary
+        (the housekeeping sweeps until then; with nothing pending and no connection, it
+        sleeps)."""
+        with self._lock:
+            return bool(self._all.left_out) or any(w.left_out for w in self._windows.values())
+
     def flush(self) -> None:
         """Say what was left out in the intervals that are over (the housekeeping calls it)."""
         now = self.clock()

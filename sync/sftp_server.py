@@ -98,6 +98,8 @@ SESSION_WAIT = 0.5  # seconds a login at the user's limit waits for an ended ses
 # connections the kernel may hold before they are accepted: 128 made a burst of logins at
 # the same instant lose SYNs (retried by the clients a second later, then 3 s later...)
 LISTEN_BACKLOG = 1024
+SWEEP = 0.25  # seconds between the housekeeping's sweeps while there are connections
+IDLE_SWEEP = 5.0  # … and at most between two sweeps without any (the wake-up is an event)
 LIVE_FOR = 0.5  # seconds a READ or WRITE trusts the last liveness check (see live_lately)
 
 
@@ -624,6 +626,10 @@ class SFTPService:
         self._sessions: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        # Set while there is something to watch (a connection, log lines to summarise): the
+        # housekeeping and the sessions board poll then, and otherwise sleep until it is set
+        # (an idle server woke six times a second for nothing: issue 18's idle CPU).
+        self._busy = threading.Event()
         self._threads: list[threading.Thread] = []
         self.board = SessionBoard(self.live_sessions)  # the sessions, published for operators
 
@@ -645,13 +651,13 @@ class SFTPService:
         listener.listen(LISTEN_BACKLOG)
         if self.reuse_port:
             steer_by_address(listener, self.reuse_port)
-        listener.settimeout(0.5)
-        self._listener = listener
+        self._listener = listener  # blocking: ``stop`` shuts it down to end the accept loop
         self._stopping.clear()
+        self._busy.clear()
         for target, name in (
             (self._accept_loop, "sftp-accept"),
             (self._housekeeping, "sftp-housekeeping"),
-            (lambda: self.board.run(self._stopping), "sftp-sessions"),
+            (lambda: self.board.run(self._stopping, self._busy), "sftp-sessions"),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -660,6 +666,10 @@ class SFTPService:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._busy.set()
+        if self._listener is not None:
+            with contextlib.suppress(OSError):  # wakes the accept loop (Linux: EINVAL)
+                self._listener.shutdown(socket.SHUT_RDWR)
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
@@ -678,8 +688,6 @@ class SFTPService:
         while not self._stopping.is_set():
             try:
                 sock, peer = self._listener.accept()
-            except TimeoutError:
-                continue
             except OSError:
                 if self._stopping.is_set():
                     return
@@ -719,6 +727,7 @@ class SFTPService:
         server.transport = transport
         with self._lock:
             self._connections.append(_Connection(transport, server, time.monotonic()))
+            self._busy.set()
         transport.start_server(event=threading.Event(), server=server)
 
     def _startup_refusal(self, address: str) -> str:
@@ -742,6 +751,9 @@ class SFTPService:
         flood from one address is a few lines and a count (``sync.log_limit``)."""
         if self.log_limit.allow(address, message % args):
             log.info(message, *args)
+        else:
+            with self._lock:  # a summary to write once the interval is over
+                self._busy.set()
 
     # Sessions per user --------------------------------------------------------------------
 
@@ -806,11 +818,17 @@ class SFTPService:
 
     def _housekeeping(self) -> None:
         with db.connection_context():
-            while not self._stopping.wait(0.25):
+            while True:
+                self._busy.wait(IDLE_SWEEP)  # nothing to watch: sleep until something comes
+                if self._stopping.wait(SWEEP):
+                    return
                 try:
                     self._sweep()
                 except Exception:
                     log.exception("housekeeping failed")
+                with self._lock:  # a connection or a left-out line sets it again at once
+                    if not self._connections and not self.log_limit.pending():
+                        self._busy.clear()
 
     def _sweep(self) -> None:
         self.log_limit.flush()
