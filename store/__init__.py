@@ -2,3 +2,7 @@
 
 Headless: never imports Textual. Service functions return frozen dataclasses.
 """
+
+from store.lazy_psycopg import import_peewee
+
+import_peewee()  # without psycopg: only a PostgreSQL database loads it (store.postgres)

@@ -25,8 +25,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import peewee
-from playhouse.postgres_ext import Psycopg3Database
-from psycopg.pq import TransactionStatus
+
+from store.lazy_psycopg import load_psycopg
+
+load_psycopg()  # peewee was imported without it (store.lazy_psycopg)
+
+from playhouse.postgres_ext import Psycopg3Database  # noqa: E402
+from psycopg.pq import TransactionStatus  # noqa: E402
 
 WRITE_LOCK = 0x45585044  # "EXPD": the advisory lock of IMMEDIATE transactions
 MIGRATION_LOCK = 0x45585044 + 1
