@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.support.clock import frozen_countdown
 from tests.support.portal import enter_portal
@@ -25,6 +26,8 @@ async def _accueil(pilot: Pilot[None]) -> None:
 async def _login_typed(pilot: Pilot[None]) -> None:
     await pilot.pause()
     await pilot.press(*"dieter")
+    for field in pilot.app.screen.query(Input):  # the cursor shown, not caught blinking
+        field.cursor_blink = False  # (on a loaded machine a pause can last half a second)
     await pilot.pause()
 
 
