@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -620,8 +621,16 @@ async def test_add_ftp_channel_choosing_the_preferred_channel(
         assert "- Chômage temporaire\n  canal préférentiel : FTP" in text
         assert "Personne de contact" not in text
         await pilot.press("f7")
+        added = "Le canal FTP a bien été ajouté."
+        # Looked for as soon as it shows: waiting first for every page built again after the
+        # change (a loaded machine took more than its 10 s) found it gone.
+        deadline = time.monotonic() + 15
+        while added not in [n.message for n in app._notifications]:
+            if time.monotonic() > deadline:
+                break
+            await pilot.pause(0.02)
+        assert added in [n.message for n in app._notifications]
         await settle(pilot)
-        assert "Le canal FTP a bien été ajouté." in [n.message for n in app._notifications]
         overview = senders.overview(person_id("dieter"), qualite_id())
         assert overview is not None
         prefs = {(c.kind, a.code): a.preferred for c in overview.channels for a in c.applications}
