@@ -24,6 +24,8 @@ class EnregistrementPage(Page):
     EnregistrementPage #enregistrement-body { height: 1fr; }
     """
 
+    _waiting: WizardSetup | None = None  # loaded while hidden: the wizard to mount when shown
+
     def compose(self) -> ComposeResult:
         yield Vertical(id="enregistrement-body")
 
@@ -43,6 +45,7 @@ class EnregistrementPage(Page):
 
     async def show(self, loaded: tuple[WizardSetup | None, SenderStatus]) -> None:
         setup, status = loaded
+        self._waiting = None
         body = self.query_one("#enregistrement-body", Vertical)
         if setup is None:
             await body.mount(
@@ -53,7 +56,13 @@ class EnregistrementPage(Page):
                 )
             )
             return
-        await body.mount(Wizard(self.ctx, setup))
+        if not self.display:  # built ahead: the wizard's 118 widgets wait for the first visit
+            self._waiting = setup
+            return
+        await self._mount_wizard(setup)
+
+    async def _mount_wizard(self, setup: WizardSetup) -> None:
+        await self.query_one("#enregistrement-body", Vertical).mount(Wizard(self.ctx, setup))
         self.screen.refresh_bindings()
 
     def key_owners(self) -> list[Widget]:
@@ -72,6 +81,7 @@ class EnregistrementPage(Page):
     async def _relabel(self) -> None:
         """Everything in the new language, and nothing typed lost."""
         body = self.query_one("#enregistrement-body", Vertical)
+        self._waiting = None  # loaded again below, in the new language
         if not await rebuild_wizard(body, self.ctx):
             await body.remove_children()  # the notice, or still loading: load it again
             self.load()
@@ -79,7 +89,12 @@ class EnregistrementPage(Page):
         self.screen.refresh_bindings()
 
     def page_shown(self) -> None:
-        """Built ahead and hidden, the wizard left the keyboard alone: it takes it now."""
+        """Built ahead and hidden, the page mounts its wizard now, which takes the keyboard
+        (a wizard already there left the keyboard alone while hidden: it takes it now)."""
+        if self._waiting is not None:
+            setup, self._waiting = self._waiting, None
+            self.call_later(self._mount_wizard, setup)
+            return
         for wizard in self.query(Wizard):
             self.call_after_refresh(wizard.focus_step)
 
