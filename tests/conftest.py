@@ -22,13 +22,16 @@ BACKENDS = ("sqlite", "postgresql")
 DEMO_SEEDED = pytest.StashKey[bool]()  # the test's database is a copy of a seeded template
 
 
-# The longest tests (a minute or more each on 2 cores) first: pytest-xdist hands tests out in
-# this order, round robin, so they run while the short ones fill in around them, instead of
-# one starting last and keeping a worker busy long after the other is done.
+# The longest tests first (a minute or more each on 2 cores), then the wizard's (15-40 s each,
+# last in name order otherwise): pytest-xdist hands tests out in this order (a first chunk of
+# consecutive tests to each worker, then more to whichever runs short), so the long ones run
+# while the short ones fill in around them, and the run ends on short tests instead of one
+# worker finishing a long one long after the other is done.
 LONGEST_FIRST = (
     "tests/test_tui_random_keys.py",
     "tests/test_tui_footer_fit.py",
     "tests/test_tui_wizard.py::test_whole_wizard_by_keys_then_overview",
+    "tests/test_tui_wizard.py",
 )
 
 
