@@ -3,6 +3,6 @@
 Headless: never imports Textual. Service functions return frozen dataclasses.
 """
 
-from store.lazy_psycopg import import_peewee
+from store.lazy_psycopg import import_peewee_without_psycopg
 
-import_peewee()  # without psycopg: only a PostgreSQL database loads it (store.postgres)
+import_peewee_without_psycopg()  # only a PostgreSQL database loads psycopg (store.postgres)

@@ -140,6 +140,34 @@ def test_a_lost_postgresql_connection_is_replaced(postgresql_server: PostgresSer
         postgresql_server.drop(url)
 
 
+def test_a_sqlite_process_loads_no_psycopg_and_a_postgresql_one_does(
+    tmp_path: Path, postgresql_server: PostgresServer
+) -> None:
+    """psycopg (libpq and its ~130 modules) only where the database is PostgreSQL; the
+    store's package imports nothing of peewee before something uses it."""
+    code = (
+        "import sys; import store; assert 'peewee' not in sys.modules; "
+        "from store.db import open_database; open_database(sys.argv[1]); "
+        "print('psycopg' in sys.modules)"
+    )
+    url = postgresql_server.fresh()
+    try:
+        loaded = [
+            subprocess.run(
+                [sys.executable, "-c", code, target],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            ).stdout.strip()
+            for target in (str(tmp_path / "x.sqlite3"), url)
+        ]
+    finally:
+        postgresql_server.drop(url)
+    assert loaded == ["False", "True"]
+
+
 def test_help_lists_the_commands() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tui.cli", "--help"],
