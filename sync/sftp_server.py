@@ -76,6 +76,7 @@ from sync.memory import give_back_memory
 from sync.quota import InQuota
 from sync.reuseport import steer_by_address
 from sync.scp_server import send_exit_status
+from sync.seats import Seat, Seats
 from sync.session_board import SessionBoard
 from sync.sftp_algorithms import configure
 from sync.sftp_fs import ConfinedSFTP, ReadHandle, UploadHandle, UploadHook, no_upload_hook
@@ -117,6 +118,7 @@ class SessionServer(paramiko.ServerInterface):
         self.failures = 0
         self.channels = 0
         self.counted = False
+        self.seat: Seat | None = None  # its place among the user's sessions on these homes
         self.last_active = time.monotonic()
         self.started_at = time.time()
         self.session_id = uuid.uuid4().hex[:16]  # its row in sftp_session (sync.session_board)
@@ -187,7 +189,8 @@ class SessionServer(paramiko.ServerInterface):
             self._refuse(account.technical_user, stats.REFUSED_SIGNATURE)
             return None
         user = account.technical_user
-        if not self.service.acquire_session(user):
+        seat = self.service.acquire_session(user)
+        if seat is None:
             limit = self.limits.max_sessions_per_user
             log.info(
                 "%s from %s: too many sessions (%d), connection closed", user, self.address, limit
@@ -200,7 +203,7 @@ class SessionServer(paramiko.ServerInterface):
         try:
             ensure_home(self.service.homes_root, user)
         except OSError as exc:
-            self.service.release_session(user)
+            self.service.release_session(user, seat)
             log.error(
                 "%s from %s: home %s cannot be made (%s): login refused",
                 user,
@@ -214,6 +217,7 @@ class SessionServer(paramiko.ServerInterface):
                 "your SFTP folders cannot be made now; try again later",
             )
         self.counted = True
+        self.seat = seat
         self.account = account
         self._live_statement = liveness_statement(account.channel_id)
         self.home = home_of(self.service.homes_root, account.technical_user)
@@ -623,7 +627,8 @@ class SFTPService:
         self.recent = RecentUploads()  # uploads open or just made, for clients that look
         self._listener: socket.socket | None = None
         self._connections: list[_Connection] = []
-        self._sessions: dict[str, int] = {}
+        self._sessions: dict[str, int] = {}  # this process's count
+        self.seats = Seats(self.homes_root, self.limits.max_sessions_per_user)  # all processes'
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         # Set while there is something to watch (a connection, log lines to summarise): the
@@ -680,6 +685,8 @@ class SFTPService:
             self._sessions.clear()
         for connection in connections:
             connection.transport.close()
+            if connection.server.seat is not None:
+                connection.server.seat.release()
 
     # Accepting ----------------------------------------------------------------------------
 
@@ -757,13 +764,16 @@ class SFTPService:
 
     # Sessions per user --------------------------------------------------------------------
 
-    def acquire_session(self, user: str, wait: float = SESSION_WAIT) -> bool:
-        """Count one more authenticated connection of ``user``; False at the limit.
+    def acquire_session(self, user: str, wait: float = SESSION_WAIT) -> Seat | None:
+        """Count one more authenticated connection of ``user``: its seat (``sync.seats``:
+        counted with every process serving these homes, other workers and nodes), or None
+        at the limit.
 
-        Sessions that just ended count until the next sweep (a quarter second), and one
-        whose client has just quit may not have been seen to end yet: a client that logs in
-        again at once (a script looping over files) must not be refused for them, so at
-        the limit ended connections are let go, for up to ``wait`` seconds."""
+        Sessions that just ended count until the next sweep (a quarter second, in whichever
+        process served them), and one whose client has just quit may not have been seen to
+        end yet: a client that logs in again at once (a script looping over files) must not
+        be refused for them, so at the limit ended connections are let go, for up to
+        ``wait`` seconds."""
         deadline = time.monotonic() + wait
         while True:
             with self._lock:
@@ -771,14 +781,17 @@ class SFTPService:
                     self._forget_ended()
                 count = self._sessions.get(user, 0)
                 if count < self.limits.max_sessions_per_user:
-                    self._sessions[user] = count + 1
-                    return True
+                    seat = self.seats.take(user)
+                    if seat is not None:
+                        self._sessions[user] = count + 1
+                        return seat
             if time.monotonic() >= deadline or self._stopping.is_set():
-                return False
+                return None
             time.sleep(0.05)
 
-    def release_session(self, user: str) -> None:
+    def release_session(self, user: str, seat: Seat) -> None:
         """Give back a session ``acquire_session`` counted (a login refused after it)."""
+        seat.release()
         with self._lock:
             self._sessions[user] = max(0, self._sessions.get(user, 1) - 1)
 
@@ -809,6 +822,8 @@ class SFTPService:
             user = connection.server.account.technical_user
             self._sessions[user] = max(0, self._sessions.get(user, 1) - 1)
             connection.server.counted = False
+            if connection.server.seat is not None:
+                connection.server.seat.release()
 
     def sessions(self, user: str) -> int:
         with self._lock:

@@ -60,7 +60,9 @@ CYCLE_DONE = re.compile(r"\[worker \d+ pid (\d+)\] expedito\.sync sync cycle (.+
 class Group:
     """``expedito serve --workers N`` on a port of its own (a node, on this machine)."""
 
-    def __init__(self, db: str, homes: Path, logs: Path, name: str, workers: int) -> None:
+    def __init__(
+        self, db: str, homes: Path, logs: Path, name: str, workers: int, *options: str
+    ) -> None:
         self.port = free_port()
         self.log = logs / f"{name}.log"
         self.process = subprocess.Popen(
@@ -68,6 +70,7 @@ class Group:
                 *(sys.executable, "-m", "tui.cli", "--db", db, "serve"),
                 *("--port", str(self.port), "--homes", str(homes), "--period", "1"),
                 *("--workers", str(workers)),
+                *options,
             ],
             cwd=ROOT,
             stdout=self.log.open("wb"),
@@ -171,8 +174,10 @@ class Nodes:
         self.groups: list[Group] = []
         self.sets = Sets(creds, account.sender_number, tmp_path)
 
-    def start(self, name: str, workers: int) -> Group:
-        self.groups.append(Group(database_argument(), self.homes, self.logs, name, workers))
+    def start(self, name: str, workers: int, *options: str) -> Group:
+        self.groups.append(
+            Group(database_argument(), self.homes, self.logs, name, workers, *options)
+        )
         return self.groups[-1]
 
     def check_answered_once(self) -> None:
@@ -258,6 +263,47 @@ def test_two_groups_on_one_database_answer_once_and_a_revocation_ends_sessions_o
         assert "access revoked, closing" in group.text()
         assert group.stop() == 0
         assert "Traceback" not in group.text()
+
+
+def test_a_users_sessions_are_counted_across_groups_and_a_killed_worker_frees_its_own(
+    nodes: Nodes, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    """``--max-sessions 1`` on two groups of two workers sharing the homes: one session of the
+    user in all four; the worker holding it killed (``kill -9``), the other group lets the
+    user in at once."""
+    first = nodes.start("first", 2, "--max-sessions", "1")
+    second = nodes.start("second", 2, "--max-sessions", "1")
+    key = demo_credentials.ssh_private_key
+    shell = sftp_shell(first.port, key, DEMO_USER, tmp_path)
+    try:
+        write_command(shell, "ls")
+        assert wait_for(lambda: len(sessions.live_sessions()) == 1, timeout=30)
+        holder = sessions.live_sessions()[0].pid
+        assert holder in first.pids
+        refused = subprocess.run(
+            sftp_command(second.port, key, DEMO_USER),
+            input="ls\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert refused.returncode != 0
+        assert f"too many sessions for {DEMO_USER} (at most 1 at once)" in refused.stderr
+        os.kill(holder, signal.SIGKILL)
+        assert wait_for(lambda: process_ended(holder), timeout=10)
+        let_in = subprocess.run(
+            sftp_command(second.port, key, DEMO_USER),
+            input="ls\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert let_in.returncode == 0, let_in.stderr
+        assert "IN" in let_in.stdout
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+        shell.communicate(timeout=10)
 
 
 def test_a_killed_worker_is_started_again_and_none_outlives_the_supervisor(
