@@ -44,6 +44,7 @@ from sync.intake.service import Intake
 from sync.limits import ServerLimits
 from sync.openssh.accounts import SystemAccounts
 from sync.openssh.front import SCAN_SECONDS, SETTLE_SECONDS, OpenSSHFront
+from sync.proxy_protocol import Network
 from sync.schedule import Clock, Schedule, domain_time
 from sync.service_signer import (
     SERVICE_CERT_NAME,
@@ -90,6 +91,8 @@ class ServiceConfig:
     keys_dir: Path | None = None
     # SO_REUSEPORT on the SFTP port: this process is one of the N of ``serve --workers N``
     reuse_port: int = 0
+    # TCP balancers whose connections start with a PROXY header (``sync.proxy_protocol``)
+    proxy_sources: tuple[Network, ...] = ()
     # the intake looks in every home at start and each minute (False: only what this server
     # receives; the other workers of ``serve --workers`` leave the scans to the first)
     scan_homes: bool = True
@@ -148,6 +151,7 @@ class Services:
             self.config.limits,
             self._on_upload,
             reuse_port=self.config.reuse_port,
+            proxy_sources=self.config.proxy_sources,
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -73,6 +73,7 @@ from sync.limits import (
 )
 from sync.log_limit import AddressLogLimit
 from sync.memory import give_back_memory
+from sync.proxy_protocol import Network, ProxyHeaderError, read_header, trusted
 from sync.quota import InQuota
 from sync.reuseport import steer_by_address
 from sync.scp_server import send_exit_status
@@ -95,6 +96,8 @@ SFTP_VERSION = 3
 # as it arrives, and refused (OpenSSH's sftp-server ends the session)
 MAX_SFTP_PACKET = MAX_PACKET + 1024
 EXTENSIONS = (("limits@openssh.com", "1"), ("posix-rename@openssh.com", "1"))
+PROXY_HEADER_WAIT = 5.0  # seconds a balancer has to send its PROXY header
+PROXY_HEADERS_AT_ONCE = 256  # PROXY headers awaited at once (each a short-lived thread)
 SESSION_WAIT = 0.5  # seconds a login at the user's limit waits for an ended session to go
 # connections the kernel may hold before they are accepted: 128 made a burst of logins at
 # the same instant lose SYNs (retried by the clients a second later, then 3 s later...)
@@ -608,8 +611,13 @@ class SFTPService:
         limits: ServerLimits | None = None,
         on_upload: UploadHook = no_upload_hook,
         reuse_port: int = 0,
+        proxy_sources: Sequence[Network] = (),
     ) -> None:
         self.homes_root = Path(homes_root)
+        # balancers whose connections start with a PROXY header naming the client
+        # (``sync.proxy_protocol``): the client's address is the one limited, banned, logged
+        self.proxy_sources = tuple(proxy_sources)
+        self._proxy_headers = threading.BoundedSemaphore(PROXY_HEADERS_AT_ONCE)
         # SO_REUSEPORT: this many processes (``serve --workers``) listen on the same port, and
         # the kernel spreads the connections between them, an address's to one (0: alone)
         self.reuse_port = reuse_port
@@ -654,7 +662,10 @@ class SFTPService:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind((self.host, self.port))
         listener.listen(LISTEN_BACKLOG)
-        if self.reuse_port:
+        if self.reuse_port and not self.proxy_sources:
+            # a balancer's connections all come from its address: steered by it, they would
+            # all reach one worker; the kernel's own hash spreads them (the limits per
+            # address then count per worker: the README's Limits)
             steer_by_address(listener, self.reuse_port)
         self._listener = listener  # blocking: ``stop`` shuts it down to end the accept loop
         self._stopping.clear()
@@ -702,11 +713,42 @@ class SFTPService:
                 time.sleep(0.1)
                 continue
             try:
-                self._welcome(sock, str(peer[0]))
+                if self.proxy_sources and trusted(str(peer[0]), self.proxy_sources):
+                    self._welcome_proxied(sock, str(peer[0]))
+                else:
+                    self._welcome(sock, str(peer[0]))
             except Exception:
                 log.exception("connection from %s failed", peer[0])
                 with contextlib.suppress(OSError):
                     sock.close()
+
+    def _welcome_proxied(self, sock: socket.socket, balancer: str) -> None:
+        """A balancer's connection: its PROXY header read in a thread of its own (the accept
+        loop goes on), then welcomed as the client it names."""
+        if not self._proxy_headers.acquire(blocking=False):
+            self.log_before_login(
+                balancer, "%s: too many PROXY headers awaited, connection closed", balancer
+            )
+            sock.close()
+            return
+
+        def read() -> None:
+            try:
+                client = read_header(sock, min(PROXY_HEADER_WAIT, self.limits.login_grace))
+            except (ProxyHeaderError, OSError) as exc:
+                self.log_before_login(balancer, "%s: %s, connection closed", balancer, exc)
+                sock.close()
+                return
+            finally:
+                self._proxy_headers.release()
+            try:
+                self._welcome(sock, client or balancer)
+            except Exception:
+                log.exception("connection from %s through %s failed", client, balancer)
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+        threading.Thread(target=read, name="sftp-proxy-header", daemon=True).start()
 
     def _welcome(self, sock: socket.socket, address: str) -> None:
         if self.guard.banned(address):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from store.db import Target
+    from sync.proxy_protocol import Network
     from sync.services import Services
     from sync.supervisor import WorkerSlot
     from tui.startup import Startup
@@ -45,6 +46,15 @@ def port_number(text: str) -> int:
             f"{text!r} is not a port: give 0 to 65535 (0 picks a free one)"
         )
     return value
+
+
+def proxy_networks(text: str) -> tuple[Network, ...]:
+    from sync.proxy_protocol import parse_networks
+
+    try:
+        return parse_networks(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--proxy-protocol: ")) from None
 
 
 def workers_number(text: str) -> int:
@@ -250,6 +260,15 @@ def add_service_options(parser: argparse.ArgumentParser, suppress: bool = False)
         help="SFTP server port (default 8022; 0 picks a free one)",
     )
     parser.add_argument(
+        "--proxy-protocol",
+        type=proxy_networks,
+        default=default(()),
+        metavar="NETWORKS",
+        help="the TCP load balancers (addresses or networks, separated by commas) whose "
+        "connections start with a PROXY header (v1 or v2) naming the client: its address is "
+        "the one limited, banned and logged (default: none)",
+    )
+    parser.add_argument(
         "--period",
         type=int,
         default=default(DEFAULT_PERIOD),
@@ -326,6 +345,13 @@ def serve(startup: Startup, db_path: Target) -> int:
         print(
             f"expedito: --workers {workers}: with --front openssh sshd serves SFTP and one "
             "process keeps the accounts: leave --workers out",
+            file=sys.stderr,
+        )
+        return USAGE
+    if front == "openssh" and getattr(args, "proxy_protocol", ()):
+        print(
+            "expedito: --proxy-protocol: with --front openssh sshd takes the connections and "
+            "reads no PROXY header: leave --proxy-protocol out (see the README's Deployment)",
             file=sys.stderr,
         )
         return USAGE

@@ -114,6 +114,7 @@ class Startup:
             if getattr(args, "keys_dir", None)
             else None,
             reuse_port=worker.count if worker is not None else 0,
+            proxy_sources=getattr(args, "proxy_protocol", ()),
             scan_homes=worker is None or worker.number == 1,  # the first worker scans for all
         )
 

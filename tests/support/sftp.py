@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sync.cycle import run_cycle
 from sync.homes import FILE_MODE, ensure_home, home_of, part_name
 from sync.hostkey import load_or_create_host_key
 from sync.limits import ServerLimits
+from sync.proxy_protocol import Network
 from sync.schedule import current_slot
 from sync.sftp_server import SFTPService
 from tests.support.registration import DEMO_USER
@@ -149,11 +151,15 @@ class Server:
         return sftp(self.port, key or creds.ssh_private_key, user, commands, cwd=cwd)
 
 
-def start_server(tmp_path: Path, limits: ServerLimits | None = None) -> Server:
+def start_server(
+    tmp_path: Path, limits: ServerLimits | None = None, proxy_sources: Sequence[Network] = ()
+) -> Server:
     """The server on a free loopback port, its homes and host key in ``tmp_path``."""
     homes = tmp_path / "homes"
     key = load_or_create_host_key(tmp_path / "host_key")
-    service = SFTPService(homes, key, port=0, limits=limits or ServerLimits())
+    service = SFTPService(
+        homes, key, port=0, limits=limits or ServerLimits(), proxy_sources=proxy_sources
+    )
     server = Server(homes, service)
     service.on_upload = lambda account, path: server.uploads.append((account, path))
     service.start()
