@@ -15,6 +15,7 @@ from store.db import close_database, open_database
 
 if TYPE_CHECKING:  # imported where used: the store's tests start without Textual
     from store.democreds import DemoCredentials
+    from tests.support.intake import Partner
     from tests.support.postgres import PostgresServer
     from tui.app import ExpeditoApp
 
@@ -143,6 +144,25 @@ def demo_credentials(tmp_path_factory: pytest.TempPathFactory) -> DemoCredential
     from tests.support.clock import FROZEN
 
     return write_demo_credentials(tmp_path_factory.mktemp("demo-credentials"), valid_from=FROZEN)
+
+
+@pytest.fixture
+def partner(demo: Database, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
+    """The intake tests' partner: the demo sender provisioned, its home under ``homes/``, an
+    intake dated ``NOW`` with no periodic rescan, and the signing pair
+    (``tests.support.intake.new_partner``)."""
+    from tests.support.intake import new_partner
+
+    return new_partner(demo_credentials, tmp_path / "homes")
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real small disk (2 MiB), to fill up or make read-only (``tests.support.disk``)."""
+    from tests.support.disk import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "tmpfs") as mount:
+        yield mount
 
 
 @pytest.fixture

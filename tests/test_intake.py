@@ -11,31 +11,21 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from peewee import SqliteDatabase
 
 from store import batches
 from store.accounts import Account
 from store.batchnames import format_name, split_name
-from store.democreds import DemoCredentials, make_test_certificate
+from store.democreds import make_test_certificate
 from store.errors import PermissionDenied
 from store.models import BatchSet
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import NAME_USED
 from sync.intake.service import Intake, IntakeResult, Outcome
-from tests.support.credentials import signing_pair
 from tests.support.intake import DATA, NOW, TODAY, Partner, make_home
-from tests.support.registration import person_id, provisioned_account, qualite_id
+from tests.support.registration import person_id, qualite_id
 
 pytestmark = pytest.mark.both_backends
-
-
-@pytest.fixture
-def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
-    account = provisioned_account(demo_credentials)
-    home = make_home(tmp_path / "homes")
-    cert, key = signing_pair(demo_credentials)
-    return Partner(account, home, Intake(tmp_path / "homes", now=lambda: NOW), cert, key)
 
 
 def acrf(partner: Partner, result: IntakeResult) -> batches.BatchSetInfo:

@@ -11,30 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from peewee import SqliteDatabase
 
 from store import batches, claims
 from store.accounts import Account
-from store.democreds import DemoCredentials
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import NAME_USED
 from sync.intake.prepare import PreparedSet
 from sync.intake.service import Intake, Outcome
-from tests.support.credentials import signing_pair
-from tests.support.intake import NOW, Partner, make_home
-from tests.support.registration import provisioned_account
+from tests.support.intake import NOW, Partner
 
 pytestmark = pytest.mark.both_backends
-
-
-@pytest.fixture
-def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
-    account = provisioned_account(demo_credentials)
-    home = make_home(tmp_path / "homes")
-    cert, key = signing_pair(demo_credentials)
-    intake = Intake(tmp_path / "homes", now=lambda: NOW, rescan=None, accounts=lambda: [account])
-    return Partner(account, home, intake, cert, key)
 
 
 def _answers(partner: Partner) -> dict[str, tuple[int, tuple[str, ...], str]]:

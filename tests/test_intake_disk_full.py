@@ -5,9 +5,7 @@ full disk is in ``test_intake_faults``.)"""
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,36 +16,8 @@ from store.db import close_database, open_database
 from store.demo import seed_demo
 from store.democreds import DemoCredentials
 from sync.intake.acrf import parse_acrf
-from sync.intake.service import Intake
-from tests.support.credentials import signing_pair
-from tests.support.intake import NOW, Partner, make_home
-from tests.support.registration import provisioned_account
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        close_database()
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    subprocess.run(
-        ["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True, check=False
-    )
-    return filler
+from tests.support.disk import fill
+from tests.support.intake import Partner, new_partner
 
 
 def answered_once(partner: Partner, filler: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -79,22 +49,16 @@ def test_full_homes_disk(
     tmpfs: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    account = provisioned_account(demo_credentials)
-    homes = tmpfs / "homes"
-    home = make_home(homes)
-    cert, key = signing_pair(demo_credentials)
-    intake = Intake(homes, now=lambda: NOW, rescan=None)  # the spool on the same disk
-    answered_once(Partner(account, home, intake, cert, key), tmpfs / "filler", caplog)
+    partner = new_partner(demo_credentials, tmpfs / "homes")  # the spool on the same disk
+    answered_once(partner, tmpfs / "filler", caplog)
 
 
 def test_full_database_disk(
     tmpfs: Path, demo_credentials: DemoCredentials, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     open_database(tmpfs / "expedito.sqlite3")
-    seed_demo()
-    account = provisioned_account(demo_credentials)
-    homes = tmp_path / "homes"
-    home = make_home(homes)
-    cert, key = signing_pair(demo_credentials)
-    intake = Intake(homes, now=lambda: NOW, rescan=None)
-    answered_once(Partner(account, home, intake, cert, key), tmpfs / "filler", caplog)
+    try:
+        seed_demo()
+        answered_once(new_partner(demo_credentials, tmp_path / "homes"), tmpfs / "filler", caplog)
+    finally:
+        close_database()  # before the disk goes

@@ -14,32 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from peewee import SqliteDatabase
 
 from store import batches, claims
 from store.db import close_database, execute, is_postgresql, open_database
-from store.democreds import DemoCredentials
 from sync.intake import service
 from sync.intake.acrf import parse_acrf
 from sync.intake.checks import INTERNAL_ERROR, SIGNATURE_INVALID
 from sync.intake.service import Intake
-from tests.support.credentials import signing_pair
 from tests.support.database import database_argument, end_connections
-from tests.support.intake import NOW, Partner, make_home
+from tests.support.disk import fill
+from tests.support.intake import NOW, Partner
 from tests.support.postgres import PostgresServer
-from tests.support.registration import provisioned_account
 from tests.support.repo import ROOT
 
 pytestmark = pytest.mark.both_backends
-
-
-@pytest.fixture
-def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
-    account = provisioned_account(demo_credentials)
-    home = make_home(tmp_path / "homes")
-    cert, key = signing_pair(demo_credentials)
-    intake = Intake(tmp_path / "homes", now=lambda: NOW, rescan=None, accounts=lambda: [account])
-    return Partner(account, home, intake, cert, key)
 
 
 def answer(partner: Partner) -> tuple[str, ...]:
@@ -217,40 +205,12 @@ def test_sets_after_the_database_connections_were_lost_are_answered_at_once(
     ]
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_full_spool_is_retried_and_the_set_answered_once_there_is_room(
-    partner: Partner, small_tmpfs: Path, caplog: pytest.LogCaptureFixture
+    partner: Partner, tmpfs: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    intake = Intake(partner.home.parent, small_tmpfs, now=lambda: NOW, rescan=None)
+    intake = Intake(partner.home.parent, tmpfs, now=lambda: NOW, rescan=None)
     go = partner.write(parts=(b"x" * 100_000,)).go
-    filler = _fill(small_tmpfs)
+    filler = fill(tmpfs)
     with intake:
         intake.on_upload(partner.account, go)
         deadline = time.monotonic() + 10

@@ -15,17 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from peewee import SqliteDatabase
 
 from store.batches import sender_batch_sets
 from store.db import close_database
-from store.democreds import DemoCredentials
 from sync.intake.acrf import parse_acrf
-from sync.intake.service import Intake
-from tests.support.credentials import signing_pair
 from tests.support.database import database_argument
-from tests.support.intake import Partner, make_home
-from tests.support.registration import provisioned_account
+from tests.support.intake import Partner
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_backends]
 
@@ -101,15 +96,9 @@ class Waiting:
 
 
 @pytest.fixture
-def waiting(
-    demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
-) -> Iterator[Waiting]:
+def waiting(partner: Partner, tmp_path: Path) -> Iterator[Waiting]:
     """200 closed sets in INTEST of a provisioned account, no intake running yet."""
-    account = provisioned_account(demo_credentials)
-    homes = tmp_path / "homes"
-    home = make_home(homes)
-    cert, key = signing_pair(demo_credentials)
-    partner = Partner(account, home, Intake(homes, rescan=None), cert, key)
+    homes = partner.home.parent
     gos = {
         partner.write(parts=(b"<DmfA>" + b"x" * 20_000 + b"</DmfA>",)).go.name for _ in range(SETS)
     }

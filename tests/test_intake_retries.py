@@ -11,23 +11,12 @@ import pytest
 from peewee import SqliteDatabase
 
 from store import retries
-from store.democreds import DemoCredentials
 from sync.intake.service import Intake
-from tests.support.credentials import signing_pair
-from tests.support.intake import NOW, Partner, make_home
-from tests.support.registration import DEMO_USER, provisioned_account
+from tests.support.intake import NOW, Partner
+from tests.support.registration import DEMO_USER
 from tests.support.sftp_attack import wait_for
 
 pytestmark = pytest.mark.both_backends
-
-
-@pytest.fixture
-def partner(demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path) -> Partner:
-    account = provisioned_account(demo_credentials)
-    home = make_home(tmp_path / "homes")
-    cert, key = signing_pair(demo_credentials)
-    intake = Intake(tmp_path / "homes", now=lambda: NOW, rescan=None, accounts=lambda: [account])
-    return Partner(account, home, intake, cert, key)
 
 
 def test_a_failing_set_is_recorded_with_its_retries_and_cleared_once_answered(

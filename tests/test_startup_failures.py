@@ -16,6 +16,7 @@ import pytest
 
 from store.db import MIGRATIONS_DIR, DatabaseUnavailable, close_database, open_database
 from store.democreds import DemoCredentials
+from tests.support.disk import fill, read_only
 from tests.support.network import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.repo import ROOT
@@ -49,34 +50,6 @@ def one_line(run: subprocess.CompletedProcess[str], code: int, *words: str) -> s
     for word in words:
         assert word in lines[0], lines[0]
     return lines[0]
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MB tmpfs (root only: the test needs a real full or read-only disk)."""
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def read_only(mount: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
-
-
-def fill(folder: Path) -> None:
-    subprocess.run(
-        ["dd", "if=/dev/zero", f"of={folder / 'filler'}", "bs=4k"], capture_output=True, check=False
-    )
 
 
 def migrated(path: Path) -> Path:

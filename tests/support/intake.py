@@ -1,5 +1,6 @@
 """A partner's home on disk and the sets it writes there, as an SFTP upload would leave them,
-for the intake tests (the account comes from ``registration.provisioned_account``)."""
+for the intake tests (the account comes from ``registration.provisioned_account``); the
+``partner`` fixture of ``tests/conftest.py`` is :func:`new_partner`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from cryptography import x509
 
 from store.accounts import Account
 from store.batchnames import HOME_FOLDERS
+from store.democreds import DemoCredentials
 from store.signing import SigningKey
 from sync.intake.prepare import PreparedSet, write_set
 from sync.intake.service import Intake
-from tests.support.registration import DEMO_USER
+from tests.support.credentials import signing_pair
+from tests.support.registration import DEMO_USER, provisioned_account
 
 TODAY = "20260115"
 NOW = datetime(2026, 1, 15, 10, 30)
@@ -73,3 +76,14 @@ class Partner:
 
     def files(self, folder: str) -> list[str]:
         return sorted(p.name for p in (self.home / folder).iterdir())
+
+
+def new_partner(credentials: DemoCredentials, homes: Path) -> Partner:
+    """The demo sender's account provisioned with ``credentials``, its home under ``homes``,
+    and an intake of ``homes`` dated ``NOW`` that watches this account alone, with no
+    periodic rescan (the database must be open, with the demo data set)."""
+    account = provisioned_account(credentials)
+    home = make_home(homes)
+    cert, key = signing_pair(credentials)
+    intake = Intake(homes, now=lambda: NOW, rescan=None, accounts=lambda: [account])
+    return Partner(account, home, intake, cert, key)
