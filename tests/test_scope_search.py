@@ -305,3 +305,76 @@ def test_a_newline_in_a_search_text_is_no_end_of_entry(
     found = users.search_persons(scope, "maes luc")
     assert {hit.person.login for hit in found.hits} >= {"person5"}
     assert len(found.hits) == len({(h.person.login, h.qualite_id) for h in found.hits})
+
+
+@pytest.mark.postgresql_only("SQLite has one writer at a time: two transactions never interleave")
+def test_changes_in_opposite_orders_do_not_deadlock(
+    scope: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """T1 renames person A, T2 person B, then T1 changes B (waiting for T2's row lock, as it
+    would without the marks): T2 must not wait for T1 meanwhile. Before migration 0011 T2 waited
+    for the counter T1 took at its first change: a deadlock, one of them failed. A search made
+    while both are open misses neither change once they commit."""
+    import threading
+    import time
+
+    import psycopg
+
+    from store.text import person_search_text
+
+    dieter = scope
+    agree(dieter, monkeypatch, ("anne", "xavier"))
+    a, b = person_id("person0"), person_id("person1")
+    url = db.obj.database
+    rename = "UPDATE person SET first_name = %s, search_text = %s WHERE id = %s"
+    errors: list[BaseException] = []
+    b_renamed, commit_t2 = threading.Event(), threading.Event()
+
+    def connect() -> Any:
+        return psycopg.connect(url, connect_timeout=10, options="-c lock_timeout=15000")
+
+    with connect() as t1, connect() as t2:
+        t1.execute(rename, ("Xavier", person_search_text("Dupont", "Xavier", "p0", ""), a))
+
+        def second() -> None:
+            try:
+                t2.execute(rename, ("Yannick", person_search_text("x", "Yannick", "p1", ""), b))
+                b_renamed.set()
+                commit_t2.wait(20)
+                t2.commit()
+            except BaseException as exc:
+                errors.append(exc)
+                t2.rollback()
+
+        def first() -> None:
+            try:
+                t1.execute("UPDATE person SET last_name = 'Zed' WHERE id = %s", (b,))
+                t1.commit()
+            except BaseException as exc:
+                errors.append(exc)
+                t1.rollback()
+
+        threads = [threading.Thread(target=second), threading.Thread(target=first)]
+        threads[0].start()
+        t2_waited_for_none = b_renamed.wait(10)
+        assert logins(dieter, "xavier") == []  # a search while both are open
+        threads[1].start()
+        t1_waited = False
+        deadline = time.monotonic() + 10
+        while not t1_waited and time.monotonic() < deadline and threads[1].is_alive():
+            row = execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = ?",
+                (t1.info.backend_pid,),
+            ).fetchone()
+            t1_waited = row is not None and row[0] == "Lock"
+            time.sleep(0.02)
+        commit_t2.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads)
+    assert not errors, errors
+    assert t2_waited_for_none, "T2's change waited for T1's transaction"
+    assert t1_waited  # the interleaving happened: T1 waited for T2's row
+    assert set(logins(dieter, "xavier")) == {"person0"}
+    assert set(logins(dieter, "yannick")) == {"person1"}
+    agree(dieter, monkeypatch, ("", "xavier", "yannick", "anne"))
