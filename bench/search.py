@@ -191,6 +191,12 @@ def main() -> int:
     parser.add_argument(
         "--queries", type=int, default=500, help="a sample of the 500 queries (a shorter run)"
     )
+    parser.add_argument(
+        "--first-rounds",
+        type=int,
+        default=2,
+        help="the first search measured this many times each way (built at it, at login)",
+    )
     args = parser.parse_args()
     server = None
     if args.backend == "postgresql" and not args.db:
@@ -217,14 +223,14 @@ def main() -> int:
                 f"generated {args.persons // 3:,} organisations, {args.persons // 3 * 3:,} "
                 f"persons on {args.backend} in {time.perf_counter() - t0:.1f} s"
             )
-        return measure(args.backend, args.queries)
+        return measure(args.backend, args.queries, args.first_rounds)
     finally:
         close_database()
         if server is not None:
             server.stop()
 
 
-def measure(backend: str, count: int = 500) -> int:
+def measure(backend: str, count: int = 500, rounds: int = 2) -> int:
     manager = Person.get(Person.login == "bench.manager").id
     orgs = Organisation.select().count()
     rnd = random.Random(11)
@@ -250,6 +256,7 @@ def measure(backend: str, count: int = 500) -> int:
         cpu.append((time.thread_time() - c0) * 1000)
         hits += len(page.hits)
     renewals = renewal_costs(manager)
+    firsts = first_search_costs(manager, rounds)
     load = []
     managed = [r.qualite_id for r in Role.select().where(Role.person == manager)]
     sample = [rnd.randrange(1, orgs + 1) for _ in range(count)]
@@ -292,11 +299,42 @@ def measure(backend: str, count: int = 500) -> int:
             f"a person of the scope renamed {renewals[1]:.1f} ms, "
             f"a role given in the scope {renewals[2]:.1f} ms"
         )
+        for n, (built_at_search, at_once, ready, after) in enumerate(firsts, 1):
+            print(
+                f"{backend}: first search, round {n}: built at that search {built_at_search:.0f}"
+                f" ms | built in the background at login: a search at once {at_once:.0f} ms "
+                f"(the database's query), ready {ready:.0f} ms after login, then {after:.1f} ms"
+            )
     print(
         f"{backend}: Utilisateurs page load: median {statistics.median(load):.2f} ms, "
         f"p95 {percentile(load, 95):.2f} ms"
     )
     return 0
+
+
+def first_search_costs(manager: int, rounds: int) -> list[tuple[float, float, float, float]]:
+    """The manager's first search, each round both ways, alternated: the snapshot built at
+    that search (no ``prepare``), and built in the background at login (``prepare``): a
+    search at once (the database's query while it builds), when it is ready, a search then."""
+    costs = []
+    text = "dupont"
+    for _ in range(rounds):
+        scope_search.forget()
+        t0 = time.perf_counter()
+        users.search_persons(manager, text)
+        built_at_search = (time.perf_counter() - t0) * 1000
+        scope_search.forget()
+        t0 = time.perf_counter()
+        thread = scope_search.prepare(manager)
+        assert thread is not None
+        users.search_persons(manager, text)
+        at_once = (time.perf_counter() - t0) * 1000
+        thread.join()
+        ready = (time.perf_counter() - t0) * 1000
+        t1 = time.perf_counter()
+        users.search_persons(manager, text)
+        costs.append((built_at_search, at_once, ready, (time.perf_counter() - t1) * 1000))
+    return costs
 
 
 def renewal_costs(manager: int) -> tuple[float, float, float]:

@@ -67,7 +67,9 @@ class RecherchePage(KeepTyped, Page):
         yield StatusLine("search-status")
 
     def on_mount(self) -> None:
-        if self.ctx.is_manager:
+        # Built ahead (hidden) after login: the search runs when the page is first shown
+        # (``page_shown``), not now, beside the scope built in the background at login.
+        if self.ctx.is_manager and self.display:
             self.search("", 0)
 
     def page_shown(self) -> None:

@@ -17,12 +17,19 @@ organisation it now manages) renew those organisations' entries (``PATCH_MAX`` a
 whole snapshot is built again). So every process and node — ``serve`` groups, TUI sessions —
 sees the other's changes at its next search, on SQLite and on PostgreSQL alike.
 
-Snapshots are built lazily, at a manager's first search, for large scopes only; at most
-``KEEP`` are kept per database (the most recently used), in the process that searched.
+Snapshots are built for large scopes only: in the background when such a manager logs in
+(:func:`prepare`; a search made before it is ready queries the database meanwhile), else at
+their first search; at most ``KEEP`` are kept per database (the most recently used), in the
+process that searched, and one is built at a time.
+
+PostgreSQL: the counter's next value is taken at the commit of each change (migration 0011),
+so that two transactions changing rows in opposite orders never wait for each other through
+it; the values are committed in the counter's order on both backends.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from array import array
@@ -34,7 +41,7 @@ from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
-from store.db import db, execute, is_postgresql
+from store.db import db, execute, is_postgresql, thread_connection
 from store.models import MANAGER_ROLES
 
 LARGE_SCOPE = 500  # manager roles from which a manager's scope is kept in memory
@@ -42,6 +49,8 @@ PATCH_MAX = 200  # organisations of the scope changed since the last search rene
 REBUILD_AFTER = 5000  # organisations changed anywhere since the last search: rebuilt at once
 KEEP = 4  # snapshots kept per database and process (the most recently used)
 SAMPLE = 200_000  # characters of the text in which each word's frequency is estimated
+
+log = logging.getLogger("expedito.search")
 
 # How the hits are ordered: lower(last name), lower(first name), organisation name, role id
 # (``store.users.search_persons`` orders its query the same way).
@@ -210,9 +219,10 @@ def _needed(words: Sequence[str]) -> list[str]:
     return kept
 
 
-_LOCK = threading.Lock()  # the snapshots kept
+_LOCK = threading.Lock()  # the snapshots kept, the builds under way in the background
 _BUILDING = threading.Lock()
 _SNAPSHOTS: weakref.WeakKeyDictionary[Any, OrderedDict[int, Snapshot]] = weakref.WeakKeyDictionary()
+_PREPARING: set[tuple[int, int]] = set()  # built in the background: (id of the database, actor)
 
 
 # The page's rows (role id first, then what ``store.users`` shows) and, in the same round
@@ -246,8 +256,8 @@ def search(
     database = db.obj
     snapshot = _kept(database, actor_id)
     if snapshot is None:
-        if not _large(actor_id):
-            return None
+        if preparing(actor_id) or not _large(actor_id):
+            return None  # the database's query (meanwhile, or at any time: as fast)
         with _BUILDING:  # one build at a time: the searches typed meanwhile wait for it
             snapshot = _kept(database, actor_id) or _keep(database, actor_id, build(actor_id))
     for _attempt in range(2):
@@ -295,6 +305,57 @@ def _page(role_ids: list[int], generation: int) -> tuple[int | None, list[tuple[
         else:
             by_id[row[1]] = row[1:]
     return newest, [by_id[i] for i in role_ids if i in by_id]
+
+
+def prepare(actor_id: int, manager_roles: int | None = None) -> threading.Thread | None:
+    """Build the actor's snapshot in the background (at login), so that their first search
+    does not wait for it: a thread of its own, which checks the scope's size (unless
+    ``manager_roles``, the actor's manager roles, says it is small: then nothing at all) and
+    builds only a large one, after any other build of the process (one at a time: bounded
+    memory). Until it is kept, the actor's searches query the database. The thread (tests),
+    or None when there is nothing to do (small, already kept, or under way)."""
+    if manager_roles is not None and manager_roles < LARGE_SCOPE:
+        return None
+    database = db.obj
+    key = (id(database), actor_id)
+    with _LOCK:
+        kept = _SNAPSHOTS.get(database)
+        if key in _PREPARING or (kept is not None and actor_id in kept):
+            return None
+        _PREPARING.add(key)
+    thread = threading.Thread(
+        target=_prepare, args=(database, actor_id), name="search-prepare", daemon=True
+    )
+    try:
+        thread.start()
+    except BaseException:
+        _prepared(key)
+        raise
+    return thread
+
+
+def preparing(actor_id: int) -> bool:
+    """Whether the actor's snapshot is being built in the background (:func:`prepare`)."""
+    with _LOCK:
+        return (id(db.obj), actor_id) in _PREPARING
+
+
+def _prepare(database: Any, actor_id: int) -> None:
+    try:
+        with thread_connection():  # this thread's connection closed at the end
+            if db.obj is database and _large(actor_id):
+                with _BUILDING:
+                    if _kept(database, actor_id) is None:
+                        _keep(database, actor_id, build(actor_id))
+    except Exception:  # the first search builds it then, or queries the database
+        log.exception("the search snapshot of person %s was not built in the background", actor_id)
+    finally:
+        _prepared((id(database), actor_id))
+
+
+def _prepared(key: tuple[int, int]) -> None:
+    with _LOCK:
+        _PREPARING.discard(key)
 
 
 def kept(actor_id: int) -> Snapshot | None:

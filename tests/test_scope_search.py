@@ -378,3 +378,64 @@ def test_changes_in_opposite_orders_do_not_deadlock(
     assert set(logins(dieter, "xavier")) == {"person0"}
     assert set(logins(dieter, "yannick")) == {"person1"}
     agree(dieter, monkeypatch, ("", "xavier", "yannick", "anne"))
+
+
+def test_the_scope_is_built_in_the_background_at_login(
+    scope: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``prepare`` (at login) builds a large scope in a thread of its own; a search made before
+    it is ready queries the database at once instead of waiting; then the snapshot serves."""
+    import threading
+    import time
+
+    dieter = scope
+    started, release = threading.Event(), threading.Event()
+    build = scope_search.build
+
+    def slow_build(actor_id: int) -> scope_search.Snapshot:
+        started.set()
+        release.wait(20)  # the build under way while the manager searches
+        return build(actor_id)
+
+    monkeypatch.setattr(scope_search, "build", slow_build)
+    assert scope_search.prepare(dieter, manager_roles=1) is None  # small: nothing, no thread
+    assert not scope_search.preparing(dieter)
+    thread = scope_search.prepare(dieter, manager_roles=12)
+    assert thread is not None
+    try:
+        assert scope_search.prepare(dieter) is None  # one build under way is enough
+        assert started.wait(20) and scope_search.preparing(dieter)
+        t0 = time.monotonic()
+        before = page(dieter, "dupont")
+        assert time.monotonic() - t0 < 10  # did not wait for the build (20 s)
+        assert scope_search.kept(dieter) is None
+        assert before == from_database(dieter, "dupont", 0, 20, monkeypatch)
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive() and not scope_search.preparing(dieter)
+    assert scope_search.kept(dieter) is not None
+    assert scope_search.prepare(dieter) is None  # kept already
+    with monkeypatch.context() as patch:  # from the snapshot now, not the database's query
+        patch.setattr(users, "_search_query", lambda *args: pytest.fail("queried"))
+        assert page(dieter, "dupont") == before
+    agree(dieter, monkeypatch, ("", "dupont", "e"))
+
+
+def test_a_failed_background_build_leaves_the_search_to_its_first_search(
+    scope: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    dieter = scope
+    build = scope_search.build
+
+    def failing(actor_id: int) -> scope_search.Snapshot:
+        raise RuntimeError("the server went away")
+
+    monkeypatch.setattr(scope_search, "build", failing)
+    thread = scope_search.prepare(dieter)
+    assert thread is not None
+    thread.join(timeout=60)
+    assert "not built in the background" in caplog.text
+    assert scope_search.kept(dieter) is None and not scope_search.preparing(dieter)
+    monkeypatch.setattr(scope_search, "build", build)
+    agree(dieter, monkeypatch, ("dupont",))

@@ -409,6 +409,39 @@ async def test_search_as_you_type(app: ExpeditoApp) -> None:
         assert shown(pilot, "#search-count") == "Aucun utilisateur trouvé."
 
 
+async def test_a_large_scope_is_built_at_login(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manager of many organisations (here: two or more) gets their search's scope built in
+    the background as they log in, before the search page is opened; others get nothing."""
+    import threading
+
+    from store import scope_search
+
+    monkeypatch.setattr(scope_search, "LARGE_SCOPE", 2)
+    started: list[tuple[int, int | None, threading.Thread | None]] = []
+    prepare = scope_search.prepare
+
+    def watched(actor_id: int, manager_roles: int | None = None) -> threading.Thread | None:
+        thread = prepare(actor_id, manager_roles)
+        started.append((actor_id, manager_roles, thread))
+        return thread
+
+    monkeypatch.setattr(scope_search, "prepare", watched)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await enter_portal(pilot, "dieter")
+            [(actor, roles, thread)] = started
+            assert actor == person_id("dieter") and roles is not None and roles >= 2
+            assert thread is not None
+            thread.join(timeout=60)
+            assert scope_search.kept(actor) is not None
+            await open_page(pilot, "recherche_utilisateurs")
+            assert _results(app) == ["dieter", "dieter", "colette", "ursula"]
+    finally:
+        scope_search.forget()
+
+
 async def test_search_keeps_its_query_when_the_language_changes(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await enter_portal(pilot, "dieter", "recherche_utilisateurs")

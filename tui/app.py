@@ -298,6 +298,11 @@ class ExpeditoApp(App[None]):
         if not session.roles:
             self.notify(self.t("login.no_role"), severity="error")
             return
+        from store.scope_search import prepare
+
+        # A manager of many organisations: their search's scope built in the background now,
+        # while they choose a qualité and open the page (nothing for the others).
+        prepare(session.person.id, sum(role.is_manager for role in session.roles))
         if len(session.roles) == 1:
             self.start_portal(session, session.roles[0])
             return
