@@ -18,7 +18,7 @@ carries it to the worker, and the app's countdown and pages read the same one.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
@@ -79,7 +79,8 @@ def seconds_between(later: datetime, earlier: datetime) -> float:
 
 
 class Clock(Protocol):
-    """Where the worker gets the time and how it waits; tests pass a ``FakeClock``."""
+    """Where the worker gets the time and how it waits (the tests' clock only moves when told:
+    ``tests.support.clock.FakeClock``)."""
 
     def now(self) -> datetime:
         """The current instant, aware."""
@@ -99,50 +100,6 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
-
-
-@dataclass
-class FakeClock:
-    """A clock that only moves when told to; sleepers wake when it passes their deadline.
-
-    Kept in UTC inside: aware datetimes of one zone compare and add on their wall clocks.
-    """
-
-    current: datetime
-    tz: tzinfo | None = None
-    _sleepers: list[tuple[datetime, asyncio.Future[None]]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.current.tzinfo is None:
-            raise ValueError("FakeClock needs an aware datetime")
-        self.current = self.current.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return to_local(self.current, self.tz)
-
-    async def sleep(self, seconds: float) -> None:
-        deadline = self.current + timedelta(seconds=max(0.0, seconds))
-        if deadline <= self.current:
-            await asyncio.sleep(0)
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((deadline, future))
-        await future
-
-    def set(self, moment: datetime) -> None:
-        """Jump to ``moment`` (aware) and wake whoever slept until then (loop thread only)."""
-        self.current = moment.astimezone(UTC)
-        waiting = []
-        for deadline, future in self._sleepers:
-            if deadline <= self.current:
-                if not future.done():
-                    future.set_result(None)
-            else:
-                waiting.append((deadline, future))
-        self._sleepers = waiting
-
-    def advance(self, **delta: float) -> None:
-        self.set(self.current + timedelta(**delta))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 It runs the slot that is due (also one missed while no process was running) as soon as it
 starts, then sleeps to the next slot. The blocking cycle runs in a thread (``to_thread``);
 nothing blocks the event loop. The UI asks it ``next_slot()`` / ``seconds_to_next()`` for the
-countdown and learns that a cycle finished through ``add_listener`` or ``wait_for_cycle``.
+countdown and learns that a cycle finished through ``add_listener``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ class SyncWorker:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
-        self._changed: asyncio.Condition | None = None
 
     # What the countdown shows -------------------------------------------------------------
 
@@ -82,21 +81,7 @@ class SyncWorker:
 
         return remove
 
-    async def wait_for_cycle(self, after: int | None = None) -> CycleResult:
-        """Wait (on the worker's loop) until a slot completes after the ``after``-th one."""
-        seen = self.cycles_seen if after is None else after
-        condition = self._condition()
-        async with condition:
-            await condition.wait_for(lambda: self.cycles_seen > seen)
-        assert self.last_result is not None
-        return self.last_result
-
-    def _condition(self) -> asyncio.Condition:
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        return self._changed
-
-    async def _completed(self, result: CycleResult) -> None:
+    def _completed(self, result: CycleResult) -> None:
         self.last_result = result
         self.cycles_seen += 1
         with self._lock:
@@ -106,9 +91,6 @@ class SyncWorker:
                 listener(result)
             except Exception:
                 log.exception("sync listener failed")
-        condition = self._condition()
-        async with condition:
-            condition.notify_all()
 
     # Running ------------------------------------------------------------------------------
 
@@ -122,7 +104,7 @@ class SyncWorker:
         )
         if result.status in (DONE, "already"):
             self._done_slot = slot_key(slot)
-            await self._completed(result)
+            self._completed(result)
         return result
 
     async def run(self) -> None:

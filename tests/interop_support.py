@@ -23,8 +23,8 @@ from store.democreds import DemoCredentials
 from store.models import Channel
 from sync.intake.acrf import Acknowledgement, parse_acrf
 from sync.intake.prepare import write_set
-from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
+from tests.support.clock import FakeClock
 from tests.support.credentials import signing_pair
 from tests.support.registration import register_demo_sender
 

@@ -15,8 +15,8 @@ from store.clock import local_now
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, Channel
 from sync.cycle import CycleResult
-from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
+from tests.support.clock import FakeClock
 from tests.support.registration import CONTACT, person_id, qualite_id, sftp_input
 
 USER = "EXPDEMOENTREPRISE"

@@ -23,8 +23,8 @@ from store.models import ACTIVE, Channel
 from sync.cycle import CycleResult
 from sync.homes import ensure_home
 from sync.intake.acrf import Acknowledgement, parse_acrf
-from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
+from tests.support.clock import FakeClock
 from tests.support.registration import DEMO_USER, register_demo_sender
 from tests.support.repo import ROOT
 from tests.support.sftp import sftp

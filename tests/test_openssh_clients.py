@@ -17,10 +17,10 @@ from store.clock import local_now
 from store.db import close_database, open_database
 from store.democreds import DemoCredentials
 from store.models import Channel
-from sync.schedule import FakeClock
 from sync.services import ServiceConfig, Services
 from tests.interop_support import USER, BackOffice
 from tests.support import openssh
+from tests.support.clock import FakeClock
 from tests.support.registration import register_demo_sender
 from tests.test_interop_clients import CLIENTS, Client, whole_job
 

@@ -12,9 +12,9 @@ from peewee import SqliteDatabase
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, PENDING, Channel, SyncCycle
 from sync.cycle import CycleResult, run_cycle
-from sync.schedule import FakeClock, Schedule
+from sync.schedule import Schedule
 from sync.worker import SyncWorker
-from tests.support.clock import BXL
+from tests.support.clock import BXL, FakeClock
 from tests.support.registration import register_demo_sender
 
 pytestmark = pytest.mark.both_backends
@@ -23,6 +23,21 @@ pytestmark = pytest.mark.both_backends
 def worker_at(moment: datetime, homes: Path, period: int = 30) -> tuple[SyncWorker, FakeClock]:
     clock = FakeClock(moment, BXL)
     return SyncWorker(homes, Schedule(period, BXL), clock, owner="worker"), clock
+
+
+async def wait_for_cycle(worker: SyncWorker, after: int) -> CycleResult:
+    """Wait until a slot completes after the ``after``-th one (the worker runs on this loop:
+    its listeners are called here, after ``cycles_seen`` counted the slot)."""
+    completed = asyncio.Event()
+    remove = worker.add_listener(lambda _: completed.set())
+    try:
+        while worker.cycles_seen <= after:
+            completed.clear()
+            await completed.wait()
+    finally:
+        remove()
+    assert worker.last_result is not None
+    return worker.last_result
 
 
 async def test_countdown_before_any_cycle(database: SqliteDatabase, tmp_path: Path) -> None:
@@ -42,7 +57,7 @@ async def test_a_missed_slot_runs_at_once_then_each_slot(
     remove = worker.add_listener(seen.append)
     worker.start()
     try:
-        first = await asyncio.wait_for(worker.wait_for_cycle(0), 10)
+        first = await asyncio.wait_for(wait_for_cycle(worker, 0), 10)
         # the 14:00 slot was missed (no process was running): it runs at start
         assert first.slot == datetime(2026, 11, 28, 14, 0, tzinfo=BXL)
         assert (first.status, first.provisioned) == ("done", 1)
@@ -52,12 +67,12 @@ async def test_a_missed_slot_runs_at_once_then_each_slot(
         await asyncio.sleep(0.05)
         assert worker.cycles_seen == 1
         clock.set(datetime(2026, 11, 28, 14, 30, tzinfo=BXL))
-        second = await asyncio.wait_for(worker.wait_for_cycle(1), 10)
+        second = await asyncio.wait_for(wait_for_cycle(worker, 1), 10)
         assert second.slot == datetime(2026, 11, 28, 14, 30, tzinfo=BXL)
         assert worker.next_slot() == datetime(2026, 11, 28, 15, 0, tzinfo=BXL)
         remove()
         clock.set(datetime(2026, 11, 28, 15, 0, 5, tzinfo=BXL))
-        await asyncio.wait_for(worker.wait_for_cycle(2), 10)
+        await asyncio.wait_for(wait_for_cycle(worker, 2), 10)
         assert len(seen) == 2
     finally:
         await worker.stop()

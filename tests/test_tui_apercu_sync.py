@@ -14,9 +14,8 @@ from store.db import Target
 from store.democreds import DemoCredentials
 from sync.cycle import run_cycle
 from sync.hostkey import host_key_fingerprints, load_or_create_host_keys
-from sync.schedule import FakeClock
 from sync.services import ServiceConfig
-from tests.support.clock import FROZEN, frozen_countdown, frozen_day
+from tests.support.clock import FROZEN, FakeClock, frozen_countdown, frozen_day
 from tests.support.network import free_port
 from tests.support.pilot import settle
 from tests.support.portal import choose_in_menu, enter_portal

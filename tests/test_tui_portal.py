@@ -277,7 +277,7 @@ async def test_the_countdown_ticks_only_where_it_can_be_seen(app: ExpeditoApp) -
     from datetime import timedelta
 
     from screens.login import LoginScreen
-    from sync.schedule import FakeClock
+    from tests.support.clock import FakeClock
 
     def countdown(screen: object) -> str:
         assert isinstance(screen, LoginScreen | PortalScreen | ConfirmDialog)

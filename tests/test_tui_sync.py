@@ -18,9 +18,8 @@ from store.db import Target
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, Channel
 from sync.cycle import run_cycle
-from sync.schedule import FakeClock
 from sync.services import ServiceConfig
-from tests.support.clock import frozen_countdown, frozen_day
+from tests.support.clock import FakeClock, frozen_countdown, frozen_day
 from tests.support.network import free_port, listening
 from tests.support.pilot import settle
 from tests.support.portal import enter_portal

@@ -109,9 +109,9 @@ class ExpeditoApp(App[None]):
 
         ``serve``: run the back-office services here, configured by ``service_config(db
         path)``, once the store is open. ``clock`` and ``schedule`` drive the countdown (and
-        the worker, unless the configuration names its own clock); tests pass a
-        ``sync.schedule.FakeClock``. ``keymap``: the operator's own keys (``tui.keymap``),
-        its problems said in one line once the login screen shows."""
+        the worker, unless the configuration names its own clock); tests pass one that
+        moves only when told (``tests.support.clock.FakeClock``). ``keymap``: the operator's
+        own keys (``tui.keymap``), its problems said in one line once the login screen shows."""
         super().__init__()
         self.keymap = keymap if keymap is not None else Keymap()
         if self.keymap.keys:
