@@ -13,16 +13,25 @@ nothing runs between scrapes. What is served:
 - ``expedito_sync_cycle_duration_seconds`` and ``expedito_sync_channels_provisioned``: the
   latest finished cycle; ``expedito_sync_cycles_total{status}``;
 - ``expedito_intake_queue_length``: GO/TD files queued or waiting for a retry here.
+
+With ``serve --workers N`` the endpoint is the supervisor's: each worker serves its own
+figures on a loopback port the supervisor picked, and a scrape of the endpoint reads them all
+and adds up the figures each process counts alone (``PER_PROCESS``); those read from the
+database, the same in every worker, are given once. ``expedito_workers_answering`` says how
+many workers answered (a worker being started again is missing for a second).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import socket
+import urllib.request
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from store.db import db
@@ -32,6 +41,18 @@ if TYPE_CHECKING:
     from sync.services import Services
 
 log = logging.getLogger("expedito.metrics")
+
+# the families each process counts alone: added up over the workers of ``serve --workers``
+PER_PROCESS = frozenset(
+    {
+        "expedito_sftp_sessions",
+        "expedito_sftp_logins_refused",
+        "expedito_sftp_received_bytes",
+        "expedito_sftp_sent_bytes",
+        "expedito_intake_queue_length",
+    }
+)
+WORKER_SCRAPE_TIMEOUT = 5.0
 
 
 class ServicesCollector(Collector):
@@ -119,13 +140,65 @@ def parse_address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-class MetricsServer:
-    """The HTTP endpoint (prometheus-client's own server, in a daemon thread)."""
+class WorkersCollector(Collector):
+    """The figures of the workers at ``addresses()`` (each ``HOST:PORT``), added up."""
 
-    def __init__(self, services: Services, address: str) -> None:
+    def __init__(self, addresses: Callable[[], list[str]]) -> None:
+        self.addresses = addresses
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        sums: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        answered = 0
+        for address in self.addresses():
+            try:
+                url = f"http://{address}/metrics"
+                with urllib.request.urlopen(url, timeout=WORKER_SCRAPE_TIMEOUT) as response:
+                    text = response.read().decode()
+            except (OSError, ValueError) as exc:
+                log.warning("metrics: the worker at %s did not answer (%s)", address, exc)
+                continue
+            answered += 1
+            for family in text_string_to_metric_families(text):
+                families.setdefault(family.name, family)
+                if family.name in PER_PROCESS:
+                    added = sums.setdefault(family.name, {})
+                    for sample in family.samples:
+                        key = (sample.name, tuple(sorted(sample.labels.items())))
+                        added[key] = added.get(key, 0.0) + sample.value
+        for name, family in families.items():
+            if name in PER_PROCESS:
+                family = Metric(name, family.documentation, family.type)
+                for (sample_name, labels), value in sorted(sums[name].items()):
+                    family.add_sample(sample_name, dict(labels), value)
+            yield family
+        yield GaugeMetricFamily(
+            "expedito_workers_answering",
+            "Worker processes whose figures this scrape added up",
+            value=answered,
+        )
+
+
+def free_loopback_port() -> int:
+    """A port nothing listens on at the moment, on 127.0.0.1 (a worker's own endpoint)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class MetricsServer:
+    """The HTTP endpoint (prometheus-client's own server, in a daemon thread): this process's
+    services' figures, or with ``collector`` (``WorkersCollector``) the workers'."""
+
+    def __init__(
+        self, services: Services | None, address: str, collector: Collector | None = None
+    ) -> None:
         self.host, self.port = parse_address(address)
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ServicesCollector(services))
+        if collector is None:
+            assert services is not None
+            collector = ServicesCollector(services)
+        self.registry.register(collector)
         self._server: object | None = None
 
     def start(self) -> tuple[str, int]:

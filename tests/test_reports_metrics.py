@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import select
 import subprocess
@@ -171,19 +172,18 @@ def test_serve_with_metrics(demo: SqliteDatabase, tmp_path: Path) -> None:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        text=True,
     )
     try:
         assert child.stdout is not None
-        url = None
+        url, shown = None, b""
         deadline = datetime.now() + timedelta(seconds=60)
-        while url is None and datetime.now() < deadline:
+        while url is None and datetime.now() < deadline:  # raw reads: no line left buffered
             ready, _, _ = select.select([child.stdout], [], [], 1)
             if ready:
-                line = child.stdout.readline()
-                found = re.match(r"Metrics: (http://\S+)", line)
-                url = found.group(1) if found else None
-        assert url is not None, "serve printed no metrics address"
+                shown += os.read(child.stdout.fileno(), 65536)
+                found = re.search(rb"^Metrics: (http://\S+)", shown, re.M)
+                url = found.group(1).decode() if found else None
+        assert url is not None, f"serve printed no metrics address: {shown!r}"
         values = scrape(url)
         assert values["expedito_sftp_sessions"] == 0
         assert values['expedito_batch_sets_total{result="accepted"}'] == 0

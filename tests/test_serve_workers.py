@@ -49,6 +49,7 @@ from tests.support.sftp import (
     write_command,
 )
 from tests.support.sftp_attack import wait_for
+from tests.test_reports_metrics import scrape
 
 pytestmark = pytest.mark.slow
 
@@ -304,6 +305,44 @@ def test_a_users_sessions_are_counted_across_groups_and_a_killed_worker_frees_it
         if shell.poll() is None:
             shell.kill()
         shell.communicate(timeout=10)
+
+
+def test_metrics_add_up_the_workers(
+    nodes: Nodes, demo_credentials: DemoCredentials, tmp_path: Path
+) -> None:
+    """``serve --workers 2 --metrics``: one endpoint; the sessions of both workers added up,
+    the sets (from the database) counted once."""
+    group = nodes.start("node", 2, "--metrics", "127.0.0.1:0")
+    found = re.search(
+        r"^Metrics: (http://\S+) \(the 2 workers' figures added up\)$", group.text(), re.M
+    )
+    assert found, group.text()
+    nodes.sets.upload(group.port, 2)
+    nodes.check_answered_once()
+    shells = []
+    try:
+        for address in ("127.0.2.1", "127.0.2.2"):  # the BPF program: one to each worker
+            command = sftp_command(group.port, demo_credentials.ssh_private_key, DEMO_USER)
+            command[-1:-1] = ["-o", f"BindAddress={address}"]
+            shell = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            shells.append(shell)
+            write_command(shell, "ls")
+        assert wait_for(lambda: len({s.pid for s in sessions.live_sessions()}) == 2, timeout=30)
+        values = scrape(found.group(1))
+    finally:
+        for shell in shells:
+            shell.communicate("bye\n", timeout=20)
+    assert values["expedito_workers_answering"] == 2
+    assert values["expedito_sftp_sessions"] == 2
+    assert values['expedito_batch_sets_total{result="accepted"}'] == 2  # once, not per worker
+    assert values["expedito_sftp_received_bytes_total"] > 0
+    assert group.stop() == 0
 
 
 def test_a_killed_worker_is_started_again_and_none_outlives_the_supervisor(

@@ -170,8 +170,8 @@ def build_parser(with_batch: bool = True) -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics",
         metavar="HOST:PORT",
-        help="serve Prometheus metrics there (e.g. 127.0.0.1:9108); with --workers, "
-        "worker K on PORT+K-1",
+        help="serve Prometheus metrics there (e.g. 127.0.0.1:9108); with --workers, the "
+        "workers' figures added up",
     )
     serve.add_argument(
         "--workers",
@@ -385,9 +385,29 @@ def serve_workers(startup: Startup, db_path: Target, count: int) -> int:
         return cannot_serve(config.host, config.port, exc)
     port = int(keeper.getsockname()[1])
     argv = list(getattr(args, "argv", sys.argv[1:]))
+    metrics_ports: dict[int, int] = {}  # worker number → its own endpoint's loopback port
+    metrics = None
+    if getattr(args, "metrics", None):
+        from sync.metrics import MetricsServer, WorkersCollector
+
+        def addresses() -> list[str]:
+            return [f"127.0.0.1:{p}" for _, p in sorted(metrics_ports.items())]
+
+        try:
+            metrics = MetricsServer(None, args.metrics, WorkersCollector(addresses))
+            metrics.host, metrics.port = metrics.start()
+        except (ValueError, OSError) as exc:
+            keeper.close()
+            print(f"expedito: --metrics {args.metrics}: {exc}", file=sys.stderr)
+            return USAGE if isinstance(exc, ValueError) else FAILED
 
     def command(slot: WorkerSlot) -> list[str]:
         worker = ["--port", str(port), "--workers", "1", "--worker", str(slot)]
+        if metrics is not None:  # its own endpoint, on a loopback port picked at each start
+            from sync.metrics import free_loopback_port
+
+            metrics_ports[slot.number] = free_loopback_port()
+            worker += ["--metrics", f"127.0.0.1:{metrics_ports[slot.number]}"]
         return [sys.executable, "-m", "tui.cli", *argv, *worker]
 
     def announce(pids: Sequence[int]) -> None:
@@ -396,9 +416,19 @@ def serve_workers(startup: Startup, db_path: Target, count: int) -> int:
             f"(SO_REUSEPORT), pids {', '.join(map(str, pids))}",
             flush=True,
         )
+        if metrics is not None:  # once the workers serve: their figures are there
+            print(
+                f"Metrics: http://{metrics.host}:{metrics.port}/metrics "
+                f"(the {count} workers' figures added up)",
+                flush=True,
+            )
 
-    with keeper:
-        return Supervisor(command, count, announce).run()
+    try:
+        with keeper:
+            return Supervisor(command, count, announce).run()
+    finally:
+        if metrics is not None:
+            metrics.stop()
 
 
 def serve_here(startup: Startup, db_path: Target, slot: WorkerSlot | None = None) -> int:
@@ -431,7 +461,7 @@ def serve_here(startup: Startup, db_path: Target, slot: WorkerSlot | None = None
         if getattr(startup.args, "metrics", None):
             from sync.metrics import MetricsServer
 
-            metrics = MetricsServer(services, worker_metrics(startup.args.metrics, slot))
+            metrics = MetricsServer(services, startup.args.metrics)
     except ValueError as exc:  # --service-cert or --service-key that cannot be used
         print(f"expedito: {exc}", file=sys.stderr)
         return 2
@@ -448,8 +478,8 @@ def serve_here(startup: Startup, db_path: Target, slot: WorkerSlot | None = None
         try:
             if metrics is not None:
                 metrics_host, metrics_port = await asyncio.to_thread(metrics.start)
-                worker = "" if slot is None or first else f" (worker {slot.number})"
-                print(f"Metrics{worker}: http://{metrics_host}:{metrics_port}/metrics", flush=True)
+                if slot is None:  # a worker's is the supervisor's to show (added up)
+                    print(f"Metrics: http://{metrics_host}:{metrics_port}/metrics", flush=True)
             if slot is not None:
                 say_ready(slot)
             await asyncio.Event().wait()
@@ -465,15 +495,6 @@ def serve_here(startup: Startup, db_path: Target, slot: WorkerSlot | None = None
     except OSError as exc:  # the port taken, or not ours to take
         return cannot_serve(startup.args.host, startup.args.port, exc)
     return 0
-
-
-def worker_metrics(address: str, slot: WorkerSlot | None) -> str:
-    """``--metrics HOST:PORT`` for this process: worker K of ``--workers`` on PORT+K-1 (port 0
-    stays 0: any free port)."""
-    host, _, port = address.rpartition(":")
-    if slot is None or not port.isdigit() or int(port) == 0:
-        return address
-    return f"{host}:{int(port) + slot.number - 1}"
 
 
 def banner(services: Services, startup: Startup, db_path: Target) -> None:
