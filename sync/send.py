@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 
 from store.errors import ValidationError
 from store.signing import same_certificate, verify_detached
+from sync.credential_files import read_certificate
 from sync.hostkey import fingerprint
 from sync.intake.acrf import ACK_DATA, ACK_GO, Acknowledgement, ack_companions, parse_acrf
 
@@ -297,13 +298,4 @@ def verify_acrf(
 
 
 def load_certificate_file(path: Path) -> x509.Certificate:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SendError(f"{path}: {exc.strerror or exc}") from None
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError:
-        raise SendError(f"{path}: not a certificate (DER or PEM)") from None
+    return read_certificate(path, SendError)

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from store.signing import SigningKey, sign_detached
+from sync.credential_files import read_certificate, read_private_key
 
 SERVICE_KEY_NAME = "service_signing.key"
 SERVICE_CERT_NAME = "service_signing.cer"
@@ -65,13 +66,10 @@ def load_or_create_service_signer(
                 0o600,
             )
         if not cert_path.exists():
-            _publish_file(
-                cert_path,
-                _self_signed(_load_key(key_path)).public_bytes(serialization.Encoding.DER),
-                0o644,
-            )
-    certificate = _load_certificate(cert_path)
-    key = _load_key(key_path)
+            made_cert = _self_signed(read_private_key(key_path, ServiceSignerError))
+            _publish_file(cert_path, made_cert.public_bytes(serialization.Encoding.DER), 0o644)
+    certificate = read_certificate(cert_path, ServiceSignerError)
+    key = read_private_key(key_path, ServiceSignerError)
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(der, spki):
@@ -129,35 +127,3 @@ def _publish_file(target: Path, data: bytes, mode: int) -> None:
             os.link(temporary, target)
     finally:
         os.unlink(temporary)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ServiceSignerError(f"{path}: {exc.strerror or exc}") from None
-
-
-def _load_certificate(path: Path) -> x509.Certificate:
-    data = _read(path)
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError:
-        raise ServiceSignerError(f"{path}: not a certificate (DER or PEM)") from None
-
-
-def _load_key(path: Path) -> SigningKey:
-    data = _read(path)
-    try:
-        key = (
-            serialization.load_pem_private_key(data, None)
-            if b"-----BEGIN" in data
-            else serialization.load_der_private_key(data, None)
-        )
-    except (TypeError, ValueError):
-        raise ServiceSignerError(f"{path}: not an unencrypted private key (PEM or DER)") from None
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise ServiceSignerError(f"{path}: an RSA or EC key is needed to sign")
-    return key

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from peewee import SqliteDatabase
 
 from store.democreds import DemoCredentials
@@ -109,6 +111,24 @@ def test_a_certificate_given_by_the_operator_is_used_as_it_is(
         load_or_create_service_signer(
             demo_credentials.certificate_key, demo_credentials.certificate_key, create=False
         )
+    encrypted, other_kind = tmp_path / "encrypted.key", tmp_path / "ed25519.key"
+    encrypted.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    other_kind.write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    for key, words in ((encrypted, "encrypted; decrypt it first"), (other_kind, "RSA or EC")):
+        with pytest.raises(ServiceSignerError, match=words):
+            load_or_create_service_signer(demo_credentials.certificate_pem, key, create=False)
     missing = tmp_path / "nowhere.cer"
     with pytest.raises(ServiceSignerError, match=r"nowhere\.cer"):
         Services(

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from store.batchnames import (
     CANCEL,
@@ -40,6 +39,7 @@ from store.batchnames import (
 )
 from store.clock import local_now
 from store.signing import SigningKey, sign_detached
+from sync.credential_files import read_certificate, read_private_key
 
 MAX_PARTS = 9
 DEFAULT_MAX_FILE_MB = 512  # what ``expedito serve`` accepts by default
@@ -169,36 +169,11 @@ def next_sequence(
 
 
 def load_certificate(path: Path) -> x509.Certificate:
-    data = _read(path)
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError:
-        raise PrepareError(f"{path}: not a certificate (DER or PEM)") from None
+    return read_certificate(path, PrepareError)
 
 
 def load_private_key(path: Path) -> SigningKey:
-    data = _read(path)
-    try:
-        if b"-----BEGIN" in data:
-            key = serialization.load_pem_private_key(data, None)
-        else:
-            key = serialization.load_der_private_key(data, None)
-    except TypeError:
-        raise PrepareError(f"{path}: the key is encrypted; decrypt it first") from None
-    except ValueError:
-        raise PrepareError(f"{path}: not a private key (PEM or DER)") from None
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise PrepareError(f"{path}: an RSA or EC key is needed to sign")
-    return key
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise PrepareError(f"{path}: {exc.strerror or exc}") from None
+    return read_private_key(path, PrepareError)
 
 
 def _write(path: Path, data: Part) -> None:
