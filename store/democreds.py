@@ -19,25 +19,13 @@ from cryptography.x509.oid import NameOID
 
 from store.credentials import parse_certificate, parse_ssh_public_key
 from store.errors import ValidationError
-
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+from store.signing import SIGNATURE_KEY_USAGE, SigningKey
 
 DEMO_SERIAL = 0x1000000000000B7A21DF5C29
 SSH_KEY_NAME = "expedito_demo_ed25519"
 CERTIFICATE_NAME = "expedito_demo_signature"
 CA_NAME = "expedito_demo_citizen_ca"
 
-SIGNATURE_KEY_USAGE = x509.KeyUsage(
-    digital_signature=True,
-    content_commitment=True,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=False,
-    encipher_only=False,
-    decipher_only=False,
-)
 CA_KEY_USAGE = x509.KeyUsage(
     digital_signature=False,
     content_commitment=False,

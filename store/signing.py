@@ -34,6 +34,19 @@ from store import der
 from store.errors import ValidationError
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+SIGNATURE_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=True,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+"""What a certificate made to sign files allows, as the eID's signature certificate: the
+demo's (``store.democreds``) and the service's own (``sync.service_signer``)."""
 Data = bytes | Path  # the signed data: in memory, or a file read in chunks
 CHUNK = 1 << 20
 # What reading a partner's signature may raise besides ValidationError: all of it is "invalid"

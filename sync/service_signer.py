@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from store.signing import SigningKey, sign_detached
+from store.signing import SIGNATURE_KEY_USAGE, SigningKey, sign_detached
 from sync.credential_files import read_certificate, read_private_key
 
 SERVICE_KEY_NAME = "service_signing.key"
@@ -95,20 +95,7 @@ def _self_signed(key: SigningKey) -> x509.Certificate:
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(SIGNATURE_KEY_USAGE, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )

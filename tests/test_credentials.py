@@ -26,12 +26,9 @@ from store.credentials import (
     parse_ssh_public_key,
     read_credential_file,
 )
-from store.democreds import (
-    SIGNATURE_KEY_USAGE,
-    citizen_ca_name,
-    make_test_certificate,
-)
+from store.democreds import citizen_ca_name, make_test_certificate
 from store.errors import ValidationError
+from store.signing import SIGNATURE_KEY_USAGE
 
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from store import der
-from store.democreds import SigningKey, make_test_certificate
+from store.democreds import make_test_certificate
 from store.errors import ValidationError
-from store.signing import same_certificate, sign_detached, verify_detached
+from store.signing import SigningKey, same_certificate, sign_detached, verify_detached
 
 OPENSSL = "/usr/bin/openssl"
 DATA = b"<?xml version='1.0'?>\r\n<FI>DMFA \xe9\x00\xff</FI>\n"
