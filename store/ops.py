@@ -112,6 +112,24 @@ def _status(result: int | None, processed_at: datetime | None) -> str:
     return "accepted" if result == RESULT_ACCEPTED else "rejected"
 
 
+def _received(row: BatchSet) -> ReceivedSet:
+    """A set as the operators see it (``row`` selected with its sender's number)."""
+    return ReceivedSet(
+        row.received_at,
+        row.processed_at,
+        int(row.sender.number),
+        row.go_name,
+        row.folder,
+        row.env,
+        row.purpose,
+        _status(row.result, row.processed_at),
+        tuple(e["code"] for e in json.loads(row.errors)),
+        row.ticket,
+        row.ack_name,
+        int(row.total_bytes),
+    )
+
+
 def sets_since(since: date, limit: int | None = None) -> list[ReceivedSet]:
     """Every set received from ``since`` (00:00) on, oldest first."""
     query = (
@@ -122,23 +140,7 @@ def sets_since(since: date, limit: int | None = None) -> list[ReceivedSet]:
     )
     if limit is not None:
         query = query.limit(limit)
-    return [
-        ReceivedSet(
-            row.received_at,
-            row.processed_at,
-            int(row.sender.number),
-            row.go_name,
-            row.folder,
-            row.env,
-            row.purpose,
-            _status(row.result, row.processed_at),
-            tuple(e["code"] for e in json.loads(row.errors)),
-            row.ticket,
-            row.ack_name,
-            int(row.total_bytes),
-        )
-        for row in query
-    ]
+    return [_received(row) for row in query]
 
 
 @dataclass(frozen=True)
@@ -242,23 +244,7 @@ def waiting_sets() -> list[ReceivedSet]:
         )
         .order_by(SQL("received_at"))
     )
-    return [
-        ReceivedSet(
-            row.received_at,
-            row.processed_at,
-            int(row.sender.number),
-            row.go_name,
-            row.folder,
-            row.env,
-            row.purpose,
-            "pending",
-            tuple(e["code"] for e in json.loads(row.errors)),
-            row.ticket,
-            row.ack_name,
-            int(row.total_bytes),
-        )
-        for row in query
-    ]
+    return [_received(row) for row in query]  # all pending: none is processed
 
 
 @dataclass(frozen=True)
