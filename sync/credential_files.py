@@ -1,9 +1,14 @@
 """A certificate or a private key read from a file someone names (DER or PEM): the partner's
 for ``expedito prepare``, the service's for ``expedito send``, the operator's for the service's
-own signer. Each failure is one line naming the file, raised as the caller's own error."""
+own signer. Each failure is one line naming the file, raised as the caller's own error.
+
+And the files of the keys and certificates the service makes for itself on first start (host
+keys, its signer), written once whoever starts at the same time (:func:`publish_once`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,3 +54,19 @@ def _read(path: Path, error: Error) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise error(f"{path}: {exc.strerror or exc}") from None
+
+
+def publish_once(target: Path, data: bytes, mode: int) -> None:
+    """``data`` as ``target`` (mode ``mode``), unless another process was quicker: written
+    under a temporary name and linked into place, so that two processes starting together
+    end up with one file, and nobody reads a half-written one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        with contextlib.suppress(FileExistsError):  # another process was quicker
+            os.link(temporary, target)
+    finally:
+        os.unlink(temporary)

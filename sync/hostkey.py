@@ -8,7 +8,6 @@ only, see :mod:`sync.sftp_algorithms`) is for clients without Ed25519 host keys.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import os
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from store.db import data_dir
+from sync.credential_files import publish_once
 
 HOST_KEY_NAME = "ssh_host_ed25519_key"
 RSA_BITS = 3072  # what ssh-keygen makes by default
@@ -54,23 +54,10 @@ def _rsa_pem() -> bytes:
 
 
 def _ensure(target: Path, make: Callable[[], bytes]) -> None:
-    """Write a new key at ``target`` unless there is one.
-
-    The key is written under a temporary name and linked into place, so two processes
-    starting together end up with one key, and nobody reads a half-written file.
-    """
+    """Write a new key at ``target`` unless there is one (two processes starting together
+    end up with one key: ``publish_once``)."""
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pem = make()
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-            with contextlib.suppress(FileExistsError):  # another process was quicker
-                os.link(temporary, target)
-        finally:
-            os.unlink(temporary)
+        publish_once(target, make(), 0o600)
     if target.stat().st_mode & 0o077:
         target.chmod(0o600)
 

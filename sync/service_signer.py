@@ -10,8 +10,6 @@ process show it and partners can download it.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from store.signing import SIGNATURE_KEY_USAGE, SigningKey, sign_detached
-from sync.credential_files import read_certificate, read_private_key
+from sync.credential_files import publish_once, read_certificate, read_private_key
 
 SERVICE_KEY_NAME = "service_signing.key"
 SERVICE_CERT_NAME = "service_signing.cer"
@@ -56,7 +54,7 @@ def load_or_create_service_signer(
     if create:
         if not key_path.exists():
             made = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            _publish_file(
+            publish_once(
                 key_path,
                 made.private_bytes(
                     serialization.Encoding.PEM,
@@ -67,7 +65,7 @@ def load_or_create_service_signer(
             )
         if not cert_path.exists():
             made_cert = _self_signed(read_private_key(key_path, ServiceSignerError))
-            _publish_file(cert_path, made_cert.public_bytes(serialization.Encoding.DER), 0o644)
+            publish_once(cert_path, made_cert.public_bytes(serialization.Encoding.DER), 0o644)
     certificate = read_certificate(cert_path, ServiceSignerError)
     key = read_private_key(key_path, ServiceSignerError)
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
@@ -99,18 +97,3 @@ def _self_signed(key: SigningKey) -> x509.Certificate:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-
-
-def _publish_file(target: Path, data: bytes, mode: int) -> None:
-    """Write under a temporary name and link into place: two processes starting together
-    end up with one file, and nobody reads a half-written one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        with contextlib.suppress(FileExistsError):  # another process was quicker
-            os.link(temporary, target)
-    finally:
-        os.unlink(temporary)
