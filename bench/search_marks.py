@@ -2,7 +2,7 @@
 """What the search marks (``search_stale``) cost PostgreSQL's writers, taking the counter at a
 transaction's first change (migration 0010) or at its commit (migration 0011), in one run.
 
-    .venv/bin/python bench/search_marks.py [--rounds 3] [--threads 4] [--seconds 5]
+    .venv/bin/python bench/search_marks.py [--rounds 3] [--threads 4] [--seconds 5] [--hot N]
 
 A throwaway PostgreSQL 15 (``tests.support.postgres``: fsync off, 127.0.0.1) with two
 databases of 3,000 organisations (one qualité each) and 9,000 persons (three roles each):
@@ -11,10 +11,11 @@ databases of 3,000 organisations (one qualité each) and 9,000 persons (three ro
 each side in turn (the sides alternated, so the machine's load weighs on both alike):
 
 - writers: ``--threads`` connections, for ``--seconds``, each making transactions that rename
-  two random persons (a name, as *Données personnelles* does), always in the order of their
-  ids: deadlock-free without the marks. Printed: the transactions committed, those failed by
-  ``deadlock detected`` (PostgreSQL finds one after ``deadlock_timeout``, 1 s, and fails one
-  transaction: rolled back here, what the application would have to retry), per second;
+  two random persons (a name, as *Données personnelles* does; of the first ``--hot``, default
+  all 9,000), always in the order of their ids: deadlock-free without the marks. Printed:
+  the transactions committed, those failed by ``deadlock detected`` (PostgreSQL finds one
+  after ``deadlock_timeout``, 1 s, and fails one transaction: rolled back here, what the
+  application would have to retry), per second;
 - bulk: 3,000 roles given in one statement (one person in every qualité), then taken away.
 
 The load average is printed beside each figure (2 cores shared with other work).
@@ -85,7 +86,7 @@ def as_0010(url: str) -> None:
         conn.execute("DROP TRIGGER search_stale_commit ON search_pending")
 
 
-def writers(url: str, threads: int, seconds: float, seed: int) -> tuple[int, int, float]:
+def writers(url: str, threads: int, seconds: float, seed: int, hot: int) -> tuple[int, int, float]:
     """(transactions committed, failed by a deadlock, seconds): ``threads`` writers for
     ``seconds`` (the transaction under way then finishes)."""
     import psycopg
@@ -100,7 +101,7 @@ def writers(url: str, threads: int, seconds: float, seed: int) -> tuple[int, int
             start.wait()
             end = time.monotonic() + seconds
             while time.monotonic() < end:
-                persons = sorted(rnd.sample(range(1, ORGS * 3 + 1), 2))
+                persons = sorted(rnd.sample(range(1, hot + 1), 2))
                 try:
                     for person in persons:
                         name = f"N{rnd.randrange(10**6)}"
@@ -150,6 +151,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=5.0, help="of writers, each side")
+    parser.add_argument(
+        "--hot", type=int, default=ORGS * 3, help="the writers rename the first HOT persons"
+    )
     args = parser.parse_args()
     from store.db import close_database, open_database
     from tests.support.postgres import TEMPLATE, start_server
@@ -166,7 +170,9 @@ def main() -> int:
         bulks: dict[str, list[float]] = {"0010": [], "0011": []}
         for n in range(args.rounds):
             for side in ("0010", "0011") if n % 2 == 0 else ("0011", "0010"):
-                committed, deadlocks, took = writers(urls[side], args.threads, args.seconds, n)
+                committed, deadlocks, took = writers(
+                    urls[side], args.threads, args.seconds, n, args.hot
+                )
                 bulks[side].append(bulk(urls[side]))
                 print(
                     f"round {n + 1}, marks of {side}: writers: {committed} committed, "
