@@ -37,8 +37,8 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, replace
-from itertools import accumulate
-from operator import itemgetter
+from itertools import accumulate, repeat
+from operator import add, itemgetter
 from typing import Any
 
 from store.db import db, execute, is_postgresql, thread_connection
@@ -49,6 +49,7 @@ PATCH_MAX = 200  # organisations of the scope changed since the last search rene
 REBUILD_AFTER = 5000  # organisations changed anywhere since the last search: rebuilt at once
 KEEP = 4  # snapshots kept per database and process (the most recently used)
 SAMPLE = 200_000  # characters of the text in which each word's frequency is estimated
+FIND_MAX = 32  # organisations leaving a snapshot looked for one by one (more: one pass)
 
 log = logging.getLogger("expedito.search")
 
@@ -127,13 +128,15 @@ class Snapshot:
         fresh.sort(key=itemgetter(0))
         # (old entry, 0: put a fresh one before it | 1: leave it out, which fresh one)
         cuts = sorted(
-            [(i, 1, 0) for i, org in enumerate(orgs) if org in leaving]
+            [(i, 1, 0) for i in entries_of(orgs, leaving)]
             + [
                 (bisect_left(range(count), row[0], key=self.key), 0, n)
                 for n, row in enumerate(fresh)
             ]
         )
-        names = {org: name for org, name in self.names.items() if org not in leaving}
+        names = dict(self.names)
+        for org in leaving:
+            names.pop(org, None)
         lasts: list[str] = []
         firsts: list[str] = []
         roles, new_orgs, new_starts = array("q"), array("q"), array("q")
@@ -146,7 +149,10 @@ class Snapshot:
                 roles += self.roles[at:spot]
                 new_orgs += orgs[at:spot]
                 shift = size - starts[at]
-                new_starts.extend([start + shift for start in starts[at:spot]])
+                if shift:
+                    new_starts.extend(map(add, starts[at:spot], repeat(shift)))
+                else:  # before the first change: as they were
+                    new_starts += starts[at:spot]
                 pieces.append(text[starts[at] : starts[spot]])
                 size += starts[spot] - starts[at]
                 at = spot
@@ -207,6 +213,27 @@ class Snapshot:
         """The role ids of the entries starting there."""
         starts, roles = self.starts, self.roles
         return [roles[bisect_right(starts, start) - 1] for start in found]
+
+
+def entries_of(orgs: array[int], leaving: Set[int]) -> list[int]:
+    """The entries (indexes in ``orgs``) of the organisations ``leaving``, in order. A few
+    organisations: each looked for in the array's bytes (``bytes.find``, C speed, a match
+    kept only where an item starts); many: one pass."""
+    if len(leaving) > FIND_MAX:
+        return [i for i, org in enumerate(orgs) if org in leaving]
+    raw, width = orgs.tobytes(), orgs.itemsize
+    found: list[int] = []
+    for org in leaving:
+        pattern = array(orgs.typecode, [org]).tobytes()
+        at = raw.find(pattern)
+        while at >= 0:
+            if at % width:  # inside two items: not this organisation
+                at = raw.find(pattern, at + 1)
+            else:
+                found.append(at // width)
+                at = raw.find(pattern, at + width)
+    found.sort()
+    return found
 
 
 def _needed(words: Sequence[str]) -> list[str]:
@@ -408,13 +435,21 @@ def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
     ours = {org for org in changed if org in snapshot.names}
     if len(changed) > REBUILD_AFTER or len(ours) > PATCH_MAX:
         return build(actor_id)
-    now = _managed_among(actor_id, changed)
+    fresh: list[Row] | None = None
+    if len(changed) <= PATCH_MAX:  # one query: the entries of those the actor manages now
+        chosen = list(changed)
+        among = _MANAGED_AMONG.format(organisations=_marks(chosen))
+        fresh = _rows(_ENTRIES.format(managed=among), (*chosen, actor_id, *MANAGER_ROLES))
+        now = {row[1] for row in fresh}  # each has a role at least: the actor's
+    else:
+        now = _managed_among(actor_id, changed)
     affected = ours | now
     if not affected:
         return replace(snapshot, generation=generation)
     if len(affected) > PATCH_MAX:
         return build(actor_id)
-    fresh = _rows(_ENTRIES.format(managed=_marks(now)), tuple(now)) if now else []
+    if fresh is None:
+        fresh = _rows(_ENTRIES.format(managed=_marks(now)), tuple(now)) if now else []
     return snapshot.patched(generation, affected, fresh)
 
 

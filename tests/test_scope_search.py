@@ -439,3 +439,44 @@ def test_a_failed_background_build_leaves_the_search_to_its_first_search(
     assert scope_search.kept(dieter) is None and not scope_search.preparing(dieter)
     monkeypatch.setattr(scope_search, "build", build)
     agree(dieter, monkeypatch, ("dupont",))
+
+
+def test_entries_of_organisations_found_in_the_bytes() -> None:
+    """``entries_of`` finds an organisation's entries in the array's bytes: the same as one
+    pass, never a match straddling two items (256 is 00 01 00…, 1 is 01 00 00…)."""
+    import random
+    from array import array
+
+    rnd = random.Random(3)
+    orgs = array("q", [rnd.choice((1, 256, 65536, 7, 2**40 + 1, 0)) for _ in range(3000)])
+    for leaving in ({1}, {256}, {0}, {7, 65536}, {2**40 + 1, 1}, {5}, set(range(40))):
+        expected = [i for i, org in enumerate(orgs) if org in leaving]
+        assert scope_search.entries_of(orgs, leaving) == expected, leaving
+
+
+def test_many_changes_elsewhere_and_few_in_the_scope_are_patched(
+    scope: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More organisations changed than ``PATCH_MAX`` but few of the scope's: which the actor
+    manages is asked in bounded parts, and the scope's are renewed in place, not rebuilt."""
+    dieter = scope
+    agree(dieter, monkeypatch, ("dupont",))
+    builds: list[int] = []
+    build = scope_search.build
+
+    def counted(actor_id: int) -> scope_search.Snapshot:
+        builds.append(actor_id)
+        return build(actor_id)
+
+    monkeypatch.setattr(scope_search, "build", counted)
+    monkeypatch.setattr(scope_search, "PATCH_MAX", 2)
+    ours = Organisation.get(Organisation.name == "ORG 0 SA")
+    for n in (97, 96, 95):
+        Organisation.create(name=f"ELSEWHERE {n}", kbo=kbo(n), created_on=date(2020, 1, 1))
+    with db.atomic():
+        Organisation.update(name="ELSEWHERE NOW").where(
+            Organisation.name.startswith("ELSEWHERE")
+        ).execute()
+        Organisation.update(name="AAA ORG").where(Organisation.id == ours.id).execute()
+    agree(dieter, monkeypatch, ("", "dupont", "e"))
+    assert builds == [dieter]  # agree's own build only: the search patched
