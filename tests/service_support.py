@@ -10,16 +10,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from store import senders
 from store.clock import local_now
 from store.democreds import DemoCredentials
 from store.models import ACTIVE, Channel
 from sync.cycle import CycleResult
 from sync.services import ServiceConfig, Services
 from tests.support.clock import FakeClock
-from tests.support.registration import CONTACT, person_id, qualite_id, sftp_input
+from tests.support.registration import DEMO_USER, register_demo_sender
 
-USER = "EXPDEMOENTREPRISE"
+USER = DEMO_USER
 
 
 @dataclass
@@ -45,10 +44,7 @@ def provisioned_services(
 ) -> Iterator[Provisioned]:
     """Register the demo sender (pending), start the services with a fake clock after the
     registration (the first cycle provisions the channel), yield, stop them."""
-    registered = local_now() - timedelta(minutes=5)
-    overview = senders.register_sender(
-        person_id("dieter"), qualite_id(), CONTACT, sftp_input(creds), USER, USER, now=registered
-    )
+    overview = register_demo_sender(creds, now=local_now() - timedelta(minutes=5))
     base = ServiceConfig(
         homes_root=tmp_path / "homes",
         port=0,

@@ -7,45 +7,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from peewee import SqliteDatabase
 
 from store.batches import RESULT_ACCEPTED, RESULT_REJECTED, sender_batch_sets
-from store.clock import local_now
 from store.democreds import DemoCredentials
-from store.models import ACTIVE, Channel
-from sync.cycle import CycleResult
 from sync.homes import ensure_home
 from sync.intake.acrf import Acknowledgement, parse_acrf
-from sync.services import ServiceConfig, Services
-from tests.support.clock import FakeClock
-from tests.support.registration import DEMO_USER, register_demo_sender
+from sync.services import Services
+from tests.service_support import Provisioned, provisioned_services
+from tests.support.registration import DEMO_USER
 from tests.support.repo import ROOT
 from tests.support.sftp import sftp
 
 
-@dataclass
-class Running:
-    services: Services
-    db_path: Path
-    creds: DemoCredentials
-    sender_number: int
-    sender_id: int
-    work: Path
-
-    @property
-    def port(self) -> int:
-        return self.services.sftp_address[1]
-
-    @property
-    def home(self) -> Path:
-        return self.services.config.homes_root / DEMO_USER
+class Running(Provisioned):
+    """The services with the demo sender provisioned, and what a partner does with them."""
 
     def prepare(self, *extra: str) -> list[Path]:
         """``expedito --db … batch prepare`` (a subprocess); the files it wrote, GO last."""
@@ -108,37 +89,8 @@ def running(
 ) -> Iterator[Running]:
     """The demo sender registered (pending), then the services started with a fake clock
     after the registration: the worker's first cycle provisions the channel."""
-    registered = local_now() - timedelta(minutes=5)
-    overview = register_demo_sender(demo_credentials, now=registered)
-    clock = FakeClock(datetime.now(UTC))
-    config = ServiceConfig(
-        homes_root=tmp_path / "homes", port=0, clock=clock, host_key_path=tmp_path / "host_key"
-    )
-    services = Services(config)
-    cycled = threading.Event()
-    results: list[CycleResult] = []
-
-    def done(result: CycleResult) -> None:
-        results.append(result)
-        cycled.set()
-
-    services.worker.add_listener(done)
-    services.start_in_thread()
-    try:
-        assert cycled.wait(30), "no synchronisation cycle"
-        assert results[0].provisioned == 1
-        assert Channel.get().status == ACTIVE
-        assert overview.sender is not None
-        yield Running(
-            services,
-            tmp_path / "expedito.sqlite3",
-            demo_credentials,
-            overview.sender.number,
-            overview.sender.id,
-            tmp_path,
-        )
-    finally:
-        services.stop_in_thread()
+    for provisioned in provisioned_services(demo_credentials, tmp_path):
+        yield Running(**vars(provisioned))
 
 
 def test_a_prepared_set_uploaded_with_sftp_is_accepted(running: Running) -> None:
