@@ -26,9 +26,9 @@ from sync.intake.prepare import write_set
 from sync.services import ServiceConfig, Services
 from tests.support.clock import FakeClock
 from tests.support.credentials import signing_pair
-from tests.support.registration import register_demo_sender
+from tests.support.registration import DEMO_USER, register_demo_sender
 
-USER = "EXPDEMOENTREPRISE"
+USER = DEMO_USER
 FILE_TIME = 1_767_225_600  # the local files' times: 2026-01-01 00:00 UTC
 DATA = b"<DmfA>\n" + b"  <Worker/>\n" * 400 + b"</DmfA>\n"
 

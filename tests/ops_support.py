@@ -19,9 +19,9 @@ from store.batches import (
 from store.democreds import DemoCredentials
 from store.models import Sender
 from tests.support.credentials import fixed_certificate
-from tests.support.registration import CONTACT, person_id, qualite_id, sftp_input
+from tests.support.registration import CONTACT, DEMO_USER, person_id, qualite_id, sftp_input
 
-USER = "EXPDEMOENTREPRISE"
+USER = DEMO_USER
 
 
 def register(

@@ -11,26 +11,13 @@ import pytest
 
 from sync.scp_server import ScpCommand, parse_command
 from tests.interop_support import USER, BackOffice, back_office
-from tests.support.sftp import write_out_file
+from tests.support.sftp import openssh_options, write_out_file
 
 __all__ = ["back_office"]  # the module's fixture
 
 
 def options(bo: BackOffice) -> list[str]:
-    return [
-        "-i",
-        str(bo.key),
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "LogLevel=ERROR",
-    ]
+    return openssh_options(bo.key)
 
 
 def scp(bo: BackOffice, *args: str) -> subprocess.CompletedProcess[str]:
