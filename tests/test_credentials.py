@@ -29,6 +29,7 @@ from store.credentials import (
 from store.democreds import citizen_ca_name, make_test_certificate
 from store.errors import ValidationError
 from store.signing import SIGNATURE_KEY_USAGE
+from tests.support.credentials import ENCRYPTION_ONLY
 
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
@@ -347,18 +348,7 @@ def test_not_yet_valid_certificate_is_refused() -> None:
 
 
 def test_encryption_only_certificate_is_refused() -> None:
-    usage = x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
-        key_encipherment=True,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    cert, _ = make_test_certificate(key_usage=usage, not_before=NOW - timedelta(days=1))
+    cert, _ = make_test_certificate(key_usage=ENCRYPTION_ONLY, not_before=NOW - timedelta(days=1))
     cert_refused("certificate.cannot_sign", der(cert))
 
 

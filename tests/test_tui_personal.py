@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from textual.pilot import Pilot
 from textual.widgets import Button, DirectoryTree, Input, Select
@@ -21,7 +20,7 @@ from store.democreds import make_test_certificate
 from store.errors import AuthenticationFailed
 from store.models import Person, PersonCertificate
 from store.personal import change_password
-from tests.support.credentials import fixed_certificate, new_ssh_key
+from tests.support.credentials import ENCRYPTION_ONLY, fixed_certificate, new_ssh_key
 from tests.support.pilot import fill, settle, settle_tree
 from tests.support.portal import choose_in_menu, enter_portal, log_in, open_page
 from tests.support.registration import person_id
@@ -293,19 +292,7 @@ async def test_certificate_errors_next_to_the_file(app: ExpeditoApp, tmp_path: P
             "Le certificat avec lequel vous vous connectez au portail"
         )
         new_ssh_key(tmp_path, "id_ed25519")
-        cert, _ = make_test_certificate(
-            key_usage=x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            )
-        )
+        cert, _ = make_test_certificate(key_usage=ENCRYPTION_ONLY)
         (tmp_path / "encipher.cer").write_bytes(cert.public_bytes(serialization.Encoding.DER))
         for name, message in (
             # About logging into the portal, not about signing files:

@@ -14,6 +14,19 @@ from store.democreds import DEMO_SERIAL, DemoCredentials, citizen_ca_name, make_
 from store.signing import SigningKey
 from sync.intake.prepare import load_certificate, load_private_key
 
+ENCRYPTION_ONLY = x509.KeyUsage(
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=True,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+"""The key usage of a certificate that cannot sign: refused for files and for the portal."""
+
 
 def new_ssh_key(directory: Path, name: str = "other_ed25519") -> tuple[Path, str]:
     """A fresh ed25519 key pair: the private key file (0600) and the public key line."""
