@@ -42,6 +42,7 @@ from tests.support.intake import DATA, make_home
 from tests.support.network import free_port
 from tests.support.registration import DEMO_USER, person_id, provisioned_account, qualite_id
 from tests.support.sftp import (
+    bind_to,
     process_ended,
     sftp_command,
     sftp_shell,
@@ -135,9 +136,8 @@ class Sets:
             )
             self.gos.append(prepared.go.name)
             commands = "".join(f"put {path} INTEST/\n" for path in prepared.paths)
-            command = sftp_command(port, self.creds.ssh_private_key, DEMO_USER)
             address = source or f"127.0.2.{self.sequence % 250 + 1}"
-            command[-1:-1] = ["-o", f"BindAddress={address}"]
+            command = sftp_command(port, self.creds.ssh_private_key, DEMO_USER, *bind_to(address))
             client = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
@@ -322,15 +322,8 @@ def test_metrics_add_up_the_workers(
     shells = []
     try:
         for address in ("127.0.2.1", "127.0.2.2"):  # the BPF program: one to each worker
-            command = sftp_command(group.port, demo_credentials.ssh_private_key, DEMO_USER)
-            command[-1:-1] = ["-o", f"BindAddress={address}"]
-            shell = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            key = demo_credentials.ssh_private_key
+            shell = sftp_shell(group.port, key, DEMO_USER, options=bind_to(address))
             shells.append(shell)
             write_command(shell, "ls")
         assert wait_for(lambda: len({s.pid for s in sessions.live_sessions()}) == 2, timeout=30)

@@ -36,7 +36,13 @@ from tests.support.credentials import new_ssh_key
 from tests.support.network import free_port, listening
 from tests.support.registration import DEMO_USER, register_demo_sender
 from tests.support.repo import ROOT
-from tests.support.sftp import Server, sftp_command, start_server
+from tests.support.sftp import (
+    Server,
+    bind_to,
+    sftp_shell,
+    start_server,
+    write_command,
+)
 from tests.support.sftp_attack import wait_for
 
 BALANCER = "127.0.0.3"  # the balancer's own address, trusted
@@ -249,19 +255,10 @@ def test_haproxy_in_front_v1_and_v2(
     try:
         assert wait_for(lambda: all(map(listening, ports.values())), timeout=20)
         for name, source in (("v1", "127.0.1.41"), ("v2", "127.0.1.42")):
-            command = sftp_command(ports[name], demo_credentials.ssh_private_key, DEMO_USER)
-            command[-1:-1] = ["-o", f"BindAddress={source}"]
-            shell = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            key = demo_credentials.ssh_private_key
+            shell = sftp_shell(ports[name], key, DEMO_USER, options=bind_to(source))
             shells.append(shell)
-            assert shell.stdin is not None
-            shell.stdin.write("ls\n")
-            shell.stdin.flush()
+            write_command(shell, "ls")
         seen = wait_for(lambda: addresses(proxied) == ["127.0.1.41", "127.0.1.42"], timeout=20)
         shown = addresses(proxied)
     finally:

@@ -18,7 +18,7 @@ from store.batchnames import HOME_FOLDERS
 from store.democreds import DemoCredentials
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER, person_id, qualite_id, register_demo_sender
-from tests.support.sftp import Server, sftp_command, start_server, write_out_file
+from tests.support.sftp import Server, sftp_command, sftp_shell, start_server, write_out_file
 
 
 @pytest.fixture
@@ -215,15 +215,7 @@ def test_deletion_ends_an_open_session_and_later_logins(
 ) -> None:
     data = tmp_path / "data"
     data.write_bytes(b"x" * 100)
-    command = sftp_command(account.port, demo_credentials.ssh_private_key, DEMO_USER)
-    client = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    client = sftp_shell(account.port, demo_credentials.ssh_private_key, DEMO_USER, tmp_path)
     assert client.stdin is not None
     try:
         client.stdin.write("put data IN/first\n")
@@ -278,9 +270,9 @@ def test_every_cipher_moves_a_file_both_ways_whole(
     data = os.urandom(6 * 1024 * 1024 + 12345)
     (tmp_path / "up.bin").write_bytes(data)
     write_out_file(account.homes, DEMO_USER, "OUT", "down.bin", data)
-    command = sftp_command(account.port, demo_credentials.ssh_private_key, DEMO_USER)
+    key = demo_credentials.ssh_private_key
     done = subprocess.run(
-        [*command[:-1], "-c", cipher, "-o", f"MACs={mac}", "-v", command[-1]],
+        sftp_command(account.port, key, DEMO_USER, "-c", cipher, "-o", f"MACs={mac}", "-v"),
         input="put up.bin IN/up.bin\nget OUT/down.bin got.bin\n",
         capture_output=True,
         text=True,

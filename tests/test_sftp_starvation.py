@@ -23,7 +23,7 @@ from sync.limits import MB, ServerLimits
 from sync.log_limit import AddressLogLimit
 from tests.support.credentials import new_ssh_key
 from tests.support.registration import DEMO_USER as USER
-from tests.support.sftp import Server, sftp_command, write_out_file
+from tests.support.sftp import Server, bind_to, sftp_command, write_out_file
 from tests.support.sftp_attack import (
     forged,
     logged_in,
@@ -177,12 +177,12 @@ def test_a_burst_of_logins_from_many_addresses_is_not_thinned_out(
     # the default limits; one user for every login (partners' hosts would be many users)
     server = provisioned(tmp_path, demo_credentials, ServerLimits(max_sessions_per_user=burst + 1))
     gate = threading.Barrier(burst, timeout=60)
-    command = sftp_command(server.port, demo_credentials.ssh_private_key, USER)
+    key = demo_credentials.ssh_private_key
 
     def login(i: int) -> subprocess.CompletedProcess[str]:
         gate.wait()
         return subprocess.run(
-            [*command[:-1], "-o", f"BindAddress=127.0.2.{10 + i}", command[-1]],
+            sftp_command(server.port, key, USER, *bind_to(f"127.0.2.{10 + i}")),
             input="pwd\n",
             capture_output=True,
             text=True,

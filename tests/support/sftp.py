@@ -46,8 +46,9 @@ def openssh_options(key: Path) -> list[str]:
     ]
 
 
-def sftp_command(port: int, key: Path, user: str) -> list[str]:
-    """``sftp`` in batch mode (commands on stdin), with the key alone, trusting the host."""
+def sftp_command(port: int, key: Path, user: str, *options: str) -> list[str]:
+    """``sftp`` in batch mode (commands on stdin), with the key alone, trusting the host;
+    ``options`` before the destination (e.g. ``bind_to(address)``, ``-c CIPHER``)."""
     return [
         SFTP,
         "-b",
@@ -55,8 +56,15 @@ def sftp_command(port: int, key: Path, user: str) -> list[str]:
         "-P",
         str(port),
         *openssh_options(key),
+        *options,
         f"{user}@127.0.0.1",
     ]
+
+
+def bind_to(address: str) -> tuple[str, str]:
+    """The client's option to connect from ``address`` (a loopback one: 127.0.0.0/8), as
+    partners' hosts would come from addresses of their own."""
+    return ("-o", f"BindAddress={address}")
 
 
 def sftp(
@@ -73,11 +81,13 @@ def sftp(
     )
 
 
-def sftp_shell(port: int, key: Path, user: str, cwd: Path) -> subprocess.Popen[str]:
+def sftp_shell(
+    port: int, key: Path, user: str, cwd: Path | None = None, options: Sequence[str] = ()
+) -> subprocess.Popen[str]:
     """``sftp`` reading its commands from a pipe left open: the session stays logged in until
     stdin closes or the server ends it (``write_command`` sends one)."""
     return subprocess.Popen(
-        sftp_command(port, key, user),
+        sftp_command(port, key, user, *options),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
