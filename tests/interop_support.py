@@ -20,10 +20,10 @@ from store.batchnames import OUT_FOLDER_OF
 from store.clock import local_now
 from store.db import close_database, open_database
 from store.democreds import DemoCredentials
-from store.models import Channel
 from sync.intake.acrf import Acknowledgement, parse_acrf
 from sync.intake.prepare import write_set
 from sync.services import ServiceConfig, Services
+from tests.service_support import provisioning
 from tests.support.clock import FakeClock
 from tests.support.credentials import signing_pair
 from tests.support.registration import DEMO_USER, register_demo_sender
@@ -144,13 +144,7 @@ def back_office(
             host_key_path=work / "ssh_host_ed25519_key",
             on_upload=lambda account, path: uploads.append(path),
         )
-        services = Services(config)
-        services.start_in_thread()
-        try:
-            deadline = time.monotonic() + 30
-            while Channel.get().status != "active":
-                assert time.monotonic() < deadline, "the channel was not provisioned"
-                time.sleep(0.05)
+        with provisioning(config) as services:
             yield BackOffice(
                 services,
                 demo_credentials,
@@ -159,7 +153,5 @@ def back_office(
                 work,
                 uploads,
             )
-        finally:
-            services.stop_in_thread()
     finally:
         close_database()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,7 +52,23 @@ def provisioned_services(
         clock=FakeClock(datetime.now(UTC)),
         host_key_path=tmp_path / "host_key",
     )
-    services = Services(replace(base, **config))  # type: ignore[arg-type]
+    with provisioning(replace(base, **config)) as services:  # type: ignore[arg-type]
+        assert overview.sender is not None
+        yield Provisioned(
+            services,
+            tmp_path / "expedito.sqlite3",
+            creds,
+            overview.sender.number,
+            overview.sender.id,
+            tmp_path,
+        )
+
+
+@contextmanager
+def provisioning(config: ServiceConfig) -> Iterator[Services]:
+    """``config``'s services started in a thread, yielded once their first cycle provisioned
+    the channel registered just before (30 s at most); stopped at the end."""
+    services = Services(config)
     cycled = threading.Event()
     results: list[CycleResult] = []
 
@@ -65,14 +82,6 @@ def provisioned_services(
         assert cycled.wait(30), "no synchronisation cycle"
         assert results[0].provisioned == 1
         assert Channel.get().status == ACTIVE
-        assert overview.sender is not None
-        yield Provisioned(
-            services,
-            tmp_path / "expedito.sqlite3",
-            creds,
-            overview.sender.number,
-            overview.sender.id,
-            tmp_path,
-        )
+        yield services
     finally:
         services.stop_in_thread()

@@ -5,7 +5,6 @@ following the folders) — but legacy ``scp -O``, which needs a shell the front 
 from __future__ import annotations
 
 import pwd
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,9 +15,9 @@ import pytest
 from store.clock import local_now
 from store.db import close_database, open_database
 from store.democreds import DemoCredentials
-from store.models import Channel
-from sync.services import ServiceConfig, Services
+from sync.services import ServiceConfig
 from tests.interop_support import USER, BackOffice
+from tests.service_support import provisioning
 from tests.support import openssh
 from tests.support.clock import FakeClock
 from tests.support.registration import register_demo_sender
@@ -65,21 +64,13 @@ def back_office(
                 front="openssh",
                 system_accounts=accounts,
             )
-            services = Services(config)
-            services.start_in_thread()
-            try:
-                deadline = time.monotonic() + 30
-                while Channel.get().status != "active":
-                    assert time.monotonic() < deadline, "the channel was not provisioned"
-                    time.sleep(0.05)
+            with provisioning(config) as services:
                 assert openssh.wait_for(lambda: USER in {e.pw_name for e in pwd.getpwall()})
                 with openssh.sshd(site, db, homes, config.host_key_path) as port:
                     yield OpenSSHBackOffice(
                         services, demo_credentials, overview.sender.number,
                         overview.sender.id, work, [], sshd_port=port, homes_root=homes,
                     )  # fmt: skip
-            finally:
-                services.stop_in_thread()
     finally:
         close_database()
 
