@@ -80,11 +80,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 class Child:
     """A process on its own pty; ``wait_for`` reads its output until a frame shows a marker."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
         self.started = time.perf_counter()
         pid, fd = pty.fork()
         if pid == 0:  # the child
-            os.chdir(ROOT)
+            os.chdir(cwd)
             os.execvpe(argv[0], argv, env)
         self.pid, self.fd = pid, fd
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
