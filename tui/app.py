@@ -4,7 +4,8 @@
 
 The back office (``tui.backoffice``): unless ``--no-serve`` the app runs the sync worker,
 the SFTP server and the batch intake in its own process, from the moment the store is open
-until it ends. The header's countdown is refreshed by one 1-second interval; when a cycle
+until it ends. The header's countdown is refreshed each second, just after the wall clock's
+whole second (one event-loop callback, ``_schedule_tick``); when a cycle
 completes the app receives ``SyncCompleted`` and calls ``sync_completed(notice)`` on the
 portal's pages (``screens.base.Page``).
 """
@@ -16,6 +17,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -54,6 +56,7 @@ if TYPE_CHECKING:  # store, pages and the shell load after the first paint
     from tui.startup import Startup
 
 ANSI_THEME = "ansi-dark"
+TICK_AFTER = 0.002  # the countdown ticks this long after the whole second (its text changed)
 
 
 @runtime_checkable
@@ -130,6 +133,8 @@ class ExpeditoApp(App[None]):
         self.ctx: AppContext | None = None
         self._ansi = wants_ansi_theme() if ansi is None else ansi
         self._quitting = False
+        self._tick_handle: asyncio.TimerHandle | None = None  # the countdown's next tick
+        self._tick_failed = False
         self.unexpected_errors: list[Exception] = []
         """Exceptions ``unexpected_error`` kept the session through (tests assert none)."""
 
@@ -148,8 +153,8 @@ class ExpeditoApp(App[None]):
                 severity="warning",
                 timeout=20,
             )
-        self.set_interval(1, self.tick_countdown)  # the only timer: 1 Hz
         self.tick_countdown()
+        self._schedule_tick()  # the only timer: 1 Hz
         if self.store_ready.is_set():
             self._start_back_office()
 
@@ -228,6 +233,30 @@ class ExpeditoApp(App[None]):
             )
         self.tick_countdown()
 
+    def _schedule_tick(self) -> None:
+        """The countdown's tick, just after the next whole second of the wall clock (when
+        its text changes), called by the event loop itself: not a Textual interval, whose
+        task wakes and runs through the message pump each second (issue 18: the idle app's
+        CPU time)."""
+        loop = asyncio.get_running_loop()
+        delay = 1.0 - time.time() % 1.0 + TICK_AFTER
+        self._tick_handle = loop.call_at(loop.time() + delay, self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._tick_handle = None
+        if self._exit or self._closing or self._closed:
+            return
+        with self._context():
+            try:
+                self.tick_countdown()
+            except Exception as error:  # said once, not each second; the tick goes on
+                if not self._tick_failed:
+                    self.unexpected_error(error)
+                self._tick_failed = True
+            else:
+                self._tick_failed = False
+        self._schedule_tick()
+
     def tick_countdown(self) -> None:
         """Each second: the countdown text (the header's ``#countdown``); without the worker
         in this process, a look at whether another process finished the last slot."""
@@ -254,6 +283,9 @@ class ExpeditoApp(App[None]):
             portal.sync_completed(event.notice)
 
     async def on_unmount(self) -> None:
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
         await asyncio.to_thread(self.back_office.stop)
 
     def set_sync_status(self, text: str, short: str | None = None) -> None:

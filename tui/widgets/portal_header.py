@@ -21,6 +21,7 @@ from textual.widgets import Static
 
 from tui.backoffice import SyncStatus
 from tui.i18n import HEADER_ORDER, Translator
+from tui.widgets.direct_draw import draw_in_place
 
 
 def _fit(content: Content, width: int, right: bool = False) -> Content:
@@ -36,8 +37,9 @@ def _fit(content: Content, width: int, right: bool = False) -> Content:
 
 class _Countdown(Static):
     """The countdown's cells: its text changes each second, not its width, so it repaints
-    alone (``refresh()``: no layout pass, no new visual), and lays out only when its width
-    changes (another language, the short form)."""
+    alone — written to the terminal at once when nothing covers it (``draw_in_place``), else
+    ``refresh()``: no layout pass, no new visual — and lays out only when its width changes
+    (another language, the short form)."""
 
     def __init__(self) -> None:
         super().__init__(id="countdown", markup=False)
@@ -46,7 +48,9 @@ class _Countdown(Static):
     def show(self, text: str) -> None:
         if cell_len(text) == cell_len(self._text):
             self._text = text
-            self.refresh()
+            # laid out for this width (not a change of width still waiting for its layout)
+            if self.content_size.width != cell_len(text) or not draw_in_place(self):
+                self.refresh()
         else:
             self._text = text
             self.update(text)
