@@ -3,7 +3,8 @@ while the app is left alone its seconds advance on screen and are right to the s
 wall clock — the tick comes just after the whole second, and the cells are written at once
 (``tui.widgets.direct_draw``) — also under a dialog (Textual's own repaint, dimmed like the
 rest of the header) and once it is closed, after F2 (another language) and after a resize;
-in 256 and in 16 colours, its cells always in the header's colours."""
+in 256 and in 16 colours, its cells always in the header's colours. Then F10 and "j" end the
+app at once (its input thread, asleep until input comes, is woken: ``tui.quiet_driver``)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ class Terminal:
                 sys.executable,
                 "-m tui.cli --no-serve --db",
                 str(db),
+                "; echo app-exit=$?; exec sleep 60",  # what it ended with stays on screen
             ]
         )
         self.tmux(
@@ -239,6 +241,10 @@ def test_the_countdown_is_right_on_screen_to_the_second(
     term.tmux("resize-window", "-t", "app", "-x", "100", "-y", "30")
     time.sleep(1.0)
     looks_at("after a resize")
+    term.keys("F10")
+    term.wait_for("echt verlaten")
+    term.keys("j")  # the app ends at once: its input thread, asleep until input, is woken
+    term.wait_for("app-exit=0")
     wrong = [look for look in looks if not look[1]]
     # a loaded machine may hold one tick past the look; a tick a fraction of a second late
     # (Textual's interval, started whenever the app was) is late at every look

@@ -28,6 +28,7 @@ from textual.actions import ActionParseResult
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.driver import Driver
 from textual.reactive import var
 
 from screens.login import LoginScreen
@@ -157,6 +158,18 @@ class ExpeditoApp(App[None]):
         self._schedule_tick()  # the only timer: 1 Hz
         if self.store_ready.is_set():
             self._start_back_office()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on Linux, one whose input thread sleeps until input comes instead
+        of waking ten times a second (``tui.quiet_driver``; issue 18)."""
+        driver_class = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver_class is LinuxDriver:
+            from tui.quiet_driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver_class
 
     def get_default_screen(self) -> LoginScreen:
         """The login screen is the first screen (no blank screen painted before it)."""
