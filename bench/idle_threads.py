@@ -38,16 +38,27 @@ from startup import (
 )
 
 
-def thread_clocks(pid: int) -> dict[str, float]:
-    """CPU seconds of each thread so far, summed by thread name (``comm``)."""
-    clocks: dict[str, float] = defaultdict(float)
+def thread_clocks(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread so far, by thread id."""
+    clocks: dict[int, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            name = (task / "comm").read_text().strip()
-            clocks[name] += int((task / "schedstat").read_text().split()[0]) / 1e9
+            clocks[int(task.name)] = int((task / "schedstat").read_text().split()[0]) / 1e9
         except (OSError, ValueError):  # a thread that just ended
             continue
     return clocks
+
+
+def by_thread(pid: int, before: dict[int, float], after: dict[int, float]) -> dict[str, float]:
+    """What each thread used between two readings: ``main`` (the event loop: Textual's
+    screens, the countdown), then the others in the order they started (``t1``, ``t2``…;
+    Python does not name its threads for the system): Textual's input and output threads
+    first, then the back office's."""
+    tids = sorted(before.keys() | after.keys())
+    return {
+        "main" if tid == pid else f"t{rank}": after.get(tid, 0.0) - before.get(tid, 0.0)
+        for rank, tid in enumerate(tids)
+    }
 
 
 def load() -> str:
@@ -66,8 +77,7 @@ def measure(
         after, threads_after = child.cpu_seconds(), thread_clocks(child.pid)
     finally:
         child.stop()
-    threads = {name: threads_after[name] - threads_before.get(name, 0.0) for name in threads_after}
-    return after - before, threads
+    return after - before, by_thread(child.pid, threads_before, threads_after)
 
 
 def expedito(tree: Path, db: Path) -> Child:
