@@ -85,8 +85,7 @@ class QuietLinuxDriver(LinuxDriver):
                 process(selector.select(timeout()))
             selector.unregister(fileno)
             selector.unregister(wake)
-            selector.register(fileno, selectors.EVENT_READ)
-            process(selector.select(0.1), final=True)
+            process(selector.select(0.1), final=True)  # as Textual's: nothing more is read
         finally:
             selector.close()
             with contextlib.suppress(Exception):
