@@ -338,9 +338,10 @@ def prepare(actor_id: int, manager_roles: int | None = None) -> threading.Thread
     """Build the actor's snapshot in the background (at login), so that their first search
     does not wait for it: a thread of its own, which checks the scope's size (unless
     ``manager_roles``, the actor's manager roles, says it is small: then nothing at all) and
-    builds only a large one, after any other build of the process (one at a time: bounded
-    memory). Until it is kept, the actor's searches query the database. The thread (tests),
-    or None when there is nothing to do (small, already kept, or under way)."""
+    builds only a large one, after any other build of the process (one at a time, at most
+    ``KEEP`` waiting: bounded memory). Until it is kept, the actor's searches query the
+    database. The thread (tests), or None when there is nothing to do (small, already kept,
+    under way, or ``KEEP`` others under way)."""
     if manager_roles is not None and manager_roles < LARGE_SCOPE:
         return None
     database = db.obj
@@ -348,6 +349,8 @@ def prepare(actor_id: int, manager_roles: int | None = None) -> threading.Thread
     with _LOCK:
         kept = _SNAPSHOTS.get(database)
         if key in _PREPARING or (kept is not None and actor_id in kept):
+            return None
+        if len(_PREPARING) >= KEEP:  # as many as are kept: the others build at their search
             return None
         _PREPARING.add(key)
     thread = threading.Thread(

@@ -400,6 +400,9 @@ def test_the_scope_is_built_in_the_background_at_login(
     monkeypatch.setattr(scope_search, "build", slow_build)
     assert scope_search.prepare(dieter, manager_roles=1) is None  # small: nothing, no thread
     assert not scope_search.preparing(dieter)
+    with monkeypatch.context() as patch:  # as many under way as are kept: no more
+        patch.setattr(scope_search, "KEEP", 0)
+        assert scope_search.prepare(dieter, manager_roles=12) is None
     thread = scope_search.prepare(dieter, manager_roles=12)
     assert thread is not None
     try:
