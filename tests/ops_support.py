@@ -50,22 +50,17 @@ def in_days(days: int) -> datetime:
     )
 
 
-def record_set(
-    sender: Sender,
-    sequence: int,
-    at: datetime,
-    errors: tuple[str, ...] = (),
-    done: bool = True,
-    purpose: str = "DMFA",
-    env: str = "T",
-) -> BatchSetInfo:
+def new_set(
+    sender: Sender, sequence: int, at: datetime, env: str = "T", purpose: str = "DMFA"
+) -> NewBatchSet:
+    """A set of one FI, its FS and the GO in INTEST, received ``at``, as the intake records it."""
     stem = f"{purpose}.{int(sender.number):06d}.{at:%Y%m%d}.{sequence:05d}.{env}"
     files = (
         BatchFile(f"FI.{stem}.1.1", 1234),
         BatchFile(f"FS.{stem}.1.1", 256),
         BatchFile(f"GO.{stem}.1", 0),
     )
-    new = NewBatchSet(
+    return NewBatchSet(
         int(sender.id),
         None,
         f"GO.{stem}.1",
@@ -77,9 +72,23 @@ def record_set(
         files,
         at,
     )
+
+
+def record_set(
+    sender: Sender,
+    sequence: int,
+    at: datetime,
+    errors: tuple[str, ...] = (),
+    done: bool = True,
+    purpose: str = "DMFA",
+    env: str = "T",
+) -> BatchSetInfo:
+    """``new_set`` recorded with its answer (``errors``: the FI's ErrorIDs), processed 5 s
+    later unless not ``done``."""
+    new = new_set(sender, sequence, at, env, purpose)
     batch = record_acknowledged(
         new,
-        [BatchError(code, f"FI.{stem}.1.1") for code in errors],
+        [BatchError(code, new.files[0].name) for code in errors],
         env,
         at.date(),
         int(sender.number),

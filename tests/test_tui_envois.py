@@ -13,15 +13,14 @@ from textual.widgets import DataTable
 from screens.envois import PAGE_SIZE, EnvoiDialog, EnvoisPage
 from store.batches import (
     BatchError,
-    BatchFile,
     BatchSetInfo,
-    NewBatchSet,
     mark_processed,
     record_acknowledged,
     record_cancelled,
 )
 from store.democreds import DemoCredentials
 from store.models import Sender
+from tests.ops_support import new_set
 from tests.support.pilot import settle
 from tests.support.portal import enter_portal, open_page
 from tests.support.registration import register_demo_sender
@@ -38,29 +37,6 @@ def _register(creds: DemoCredentials) -> Sender:
     return Sender.get()
 
 
-def _new(
-    sender: Sender, sequence: int, at: datetime, env: str = "T", purpose: str = "DMFA"
-) -> NewBatchSet:
-    stem = f"{purpose}.{int(sender.number):06d}.{at:%Y%m%d}.{sequence:05d}.{env}"
-    files = (
-        BatchFile(f"FI.{stem}.1.1", 1234),
-        BatchFile(f"FS.{stem}.1.1", 256),
-        BatchFile(f"GO.{stem}.1", 0),
-    )
-    return NewBatchSet(
-        int(sender.id),
-        None,
-        f"GO.{stem}.1",
-        "INTEST",
-        env,
-        purpose,
-        f"{at:%Y%m%d}",
-        f"{sequence:05d}",
-        files,
-        at,
-    )
-
-
 def _acknowledged(
     sender: Sender,
     sequence: int,
@@ -69,7 +45,7 @@ def _acknowledged(
     done: bool = True,
 ) -> BatchSetInfo:
     batch = record_acknowledged(
-        _new(sender, sequence, at), errors, "T", at.date(), int(sender.number)
+        new_set(sender, sequence, at), errors, "T", at.date(), int(sender.number)
     )
     if done:
         mark_processed(batch.id, at + timedelta(seconds=5))
@@ -87,7 +63,7 @@ def _three_sets(sender: Sender) -> tuple[BatchSetInfo, BatchSetInfo, BatchSetInf
         (BatchError("ACRF-125", f"FI.{stem}.1.1"), BatchError("ACRF-120", f"FI.{stem}.1.1")),
     )
     cancelled = record_cancelled(
-        _new(sender, 3, DAY + timedelta(hours=2)), DAY + timedelta(hours=2)
+        new_set(sender, 3, DAY + timedelta(hours=2)), DAY + timedelta(hours=2)
     )
     return accepted, rejected, cancelled
 
