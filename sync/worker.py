@@ -45,8 +45,6 @@ class SyncWorker:
         self.clock: Clock = clock or SystemClock(self.schedule.tz)
         self.owner = owner or default_owner()
         self.lease = lease
-        self.last_result: CycleResult | None = None
-        self.cycles_seen = 0
         self._done_slot: datetime | None = None
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
@@ -82,8 +80,6 @@ class SyncWorker:
         return remove
 
     def _completed(self, result: CycleResult) -> None:
-        self.last_result = result
-        self.cycles_seen += 1
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:

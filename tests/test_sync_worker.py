@@ -25,19 +25,24 @@ def worker_at(moment: datetime, homes: Path, period: int = 30) -> tuple[SyncWork
     return SyncWorker(homes, Schedule(period, BXL), clock, owner="worker"), clock
 
 
-async def wait_for_cycle(worker: SyncWorker, after: int) -> CycleResult:
-    """Wait until a slot completes after the ``after``-th one (the worker runs on this loop:
-    its listeners are called here, after ``cycles_seen`` counted the slot)."""
-    completed = asyncio.Event()
-    remove = worker.add_listener(lambda _: completed.set())
-    try:
-        while worker.cycles_seen <= after:
-            completed.clear()
-            await completed.wait()
-    finally:
-        remove()
-    assert worker.last_result is not None
-    return worker.last_result
+class Cycles:
+    """The slots ``worker`` completes, as a listener hears them (on this loop: the worker's)."""
+
+    def __init__(self, worker: SyncWorker) -> None:
+        self.results: list[CycleResult] = []
+        self._heard = asyncio.Event()
+        worker.add_listener(self._hear)
+
+    def _hear(self, result: CycleResult) -> None:
+        self.results.append(result)
+        self._heard.set()
+
+    async def wait(self, count: int) -> CycleResult:
+        """The ``count``-th completed slot, once there is one."""
+        while len(self.results) < count:
+            self._heard.clear()
+            await self._heard.wait()
+        return self.results[count - 1]
 
 
 async def test_countdown_before_any_cycle(database: SqliteDatabase, tmp_path: Path) -> None:
@@ -53,11 +58,12 @@ async def test_a_missed_slot_runs_at_once_then_each_slot(
 ) -> None:
     register_demo_sender(demo_credentials)
     worker, clock = worker_at(datetime(2026, 11, 28, 14, 12, tzinfo=BXL), tmp_path)
+    cycles = Cycles(worker)
     seen: list[CycleResult] = []
     remove = worker.add_listener(seen.append)
     worker.start()
     try:
-        first = await asyncio.wait_for(wait_for_cycle(worker, 0), 10)
+        first = await asyncio.wait_for(cycles.wait(1), 10)
         # the 14:00 slot was missed (no process was running): it runs at start
         assert first.slot == datetime(2026, 11, 28, 14, 0, tzinfo=BXL)
         assert (first.status, first.provisioned) == ("done", 1)
@@ -65,14 +71,14 @@ async def test_a_missed_slot_runs_at_once_then_each_slot(
         assert [r.slot for r in seen] == [first.slot]
         # nothing more until 14:30
         await asyncio.sleep(0.05)
-        assert worker.cycles_seen == 1
+        assert len(cycles.results) == 1
         clock.set(datetime(2026, 11, 28, 14, 30, tzinfo=BXL))
-        second = await asyncio.wait_for(wait_for_cycle(worker, 1), 10)
+        second = await asyncio.wait_for(cycles.wait(2), 10)
         assert second.slot == datetime(2026, 11, 28, 14, 30, tzinfo=BXL)
         assert worker.next_slot() == datetime(2026, 11, 28, 15, 0, tzinfo=BXL)
         remove()
         clock.set(datetime(2026, 11, 28, 15, 0, 5, tzinfo=BXL))
-        await asyncio.wait_for(wait_for_cycle(worker, 2), 10)
+        await asyncio.wait_for(cycles.wait(3), 10)
         assert len(seen) == 2
     finally:
         await worker.stop()
@@ -87,9 +93,10 @@ async def test_a_slot_done_by_another_process_is_reported(
     slot = datetime(2026, 11, 28, 14, 30, tzinfo=BXL)
     assert run_cycle(slot, tmp_path, lambda: now, owner="other").status == "done"
     worker, _ = worker_at(now, tmp_path)
+    cycles = Cycles(worker)
     result = await worker.run_due()
     assert result is not None and result.status == "already"
-    assert worker.cycles_seen == 1
+    assert cycles.results == [result]  # reported as completed
     assert await worker.run_due() is None
 
 
