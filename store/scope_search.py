@@ -13,9 +13,10 @@ migration 0008 mark, in the transaction of each change, the organisations whose 
 names or name changed (``search_stale``, with the counter ``search_generation``). Before each
 search the snapshot's process reads the marks newer than its generation (one indexed query,
 usually no row): marks outside its scope only move the generation on; marks in it (or an
-organisation it now manages) renew those organisations' entries (``PATCH_MAX`` at most, else the
-whole snapshot is built again). So every process and node — ``serve`` groups, TUI sessions —
-sees the other's changes at its next search, on SQLite and on PostgreSQL alike.
+organisation it now manages) renew those organisations' entries in place (unless a large
+part of the scope changed: then the whole snapshot is built again). So every process and
+node — ``serve`` groups, TUI sessions — sees the other's changes at its next search, on
+SQLite and on PostgreSQL alike.
 
 Snapshots are built for large scopes only: in the background when such a manager logs in
 (:func:`prepare`; a search made before it is ready queries the database meanwhile), else at
@@ -45,8 +46,10 @@ from store.db import db, execute, is_postgresql, thread_connection
 from store.models import MANAGER_ROLES
 
 LARGE_SCOPE = 500  # manager roles from which a manager's scope is kept in memory
-PATCH_MAX = 200  # organisations of the scope changed since the last search renewed in place
-REBUILD_AFTER = 5000  # organisations changed anywhere since the last search: rebuilt at once
+PATCH_MAX = 200  # organisations changed since the last search: their entries read in one query
+REBUILD_SHARE = 4  # more than this part of the scope's organisations changed: built anew
+REBUILD_AFTER = 50_000  # organisations changed anywhere since the last search: built anew
+CHUNK = 1000  # organisations' ids given to one query at most
 KEEP = 4  # snapshots kept per database and process (the most recently used)
 SAMPLE = 200_000  # characters of the text in which each word's frequency is estimated
 FIND_MAX = 32  # organisations leaving a snapshot looked for one by one (more: one pass)
@@ -426,17 +429,23 @@ def build(actor_id: int) -> Snapshot:
 
 
 def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
-    """``snapshot`` with the changes committed since its generation."""
+    """``snapshot`` with the changes committed since its generation: renewed in place (the
+    organisations of the scope changed, or now managed, read again), or built anew when so
+    many changed that reading them costs as much (``REBUILD_AFTER`` marks; more than a
+    ``REBUILD_SHARE`` of the scope's organisations, and more than ``PATCH_MAX``)."""
     marks = execute(
         "SELECT organisation_id, generation FROM search_stale WHERE generation > ?",
         (snapshot.generation,),
     ).fetchall()
     if not marks:
         return snapshot
+    if len(marks) > REBUILD_AFTER:
+        return build(actor_id)
     generation = max(mark[1] for mark in marks)
     changed = {mark[0] for mark in marks}
     ours = {org for org in changed if org in snapshot.names}
-    if len(changed) > REBUILD_AFTER or len(ours) > PATCH_MAX:
+    most = max(PATCH_MAX, len(snapshot.names) // REBUILD_SHARE)
+    if len(ours) > most:
         return build(actor_id)
     fresh: list[Row] | None = None
     if len(changed) <= PATCH_MAX:  # one query: the entries of those the actor manages now
@@ -449,15 +458,23 @@ def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
     affected = ours | now
     if not affected:
         return replace(snapshot, generation=generation)
-    if len(affected) > PATCH_MAX:
+    if len(affected) > most:
         return build(actor_id)
     if fresh is None:
-        fresh = _rows(_ENTRIES.format(managed=_marks(now)), tuple(now)) if now else []
+        chosen = list(now)
+        fresh = []
+        for start in range(0, len(chosen), CHUNK):
+            part = chosen[start : start + CHUNK]  # a bounded list of parameters
+            fresh += _rows(_ENTRIES.format(managed=_marks(part)), part)
     return snapshot.patched(generation, affected, fresh)
 
 
-def _managed_among(actor_id: int, organisations: Iterable[int]) -> set[int]:
-    """Which of ``organisations`` the actor is (co-)gestionnaire local of now."""
+def _managed_among(actor_id: int, organisations: Set[int]) -> set[int]:
+    """Which of ``organisations`` the actor is (co-)gestionnaire local of now: asked by parts
+    of ``PATCH_MAX``, or, for more than ``CHUNK``, from all the actor manages (one query)."""
+    if len(organisations) > CHUNK:
+        cursor = execute(_MANAGED, (actor_id, *MANAGER_ROLES))
+        return {row[0] for row in cursor if row[0] in organisations}
     chosen = list(organisations)
     found: set[int] = set()
     for start in range(0, len(chosen), PATCH_MAX):

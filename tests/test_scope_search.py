@@ -282,6 +282,7 @@ def test_many_changes_build_the_snapshot_again(scope: int, monkeypatch: pytest.M
 
     monkeypatch.setattr(scope_search, "build", counted)
     monkeypatch.setattr(scope_search, "PATCH_MAX", 0)  # any change of the scope: built again
+    monkeypatch.setattr(scope_search, "REBUILD_SHARE", 10**6)
     personal.update_personal_data(
         person_id("person0"), personal.PersonalData("Mme", "Anna", "Dupont", "fr", "a@demo.be", "")
     )
@@ -457,11 +458,14 @@ def test_entries_of_organisations_found_in_the_bytes() -> None:
         assert scope_search.entries_of(orgs, leaving) == expected, leaving
 
 
-def test_many_changes_elsewhere_and_few_in_the_scope_are_patched(
-    scope: int, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("chunk", [1000, 1])
+def test_many_changes_are_patched_until_a_large_part_of_the_scope(
+    scope: int, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    """More organisations changed than ``PATCH_MAX`` but few of the scope's: which the actor
-    manages is asked in bounded parts, and the scope's are renewed in place, not rebuilt."""
+    """More organisations changed than ``PATCH_MAX``, some of the scope's: which the actor
+    manages is asked in bounded parts (or, past ``CHUNK``, from all they manage), and the
+    scope's are renewed in place, not rebuilt — until more than a ``REBUILD_SHARE`` of the
+    scope changed."""
     dieter = scope
     agree(dieter, monkeypatch, ("dupont",))
     builds: list[int] = []
@@ -472,14 +476,29 @@ def test_many_changes_elsewhere_and_few_in_the_scope_are_patched(
         return build(actor_id)
 
     monkeypatch.setattr(scope_search, "build", counted)
-    monkeypatch.setattr(scope_search, "PATCH_MAX", 2)
-    ours = Organisation.get(Organisation.name == "ORG 0 SA")
+    monkeypatch.setattr(scope_search, "PATCH_MAX", 1)
+    monkeypatch.setattr(scope_search, "CHUNK", chunk)
+    kept = scope_search.kept(dieter)
+    assert kept is not None and len(kept.names) >= 12  # a quarter: 3 organisations or more
+    first, second = sorted(kept.names)[:2]
     for n in (97, 96, 95):
         Organisation.create(name=f"ELSEWHERE {n}", kbo=kbo(n), created_on=date(2020, 1, 1))
     with db.atomic():
         Organisation.update(name="ELSEWHERE NOW").where(
             Organisation.name.startswith("ELSEWHERE")
         ).execute()
-        Organisation.update(name="AAA ORG").where(Organisation.id == ours.id).execute()
+        Organisation.update(name="AAA ORG").where(Organisation.id == first).execute()
+        Organisation.update(name="ZZZ ORG").where(Organisation.id == second).execute()
     agree(dieter, monkeypatch, ("", "dupont", "e"))
     assert builds == [dieter]  # agree's own build only: the search patched
+    # dieter made co-gestionnaire local of more organisations than a quarter of the scope
+    # (and than PATCH_MAX): built anew.
+    builds.clear()
+    with db.atomic():
+        for n in range(len(kept.names) // 4 + 1):
+            org = Organisation.create(name=f"NEW {n}", kbo=kbo(80 + n), created_on=date(2020, 1, 1))
+            q = Qualite.create(organisation=org, kind="employeur_onss", created_on=date(2020, 1, 1))
+            grant_role(dieter, q.id, CO_GESTIONNAIRE)
+    assert "dieter" in logins(dieter, "dieter")
+    assert builds == [dieter]
+    agree(dieter, monkeypatch, ("", "dieter", "e"))
