@@ -16,11 +16,11 @@ from sync.cycle import run_cycle
 from sync.hostkey import host_key_fingerprints, load_or_create_host_keys
 from sync.services import ServiceConfig
 from tests.support.clock import FROZEN, FakeClock, frozen_countdown, frozen_day
-from tests.support.network import free_port
 from tests.support.pilot import settle
 from tests.support.portal import choose_in_menu, enter_portal
 from tests.support.registration import register_demo_sender
 from tests.support.screen import SIZE, page_text, shown
+from tests.support.serving import serving_app
 from tui.app import ExpeditoApp, startup_app
 from tui.cli import build_parser, main
 from tui.startup import Startup
@@ -135,18 +135,7 @@ async def test_the_serving_app_shows_its_own_server(
     demo: SqliteDatabase, demo_credentials: DemoCredentials, tmp_path: Path
 ) -> None:
     register_demo_sender(demo_credentials)
-    port = free_port()
-    frozen = frozen_countdown()
-
-    def config(db_path: Target | None) -> ServiceConfig:
-        return ServiceConfig(
-            homes_root=tmp_path / "homes",
-            port=port,
-            host_key_path=tmp_path / "host_key",
-            schedule=frozen["schedule"],
-        )
-
-    app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config, **frozen)
+    app, port = serving_app(tmp_path)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()

@@ -25,6 +25,7 @@ from tests.support.pilot import settle
 from tests.support.portal import enter_portal
 from tests.support.registration import register_demo_sender
 from tests.support.screen import SIZE, shown
+from tests.support.serving import serving_app
 from tui.app import ExpeditoApp
 from tui.backoffice import SyncNotice, format_remaining
 
@@ -147,18 +148,7 @@ async def test_no_serve_app_learns_of_a_cycle_run_by_another_process(
 @pytest.fixture
 def serving(demo: SqliteDatabase, tmp_path: Path) -> Iterator[tuple[ExpeditoApp, int]]:
     """The app as plain ``expedito`` runs it: the back office in its process (fake clock)."""
-    port = free_port()
-    frozen = frozen_countdown()
-
-    def config(db_path: Target | None) -> ServiceConfig:
-        return ServiceConfig(
-            homes_root=tmp_path / "homes",
-            port=port,
-            host_key_path=tmp_path / "host_key",
-            schedule=frozen["schedule"],
-        )
-
-    app = ExpeditoApp(demo=True, ansi=False, serve=True, service_config=config, **frozen)
+    app, port = serving_app(tmp_path)
     yield app, port
     app.back_office.stop()
 
