@@ -19,24 +19,14 @@ from cryptography.x509.oid import NameOID
 
 from store.credentials import parse_certificate, parse_ssh_public_key
 from store.errors import ValidationError
-from store.signing import SIGNATURE_KEY_USAGE, SigningKey
+from store.signing import SIGNATURE_KEY_USAGE, SigningKey, key_usage
 
 DEMO_SERIAL = 0x1000000000000B7A21DF5C29
 SSH_KEY_NAME = "expedito_demo_ed25519"
 CERTIFICATE_NAME = "expedito_demo_signature"
 CA_NAME = "expedito_demo_citizen_ca"
 
-CA_KEY_USAGE = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=True,
-    crl_sign=True,
-    encipher_only=False,
-    decipher_only=False,
-)
+CA_KEY_USAGE = key_usage("key_cert_sign", "crl_sign")
 
 
 def citizen_ca_name() -> x509.Name:

@@ -34,19 +34,6 @@ from store import der
 from store.errors import ValidationError
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-SIGNATURE_KEY_USAGE = x509.KeyUsage(
-    digital_signature=True,
-    content_commitment=True,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=False,
-    encipher_only=False,
-    decipher_only=False,
-)
-"""What a certificate made to sign files allows, as the eID's signature certificate: the
-demo's (``store.democreds``) and the service's own (``sync.service_signer``)."""
 Data = bytes | Path  # the signed data: in memory, or a file read in chunks
 CHUNK = 1 << 20
 # What reading a partner's signature may raise besides ValidationError: all of it is "invalid"
@@ -85,6 +72,33 @@ _ECDSA = {
     "1.2.840.10045.4.3.3": "2.16.840.1.101.3.4.2.2",
     "1.2.840.10045.4.3.4": "2.16.840.1.101.3.4.2.3",
 }
+
+
+KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+"""``x509.KeyUsage``'s arguments, each a use a certificate's key may be put to."""
+
+
+def key_usage(*allowed: str) -> x509.KeyUsage:
+    """A certificate's key usage allowing ``allowed`` (names of ``KEY_USAGES``) and no other."""
+    unknown = set(allowed) - set(KEY_USAGES)
+    if unknown:
+        raise ValueError(f"not a key usage: {', '.join(sorted(unknown))}")
+    return x509.KeyUsage(**{name: name in allowed for name in KEY_USAGES})
+
+
+SIGNATURE_KEY_USAGE = key_usage("digital_signature", "content_commitment")
+"""What a certificate made to sign files allows, as the eID's signature certificate: the
+demo's (``store.democreds``) and the service's own (``sync.service_signer``)."""
 
 
 def sign_detached(data: Data, cert: x509.Certificate, private_key: SigningKey) -> bytes:

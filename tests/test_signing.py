@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from store import der
 from store.democreds import make_test_certificate
 from store.errors import ValidationError
-from store.signing import SigningKey, same_certificate, sign_detached, verify_detached
+from store.signing import SigningKey, key_usage, same_certificate, sign_detached, verify_detached
 
 OPENSSL = "/usr/bin/openssl"
 DATA = b"<?xml version='1.0'?>\r\n<FI>DMFA \xe9\x00\xff</FI>\n"
@@ -259,3 +259,12 @@ def test_openssl_verifies_our_signature(tmp_path: Path, signer: Signer) -> None:
 def _signer_info(raw: bytes) -> list[der.Element]:
     signed_data = der.read_one(raw).children()[1].children()[0].children()
     return signed_data[-1].children()[0].children()
+
+
+def test_a_key_usage_allows_what_it_names_and_no_other() -> None:
+    usage = key_usage("key_cert_sign", "crl_sign")
+    assert (usage.key_cert_sign, usage.crl_sign) == (True, True)
+    assert not (usage.digital_signature or usage.content_commitment or usage.key_encipherment)
+    assert not (usage.data_encipherment or usage.key_agreement)
+    with pytest.raises(ValueError, match="not a key usage: signing"):
+        key_usage("signing")

@@ -11,20 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from store.democreds import DEMO_SERIAL, DemoCredentials, citizen_ca_name, make_test_certificate
-from store.signing import SigningKey
+from store.signing import SigningKey, key_usage
 from sync.intake.prepare import load_certificate, load_private_key
 
-ENCRYPTION_ONLY = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=True,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=False,
-    encipher_only=False,
-    decipher_only=False,
-)
+ENCRYPTION_ONLY = key_usage("key_encipherment")
 """The key usage of a certificate that cannot sign: refused for files and for the portal."""
 
 
