@@ -62,21 +62,27 @@ def test_pragmas_and_migrations(database: SqliteDatabase) -> None:
     assert codes == ["dmfa", "drs", "chomage", "dimona", "chantier"]
 
 
-def test_processes_opening_a_new_file_together_migrate_once(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
+def open_together(target: str, processes: int = 4) -> None:
+    """``processes`` processes open (and so migrate) the database at ``target`` at once; each
+    must succeed."""
     code = "import sys; from store.db import open_database; open_database(sys.argv[1]); print('ok')"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, str(path)],
+            [sys.executable, "-c", code, target],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(4)
+        for _ in range(processes)
     ]
     results = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0] * 4, results
+    assert [p.returncode for p in procs] == [0] * processes, results
+
+
+def test_processes_opening_a_new_file_together_migrate_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    open_together(str(path))
     database = SqliteDatabase(str(path))
     assert database.execute_sql("SELECT COUNT(*) FROM schema_migration").fetchone()[0] == len(
         MIGRATIONS
@@ -90,19 +96,7 @@ def test_processes_migrating_a_new_postgresql_database_together_migrate_once(
     with postgresql_server.admin() as admin:
         admin.execute("CREATE DATABASE racing_migrations")
     url = postgresql_server.url("racing_migrations")
-    code = "import sys; from store.db import open_database; open_database(sys.argv[1]); print('ok')"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, url],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    results = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0] * 4, results
+    open_together(url)
     database = open_database(url)
     try:
         assert [r[0] for r in database.execute_sql("SELECT name FROM schema_migration")] == (

@@ -33,6 +33,22 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def sshd_accepts(fragment_text: str, tmp_path: Path) -> Path:
+    """An ``sshd_config`` (with a host key of its own) that includes ``fragment_text``, checked
+    by ``sshd -t`` without a word; its path."""
+    fragment = tmp_path / "expedito.conf"
+    fragment.write_text(fragment_text)
+    host_key = tmp_path / "host_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
+    config = tmp_path / "sshd_config"
+    config.write_text(f"HostKey {host_key}\nPidFile none\nInclude {fragment}\n")
+    checked = subprocess.run(
+        [SSHD, "-t", "-f", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert (checked.returncode, checked.stderr) == (0, "")
+    return config
+
+
 def test_the_installed_sshd_accepts_the_fragment(tmp_path: Path) -> None:
     db = tmp_path / "expedito.sqlite3"
     done = run_cli(
@@ -56,16 +72,7 @@ def test_the_installed_sshd_accepts_the_fragment(tmp_path: Path) -> None:
     # global lines before the Match block (sshd takes nothing global after one)
     assert text.index("MaxStartups") < text.index("Match Group")
     assert text.index("Port 2299") < text.index("Match Group")
-    fragment = tmp_path / "expedito.conf"
-    fragment.write_text(text)
-    host_key = tmp_path / "host_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
-    config = tmp_path / "sshd_config"
-    config.write_text(f"HostKey {host_key}\nPidFile none\nInclude {fragment}\n")
-    checked = subprocess.run(
-        [SSHD, "-t", "-f", str(config)], capture_output=True, text=True, timeout=30
-    )
-    assert (checked.returncode, checked.stderr) == (0, "")
+    config = sshd_accepts(text, tmp_path)
     effective = subprocess.run(
         [SSHD, "-T", "-f", str(config), "-C", "user=nobody,host=h,addr=127.0.0.1"],
         capture_output=True,
@@ -87,16 +94,7 @@ def test_by_default_sshd_reads_the_key_files_the_front_keeps(tmp_path: Path) -> 
         "--db", db, "sshd-config", "--homes", tmp_path / "homes", "--keys-dir", "/srv/keys"
     )  # fmt: skip
     assert "    AuthorizedKeysFile /srv/keys/%u\n" in given.stdout
-    fragment = tmp_path / "expedito.conf"
-    fragment.write_text(done.stdout)
-    host_key = tmp_path / "host_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
-    config = tmp_path / "sshd_config"
-    config.write_text(f"HostKey {host_key}\nPidFile none\nInclude {fragment}\n")
-    checked = subprocess.run(
-        [SSHD, "-t", "-f", str(config)], capture_output=True, text=True, timeout=30
-    )
-    assert (checked.returncode, checked.stderr) == (0, "")
+    sshd_accepts(done.stdout, tmp_path)
 
 
 def test_internal_sftp_gets_only_requests_it_knows() -> None:
