@@ -123,6 +123,15 @@ class Snapshot:
             self.roles[entry],
         )
 
+    def place(self, key: Key) -> int:
+        """Where an entry of ``key`` goes: among the entries of its last name, then of its
+        first name (found in ``lasts`` and ``firsts``, in order, without a key function), by
+        the whole key."""
+        lasts, firsts = self.lasts, self.firsts
+        low, high = bisect_left(lasts, key[0]), bisect_right(lasts, key[0])
+        low, high = bisect_left(firsts, key[1], low, high), bisect_right(firsts, key[1], low, high)
+        return bisect_left(range(len(lasts)), key, low, high, key=self.key)
+
     def patched(self, generation: int, leaving: Set[int], fresh: list[Row]) -> Snapshot:
         """This snapshot at ``generation``: the entries of the organisations ``leaving``
         taken out, the ``fresh`` ones put in their places (the rest copied by slices)."""
@@ -132,10 +141,7 @@ class Snapshot:
         # (old entry, 0: put a fresh one before it | 1: leave it out, which fresh one)
         cuts = sorted(
             [(i, 1, 0) for i in entries_of(orgs, leaving)]
-            + [
-                (bisect_left(range(count), row[0], key=self.key), 0, n)
-                for n, row in enumerate(fresh)
-            ]
+            + [(self.place(row[0]), 0, n) for n, row in enumerate(fresh)]
         )
         names = dict(self.names)
         for org in leaving:
@@ -454,7 +460,7 @@ def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
         fresh = _rows(_ENTRIES.format(managed=among), (*chosen, actor_id, *MANAGER_ROLES))
         now = {row[1] for row in fresh}  # each has a role at least: the actor's
     else:
-        now = _managed_among(actor_id, changed)
+        now = _managed_among(actor_id, changed, len(snapshot.names))
     affected = ours | now
     if not affected:
         return replace(snapshot, generation=generation)
@@ -469,16 +475,17 @@ def renewed(actor_id: int, snapshot: Snapshot) -> Snapshot:
     return snapshot.patched(generation, affected, fresh)
 
 
-def _managed_among(actor_id: int, organisations: Set[int]) -> set[int]:
+def _managed_among(actor_id: int, organisations: Set[int], scope: int) -> set[int]:
     """Which of ``organisations`` the actor is (co-)gestionnaire local of now: asked by parts
-    of ``PATCH_MAX``, or, for more than ``CHUNK``, from all the actor manages (one query)."""
-    if len(organisations) > CHUNK:
+    of ``CHUNK``, or, when they are more than the ``scope`` the actor had and than ``CHUNK``,
+    from all the actor manages (one query)."""
+    if len(organisations) > max(scope, CHUNK):
         cursor = execute(_MANAGED, (actor_id, *MANAGER_ROLES))
         return {row[0] for row in cursor if row[0] in organisations}
     chosen = list(organisations)
     found: set[int] = set()
-    for start in range(0, len(chosen), PATCH_MAX):
-        part = chosen[start : start + PATCH_MAX]  # a bounded list of parameters
+    for start in range(0, len(chosen), CHUNK):
+        part = chosen[start : start + CHUNK]  # a bounded list of parameters
         cursor = execute(
             _MANAGED_AMONG.format(organisations=_marks(part)), (*part, actor_id, *MANAGER_ROLES)
         )

@@ -481,7 +481,7 @@ def test_many_changes_are_patched_until_a_large_part_of_the_scope(
     kept = scope_search.kept(dieter)
     assert kept is not None and len(kept.names) >= 12  # a quarter: 3 organisations or more
     first, second = sorted(kept.names)[:2]
-    for n in (97, 96, 95):
+    for n in range(95, 95 + len(kept.names)):  # more than the scope: from all dieter manages
         Organisation.create(name=f"ELSEWHERE {n}", kbo=kbo(n), created_on=date(2020, 1, 1))
     with db.atomic():
         Organisation.update(name="ELSEWHERE NOW").where(
@@ -489,6 +489,18 @@ def test_many_changes_are_patched_until_a_large_part_of_the_scope(
         ).execute()
         Organisation.update(name="AAA ORG").where(Organisation.id == first).execute()
         Organisation.update(name="ZZZ ORG").where(Organisation.id == second).execute()
+    statements: list[str] = []
+    run = scope_search.execute
+
+    def execute_seen(sql: str, params: Any = ()) -> Any:
+        statements.append(sql)
+        return run(sql, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(scope_search, "execute", execute_seen)
+        assert logins(dieter, "zzzz") == []
+    everything = scope_search._MANAGED in statements  # all dieter manages, in one query
+    assert everything == (chunk == 1)
     agree(dieter, monkeypatch, ("", "dupont", "e"))
     assert builds == [dieter]  # agree's own build only: the search patched
     # dieter made co-gestionnaire local of more organisations than a quarter of the scope
