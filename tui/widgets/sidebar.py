@@ -14,7 +14,9 @@ from rich.padding import Padding
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -41,9 +43,31 @@ class MenuList(OptionList):
 
     BINDINGS = [Binding("enter", "open", "Ouvrir", show=False, id="menu.open")]
 
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
+    """OptionList's, without repainting the whole list when it moves: only the lines of the
+    option left and of the one reached are drawn again (``_watch_highlighted``), not the
+    whole list and its scrollbar at each arrow and page opened (``bench/startup.py``)."""
+
+    def _watch_highlighted(self, old: int | None, new: int | None) -> None:
+        lines, heights = self._index_to_line, self._heights
+        for index in {old, new}:
+            if index is not None and index in lines:
+                self.refresh_lines(lines[index], heights[index])
+
     def __init__(self, open_page: Callable[[str], Awaitable[None]], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._open_page = open_page
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """Textual's, skipped when the list keeps its size: the screen's layout hands a
+        scroll view the size of its window as its virtual size, which never equals the list's
+        own, and the list then drew its scrollbar again at every page opened (the options,
+        when they change, update the scrollbar themselves)."""
+        if size == self._size and container_size == self.container_size:
+            return False
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def action_page_down(self) -> None:
         self._move_by_page(1)
@@ -100,6 +124,7 @@ class Sidebar(Widget):
         """``open_page(page_id)``: what Enter on an item does (a click posts ``PageChosen``)."""
         super().__init__(id=id)
         self._items: tuple[MenuItem, ...] = ()
+        self._lang = ""  # the language the items are shown in
         self._open_page = open_page
 
     def compose(self) -> ComposeResult:
@@ -117,12 +142,22 @@ class Sidebar(Widget):
         return tuple(item.page for item in self._items if item.page)
 
     def show(self, items: Sequence[MenuItem], t: Translator, current: str | None) -> None:
-        self._items = tuple(items)
-        self.query_one("#sidebar-title", Static).update(t("menu.title"))
+        """Show ``items`` in ``t``'s language, ``current`` highlighted — unless the list is
+        the one already shown: then nothing changes, and the highlight stays where the arrows
+        put it (the sender status, loaded after login, showed the same items again and sent
+        the highlight back to the current page: an arrow pressed meanwhile was lost, and the
+        next Enter opened the wrong page)."""
+        items = tuple(items)
         menu = self.query_one("#menu", OptionList)
+        if items == self._items and t.lang == self._lang:
+            return
+        highlighted = menu.highlighted_option
+        kept = highlighted.id if highlighted is not None and self._items else None
+        self._items, self._lang = items, t.lang
+        self.query_one("#sidebar-title", Static).update(t("menu.title"))
         menu.clear_options()
         menu.add_options([self._option(item, t) for item in self._items])
-        self.mark(current)
+        self.mark(kept if kept in self.pages else current)
 
     @staticmethod
     def _option(item: MenuItem, t: Translator) -> Option:
