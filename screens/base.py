@@ -108,6 +108,14 @@ class Page(Widget):
     class SessionStale(Message):
         """The person's password changed after this session was opened: back to login."""
 
+    class DataShown(Message):
+        """The page showed what a load read (``load_and_show``): the shell draws a hidden
+        page again ahead of its next show (``tui.widgets.warm``)."""
+
+        def __init__(self, page: Page) -> None:
+            super().__init__()
+            self.page = page
+
     class DataLoaded(Message):
         """A load finished (``load_and_show``): ``show()`` puts its data on the page."""
 
@@ -185,6 +193,7 @@ class Page(Widget):
             await shown
         if self._focus_wish is not None:
             self._grant_focus_wish()
+        self.post_message(self.DataShown(self))
 
     def focus_when_there(self, widget_id: str) -> None:
         """Give the keyboard to the page's ``#widget_id`` now if it is there and can take it,

@@ -29,6 +29,7 @@ from tui.widgets.footer import PortalFooter
 from tui.widgets.page_area import PageArea
 from tui.widgets.portal_header import PortalHeader
 from tui.widgets.sidebar import Sidebar
+from tui.widgets.warm import warm
 
 
 class PortalScreen(Screen[None]):
@@ -54,6 +55,7 @@ class PortalScreen(Screen[None]):
         self.history: list[str] = []
         self._pages: dict[str, Page] = {}
         self._typed: dict[str, dict[str, object]] = {}  # page id → Page.typed_values()
+        self._cold: list[str] = []  # hidden pages to lay out and draw ahead (``prebuild``)
         # Building, showing and dropping pages await mounts and removals: a language switch,
         # a page opened or the prebuild must not run into one another half-way (two quick
         # F2 built the same page twice).
@@ -166,17 +168,41 @@ class PortalScreen(Screen[None]):
     async def _clear_pages(self) -> None:
         self._pages.clear()
         self._typed.clear()
+        self._cold.clear()
         await self.query_one("#page-area", PageArea).remove_children()
 
     async def prebuild(self) -> None:
-        """Build the sidebar's pages ahead (hidden), one per turn of the message loop so that
-        a key pressed meanwhile waits for one page at most; opening them is then instant."""
+        """Build the sidebar's pages ahead (hidden) and lay out and draw each of them once its
+        data shows (``tui.widgets.warm``: its first show then costs what showing it again
+        costs), one page per turn of the message loop so that a key pressed meanwhile waits
+        for one page at most; opening them is then instant. A page drawn comes before a page
+        built, so that they get ready in the sidebar's order.
+        """
         async with self._pages_lock:
+            area = self.query_one("#page-area", PageArea)
+            while self._cold:
+                page = self._pages.get(self._cold.pop(0))
+                if page is not None and not page.display and warm(area, page):
+                    self.call_later(self.prebuild)
+                    return
             for page_id in self.query_one(Sidebar).pages:
                 if page_id not in self._pages and self._page_class(page_id).PREBUILD:
                     await self._build(page_id, shown=False)
+                    self._cold.append(page_id)
                     self.call_later(self.prebuild)
                     return
+
+    def on_page_data_shown(self, event: Page.DataShown) -> None:
+        """A hidden page showed new data: drawn again ahead of its next show."""
+        event.stop()
+        page_id = event.page.page_id
+        if (
+            self._pages.get(page_id) is event.page
+            and not event.page.display
+            and page_id not in self._cold
+        ):
+            self._cold.append(page_id)
+            self.call_after_refresh(self.prebuild)
 
     async def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
         event.stop()
