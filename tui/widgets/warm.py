@@ -19,6 +19,7 @@ it is only drawn at its first show, as without warming.
 from __future__ import annotations
 
 import contextlib
+import traceback
 from collections.abc import Iterator
 
 from textual._compositor import Compositor
@@ -43,7 +44,16 @@ def _shown_instead(area: Widget, page: Widget) -> Iterator[None]:
 
 
 def warm(area: Widget, page: Widget) -> bool:
-    """Lay out and draw the hidden ``page`` as ``area`` would show it; True when done."""
+    """Lay out and draw the hidden ``page`` as ``area`` would show it; True when done. A
+    failure is logged and leaves the page to be drawn when shown (never ends the session)."""
+    try:
+        return _warm(area, page)
+    except Exception:
+        area.log.error(f"drawing {page!r} ahead failed:\n{traceback.format_exc()}")
+        return False
+
+
+def _warm(area: Widget, page: Widget) -> bool:
     screen = area.screen
     size = area.outer_size
     if page.display or page.parent is not area or not size or not screen.is_current:
