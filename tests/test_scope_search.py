@@ -514,3 +514,84 @@ def test_many_changes_are_patched_until_a_large_part_of_the_scope(
     assert "dieter" in logins(dieter, "dieter")
     assert builds == [dieter]
     agree(dieter, monkeypatch, ("", "dieter", "e"))
+
+
+def test_searches_among_concurrent_writers_miss_no_change(
+    scope: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three threads rename persons and give and take roles in the scope (each in its own
+    transactions, of two changes in random order; each its own two persons, so that they
+    never wait for each other's rows) while another searches all along: once
+    they are done, the snapshot renewed at each search is what a new build reads — no change
+    committed while a search read was missed (on PostgreSQL the marks are taken at commit)."""
+    import random
+    import threading
+    import time
+
+    from store.db import thread_connection, write_transaction
+    from store.text import person_search_text
+
+    dieter = scope
+    agree(dieter, monkeypatch, ("dupont",))
+    kept = scope_search.kept(dieter)
+    assert kept is not None
+    people = [person_id(f"person{i}") for i in range(8)]
+    qualites_ = [q.id for q in Qualite.select().where(Qualite.organisation.in_(list(kept.names)))]
+    errors: list[BaseException] = []
+    done = {"writes": 0, "searches": 0}
+    end = time.monotonic() + 2.0
+
+    def write(seed: int) -> None:
+        rnd = random.Random(seed)
+        with thread_connection():
+            try:
+                while time.monotonic() < end:
+                    with write_transaction(serialised=False):
+                        for person in rnd.sample(people[2 * seed : 2 * seed + 2], 2):
+                            if rnd.random() < 0.5:
+                                first = rnd.choice(("Anne", "Bea", "Cas", "Dirk"))
+                                execute(
+                                    "UPDATE person SET first_name = ?, search_text = ? "
+                                    "WHERE id = ?",
+                                    (
+                                        first,
+                                        person_search_text("x", first, str(person), ""),
+                                        person,
+                                    ),
+                                )
+                            else:
+                                q = rnd.choice(qualites_)
+                                execute(
+                                    "DELETE FROM role WHERE person_id = ? AND qualite_id = ?",
+                                    (person, q),
+                                )
+                                if rnd.random() < 0.6:
+                                    execute(
+                                        "INSERT INTO role (person_id, qualite_id, role) "
+                                        "VALUES (?, ?, ?)",
+                                        (person, q, UTILISATEUR),
+                                    )
+                    done["writes"] += 1
+            except BaseException as exc:
+                errors.append(exc)
+
+    def search() -> None:
+        rnd = random.Random(9)
+        with thread_connection():
+            try:
+                while time.monotonic() < end:
+                    logins(dieter, rnd.choice(("anne", "bea", "x", "", "dupont")))
+                    done["searches"] += 1
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    threads.append(threading.Thread(target=search))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not errors, errors
+    assert done["writes"] >= 3 and done["searches"] >= 3, done
+    agree(dieter, monkeypatch, ("", "anne", "bea", "x"))
