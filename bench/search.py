@@ -10,11 +10,15 @@ filled with the same sizes), else a throwaway PostgreSQL 15 (``tests.support.pos
 started and removed by this run. Then times, in this one run:
 - ``users.search_persons`` for 500 queries (names, logins, e-mail fragments, one to three
   words, some with no hit), printed as median and 95th percentile;
-- ``users.users_of`` (the Utilisateurs page load) for 500 qualités.
+- ``users.users_of`` (the Utilisateurs page load) for 500 qualités;
+- for a large scope, the next search after a change, and the first search both ways,
+  alternated ``--first-rounds`` times: the scope built at that search, and built in the
+  background from the login (``scope_search.prepare``: a search at once, when it is ready,
+  a search then).
 Goal (issues 7 and 14): at most 20 ms per search at the 95th percentile.
 
     .venv/bin/python bench/search.py [--fresh] [--backend sqlite|postgresql]
-        [--persons 1000000] [--managed 20000] [--db PATH|URL]
+        [--persons 1000000] [--managed 20000] [--db PATH|URL] [--first-rounds 2]
 """
 
 from __future__ import annotations
