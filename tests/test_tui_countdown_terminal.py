@@ -3,8 +3,9 @@ while the app is left alone its seconds advance on screen and are right to the s
 wall clock — the tick comes just after the whole second, and the cells are written at once
 (``tui.widgets.direct_draw``) — also under a dialog (Textual's own repaint, dimmed like the
 rest of the header) and once it is closed, after F2 (another language) and after a resize;
-in 256 and in 16 colours, its cells always in the header's colours. Then F10 and "j" end the
-app at once (its input thread, asleep until input comes, is woken: ``tui.quiet_driver``)."""
+in 256 colours, 16 and with ``NO_COLOR``, its cells always in the header's colours. Then F10
+and "j" end the app at once (its input thread, asleep until input comes, is woken:
+``tui.quiet_driver``)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,8 @@ class Terminal:
         env = {"TZ": "UTC", "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
         if colours == "16":
             env.update(TERM="screen", TEXTUAL_COLOR_SYSTEM="standard")
+        elif colours == "no-color":
+            env.update(NO_COLOR="1")  # Textual's shades of grey
         command = " ".join(
             [
                 "env",
@@ -155,7 +158,7 @@ def demo_db(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(params=["256", "16"])
+@pytest.fixture(params=["256", "16", "no-color"])
 def terminal(request: pytest.FixtureRequest, demo_db: Path) -> Iterator[Terminal]:
     assert shutil.which("tmux"), "tmux is missing (the CI installs it: .ci/run)"
     folder = Path(tempfile.mkdtemp(prefix="exp-tmux-"))  # short: a socket path's limit
