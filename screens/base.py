@@ -79,6 +79,8 @@ class Page(Widget):
     """
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
     _focus_wish: tuple[str, Widget | None] | None = None  # focus_when_there: (id, focus then)
+    loads_data = False
+    """Whether the page has loaded data (``load_and_show``): it posts ``DataShown`` then."""
     PREBUILD: ClassVar[bool] = True
     """Built ahead, hidden, after login (its data loaded), so that opening it from the sidebar
     only shows it. A page built ahead must not take the keyboard while hidden (it can in
@@ -179,6 +181,7 @@ class Page(Widget):
     def load_and_show(self, fetch: Callable[[], Data], show: Show[Data]) -> None:
         """``fetch()`` in a thread, then ``show(data)`` on the event loop (see the module
         docstring). Call it on the event loop."""
+        self.loads_data = True
         self._load_thread(fetch, show)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")

@@ -56,6 +56,7 @@ class PortalScreen(Screen[None]):
         self._pages: dict[str, Page] = {}
         self._typed: dict[str, dict[str, object]] = {}  # page id → Page.typed_values()
         self._cold: list[str] = []  # hidden pages to lay out and draw ahead (``prebuild``)
+        self._shown_once: set[str] = set()  # pages shown since they were built
         # Building, showing and dropping pages await mounts and removals: a language switch,
         # a page opened or the prebuild must not run into one another half-way (two quick
         # F2 built the same page twice).
@@ -158,6 +159,7 @@ class PortalScreen(Screen[None]):
         else:
             page.display = True
             page.page_shown()
+        self._shown_once.add(page_id)
         # After the page is painted: a thread started now would compete with the first frame.
         self.call_after_refresh(page.check_session)
         area = self.query_one("#page-area", PageArea)
@@ -169,6 +171,7 @@ class PortalScreen(Screen[None]):
         self._pages.clear()
         self._typed.clear()
         self._cold.clear()
+        self._shown_once.clear()
         await self.query_one("#page-area", PageArea).remove_children()
 
     async def prebuild(self) -> None:
@@ -187,18 +190,23 @@ class PortalScreen(Screen[None]):
                     return
             for page_id in self.query_one(Sidebar).pages:
                 if page_id not in self._pages and self._page_class(page_id).PREBUILD:
-                    await self._build(page_id, shown=False)
-                    self._cold.append(page_id)
+                    page = await self._build(page_id, shown=False)
+                    if not page.loads_data:  # else drawn once its data shows
+                        self._cold.append(page_id)
                     self.call_later(self.prebuild)
                     return
 
     def on_page_data_shown(self, event: Page.DataShown) -> None:
-        """A hidden page showed new data: drawn again ahead of its next show."""
+        """A page built ahead showed its data while hidden: drawn ahead of its first show.
+        (A page shown before keeps its widgets' sizes and most of their lines: what a
+        reload changed is drawn when it is shown again, not ahead, beside the keys that
+        came meanwhile.)"""
         event.stop()
         page_id = event.page.page_id
         if (
             self._pages.get(page_id) is event.page
             and not event.page.display
+            and page_id not in self._shown_once
             and page_id not in self._cold
         ):
             self._cold.append(page_id)
@@ -221,6 +229,7 @@ class PortalScreen(Screen[None]):
 
     async def _discard(self, page_id: str) -> None:
         page = self._pages.pop(page_id, None)
+        self._shown_once.discard(page_id)
         if page is not None:
             await page.remove()
         if self.focused is None:  # the keyboard was in the page that went: back to the menu
@@ -285,6 +294,7 @@ class PortalScreen(Screen[None]):
                 area = self.query_one("#page-area", PageArea)
                 await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
                 self._pages = kept
+                self._shown_once &= set(kept)
                 await self._show(self.current)
                 if focused is not None:  # the keyboard stays in the page, where it was
                     self.call_after_refresh(self._refocus, focused)
