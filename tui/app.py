@@ -247,10 +247,10 @@ class ExpeditoApp(App[None]):
         self.tick_countdown()
 
     def _schedule_tick(self) -> None:
-        """The countdown's tick, just after the next whole second of the wall clock (when
-        its text changes), called by the event loop itself: not a Textual interval, whose
-        task wakes and runs through the message pump each second (issue 18: the idle app's
-        CPU time)."""
+        """The countdown's tick, just after the next whole second of the wall clock, when its
+        text changes (a Textual interval ticked at whatever phase the app started: the text
+        changed up to a second late), called by the event loop itself, not by a task of its
+        own."""
         loop = asyncio.get_running_loop()
         delay = 1.0 - time.time() % 1.0 + TICK_AFTER
         self._tick_handle = loop.call_at(loop.time() + delay, self._on_tick)
