@@ -29,7 +29,6 @@ from tui.widgets.footer import PortalFooter
 from tui.widgets.page_area import PageArea
 from tui.widgets.portal_header import PortalHeader
 from tui.widgets.sidebar import Sidebar
-from tui.widgets.warm import warm
 
 
 class PortalScreen(Screen[None]):
@@ -55,8 +54,6 @@ class PortalScreen(Screen[None]):
         self.history: list[str] = []
         self._pages: dict[str, Page] = {}
         self._typed: dict[str, dict[str, object]] = {}  # page id → Page.typed_values()
-        self._cold: list[str] = []  # hidden pages to lay out and draw ahead (``prebuild``)
-        self._shown_once: set[str] = set()  # pages shown since they were built
         # Building, showing and dropping pages await mounts and removals: a language switch,
         # a page opened or the prebuild must not run into one another half-way (two quick
         # F2 built the same page twice).
@@ -159,7 +156,6 @@ class PortalScreen(Screen[None]):
         else:
             page.display = True
             page.page_shown()
-        self._shown_once.add(page_id)
         # After the page is painted: a thread started now would compete with the first frame.
         self.call_after_refresh(page.check_session)
         area = self.query_one("#page-area", PageArea)
@@ -170,47 +166,17 @@ class PortalScreen(Screen[None]):
     async def _clear_pages(self) -> None:
         self._pages.clear()
         self._typed.clear()
-        self._cold.clear()
-        self._shown_once.clear()
         await self.query_one("#page-area", PageArea).remove_children()
 
     async def prebuild(self) -> None:
-        """Build the sidebar's pages ahead (hidden) and lay out and draw each of them once its
-        data shows (``tui.widgets.warm``: its first show then costs what showing it again
-        costs), one page per turn of the message loop so that a key pressed meanwhile waits
-        for one page at most; opening them is then instant. A page drawn comes before a page
-        built, so that they get ready in the sidebar's order.
-        """
+        """Build the sidebar's pages ahead (hidden), one per turn of the message loop so that
+        a key pressed meanwhile waits for one page at most; opening them is then instant."""
         async with self._pages_lock:
-            area = self.query_one("#page-area", PageArea)
-            while self._cold:
-                page = self._pages.get(self._cold.pop(0))
-                if page is not None and not page.display and warm(area, page):
-                    self.call_later(self.prebuild)
-                    return
             for page_id in self.query_one(Sidebar).pages:
                 if page_id not in self._pages and self._page_class(page_id).PREBUILD:
-                    page = await self._build(page_id, shown=False)
-                    if not page.loads_data:  # else drawn once its data shows
-                        self._cold.append(page_id)
+                    await self._build(page_id, shown=False)
                     self.call_later(self.prebuild)
                     return
-
-    def on_page_data_shown(self, event: Page.DataShown) -> None:
-        """A page built ahead showed its data while hidden: drawn ahead of its first show.
-        (A page shown before keeps its widgets' sizes and most of their lines: what a
-        reload changed is drawn when it is shown again, not ahead, beside the keys that
-        came meanwhile.)"""
-        event.stop()
-        page_id = event.page.page_id
-        if (
-            self._pages.get(page_id) is event.page
-            and not event.page.display
-            and page_id not in self._shown_once
-            and page_id not in self._cold
-        ):
-            self._cold.append(page_id)
-            self.call_after_refresh(self.prebuild)
 
     async def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
         event.stop()
@@ -229,7 +195,6 @@ class PortalScreen(Screen[None]):
 
     async def _discard(self, page_id: str) -> None:
         page = self._pages.pop(page_id, None)
-        self._shown_once.discard(page_id)
         if page is not None:
             await page.remove()
         if self.focused is None:  # the keyboard was in the page that went: back to the menu
@@ -294,7 +259,6 @@ class PortalScreen(Screen[None]):
                 area = self.query_one("#page-area", PageArea)
                 await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
                 self._pages = kept
-                self._shown_once &= set(kept)
                 await self._show(self.current)
                 if focused is not None:  # the keyboard stays in the page, where it was
                     self.call_after_refresh(self._refocus, focused)
