@@ -44,6 +44,7 @@ from tests.support.registration import DEMO_USER, person_id, provisioned_account
 from tests.support.sftp import (
     bind_to,
     process_ended,
+    sftp,
     sftp_command,
     sftp_shell,
     ssh_child,
@@ -281,24 +282,12 @@ def test_a_users_sessions_are_counted_across_groups_and_a_killed_worker_frees_it
         assert wait_for(lambda: len(sessions.live_sessions()) == 1, timeout=30)
         holder = sessions.live_sessions()[0].pid
         assert holder in first.pids
-        refused = subprocess.run(
-            sftp_command(second.port, key, DEMO_USER),
-            input="ls\n",
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        refused = sftp(second.port, key, DEMO_USER, "ls\n")
         assert refused.returncode != 0
         assert f"too many sessions for {DEMO_USER} (at most 1 at once)" in refused.stderr
         os.kill(holder, signal.SIGKILL)
         assert wait_for(lambda: process_ended(holder), timeout=10)
-        let_in = subprocess.run(
-            sftp_command(second.port, key, DEMO_USER),
-            input="ls\n",
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        let_in = sftp(second.port, key, DEMO_USER, "ls\n")
         assert let_in.returncode == 0, let_in.stderr
         assert "IN" in let_in.stdout
     finally:
