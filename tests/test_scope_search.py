@@ -270,9 +270,8 @@ def test_changes_nobody_searches_for_mark_nothing(demo: Database) -> None:
     assert generation() > before
 
 
-def test_many_changes_build_the_snapshot_again(scope: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    dieter = scope
-    agree(dieter, monkeypatch, ("dupont",))
+def count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The actors whose snapshot is built from now on, in turn (``scope_search.build``)."""
     builds: list[int] = []
     build = scope_search.build
 
@@ -281,6 +280,13 @@ def test_many_changes_build_the_snapshot_again(scope: int, monkeypatch: pytest.M
         return build(actor_id)
 
     monkeypatch.setattr(scope_search, "build", counted)
+    return builds
+
+
+def test_many_changes_build_the_snapshot_again(scope: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    dieter = scope
+    agree(dieter, monkeypatch, ("dupont",))
+    builds = count_builds(monkeypatch)
     monkeypatch.setattr(scope_search, "PATCH_MAX", 0)  # any change of the scope: built again
     monkeypatch.setattr(scope_search, "REBUILD_SHARE", 10**6)
     personal.update_personal_data(
@@ -468,14 +474,7 @@ def test_many_changes_are_patched_until_a_large_part_of_the_scope(
     scope changed."""
     dieter = scope
     agree(dieter, monkeypatch, ("dupont",))
-    builds: list[int] = []
-    build = scope_search.build
-
-    def counted(actor_id: int) -> scope_search.Snapshot:
-        builds.append(actor_id)
-        return build(actor_id)
-
-    monkeypatch.setattr(scope_search, "build", counted)
+    builds = count_builds(monkeypatch)
     monkeypatch.setattr(scope_search, "PATCH_MAX", 1)
     monkeypatch.setattr(scope_search, "CHUNK", chunk)
     kept = scope_search.kept(dieter)

@@ -111,6 +111,20 @@ async def test_numbers_are_found_with_or_without_their_dots(app: ExpeditoApp) ->
         assert isinstance(app.screen, QualiteChoiceScreen)
 
 
+async def test_enter_in_the_field_at_once_takes_the_first(app: ExpeditoApp) -> None:
+    give_dieter_many_qualites()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await log_in(pilot, "dieter")
+        await settle(pilot)
+        assert isinstance(app.screen, QualiteChoiceScreen)
+        first = options(app)[0].split(" (")[0]
+        await pilot.press("enter")  # nothing typed, no arrow: the first on the list
+        await settle(pilot)
+        assert isinstance(app.screen, PortalScreen)
+        assert first in screen_text(pilot)
+
+
 async def test_a_manager_of_two_has_no_filter(app: ExpeditoApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
