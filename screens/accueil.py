@@ -71,7 +71,7 @@ class AccueilPage(Page):
 
     def page_shown(self) -> None:
         if self.ctx.is_manager:
-            self.call_after_refresh(self.check_certificates)
+            self.when_settled(self.check_certificates)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="certificates")
     def check_certificates(self) -> None:

@@ -177,7 +177,7 @@ class ApercuPage(Page):
 
     def page_shown(self) -> None:
         self.query_one("#apercu-flash", Static).display = False  # said once
-        self.call_after_refresh(self.load)
+        self.when_settled(self.load)
 
     def on_mount(self) -> None:
         self.query_one("#apercu-flash", Static).display = False

@@ -19,9 +19,11 @@ A page is a ``Widget`` built by the shell with the app context::
 ``load_and_show`` with them) is the one way pages load: ``fetch`` in a thread worker
 (``@work(thread=True, exclusive=True, exit_on_error=False)``, group ``load``: a newer load of
 the page cancels an older one, whose result is then dropped), ``show`` with its result on the
-event loop; a failure goes to ``show_error``. A page shown again reloads *after* the frame
-(``self.call_after_refresh(self.load)`` in ``page_shown``): a thread started before it slows
-the page's first paint (measured with ``bench/startup.py``).
+event loop; a failure goes to ``show_error``. A page shown again shows what it loaded before
+at once and reloads once it has stayed on show a moment (``self.when_settled(self.load)`` in
+``page_shown``; ``SETTLE`` seconds): a person going through the sidebar's pages with the
+arrows and Enter gets each page at once, and no reload of a page already left competes with
+the next one (measured with ``bench/startup.py``).
 
 ``self.ctx`` (``tui.context.AppContext``) holds the session, the qualité, the role, the
 language and the sender status; ``self.t(key, **params)`` translates. When the language
@@ -34,9 +36,9 @@ with ``self.sender_changed()``, and that the session or the qualité's own data 
 new name, role or password; not another qualité) with ``self.context_changed(ctx)``: the
 shell relabels the header and the qualité line and keeps the page.
 
-Each time the shell shows a page it checks, in a thread, that the session is still current
-(``store.personal.session_is_current``: no password change since it was opened); a stale one
-posts ``SessionStale``, and the app sends it back to the login page.
+Each time the shell shows a page it checks, in a thread and once the page has settled, that
+the session is still current (``store.personal.session_is_current``: no password change since
+it was opened); a stale one posts ``SessionStale``, and the app sends it back to the login page.
 
 Synchronisation: the header shows the countdown to the next :00/:30 cycle on every page
 (the app does it; a page need not). When a cycle completes — run by this process's worker,
@@ -58,6 +60,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -70,6 +73,11 @@ if TYPE_CHECKING:
 Data = TypeVar("Data")
 Show = Callable[[Data], Awaitable[None] | None]
 
+SETTLE = 0.35
+"""Seconds a page stays on show before ``when_settled`` callbacks run (its reload, the session
+check): less than a person takes to read it, more than the time between two keys of someone
+going through the pages."""
+
 
 class Page(Widget):
     """One portal page; ``page_id`` is its registry id (``screens.registry.PAGES``)."""
@@ -79,6 +87,7 @@ class Page(Widget):
     """
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
     _focus_wish: tuple[str, Widget | None] | None = None  # focus_when_there: (id, focus then)
+    _settling: tuple[Timer, ...] = ()  # when_settled: the callbacks waiting for the page to stay
     PREBUILD: ClassVar[bool] = True
     """Built ahead, hidden, after login (its data loaded), so that opening it from the sidebar
     only shows it. A page built ahead must not take the keyboard while hidden (it can in
@@ -147,10 +156,30 @@ class Page(Widget):
         """Called when the shell shows this page again, or for the first time when it was
         built ahead after login: its data may be older than the person expects.
 
-        Pages whose data may have changed reload it here, after the page is painted
-        (``self.call_after_refresh(self.load)``): what was loaded shows at once, the fresh
-        data a moment later. A form keeps what is typed in it.
+        Pages whose data may have changed reload it here once the page has stayed on show
+        (``self.when_settled(self.load)``): what was loaded shows at once, the fresh data a
+        moment later. A form keeps what is typed in it.
         """
+
+    def when_settled(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` once the page has stayed on show ``SETTLE`` seconds; not at all
+        when the shell hides it before (``settle_cancelled``). The person may have done
+        something meanwhile (typed, turned a page): the callback looks at the page as it is
+        then, not as it was when shown."""
+
+        def settled() -> None:
+            self._settling = tuple(timer for timer in self._settling if timer is not waiting)
+            if self.display:
+                callback()
+
+        waiting = self.set_timer(SETTLE, settled, name="settle")
+        self._settling = (*self._settling, waiting)
+
+    def settle_cancelled(self) -> None:
+        """The shell hid the page: what waited for it to settle is not done."""
+        for timer in self._settling:
+            timer.stop()
+        self._settling = ()
 
     def page_hidden(self) -> None:
         """Called when the shell hides this page to show another (it is kept for the next

@@ -73,8 +73,11 @@ class CanalPage(Page):
         self.load()
 
     def page_shown(self) -> None:
+        self.when_settled(self._reload)
+
+    def _reload(self) -> None:
         if not self._wizard_shown():  # a channel being added or changed is left alone
-            self.call_after_refresh(self.load)
+            self.load()
 
     def key_owners(self) -> list[Widget]:
         return [*self.query(Wizard), self]  # F6–F8 of the wizard under way too

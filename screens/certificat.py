@@ -57,7 +57,7 @@ class CertificatPage(KeepTyped, Page):
         self.load()
 
     def page_shown(self) -> None:
-        self.call_after_refresh(self.load)
+        self.when_settled(self.load)
 
     def load(self, note: str = "") -> None:
         self.load_and_show(self.fetch, partial(self.show, note=note))

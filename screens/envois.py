@@ -157,7 +157,7 @@ class EnvoisPage(Page):
         self.load(0)
 
     def page_shown(self) -> None:
-        self.call_after_refresh(self.load, self.start)  # after the frame: a thread slows it
+        self.when_settled(lambda: self.load(self.start))  # the page of sets shown then
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_page", "previous_page"):

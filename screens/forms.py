@@ -106,8 +106,12 @@ class ReloadWhenUntouched(Page):
         return True
 
     def page_shown(self) -> None:
+        self.when_settled(self._reload)
+
+    def _reload(self) -> None:
+        """Today's data, unless something is typed (or nothing was loaded yet)."""
         if self._loaded_values is not None and not self._touched():
-            self.call_after_refresh(self.load)
+            self.load()
 
     def typed_values(self) -> dict[str, object] | None:
         if self._loaded_values is None:  # not filled yet: what it was given to put back

@@ -19,7 +19,7 @@ class MessagesPage(Page):
         self.load()
 
     def page_shown(self) -> None:
-        self.call_after_refresh(self.load)  # after the frame: a thread would slow it
+        self.when_settled(self.load)  # after the frame: a thread would slow it
 
     def fetch(self) -> SenderStatus:
         from store.senders import sender_status

@@ -48,6 +48,7 @@ class RecherchePage(KeepTyped, Page):
         self.result_offset = 0
         self.result_total = 0
         self.hits: tuple[SearchHit, ...] = ()
+        self.searched = False  # a first search started (on mount or when first shown)
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -67,14 +68,23 @@ class RecherchePage(KeepTyped, Page):
         yield StatusLine("search-status")
 
     def on_mount(self) -> None:
-        # Built ahead (hidden) after login: the search runs when the page is first shown
-        # (``page_shown``), not now, beside the scope built in the background at login.
-        if self.ctx.is_manager and self.display:
+        # Built ahead (hidden) after login, the first search runs now, so the page opens with
+        # its results; for a manager of many organisations only when first shown, not beside
+        # the scope built in the background at login (``store.scope_search.prepare``).
+        from store import scope_search
+
+        if self.ctx.is_manager and (self.display or not scope_search.preparing(self.ctx.person.id)):
+            self.searched = True
             self.search("", 0)
 
     def page_shown(self) -> None:
-        if self.ctx.is_manager:  # the same search, on today's persons and roles
-            self.call_after_refresh(self.search, self.query_text, self.result_offset)
+        if not self.ctx.is_manager:
+            return
+        if not self.searched:  # built ahead while a large scope was being prepared
+            self.searched = True
+            self.search(self.query_text, self.result_offset)
+        else:  # the same search, on today's persons and roles
+            self.when_settled(lambda: self.search(self.query_text, self.result_offset))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_page", "previous_page"):

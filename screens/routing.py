@@ -134,7 +134,7 @@ class RoutingModulePage(Page):
         return True
 
     def page_shown(self) -> None:
-        self.call_after_refresh(self.load)  # a channel may have come or gone since
+        self.when_settled(self.load)  # a channel may have come or gone since
 
     def load(self, note: str = "", error: bool = False) -> None:
         self.load_and_show(self.fetch, partial(self.show, note=note, error=error))

@@ -70,7 +70,7 @@ class UtilisateursPage(Page):
     # --- loading ------------------------------------------------------------------------------
 
     def page_shown(self) -> None:
-        self.call_after_refresh(self.load)  # someone may have given or removed an access
+        self.when_settled(self.load)  # someone may have given or removed an access
 
     def reload(self, note: str = "", error: bool = False, session_changed: bool = False) -> None:
         self.load(note, error, session_changed)

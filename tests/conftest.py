@@ -39,9 +39,13 @@ LONGEST_FIRST = (
 def pytest_configure(config: pytest.Config) -> None:
     """Pilot waits only for the widgets with something to do (``tests.support.pilot_wait``;
     Textual is loaded by pytest-textual-snapshot's plugin already)."""
+    import screens.base
     from tests.support.pilot_wait import install
 
     install()
+    # A page shown reloads once it has stayed on show (``Page.when_settled``): at once here,
+    # where ``settle`` waits for it (``tests.support.pilot``); the delay is the bench's.
+    screens.base.SETTLE = 0.02
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -14,7 +14,7 @@ from screens.utilisateurs import UtilisateursPage
 from store.access import create_person
 from store.models import UTILISATEUR
 from store.users import give_access
-from tests.support.pilot import settle
+from tests.support.pilot import settle, settle_until
 from tests.support.portal import choose_in_menu, enter_portal
 from tests.support.registration import person_id, qualite_id
 from tests.support.screen import SIZE
@@ -185,6 +185,51 @@ async def test_a_page_built_ahead_shows_todays_data_when_opened(app: ExpeditoApp
         await settle(pilot)
         assert table.row_count == 4
         assert "nadia" in {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+
+
+async def test_a_page_passed_through_does_not_reload_one_that_stays_does(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Going down the sidebar with Enter on each page shows each page as it was built ahead
+    and reloads none of them (a reload of a page already left competed with the next one);
+    the page that stays reloads once it has stayed ``SETTLE`` seconds, and checks the
+    session then."""
+    fetched: list[str] = []
+    fetch = UtilisateursPage.fetch
+
+    def counted(self: UtilisateursPage, session_changed: bool = False) -> object:
+        fetched.append(self.page_id)
+        return fetch(self, session_changed)
+
+    checked: list[str] = []
+    check = Page.check_session
+
+    def counted_check(self: Page) -> None:
+        checked.append(self.page_id)
+        check(self)
+
+    monkeypatch.setattr(UtilisateursPage, "fetch", counted)
+    monkeypatch.setattr(Page, "check_session", counted_check)
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await settle_until(pilot, lambda: "detail_qualite" in portal._pages)
+        await settle(pilot)
+        assert fetched == ["utilisateurs"]  # built ahead: loaded once
+        monkeypatch.setattr("screens.base.SETTLE", 30.0)
+        fetched.clear()
+        checked.clear()
+        for _ in range(2):  # Utilisateurs, then Détail de la qualité at once
+            app.post_message(events.Key("down", None))
+            app.post_message(events.Key("enter", "\r"))
+            await pilot.pause()
+        assert portal.current == "detail_qualite"
+        assert not portal._pages["utilisateurs"]._settling  # left: its reload is dropped
+        assert portal._pages["detail_qualite"]._settling  # waiting for the page to stay
+        monkeypatch.setattr("screens.base.SETTLE", 0.02)
+        await choose_in_menu(pilot, "utilisateurs", from_top=False)
+        await settle(pilot)
+        assert fetched == ["utilisateurs"]  # it stayed: reloaded once, the earlier pass not
+        assert checked == ["utilisateurs"]
 
 
 async def test_keys_typed_ahead_in_the_sidebar_keep_their_order(app: ExpeditoApp) -> None:

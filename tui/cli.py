@@ -671,6 +671,14 @@ def _absolute(target: Target) -> Target:
     return target.absolute() if isinstance(target, Path) else target
 
 
+FRAMES_PER_SECOND = 500
+"""Textual's frame rate cap (``TEXTUAL_FPS``, unless set): the least time between two of the
+screen's repaints is one period, and after a repaint longer than a period Textual waits one to
+two periods for the next. At its default of 60, the page opened by a key pressed just after a
+page was painted waited up to 33 ms before it was painted (``bench/startup.py``); Textual
+repaints only once it has handled every message waiting, so keys still come together."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if "authorized-keys" in argv[:3]:  # sshd's AuthorizedKeysCommand: nothing else loaded
@@ -721,6 +729,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command in (None, "app"):
         # The app paints its first screen, then opens the store (``Startup.open_store``) in a
         # thread: peewee and the migrations stay off the start-up path.
+        os.environ.setdefault("TEXTUAL_FPS", str(FRAMES_PER_SECOND))
         from tui.app import run_app
 
         return run_app(startup)

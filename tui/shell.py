@@ -150,14 +150,16 @@ class PortalScreen(Screen[None]):
         page = self._pages.get(page_id)
         if previous is not None and previous is not page:
             previous.display = False
+            previous.settle_cancelled()
             previous.page_hidden()
         if page is None:
             page = await self._build(page_id, shown=True)
         else:
             page.display = True
             page.page_shown()
-        # After the page is painted: a thread started now would compete with the first frame.
-        self.call_after_refresh(page.check_session)
+        # Once the page stays: a thread started now would compete with its first frame, and
+        # with the next page's when the person goes on at once.
+        page.when_settled(page.check_session)
         area = self.query_one("#page-area", PageArea)
         if area.scroll_offset.y:
             area.scroll_home(animate=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -26,8 +27,20 @@ async def _workers_done(app: App[None]) -> None:
             await worker.wait()
 
 
+async def _page_settled(app: App[None], timeout: float = 5.0) -> None:
+    """The page on show has run what waited for it to stay (``Page.when_settled``: its reload
+    and session check, ``SETTLE`` seconds after it was shown: the tests make that short)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pages = [getattr(screen, "page", None) for screen in app.screen_stack]
+        if not any(page is not None and page._settling for page in pages):
+            return
+        await asyncio.sleep(0.01)
+
+
 async def settle(pilot: Pilot[None]) -> None:
-    """Let workers finish and the screen catch up (no sleeping)."""
+    """Let the page on show settle, workers finish and the screen catch up."""
+    await _page_settled(pilot.app)
     await _workers_done(pilot.app)
     await pilot.pause()
     await _workers_done(pilot.app)
