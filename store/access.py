@@ -22,14 +22,14 @@ from store.models import (
     Qualite,
     Role,
 )
-from store.passwords import hash_password, verify_password
+from store.passwords import hash_password, unmatchable_hash, verify_password
 from store.rules import check_login
 
 FREE_ATTEMPTS = 3  # failures before any delay
 MAX_DELAY = 300  # seconds
 LANGUAGES = ("fr", "nl", "de", "en")
 # A hash to verify against when the login is unknown, so both cases take the same time.
-_DUMMY_HASH = hash_password("not a password of anyone")
+_DUMMY_HASH = unmatchable_hash()
 
 
 def login_delay(failures: int) -> int:

@@ -577,8 +577,10 @@ def startup_app(
 
 def run_app(startup: Startup) -> int:
     """Run the app the command line asks for; stop its services when it ends."""
+    from sync.memory import map_large_blocks_apart
     from tui.keymap import load_keymap
 
+    map_large_blocks_apart()  # each password check's 16 MiB given back (sync/memory.py)
     app = startup_app(startup, keymap=load_keymap())
     try:
         app.run(mouse=startup.mouse)
