@@ -18,8 +18,8 @@ from screens import sync_time
 from screens.apercu import channel_widgets, follow_next_sync, next_slot
 from screens.base import Page
 from screens.summary import PAGE_KINDS, kind_label
-from screens.wizard.setup import load_setup
-from screens.wizard.wizard import ADD, MODIFY, Wizard, WizardSetup, rebuild_wizard
+from screens.wizard.setup import ADD, MODIFY, WizardSetup, load_setup
+from screens.wizard.wizard import Wizard, rebuild_wizard
 from store.dto import ChannelInfo, Overview
 from store.errors import ExpeditoError
 from tui.context import AppContext

@@ -1,9 +1,14 @@
 """*Enregistrement des données de configuration*: the wizard *Création d'un utilisateur
-technique* for a qualité without an active sender."""
+technique* for a qualité without an active sender.
+
+Built ahead after login, the page loads the wizard's setup but imports the wizard's widgets
+(``screens.wizard.wizard``: its forms, steps and credential fields) when it first shows one;
+its queries name the wizard by its type name."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,10 +16,14 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from screens.base import Page
-from screens.wizard.setup import load_setup
-from screens.wizard.wizard import REGISTER, Wizard, WizardSetup, rebuild_wizard
+from screens.wizard.setup import REGISTER, WizardSetup, load_setup
 from store.dto import SenderStatus
 from tui.context import AppContext
+
+if TYPE_CHECKING:
+    from screens.wizard.wizard import Wizard
+
+WIZARD = "Wizard"  # the wizard's type, as a query names it (the class is imported to mount one)
 
 
 class EnregistrementPage(Page):
@@ -62,17 +71,19 @@ class EnregistrementPage(Page):
         await self._mount_wizard(setup)
 
     async def _mount_wizard(self, setup: WizardSetup) -> None:
+        from screens.wizard.wizard import Wizard
+
         await self.query_one("#enregistrement-body", Vertical).mount(Wizard(self.ctx, setup))
         self.screen.refresh_bindings()
 
     def key_owners(self) -> list[Widget]:
-        return [*self.query(Wizard), self]  # F6–F8 of the wizard under way too
+        return [*self.query(WIZARD), self]  # F6–F8 of the wizard under way too
 
     def unsaved_input(self) -> bool:
-        return bool(self.query(Wizard))  # a wizard under way: it asks (like F8)
+        return bool(self.query(WIZARD))  # a wizard under way: it asks (like F8)
 
     def ask_to_leave(self, leave: Callable[[], Awaitable[None]]) -> None:
-        self.query_one(Wizard).action_cancel()
+        self.query_one(WIZARD, _wizard_class()).action_cancel()
 
     def language_changed(self, ctx: AppContext) -> None:
         super().language_changed(ctx)
@@ -82,7 +93,12 @@ class EnregistrementPage(Page):
         """Everything in the new language, and nothing typed lost."""
         body = self.query_one("#enregistrement-body", Vertical)
         self._waiting = None  # loaded again below, in the new language
-        if not await rebuild_wizard(body, self.ctx):
+        rebuilt = False
+        if self.query(WIZARD):
+            from screens.wizard.wizard import rebuild_wizard
+
+            rebuilt = await rebuild_wizard(body, self.ctx)
+        if not rebuilt:
             await body.remove_children()  # the notice, or still loading: load it again
             self.load()
             return
@@ -95,8 +111,9 @@ class EnregistrementPage(Page):
             setup, self._waiting = self._waiting, None
             self.call_later(self._mount_wizard, setup)
             return
-        for wizard in self.query(Wizard):
-            self.call_after_refresh(wizard.focus_step)
+        if wizards := self.query(WIZARD):
+            for wizard in wizards.results(_wizard_class()):
+                self.call_after_refresh(wizard.focus_step)
 
     def on_wizard_done(self, message: Wizard.Done) -> None:
         message.stop()
@@ -107,3 +124,10 @@ class EnregistrementPage(Page):
         message.stop()
         self.notify(self.t("wizard.cancelled"))
         self.open_page("messages", discard=True)
+
+
+def _wizard_class() -> type[Wizard]:
+    """The wizard's class, for a query that found one (so it is imported already)."""
+    from screens.wizard.wizard import Wizard
+
+    return Wizard

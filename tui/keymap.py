@@ -16,7 +16,6 @@ show the keys it gives. A bad entry is left out and reported in one line; the ap
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +73,8 @@ def _keys(value: object) -> str | None:
 def parse_keymap(text: str, path: Path | None = None) -> Keymap:
     """The keymap in ``text`` (TOML): unknown ids and unreadable keys are left out, each
     named in ``problems``."""
+    import tomllib  # only when there is a file: 150 KiB for every app otherwise
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

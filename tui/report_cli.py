@@ -11,7 +11,6 @@ default one). A bad argument is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -107,6 +106,8 @@ def write(rows: Sequence[Any], layout: str, out: Any, columns: list[str]) -> Non
         json.dump(records, out, ensure_ascii=False, indent=1)
         out.write("\n")
         return
+    import csv  # not when only the command line is parsed (the app's)
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for record in records:

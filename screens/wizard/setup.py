@@ -1,18 +1,37 @@
-"""What the wizard needs from the store, loaded once by its host page (in a thread worker)."""
+"""What the wizard needs from the store, loaded once by its host page (in a thread worker):
+its modes and ``WizardSetup``. Light: a page that loads it (*Enregistrement*, built ahead
+after login) imports the wizard's widgets (``screens.wizard.wizard``) only when it shows
+one."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from screens.wizard.credential_field import (
-    CERTIFICATE,
-    SSH_KEY,
-    LoadedCredential,
-    current_credential,
-)
-from screens.wizard.wizard import ADD, MODIFY, REGISTER, WizardSetup
-from store.dto import Overview
+from store.dto import ApplicationInfo, ChannelInput, Overview
+from store.rules import ContactData
 from tui.i18n import Translator
+
+if TYPE_CHECKING:
+    from screens.wizard.credential_field import LoadedCredential
+
+REGISTER, ADD, MODIFY = "register", "add", "modify"
+
+
+@dataclass(frozen=True)
+class WizardSetup:
+    """What the host page loaded for the wizard (in a worker)."""
+
+    mode: str
+    kind: str
+    applications: tuple[ApplicationInfo, ...]
+    rivals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    existing_username: str | None = None  # the qualité has (had) a sender: no user step
+    contact: ContactData | None = None
+    channel: ChannelInput | None = None
+    loaded: Mapping[str, LoadedCredential] = field(default_factory=dict)
 
 
 def rivals_of(overview: Overview | None, kind: str) -> dict[str, tuple[str, ...]]:
@@ -45,6 +64,13 @@ def load_setup(actor_id: int, qualite_id: int, mode: str, kind: str, t: Translat
     rivals = rivals_of(current, kind)
     if mode == ADD:
         return WizardSetup(ADD, kind, apps, rivals)
+    from screens.wizard.credential_field import (
+        CERTIFICATE,
+        SSH_KEY,
+        LoadedCredential,
+        current_credential,
+    )
+
     stored = channel_input(actor_id, qualite_id, kind)
     info = next(c for c in current.channels if c.kind == kind) if current else None
     loaded: dict[str, LoadedCredential] = {}

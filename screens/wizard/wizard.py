@@ -36,20 +36,20 @@ from screens.wizard.credential_field import (
     key_summary,
     load_credential,
 )
+from screens.wizard.setup import ADD, REGISTER, WizardSetup
 from screens.wizard.steps import (
     USERNAME_FIELDS,
     InformationStep,
     UsernameForm,
     confirmation_text,
 )
-from store.dto import ApplicationInfo, CertificateSummary, ChannelInput
+from store.dto import CertificateSummary, ChannelInput
 from store.errors import ExpeditoError, ValidationError, ValidationErrors
 from store.rules import ContactData
 from tui.context import AppContext
 from tui.i18n import error_text
 from tui.widgets.dialogs import ConfirmDialog
 
-REGISTER, ADD, MODIFY = "register", "add", "modify"
 INFO, CONTACT, CHANNEL, USER, CONFIRM = (
     "information",
     "contact",
@@ -75,20 +75,6 @@ CONTACT_FIELDS = frozenset(
     }
 )
 USER_FIELDS = frozenset({"username", "username_confirm"})
-
-
-@dataclass(frozen=True)
-class WizardSetup:
-    """What the host page loaded for the wizard (in a worker)."""
-
-    mode: str
-    kind: str
-    applications: tuple[ApplicationInfo, ...]
-    rivals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    existing_username: str | None = None  # the qualité has (had) a sender: no user step
-    contact: ContactData | None = None
-    channel: ChannelInput | None = None
-    loaded: Mapping[str, LoadedCredential] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
