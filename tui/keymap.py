@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.i18n import catalogue
+from tui.i18n import DEFAULT_LANGUAGE, texts
 
 KEYMAP_FILE = "keymap.toml"
 # Bindings that share a key in one place, one used where the other is not (Suivant on every
@@ -47,7 +47,9 @@ def keymap_path() -> Path:
 
 def binding_ids() -> frozenset[str]:
     """Every binding id of the app: the catalogue describes each as ``key.<id>``."""
-    return frozenset(key.removeprefix("key.") for key in catalogue() if key.startswith("key."))
+    return frozenset(
+        key.removeprefix("key.") for key in texts(DEFAULT_LANGUAGE) if key.startswith("key.")
+    )
 
 
 def _flatten(table: dict[str, object], prefix: str = "") -> dict[str, object]:

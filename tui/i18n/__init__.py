@@ -6,6 +6,10 @@ The catalogue is split by area — one JSON file per area in this folder (``shel
 keys to it); a key defined in two files is an error, and ``tests/test_i18n.py`` fails when a
 key lacks a language.
 
+The app keeps the texts of the language on show and of the one before (``texts``: one
+``{key: text}`` table each, read from the files when a language is first asked for), not the
+four languages of every key (300 KiB); ``catalogue()`` is all of it, for the tests.
+
 ``{name}`` placeholders are filled from keyword arguments; a missing one is left as is.
 Domain errors (``store.errors``) are translated by their ``code`` under ``error.<code>``
 with ``error_text(exc, lang)``.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import string
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,7 +57,39 @@ def load_catalogue(directory: Path = CATALOGUE_DIR) -> tuple[Catalogue, dict[str
 
 @cache
 def catalogue() -> Catalogue:
+    """Every key in every language (the tests'; the app asks ``texts``)."""
     return load_catalogue()[0]
+
+
+KEPT_LANGUAGES = 2  # the language on show, and the one before it (a switch, a header link)
+_tables: dict[str, dict[str, str]] = {}  # language → texts, the latest asked last
+_tables_lock = threading.Lock()
+
+
+def texts(lang: str) -> dict[str, str]:
+    """Every key's text in ``lang`` (French where it has none): read from the catalogue's
+    files the first time ``lang`` is asked for since the last ``KEPT_LANGUAGES`` others."""
+    table = _tables.get(lang)
+    if table is not None:
+        return table
+    with _tables_lock:
+        if (table := _tables.get(lang)) is None:
+            merged = load_catalogue()[0]
+            table = {
+                key: given.get(lang) or given.get(DEFAULT_LANGUAGE) or key
+                for key, given in merged.items()
+            }
+            while len(_tables) >= KEPT_LANGUAGES:
+                del _tables[next(iter(_tables))]
+            _tables[lang] = table
+    return table
+
+
+def _any_texts() -> dict[str, str]:
+    """The texts of a language already read (every language has every key)."""
+    for table in list(_tables.values()):
+        return table
+    return texts(DEFAULT_LANGUAGE)
 
 
 class _Params(dict[str, Any]):
@@ -73,7 +110,7 @@ def _fill(text: str, params: dict[str, Any]) -> str:
 
 
 def has_key(key: str) -> bool:
-    return key in catalogue()
+    return key in _any_texts()
 
 
 def code_name(t: Translator, prefix: str, code: str, fallback: str = "") -> str:
@@ -85,10 +122,9 @@ def code_name(t: Translator, prefix: str, code: str, fallback: str = "") -> str:
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
     """The text of ``key`` in ``lang`` (French, then the key itself, when missing)."""
-    texts = catalogue().get(key)
-    if texts is None:
+    text = texts(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).get(key)
+    if text is None:
         return key
-    text = texts.get(lang) or texts.get(DEFAULT_LANGUAGE) or key
     return _fill(text, params)
 
 
