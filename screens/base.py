@@ -88,6 +88,8 @@ class Page(Widget):
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
     _focus_wish: tuple[str, Widget | None] | None = None  # focus_when_there: (id, focus then)
     _settling: tuple[Timer, ...] = ()  # when_settled: the callbacks waiting for the page to stay
+    loads_data = False
+    """Whether the page has loaded data (``load_and_show``): it posts ``DataShown`` then."""
     PREBUILD: ClassVar[bool] = True
     """Built ahead, hidden, after login (its data loaded), so that opening it from the sidebar
     only shows it. A page built ahead must not take the keyboard while hidden (it can in
@@ -116,6 +118,14 @@ class Page(Widget):
 
     class SessionStale(Message):
         """The person's password changed after this session was opened: back to login."""
+
+    class DataShown(Message):
+        """The page showed what a load read (``load_and_show``): the shell draws a hidden
+        page again ahead of its next show (``tui.widgets.warm``)."""
+
+        def __init__(self, page: Page) -> None:
+            super().__init__()
+            self.page = page
 
     class DataLoaded(Message):
         """A load finished (``load_and_show``): ``show()`` puts its data on the page."""
@@ -200,6 +210,7 @@ class Page(Widget):
     def load_and_show(self, fetch: Callable[[], Data], show: Show[Data]) -> None:
         """``fetch()`` in a thread, then ``show(data)`` on the event loop (see the module
         docstring). Call it on the event loop."""
+        self.loads_data = True
         self._load_thread(fetch, show)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
@@ -214,6 +225,7 @@ class Page(Widget):
             await shown
         if self._focus_wish is not None:
             self._grant_focus_wish()
+        self.post_message(self.DataShown(self))
 
     def focus_when_there(self, widget_id: str) -> None:
         """Give the keyboard to the page's ``#widget_id`` now if it is there and can take it,

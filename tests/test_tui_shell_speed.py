@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from textual import events
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
 from screens.base import Page
@@ -17,7 +18,7 @@ from store.users import give_access
 from tests.support.pilot import settle, settle_until
 from tests.support.portal import choose_in_menu, enter_portal
 from tests.support.registration import person_id, qualite_id
-from tests.support.screen import SIZE
+from tests.support.screen import SIZE, screen_text
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog
@@ -292,3 +293,30 @@ async def test_an_arrow_in_the_sidebar_draws_two_options_again_not_the_list(
         assert menu.highlighted_option.id == "utilisateurs"
         assert drawn and len(drawn) <= 4, drawn  # Accueil's line and Utilisateurs' (two)
         assert "Utilisateurs" in "".join(menu.render_line(y).text for y in range(menu.size.height))
+
+
+async def test_pages_built_ahead_are_drawn_ahead(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page built ahead is laid out and drawn while hidden (``tui.widgets.warm``):
+    opening it draws none of its widgets' contents again, only their places on screen."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
+        page = portal._pages["mot_de_passe"]  # one that fits: no scrollbar comes after
+        assert not page.display
+        texts = [w for w in page.query(Static) if w.outer_size]
+        assert len(texts) >= 5  # sized while hidden (labels, rules, status)
+        drawn: list[Widget] = []
+        render_content = Widget._render_content
+
+        def counted(self: Widget) -> None:
+            drawn.append(self)
+            render_content(self)
+
+        monkeypatch.setattr(Widget, "_render_content", counted)
+        await choose_in_menu(pilot, "mot_de_passe", from_top=False)
+        await pilot.pause()
+        assert portal.page is page and page.display
+        assert not [w for w in drawn if w in texts], drawn
+        assert "Mot de passe actuel" in screen_text(pilot)

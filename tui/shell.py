@@ -29,6 +29,7 @@ from tui.widgets.footer import PortalFooter
 from tui.widgets.page_area import PageArea
 from tui.widgets.portal_header import PortalHeader
 from tui.widgets.sidebar import Sidebar
+from tui.widgets.warm import SIZED, warm
 
 
 class PortalScreen(Screen[None]):
@@ -54,6 +55,9 @@ class PortalScreen(Screen[None]):
         self.history: list[str] = []
         self._pages: dict[str, Page] = {}
         self._typed: dict[str, dict[str, object]] = {}  # page id → Page.typed_values()
+        self._cold: list[str] = []  # hidden pages to lay out and draw ahead (``prebuild``)
+        self._shown_once: set[str] = set()  # pages shown since they were built
+        self._sized: set[str] = set()  # pages whose widgets got their size ahead (``warm``)
         # Building, showing and dropping pages await mounts and removals: a language switch,
         # a page opened or the prebuild must not run into one another half-way (two quick
         # F2 built the same page twice).
@@ -155,8 +159,10 @@ class PortalScreen(Screen[None]):
         if page is None:
             page = await self._build(page_id, shown=True)
         else:
+            self.query_one("#page-area", PageArea).make_room_for(page)
             page.display = True
             page.page_shown()
+        self._shown_once.add(page_id)
         # Once the page stays: a thread started now would compete with its first frame, and
         # with the next page's when the person goes on at once.
         page.when_settled(page.check_session)
@@ -168,17 +174,55 @@ class PortalScreen(Screen[None]):
     async def _clear_pages(self) -> None:
         self._pages.clear()
         self._typed.clear()
+        self._cold.clear()
+        self._shown_once.clear()
+        self._sized.clear()
         await self.query_one("#page-area", PageArea).remove_children()
 
     async def prebuild(self) -> None:
-        """Build the sidebar's pages ahead (hidden), one per turn of the message loop so that
-        a key pressed meanwhile waits for one page at most; opening them is then instant."""
+        """Build the sidebar's pages ahead (hidden) and lay out and draw each of them once its
+        data shows (``tui.widgets.warm``: its first show then costs what showing it again
+        costs), one page per turn of the message loop so that a key pressed meanwhile waits
+        for one page at most; opening them is then instant. A page drawn comes before a page
+        built, so that they get ready in the sidebar's order. (Drawing them only once no key
+        came for a moment made the walk through the pages slower: each then came undrawn.)
+        """
         async with self._pages_lock:
-            for page_id in self.query_one(Sidebar).pages:
-                if page_id not in self._pages and self._page_class(page_id).PREBUILD:
-                    await self._build(page_id, shown=False)
+            area = self.query_one("#page-area", PageArea)
+            while self._cold:
+                cold = self._pages.get(self._cold.pop(0))
+                if cold is None or cold.display:
+                    continue
+                warmed = warm(area, cold, resize=cold.page_id not in self._sized)
+                if warmed == SIZED:  # drawn at a later turn, once its widgets have their size
+                    self._sized.add(cold.page_id)
+                    self._cold.append(cold.page_id)
+                if warmed:
                     self.call_later(self.prebuild)
                     return
+            for page_id in self.query_one(Sidebar).pages:
+                if page_id not in self._pages and self._page_class(page_id).PREBUILD:
+                    page = await self._build(page_id, shown=False)
+                    if not page.loads_data:  # else drawn once its data shows
+                        self._cold.append(page_id)
+                    self.call_later(self.prebuild)
+                    return
+
+    def on_page_data_shown(self, event: Page.DataShown) -> None:
+        """A page built ahead showed its data while hidden: drawn ahead of its first show.
+        (A page shown before keeps its widgets' sizes and most of their lines: what a
+        reload changed is drawn when it is shown again, not ahead, beside the keys that
+        came meanwhile.)"""
+        event.stop()
+        page_id = event.page.page_id
+        if (
+            self._pages.get(page_id) is event.page
+            and not event.page.display
+            and page_id not in self._shown_once
+            and page_id not in self._cold
+        ):
+            self._cold.append(page_id)
+            self.call_after_refresh(self.prebuild)
 
     async def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
         event.stop()
@@ -197,6 +241,8 @@ class PortalScreen(Screen[None]):
 
     async def _discard(self, page_id: str) -> None:
         page = self._pages.pop(page_id, None)
+        self._shown_once.discard(page_id)
+        self._sized.discard(page_id)
         if page is not None:
             await page.remove()
         if self.focused is None:  # the keyboard was in the page that went: back to the menu
@@ -261,6 +307,8 @@ class PortalScreen(Screen[None]):
                 area = self.query_one("#page-area", PageArea)
                 await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
                 self._pages = kept
+                self._shown_once &= set(kept)
+                self._sized &= set(kept)
                 await self._show(self.current)
                 if focused is not None:  # the keyboard stays in the page, where it was
                     self.call_after_refresh(self._refocus, focused)

@@ -25,6 +25,19 @@ class PageArea(VerticalScroll):
     def allow_focus(self) -> bool:
         return self.max_scroll_y > 0 or not _offers_focus(self)
 
+    def make_room_for(self, page: Widget) -> None:
+        """Before ``page`` is shown: keep the scrollbar's column for a page known to be taller
+        than the area (laid out before, ahead or at an earlier show), so that the page is laid
+        out once, at the width it is drawn at. Otherwise the area showed the scrollbar only
+        after laying the page out at its full width, then laid it out again, narrower, its
+        texts wrapped anew (two or three passes for *Informations* and *Routing Module*)."""
+        height = page.outer_size.height
+        tall = bool(height) and height > self.size.height
+        self.styles.overflow_y = "scroll" if tall else "auto"
+        # Now, not after the layout (Textual sets it from the page's height once laid out):
+        # the layout gives the page the width left beside it.
+        self.show_vertical_scrollbar = tall
+
     def focus_page(self) -> None:
         """Give the keyboard to the page: its first field or button, else the area."""
         if self.allow_focus():

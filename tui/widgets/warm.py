@@ -1,0 +1,106 @@
+"""Drawing a hidden page ahead, so that showing it costs what showing it again costs.
+
+The first show of a page built ahead lays out and draws each of its widgets (20 to 40 of
+them): Textual sizes a widget when it first appears in the screen's layout and draws its
+lines then, and keeps those lines while the widget keeps its size. ``warm(area, page)`` does
+that work while nobody waits for it: it lays ``page`` out as if it were shown in ``area`` in
+place of the page on show, in a compositor of its own (the screen's is not touched, nothing
+is painted), gives each of its widgets the size it will have, and draws their lines into the
+widgets' own caches. When the shell then shows the page, its widgets find their size
+unchanged and their lines drawn: the frame only composes them (``bench/startup.py``).
+
+It works with Textual's private layout pieces (``Compositor``, ``Widget._size_updated``,
+the screen's ``_compositor``), the same calls the screen makes when it lays itself out
+(``Screen._refresh_layout``); a Textual version that changes them may change this (the
+pinned version is in ``pyproject.toml``). Anything that goes wrong leaves the page as it was:
+it is only drawn at its first show, as without warming.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Iterator
+
+from textual import events
+from textual._compositor import Compositor
+from textual.geometry import Region
+from textual.widget import Widget
+
+
+@contextlib.contextmanager
+def _shown_instead(area: Widget, page: Widget, scrollbar: bool) -> Iterator[None]:
+    """``page`` displayed and every other child of ``area`` hidden, without a refresh (the
+    rules set back on the way out, the area's cached arrangement dropped on both ways);
+    ``scrollbar``: with the area's vertical scrollbar shown, as ``PageArea.make_room_for``
+    shows it for a page taller than the area."""
+    inline = [(child, child.styles.inline.get_rule("display", None)) for child in area.children]
+    shown = area.show_vertical_scrollbar
+    try:
+        for child, _rule in inline:
+            child.styles.inline.set_rule("display", "block" if child is page else "none")
+        area.set_reactive(Widget.show_vertical_scrollbar, scrollbar)
+        area._clear_arrangement_cache()
+        yield
+    finally:
+        for child, rule in inline:
+            child.styles.inline.set_rule("display", rule)
+        area.set_reactive(Widget.show_vertical_scrollbar, shown)
+        area._clear_arrangement_cache()
+
+
+SIZED = "sized"
+"""``warm``'s answer when some of the page's widgets got a new size: each is sent its
+``Resize``, as the screen sends it (a ``FittedTable`` fits its columns to its width then), and
+the page is to be drawn at a later turn, once they have handled it."""
+
+
+def warm(area: Widget, page: Widget, resize: bool = True) -> bool | str:
+    """Lay out and draw the hidden ``page`` as ``area`` would show it: True when drawn,
+    ``SIZED`` when to be warmed again (above; with ``resize`` False, drawn at the sizes they
+    have then, without another turn), False when it cannot be now. A failure is
+    logged and leaves the page to be drawn when shown (never ends the session)."""
+    try:
+        return _warm(area, page, resize)
+    except Exception:
+        area.log.error(f"drawing {page!r} ahead failed:\n{traceback.format_exc()}")
+        return False
+
+
+def _warm(area: Widget, page: Widget, resize: bool) -> bool | str:
+    screen = area.screen
+    size = area.outer_size
+    if page.display or page.parent is not area or not size or not screen.is_current:
+        return False
+    for scrollbar in (False, True):  # laid out again, narrower, when taller than the area
+        compositor = Compositor()
+        with _shown_instead(area, page, scrollbar):
+            compositor.reflow(area, size)
+            full_map = compositor.full_map  # built lazily: while the page is the one displayed
+            visible = compositor.visible_widgets
+        if scrollbar or page not in full_map or full_map[page].region.height <= size.height:
+            break
+    mine = {
+        widget: geometry
+        for widget, geometry in full_map.items()
+        if widget is page or page in widget.ancestors
+    }
+    resized = False
+    for widget, (region, _order, _clip, virtual_size, container_size, *_rest) in mine.items():
+        if widget._size_updated(region.size, virtual_size, container_size, layout=False):
+            widget.post_message(events.Resize(region.size, virtual_size, container_size))
+            resized = True
+    if resized and resize:
+        return SIZED
+    real = screen._compositor
+    screen._compositor = compositor  # the widgets find their regions in it while they draw
+    try:
+        for widget, (region, clip) in visible.items():
+            if widget not in mine:
+                continue
+            x, y, width, height = region.intersection(clip)
+            if width and height:
+                widget.render_lines(Region(x - region.x, y - region.y, width, height))
+    finally:
+        screen._compositor = real
+    return True
