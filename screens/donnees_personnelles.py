@@ -42,8 +42,6 @@ def _optional_phone(value: str) -> None:
 
 
 class DonneesPersonnellesPage(SaveOnEnter, ReloadWhenUntouched, Page):
-    PREBUILD = False  # 40 widgets, about 1 MiB, for a page seldom opened: built when opened
-
     class Saved(Message):
         def __init__(self, session: SessionInfo) -> None:
             super().__init__()

@@ -40,9 +40,9 @@ async def test_sidebar_pages_are_built_ahead_with_their_data(app: ExpeditoApp) -
         sidebar_pages = {
             page_id
             for page_id in portal.query_one(Sidebar).pages
-            if PAGES[page_id].load().PREBUILD  # Données personnelles: built when opened
+            if PAGES[page_id].load().PREBUILD
         }
-        assert set(built) == sidebar_pages and "donnees_personnelles" not in built
+        assert set(built) == sidebar_pages and "donnees_personnelles" in built
         assert app.focused is portal.query_one("#menu")  # the hidden wizard left it there
         assert [p for p in built.values() if p.display] == [built["accueil"]]
         users = built["utilisateurs"]
