@@ -38,9 +38,7 @@ async def test_sidebar_pages_are_built_ahead_with_their_data(app: ExpeditoApp) -
         await settle(pilot)
         built = {page.page_id: page for page in portal.query(Page)}
         sidebar_pages = {
-            page_id
-            for page_id in portal.query_one(Sidebar).pages
-            if PAGES[page_id].load().PREBUILD
+            page_id for page_id in portal.query_one(Sidebar).pages if PAGES[page_id].load().PREBUILD
         }
         assert set(built) == sidebar_pages and "donnees_personnelles" in built
         assert app.focused is portal.query_one("#menu")  # the hidden wizard left it there
