@@ -5,6 +5,7 @@ login screen instead of "Vérification…"."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -334,3 +335,34 @@ async def test_the_app_shows_why_the_database_cannot_be_used(tmp_path: Path) -> 
     assert app.store_error is not None and app.store_error.startswith("expedito: ")
     with pytest.raises(DatabaseUnavailable):
         open_store()
+
+
+def test_the_app_caps_textual_at_its_frame_rate_unless_told_otherwise(tmp_path: Path) -> None:
+    """``expedito`` sets ``TEXTUAL_FPS`` before Textual is imported (its screens read it once,
+    at import): a repaint comes within 2 ms of the last one, not 17-33 ms (``tui.cli``); a
+    value the person set stays. (``tui.app`` stands in for the app: it reports what Textual
+    read.)"""
+    probe = (
+        "import sys, types\n"
+        "fake = types.ModuleType('tui.app')\n"
+        "def run_app(startup):\n"
+        "    import textual.screen\n"
+        "    print(round(1 / textual.screen.UPDATE_PERIOD))\n"
+        "    return 0\n"
+        "fake.run_app = run_app\n"
+        "sys.modules['tui.app'] = fake\n"
+        "from tui.cli import FRAMES_PER_SECOND, main\n"
+        "assert FRAMES_PER_SECOND == 500\n"
+        f"sys.exit(main(['--db', {str(tmp_path / 'x.sqlite3')!r}, '--no-serve']))\n"
+    )
+    for env, fps in (({}, "500"), ({"TEXTUAL_FPS": "90"}, "90")):
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**{k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}, **env},
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == fps
