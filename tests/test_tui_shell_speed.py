@@ -9,6 +9,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
+import tui.shell
 from screens.base import Page
 from screens.registry import PAGES
 from screens.utilisateurs import UtilisateursPage
@@ -318,3 +319,27 @@ async def test_pages_built_ahead_are_drawn_ahead(
         assert portal.page is page and page.display
         assert not [w for w in drawn if w in texts], drawn
         assert "Mot de passe actuel" in screen_text(pilot)
+
+
+async def test_pages_are_drawn_ahead_in_the_sidebar_s_order(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their data comes back in any order; the pages waiting to be drawn are drawn top to
+    bottom, the order a person goes through them (``PortalScreen.prebuild``)."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
+        drawn: list[str] = []
+        draw = tui.shell.warm
+
+        def counted(area: Widget, page: Page, resize: bool = True) -> bool | str:
+            drawn.append(page.page_id)
+            return draw(area, page, resize)
+
+        monkeypatch.setattr(tui.shell, "warm", counted)
+        waiting = ["certificat", "messages", "detail_qualite", "utilisateurs"]
+        portal._cold.extend(waiting)  # as if their data had come back bottom first
+        await portal.prebuild()
+        await settle_until(pilot, lambda: not portal._cold)
+        sidebar = portal.sidebar_pages
+        assert drawn == sorted(waiting, key=sidebar.index)
