@@ -56,28 +56,12 @@ print(len(calls))
     platform.libc_ver()[0] != "glibc", reason="glibc's malloc and its thresholds; reads /proc"
 )
 def test_password_checks_in_worker_threads_give_their_memory_back() -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", CHECKS_IN_THREADS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    grown = float(run.stdout.split()[-1])
+    grown = float(_last_word(CHECKS_IN_THREADS, timeout=120))
     assert grown < 4, f"three checks left {grown:.1f} MiB resident (16 MiB a check before)"
 
 
 def test_the_login_module_derives_no_key_when_imported() -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", COUNT_AT_IMPORT],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert run.stdout.split()[-1] == "0"
+    assert _last_word(COUNT_AT_IMPORT, timeout=60) == "0"
 
 
 def test_an_unknown_login_costs_one_derivation_like_a_known_one(
@@ -104,3 +88,17 @@ def test_no_password_matches_the_unmatchable_hash() -> None:
     assert dummy.split("$")[:4] == hash_password("x").split("$")[:4]  # today's parameters
     assert not verify_password("", dummy)
     assert not verify_password("not a password of anyone", dummy)
+
+
+def _last_word(script: str, timeout: float) -> str:
+    """The last word ``script`` prints, run in a fresh interpreter (a process of its own:
+    its memory and its imports are its own)."""
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    return run.stdout.split()[-1]
