@@ -3,6 +3,9 @@ built ahead, the one-widget footer, Enter in the sidebar, the login screen's own
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from textual import events
 from textual.strip import Strip
@@ -343,3 +346,22 @@ async def test_pages_are_drawn_ahead_in_the_sidebar_s_order(
         await settle_until(pilot, lambda: not portal._cold)
         sidebar = portal.sidebar_pages
         assert drawn == sorted(waiting, key=sidebar.index)
+
+
+async def test_pages_ready_leave_the_collector_s_sight_and_pages_dropped_are_freed(
+    app: ExpeditoApp,
+) -> None:
+    """Once every page is built and drawn ahead, what exists is frozen out of the cycle
+    collector's full collections (``tui.heap``: one fell in a page switch, 50-100 ms); the
+    pages dropped by a language switch are given back to it and freed."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
+        await settle(pilot)
+        assert gc.get_freeze_count() > 10_000  # the pages' widgets among them
+        gone = weakref.ref(portal._pages["utilisateurs"])
+        await pilot.press("f2")  # another language: the pages are built again
+        await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
+        assert portal._pages["utilisateurs"] is not gone()
+        gc.collect()
+        assert gone() is None

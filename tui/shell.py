@@ -21,6 +21,7 @@ from textual.widgets import Static
 from screens.base import Page
 from screens.registry import HOME, PAGES, menu
 from store.dto import RoleInfo, SenderStatus
+from tui import heap
 from tui.backoffice import SyncNotice
 from tui.context import AppContext
 from tui.formatting import person_title, qualite_line, role_name
@@ -78,6 +79,9 @@ class PortalScreen(Screen[None]):
         await self._show(self.current)
         self.load_status()
         self.call_after_refresh(self.prebuild)
+
+    def on_unmount(self) -> None:
+        heap.unsettled()  # the portal goes (logged out, another session): its pages with it
 
     def _user_text(self) -> tuple[str, ...]:
         """Who is logged in, for the header: the whole form, then shorter ones where it does
@@ -172,6 +176,7 @@ class PortalScreen(Screen[None]):
         self.refresh_bindings()  # the page's function keys work from the sidebar too
 
     async def _clear_pages(self) -> None:
+        heap.unsettled()
         self._pages.clear()
         self._typed.clear()
         self._cold.clear()
@@ -211,6 +216,7 @@ class PortalScreen(Screen[None]):
                         self._cold.append(page_id)
                     self.call_later(self.prebuild)
                     return
+            heap.settled()  # every page built and drawn (tui.heap)
 
     def on_page_data_shown(self, event: Page.DataShown) -> None:
         """A page built ahead showed its data while hidden: drawn ahead of its first show.
@@ -244,6 +250,7 @@ class PortalScreen(Screen[None]):
             self.page.flash(event.flash)
 
     async def _discard(self, page_id: str) -> None:
+        heap.unsettled()
         page = self._pages.pop(page_id, None)
         self._shown_once.discard(page_id)
         self._sized.discard(page_id)
@@ -309,6 +316,7 @@ class PortalScreen(Screen[None]):
                     kept_page.language_changed(ctx)
                 focused = self._focus_in_page()
                 area = self.query_one("#page-area", PageArea)
+                heap.unsettled()
                 await area.remove_children([p for pid, p in self._pages.items() if pid not in kept])
                 self._pages = kept
                 self._shown_once &= set(kept)
