@@ -40,12 +40,16 @@ def pytest_configure(config: pytest.Config) -> None:
     """Pilot waits only for the widgets with something to do (``tests.support.pilot_wait``;
     Textual is loaded by pytest-textual-snapshot's plugin already)."""
     import screens.base
+    import tui.heap
     from tests.support.pilot_wait import install
 
     install()
     # A page shown reloads once it has stayed on show (``Page.when_settled``): at once here,
     # where ``settle`` waits for it (``tests.support.pilot``); the delay is the bench's.
     screens.base.SETTLE = 0.02
+    # A full collection once the pages are ready (``tui.heap``): a test process holds many
+    # apps; the one test of it turns it on.
+    tui.heap.ENABLED = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

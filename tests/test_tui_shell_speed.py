@@ -12,6 +12,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
+import tui.heap
 import tui.shell
 from screens.base import Page
 from screens.registry import PAGES
@@ -349,11 +350,12 @@ async def test_pages_are_drawn_ahead_in_the_sidebar_s_order(
 
 
 async def test_pages_ready_leave_the_collector_s_sight_and_pages_dropped_are_freed(
-    app: ExpeditoApp,
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once every page is built and drawn ahead, what exists is frozen out of the cycle
     collector's full collections (``tui.heap``: one fell in a page switch, 50-100 ms); the
     pages dropped by a language switch are given back to it and freed."""
+    monkeypatch.setattr(tui.heap, "ENABLED", True)
     async with app.run_test(size=SIZE) as pilot:
         portal = await enter_portal(pilot)
         await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)

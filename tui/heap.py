@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gc
 
+ENABLED = True
+"""The test suite turns it off: its processes hold many apps' objects, not one session's."""
 _frozen = False
 
 
@@ -21,7 +23,7 @@ def settled() -> None:
     """Everything alive now stays: collected once, then out of the cycle collector's sight
     (``gc.freeze``). Nothing more until ``unsettled``: later calls return at once."""
     global _frozen
-    if _frozen:
+    if _frozen or not ENABLED:
         return
     gc.collect()  # what is garbage already (a form dropped, the login's screens) goes first
     gc.freeze()
