@@ -19,7 +19,7 @@ class MessagesPage(Page):
         self.load()
 
     def page_shown(self) -> None:
-        self.when_settled(self.load)  # after the frame: a thread would slow it
+        self.when_settled(self.load)  # once it stays: its sender may have changed
 
     def fetch(self) -> SenderStatus:
         from store.senders import sender_status

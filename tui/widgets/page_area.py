@@ -16,6 +16,11 @@ def _offers_focus(node: Widget) -> bool:
     return False
 
 
+def taller_than(area: Widget, height: int) -> bool:
+    """Whether a page ``height`` lines high (0: not laid out yet) needs ``area``'s scrollbar."""
+    return bool(height) and height > area.size.height
+
+
 class PageArea(VerticalScroll):
     """Scrolls the page on show. It takes the keyboard itself only when the page has nothing
     that does (Accueil, Informations…) or is taller than the area, so Tab from the sidebar
@@ -31,8 +36,7 @@ class PageArea(VerticalScroll):
         out once, at the width it is drawn at. Otherwise the area showed the scrollbar only
         after laying the page out at its full width, then laid it out again, narrower, its
         texts wrapped anew (two or three passes for *Informations* and *Routing Module*)."""
-        height = page.outer_size.height
-        tall = bool(height) and height > self.size.height
+        tall = taller_than(self, page.outer_size.height)
         self.styles.overflow_y = "scroll" if tall else "auto"
         # Now, not after the layout (Textual sets it from the page's height once laid out):
         # the layout gives the page the width left beside it.

@@ -27,6 +27,8 @@ from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.widget import Widget
 
+from tui.widgets.page_area import taller_than
+
 
 @contextlib.contextmanager
 def _shown_instead(area: Widget, page: Widget, scrollbar: bool) -> Iterator[None]:
@@ -78,7 +80,7 @@ def _warm(area: Widget, page: Widget, resize: bool) -> bool | str:
             compositor.reflow(area, size)
             full_map = compositor.full_map  # built lazily: while the page is the one displayed
             visible = compositor.visible_widgets
-        if scrollbar or page not in full_map or full_map[page].region.height <= size.height:
+        if scrollbar or page not in full_map or not taller_than(area, full_map[page].region.height):
             break
     mine = {
         widget: geometry
