@@ -54,6 +54,7 @@ channel "en cours" reloads its data there, in a worker as always::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -88,8 +89,10 @@ class Page(Widget):
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
     _focus_wish: tuple[str, Widget | None] | None = None  # focus_when_there: (id, focus then)
     _settling: tuple[Timer, ...] = ()  # when_settled: the callbacks waiting for the page to stay
+    _loading_since: float | None = None  # load_and_show: when the load on its way started
     loads_data = False
-    """Whether the page has loaded data (``load_and_show``): it posts ``DataShown`` then."""
+    """Whether the page has loaded data (``loading_started``): it posts ``DataShown`` when it
+    shows (``data_shown``)."""
     PREBUILD: ClassVar[bool] = True
     """Built ahead, hidden, after login (its data loaded), so that opening it from the sidebar
     only shows it. A page built ahead must not take the keyboard while hidden (it can in
@@ -210,8 +213,29 @@ class Page(Widget):
     def load_and_show(self, fetch: Callable[[], Data], show: Show[Data]) -> None:
         """``fetch()`` in a thread, then ``show(data)`` on the event loop (see the module
         docstring). Call it on the event loop."""
-        self.loads_data = True
+        self.loading_started()
         self._load_thread(fetch, show)
+
+    def loading_started(self) -> None:
+        """The page's data is on its way (a load, a search of its own): the shell draws the
+        page ahead once ``data_shown`` says it came, not before."""
+        self.loads_data = True
+        self._loading_since = time.monotonic()
+
+    def data_shown(self) -> None:
+        """What a load read is on the page: the shell draws it ahead if it is hidden, and
+        ends ``loading_for`` when it gets the message (``data_taken``)."""
+        self.post_message(self.DataShown(self))
+
+    def data_taken(self) -> None:
+        """The shell has the ``DataShown`` of the load on its way: nothing is waited for."""
+        self._loading_since = None
+
+    def loading_for(self) -> float | None:
+        """Seconds since the load on its way started (``loading_started``), until the shell
+        has its ``DataShown`` (``data_taken``); None when none is on its way (or it failed)."""
+        since = self._loading_since
+        return None if since is None else time.monotonic() - since
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load_thread(self, fetch: Callable[[], Any], show: Show[Any]) -> None:
@@ -225,7 +249,7 @@ class Page(Widget):
             await shown
         if self._focus_wish is not None:
             self._grant_focus_wish()
-        self.post_message(self.DataShown(self))
+        self.data_shown()
 
     def focus_when_there(self, widget_id: str) -> None:
         """Give the keyboard to the page's ``#widget_id`` now if it is there and can take it,
@@ -318,5 +342,7 @@ class Page(Widget):
         self.notify(error_text(exc, self.ctx.lang), severity="error")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.group == "load":
+            self._loading_since = None
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.show_error(event.worker.error)

@@ -75,6 +75,7 @@ class RecherchePage(KeepTyped, Page):
 
         if self.ctx.is_manager and (self.display or not scope_search.preparing(self.ctx.person.id)):
             self.searched = True
+            self.loading_started()
             self.search("", 0)
 
     def page_shown(self) -> None:
@@ -162,6 +163,7 @@ class RecherchePage(KeepTyped, Page):
                 + t("search.open_hint")
             )
         self.refresh_bindings()
+        self.data_shown()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a result: that person in *Utilisateurs* of that qualité."""

@@ -3,7 +3,10 @@ built ahead, the one-widget footer, Enter in the sidebar, the login screen's own
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import threading
+import time
 import weakref
 
 import pytest
@@ -21,12 +24,13 @@ from store.access import create_person
 from store.models import UTILISATEUR
 from store.users import give_access
 from tests.support.pilot import settle, settle_until
-from tests.support.portal import choose_in_menu, enter_portal
+from tests.support.portal import choose_in_menu, enter_portal, log_in
 from tests.support.registration import person_id, qualite_id
 from tests.support.screen import SIZE, screen_text
 from tui.app import ExpeditoApp
 from tui.shell import PortalScreen
 from tui.widgets.dialogs import ConfirmDialog
+from tui.widgets.fitted_table import FittedTable
 from tui.widgets.footer import PortalFooter
 from tui.widgets.key_button import KeyButton
 from tui.widgets.sidebar import MenuList, Sidebar
@@ -367,3 +371,161 @@ async def test_pages_ready_leave_the_collector_s_sight_and_pages_dropped_are_fre
         assert portal._pages["utilisateurs"] is not gone()
         gc.collect()
         assert gone() is None
+
+
+def _slow_certificate(monkeypatch: pytest.MonkeyPatch, seconds: float) -> threading.Event:
+    """*Certificat personnel*'s data comes ``seconds`` late, or when the event is set."""
+    from screens.certificat import CertificatPage
+
+    fetch = CertificatPage.fetch
+    come = threading.Event()
+
+    def late(self: CertificatPage) -> object:
+        come.wait(seconds)
+        return fetch(self)
+
+    monkeypatch.setattr(CertificatPage, "fetch", late)
+    return come
+
+
+async def test_the_work_ahead_waits_for_the_data_of_the_pages_it_builds(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen paints again once every page built ahead is drawn with its data (a page
+    whose data came after the screen painted was drawn in the time of the next keys), and
+    *Rechercher utilisateurs*' first search counts as its data: its table is fitted to the
+    page's width while hidden, not when opened."""
+    ready_at_end: list[bool] = []  # when the work ahead ended: certificat drawn with its data
+
+    def ended() -> None:
+        portal = app.screen
+        assert isinstance(portal, PortalScreen)
+        certificat = portal._pages.get("certificat")
+        ready_at_end.append(
+            certificat is not None
+            and certificat.loading_for() is None
+            and "certificat" in portal._sized
+        )
+
+    monkeypatch.setattr(tui.heap, "settled", ended)
+    _slow_certificate(monkeypatch, 0.3)
+    refits: list[int] = []  # the widths the results were fitted to again when resized
+    on_resize = FittedTable.on_resize
+
+    def counted(self: FittedTable, event: events.Resize) -> None:
+        if self.id == "results" and event.size.width != self._fitted_to:
+            refits.append(event.size.width)
+        on_resize(self, event)
+
+    monkeypatch.setattr(FittedTable, "on_resize", counted)
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await settle_until(pilot, lambda: bool(ready_at_end))
+        assert ready_at_end[0]  # the first time: waited for it (0.3 s < DATA_WAIT)
+        results = portal._pages["recherche_utilisateurs"].query_one("#results", FittedTable)
+        assert results.row_count and results._fitted_to > 0
+        refits.clear()
+        await choose_in_menu(pilot, "recherche_utilisateurs")
+        assert portal.current == "recherche_utilisateurs"
+        assert not refits, refits
+        assert results._fitted_to == results.size.width
+
+
+async def test_a_load_that_does_not_come_holds_the_work_ahead_half_a_second_at_most(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page whose data does not come (a busy database) is drawn when it comes: the screen
+    paints ``DATA_WAIT`` seconds after that page's load started, at most."""
+    settled: list[float] = []
+    monkeypatch.setattr(tui.heap, "settled", lambda: settled.append(time.monotonic()))
+    come = _slow_certificate(monkeypatch, 10)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await log_in(pilot, "dieter")
+            await pilot.press("enter")  # the first qualité; the work ahead starts
+            portal = app.screen
+            assert isinstance(portal, PortalScreen)
+            deadline = time.monotonic() + 5
+            while not settled and time.monotonic() < deadline:  # not settle: it waits for
+                await pilot.pause(0.02)  # the load, which is what is looked at
+            assert settled
+            since = portal._pages["certificat"].loading_for()
+            assert since is not None and tui.shell.DATA_WAIT <= since < 5
+            come.set()
+            await choose_in_menu(pilot, "certificat")
+            assert "Aucun certificat" in screen_text(pilot)
+    finally:
+        come.set()
+
+
+async def test_a_page_opened_while_the_work_ahead_runs_is_drawn_before_its_first_frame(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opened at once after login (the walk of ``bench/startup.py``), before its data came:
+    the screen paints it once the work ahead is done, drawn ahead like the hidden pages —
+    its table fitted to its width before its first frame, not after it, in a second frame
+    in the time of the next key."""
+    fetch = UtilisateursPage.fetch
+
+    def late(self: UtilisateursPage, session_changed: bool = False) -> object:
+        time.sleep(0.3)  # opened before its data comes: not drawn ahead while hidden
+        return fetch(self, session_changed)
+
+    monkeypatch.setattr(UtilisateursPage, "fetch", late)
+    refitted: list[tuple[int, bool]] = []  # (width, on the screen already) at each Resize
+    on_resize = FittedTable.on_resize
+
+    def counted(self: FittedTable, event: events.Resize) -> None:
+        if self.id == "users" and event.size.width != self._fitted_to:
+            page = self.screen._pages["utilisateurs"]  # type: ignore[attr-defined]
+            refitted.append((event.size.width, page in self.screen._compositor.widgets))
+        on_resize(self, event)
+
+    monkeypatch.setattr(FittedTable, "on_resize", counted)
+    started: list[bool] = []  # the work ahead has begun (after Accueil's first frame)
+    prebuild = PortalScreen.prebuild
+
+    async def step(self: PortalScreen) -> None:
+        started.append(True)
+        await prebuild(self)
+
+    monkeypatch.setattr(PortalScreen, "prebuild", step)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await log_in(pilot, "dieter")
+        app.post_message(events.Key("enter", "\r"))  # the first qualité
+        deadline = time.monotonic() + 10
+        while not started and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # not Pilot's wait: it waits for the work ahead
+        portal = app.screen
+        assert isinstance(portal, PortalScreen) and started
+        app.post_message(events.Key("down", None))
+        app.post_message(events.Key("enter", "\r"))
+        await settle_until(pilot, lambda: portal.current == "utilisateurs" and not portal._cold)
+        table = portal._pages["utilisateurs"].query_one("#users", FittedTable)
+        assert table.row_count and table._fitted_to == table.size.width
+        assert refitted and not [r for r in refitted if r[1]], refitted
+
+
+async def test_a_hidden_table_filled_again_keeps_the_width_it_was_fitted_to(
+    app: ExpeditoApp,
+) -> None:
+    """*Utilisateurs* reloaded while hidden (the sync came, the page stayed built): its table,
+    which has no size while hidden, keeps its columns fitted to the page's width, so that
+    showing it again needs no second layout."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await settle(pilot)
+        await choose_in_menu(pilot, "utilisateurs")
+        page = portal._pages["utilisateurs"]
+        assert isinstance(page, UtilisateursPage)
+        table = page.query_one("#users", FittedTable)
+        width = table._fitted_to
+        assert width == table.size.width > 0
+        await pilot.press("f5")  # Accueil: the page is hidden, kept
+        await settle(pilot)
+        assert not page.display and table.size.width == 0
+        page.reload()
+        await settle(pilot)
+        assert table._fitted_to == width

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal
 from textual.dom import DOMNode
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -29,8 +30,14 @@ from tui.i18n import Translator
 from tui.widgets.footer import PortalFooter
 from tui.widgets.page_area import PageArea
 from tui.widgets.portal_header import PortalHeader
+from tui.widgets.shown_events import refresh_layout
 from tui.widgets.sidebar import Sidebar
 from tui.widgets.warm import SIZED, warm
+
+DATA_WAIT = 0.5
+"""Seconds the work ahead waits, at most, for the data of a page it built (``prebuild``):
+milliseconds on SQLite, longer on a busy PostgreSQL; the page is drawn when it comes."""
+DATA_POLL = 0.002
 
 
 class PortalScreen(Screen[None]):
@@ -63,8 +70,14 @@ class PortalScreen(Screen[None]):
         # a page opened or the prebuild must not run into one another half-way (two quick
         # F2 built the same page twice).
         self._pages_lock = asyncio.Lock()
+        self._waiting = False  # prebuild: a step waits for the data of a page built ahead
 
     # --- layout -------------------------------------------------------------------------------
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        """Textual's, with the events of a page switch only for the widgets that handle them
+        (``tui.widgets.shown_events``)."""
+        refresh_layout(self, size, scroll)
 
     def compose(self) -> ComposeResult:
         yield PortalHeader(self.ctx.lang, self._user_text())
@@ -162,6 +175,8 @@ class PortalScreen(Screen[None]):
             previous.page_hidden()
         if page is None:
             page = await self._build(page_id, shown=True)
+            if not page.loads_data:  # drawn ahead if the work ahead is running (``_unpainted``)
+                self._cold.append(page_id)
         else:
             self.query_one("#page-area", PageArea).make_room_for(page)
             page.display = True
@@ -187,49 +202,92 @@ class PortalScreen(Screen[None]):
     async def prebuild(self) -> None:
         """Build the sidebar's pages ahead (hidden) and lay out and draw each of them once its
         data shows (``tui.widgets.warm``: its first show then costs what showing it again
-        costs), one page per turn of the message loop so that a key pressed meanwhile waits
-        for one page at most; opening them is then instant. A page drawn comes before a page
-        built, the pages drawn in the sidebar's order (their data comes in any order), so that
-        they get ready in the order a person goes through them. (Drawing them only once no key
-        came for a moment, or 30 ms apart, made the walk through the pages slower: the pages
-        came undrawn, or drawn while the keys came.)
+        costs); opening them is then instant. A page drawn comes before a page built, the
+        pages drawn in the sidebar's order (their data comes in any order), so that they get
+        ready in the order a person goes through them.
+
+        One step per turn of the screen's message loop, each queued behind the last, and
+        waiting for the data of the pages built (``DATA_WAIT`` seconds at most): the screen
+        paints again once all of it is done. A key pressed meanwhile is handled between two
+        steps, and the page it opens shows when the work ahead ends (the first moment after
+        login, at most a second on the demo data), so that the pages opened after it come
+        at once rather than each one beside a step of it. (Letting the screen paint between
+        steps spread the work over the next keys: each of the first five pages opened took
+        50-150 ms instead of 15-30, ``bench/startup.py``; drawing ahead only once no key came
+        for a moment, or 30 ms apart, was slower still.)
         """
+        sized = waiting = done = False
         async with self._pages_lock:
             area = self.query_one("#page-area", PageArea)
             order = {page_id: i for i, page_id in enumerate(self.query_one(Sidebar).pages)}
             self._cold.sort(key=lambda page_id: order.get(page_id, len(order)))
             while self._cold:
                 cold = self._pages.get(self._cold.pop(0))
-                if cold is None or cold.display:
+                if cold is None or (cold.display and not self._unpainted(cold)):
                     continue
                 warmed = warm(area, cold, resize=cold.page_id not in self._sized)
                 if warmed == SIZED:  # drawn at a later turn, once its widgets have their size
                     self._sized.add(cold.page_id)
                     self._cold.append(cold.page_id)
+                    sized = True
                 if warmed:
-                    self.call_later(self.prebuild)
-                    return
-            for page_id in self.query_one(Sidebar).pages:
-                if page_id not in self._pages and self._page_class(page_id).PREBUILD:
-                    page = await self._build(page_id, shown=False)
-                    if not page.loads_data:  # else drawn once its data shows
-                        self._cold.append(page_id)
-                    self.call_later(self.prebuild)
-                    return
-            heap.settled()  # every page built and drawn (tui.heap)
+                    break
+            else:
+                for page_id in self.query_one(Sidebar).pages:
+                    if page_id not in self._pages and self._page_class(page_id).PREBUILD:
+                        page = await self._build(page_id, shown=False)
+                        if not page.loads_data:  # else drawn once its data shows
+                            self._cold.append(page_id)
+                        break
+                else:
+                    if self._data_coming():
+                        waiting = not self._waiting
+                        self._waiting = True
+                    else:
+                        heap.settled()  # every page built and drawn (tui.heap)
+                    done = True
+        if sized:
+            # The screen's queue never waits while steps follow one another: the widgets
+            # handle their Resize (a table fits its columns) only once it gives way.
+            for _turn in range(2):
+                await asyncio.sleep(0)
+        if waiting:  # the data's thread is on its way: its page is drawn at the next step
+            await asyncio.sleep(DATA_POLL)
+            self._waiting = False
+            self.call_later(self.prebuild)
+        elif not done:
+            self.call_later(self.prebuild)
+
+    def _data_coming(self) -> bool:
+        """Whether a page built ahead, still hidden, waits for data loading since less than
+        ``DATA_WAIT`` seconds."""
+        return any(
+            (since := page.loading_for()) is not None and since < DATA_WAIT
+            for page in self._pages.values()
+            if not page.display or self._unpainted(page)
+        )
+
+    def _unpainted(self, page: Page) -> bool:
+        """Whether ``page`` is on show but not yet on the screen: opened while the work ahead
+        ran (the screen paints once it is done). It is drawn ahead like a hidden page, or
+        its first frame would be followed by another (its table fitted to the width it got)
+        in the time of the next key."""
+        return page.display and page not in self._compositor.widgets
 
     def on_page_data_shown(self, event: Page.DataShown) -> None:
-        """A page built ahead showed its data while hidden: drawn ahead of its first show.
+        """A page built ahead showed its data while hidden (or on show, not painted yet):
+        drawn ahead of its first frame.
         (A page shown before keeps its widgets' sizes and most of their lines: what a
         reload changed is drawn when it is shown again, not ahead, beside the keys that
         came meanwhile.)"""
         event.stop()
         page_id = event.page.page_id
+        page = event.page
+        page.data_taken()  # the work ahead no longer waits for it: it is drawn from here
         if (
-            self._pages.get(page_id) is event.page
-            and not event.page.display
-            and page_id not in self._shown_once
+            self._pages.get(page_id) is page
             and page_id not in self._cold
+            and ((not page.display and page_id not in self._shown_once) or self._unpainted(page))
         ):
             self._cold.append(page_id)
             self.call_after_refresh(self.prebuild)

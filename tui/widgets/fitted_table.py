@@ -67,14 +67,16 @@ class FittedTable(DataTable[Text]):
         """Show ``rows`` under ``columns`` ((key, label) pairs); the cursor stays on the
         row with the same key, if any."""
         self._columns, self._rows = columns, rows
-        self._refit()
+        # A table hidden (its page kept for the next visit) has no size: it keeps the width
+        # it was fitted to, or it would be fitted again, and laid out again, when shown.
+        self._refit(self.size.width or self._fitted_to)
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._columns and self.size.width != self._fitted_to:
-            self._refit()
+        # The event's width: the size of a table laid out ahead, hidden, comes with it.
+        if self._columns and event.size.width != self._fitted_to:
+            self._refit(event.size.width)
 
-    def _available(self) -> int:
-        width = self.size.width
+    def _available(self, width: int) -> int:
         if width <= 0:
             return 10_000  # not laid out yet (a hidden page): fitted again once shown
         if len(self._rows) > self.visible_rows:
@@ -82,8 +84,8 @@ class FittedTable(DataTable[Text]):
         gaps = self.gap * (len(self._columns) - 1)
         return width - 2 * self.cell_padding * len(self._columns) - gaps
 
-    def _refit(self) -> None:
-        self._fitted_to = self.size.width
+    def _refit(self, width: int) -> None:
+        self._fitted_to = width
         cursor_key = None
         if 0 <= self.cursor_row < self.row_count:
             cursor_key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
@@ -95,7 +97,7 @@ class FittedTable(DataTable[Text]):
             for i, (_, label) in enumerate(self._columns)
         ]
         keep = {i for i, (key, _) in enumerate(self._columns) if key in self.keep}
-        widths = fit_widths(natural, self._available(), keep)
+        widths = fit_widths(natural, self._available(width), keep)
         self.clear(columns=True)
         last = len(widths) - 1
         for i, ((key, label), width) in enumerate(zip(self._columns, widths, strict=True)):

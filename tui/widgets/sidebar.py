@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rich.padding import Padding
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.geometry import Size
@@ -68,6 +69,28 @@ class MenuList(OptionList):
         if size == self._size and container_size == self.container_size:
             return False
         return super()._size_updated(size, virtual_size, container_size, layout)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Run the list's own binding of a key (arrows, Home, End, PageUp, PageDown, Enter)
+        here, where it first arrives, rather than once it has bubbled up to the app, which is
+        where Textual runs the bindings of the focused widget and its ancestors: the sidebar,
+        the body, the screen and the app, five message hops on the way of each arrow and
+        Enter (``bench/startup.py``). The same binding, found the same way (the keymap's
+        keys); a key bound by the screen or the app goes up as before (F3 replaces the screen,
+        and with it the list, which must not be the one running it). Keys come here one after
+        the other: a Down typed just before Enter has moved the highlight when Enter opens
+        the page."""
+        await super()._on_key(event)
+        if event._stop_propagation:
+            return
+        chain = self.screen._modal_binding_chain
+        if not chain or chain[0][0] is not self:
+            return
+        for binding in chain[0][1].key_to_bindings.get(event.key, ()):
+            if not binding.priority and await self.app.run_action(binding.action, self):
+                event.stop()
+                event.prevent_default()
+                return
 
     def action_page_down(self) -> None:
         self._move_by_page(1)

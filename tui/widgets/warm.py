@@ -58,7 +58,8 @@ the page is to be drawn at a later turn, once they have handled it."""
 
 
 def warm(area: Widget, page: Widget, resize: bool = True) -> bool | str:
-    """Lay out and draw the hidden ``page`` as ``area`` would show it: True when drawn,
+    """Lay out and draw ``page`` as ``area`` would show it — a hidden page, or the page on
+    show before the screen paints it (``PortalScreen._unpainted``): True when drawn,
     ``SIZED`` when to be warmed again (above; with ``resize`` False, drawn at the sizes they
     have then, without another turn), False when it cannot be now. A failure is
     logged and leaves the page to be drawn when shown (never ends the session)."""
@@ -72,7 +73,7 @@ def warm(area: Widget, page: Widget, resize: bool = True) -> bool | str:
 def _warm(area: Widget, page: Widget, resize: bool) -> bool | str:
     screen = area.screen
     size = area.outer_size
-    if page.display or page.parent is not area or not size or not screen.is_current:
+    if page.parent is not area or not size or not screen.is_current:
         return False
     for scrollbar in (False, True):  # laid out again, narrower, when taller than the area
         compositor = Compositor()

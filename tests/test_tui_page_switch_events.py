@@ -1,0 +1,155 @@
+"""What a page switch sets off (``bench/startup.py``), checked for behaviour: the events of the
+screen's layout go only to the widgets that handle them (``tui.widgets.shown_events``), and
+the sidebar runs its keys where they arrive (``MenuList._on_key``)."""
+
+from __future__ import annotations
+
+import pytest
+from textual import events
+from textual.message import Message
+from textual.message_pump import MessagePump
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, OptionList, Static
+
+from screens.qualite_choice import QualiteChoiceScreen
+from tests.support.pilot import settle, settle_until
+from tests.support.portal import choose_in_menu, enter_portal
+from tests.support.screen import SIZE
+from tui.app import ExpeditoApp
+from tui.widgets.dialogs import HelpDialog
+from tui.widgets.sidebar import MenuList
+
+SWITCH_EVENTS = (events.Show, events.Hide, events.Resize)
+
+
+def _record(monkeypatch: pytest.MonkeyPatch) -> list[tuple[MessagePump, type[Message]]]:
+    """The Show, Hide and Resize events posted from now on: (to whom, which)."""
+    posted: list[tuple[MessagePump, type[Message]]] = []
+    post = MessagePump.post_message
+
+    def recorded(self: MessagePump, message: Message) -> bool:
+        if isinstance(message, SWITCH_EVENTS):
+            posted.append((self, type(message)))
+        return post(self, message)
+
+    monkeypatch.setattr(MessagePump, "post_message", recorded)
+    return posted
+
+
+async def _ready(pilot, portal) -> None:  # type: ignore[no-untyped-def]
+    await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
+    await settle(pilot)
+
+
+async def test_a_page_drawn_ahead_is_shown_without_resize_and_show_events_to_plain_widgets(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its widgets have their size already: no Resize; a Static or a Label has no handler for
+    Show or Hide: none is posted to it (some 75 messages per switch before, a fifth of the
+    main thread's time)."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        page = portal._pages["mot_de_passe"]
+        posted = _record(monkeypatch)
+        await choose_in_menu(pilot, "mot_de_passe", from_top=False)
+        assert portal.page is page and page.display
+        mine = [
+            (w, e) for w, e in posted if isinstance(w, Widget) and page in w.ancestors_with_self
+        ]
+        assert not [w for w, e in mine if e is events.Resize], mine
+        assert not [w for w, e in mine if type(w) is Static], mine
+        left = portal._pages["accueil"]
+        assert not [
+            w
+            for w, e in posted
+            if e is events.Hide
+            and isinstance(w, Widget)
+            and left in w.ancestors_with_self
+            and type(w) is Static
+        ]
+
+
+async def test_the_events_still_reach_the_widgets_that_handle_them(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OptionList scrolls to its highlight when shown (F4 hides and shows the sidebar);
+        a focused field hidden loses the keyboard; a table drawn ahead gets no Resize (a
+    DataTable drops the lines it has drawn on any)."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        posted = _record(monkeypatch)
+        menu = portal.query_one("#menu", MenuList)
+        await pilot.press("f4", "f4")
+        await settle(pilot)
+        assert (menu, events.Show) in posted and (menu, events.Hide) in posted
+
+        routes = portal._pages["routing_module"].query_one(DataTable)
+        await choose_in_menu(pilot, "routing_module")
+        assert portal.current == "routing_module" and routes.region
+        assert (routes, events.Resize) not in posted  # it dropped the lines drawn ahead
+
+        await choose_in_menu(pilot, "mot_de_passe")
+        field = portal._pages["mot_de_passe"].query(Input).first()
+        field.focus()
+        await settle(pilot)
+        assert field.has_focus
+        posted.clear()
+        await pilot.press("f5")  # Accueil: the page with the focused field is hidden
+        await settle(pilot)
+        assert (field, events.Hide) in posted
+        assert not field.has_focus
+
+
+async def test_a_page_shown_at_a_new_size_gets_its_resize(app: ExpeditoApp) -> None:
+    """F4 gives the page the sidebar's width: its widgets are told (a table fits again)."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        await choose_in_menu(pilot, "utilisateurs")
+        table = portal._pages["utilisateurs"].query_one(DataTable)
+        narrow = table.size.width
+        await pilot.press("f4")
+        await settle(pilot)
+        assert table.size.width > narrow
+        assert table._fitted_to == table.size.width  # type: ignore[attr-defined]
+
+
+async def test_the_sidebar_runs_its_keys_where_they_arrive(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrows and Enter in the sidebar do not travel up to the app (five message hops each):
+    the list's bindings run where they arrive. The screen's and the app's keys (F1, F3) go
+    up as before: F3 replaces the screen, and the list with it, which must not be running
+    it (the random keys ended the app so)."""
+    reached: list[str] = []  # the keys that came back up to the app, from the focused widget
+    on_event = ExpeditoApp.on_event
+
+    async def recorded(self: ExpeditoApp, event: events.Event) -> None:
+        if isinstance(event, events.Key) and event.is_forwarded:
+            reached.append(event.key)
+        await on_event(self, event)
+
+    monkeypatch.setattr(ExpeditoApp, "on_event", recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        assert app.focused is portal.query_one("#menu", OptionList)
+        reached.clear()  # the login's and the qualité's keys
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert portal.current == "utilisateurs"
+        assert "down" not in reached and "enter" not in reached
+        portal.focus_menu()
+        await pilot.press("x", "f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpDialog)
+        assert reached == ["x", "f1"]
+        await pilot.press("escape")
+        await settle(pilot)
+        portal.focus_menu()
+        await pilot.press("f3")  # another qualité: the portal goes, the choice comes
+        await settle(pilot)
+        assert isinstance(app.screen, QualiteChoiceScreen)
+        assert app.screen.query_one("#qualites", OptionList).option_count == 2
