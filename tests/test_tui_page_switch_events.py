@@ -11,12 +11,14 @@ from textual.message_pump import MessagePump
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static
 
+import screens.base
 from screens.qualite_choice import QualiteChoiceScreen
 from tests.support.pilot import settle, settle_until
 from tests.support.portal import choose_in_menu, enter_portal
 from tests.support.screen import SIZE
 from tui.app import ExpeditoApp
 from tui.widgets.dialogs import HelpDialog
+from tui.widgets.fitted_table import FittedTable
 from tui.widgets.sidebar import MenuList
 
 SWITCH_EVENTS = (events.Show, events.Hide, events.Resize)
@@ -153,3 +155,30 @@ async def test_the_sidebar_runs_its_keys_where_they_arrive(
         await settle(pilot)
         assert isinstance(app.screen, QualiteChoiceScreen)
         assert app.screen.query_one("#qualites", OptionList).option_count == 2
+
+
+async def test_a_table_drawn_ahead_is_not_drawn_again_when_first_shown(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """*Rechercher utilisateurs*' results, drawn ahead with the first search: its first show
+    draws none of its rows again (a horizontal scrollbar while its columns were fitted made
+    it one line taller ahead than shown; a scroll view says it was resized at every layout
+    while it shows a scrollbar: each made it draw its rows again, 10 ms)."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        monkeypatch.setattr(screens.base, "SETTLE", 60)  # no search again once shown
+        results = portal._pages["recherche_utilisateurs"].query_one("#results", FittedTable)
+        assert results.row_count
+        drawn: list[object] = []
+        draw = FittedTable._render_line_in_row
+
+        def counted(self: FittedTable, *args: object) -> object:
+            drawn.append(args[0])
+            return draw(self, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(FittedTable, "_render_line_in_row", counted)
+        await pilot.press("down", "down", "down", "enter")
+        await pilot.pause()
+        assert portal.current == "recherche_utilisateurs" and results.region
+        assert not drawn, len(drawn)
