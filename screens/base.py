@@ -89,7 +89,7 @@ class Page(Widget):
     KEEP_ON_LANGUAGE_CHANGE: ClassVar[bool] = False
     _focus_wish: tuple[str, Widget | None] | None = None  # focus_when_there: (id, focus then)
     _settling: tuple[Timer, ...] = ()  # when_settled: the callbacks waiting for the page to stay
-    _loading_since: float | None = None  # load_and_show: when the load on its way started
+    _loading_since: float | None = None  # loading_started: when the data on its way was asked
     loads_data = False
     """Whether the page has loaded data (``loading_started``): it posts ``DataShown`` when it
     shows (``data_shown``)."""
@@ -342,7 +342,7 @@ class Page(Widget):
         self.notify(error_text(exc, self.ctx.lang), severity="error")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group == "load":
-            self._loading_since = None
+        if event.state is WorkerState.ERROR:
+            self._loading_since = None  # what failed may be the data waited for (a search)
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.show_error(event.worker.error)

@@ -408,6 +408,7 @@ async def test_the_work_ahead_waits_for_the_data_of_the_pages_it_builds(
         )
 
     monkeypatch.setattr(tui.heap, "settled", ended)
+    monkeypatch.setattr(tui.shell, "DATA_WAIT", 5.0)  # a loaded machine: 0.3 s can take 0.5
     _slow_certificate(monkeypatch, 0.3)
     refits: list[int] = []  # the widths the results were fitted to again when resized
     on_resize = FittedTable.on_resize
@@ -421,7 +422,7 @@ async def test_the_work_ahead_waits_for_the_data_of_the_pages_it_builds(
     async with app.run_test(size=SIZE) as pilot:
         portal = await enter_portal(pilot)
         await settle_until(pilot, lambda: bool(ready_at_end))
-        assert ready_at_end[0]  # the first time: waited for it (0.3 s < DATA_WAIT)
+        assert ready_at_end[0]  # the first time: waited for it
         results = portal._pages["recherche_utilisateurs"].query_one("#results", FittedTable)
         assert results.row_count and results._fitted_to > 0
         refits.clear()
@@ -529,3 +530,30 @@ async def test_a_hidden_table_filled_again_keeps_the_width_it_was_fitted_to(
         page.reload()
         await settle(pilot)
         assert table._fitted_to == width
+
+
+async def test_a_search_that_fails_is_not_waited_for(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """*Rechercher utilisateurs*' first search counts as its data; when it fails (the
+    database refuses it), the work ahead stops waiting for it at once, not after
+    ``DATA_WAIT``, and the page says what failed when opened."""
+    import store.users
+
+    def refused(*args: object) -> object:
+        raise RuntimeError("database refused")
+
+    monkeypatch.setattr(store.users, "search_persons", refused)
+    waited: list[float | None] = []  # when the work ahead ended: the search's wait
+
+    def ended() -> None:
+        portal = app.screen
+        assert isinstance(portal, PortalScreen)
+        waited.append(portal._pages["recherche_utilisateurs"].loading_for())
+
+    monkeypatch.setattr(tui.heap, "settled", ended)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter_portal(pilot)
+        await settle_until(pilot, lambda: bool(waited))
+        assert waited[0] is None
+        assert any("database refused" in str(n.message) for n in app._notifications)

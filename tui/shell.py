@@ -38,6 +38,8 @@ DATA_WAIT = 0.5
 """Seconds the work ahead waits, at most, for the data of a page it built (``prebuild``):
 milliseconds on SQLite, longer on a busy PostgreSQL; the page is drawn when it comes."""
 DATA_POLL = 0.002
+# What a step of the work ahead did (``PortalScreen.prebuild``); SIZED is ``warm``'s.
+DRAWN, BUILT, WAIT, DONE = "drawn", "built", "wait", "done"
 
 
 class PortalScreen(Screen[None]):
@@ -216,51 +218,62 @@ class PortalScreen(Screen[None]):
         50-150 ms instead of 15-30, ``bench/startup.py``; drawing ahead only once no key came
         for a moment, or 30 ms apart, was slower still.)
         """
-        sized = waiting = done = False
         async with self._pages_lock:
-            area = self.query_one("#page-area", PageArea)
-            order = {page_id: i for i, page_id in enumerate(self.query_one(Sidebar).pages)}
-            self._cold.sort(key=lambda page_id: order.get(page_id, len(order)))
-            while self._cold:
-                cold = self._pages.get(self._cold.pop(0))
-                if cold is None or (cold.display and not self._unpainted(cold)):
-                    continue
-                warmed = warm(area, cold, resize=cold.page_id not in self._sized)
-                if warmed == SIZED:  # drawn at a later turn, once its widgets have their size
-                    self._sized.add(cold.page_id)
-                    self._cold.append(cold.page_id)
-                    sized = True
-                if warmed:
-                    break
-            else:
-                for page_id in self.query_one(Sidebar).pages:
-                    if page_id not in self._pages and self._page_class(page_id).PREBUILD:
-                        page = await self._build(page_id, shown=False)
-                        if not page.loads_data:  # else drawn once its data shows
-                            self._cold.append(page_id)
-                        break
-                else:
-                    if self._data_coming():
-                        waiting = not self._waiting
-                        self._waiting = True
-                    else:
-                        heap.settled()  # every page built and drawn (tui.heap)
-                    done = True
-        if sized:
+            step = self._draw_next() or await self._build_next() or self._finish()
+        if step == SIZED:
             # The screen's queue never waits while steps follow one another: the widgets
             # handle their Resize (a table fits its columns) only once it gives way.
             for _turn in range(2):
                 await asyncio.sleep(0)
-        if waiting:  # the data's thread is on its way: its page is drawn at the next step
+        elif step == WAIT:  # the data's thread is on its way: its page is drawn at the next step
+            if self._waiting:  # another chain waits already
+                return
+            self._waiting = True
             await asyncio.sleep(DATA_POLL)
             self._waiting = False
-            self.call_later(self.prebuild)
-        elif not done:
-            self.call_later(self.prebuild)
+        elif step == DONE:
+            return
+        self.call_later(self.prebuild)
+
+    def _draw_next(self) -> str | None:
+        """Draw the first page waiting to be drawn ahead, in the sidebar's order: DRAWN, or
+        SIZED (drawn at a later step); None when none is."""
+        area = self.query_one("#page-area", PageArea)
+        order = {page_id: i for i, page_id in enumerate(self.query_one(Sidebar).pages)}
+        self._cold.sort(key=lambda page_id: order.get(page_id, len(order)))
+        while self._cold:
+            cold = self._pages.get(self._cold.pop(0))
+            if cold is None or (cold.display and not self._unpainted(cold)):
+                continue
+            warmed = warm(area, cold, resize=cold.page_id not in self._sized)
+            if warmed == SIZED:
+                self._sized.add(cold.page_id)
+                self._cold.append(cold.page_id)
+                return SIZED
+            if warmed:
+                return DRAWN
+        return None
+
+    async def _build_next(self) -> str | None:
+        """Build the first sidebar page not built yet, hidden: BUILT; None when all are."""
+        for page_id in self.query_one(Sidebar).pages:
+            if page_id not in self._pages and self._page_class(page_id).PREBUILD:
+                page = await self._build(page_id, shown=False)
+                if not page.loads_data:  # else drawn once its data shows
+                    self._cold.append(page_id)
+                return BUILT
+        return None
+
+    def _finish(self) -> str:
+        """Every page built and drawn: WAIT while data is still coming, else DONE."""
+        if self._data_coming():
+            return WAIT
+        heap.settled()  # every page built and drawn (tui.heap)
+        return DONE
 
     def _data_coming(self) -> bool:
-        """Whether a page built ahead, still hidden, waits for data loading since less than
-        ``DATA_WAIT`` seconds."""
+        """Whether a page built ahead, hidden or not painted yet (``_unpainted``), waits for
+        its data since less than ``DATA_WAIT`` seconds."""
         return any(
             (since := page.loading_for()) is not None and since < DATA_WAIT
             for page in self._pages.values()
