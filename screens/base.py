@@ -67,6 +67,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.context import AppContext, PortalApp, portal_app
 from tui.i18n import error_text
+from tui.widgets.page_area import KeepsItsLines
 
 if TYPE_CHECKING:
     from tui.backoffice import SyncNotice
@@ -80,8 +81,9 @@ check): less than a person takes to read it, more than the time between two keys
 going through the pages."""
 
 
-class Page(Widget):
-    """One portal page; ``page_id`` is its registry id (``screens.registry.PAGES``)."""
+class Page(KeepsItsLines):
+    """One portal page; ``page_id`` is its registry id (``screens.registry.PAGES``).
+    Its own lines are kept when it is shown or hidden (``KeepsItsLines``)."""
 
     DEFAULT_CSS = """
     Page { height: auto; padding: 0 1; }

@@ -5,9 +5,11 @@ the sidebar runs its keys where they arrive (``MenuList._on_key``)."""
 from __future__ import annotations
 
 import pytest
+from rich.style import Style
 from textual import events
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static
 
@@ -19,6 +21,8 @@ from tests.support.screen import SIZE
 from tui.app import ExpeditoApp
 from tui.widgets.dialogs import HelpDialog
 from tui.widgets.fitted_table import FittedTable
+from tui.widgets.footer import PortalFooter
+from tui.widgets.page_area import PageArea
 from tui.widgets.sidebar import MenuList
 
 SWITCH_EVENTS = (events.Show, events.Hide, events.Resize)
@@ -182,3 +186,82 @@ async def test_a_table_drawn_ahead_is_not_drawn_again_when_first_shown(
         await pilot.pause()
         assert portal.current == "recherche_utilisateurs" and results.region
         assert not drawn, len(drawn)
+
+
+async def test_the_page_area_and_the_page_keep_their_own_lines_when_a_page_is_shown(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Showing a page lays the area out again; the area's and the page's own lines (their
+    background, their padding) stay as drawn (``KeepsItsLines``); a new size draws them."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        await choose_in_menu(pilot, "messages")  # from a page that fits too: the area's
+        area = portal.query_one("#page-area", PageArea)  # scrollbar stays as it is
+        page = portal._pages["mot_de_passe"]
+        drawn: list[Widget] = []
+        render_line = Widget.render_line
+
+        def counted(self: Widget, y: int) -> Strip:
+            drawn.append(self)
+            return render_line(self, y)
+
+        monkeypatch.setattr(Widget, "render_line", counted)
+        await choose_in_menu(pilot, "mot_de_passe")
+        assert portal.page is page and page.region
+        assert area not in drawn and page not in drawn
+        await pilot.press("f4")  # the sidebar hidden: wider, drawn again
+        await settle(pilot)
+        assert area in drawn and page in drawn
+
+
+async def test_an_arrow_in_the_sidebar_posts_no_highlight_message(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing listens to the list's ``OptionHighlighted``: it is not posted (it went up five
+    widgets at each arrow); the highlight moves and stays in view."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        posted: list[Message] = []
+        post = MessagePump.post_message
+
+        def recorded(self: MessagePump, message: Message) -> bool:
+            if isinstance(message, OptionList.OptionHighlighted):
+                posted.append(message)
+            return post(self, message)
+
+        monkeypatch.setattr(MessagePump, "post_message", recorded)
+        menu = portal.query_one("#menu", MenuList)
+        await pilot.press("end")
+        await settle(pilot)
+        assert not posted
+        assert menu.highlighted_option is not None and menu.highlighted_option.id == "certificat"
+        assert menu.scroll_offset.y > 0  # the last item scrolled into view
+
+
+async def test_the_footer_keeps_the_lines_of_keys_it_has_drawn(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """*Certificat personnel* has a key of its own (F6): the footer draws its keys once;
+    opened again, the page gets them back without the footer drawing them anew."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        await choose_in_menu(pilot, "certificat")
+        footer = portal.query_one(PortalFooter)
+        shown = [footer.render_line(y).text for y in range(footer.size.height)]
+        await pilot.press("f5")
+        await settle(pilot)
+        assert [footer.render_line(y).text for y in range(footer.size.height)] != shown
+        drawn: list[int] = []
+        draw = PortalFooter._draw_line
+
+        def counted(self: PortalFooter, y: int, *styles: Style) -> Strip:
+            drawn.append(y)
+            return draw(self, y, *styles)
+
+        monkeypatch.setattr(PortalFooter, "_draw_line", counted)
+        await choose_in_menu(pilot, "certificat")
+        assert [footer.render_line(y).text for y in range(footer.size.height)] == shown
+        assert not drawn

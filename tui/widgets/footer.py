@@ -29,6 +29,7 @@ from tui.i18n.bindings import describe
 
 WIDE = 100
 PALETTE_EDGE = "▏"
+DRAWN_KEPT = 64  # lines of keys kept drawn (render_line): a few per page with keys of its own
 
 
 class FooterKey(NamedTuple):
@@ -111,6 +112,7 @@ class PortalFooter(Widget, can_focus=False):
         super().__init__()
         self.keys: tuple[FooterKey, ...] = ()
         self.palette: FooterKey | None = None
+        self._drawn: dict[tuple[object, ...], Strip] = {}  # render_line's
 
     # --- which keys ---------------------------------------------------------------------------
 
@@ -194,9 +196,21 @@ class PortalFooter(Widget, can_focus=False):
         return cells
 
     def render_line(self, y: int) -> Strip:
+        """A line of keys; kept for the keys, the width and the styles it was drawn for: the
+        same few sets come back as the pages are gone through (each drawn anew cost 0.3-0.6
+        ms a line at each page switch that changed the keys)."""
         base = self.rich_style
         key_style = base + self.get_component_rich_style("portal-footer--key")
         text_style = base + self.get_component_rich_style("portal-footer--description")
+        width, two = self.size.width, self.has_class("-two-lines")
+        drawn = (y, width, two, self.keys, self.palette, base, key_style, text_style)
+        if (strip := self._drawn.get(drawn)) is None:
+            if len(self._drawn) >= DRAWN_KEPT:
+                self._drawn.clear()
+            strip = self._drawn[drawn] = self._draw_line(y, base, key_style, text_style)
+        return strip
+
+    def _draw_line(self, y: int, base: Style, key_style: Style, text_style: Style) -> Strip:
         segments: list[Segment] = []
         x = 0
         for line, x0, x1, key in sorted(self._cells(), key=lambda cell: cell[1]):

@@ -55,6 +55,12 @@ class MenuList(OptionList):
             if index is not None and index in lines:
                 self.refresh_lines(lines[index], heights[index])
 
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        """OptionList's, without posting ``OptionHighlighted``: nothing listens to it, and it
+        went up through the sidebar, the body, the screen and the app at each arrow."""
+        if highlighted is not None and not self.get_option_at_index(highlighted).disabled:
+            self.scroll_to_highlight()
+
     def __init__(self, open_page: Callable[[str], Awaitable[None]], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._open_page = open_page
