@@ -7,9 +7,12 @@ from __future__ import annotations
 import pytest
 from rich.style import Style
 from textual import events
+from textual._compositor import Compositor
+from textual.geometry import Size
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.strip import Strip
+from textual.visual import Visual
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static
 
@@ -265,3 +268,98 @@ async def test_the_footer_keeps_the_lines_of_keys_it_has_drawn(
         await choose_in_menu(pilot, "certificat")
         assert [footer.render_line(y).text for y in range(footer.size.height)] == shown
         assert not drawn
+
+
+async def test_a_page_switch_lays_the_screen_out_once(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The map of every widget a layout makes is the one the frame asks for: the screen is
+    arranged once per layout, not again at the first ``Widget.region`` asked (Textual marked
+    the map out of date when a widget out of it, here on a hidden page, was refreshed)."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        arranged: list[str] = []
+        arrange, reflow = Compositor._arrange_root, Compositor.reflow
+
+        def counted(self: Compositor, root: Widget, size: Size, visible_only: bool) -> object:
+            if root is portal:
+                arranged.append("arranged")
+            return arrange(self, root, size, visible_only)
+
+        def laid_out(self: Compositor, parent: Widget, size: Size) -> object:
+            if parent is portal:
+                arranged.append("layout")
+            return reflow(self, parent, size)
+
+        monkeypatch.setattr(Compositor, "_arrange_root", counted)
+        monkeypatch.setattr(Compositor, "reflow", laid_out)
+        for page_id in ("utilisateurs", "detail_qualite", "recherche_utilisateurs"):
+            await pilot.press("down")  # the next item of the sidebar, from Accueil
+            await settle(pilot)
+            arranged.clear()
+            # A hidden page drawn again meanwhile (its data reloaded): out of the map shown.
+            portal._pages["mot_de_passe"].query_one(Input).refresh()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert portal.current == page_id and portal.page is not None
+            assert portal.page.region  # asked of the map: no layout more
+            after = [arranged[i + 1 : i + 3] for i, x in enumerate(arranged) if x == "layout"]
+            assert after and all(
+                later in (["arranged"], ["arranged", "layout"]) for later in after
+            ), (page_id, arranged)
+
+
+async def test_the_page_area_keeps_its_lines_when_its_scrollbar_comes_and_goes(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a page that fits to one taller than the area and back, the area shows and hides
+    its scrollbar (a widget of its own): its own lines stay as drawn."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        area = portal.query_one("#page-area", PageArea)
+        await choose_in_menu(pilot, "messages")
+        assert not area.show_vertical_scrollbar
+        drawn: list[Widget] = []
+        render_line = Widget.render_line
+
+        def counted(self: Widget, y: int) -> Strip:
+            drawn.append(self)
+            return render_line(self, y)
+
+        monkeypatch.setattr(Widget, "render_line", counted)
+        await choose_in_menu(pilot, "routing_informations")
+        assert area.show_vertical_scrollbar and area.max_scroll_y > 0
+        await choose_in_menu(pilot, "routing_module")
+        assert not area.show_vertical_scrollbar
+        assert area not in drawn
+
+
+async def test_the_sidebar_s_items_are_drawn_highlighted_ahead(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the work after login is done, an arrow onto any item finds its highlighted look
+    drawn (``MenuList.draw_ahead``): none is drawn through Rich at the arrow."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        await settle_until(pilot, lambda: not portal._cold and not portal._data_coming())
+        await settle(pilot)
+        menu = portal.query_one("#menu", MenuList)
+        drawn: list[object] = []
+        to_strips = Visual.to_strips
+
+        def counted(widget: Widget, visual: Visual, *args: object, **kwargs: object) -> object:
+            if widget is menu:
+                drawn.append(visual)
+            return to_strips(widget, visual, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Visual, "to_strips", staticmethod(counted))
+        for _ in range(menu.option_count):
+            await pilot.press("down")
+            await pilot.pause()
+        await settle(pilot)
+        highlighted = menu.highlighted_option
+        assert highlighted is not None and highlighted.id != "accueil"
+        assert not drawn, len(drawn)

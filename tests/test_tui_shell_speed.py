@@ -365,12 +365,16 @@ async def test_pages_ready_leave_the_collector_s_sight_and_pages_dropped_are_fre
         await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
         await settle(pilot)
         assert gc.get_freeze_count() > 10_000  # the pages' widgets among them
+        # The youngest generation collected about once a frame, not 5-10 times in one.
+        assert gc.get_threshold()[:2] == (tui.heap.YOUNG, tui.heap.MIDDLE)
         gone = weakref.ref(portal._pages["utilisateurs"])
         await pilot.press("f2")  # another language: the pages are built again
         await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
         assert portal._pages["utilisateurs"] is not gone()
         gc.collect()
         assert gone() is None
+    tui.heap.unsettled()  # this process's own thresholds back, as they were
+    assert gc.get_threshold() == tui.heap._thresholds and not gc.get_freeze_count()
 
 
 def _slow_certificate(monkeypatch: pytest.MonkeyPatch, seconds: float) -> threading.Event:

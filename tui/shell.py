@@ -31,7 +31,7 @@ from tui.widgets.footer import PortalFooter
 from tui.widgets.page_area import PageArea
 from tui.widgets.portal_header import PortalHeader
 from tui.widgets.shown_events import refresh_layout
-from tui.widgets.sidebar import Sidebar
+from tui.widgets.sidebar import MenuList, Sidebar
 from tui.widgets.warm import SIZED, warm
 
 DATA_WAIT = 0.5
@@ -268,6 +268,7 @@ class PortalScreen(Screen[None]):
         """Every page built and drawn: WAIT while data is still coming, else DONE."""
         if self._data_coming():
             return WAIT
+        self.query_one("#menu", MenuList).draw_ahead()
         heap.settled()  # every page built and drawn (tui.heap)
         return DONE
 

@@ -59,7 +59,11 @@ class PageArea(KeepsItsLines, VerticalScroll):
         after laying the page out at its full width, then laid it out again, narrower, its
         texts wrapped anew (two or three passes for *Informations* and *Routing Module*)."""
         tall = taller_than(self, page.outer_size.height)
-        self.styles.overflow_y = "scroll" if tall else "auto"
+        # Set without ``styles.overflow_y``'s repaint: the area's own lines (its background)
+        # are the same with or without the scrollbar's column, a widget of its own; a layout
+        # is all it takes (18 lines drawn again at each switch between a tall page and not).
+        if self.styles.inline.set_rule("overflow_y", "scroll" if tall else "auto"):
+            self.refresh(layout=True)
         # Now, not after the layout (Textual sets it from the page's height once laid out):
         # the layout gives the page the width left beside it.
         self.show_vertical_scrollbar = tall

@@ -124,6 +124,24 @@ class MenuList(OptionList):
                 self.highlighted = index
                 return
 
+    def draw_ahead(self) -> None:
+        """Draw each item as the highlight shows it and as it shows without it, into the
+        list's own cache of options drawn (Textual's ``OptionList._get_option_render``): the
+        first arrow onto an item (or off it, for the item highlighted at first and the items
+        scrolled into view) drew its label anew through Rich (a padded, wrapped ``Text``),
+        0.5-1 ms of the frame of the page it opened (``bench/startup.py``). Once the work
+        after login is done."""
+        if not self.scrollable_content_region:
+            return
+        plain = self.get_visual_style("option-list--option")
+        highlighted = self.get_visual_style(
+            "option-list--option", "option-list--option-highlighted"
+        )
+        for option in self.options:
+            if not option.disabled:
+                self._get_option_render(option, plain)
+                self._get_option_render(option, highlighted)
+
     async def action_open(self) -> None:
         option = self.highlighted_option
         if option is not None and option.id and not option.disabled:

@@ -79,7 +79,8 @@ def _warm(area: Widget, page: Widget, resize: bool) -> bool | str:
         compositor = Compositor()
         with _shown_instead(area, page, scrollbar):
             compositor.reflow(area, size)
-            full_map = compositor.full_map  # built lazily: while the page is the one displayed
+            compositor._full_map_invalidated = False  # the map reflow made: not made again
+            full_map = compositor.full_map
             visible = compositor.visible_widgets
         if scrollbar or page not in full_map or not taller_than(area, full_map[page].region.height):
             break
