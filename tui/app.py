@@ -45,6 +45,7 @@ from tui.commands import PortalCommands
 from tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from tui.i18n.bindings import describe
 from tui.keymap import Keymap
+from tui.widgets import frame_colours
 
 log = logging.getLogger("expedito.app")
 
@@ -116,6 +117,7 @@ class ExpeditoApp(App[None]):
         the worker, unless the configuration names its own clock); tests pass one that
         moves only when told (``tests.support.clock.FakeClock``). ``keymap``: the operator's
         own keys (``tui.keymap``), its problems said in one line once the login screen shows."""
+        frame_colours.install()  # each widget's background once a frame (its docstring)
         super().__init__()
         self.keymap = keymap if keymap is not None else Keymap()
         if self.keymap.keys:
