@@ -4,11 +4,13 @@ the sidebar runs its keys where they arrive (``MenuList._on_key``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import pytest
 from rich.style import Style
 from textual import events
 from textual._compositor import Compositor
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.strip import Strip
@@ -363,3 +365,39 @@ async def test_the_sidebar_s_items_are_drawn_highlighted_ahead(
         highlighted = menu.highlighted_option
         assert highlighted is not None and highlighted.id != "accueil"
         assert not drawn, len(drawn)
+
+
+async def test_the_frame_that_first_shows_a_page_finds_its_lines_cut_ahead(
+    app: ExpeditoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page drawn ahead is composed ahead too (``warm._compose_ahead``): the frame that
+    first shows it cuts none of its widgets' lines anew (``Strip.divide`` finds each cut
+    kept with the line), as a frame showing it again."""
+    async with app.run_test(size=SIZE) as pilot:
+        portal = await enter_portal(pilot)
+        await _ready(pilot, portal)
+        page = portal._pages["donnees_personnelles"]
+        mine: set[int] = set()
+        render_lines = Widget.render_lines
+
+        def owned(self: Widget, crop: Region) -> list[Strip]:
+            strips = render_lines(self, crop)
+            if page in self.ancestors_with_self:
+                mine.update(id(strip) for strip in strips)
+            return strips
+
+        cut_anew: list[Strip] = []
+        divide = Strip.divide
+
+        def counted(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+            cuts = list(cuts)
+            key = tuple(cut for cut in cuts if cut <= self.cell_length)
+            if id(self) in mine and self._divide_cache.get(key) is None:
+                cut_anew.append(self)
+            return divide(self, cuts)
+
+        monkeypatch.setattr(Widget, "render_lines", owned)
+        monkeypatch.setattr(Strip, "divide", counted)
+        await choose_in_menu(pilot, "donnees_personnelles")
+        assert portal.page is page and mine  # its lines went through the frame
+        assert not cut_anew, len(cut_anew)
