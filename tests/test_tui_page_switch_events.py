@@ -47,6 +47,19 @@ def _record(monkeypatch: pytest.MonkeyPatch) -> list[tuple[MessagePump, type[Mes
     return posted
 
 
+def _drawn(monkeypatch: pytest.MonkeyPatch) -> list[Widget]:
+    """The widgets that draw a line of their own from now on (``Widget.render_line``)."""
+    drawn: list[Widget] = []
+    render_line = Widget.render_line
+
+    def counted(self: Widget, y: int) -> Strip:
+        drawn.append(self)
+        return render_line(self, y)
+
+    monkeypatch.setattr(Widget, "render_line", counted)
+    return drawn
+
+
 async def _ready(pilot, portal) -> None:  # type: ignore[no-untyped-def]
     await settle_until(pilot, lambda: "certificat" in portal._pages and not portal._cold)
     await settle(pilot)
@@ -204,14 +217,7 @@ async def test_the_page_area_and_the_page_keep_their_own_lines_when_a_page_is_sh
         await choose_in_menu(pilot, "messages")  # from a page that fits too: the area's
         area = portal.query_one("#page-area", PageArea)  # scrollbar stays as it is
         page = portal._pages["mot_de_passe"]
-        drawn: list[Widget] = []
-        render_line = Widget.render_line
-
-        def counted(self: Widget, y: int) -> Strip:
-            drawn.append(self)
-            return render_line(self, y)
-
-        monkeypatch.setattr(Widget, "render_line", counted)
+        drawn = _drawn(monkeypatch)
         await choose_in_menu(pilot, "mot_de_passe")
         assert portal.page is page and page.region
         assert area not in drawn and page not in drawn
@@ -323,14 +329,7 @@ async def test_the_page_area_keeps_its_lines_when_its_scrollbar_comes_and_goes(
         area = portal.query_one("#page-area", PageArea)
         await choose_in_menu(pilot, "messages")
         assert not area.show_vertical_scrollbar
-        drawn: list[Widget] = []
-        render_line = Widget.render_line
-
-        def counted(self: Widget, y: int) -> Strip:
-            drawn.append(self)
-            return render_line(self, y)
-
-        monkeypatch.setattr(Widget, "render_line", counted)
+        drawn = _drawn(monkeypatch)
         await choose_in_menu(pilot, "routing_informations")
         assert area.show_vertical_scrollbar and area.max_scroll_y > 0
         await choose_in_menu(pilot, "routing_module")
