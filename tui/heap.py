@@ -10,10 +10,11 @@ form finished), ``unsettled`` gives everything back to the collector, or the dro
 reference cycles would never be freed.
 
 The youngest generation is collected every so many allocations too (700 by default): a page
-switch allocates some 10,000 objects that die young (the lines of the frame), and a frame then
-ran 5-10 of those collections and one of the middle generation, 1-3 ms of it. While settled, the
-youngest generation is collected every ``YOUNG`` allocations, the middle one every ``MIDDLE``
-of those: about once a frame, and what a frame leaves is freed by its reference count anyway.
+switch allocates thousands of objects, most of which die young (the pieces of the frame), and
+the frame of a page switch then ran 5-10 of those collections and one of the middle
+generation, 1-3 ms of it. While settled, the youngest generation is collected every ``YOUNG``
+allocations, the middle one every ``MIDDLE`` of those: once in about eight page switches
+(2-3 ms), since what a frame leaves behind is mostly freed by its reference count at once.
 """
 
 from __future__ import annotations
