@@ -33,6 +33,7 @@ from functools import cache
 from typing import Any
 
 from textual import events
+from textual._compositor import Compositor, ReflowResult
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
@@ -67,6 +68,15 @@ def _wants(widget: Widget, event: type[events.Event]) -> bool:
     )
 
 
+def reflow(compositor: Compositor, root: Widget, size: Size) -> ReflowResult:
+    """``Compositor.reflow``, keeping the map of every widget it has just made: Textual leaves
+    the map marked out of date when ``update_widgets`` marked it so before (a widget about to
+    be shown was dirty), and the first ``Widget.region`` asked then lays ``root`` out again."""
+    result = compositor.reflow(root, size)
+    compositor._full_map_invalidated = False
+    return result
+
+
 def refresh_layout(screen: Screen[Any], size: Size | None = None, scroll: bool = False) -> None:
     """``Screen._refresh_layout`` of Textual 8.2.8, with fewer events (module docstring)."""
     app = screen.app
@@ -91,11 +101,7 @@ def refresh_layout(screen: Screen[Any], size: Size | None = None, scroll: bool =
                             events.Resize(region.size, virtual_size, container_size)
                         )
         else:
-            hidden, shown, resized = compositor.reflow(screen, size)
-            # The map of every widget is the one just made: not to be made again at the first
-            # ``Widget.region`` asked (``update_widgets`` above marked it out of date when a
-            # widget about to be shown was dirty, and ``reflow`` leaves that mark).
-            compositor._full_map_invalidated = False
+            hidden, shown, resized = reflow(compositor, screen, size)
             screen._layout_widgets.clear()
             for widget in hidden:
                 if _wants(widget, events.Hide):

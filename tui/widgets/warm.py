@@ -33,6 +33,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from tui.widgets.page_area import taller_than
+from tui.widgets.shown_events import reflow
 
 
 @contextlib.contextmanager
@@ -83,8 +84,7 @@ def _warm(area: Widget, page: Widget, resize: bool) -> bool | str:
     for scrollbar in (False, True):  # laid out again, narrower, when taller than the area
         compositor = Compositor()
         with _shown_instead(area, page, scrollbar):
-            compositor.reflow(area, size)
-            compositor._full_map_invalidated = False  # the map reflow made: not made again
+            reflow(compositor, area, size)
             full_map = compositor.full_map
             visible = compositor.visible_widgets
         if scrollbar or page not in full_map or not taller_than(area, full_map[page].region.height):
@@ -124,8 +124,7 @@ def _compose_ahead(screen: Screen[object], area: Widget, page: Widget, scrollbar
     shows the page finds them done, as a frame showing it again does."""
     compositor = Compositor()
     with _shown_instead(area, page, scrollbar):
-        compositor.reflow(screen, screen.outer_size)
-        compositor._full_map_invalidated = False  # the map reflow made: not made again
+        reflow(compositor, screen, screen.outer_size)
         compositor.visible_widgets  # noqa: B018 - worked out while the page is displayed
     real = screen._compositor
     screen._compositor = compositor
